@@ -1,0 +1,3 @@
+module nativegomap/gobench
+
+go 1.19

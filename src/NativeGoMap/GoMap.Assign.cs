@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+
+namespace NativeGoMap
+{
+    // Insert and update: Go's mapassign.
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>
+        /// Go's mapassign: the value slot of <paramref name="key"/>, creating the entry (value
+        /// zeroed) when absent. The caller holds hashWriting. Everything that can fail (a new
+        /// bucket array, an overflow bucket, indirect key and value blocks) is allocated before
+        /// the map changes, so an <see cref="System.OutOfMemoryException"/> leaves it as it was,
+        /// apart from growth work already completed, which is a valid state of its own.
+        /// </summary>
+        private ref TValue Assign(scoped in TKey key, ulong hash, out bool exists)
+        {
+            if (_buckets == null)
+            {
+                _buckets = AllocBucketArray(0, out _nextOverflow);
+            }
+
+            byte top = MapMath.TopHash(hash);
+        again:
+            ulong bucket = hash & MapMath.BucketMask(_b);
+            if (_oldBuckets != null)
+            {
+                GrowWork(bucket);
+            }
+
+            byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
+            byte* insertB = null;
+            int insertI = 0;
+            while (true)
+            {
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                {
+                    int i = MapMath.FirstSlot(match);
+                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, i)))
+                    {
+                        // Already present: .NET keeps the stored key (Go would overwrite it for
+                        // keys whose equal values may differ in bytes, such as +0 and -0).
+                        exists = true;
+                        return ref BucketLayout<TKey, TValue>.Value(b, i);
+                    }
+                }
+
+                if (insertB == null)
+                {
+                    ulong empty = MapMath.MatchEmpty(word);
+                    if (empty != 0)
+                    {
+                        insertB = b;
+                        insertI = MapMath.FirstSlot(empty);
+                    }
+                }
+
+                if (MapMath.HasEmptyRest(word))
+                {
+                    break;
+                }
+
+                byte* ovf = BucketLayout<TKey, TValue>.Overflow(b);
+                if (ovf == null)
+                {
+                    break;
+                }
+
+                b = ovf;
+            }
+
+            // Not found. If we hit the max load factor or have too many overflow buckets, and
+            // we're not already in the middle of growing, start growing; growing invalidates
+            // everything found above, so search again.
+            if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+            {
+                HashGrow();
+                goto again;
+            }
+
+            exists = false;
+            return ref InsertNew(key, top, b, insertB, insertI);
+        }
+
+        /// <summary>Stores a new key at the free slot found, or in a new overflow bucket after <paramref name="last"/>.</summary>
+        private ref TValue InsertNew(scoped in TKey key, byte top, byte* last, byte* insertB, int insertI)
+        {
+            byte* kmem = null;
+            byte* vmem = null;
+            if (BucketLayout<TKey, TValue>.IndirectKey || BucketLayout<TKey, TValue>.IndirectValue || insertB == null)
+            {
+                // Allocate first, commit after.
+                try
+                {
+                    if (BucketLayout<TKey, TValue>.IndirectKey)
+                    {
+                        kmem = AllocBlock((ulong)sizeof(TKey), zero: false);
+                    }
+
+                    if (BucketLayout<TKey, TValue>.IndirectValue)
+                    {
+                        vmem = AllocBlock((ulong)sizeof(TValue), zero: true);
+                    }
+
+                    if (insertB == null)
+                    {
+                        insertB = NewOverflow(last);
+                        insertI = 0;
+                    }
+                }
+                catch
+                {
+                    FreeBlock(kmem);
+                    FreeBlock(vmem);
+                    throw;
+                }
+
+                if (BucketLayout<TKey, TValue>.IndirectKey)
+                {
+                    *(byte**)BucketLayout<TKey, TValue>.KeySlot(insertB, insertI) = kmem;
+                }
+
+                if (BucketLayout<TKey, TValue>.IndirectValue)
+                {
+                    *(byte**)BucketLayout<TKey, TValue>.ValueSlot(insertB, insertI) = vmem;
+                }
+            }
+
+            BucketLayout<TKey, TValue>.Key(insertB, insertI) = key;
+            ref TValue value = ref BucketLayout<TKey, TValue>.Value(insertB, insertI);
+            if (!BucketLayout<TKey, TValue>.IndirectValue)
+            {
+                value = default;
+            }
+
+            insertB[insertI] = top;
+            _count++;
+            return ref value;
+        }
+
+        /// <summary>
+        /// Go's newoverflow: links a fresh overflow bucket after <paramref name="b"/>: a
+        /// preallocated one from the array tail, else a reserved spare, else a new allocation
+        /// recorded in the current generation's ownership list. Allocates (and may throw) before
+        /// linking anything.
+        /// </summary>
+        private byte* NewOverflow(byte* b)
+        {
+            byte* ovf;
+            if (_nextOverflow != null)
+            {
+                // We have preallocated overflow buckets available. The last one carries a
+                // non-null overflow pointer (the sentinel) to say so.
+                ovf = _nextOverflow;
+                ref byte* next = ref BucketLayout<TKey, TValue>.Overflow(ovf);
+                if (next == null)
+                {
+                    _nextOverflow = ovf + BucketLayout<TKey, TValue>.BucketSize;
+                }
+                else
+                {
+                    next = null;
+                    _nextOverflow = null;
+                }
+            }
+            else
+            {
+                _overflow.EnsureRoom(this, 1);
+                ovf = _spare.Count != 0 ? _spare.Pop() : AllocBlock((ulong)BucketLayout<TKey, TValue>.BucketSize, zero: true);
+                _overflow.Add(ovf);
+            }
+
+            IncrNoverflow();
+            _overflowUsed++;
+            BucketLayout<TKey, TValue>.Overflow(b) = ovf;
+            return ovf;
+        }
+
+        /// <summary>
+        /// Go's incrnoverflow: counts an overflow bucket exactly while B &lt; 16, and with
+        /// probability 1/2^(B−15) above, so the counter stays within 16 bits of meaning.
+        /// </summary>
+        private void IncrNoverflow()
+        {
+            if (_b < 16)
+            {
+                _noverflow++;
+                return;
+            }
+
+            ulong mask = (1UL << (_b - 15)) - 1;
+            if ((NextRandom() & mask) == 0)
+            {
+                _noverflow++;
+            }
+        }
+    }
+}

@@ -1,0 +1,424 @@
+using System;
+using System.Threading;
+using System.Collections;
+using System.Collections.Generic;
+
+namespace NativeGoMap
+{
+    // Iteration: Go's hiter, mapiterinit and mapiternext, plus the registration that keeps
+    // retired memory alive for enumerators (see GoMap.Memory.cs for the rule).
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        private const ulong NoCheck = ulong.MaxValue; // Go's noCheck: the bucket being walked needs no filtering
+
+        /// <summary>
+        /// Starts an enumeration (Go's <c>for k, v := range m</c>). Cost: O(1) plus, the first time
+        /// several enumerators are live at once, a small native registration table.
+        /// </summary>
+        /// <remarks>
+        /// Go's semantics: the walk starts at a random bucket and slot offset, so two enumerations
+        /// of the same map usually differ in order (reproducible with <see cref="GoMapOptions.Seed"/>).
+        /// Every entry present for the whole enumeration is yielded exactly once; an entry removed
+        /// before it is reached is not yielded; an entry added during the enumeration may or may
+        /// not be yielded, never twice. Writes during an enumeration are allowed from the same
+        /// thread (updates, inserts, removes, growth, <see cref="Clear"/>: no entry that existed
+        /// before a clear is yielded after it). Memory the map retires while an enumerator is live
+        /// is kept until the last live enumerator finishes or is disposed; an abandoned enumerator
+        /// holds it until <see cref="Dispose"/>. A write from another thread during a step throws
+        /// <see cref="ConcurrentMapAccessException"/> ("concurrent map iteration and map write").
+        /// </remarks>
+        /// <returns>A struct enumerator; <c>foreach</c> over the map allocates nothing.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="OutOfMemoryException">The registration table could not grow.</exception>
+        public Enumerator GetEnumerator() => new Enumerator(this);
+
+        /// <summary>The keys, as a struct collection; <c>foreach</c> allocates nothing. Same semantics as <see cref="GetEnumerator"/>.</summary>
+        public KeyCollection Keys => new KeyCollection(this);
+
+        /// <summary>The values, as a struct collection; <c>foreach</c> allocates nothing. Same semantics as <see cref="GetEnumerator"/>.</summary>
+        public ValueCollection Values => new ValueCollection(this);
+
+        /// <summary>Registers an enumerator; returns its slot and ticket.</summary>
+        private int RegisterIterator(out ulong ticket)
+        {
+            lock (_iterLock)
+            {
+                CheckUsable();
+                int free = -1;
+                for (int k = 0; k < _iterSlotCount; k++)
+                {
+                    if (_iterSlots[k] == 0)
+                    {
+                        free = k;
+                        break;
+                    }
+                }
+
+                if (free < 0)
+                {
+                    int n = Math.Max(4, _iterSlotCount * 2);
+                    ulong* slots = (ulong*)AllocBlock((ulong)n * sizeof(ulong), zero: true);
+                    if (_iterSlotCount != 0)
+                    {
+                        Buffer.MemoryCopy(_iterSlots, slots, (long)n * sizeof(ulong), (long)_iterSlotCount * sizeof(ulong));
+                    }
+
+                    // Another thread's enumerator may be reading the old table right now: retire it.
+                    Retire((byte*)_iterSlots);
+                    free = _iterSlotCount;
+                    _iterSlots = slots;
+                    _iterSlotCount = n;
+                }
+
+                ticket = ++_nextTicket;
+                _iterSlots[free] = ticket;
+                _liveIterators++;
+                return free;
+            }
+        }
+
+        /// <summary>Ends a registration, once (copies of an enumerator share it); the last one frees deferred memory.</summary>
+        private void UnregisterIterator(int slot, ulong ticket)
+        {
+            lock (_iterLock)
+            {
+                if ((Volatile.Read(ref _state) & StateDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot] != ticket)
+                {
+                    return;
+                }
+
+                _iterSlots[slot] = 0;
+                if (--_liveIterators == 0)
+                {
+                    FreeDeferred();
+                }
+            }
+        }
+
+        /// <summary>Go's mapiternext: advances <paramref name="it"/> to the next entry, or returns false at the end.</summary>
+        private bool IterNext(ref Enumerator it)
+        {
+            ulong bucket = it._bucket;
+            byte* b = it._bptr;
+            int i = it._i;
+            ulong checkBucket = it._checkBucket;
+            while (true)
+            {
+                if (b == null)
+                {
+                    if (bucket == it._startBucket && it._wrapped)
+                    {
+                        return false;
+                    }
+
+                    if (_oldBuckets != null && it._b == _b)
+                    {
+                        // The enumeration started in the middle of a growth that is not done. If
+                        // the old bucket feeding this one is not evacuated yet, walk it instead,
+                        // yielding only the entries bound for this bucket.
+                        b = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, bucket & OldBucketMask());
+                        if (!MapMath.Evacuated(*b))
+                        {
+                            checkBucket = bucket;
+                        }
+                        else
+                        {
+                            b = BucketLayout<TKey, TValue>.Bucket(it._buckets, bucket);
+                            checkBucket = NoCheck;
+                        }
+                    }
+                    else
+                    {
+                        b = BucketLayout<TKey, TValue>.Bucket(it._buckets, bucket);
+                        checkBucket = NoCheck;
+                    }
+
+                    bucket++;
+                    if (bucket == MapMath.BucketShift(it._b))
+                    {
+                        bucket = 0;
+                        it._wrapped = true;
+                    }
+
+                    i = 0;
+                }
+
+                for (; i < MapMath.BucketCnt; i++)
+                {
+                    int offi = (i + it._offset) & (MapMath.BucketCnt - 1);
+                    byte top = b[offi];
+                    if (MapMath.IsEmpty(top) || top == MapMath.EvacuatedEmpty)
+                    {
+                        continue;
+                    }
+
+                    ref TKey k = ref BucketLayout<TKey, TValue>.Key(b, offi);
+                    if (checkBucket != NoCheck && !_sameSizeGrow)
+                    {
+                        // Walking an unevacuated old bucket for a doubling growth: skip the keys
+                        // that will go to the other of its two new buckets.
+                        if ((Hash(k) & MapMath.BucketMask(it._b)) != checkBucket)
+                        {
+                            continue;
+                        }
+                    }
+
+                    byte* eb = b;
+                    int ei = offi;
+                    if (top == MapMath.EvacuatedX || top == MapMath.EvacuatedY)
+                    {
+                        // The table grew since the enumeration started: the entry lives elsewhere
+                        // now (or was deleted). Its key is still readable here because retired
+                        // memory outlives registered enumerators.
+                        if (!FindEntry(k, out eb, out ei))
+                        {
+                            continue;
+                        }
+                    }
+
+                    it._curBucket = eb;
+                    it._curSlot = ei;
+                    it._current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(eb, ei), BucketLayout<TKey, TValue>.Value(eb, ei));
+                    it._bucket = bucket;
+                    it._bptr = b;
+                    it._i = i + 1;
+                    it._checkBucket = checkBucket;
+                    return true;
+                }
+
+                b = BucketLayout<TKey, TValue>.Overflow(b);
+                i = 0;
+            }
+        }
+
+        /// <summary>
+        /// Enumerates the entries of a <see cref="GoMap{TKey, TValue}"/> (Go's <c>hiter</c>). A struct:
+        /// <c>foreach</c> allocates nothing; boxing it as <see cref="IEnumerator{T}"/> allocates once.
+        /// Copies share one registration: after one copy is disposed or finishes, the others throw.
+        /// </summary>
+        public struct Enumerator : IEnumerator<KeyValuePair<TKey, TValue>>
+        {
+            private readonly GoMap<TKey, TValue>? _map;
+            private readonly ulong _ticket;
+            private readonly int _slot;
+            internal byte* _buckets;        // bucket array at start (it.buckets)
+            internal int _b;                // B at start (it.B)
+            internal ulong _startBucket;    // bucket the walk started at
+            internal int _offset;           // slot offset within each bucket (it.offset)
+            internal bool _wrapped;         // walked past the end back to bucket 0
+            internal ulong _bucket;         // next bucket to start
+            internal byte* _bptr;           // bucket being walked, or null between buckets
+            internal int _i;                // next slot (before offset) in _bptr
+            internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
+            internal byte* _curBucket;      // where Current lives, for CurrentValueRef
+            internal int _curSlot;
+            internal KeyValuePair<TKey, TValue> _current;
+            private long _stepState;        // the map's state word after the last step (for CurrentValueRef)
+            private bool _done;
+            private bool _hasCurrent;
+
+            internal Enumerator(GoMap<TKey, TValue> map)
+            {
+                this = default;
+                _map = map;
+                map.CheckUsable();
+                if (map._count == 0)
+                {
+                    _done = true; // Go's mapiterinit: nothing to walk, nothing to register
+                    return;
+                }
+
+                _slot = map.RegisterIterator(out _ticket);
+                _buckets = map._buckets;
+                _b = map._b;
+                ulong r = map.NextRandom();
+                _startBucket = r & MapMath.BucketMask(map._b);
+                _offset = (int)((r >> map._b) & (MapMath.BucketCnt - 1));
+                _bucket = _startBucket;
+                _checkBucket = NoCheck;
+            }
+
+            /// <summary>The current entry: a copy taken when <see cref="MoveNext"/> found it.</summary>
+            public readonly KeyValuePair<TKey, TValue> Current => _current;
+
+            /// <summary>
+            /// A reference to the current entry's value in the map, to update it in place without
+            /// a second lookup. Valid until the next write to the map; reading it after a write
+            /// throws <see cref="InvalidOperationException"/> rather than hand out a stale slot.
+            /// </summary>
+            /// <exception cref="InvalidOperationException">No current entry, or the map was written since.</exception>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            public readonly ref TValue CurrentValueRef
+            {
+                get
+                {
+                    if (!_hasCurrent || _map is null)
+                    {
+                        ThrowHelper.ThrowNoCurrent();
+                    }
+
+                    long s = Volatile.Read(ref _map._state);
+                    if (s != _stepState)
+                    {
+                        _map.ThrowIfDisposedOrPoisoned(s);
+                        throw new InvalidOperationException("The map was written since the current entry was found; its value reference is stale.");
+                    }
+
+                    return ref BucketLayout<TKey, TValue>.Value(_curBucket, _curSlot);
+                }
+            }
+
+            readonly object IEnumerator.Current => _current;
+
+            /// <summary>
+            /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry; an entry
+            /// moved by a growth since the enumeration started costs one lookup.
+            /// </summary>
+            /// <returns>False at the end; the registration is then released.</returns>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the step.</exception>
+            /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed or finished.</exception>
+            public bool MoveNext()
+            {
+                GoMap<TKey, TValue>? map = _map;
+                if (map is null || _done)
+                {
+                    if (map is not null)
+                    {
+                        map.CheckUsable();
+                    }
+
+                    _hasCurrent = false;
+                    return false;
+                }
+
+                long s = Volatile.Read(ref map._state);
+                if ((s & StateBusy) != 0)
+                {
+                    map.ReadBlocked(s, GoMessages.ConcurrentIterationWrite);
+                }
+
+                if (map._iterSlots[_slot] != _ticket)
+                {
+                    ThrowHelper.ThrowEnumeratorEnded();
+                }
+
+                bool found = map.IterNext(ref this);
+                if (Volatile.Read(ref map._state) != s)
+                {
+                    map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                }
+
+                _stepState = s;
+                _hasCurrent = found;
+                if (!found)
+                {
+                    _done = true;
+                    map.UnregisterIterator(_slot, _ticket);
+                }
+
+                return found;
+            }
+
+            /// <summary>Releases the registration (idempotent; a no-op after the map's disposal).</summary>
+            public void Dispose()
+            {
+                if (_map is not null && !_done)
+                {
+                    _done = true;
+                    _hasCurrent = false;
+                    _map.UnregisterIterator(_slot, _ticket);
+                }
+            }
+
+            /// <summary>Not supported, as for Dictionary's enumerator after changes; start a new enumeration instead.</summary>
+            /// <exception cref="NotSupportedException">Always.</exception>
+            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
+        }
+
+        /// <summary>The keys of a map, enumerable without allocation.</summary>
+        public readonly struct KeyCollection : IEnumerable<TKey>
+        {
+            private readonly GoMap<TKey, TValue> _map;
+
+            internal KeyCollection(GoMap<TKey, TValue> map) => _map = map;
+
+            /// <summary>Number of keys. O(1).</summary>
+            public long Count => _map.LongCount;
+
+            /// <summary>Starts an enumeration of the keys, as <see cref="GoMap{TKey, TValue}.GetEnumerator"/>.</summary>
+            /// <returns>A struct enumerator.</returns>
+            public KeyEnumerator GetEnumerator() => new KeyEnumerator(_map.GetEnumerator());
+
+            IEnumerator<TKey> IEnumerable<TKey>.GetEnumerator() => GetEnumerator();
+
+            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        /// <summary>Enumerates keys; see <see cref="Enumerator"/>.</summary>
+        public struct KeyEnumerator : IEnumerator<TKey>
+        {
+            private Enumerator _inner;
+
+            internal KeyEnumerator(Enumerator inner) => _inner = inner;
+
+            /// <summary>The current key.</summary>
+            public readonly TKey Current => _inner.Current.Key;
+
+            readonly object IEnumerator.Current => Current;
+
+            /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
+            /// <returns>False at the end.</returns>
+            public bool MoveNext() => _inner.MoveNext();
+
+            /// <summary>Releases the registration.</summary>
+            public void Dispose() => _inner.Dispose();
+
+            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
+        }
+
+        /// <summary>The values of a map, enumerable without allocation.</summary>
+        public readonly struct ValueCollection : IEnumerable<TValue>
+        {
+            private readonly GoMap<TKey, TValue> _map;
+
+            internal ValueCollection(GoMap<TKey, TValue> map) => _map = map;
+
+            /// <summary>Number of values. O(1).</summary>
+            public long Count => _map.LongCount;
+
+            /// <summary>Starts an enumeration of the values, as <see cref="GoMap{TKey, TValue}.GetEnumerator"/>.</summary>
+            /// <returns>A struct enumerator.</returns>
+            public ValueEnumerator GetEnumerator() => new ValueEnumerator(_map.GetEnumerator());
+
+            IEnumerator<TValue> IEnumerable<TValue>.GetEnumerator() => GetEnumerator();
+
+            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+
+        /// <summary>Enumerates values; see <see cref="Enumerator"/>.</summary>
+        public struct ValueEnumerator : IEnumerator<TValue>
+        {
+            private Enumerator _inner;
+
+            internal ValueEnumerator(Enumerator inner) => _inner = inner;
+
+            /// <summary>The current value.</summary>
+            public readonly TValue Current => _inner.Current.Value;
+
+            /// <summary>A reference to the current value in the map; see <see cref="Enumerator.CurrentValueRef"/>.</summary>
+            public readonly ref TValue CurrentValueRef => ref _inner.CurrentValueRef;
+
+            readonly object IEnumerator.Current => Current;
+
+            /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
+            /// <returns>False at the end.</returns>
+            public bool MoveNext() => _inner.MoveNext();
+
+            /// <summary>Releases the registration.</summary>
+            public void Dispose() => _inner.Dispose();
+
+            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
+        }
+    }
+}

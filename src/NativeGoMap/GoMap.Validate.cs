@@ -1,0 +1,237 @@
+using System;
+using System.Threading;
+using System.Collections.Generic;
+
+namespace NativeGoMap
+{
+    // The invariant walker. Every structural invariant the other files rely on is checked here.
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>
+        /// Walks every bucket and checks every invariant; throws <see cref="InvalidOperationException"/>
+        /// ("bad map state: …") on the first violation. O(buckets + entries) and allocating: for
+        /// tests, stress runs and debugging, never for hot paths.
+        /// </summary>
+        internal void Validate()
+        {
+            long s = Volatile.Read(ref _state);
+            if ((s & StateDisposed) != 0)
+            {
+                Check(_buckets == null && _oldBuckets == null && _deferred == null && _nativeBytes == 0, "disposed map still holds memory");
+                return;
+            }
+
+            Check((s & StateWriting) == 0 || (s & StatePoisoned) != 0, "hashWriting is set outside a write");
+            var owned = new HashSet<nint>();
+            var reached = new HashSet<nint>();
+            long charged = 0;
+
+            void Own(void* p, string what)
+            {
+                Check(p != null, what + " is null");
+                Check(owned.Add((nint)p), what + " is owned twice");
+                charged += NativeHeap.ChargedSize((byte*)p);
+            }
+
+            if (_buckets == null)
+            {
+                Check(_count == 0 && _b == 0 && _oldBuckets == null && _nextOverflow == null, "no bucket array but entries, B or growth");
+            }
+            else
+            {
+                Own(_buckets, "bucket array");
+            }
+
+            var currentList = new HashSet<nint>();
+            var oldList = new HashSet<nint>();
+            OwnList(ref _overflow, currentList, "overflow bucket", Own);
+            OwnList(ref _oldOverflow, oldList, "old overflow bucket", Own);
+            var spares = new HashSet<nint>();
+            OwnList(ref _spare, spares, "spare bucket", Own);
+            foreach (nint p in spares)
+            {
+                Check(*(ulong*)p == 0 && BucketLayout<TKey, TValue>.Overflow((byte*)p) == null, "a spare bucket is not empty");
+            }
+
+            if (_iterSlots != null)
+            {
+                Own(_iterSlots, "enumerator table");
+                int live = 0;
+                for (int k = 0; k < _iterSlotCount; k++)
+                {
+                    live += _iterSlots[k] != 0 ? 1 : 0;
+                }
+
+                Check(live == _liveIterators, "live enumerator count differs from the registration table");
+            }
+
+            long deferredBytes = 0;
+            for (byte* p = _deferred; p != null; p = NativeHeap.Next(p))
+            {
+                Own(p, "deferred block");
+                deferredBytes += NativeHeap.ChargedSize(p);
+            }
+
+            Check(deferredBytes == _deferredBytes, "deferred byte count is wrong");
+            Check(_deferred == null || _liveIterators > 0, "deferred memory without a live enumerator");
+
+            long liveCells = 0;
+            long usedOverflow = 0;
+            if (_buckets != null)
+            {
+                ulong n = MapMath.BucketShift(_b);
+                byte* tail = BucketLayout<TKey, TValue>.Bucket(_buckets, n);
+                byte* end = BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b));
+                Check(_nextOverflow == null || (_nextOverflow >= tail && _nextOverflow < end && (ulong)(_nextOverflow - tail) % (ulong)BucketLayout<TKey, TValue>.BucketSize == 0), "nextOverflow outside the preallocated tail");
+                for (ulong j = 0; j < n; j++)
+                {
+                    byte* first = BucketLayout<TKey, TValue>.Bucket(_buckets, j);
+                    if (_oldBuckets != null)
+                    {
+                        // An old bucket not evacuated yet has sent nothing to its new buckets.
+                        ulong oldIndex = j & OldBucketMask();
+                        if (!MapMath.Evacuated(*BucketLayout<TKey, TValue>.Bucket(_oldBuckets, oldIndex)))
+                        {
+                            Check(*(ulong*)first == 0 && BucketLayout<TKey, TValue>.Overflow(first) == null, $"new bucket {j} filled before old bucket {oldIndex} was evacuated");
+                        }
+                    }
+
+                    usedOverflow += WalkChain(first, j, _b, tail, end, currentList, reached, old: false, ref liveCells, Own) - 1;
+                }
+
+                // Every bucket of the tail before nextOverflow is in use; every one after is free.
+                long tailUsed = 0;
+                for (byte* t = tail; t < end; t += BucketLayout<TKey, TValue>.BucketSize)
+                {
+                    bool used = reached.Contains((nint)t);
+                    bool free = _nextOverflow != null && t >= _nextOverflow;
+                    Check(used != free, "preallocated overflow bucket both used and free, or neither");
+                    tailUsed += used ? 1 : 0;
+                    if (free)
+                    {
+                        Check(*(ulong*)t == 0, "free preallocated overflow bucket is not empty");
+                        byte* sentinel = BucketLayout<TKey, TValue>.Overflow(t);
+                        Check(t + BucketLayout<TKey, TValue>.BucketSize == end ? sentinel == _buckets : sentinel == null, "bad preallocated overflow sentinel");
+                    }
+                }
+
+                Check(usedOverflow == tailUsed + currentList.Count, "an allocated overflow bucket is owned but not linked, or linked but not owned");
+                Check(usedOverflow == _overflowUsed, "overflow bucket count is wrong");
+                if (_b < 16)
+                {
+                    Check(_noverflow == _overflowUsed, "noverflow is not exact below B = 16");
+                }
+            }
+
+            if (_oldBuckets != null)
+            {
+                Own(_oldBuckets, "old bucket array");
+                int oldB = OldB();
+                ulong n = MapMath.BucketShift(oldB);
+                Check(_nevacuate <= n, "nevacuate past the old array");
+                byte* tail = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, n);
+                byte* end = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, MapMath.ArrayBucketCount(oldB));
+                for (ulong j = 0; j < n; j++)
+                {
+                    byte* first = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, j);
+                    Check(j >= _nevacuate || MapMath.Evacuated(*first), $"old bucket {j} below nevacuate is not evacuated");
+                    WalkChain(first, j, oldB, tail, end, oldList, reached, old: true, ref liveCells, Own);
+                }
+            }
+            else
+            {
+                Check(_oldOverflow.Count == 0 && !_sameSizeGrow, "old generation state without a growth");
+            }
+
+            Check(liveCells == _count, $"{liveCells} live cells but count {_count}");
+            Check(charged == _nativeBytes, $"owned blocks total {charged} bytes but the map counts {_nativeBytes}");
+        }
+
+        /// <summary>Checks one chain; returns its length in buckets.</summary>
+        private long WalkChain(byte* first, ulong index, int b, byte* tail, byte* end, HashSet<nint> list, HashSet<nint> reached, bool old, ref long liveCells, OwnFn own)
+        {
+            bool evacuated = MapMath.Evacuated(*first);
+            bool restSeen = false;
+            long length = 0;
+            for (byte* c = first; c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
+            {
+                length++;
+                Check(reached.Add((nint)c), $"bucket reachable twice (chain {index})");
+                if (c != first)
+                {
+                    Check((c >= tail && c < end) || list.Contains((nint)c), $"overflow bucket of chain {index} neither preallocated nor owned");
+                }
+
+                for (int i = 0; i < MapMath.BucketCnt; i++)
+                {
+                    byte top = c[i];
+                    if (old && evacuated)
+                    {
+                        Check(top >= MapMath.EvacuatedX && top <= MapMath.EvacuatedEmpty, $"old chain {index} is partly evacuated");
+                        continue;
+                    }
+
+                    Check(top < MapMath.EvacuatedX || top >= MapMath.MinTopHash, $"evacuation mark in live chain {index}");
+                    if (restSeen)
+                    {
+                        Check(top == MapMath.EmptyRest, $"slot after emptyRest is not emptyRest in chain {index}");
+                        continue;
+                    }
+
+                    if (top == MapMath.EmptyRest)
+                    {
+                        restSeen = true;
+                        continue;
+                    }
+
+                    if (top == MapMath.EmptyOne)
+                    {
+                        continue;
+                    }
+
+                    liveCells++;
+                    if (BucketLayout<TKey, TValue>.IndirectKey)
+                    {
+                        own(*(byte**)BucketLayout<TKey, TValue>.KeySlot(c, i), "indirect key");
+                    }
+
+                    if (BucketLayout<TKey, TValue>.IndirectValue)
+                    {
+                        own(*(byte**)BucketLayout<TKey, TValue>.ValueSlot(c, i), "indirect value");
+                    }
+
+                    ulong hash = Hash(BucketLayout<TKey, TValue>.Key(c, i));
+                    Check(MapMath.TopHash(hash) == top, $"tophash does not match the key's hash in chain {index}");
+                    Check((hash & MapMath.BucketMask(b)) == index, $"key in chain {index} hashes to bucket {hash & MapMath.BucketMask(b)}");
+                }
+            }
+
+            return length;
+        }
+
+        private delegate void OwnFn(void* p, string what);
+
+        private static void OwnList(ref PtrList list, HashSet<nint> set, string what, OwnFn own)
+        {
+            Check(list.Count <= list.Capacity && (list.Capacity == 0) == (list.Items == null), what + " list is malformed");
+            if (list.Items != null)
+            {
+                own(list.Items, what + " list storage");
+            }
+
+            for (long k = 0; k < list.Count; k++)
+            {
+                own(list.Items[k], what);
+                set.Add((nint)list.Items[k]);
+            }
+        }
+
+        private static void Check(bool condition, string what)
+        {
+            if (!condition)
+            {
+                ThrowHelper.ThrowBadMapState(what);
+            }
+        }
+    }
+}

@@ -1,0 +1,519 @@
+// GoMap: Go's classic runtime hash map (runtime/map.go, Go 1.19), bucket for bucket, in
+// native memory.
+//
+// A map is an array of 2^B buckets. A bucket holds up to 8 entries: 8 tophash bytes, then 8
+// keys, then 8 values, then a pointer to an overflow bucket (GoMapLayout.cs draws it). The low
+// B bits of a key's 64-bit hash choose the bucket; the top 8 bits are kept in the tophash byte
+// of the entry's slot, so a lookup compares whole keys only where that byte matches. We read
+// the 8 tophash bytes of a bucket as one word and match them all at once (MapMath.MatchTopHash).
+//
+// A bucket that fills up chains an overflow bucket. For B >= 4 the bucket array carries
+// 2^(B-4) spare buckets at its tail (nextOverflow) so that the first overflows cost no
+// allocation; past those, each overflow bucket is allocated on its own and recorded in the
+// ownership list of its generation (Go's mapextra.overflow). Go keeps that list so the garbage
+// collector keeps pointer-free buckets alive; here it is what frees them.
+//
+// Growth is incremental. When an insert would take the average load past 6.5 entries per
+// bucket, a new array twice as large is allocated and the old one kept ("growing"). Every
+// later write first evacuates the old bucket it needs and one more (growWork), splitting each
+// old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
+// bit. When the overflow buckets of a table become as many as its regular buckets (deletes
+// leave chains sparse), a same-size growth compacts them. No single write pays for more than
+// two old chains, so no insert stalls on a whole-table rehash; the new array comes from calloc
+// as untouched zero pages, so allocating it does not stall either.
+//
+// Iteration walks buckets in order from a random start bucket and slot offset, then each
+// chain, then each slot. Entries never move within their chain, so an iteration yields each
+// entry at most once; when the table grows under it, the iterator keeps walking the array it
+// started on and looks up in the new table any entry marked as evacuated (GoMap.Iteration.cs).
+// Because no garbage collector keeps that old array alive for it, memory retired while an
+// enumerator is live waits on a deferred-free list (GoMap.Memory.cs).
+//
+// Picking the load factor: Go's 6.5 (13/2) is kept; our own measured table of overflow share,
+// bytes per entry and probe counts against the load factor is LoadFactorTableTests' output.
+//
+// File map: GoMap.cs (header, constructors, public API), GoMapLayout.cs (bucket layout and all
+// pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
+// GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
+// clear), GoMap.Grow.cs (growth and evacuation), GoMap.Iteration.cs (enumerators),
+// GoMap.Concurrency.cs (the hashWriting flag), GoMap.Memory.cs (ownership of native memory),
+// NativeHeap.cs (the allocator), GoMap.Validate.cs (the invariant walker).
+using System;
+using System.Threading;
+using System.Collections;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+
+namespace NativeGoMap
+{
+    /// <summary>
+    /// A hash map whose entries live in native memory, laid out and grown exactly as Go's
+    /// classic runtime map: buckets of 8 slots with overflow chains, load factor 6.5, and
+    /// incremental growth so that no single insert pays for a whole rehash. The garbage collector
+    /// never sees the entries; operations allocate nothing on the GC heap.
+    /// </summary>
+    /// <remarks>
+    /// <para>Not thread-safe for writes, like Go's map and <see cref="Dictionary{TKey, TValue}"/>:
+    /// any number of threads may read at once, but a write must have the map to itself. A write
+    /// that overlaps another write is always detected and throws
+    /// <see cref="ConcurrentMapAccessException"/> ("concurrent map writes"); a read or an
+    /// iteration step that overlaps a write is detected on a best-effort basis. After a
+    /// detection the map is poisoned: every later call throws the same exception, and
+    /// <see cref="Dispose"/> still frees its memory.</para>
+    /// <para>Always <see cref="Dispose"/> a map: a finalizer frees the memory of a forgotten map,
+    /// but only when the garbage collector gets to it.</para>
+    /// </remarks>
+    /// <typeparam name="TKey">The key type. Compared by its bytes when that equals <c>Equals</c>,
+    /// else through <see cref="IEquatable{T}"/>; types with neither need a comparer.</typeparam>
+    /// <typeparam name="TValue">The value type.</typeparam>
+    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IReadOnlyDictionary<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        // ---- hmap ----
+        private long _count;            // live entries, exact (Go's count)
+        private int _b;                 // log_2 of # of regular buckets (Go's B)
+        private int _noverflow;         // approximate # of overflow buckets; exact for B < 16 (Go's noverflow)
+        private ulong _hash0;           // hash seed (Go's hash0); _k1/_k2 are derived from it
+        private ulong _k1;              // first hash secret of the current seed
+        private ulong _k2;              // second hash secret of the current seed
+        private byte* _buckets;         // 2^B buckets + the preallocated overflow tail; null until the first insert when B = 0
+        private byte* _oldBuckets;      // previous array, half the size (or equal on a same-size growth); non-null only while growing
+        private ulong _nevacuate;       // progress counter: old buckets below it are evacuated
+        private bool _sameSizeGrow;     // the growth in progress keeps B
+        private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + allocated), exact
+
+        // ---- mapextra: ownership ----
+        private PtrList _overflow;      // individually allocated overflow buckets of the current array
+        private PtrList _oldOverflow;   // the same for the old array; freed when its evacuation completes
+        private PtrList _spare;         // allocated, zeroed, unlinked overflow buckets reserved for an evacuation
+        private byte* _nextOverflow;    // next free preallocated overflow bucket at the tail of _buckets, or null
+
+        // ---- everything native memory needs beyond Go ----
+        private long _nativeBytes;      // bytes this map holds (NativeHeap charges, headers included)
+        private long _deferredBytes;    // of which retired and waiting for live enumerators
+        private byte* _deferred;        // retired blocks linked through their headers (GoMap.Memory.cs)
+        private ulong* _iterSlots;      // enumerator registrations: a ticket per slot, 0 = free
+        private int _iterSlotCount;     // capacity of _iterSlots
+        private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
+        private ulong _nextTicket;      // last ticket issued
+        private readonly object _iterLock = new object();
+
+        // ---- configuration and misuse ----
+        private long _state;            // hashWriting, poisoned, disposed bits and a write sequence (GoMap.Concurrency.cs)
+        private string? _poisonMessage; // Go's message of the detected race, once poisoned
+        private ulong _rng;             // splitmix64 state: seeds, iteration starts, incrnoverflow sampling
+        private readonly bool _failFast;
+        private readonly IEqualityComparer<TKey>? _comparer;
+
+        /// <summary>Creates an empty map. Allocates no native memory until the first insert.</summary>
+        public GoMap()
+            : this(null, null)
+        {
+        }
+
+        /// <summary>
+        /// Creates a map sized for <paramref name="capacityHint"/> entries (Go's <c>make(map[K]V, hint)</c>):
+        /// B is the smallest with hint ≤ 6.5 × 2^B. The bucket array is allocated at once but
+        /// its pages are only touched as entries arrive. Negative or absurd hints count as 0.
+        /// </summary>
+        /// <param name="capacityHint">Expected number of entries.</param>
+        public GoMap(long capacityHint)
+            : this(new GoMapOptions { CapacityHint = capacityHint }, null)
+        {
+        }
+
+        /// <summary>Creates a map with the given options.</summary>
+        /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
+        public GoMap(GoMapOptions? options)
+            : this(options, null)
+        {
+        }
+
+        /// <summary>
+        /// Creates a map that compares keys with <paramref name="comparer"/> instead of the key
+        /// type's default equality. Its 32-bit hash codes are mixed with the map's seed to 64 bits.
+        /// The comparer must not throw and must be consistent: equal keys, equal hash codes. The
+        /// default path pays one well-predicted null test for this option.
+        /// </summary>
+        /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
+        /// <param name="comparer">Key equality; null for the default.</param>
+        /// <exception cref="NotSupportedException">No comparer is given and <typeparamref name="TKey"/>
+        /// cannot be compared by its bytes (padding, floating-point fields, own equality) nor through
+        /// <see cref="IEquatable{T}"/>.</exception>
+        public GoMap(GoMapOptions? options, IEqualityComparer<TKey>? comparer)
+        {
+            if (comparer is null && KeyOps<TKey>.Kind == KeyKind.Unsupported)
+            {
+                GC.SuppressFinalize(this);
+                ThrowHelper.ThrowUnsupportedKey(KeyOps<TKey>.UnsupportedReason!);
+            }
+
+            _comparer = comparer;
+            _failFast = options?.FailFast ?? false;
+            if (options?.Seed is ulong seed)
+            {
+                _rng = seed;
+            }
+            else
+            {
+                Span<byte> random = stackalloc byte[8];
+                RandomNumberGenerator.Fill(random);
+                _rng = BitConverter.ToUInt64(random);
+            }
+
+            Reseed();
+
+            // makemap: a hint whose memory could not be addressed is no hint at all.
+            long hint = options?.CapacityHint ?? 0;
+            if (hint < 0 || (ulong)hint > MapMath.MaxAlloc / (ulong)BucketLayout<TKey, TValue>.BucketSize)
+            {
+                hint = 0;
+            }
+
+            int b = MapMath.BForHint(hint);
+            if (b != 0)
+            {
+                _buckets = AllocBucketArray(b, out _nextOverflow);
+            }
+
+            _b = b;
+        }
+
+        /// <summary>Frees the native memory of a map that was never disposed.</summary>
+        ~GoMap()
+        {
+            FreeAll();
+        }
+
+        /// <summary>The bucket layout of this key/value pair, identical to Go's <c>bmap</c>. O(1).</summary>
+        public static GoMapLayout Layout => BucketLayout<TKey, TValue>.Layout;
+
+        /// <summary>The number of entries. O(1).</summary>
+        /// <exception cref="OverflowException">More than <see cref="int.MaxValue"/> entries; read <see cref="LongCount"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        public int Count
+        {
+            get
+            {
+                long n = LongCount;
+                if (n > int.MaxValue)
+                {
+                    ThrowHelper.ThrowCountOverflow(n);
+                }
+
+                return (int)n;
+            }
+        }
+
+        /// <summary>The number of entries, as a 64-bit count. O(1).</summary>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        public long LongCount
+        {
+            get
+            {
+                CheckUsable();
+                return _count;
+            }
+        }
+
+        /// <summary>True once <see cref="Dispose"/> has run. Never throws.</summary>
+        public bool IsDisposed => (Volatile.Read(ref _state) & StateDisposed) != 0;
+
+        /// <summary>
+        /// Gets or sets the value of a key. Get is Go's <c>v := m[k]</c> but throws for a missing
+        /// key, as <see cref="Dictionary{TKey, TValue}"/> does; set inserts or updates. Amortized O(1);
+        /// set may advance a growth by two old buckets and invalidates refs into the map.
+        /// </summary>
+        /// <param name="key">The key.</param>
+        /// <exception cref="KeyNotFoundException">Get of a key that is not present.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
+        public TValue this[TKey key]
+        {
+            get
+            {
+                long s = BeginRead();
+                ref TValue v = ref FindValue(key);
+                if (Unsafe.IsNullRef(ref v))
+                {
+                    EndRead(s);
+                    ThrowHelper.ThrowKeyNotFound(key);
+                }
+
+                TValue value = v;
+                EndRead(s);
+                return value;
+            }
+
+            set
+            {
+                ulong hash = Hash(key); // before hashWriting, since hashing may throw
+                BeginWrite();
+                try
+                {
+                    Assign(key, hash, out _) = value;
+                }
+                finally
+                {
+                    EndWrite();
+                }
+            }
+        }
+
+        /// <summary>Looks a key up (Go's <c>v, ok := m[k]</c>). O(1), no allocation, no write.</summary>
+        /// <param name="key">The key.</param>
+        /// <param name="value">The value when found, else <c>default</c>.</param>
+        /// <returns>True when the key is present.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool TryGetValue(TKey key, out TValue value)
+        {
+            long s = BeginRead();
+            ref TValue v = ref FindValue(key);
+            if (Unsafe.IsNullRef(ref v))
+            {
+                value = default;
+                EndRead(s);
+                return false;
+            }
+
+            value = v;
+            EndRead(s);
+            return true;
+        }
+
+        /// <summary>Go's <c>m[k]</c>: the value of a key, or <c>default</c> when it is absent. O(1).</summary>
+        /// <param name="key">The key.</param>
+        /// <returns>The value, or <c>default(TValue)</c>.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public TValue GetValueOrDefault(TKey key)
+        {
+            TryGetValue(key, out TValue value);
+            return value;
+        }
+
+        /// <summary>Whether a key is present. O(1).</summary>
+        /// <param name="key">The key.</param>
+        /// <returns>True when present.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool ContainsKey(TKey key)
+        {
+            long s = BeginRead();
+            bool found = !Unsafe.IsNullRef(ref FindValue(key));
+            EndRead(s);
+            return found;
+        }
+
+        /// <summary>
+        /// Adds a key and value if the key is absent. Amortized O(1); may start a growth or advance
+        /// one by two old buckets; invalidates refs into the map.
+        /// </summary>
+        /// <param name="key">The key.</param>
+        /// <param name="value">The value.</param>
+        /// <returns>True when added, false when the key was present (its value is unchanged).</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
+        public bool TryAdd(TKey key, TValue value)
+        {
+            ulong hash = Hash(key);
+            BeginWrite();
+            try
+            {
+                ref TValue slot = ref Assign(key, hash, out bool exists);
+                if (exists)
+                {
+                    return false;
+                }
+
+                slot = value;
+                return true;
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>Adds a key and value. Amortized O(1); invalidates refs into the map.</summary>
+        /// <param name="key">The key.</param>
+        /// <param name="value">The value.</param>
+        /// <exception cref="ArgumentException">The key is already present; the map is unchanged.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
+        public void Add(TKey key, TValue value)
+        {
+            if (!TryAdd(key, value))
+            {
+                ThrowHelper.ThrowDuplicateKey(key);
+            }
+        }
+
+        /// <summary>
+        /// Removes a key (Go's <c>delete(m, k)</c>). O(1); may advance a growth by two old
+        /// buckets; invalidates refs into the map. A map that becomes empty gets a new hash seed.
+        /// </summary>
+        /// <param name="key">The key.</param>
+        /// <returns>True when the key was present.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool Remove(TKey key) => Remove(key, out _);
+
+        /// <summary>Removes a key and returns its value. Same costs as <see cref="Remove(TKey)"/>.</summary>
+        /// <param name="key">The key.</param>
+        /// <param name="value">The removed value, or <c>default</c>.</param>
+        /// <returns>True when the key was present.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool Remove(TKey key, out TValue value)
+        {
+            // Go's mapdelete returns before hashWriting for an empty map; we still check for misuse.
+            if (Volatile.Read(ref _count) == 0)
+            {
+                long s = BeginRead();
+                EndRead(s);
+                value = default;
+                return false;
+            }
+
+            ulong hash = Hash(key);
+            BeginWrite();
+            try
+            {
+                return Delete(key, hash, out value);
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>
+        /// Removes every entry (Go's <c>mapclear</c>): O(bucket array); keeps the bucket array,
+        /// frees overflow buckets and indirect blocks, ends any growth, renews the seed.
+        /// Enumerators in progress yield nothing that existed before the clear.
+        /// </summary>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public void Clear()
+        {
+            BeginWrite();
+            try
+            {
+                ClearCore();
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>
+        /// A reference to the value of a key, or a null reference when absent (test with
+        /// <see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>). O(1). The reference points into
+        /// native memory and is valid only until the next write to the map (a write may move
+        /// entries during growth) or its disposal, as with
+        /// <c>CollectionsMarshal.GetValueRefOrNullRef</c>. Writing through it updates the value.
+        /// </summary>
+        /// <param name="key">The key.</param>
+        /// <returns>The value's reference, or a null reference.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public ref TValue GetValueRefOrNullRef(TKey key)
+        {
+            long s = BeginRead();
+            ref TValue v = ref FindValue(key);
+            EndRead(s);
+            return ref v;
+        }
+
+        /// <summary>
+        /// A reference to the value of a key, adding the key with <c>default</c> value when absent
+        /// (Go's <c>mapassign</c>). Amortized O(1). Valid only until the next write to the map or
+        /// its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>.
+        /// </summary>
+        /// <param name="key">The key.</param>
+        /// <param name="exists">True when the key was already present.</param>
+        /// <returns>The value's reference.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
+        public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
+        {
+            ulong hash = Hash(key);
+            BeginWrite();
+            try
+            {
+                return ref Assign(key, hash, out exists);
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>The map's internal shape. O(1), no allocation.</summary>
+        /// <returns>A snapshot.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        public GoMapStats GetStats()
+        {
+            CheckUsable();
+            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _sameSizeGrow, (long)_nevacuate, _nativeBytes, _deferredBytes, _liveIterators);
+        }
+
+        /// <summary>
+        /// Frees all native memory of the map, including memory retired while enumerators ran.
+        /// Idempotent; works on a poisoned map. Every other member then throws
+        /// <see cref="ObjectDisposedException"/>.
+        /// </summary>
+        /// <exception cref="ConcurrentMapAccessException">Another thread is writing to the map
+        /// right now; the map is poisoned and left for a later Dispose or the finalizer.</exception>
+        public void Dispose()
+        {
+            if (!BeginDispose())
+            {
+                return;
+            }
+
+            FreeAll();
+            GC.SuppressFinalize(this);
+        }
+
+        /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ulong Hash(in TKey key) =>
+            _comparer is null ? KeyOps<TKey>.Hash(key, _k1, _k2) : Hasher.FromHashCode(_comparer.GetHashCode(key), _k1, _k2);
+
+        /// <summary>Key equality, with the comparer when one was given.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool KeyEquals(in TKey a, in TKey b) =>
+            _comparer is null ? KeyOps<TKey>.Equal(a, b) : _comparer.Equals(a, b);
+
+        /// <summary>A new seed: random, or the next of the fixed sequence (Go's fastrand for hash0).</summary>
+        private void Reseed()
+        {
+            _hash0 = Hasher.SplitMix(ref _rng);
+            ulong s = _hash0;
+            _k1 = Hasher.SplitMix(ref s);
+            _k2 = Hasher.SplitMix(ref s) | 1;
+        }
+
+        /// <summary>Next value of the map's own random sequence (Go's fastrand).</summary>
+        private ulong NextRandom() => Hasher.SplitMix(ref _rng);
+
+        // ---- IReadOnlyDictionary: explicit, may box ----
+        IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => Keys;
+
+        IEnumerable<TValue> IReadOnlyDictionary<TKey, TValue>.Values => Values;
+
+        IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}

@@ -1,0 +1,177 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace NativeGoMap
+{
+    /// <summary>
+    /// The byte layout of one bucket of a <see cref="GoMap{TKey, TValue}"/>, identical to Go's
+    /// <c>bmap</c> for the same key and value sizes on a 64-bit target:
+    /// <code>
+    /// +0               tophash[8]   one byte per slot
+    /// +KeysOffset      keys[8]      KeySlotSize each (the key, or a pointer to it when IndirectKey)
+    /// +ValuesOffset    values[8]    ValueSlotSize each (the value, or a pointer to it when IndirectValue)
+    ///                  padding      so that the overflow pointer is pointer-aligned
+    /// +OverflowOffset  overflow     pointer to the next bucket of the chain; BucketSize = OverflowOffset + 8
+    /// </code>
+    /// Reading this struct costs nothing; it is computed once per key/value type pair.
+    /// </summary>
+    public readonly struct GoMapLayout : IEquatable<GoMapLayout>
+    {
+        internal GoMapLayout(int bucketSize, int keysOffset, int valuesOffset, int overflowOffset, int keySlotSize, int valueSlotSize, bool indirectKey, bool indirectValue)
+        {
+            BucketSize = bucketSize;
+            KeysOffset = keysOffset;
+            ValuesOffset = valuesOffset;
+            OverflowOffset = overflowOffset;
+            KeySlotSize = keySlotSize;
+            ValueSlotSize = valueSlotSize;
+            IndirectKey = indirectKey;
+            IndirectValue = indirectValue;
+        }
+
+        /// <summary>Bytes per bucket, overflow pointer included (Go's <c>t.bucketsize</c>).</summary>
+        public int BucketSize { get; }
+
+        /// <summary>Offset of the first key slot (Go's <c>dataOffset</c>).</summary>
+        public int KeysOffset { get; }
+
+        /// <summary>Offset of the first value slot.</summary>
+        public int ValuesOffset { get; }
+
+        /// <summary>Offset of the overflow pointer; always <see cref="BucketSize"/> − 8.</summary>
+        public int OverflowOffset { get; }
+
+        /// <summary>Bytes per key slot: the key's size, or 8 when the key is stored indirectly.</summary>
+        public int KeySlotSize { get; }
+
+        /// <summary>Bytes per value slot: the value's size, or 8 when the value is stored indirectly.</summary>
+        public int ValueSlotSize { get; }
+
+        /// <summary>True when the key is larger than 128 bytes and each slot holds a pointer to its own native block.</summary>
+        public bool IndirectKey { get; }
+
+        /// <summary>True when the value is larger than 128 bytes and each slot holds a pointer to its own native block.</summary>
+        public bool IndirectValue { get; }
+
+        /// <inheritdoc/>
+        public bool Equals(GoMapLayout other) =>
+            BucketSize == other.BucketSize && KeysOffset == other.KeysOffset && ValuesOffset == other.ValuesOffset &&
+            OverflowOffset == other.OverflowOffset && KeySlotSize == other.KeySlotSize && ValueSlotSize == other.ValueSlotSize &&
+            IndirectKey == other.IndirectKey && IndirectValue == other.IndirectValue;
+
+        /// <inheritdoc/>
+        public override bool Equals(object? obj) => obj is GoMapLayout other && Equals(other);
+
+        /// <inheritdoc/>
+        public override int GetHashCode() => HashCode.Combine(BucketSize, KeysOffset, ValuesOffset, KeySlotSize, ValueSlotSize, IndirectKey, IndirectValue);
+
+        /// <summary>Compares two layouts field by field.</summary>
+        public static bool operator ==(GoMapLayout left, GoMapLayout right) => left.Equals(right);
+
+        /// <summary>Compares two layouts field by field.</summary>
+        public static bool operator !=(GoMapLayout left, GoMapLayout right) => !left.Equals(right);
+
+        /// <inheritdoc/>
+        public override string ToString() =>
+            $"bucket {BucketSize} B: keys @{KeysOffset} x{KeySlotSize}{(IndirectKey ? " (indirect)" : "")}, values @{ValuesOffset} x{ValueSlotSize}{(IndirectValue ? " (indirect)" : "")}, overflow @{OverflowOffset}";
+
+        /// <summary>
+        /// Go's compiler rule (<c>MapBucketType</c>): the struct
+        /// <c>{ topbits [8]uint8; keys [8]K'; elems [8]V'; overflow uintptr }</c> with natural
+        /// alignment and the overflow pointer as its last 8 bytes. Sizes are in bytes; a slot type
+        /// larger than <see cref="MapMath.MaxInlineSize"/> is replaced by a pointer.
+        /// </summary>
+        internal static GoMapLayout Compute(int keySize, int keyAlign, int valueSize, int valueAlign)
+        {
+            bool indirectKey = keySize > MapMath.MaxInlineSize;
+            bool indirectValue = valueSize > MapMath.MaxInlineSize;
+            int kSlot = indirectKey ? IntPtr.Size : keySize;
+            int kAlign = indirectKey ? IntPtr.Size : keyAlign;
+            int vSlot = indirectValue ? IntPtr.Size : valueSize;
+            int vAlign = indirectValue ? IntPtr.Size : valueAlign;
+            int structAlign = Math.Max(IntPtr.Size, Math.Max(kAlign, vAlign));
+
+            int keysOffset = AlignUp(MapMath.BucketCnt, kAlign);
+            int valuesOffset = AlignUp(keysOffset + (MapMath.BucketCnt * kSlot), vAlign);
+            int overflowOffset = AlignUp(valuesOffset + (MapMath.BucketCnt * vSlot), IntPtr.Size);
+
+            // Go's types never align above 8; a C# type can (Int128 is 16-aligned). Keep the
+            // overflow pointer last and pad before it so the bucket stride keeps every slot aligned.
+            int bucketSize = AlignUp(overflowOffset + IntPtr.Size, structAlign);
+            overflowOffset = bucketSize - IntPtr.Size;
+            return new GoMapLayout(bucketSize, keysOffset, valuesOffset, overflowOffset, kSlot, vSlot, indirectKey, indirectValue);
+        }
+
+        private static int AlignUp(int x, int a) => (x + a - 1) & -a;
+    }
+
+    /// <summary>
+    /// The layout numbers of one instantiation as <c>static readonly</c> fields, which the JIT
+    /// folds into constants, and every pointer computation on a bucket. No other file does
+    /// bucket arithmetic.
+    /// </summary>
+    internal static unsafe class BucketLayout<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        internal static readonly GoMapLayout Layout = GoMapLayout.Compute(sizeof(TKey), AlignOf<TKey>(), sizeof(TValue), AlignOf<TValue>());
+        internal static readonly int BucketSize = Layout.BucketSize;
+        internal static readonly int KeysOffset = Layout.KeysOffset;
+        internal static readonly int ValuesOffset = Layout.ValuesOffset;
+        internal static readonly int OverflowOffset = Layout.OverflowOffset;
+        internal static readonly int KeySlotSize = Layout.KeySlotSize;
+        internal static readonly int ValueSlotSize = Layout.ValueSlotSize;
+        internal static readonly bool IndirectKey = Layout.IndirectKey;
+        internal static readonly bool IndirectValue = Layout.IndirectValue;
+
+        /// <summary>Natural alignment as the runtime lays the type out: the offset of a T after one byte.</summary>
+        internal static int AlignOf<T>()
+            where T : unmanaged => sizeof(AlignProbe<T>) - sizeof(T);
+
+        /// <summary>Bucket number <paramref name="index"/> of a bucket array (64-bit offset).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* Bucket(byte* array, ulong index) => array + (index * (ulong)BucketSize);
+
+        /// <summary>The 8 tophash bytes of a bucket as one little-endian word (slot i is byte i).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong TopHashWord(byte* b) => *(ulong*)b;
+
+        /// <summary>The overflow pointer of a bucket.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);
+
+        /// <summary>Address of key slot <paramref name="i"/> (the key itself, or the pointer to it when indirect).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* KeySlot(byte* b, int i) => b + KeysOffset + ((nint)i * KeySlotSize);
+
+        /// <summary>Address of value slot <paramref name="i"/> (the value itself, or the pointer to it when indirect).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* ValueSlot(byte* b, int i) => b + ValuesOffset + ((nint)i * ValueSlotSize);
+
+        /// <summary>The key stored in slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref TKey Key(byte* b, int i) =>
+            ref IndirectKey ? ref *(TKey*)*(byte**)KeySlot(b, i) : ref *(TKey*)KeySlot(b, i);
+
+        /// <summary>The value stored in slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref TValue Value(byte* b, int i) =>
+            ref IndirectValue ? ref *(TValue*)*(byte**)ValueSlot(b, i) : ref *(TValue*)ValueSlot(b, i);
+
+        /// <summary>Bytes of a bucket array for 2^B buckets plus its preallocated overflow tail, or null when that overflows 64 bits.</summary>
+        internal static ulong? ArrayBytes(int b)
+        {
+            ulong n = MapMath.ArrayBucketCount(b);
+            return n > ulong.MaxValue / (ulong)BucketSize ? null : n * (ulong)BucketSize;
+        }
+
+        private struct AlignProbe<T>
+            where T : unmanaged
+        {
+#pragma warning disable CS0649 // never assigned: only its layout is used
+            public byte Pad;
+            public T Value;
+#pragma warning restore CS0649
+        }
+    }
+}

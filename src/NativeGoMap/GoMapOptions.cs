@@ -1,0 +1,30 @@
+namespace NativeGoMap
+{
+    /// <summary>Construction options of a <see cref="GoMap{TKey, TValue}"/>.</summary>
+    public sealed class GoMapOptions
+    {
+        /// <summary>
+        /// Expected number of entries. The map starts with the smallest 2^B buckets that hold this
+        /// many under the load factor 6.5, so that filling it to the hint never grows. Negative
+        /// hints, and hints whose bucket memory could not be addressed, are treated as 0 (Go's
+        /// behaviour). A hint of 8 or less allocates nothing until the first insert.
+        /// </summary>
+        public long CapacityHint { get; set; }
+
+        /// <summary>
+        /// A fixed hash seed. Null (the default) draws a random seed per map, and a new one each
+        /// time the map becomes empty, which makes hash flooding hard. A fixed seed makes hashing,
+        /// bucket placement, reseeding and iteration order reproducible from run to run: use it
+        /// for tests and replays, never for keys chosen by an adversary.
+        /// </summary>
+        public ulong? Seed { get; set; }
+
+        /// <summary>
+        /// When true, a detected concurrent write ends the process through
+        /// <see cref="System.Environment.FailFast(string)"/> with Go's message, as Go's fatal error
+        /// does. When false (the default) it throws <see cref="ConcurrentMapAccessException"/> and
+        /// poisons the map.
+        /// </summary>
+        public bool FailFast { get; set; }
+    }
+}

@@ -1,0 +1,57 @@
+namespace NativeGoMap
+{
+    /// <summary>A snapshot of a map's internal shape, read in O(1) by <see cref="GoMap{TKey, TValue}.GetStats"/>.</summary>
+    public readonly struct GoMapStats
+    {
+        internal GoMapStats(int b, long count, int nOverflow, long overflowBuckets, bool isGrowing, bool isSameSizeGrow, long evacuatedBuckets, long nativeBytes, long deferredBytes, int liveEnumerators)
+        {
+            B = b;
+            Count = count;
+            NOverflow = nOverflow;
+            OverflowBuckets = overflowBuckets;
+            IsGrowing = isGrowing;
+            IsSameSizeGrow = isSameSizeGrow;
+            EvacuatedBuckets = evacuatedBuckets;
+            NativeBytes = nativeBytes;
+            DeferredBytes = deferredBytes;
+            LiveEnumerators = liveEnumerators;
+        }
+
+        /// <summary>log2 of the number of regular buckets.</summary>
+        public int B { get; }
+
+        /// <summary>Live entries.</summary>
+        public long Count { get; }
+
+        /// <summary>2^B, the number of regular buckets.</summary>
+        public long BucketCount => 1L << B;
+
+        /// <summary>Go's approximate overflow-bucket counter (exact below B = 16, sampled above), which triggers same-size growth.</summary>
+        public int NOverflow { get; }
+
+        /// <summary>Overflow buckets linked into chains of the current bucket array (preallocated and individually allocated), exact.</summary>
+        public long OverflowBuckets { get; }
+
+        /// <summary>True while an incremental growth is in progress (an old bucket array is still being evacuated).</summary>
+        public bool IsGrowing { get; }
+
+        /// <summary>True when the growth in progress keeps the bucket count (it only compacts overflow chains).</summary>
+        public bool IsSameSizeGrow { get; }
+
+        /// <summary>Go's <c>nevacuate</c>: old buckets below this index are evacuated.</summary>
+        public long EvacuatedBuckets { get; }
+
+        /// <summary>Native bytes this map holds, bookkeeping and deferred frees included.</summary>
+        public long NativeBytes { get; }
+
+        /// <summary>Of <see cref="NativeBytes"/>, retired memory waiting for live enumerators to finish.</summary>
+        public long DeferredBytes { get; }
+
+        /// <summary>Enumerators started and not yet finished or disposed.</summary>
+        public int LiveEnumerators { get; }
+
+        /// <inheritdoc/>
+        public override string ToString() =>
+            $"B={B} count={Count} noverflow={NOverflow} overflow={OverflowBuckets} growing={IsGrowing}{(IsSameSizeGrow ? " (same size)" : "")} nevacuate={EvacuatedBuckets} native={NativeBytes} deferred={DeferredBytes} enumerators={LiveEnumerators}";
+    }
+}

@@ -1,0 +1,403 @@
+using System;
+using System.Collections.Generic;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace NativeGoMap
+{
+    /// <summary>How a key type is compared and hashed by default.</summary>
+    internal enum KeyKind
+    {
+        /// <summary>By its bytes: equivalent to <c>Equals</c> (integers, char, bool, enums, Guid, structs without padding).</summary>
+        Bytes,
+
+        /// <summary><see cref="float"/>: NaN equals NaN, −0 equals +0, as <see cref="float.Equals(float)"/>.</summary>
+        Single,
+
+        /// <summary><see cref="double"/>, as <see cref="double.Equals(double)"/>.</summary>
+        Double,
+
+        /// <summary><see cref="System.Half"/>, as <see cref="Half.Equals(Half)"/>.</summary>
+        Half,
+
+        /// <summary>Through <see cref="IEquatable{T}"/> and <see cref="object.GetHashCode"/> mixed to 64 bits.</summary>
+        Equatable,
+
+        /// <summary>No default equality is safe; a comparer must be given.</summary>
+        Unsupported,
+    }
+
+    /// <summary>
+    /// Default equality and the 64-bit seeded hash of a key type. The kind is decided once per
+    /// type from its fields; every branch on it, and on <c>sizeof(T)</c>, is folded by the JIT.
+    /// The hash is a wyhash-style 64×64→128 multiply (<see cref="Math.BigMul(ulong, ulong, out ulong)"/>,
+    /// high ⊕ low) of the key words against two per-map secrets, which mixes both ends of the
+    /// result: the bucket index takes the low B bits and the tophash the top 8.
+    /// </summary>
+    internal static unsafe class KeyOps<T>
+        where T : unmanaged
+    {
+        internal static readonly KeyKind Kind;
+        internal static readonly string? UnsupportedReason;
+
+        static KeyOps()
+        {
+            (Kind, UnsupportedReason) = KeyClassifier.Classify(typeof(T));
+        }
+
+        /// <summary>The key's hash under the seed pair (<paramref name="k1"/>, <paramref name="k2"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong Hash(in T key, ulong k1, ulong k2)
+        {
+            if (Kind == KeyKind.Bytes)
+            {
+                return HashBytes(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in key)), k1, k2);
+            }
+
+            if (Kind == KeyKind.Single)
+            {
+                float f = Unsafe.As<T, float>(ref Unsafe.AsRef(in key));
+                uint bits = float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : BitConverter.SingleToUInt32Bits(f);
+                return Hasher.Mix(bits ^ k1, k2);
+            }
+
+            if (Kind == KeyKind.Double)
+            {
+                double d = Unsafe.As<T, double>(ref Unsafe.AsRef(in key));
+                ulong bits = double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : BitConverter.DoubleToUInt64Bits(d);
+                return Hasher.Mix(bits ^ k1, k2);
+            }
+
+            if (Kind == KeyKind.Half)
+            {
+                Half h = Unsafe.As<T, Half>(ref Unsafe.AsRef(in key));
+                ushort bits = System.Half.IsNaN(h) ? (ushort)0x7E00 : h == (Half)0 ? (ushort)0 : BitConverter.HalfToUInt16Bits(h);
+                return Hasher.Mix(bits ^ k1, k2);
+            }
+
+            return Hasher.Mix((uint)EqualityComparer<T>.Default.GetHashCode(key) ^ k1, k2);
+        }
+
+        /// <summary>Default equality of two keys (.NET's <c>Equals</c> semantics).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool Equal(in T a, in T b)
+        {
+            if (Kind == KeyKind.Bytes)
+            {
+                if (sizeof(T) == 1)
+                {
+                    return Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)) == Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
+                }
+
+                if (sizeof(T) == 2)
+                {
+                    return Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+                }
+
+                if (sizeof(T) == 4)
+                {
+                    return Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+                }
+
+                if (sizeof(T) == 8)
+                {
+                    return Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+                }
+
+                if (sizeof(T) == 16)
+                {
+                    ref byte pa = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a));
+                    ref byte pb = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
+                    return ((Unsafe.ReadUnaligned<ulong>(ref pa) ^ Unsafe.ReadUnaligned<ulong>(ref pb)) |
+                            (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pa, 8)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pb, 8)))) == 0;
+                }
+
+                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)), sizeof(T))
+                    .SequenceEqual(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)), sizeof(T)));
+            }
+
+            if (Kind == KeyKind.Single)
+            {
+                return Unsafe.As<T, float>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, float>(ref Unsafe.AsRef(in b)));
+            }
+
+            if (Kind == KeyKind.Double)
+            {
+                return Unsafe.As<T, double>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, double>(ref Unsafe.AsRef(in b)));
+            }
+
+            if (Kind == KeyKind.Half)
+            {
+                return Unsafe.As<T, Half>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, Half>(ref Unsafe.AsRef(in b)));
+            }
+
+            return EqualityComparer<T>.Default.Equals(a, b);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong HashBytes(ref byte p, ulong k1, ulong k2)
+        {
+            if (sizeof(T) == 1)
+            {
+                return Hasher.Mix(p ^ k1, k2);
+            }
+
+            if (sizeof(T) == 2)
+            {
+                return Hasher.Mix(Unsafe.ReadUnaligned<ushort>(ref p) ^ k1, k2);
+            }
+
+            if (sizeof(T) == 4)
+            {
+                return Hasher.Mix(Unsafe.ReadUnaligned<uint>(ref p) ^ k1, k2);
+            }
+
+            if (sizeof(T) == 8)
+            {
+                return Hasher.Mix(Unsafe.ReadUnaligned<ulong>(ref p) ^ k1, k2);
+            }
+
+            if (sizeof(T) == 16)
+            {
+                return Hasher.Mix(Unsafe.ReadUnaligned<ulong>(ref p) ^ k1, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, 8)) ^ k2);
+            }
+
+            return Hasher.HashBlock(ref p, sizeof(T), k1, k2);
+        }
+    }
+
+    /// <summary>The mixing primitives shared by every key kind.</summary>
+    internal static class Hasher
+    {
+        private const ulong P0 = 0xa0761d6478bd642fUL;
+        private const ulong P1 = 0xe7037ed1a0b428dbUL;
+
+        /// <summary>64×64→128 multiply folded to 64 bits (high ⊕ low): both ends depend on every input bit.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong Mix(ulong a, ulong b)
+        {
+            ulong hi = Math.BigMul(a, b, out ulong lo);
+            return hi ^ lo;
+        }
+
+        /// <summary>Hash of an arbitrary byte block (wyhash's loop shape, our own constants use).</summary>
+        internal static ulong HashBlock(ref byte p, int len, ulong k1, ulong k2)
+        {
+            ulong seed = k1 ^ ((ulong)len * P0);
+            ulong a, b;
+            if (len <= 16)
+            {
+                if (len >= 4)
+                {
+                    // Two overlapping reads cover 4..16 bytes.
+                    int q = (len >> 3) << 2;
+                    a = ((ulong)Unsafe.ReadUnaligned<uint>(ref p) << 32) | Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, q));
+                    b = ((ulong)Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, len - 4)) << 32) | Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, len - 4 - q));
+                }
+                else
+                {
+                    a = ((ulong)p << 16) | ((ulong)Unsafe.Add(ref p, len >> 1) << 8) | Unsafe.Add(ref p, len - 1);
+                    b = 0;
+                }
+            }
+            else
+            {
+                int i = 0;
+                for (; len - i > 16; i += 16)
+                {
+                    seed = Mix(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i)) ^ P1, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, i + 8)) ^ seed);
+                }
+
+                a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, len - 16));
+                b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, len - 8));
+            }
+
+            return Mix(P1 ^ (ulong)len, Mix(a ^ P1, b ^ seed) ^ k2);
+        }
+
+        /// <summary>A 64-bit value from a 32-bit .NET hash code and the seed pair.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong FromHashCode(int hashCode, ulong k1, ulong k2) => Mix((uint)hashCode ^ k1, k2);
+
+        /// <summary>splitmix64: expands one seed into the per-map secrets.</summary>
+        internal static ulong SplitMix(ref ulong state)
+        {
+            ulong z = state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+
+    /// <summary>Decides a key type's <see cref="KeyKind"/> by reflection, once per type.</summary>
+    internal static class KeyClassifier
+    {
+        internal static (KeyKind Kind, string? Reason) Classify(Type t)
+        {
+            if (t == typeof(float))
+            {
+                return (KeyKind.Single, null);
+            }
+
+            if (t == typeof(double))
+            {
+                return (KeyKind.Double, null);
+            }
+
+            if (t == typeof(Half))
+            {
+                return (KeyKind.Half, null);
+            }
+
+            if (IsPrimitiveBytes(t))
+            {
+                return (KeyKind.Bytes, null);
+            }
+
+            bool equatable = typeof(IEquatable<>).MakeGenericType(t).IsAssignableFrom(t);
+            string? whyNotBytes = WhyNotBytes(t, out long fieldBytes);
+            bool noPadding = whyNotBytes is null && fieldBytes == SizeOf(t);
+
+            if (!equatable)
+            {
+                if (OverridesObjectEquals(t))
+                {
+                    return (KeyKind.Unsupported, $"{t} overrides Equals(object) but does not implement IEquatable<{t.Name}>; calling Equals(object) would box every key. Implement IEquatable<{t.Name}> or pass an IEqualityComparer<{t.Name}>.");
+                }
+
+                if (whyNotBytes is not null)
+                {
+                    return (KeyKind.Unsupported, $"{t} cannot be compared by its bytes ({whyNotBytes}) and does not implement IEquatable<{t.Name}>. Implement IEquatable<{t.Name}> and GetHashCode, or pass an IEqualityComparer<{t.Name}>.");
+                }
+
+                if (!noPadding)
+                {
+                    return (KeyKind.Unsupported, $"{t} has padding bytes ({fieldBytes} bytes of fields in {SizeOf(t)}), whose contents are undefined, so it cannot be compared by its bytes, and it does not implement IEquatable<{t.Name}>. Implement IEquatable<{t.Name}> and GetHashCode, or pass an IEqualityComparer<{t.Name}>.");
+                }
+
+                return (KeyKind.Bytes, null);
+            }
+
+            // A record struct's compiler-generated equality compares field by field with each
+            // field's default equality: the same as comparing bytes when the fields allow it.
+            if (noPadding && IsCompilerGeneratedEquality(t))
+            {
+                return (KeyKind.Bytes, null);
+            }
+
+            return (KeyKind.Equatable, null);
+        }
+
+        private static bool IsPrimitiveBytes(Type t) =>
+            t.IsEnum || t == typeof(byte) || t == typeof(sbyte) || t == typeof(short) || t == typeof(ushort) ||
+            t == typeof(int) || t == typeof(uint) || t == typeof(long) || t == typeof(ulong) || t == typeof(char) ||
+            t == typeof(bool) || t == typeof(nint) || t == typeof(nuint) || t == typeof(Guid) ||
+            t == typeof(Int128) || t == typeof(UInt128) || t.IsPointer || t.IsFunctionPointer;
+
+        /// <summary>Null when every field is comparable by bytes; <paramref name="bytes"/> is then the sum of the field sizes.</summary>
+        private static string? WhyNotBytes(Type t, out long bytes)
+        {
+            bytes = 0;
+            if (IsPrimitiveBytes(t))
+            {
+                bytes = SizeOf(t);
+                return null;
+            }
+
+            if (t == typeof(float) || t == typeof(double) || t == typeof(Half))
+            {
+                return $"{t.Name} equality is not bitwise: NaN and -0";
+            }
+
+            if (t.IsPrimitive || !t.IsValueType)
+            {
+                return $"{t.Name} is not comparable by bytes";
+            }
+
+            if (t != typeof(Guid) && !IsStructDefaultEquality(t))
+            {
+                return $"{t.Name} defines its own equality";
+            }
+
+            if (t.StructLayoutAttribute?.Value == LayoutKind.Explicit)
+            {
+                return $"{t.Name} has an explicit layout (fields may overlap)";
+            }
+
+            Attribute? inline = t.GetCustomAttributes(false).OfTypeName("System.Runtime.CompilerServices.InlineArrayAttribute");
+            FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+            if (inline is not null && fields.Length == 1)
+            {
+                int length = (int)inline.GetType().GetProperty("Length")!.GetValue(inline)!;
+                string? why = WhyNotBytes(fields[0].FieldType, out long elem);
+                bytes = elem * length;
+                return why;
+            }
+
+            foreach (FieldInfo f in fields)
+            {
+                FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
+                if (fixedBuffer is not null)
+                {
+                    string? whyElem = WhyNotBytes(fixedBuffer.ElementType, out long elem);
+                    if (whyElem is not null)
+                    {
+                        return whyElem;
+                    }
+
+                    bytes += elem * fixedBuffer.Length;
+                    continue;
+                }
+
+                string? whyField = WhyNotBytes(f.FieldType, out long fb);
+                if (whyField is not null)
+                {
+                    return whyField;
+                }
+
+                bytes += fb;
+            }
+
+            return null;
+        }
+
+        private static bool IsStructDefaultEquality(Type t) =>
+            !OverridesObjectEquals(t) && (!typeof(IEquatable<>).MakeGenericType(t).IsAssignableFrom(t) || IsCompilerGeneratedEquality(t));
+
+        private static bool OverridesObjectEquals(Type t)
+        {
+            MethodInfo? m = t.GetMethod(nameof(Equals), BindingFlags.Instance | BindingFlags.Public, null, new[] { typeof(object) }, null);
+            return m is not null && m.DeclaringType == t && !m.IsDefined(typeof(CompilerGeneratedAttribute), false);
+        }
+
+        private static bool IsCompilerGeneratedEquality(Type t)
+        {
+            MethodInfo? m = t.GetMethod(nameof(Equals), BindingFlags.Instance | BindingFlags.Public, null, new[] { t }, null);
+            return m is not null && m.IsDefined(typeof(CompilerGeneratedAttribute), false);
+        }
+
+        private static Attribute? OfTypeName(this object[] attributes, string fullName)
+        {
+            foreach (object a in attributes)
+            {
+                if (a.GetType().FullName == fullName)
+                {
+                    return (Attribute)a;
+                }
+            }
+
+            return null;
+        }
+
+        private static long SizeOf(Type t)
+        {
+            if (t.IsPointer || t.IsFunctionPointer)
+            {
+                return IntPtr.Size;
+            }
+
+            return (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(t).Invoke(null, null)!;
+        }
+    }
+}

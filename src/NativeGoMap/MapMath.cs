@@ -1,0 +1,155 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace NativeGoMap
+{
+    /// <summary>
+    /// Go's <c>const</c> block of <c>runtime/map.go</c> and its one-line helpers, independent of
+    /// the key and value types. All bucket counts and indexes are 64-bit, so B may go up to 63
+    /// in the arithmetic even where memory does not allow it.
+    /// </summary>
+    internal static class MapMath
+    {
+        /// <summary>log2 of the slots per bucket.</summary>
+        internal const int BucketCntBits = 3;
+
+        /// <summary>Slots per bucket: 8, so a bucket's tophash bytes are one 64-bit word.</summary>
+        internal const int BucketCnt = 1 << BucketCntBits;
+
+        /// <summary>Load factor numerator: a doubling starts when the average bucket holds more than 13/2 entries.</summary>
+        internal const long LoadFactorNum = 13;
+
+        /// <summary>Load factor denominator (Go keeps the fraction as an integer pair).</summary>
+        internal const long LoadFactorDen = 2;
+
+        /// <summary>Keys and values larger than this are stored through a pointer (Go's maxKeySize/maxElemSize).</summary>
+        internal const int MaxInlineSize = 128;
+
+        /// <summary>Largest B whose buckets we would try to allocate: 2^48 bytes is Go's maxAlloc on 64-bit.</summary>
+        internal const ulong MaxAlloc = 1UL << 48;
+
+        // Tophash marks. A bucket chain is evacuated all or none: once evacuate() has run on an
+        // old bucket, every slot of its chain holds evacuatedX, evacuatedY or evacuatedEmpty, and
+        // evacuated() needs to look at slot 0 only.
+
+        /// <summary>Slot is empty, and so is every later slot of this bucket and of its overflow chain. Zeroed memory is all emptyRest.</summary>
+        internal const byte EmptyRest = 0;
+
+        /// <summary>Slot is empty; later slots may be live.</summary>
+        internal const byte EmptyOne = 1;
+
+        /// <summary>Old bucket slot whose entry moved to the first half of the new array (same index).</summary>
+        internal const byte EvacuatedX = 2;
+
+        /// <summary>Old bucket slot whose entry moved to the second half of the new array (index + old size).</summary>
+        internal const byte EvacuatedY = 3;
+
+        /// <summary>Old bucket slot that was empty when its bucket was evacuated.</summary>
+        internal const byte EvacuatedEmpty = 4;
+
+        /// <summary>Smallest tophash of a live slot; a hash whose top byte is below it is moved up by it.</summary>
+        internal const byte MinTopHash = 5;
+
+        /// <summary>Each byte 0x01, for broadcasting one byte over a tophash word.</summary>
+        internal const ulong Lsb = 0x0101010101010101UL;
+
+        /// <summary>Each byte 0x80.</summary>
+        internal const ulong Msb = 0x8080808080808080UL;
+
+        /// <summary>Each byte 0x7F.</summary>
+        internal const ulong Low7 = 0x7F7F7F7F7F7F7F7FUL;
+
+        /// <summary>2^B, the number of regular buckets (Go's bucketShift).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BucketShift(int b) => 1UL << b;
+
+        /// <summary>2^B − 1, the mask that picks a bucket from a hash (Go's bucketMask).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BucketMask(int b) => (1UL << b) - 1;
+
+        /// <summary>The tophash byte of a hash: its top 8 bits, moved clear of the marks (Go's tophash).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte TopHash(ulong hash)
+        {
+            byte top = (byte)(hash >> 56);
+            return top < MinTopHash ? (byte)(top + MinTopHash) : top;
+        }
+
+        /// <summary>True for emptyRest and emptyOne (Go's isEmpty).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool IsEmpty(byte top) => top <= EmptyOne;
+
+        /// <summary>True when a bucket's slot 0 holds an evacuation mark (Go's evacuated).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool Evacuated(byte top0) => top0 > EmptyOne && top0 < MinTopHash;
+
+        /// <summary>Whether <paramref name="count"/> entries in 2^B buckets exceed the load factor (Go's overLoadFactor).</summary>
+        internal static bool OverLoadFactor(long count, int b) =>
+            count > BucketCnt && (ulong)count > (ulong)LoadFactorNum * (BucketShift(b) / (ulong)LoadFactorDen);
+
+        /// <summary>
+        /// Whether there are as many overflow buckets as regular ones (Go's tooManyOverflowBuckets;
+        /// for B ≥ 16 <paramref name="noverflow"/> is an estimate and the threshold stays at 2^15).
+        /// </summary>
+        internal static bool TooManyOverflowBuckets(int noverflow, int b)
+        {
+            if (b > 15)
+            {
+                b = 15;
+            }
+
+            return noverflow >= (1 << (b & 15));
+        }
+
+        /// <summary>Regular plus preallocated overflow buckets of an array for B (Go's makeBucketArray: 2^(B−4) extra when B ≥ 4).</summary>
+        internal static ulong ArrayBucketCount(int b) => BucketShift(b) + (b >= 4 ? BucketShift(b - 4) : 0);
+
+        /// <summary>
+        /// Go's makemap: the smallest B such that <paramref name="hint"/> entries do not exceed the load factor.
+        /// </summary>
+        internal static int BForHint(long hint)
+        {
+            int b = 0;
+            while (OverLoadFactor(hint, b))
+            {
+                b++;
+            }
+
+            return b;
+        }
+
+        /// <summary>One byte 0x80 at each slot whose tophash equals <paramref name="top"/>; exact (no borrow false positives).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchTopHash(ulong word, byte top)
+        {
+            ulong x = word ^ (Lsb * top);
+            return ~(((x & Low7) + Low7) | x | Low7);
+        }
+
+        /// <summary>One byte 0x80 at each slot that is empty (emptyRest or emptyOne).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchEmpty(ulong word)
+        {
+            // A byte is 0 or 1 exactly when its bits 1..7 are clear.
+            ulong x = word & ~Lsb;
+            return ~(((x & Low7) + Low7) | x | Low7);
+        }
+
+        /// <summary>True when some slot of the word is emptyRest (a zero byte), so the chain ends here.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool HasEmptyRest(ulong word) => ((word - Lsb) & ~word & Msb) != 0;
+
+        /// <summary>The slot index of the lowest set byte of a match mask.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static int FirstSlot(ulong mask) => BitOperations.TrailingZeroCount(mask) >> 3;
+
+        /// <summary>The number of live slots (tophash ≥ minTopHash) of a word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static int CountLive(ulong word)
+        {
+            // A byte is below 5 exactly when byte + (0x80 - 5) has bit 7 clear and the byte itself has bit 7 clear.
+            ulong low = ((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word;
+            return BitOperations.PopCount(low & Msb);
+        }
+    }
+}
