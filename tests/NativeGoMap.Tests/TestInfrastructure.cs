@@ -1,0 +1,37 @@
+using System;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Tests that read the process-wide <see cref="GoMapDiagnostics.LiveNativeBytes"/> must not
+    /// run beside tests that allocate maps: they go in this collection, which xunit runs alone.
+    /// </summary>
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class NativeMemoryCollection
+    {
+        public const string Name = "NativeMemory";
+    }
+
+    /// <summary>Randomized tests: one seed per run, printed when the test fails.</summary>
+    public static class Seeded
+    {
+        /// <summary>
+        /// Runs <paramref name="body"/> with a seed (from NATIVEGOMAP_SEED when set, else fresh)
+        /// and rethrows any failure with the seed in the message so the run can be replayed.
+        /// </summary>
+        public static void Run(Action<int> body, int? fixedSeed = null)
+        {
+            int seed = fixedSeed
+                ?? (int.TryParse(Environment.GetEnvironmentVariable("NATIVEGOMAP_SEED"), out int s) ? s : Random.Shared.Next());
+            try
+            {
+                body(seed);
+            }
+            catch (Exception e)
+            {
+                throw new Xunit.Sdk.XunitException($"Failed with seed {seed} (replay: NATIVEGOMAP_SEED={seed}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
+            }
+        }
+    }
+}
