@@ -173,6 +173,16 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// Poisons the map from inside a write (this thread holds hashWriting, so it may set the
+        /// bit with a plain store). EndWrite then clears hashWriting and leaves the poison.
+        /// </summary>
+        private void PoisonWhileWriting(string message)
+        {
+            Interlocked.CompareExchange(ref _poisonMessage, message, null);
+            Volatile.Write(ref _state, _state | StatePoisoned);
+        }
+
+        /// <summary>
         /// Marks the map disposed. False when it already was. A poisoned map holds hashWriting for
         /// the poison, not for a live writer, so it may be disposed.
         /// </summary>

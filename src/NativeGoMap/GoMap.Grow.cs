@@ -76,7 +76,8 @@ namespace NativeGoMap
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    Poison("bad map state: the key comparer threw during growth: " + e.Message);
+                    // Half an old chain has moved: the map cannot be trusted any more.
+                    PoisonWhileWriting("bad map state: the key comparer threw during growth: " + e.Message);
                     throw;
                 }
             }
