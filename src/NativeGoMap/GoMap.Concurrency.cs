@@ -17,6 +17,8 @@ namespace NativeGoMap
     // overlapping write is detected, before it touches anything. The holder releases with a plain
     // store; nobody else changes the word while the flag is held, so that store loses nothing.
     // Poisoning takes the flag the same way and never gives it back, so it cannot be lost.
+    // _writer names the thread holding the flag, so that a detection on that same thread (a
+    // comparer calling back into the map) poisons in place instead of waiting for itself.
     // Reads check the word before and after (a seqlock): a read that sees a write in progress, or
     // a changed sequence afterwards, throws. That is best effort: a read racing a write may still
     // have looked at memory the write was changing before it notices.
@@ -37,6 +39,8 @@ namespace NativeGoMap
             {
                 BeginWriteSlow();
             }
+
+            _writer = Environment.CurrentManagedThreadId;
         }
 
         /// <summary>Releases hashWriting and bumps the write sequence.</summary>
@@ -160,6 +164,14 @@ namespace NativeGoMap
                 long s = Volatile.Read(ref _state);
                 if ((s & (StatePoisoned | StateDisposed)) != 0)
                 {
+                    return;
+                }
+
+                if ((s & StateWriting) != 0 && Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId)
+                {
+                    // The write in progress is this thread's own (a comparer called back into the
+                    // map): waiting for it would never end.
+                    PoisonWhileWriting(message);
                     return;
                 }
 

@@ -138,11 +138,13 @@ namespace NativeGoMap
 
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);
+            FreeSpares();
             _sameSizeGrow = false;
             _nevacuate = 0;
             _noverflow = 0;
             _overflowUsed = 0;
             _count = 0;
+            _clearSeq++;
             Reseed();
 
             // Reuse the bucket array: zero it and recover its preallocated overflow buckets as

@@ -150,6 +150,10 @@ namespace NativeGoMap
             }
 
             long needed = ((live + MapMath.BucketCnt - 1) / MapMath.BucketCnt) - 1;
+
+            // A spare or new bucket linked by the evacuation is recorded in _overflow: make that
+            // room first, even when enough buckets are already at hand.
+            _overflow.EnsureRoom(this, needed);
             long available = RemainingPreallocated() + _spare.Count;
             if (needed <= available)
             {
@@ -157,7 +161,6 @@ namespace NativeGoMap
             }
 
             long more = needed - available;
-            _overflow.EnsureRoom(this, needed);
             _spare.EnsureRoom(this, more);
             for (long k = 0; k < more; k++)
             {

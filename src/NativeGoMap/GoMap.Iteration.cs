@@ -102,6 +102,16 @@ namespace NativeGoMap
             byte* b = it._bptr;
             int i = it._i;
             ulong checkBucket = it._checkBucket;
+            if (it._clearSeq != _clearSeq)
+            {
+                // The map was cleared since the last step. Nothing left in the chain being walked
+                // existed before the clear, and its buckets may since have been reused in another
+                // chain (or, for the last preallocated one, point back at bucket 0 as the
+                // sentinel): leave the chain and go on with the next bucket.
+                it._clearSeq = _clearSeq;
+                b = null;
+            }
+
             while (true)
             {
                 if (b == null)
@@ -119,7 +129,9 @@ namespace NativeGoMap
                         b = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, bucket & OldBucketMask());
                         if (!MapMath.Evacuated(*b))
                         {
-                            checkBucket = bucket;
+                            // Only a doubling splits an old chain between two new buckets. Decide
+                            // it now: a same-size growth may follow before the walk is done.
+                            checkBucket = _sameSizeGrow ? NoCheck : bucket;
                         }
                         else
                         {
@@ -153,7 +165,7 @@ namespace NativeGoMap
                     }
 
                     ref TKey k = ref BucketLayout<TKey, TValue>.Key(b, offi);
-                    if (checkBucket != NoCheck && !_sameSizeGrow)
+                    if (checkBucket != NoCheck)
                     {
                         // Walking an unevacuated old bucket for a doubling growth: skip the keys
                         // that will go to the other of its two new buckets.
@@ -210,6 +222,7 @@ namespace NativeGoMap
             internal byte* _bptr;           // bucket being walked, or null between buckets
             internal int _i;                // next slot (before offset) in _bptr
             internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
+            internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal byte* _curBucket;      // where Current lives, for CurrentValueRef
             internal int _curSlot;
             internal KeyValuePair<TKey, TValue> _current;
@@ -236,6 +249,7 @@ namespace NativeGoMap
                 _offset = (int)((r >> map._b) & (MapMath.BucketCnt - 1));
                 _bucket = _startBucket;
                 _checkBucket = NoCheck;
+                _clearSeq = map._clearSeq;
             }
 
             /// <summary>The current entry: a copy taken when <see cref="MoveNext"/> found it.</summary>

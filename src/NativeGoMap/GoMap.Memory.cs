@@ -148,6 +148,18 @@ namespace NativeGoMap
             list = default;
         }
 
+        /// <summary>Frees the reserved spare overflow buckets and their list (never linked, so never read by enumerators).</summary>
+        private void FreeSpares()
+        {
+            for (long k = 0; k < _spare.Count; k++)
+            {
+                FreeBlock(_spare.Items[k]);
+            }
+
+            FreeBlock((byte*)_spare.Items);
+            _spare = default;
+        }
+
         /// <summary>
         /// Go's makeBucketArray: 2^B buckets plus, for B ≥ 4, 2^(B−4) preallocated overflow
         /// buckets, zeroed (calloc: fresh pages are not touched) and cache-line aligned.
@@ -194,13 +206,7 @@ namespace NativeGoMap
             RetireAllIndirect();
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);
-            for (long k = 0; k < _spare.Count; k++)
-            {
-                FreeBlock(_spare.Items[k]);
-            }
-
-            FreeBlock((byte*)_spare.Items);
-            _spare = default;
+            FreeSpares();
             FreeBlock(_buckets);
             _buckets = null;
             _nextOverflow = null;

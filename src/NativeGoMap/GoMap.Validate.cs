@@ -152,6 +152,7 @@ namespace NativeGoMap
         {
             bool evacuated = MapMath.Evacuated(*first);
             bool restSeen = false;
+            bool emptyOneSinceLive = false;
             long length = 0;
             for (byte* c = first; c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
             {
@@ -186,9 +187,11 @@ namespace NativeGoMap
 
                     if (top == MapMath.EmptyOne)
                     {
+                        emptyOneSinceLive = true;
                         continue;
                     }
 
+                    emptyOneSinceLive = false;
                     liveCells++;
                     if (BucketLayout<TKey, TValue>.IndirectKey)
                     {
@@ -206,6 +209,8 @@ namespace NativeGoMap
                 }
             }
 
+            // Deletes turn the empty run that ends a chain into emptyRest, so lookups stop early.
+            Check(!emptyOneSinceLive || (old && evacuated), $"chain {index} ends in emptyOne instead of emptyRest");
             return length;
         }
 

@@ -102,6 +102,7 @@ namespace NativeGoMap
         private ulong _nevacuate;       // progress counter: old buckets below it are evacuated
         private bool _sameSizeGrow;     // the growth in progress keeps B
         private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + allocated), exact
+        private ulong _clearSeq;        // number of Clear calls; an enumerator leaves its chain when it changes
 
         // ---- mapextra: ownership ----
         private PtrList _overflow;      // individually allocated overflow buckets of the current array
@@ -122,6 +123,7 @@ namespace NativeGoMap
         // ---- configuration and misuse ----
         private long _state;            // hashWriting, poisoned, disposed bits and a write sequence (GoMap.Concurrency.cs)
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
+        private int _writer;            // managed thread id of the last thread to take hashWriting
         private ulong _rng;             // splitmix64 state: seeds, iteration starts, incrnoverflow sampling
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
@@ -382,6 +384,8 @@ namespace NativeGoMap
         /// <returns>True when the key was present.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">During a growth, the evacuation this remove
+        /// advances could not reserve an overflow bucket; the map is unchanged.</exception>
         public bool Remove(TKey key) => Remove(key, out _);
 
         /// <summary>Removes a key and returns its value. Same costs as <see cref="Remove(TKey)"/>.</summary>
@@ -390,6 +394,7 @@ namespace NativeGoMap
         /// <returns>True when the key was present.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">As for <see cref="Remove(TKey)"/>; the map is unchanged.</exception>
         public bool Remove(TKey key, out TValue value)
         {
             // Go's mapdelete returns before hashWriting for an empty map; we still check for misuse.
