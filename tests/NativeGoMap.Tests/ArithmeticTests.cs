@@ -1,0 +1,377 @@
+using System;
+using System.Numerics;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// The integer arithmetic of the map: bucket counts, masks, addresses and array sizes stay
+    /// exact in 64 bits for B = 31..40 (where 32-bit arithmetic would wrap), the load-factor rule,
+    /// and the SWAR helpers the lookup hot path matches tophash words with. No memory is touched:
+    /// bucket addresses are computed from a fake base pointer and never dereferenced.
+    /// </summary>
+    public class ArithmeticTests
+    {
+        private static readonly unsafe byte* FakeBase = (byte*)0x0000_1000_0000_0000UL;
+
+        public static TheoryData<int> LargeB()
+        {
+            var data = new TheoryData<int>();
+            for (int b = 31; b <= 40; b++)
+            {
+                data.Add(b);
+            }
+
+            return data;
+        }
+
+        [Theory]
+        [MemberData(nameof(LargeB))]
+        public void BucketShiftAndMask_LargeB_AreExact64BitValues(int b)
+        {
+            BigInteger two = BigInteger.Pow(2, b);
+            Assert.Equal(two, (BigInteger)MapMath.BucketShift(b));
+            Assert.Equal(two - 1, (BigInteger)MapMath.BucketMask(b));
+            Assert.True(MapMath.BucketShift(b) > int.MaxValue);
+        }
+
+        [Theory]
+        [MemberData(nameof(LargeB))]
+        public void ArrayBucketCount_LargeB_AddsOneSixteenthForPreallocatedOverflow(int b)
+        {
+            BigInteger expected = BigInteger.Pow(2, b) + BigInteger.Pow(2, b - 4);
+            Assert.Equal(expected, (BigInteger)MapMath.ArrayBucketCount(b));
+        }
+
+        [Theory]
+        [InlineData(0, 1UL)]
+        [InlineData(1, 2UL)]
+        [InlineData(2, 4UL)]
+        [InlineData(3, 8UL)]
+        [InlineData(4, 17UL)]
+        [InlineData(5, 34UL)]
+        [InlineData(8, 272UL)]
+        public void ArrayBucketCount_SmallB_HasOverflowTailFromBFour(int b, ulong expected) =>
+            Assert.Equal(expected, MapMath.ArrayBucketCount(b));
+
+        [Theory]
+        [MemberData(nameof(LargeB))]
+        public unsafe void BucketAddress_LargeB_Uses64BitOffsets(int b)
+        {
+            ulong last = MapMath.BucketShift(b) - 1;
+            AssertBucketOffset<long, long>(last, 144);
+            AssertBucketOffset<Bytes128, long>(last, 1104);
+            AssertBucketOffset<long, Blob200>(last, 144);
+            AssertBucketOffset<Key3, int>(last, 72);
+
+            // The preallocated overflow tail lies beyond 2^B buckets.
+            ulong tailEnd = MapMath.ArrayBucketCount(b);
+            AssertBucketOffset<Bytes128, long>(tailEnd, 1104);
+        }
+
+        private static unsafe void AssertBucketOffset<TKey, TValue>(ulong index, int bucketSize)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            byte* p = BucketLayout<TKey, TValue>.Bucket(FakeBase, index);
+            BigInteger expected = (BigInteger)(ulong)FakeBase + ((BigInteger)index * bucketSize);
+            Assert.Equal(expected, (BigInteger)(ulong)p);
+        }
+
+        [Theory]
+        [MemberData(nameof(LargeB))]
+        public void ArrayBytes_LargeB_IsExact(int b)
+        {
+            BigInteger buckets = BigInteger.Pow(2, b) + BigInteger.Pow(2, b - 4);
+            Assert.Equal(buckets * 144, (BigInteger)BucketLayout<long, long>.ArrayBytes(b)!.Value);
+            Assert.Equal(buckets * 1104, (BigInteger)BucketLayout<Bytes128, long>.ArrayBytes(b)!.Value);
+            Assert.Equal(buckets * 72, (BigInteger)BucketLayout<Key3, int>.ArrayBytes(b)!.Value);
+        }
+
+        [Fact]
+        public void ArrayBytes_IsNullExactlyWhenTheSizeOverflows64Bits()
+        {
+            for (int b = 31; b <= 63; b++)
+            {
+                BigInteger buckets = BigInteger.Pow(2, b) + (b >= 4 ? BigInteger.Pow(2, b - 4) : 0);
+                CheckOverflow(BucketLayout<long, long>.ArrayBytes(b), buckets * 144, b);
+                CheckOverflow(BucketLayout<Bytes128, long>.ArrayBytes(b), buckets * 1104, b);
+                CheckOverflow(BucketLayout<byte, byte>.ArrayBytes(b), buckets * 32, b);
+            }
+
+            static void CheckOverflow(ulong? actual, BigInteger exact, int b)
+            {
+                if (exact > ulong.MaxValue)
+                {
+                    Assert.True(actual is null, $"B={b}: {exact} bytes do not fit in 64 bits, got {actual}");
+                }
+                else
+                {
+                    Assert.Equal(exact, (BigInteger)actual!.Value);
+                }
+            }
+        }
+
+        [Fact]
+        public void OverLoadFactor_AtB40_ThresholdIs13Times2To39()
+        {
+            long limit = 13L << 39; // 6.5 * 2^40
+            Assert.False(MapMath.OverLoadFactor(limit, 40));
+            Assert.True(MapMath.OverLoadFactor(limit + 1, 40));
+        }
+
+        [Theory]
+        [MemberData(nameof(LargeB))]
+        public void BForHint_LargeHints_AreExact(int b)
+        {
+            long fits = 13L << (b - 1);
+            Assert.Equal(b, MapMath.BForHint(fits));
+            Assert.Equal(b + 1, MapMath.BForHint(fits + 1));
+        }
+
+        [Theory]
+        [InlineData(0L, 0)]
+        [InlineData(1L, 0)]
+        [InlineData(8L, 0)]
+        [InlineData(9L, 1)]
+        [InlineData(13L, 1)]
+        [InlineData(14L, 2)]
+        [InlineData(26L, 2)]
+        [InlineData(27L, 3)]
+        [InlineData(1000L, 8)]
+        [InlineData(10_000_000L, 21)]
+        public void BForHint_MatchesGoMakemap(long hint, int expectedB)
+        {
+            Assert.Equal(expectedB, MapMath.BForHint(hint));
+            Assert.Equal(expectedB, GoGrowth.BForHint(hint));
+        }
+
+        [Fact]
+        public void OverLoadFactor_MatchesGoForAllSmallCounts()
+        {
+            for (int b = 0; b <= 20; b++)
+            {
+                for (long count = 0; count <= 20; count++)
+                {
+                    Assert.Equal(GoGrowth.OverLoad(count, b), MapMath.OverLoadFactor(count, b));
+                }
+
+                long edge = 13L * (1L << b) / 2;
+                Assert.Equal(GoGrowth.OverLoad(edge, b), MapMath.OverLoadFactor(edge, b));
+                Assert.Equal(GoGrowth.OverLoad(edge + 1, b), MapMath.OverLoadFactor(edge + 1, b));
+            }
+        }
+
+        [Fact]
+        public void TooManyOverflowBuckets_ThresholdIs2ToBCappedAt2To15()
+        {
+            for (int b = 0; b <= 40; b++)
+            {
+                int threshold = 1 << Math.Min(b, 15);
+                Assert.False(MapMath.TooManyOverflowBuckets(threshold - 1, b), $"B={b}");
+                Assert.True(MapMath.TooManyOverflowBuckets(threshold, b), $"B={b}");
+            }
+        }
+
+        [Fact]
+        public void TopHash_IsTheTopByteMovedClearOfTheMarks()
+        {
+            for (int top = 0; top < 256; top++)
+            {
+                ulong hash = ((ulong)top << 56) | 0x00FF_FFFF_FFFF_FFFFUL;
+                byte expected = top < 5 ? (byte)(top + 5) : (byte)top;
+                Assert.Equal(expected, MapMath.TopHash(hash));
+                Assert.Equal(expected, MapMath.TopHash((ulong)top << 56));
+            }
+        }
+
+        // ---- SWAR helpers: exact for every byte value in every slot ----
+
+        private static ulong WithByte(ulong background, int slot, byte value) =>
+            (background & ~(0xFFUL << (slot * 8))) | ((ulong)value << (slot * 8));
+
+        private static readonly ulong[] Backgrounds =
+        {
+            0x0000000000000000UL, // all emptyRest: maximal borrow chains
+            0x0101010101010101UL, // all emptyOne
+            0xFFFFFFFFFFFFFFFFUL,
+            0x8080808080808080UL,
+            0x7F7F7F7F7F7F7F7FUL,
+            0x0504030201000506UL, // marks and the smallest live tophash, mixed
+            0x05050505050505FFUL,
+        };
+
+        [Fact]
+        public void MatchTopHash_IsExactForEveryByteValueInEverySlot()
+        {
+            // Every probe byte against every byte value in every slot, over backgrounds that
+            // provoke borrows; then neighbours one above and below the probe in all other slots.
+            long checks = 0;
+            for (int top = 0; top < 256; top++)
+            {
+                foreach (ulong background in Backgrounds)
+                {
+                    for (int slot = 0; slot < 8; slot++)
+                    {
+                        for (int v = 0; v < 256; v++)
+                        {
+                            ulong word = WithByte(background, slot, (byte)v);
+                            ulong actual = MapMath.MatchTopHash(word, (byte)top);
+                            if (actual != Reference.Match(word, (byte)top))
+                            {
+                                Assert.Fail($"MatchTopHash(0x{word:X16}, {top}) = 0x{actual:X16}, expected 0x{Reference.Match(word, (byte)top):X16}");
+                            }
+
+                            checks++;
+                        }
+                    }
+                }
+
+                for (int slot = 0; slot < 8; slot++)
+                {
+                    ulong above = WithByte((ulong)(byte)(top + 1) * 0x0101010101010101UL, slot, (byte)top);
+                    ulong below = WithByte((ulong)(byte)(top - 1) * 0x0101010101010101UL, slot, (byte)top);
+                    Assert.Equal(0x80UL << (slot * 8), MapMath.MatchTopHash(above, (byte)top));
+                    Assert.Equal(0x80UL << (slot * 8), MapMath.MatchTopHash(below, (byte)top));
+                }
+            }
+
+            Assert.Equal(256L * Backgrounds.Length * 8 * 256, checks);
+        }
+
+        [Fact]
+        public void SwarHelpers_AgreeWithBytewiseReferenceOnRandomWords()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                byte[] interesting = { 0, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
+                for (int n = 0; n < 200_000; n++)
+                {
+                    ulong word = 0;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        byte b = rng.Next(3) == 0 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
+                        word |= (ulong)b << (i * 8);
+                    }
+
+                    byte top = (byte)rng.Next(256);
+                    Assert.Equal(Reference.Match(word, top), MapMath.MatchTopHash(word, top));
+                    Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                    Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
+                    Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
+                }
+            });
+        }
+
+        [Fact]
+        public void MatchEmpty_CountLive_HasEmptyRest_AreExactForEveryByteValueInEverySlot()
+        {
+            foreach (ulong background in Backgrounds)
+            {
+                for (int slot = 0; slot < 8; slot++)
+                {
+                    for (int v = 0; v < 256; v++)
+                    {
+                        ulong word = WithByte(background, slot, (byte)v);
+                        Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                        Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
+                        Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
+                    }
+                }
+            }
+        }
+
+        [Fact]
+        public void CountLive_CountsTopHashesOfFiveAndAbove()
+        {
+            Assert.Equal(0, MapMath.CountLive(0x0404030302020101UL));
+            Assert.Equal(8, MapMath.CountLive(0x0505050505050505UL));
+            Assert.Equal(8, MapMath.CountLive(0xFFFFFFFFFFFFFFFFUL));
+            Assert.Equal(3, MapMath.CountLive(0x0000000000FF8005UL));
+        }
+
+        [Fact]
+        public void HasEmptyRest_FindsAZeroByteInAnySlot_AndOnlyThen()
+        {
+            for (int slot = 0; slot < 8; slot++)
+            {
+                Assert.True(MapMath.HasEmptyRest(WithByte(0x0101010101010101UL, slot, 0)));
+                Assert.True(MapMath.HasEmptyRest(WithByte(0xFFFFFFFFFFFFFFFFUL, slot, 0)));
+                Assert.False(MapMath.HasEmptyRest(WithByte(0x0101010101010101UL, slot, 0x80)));
+            }
+
+            // A zero below a 0x01 borrows into it; the answer is still just "there is a zero".
+            Assert.True(MapMath.HasEmptyRest(0x0101010101010100UL));
+            Assert.False(MapMath.HasEmptyRest(0x0101010101010101UL));
+        }
+
+        [Fact]
+        public void FirstSlot_IsTheLowestMatchingSlot()
+        {
+            for (int slot = 0; slot < 8; slot++)
+            {
+                ulong mask = 0x80UL << (slot * 8);
+                Assert.Equal(slot, MapMath.FirstSlot(mask));
+                Assert.Equal(slot, MapMath.FirstSlot(mask | 0x8000000000000000UL));
+            }
+        }
+
+        /// <summary>Byte-at-a-time definitions of the SWAR helpers.</summary>
+        private static class Reference
+        {
+            internal static ulong Match(ulong word, byte top)
+            {
+                ulong m = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    if ((byte)(word >> (i * 8)) == top)
+                    {
+                        m |= 0x80UL << (i * 8);
+                    }
+                }
+
+                return m;
+            }
+
+            internal static ulong Empty(ulong word)
+            {
+                ulong m = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    if ((byte)(word >> (i * 8)) <= 1)
+                    {
+                        m |= 0x80UL << (i * 8);
+                    }
+                }
+
+                return m;
+            }
+
+            internal static bool HasZero(ulong word)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    if ((byte)(word >> (i * 8)) == 0)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            internal static int Live(ulong word)
+            {
+                int n = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    n += (byte)(word >> (i * 8)) >= 5 ? 1 : 0;
+                }
+
+                return n;
+            }
+        }
+    }
+}

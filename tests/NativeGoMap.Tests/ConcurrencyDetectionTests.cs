@@ -1,0 +1,326 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Go's hashWriting detection: a write or read that meets a write in progress throws Go's
+    /// message, the map is poisoned for good, and Dispose still frees it. A simulated writer holds
+    /// the flag as another thread's write would; the offending call runs on a second thread,
+    /// because detection waits for the write in progress to end before poisoning the map.
+    /// In the NativeMemory collection because the tests read the process-wide byte count.
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public class ConcurrencyDetectionTests
+    {
+        private const string Writes = "concurrent map writes";
+        private const string ReadWrite = "concurrent map read and map write";
+        private const string IterationWrite = "concurrent map iteration and map write";
+
+        /// <summary>
+        /// Holds hashWriting as a writer would, runs <paramref name="offending"/> on another
+        /// thread, lets the simulated write end once the offender has detected it (it records
+        /// Go's message first) or has returned, and hands back what the offender threw.
+        /// </summary>
+        private static Exception? AgainstSimulatedWriter<TKey, TValue>(GoMap<TKey, TValue> map, Action offending)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            map.SimulateWriteBegin();
+            OffThread t = OffThread.Start(offending);
+            SpinWait.SpinUntil(() => MapInternals<TKey, TValue>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            map.SimulateWriteEnd();
+            return t.Join();
+        }
+
+        private static GoMap<int, int> Filled()
+        {
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 8 });
+            for (int k = 0; k < 500; k++)
+            {
+                map[k] = k;
+            }
+
+            return map;
+        }
+
+        [Theory]
+        [InlineData("IndexerSet")]
+        [InlineData("TryAdd")]
+        [InlineData("Add")]
+        [InlineData("Remove")]
+        [InlineData("RemoveOut")]
+        [InlineData("Clear")]
+        [InlineData("GetValueRefOrAddDefault")]
+        public void WriteDuringAWrite_ThrowsConcurrentMapWrites_AndPoisons(string member)
+        {
+            using GoMap<int, int> map = Filled();
+            Exception? e = AgainstSimulatedWriter(map, () => MisuseTests.Call(map, member));
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(Writes, c.Message);
+            Assert.True(map.IsPoisoned);
+        }
+
+        [Theory]
+        [InlineData("IndexerGet")]
+        [InlineData("TryGetValue")]
+        [InlineData("GetValueOrDefault")]
+        [InlineData("ContainsKey")]
+        [InlineData("GetValueRefOrNullRef")]
+        public void ReadDuringAWrite_ThrowsConcurrentMapReadAndMapWrite_AndPoisons(string member)
+        {
+            using GoMap<int, int> map = Filled();
+            Exception? e = AgainstSimulatedWriter(map, () => MisuseTests.Call(map, member));
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(ReadWrite, c.Message);
+            Assert.True(map.IsPoisoned);
+        }
+
+        [Fact]
+        public void EnumeratorStepDuringAWrite_ThrowsConcurrentMapIterationAndMapWrite()
+        {
+            using GoMap<int, int> map = Filled();
+            GoMap<int, int>.Enumerator it = map.GetEnumerator();
+            Assert.True(it.MoveNext());
+            Exception? e = AgainstSimulatedWriter(map, () => it.MoveNext());
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(IterationWrite, c.Message);
+            Assert.True(map.IsPoisoned);
+        }
+
+        public static TheoryData<string> AllMembers()
+        {
+            var data = new TheoryData<string>();
+            foreach (string m in MisuseTests.Members)
+            {
+                data.Add(m);
+            }
+
+            return data;
+        }
+
+        [Theory]
+        [MemberData(nameof(AllMembers))]
+        public void PoisonedByAWriteRace_EveryMemberThrowsConcurrentMapWrites(string member)
+        {
+            using GoMap<int, int> map = Filled();
+            Assert.NotNull(AgainstSimulatedWriter(map, () => map[1000] = 1));
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => MisuseTests.Call(map, member));
+            Assert.Equal(Writes, e.Message);
+        }
+
+        [Theory]
+        [MemberData(nameof(AllMembers))]
+        public void PoisonedByAReadRace_EveryMemberThrowsConcurrentMapReadAndMapWrite(string member)
+        {
+            using GoMap<int, int> map = Filled();
+            Assert.NotNull(AgainstSimulatedWriter(map, () => map.ContainsKey(3)));
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => MisuseTests.Call(map, member));
+            Assert.Equal(ReadWrite, e.Message);
+        }
+
+        [Fact]
+        public void PoisonedMap_DisposeFreesEverything()
+        {
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<Blob200, Blob200>(new GoMapOptions { Seed = 12 });
+            for (long k = 0; !map.GetStats().IsGrowing || map.GetStats().B < 4; k++)
+            {
+                map[Blob200.Of(k)] = Blob200.Of(-k);
+            }
+
+            Assert.NotNull(AgainstSimulatedWriter(map, () => map[Blob200.Of(-1)] = default));
+            Assert.True(map.IsPoisoned);
+            Assert.True(GoMapDiagnostics.LiveNativeBytes > baseline);
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+            Assert.Throws<ObjectDisposedException>(() => map.ContainsKey(Blob200.Of(1)));
+        }
+
+        [Fact]
+        public void DisposeDuringAWrite_ThrowsAndPoisons_ALaterDisposeFrees()
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<int, int> map = Filled();
+            Exception? e = AgainstSimulatedWriter(map, () => map.Dispose());
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(Writes, c.Message);
+            Assert.False(map.IsDisposed);
+            Assert.True(map.IsPoisoned);
+            Assert.True(GoMapDiagnostics.LiveNativeBytes > baseline);
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public void PoisonedMap_IsStillStructurallyValid()
+        {
+            // Detection happens before the offending write touches anything.
+            using GoMap<int, int> map = Filled();
+            AgainstSimulatedWriter(map, () => map[99999] = 1);
+            map.Validate();
+        }
+
+        [Fact]
+        public void TwoThreadsWritingOneMap_DetectTheRace_AndDisposeFreesEverything()
+        {
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<long, long>();
+            const int MaxOpsPerThread = 20_000_000;
+            using var start = new Barrier(2);
+            var caught = new ConcurrentMapAccessException?[2];
+            Action Writer(int id) => () =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    for (long i = 0; i < MaxOpsPerThread; i++)
+                    {
+                        long k = (i * 2) + id;
+                        map[k & 0xFFFFF] = i; // bounded key space: the map grows, then updates
+                        if ((i & 3) == 0)
+                        {
+                            map.Remove((k + 0x1000) & 0xFFFFF);
+                        }
+                    }
+                }
+                catch (ConcurrentMapAccessException e)
+                {
+                    caught[id] = e;
+                }
+            };
+
+            OffThread a = OffThread.Start(Writer(0));
+            OffThread b = OffThread.Start(Writer(1));
+            Exception? errorA = a.Join();
+            Exception? errorB = b.Join();
+            Assert.Null(errorA); // nothing but the detection may escape
+            Assert.Null(errorB);
+            Assert.True(caught[0] is not null || caught[1] is not null, $"no race detected in {MaxOpsPerThread} writes per thread");
+            foreach (ConcurrentMapAccessException? e in caught)
+            {
+                if (e is not null)
+                {
+                    Assert.Equal(Writes, e.Message);
+                }
+            }
+
+            Assert.True(map.IsPoisoned);
+            map.Validate();
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public void ReaderBesideAWriter_DetectsTheRace()
+        {
+            using var map = new GoMap<int, int>();
+            for (int k = 0; k < 1000; k++)
+            {
+                map[k] = k;
+            }
+
+            const int MaxOps = 20_000_000;
+            using var start = new Barrier(2);
+            using var stop = new CancellationTokenSource();
+            Exception? readerSaw = null, writerSaw = null;
+            OffThread reader = OffThread.Start(() =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    for (int i = 0; i < MaxOps && !stop.IsCancellationRequested; i++)
+                    {
+                        map.TryGetValue(i & 1023, out _);
+                    }
+                }
+                catch (ConcurrentMapAccessException e)
+                {
+                    readerSaw = e;
+                }
+                finally
+                {
+                    stop.Cancel();
+                }
+            });
+            OffThread writer = OffThread.Start(() =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    for (int i = 0; i < MaxOps && !stop.IsCancellationRequested; i++)
+                    {
+                        map[i & 1023] = i;
+                    }
+                }
+                catch (ConcurrentMapAccessException e)
+                {
+                    writerSaw = e;
+                }
+                finally
+                {
+                    stop.Cancel();
+                }
+            });
+
+            Assert.Null(reader.Join());
+            Assert.Null(writer.Join());
+            Assert.True(readerSaw is not null || writerSaw is not null, "no race detected");
+            Assert.True(map.IsPoisoned);
+            string message = (readerSaw ?? writerSaw)!.Message;
+            Assert.Equal(ReadWrite, message);
+        }
+
+        [Fact]
+        public void ComparerCallingBackIntoTheMapDuringAWrite_ThrowsInsteadOfHanging()
+        {
+            // A comparer that reads the map while the map is writing: the same thread holds
+            // hashWriting, so this is a read during a write and must throw Go's message. It must
+            // not wait for the write in progress to end: that write is its own caller.
+            var comparer = new ReenteringComparer();
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 2 }, comparer);
+            comparer.Map = map;
+            map[1] = 1;
+            comparer.Armed = true;
+            OffThread t = OffThread.Start(() => map[1] = 2); // Equals(1, 1) runs inside the write
+            SpinWait.SpinUntil(() => MapInternals<int, int>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            bool finishedOnItsOwn = SpinWait.SpinUntil(() => !t.IsAlive, TimeSpan.FromSeconds(5)); // a liveness bound, not a timing one
+            if (!finishedOnItsOwn)
+            {
+                map.SimulateWriteEnd(); // free the spinning thread so the run can go on
+            }
+
+            Exception? e = t.Join();
+            Assert.True(finishedOnItsOwn, "a read from inside a write spun forever waiting for that write to end (GoMap.Poison)");
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(ReadWrite, c.Message);
+            Assert.True(map.IsPoisoned);
+            map.Dispose();
+        }
+
+        private sealed class ReenteringComparer : IEqualityComparer<int>
+        {
+            public GoMap<int, int>? Map { get; set; }
+
+            public bool Armed { get; set; }
+
+            public bool Equals(int x, int y)
+            {
+                if (Armed)
+                {
+                    Armed = false;
+                    Map!.ContainsKey(x);
+                }
+
+                return x == y;
+            }
+
+            public int GetHashCode(int obj) => obj;
+        }
+    }
+}

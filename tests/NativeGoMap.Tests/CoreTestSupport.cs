@@ -1,0 +1,478 @@
+using System;
+using System.Collections.Generic;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Xunit;
+
+// Helpers of the core-map tests (layout, makemap, growth, differential, leaks, misuse, keys,
+// faults, arithmetic). Kept in their own namespace so that they cannot collide with the helpers
+// of other test files.
+namespace NativeGoMap.Tests.CoreSupport
+{
+    /// <summary>A 3-byte key (alignment 1), as Go's [3]byte.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Key3
+    {
+        public byte A;
+        public byte B;
+        public byte C;
+
+        public static Key3 Of(int i) => new Key3 { A = (byte)i, B = (byte)(i >> 8), C = (byte)(i >> 16) };
+    }
+
+    /// <summary>A 16-byte key without padding: compared by its bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Key16
+    {
+        public long Hi;
+        public long Lo;
+
+        public static Key16 Of(int i) => new Key16 { Hi = i / 97, Lo = (i % 97) * 0x1_0000_0001L };
+    }
+
+    /// <summary>128 bytes: the largest key or value Go stores inline.</summary>
+    [InlineArray(128)]
+    public struct Bytes128
+    {
+        private byte _first;
+    }
+
+    /// <summary>129 bytes: one byte too many to be stored inline.</summary>
+    [InlineArray(129)]
+    public struct Bytes129
+    {
+        private byte _first;
+    }
+
+    /// <summary>
+    /// 200 bytes (stored indirectly, as key or value). Keys made by <see cref="Of"/> share long
+    /// runs of bytes, so equality and hashing must look at all of them: ids that differ only in
+    /// their low byte differ only in the last byte of the blob.
+    /// </summary>
+    [InlineArray(200)]
+    public struct Blob200
+    {
+        private byte _first;
+
+        public static Blob200 Of(long id)
+        {
+            Blob200 b = default;
+            Span<byte> s = b;
+            byte fill = (byte)((id >> 8) * 131);
+            s.Fill(fill);
+            BitConverter.TryWriteBytes(s.Slice(100, 8), id >> 8);
+            s[199] = (byte)id;
+            return b;
+        }
+
+        public readonly long Id
+        {
+            get
+            {
+                ReadOnlySpan<byte> s = this;
+                return (BitConverter.ToInt64(s.Slice(100, 8)) << 8) | s[199];
+            }
+        }
+    }
+
+    /// <summary>Byte-wise equality for the model dictionary and for value assertions.</summary>
+    public sealed class Blob200Comparer : IEqualityComparer<Blob200>
+    {
+        public static readonly Blob200Comparer Instance = new();
+
+        public bool Equals(Blob200 x, Blob200 y) => ((ReadOnlySpan<byte>)x).SequenceEqual(y);
+
+        public int GetHashCode(Blob200 obj)
+        {
+            var h = new HashCode();
+            h.AddBytes(obj);
+            return h.ToHashCode();
+        }
+    }
+
+    /// <summary>Every key hashes the same: one bucket chain holds everything.</summary>
+    public sealed class ConstantHashComparer<T> : IEqualityComparer<T>
+        where T : unmanaged, IEquatable<T>
+    {
+        public static readonly ConstantHashComparer<T> Instance = new();
+
+        public bool Equals(T x, T y) => x.Equals(y);
+
+        public int GetHashCode(T obj) => 42;
+    }
+
+    /// <summary>hash = key mod m: only m distinct hashes, so chains are long.</summary>
+    public sealed class ModuloComparer : IEqualityComparer<int>
+    {
+        private readonly int _m;
+
+        public ModuloComparer(int m) => _m = m;
+
+        public bool Equals(int x, int y) => x == y;
+
+        public int GetHashCode(int obj) => (int)((uint)obj % (uint)_m);
+    }
+
+    /// <summary>hash = key &gt;&gt; shift: runs of 2^shift consecutive keys collide.</summary>
+    public sealed class GroupComparer : IEqualityComparer<int>
+    {
+        private readonly int _shift;
+
+        public GroupComparer(int shift) => _shift = shift;
+
+        public bool Equals(int x, int y) => x == y;
+
+        public int GetHashCode(int obj) => obj >> _shift;
+    }
+
+    /// <summary>Long keys with a handful of distinct hashes.</summary>
+    public sealed class LongModuloComparer : IEqualityComparer<long>
+    {
+        private readonly long _m;
+
+        public LongModuloComparer(long m) => _m = m;
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long obj) => (int)((ulong)obj % (ulong)_m);
+    }
+
+    /// <summary>Go's growth rule, restated independently of the library.</summary>
+    public static class GoGrowth
+    {
+        /// <summary>Go's overLoadFactor: more than 8 entries and more than 6.5 per bucket.</summary>
+        public static bool OverLoad(long count, int b) => count > 8 && count > 13 * (1L << b) / 2;
+
+        /// <summary>B after <paramref name="n"/> distinct inserts into a map made without a hint.</summary>
+        public static int BAfterInserts(long n)
+        {
+            int b = 0;
+            for (long k = 1; k <= n; k++)
+            {
+                if (OverLoad(k, b))
+                {
+                    b++;
+                }
+            }
+
+            return b;
+        }
+
+        /// <summary>The smallest B whose 2^B buckets hold <paramref name="hint"/> entries (Go's makemap).</summary>
+        public static int BForHint(long hint)
+        {
+            int b = 0;
+            while (OverLoad(hint, b))
+            {
+                b++;
+            }
+
+            return b;
+        }
+
+        /// <summary>A capacity hint that yields exactly this B.</summary>
+        public static long HintFor(int b) => b == 0 ? 0 : 13L << (b - 1);
+    }
+
+    /// <summary>Workloads that drive a map into a given internal state.</summary>
+    public static class Workloads
+    {
+        /// <summary>
+        /// Go's delete-heavy pattern: keep <paramref name="live"/> random keys (below the load
+        /// factor, so B never changes), removing the oldest and inserting a new one each step.
+        /// Chains that overflowed once keep their overflow bucket after their entries leave, so
+        /// overflow buckets pile up until there are 2^B of them and a same-size growth compacts
+        /// them. Stops right after the write that starts it. Returns the steps taken, or -1.
+        /// (Random keys: consecutive integers spread too evenly over the buckets to overflow.)
+        /// </summary>
+        public static int ChurnUntilSameSizeGrowth(GoMap<int, int> map, Dictionary<int, int> model, Queue<int> order, Random rng, int live, int maxSteps)
+        {
+            void InsertFresh()
+            {
+                int k;
+                do
+                {
+                    k = rng.Next();
+                }
+                while (model.ContainsKey(k));
+
+                map[k] = ~k;
+                model[k] = ~k;
+                order.Enqueue(k);
+            }
+
+            while (model.Count < live)
+            {
+                InsertFresh();
+            }
+
+            for (int step = 1; step <= maxSteps; step++)
+            {
+                int oldest = order.Dequeue();
+                Assert.True(map.Remove(oldest));
+                model.Remove(oldest);
+                InsertFresh();
+                if (map.GetStats().IsSameSizeGrow)
+                {
+                    return step;
+                }
+            }
+
+            return -1;
+        }
+    }
+
+    /// <summary>
+    /// White-box reads of a map's private fields (the bucket arrays, the seed), for invariants
+    /// that no public member shows: where a key sits in its bucket, the emptyRest marks, which
+    /// old buckets are evacuated, whether the seed changed. Read-only.
+    /// </summary>
+    public static unsafe class MapInternals<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        private static readonly Type MapType = typeof(GoMap<TKey, TValue>);
+        private static readonly FieldInfo BucketsField = Field("_buckets");
+        private static readonly FieldInfo OldBucketsField = Field("_oldBuckets");
+        private static readonly FieldInfo BField = Field("_b");
+        private static readonly FieldInfo SameSizeField = Field("_sameSizeGrow");
+        private static readonly FieldInfo Hash0Field = Field("_hash0");
+        private static readonly FieldInfo PoisonMessageField = Field("_poisonMessage");
+
+        private static int BucketSize => GoMap<TKey, TValue>.Layout.BucketSize;
+
+        public static ulong Seed(GoMap<TKey, TValue> map) => (ulong)Hash0Field.GetValue(map)!;
+
+        public static string? PendingPoisonMessage(GoMap<TKey, TValue> map) => (string?)PoisonMessageField.GetValue(map);
+
+        /// <summary>The 64-bit hash the map gives a key whose comparer hash code is <paramref name="hashCode"/>, under its current seed.</summary>
+        public static ulong ComparerHash(GoMap<TKey, TValue> map, int hashCode) =>
+            Hasher.FromHashCode(hashCode, (ulong)Field("_k1").GetValue(map)!, (ulong)Field("_k2").GetValue(map)!);
+
+        /// <summary>Reserved, unlinked overflow buckets (the map's spare list).</summary>
+        public static long SpareBuckets(GoMap<TKey, TValue> map)
+        {
+            object list = Field("_spare").GetValue(map)!;
+            return (long)list.GetType().GetField("Count", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(list)!;
+        }
+
+        public static byte* Buckets(GoMap<TKey, TValue> map) => Ptr(BucketsField, map);
+
+        public static byte* OldBuckets(GoMap<TKey, TValue> map) => Ptr(OldBucketsField, map);
+
+        public static int OldB(GoMap<TKey, TValue> map)
+        {
+            int b = (int)BField.GetValue(map)!;
+            return (bool)SameSizeField.GetValue(map)! ? b : b - 1;
+        }
+
+        public static byte* Bucket(byte* array, ulong index) => array + (index * (ulong)BucketSize);
+
+        public static byte* Overflow(byte* bucket) => *(byte**)(bucket + GoMap<TKey, TValue>.Layout.OverflowOffset);
+
+        public static ref TKey Key(byte* bucket, int slot)
+        {
+            GoMapLayout l = GoMap<TKey, TValue>.Layout;
+            byte* p = bucket + l.KeysOffset + (slot * l.KeySlotSize);
+            return ref l.IndirectKey ? ref *(TKey*)*(byte**)p : ref *(TKey*)p;
+        }
+
+        /// <summary>The chain starting at bucket <paramref name="index"/> of the current array, bucket by bucket.</summary>
+        public static List<IntPtr> Chain(GoMap<TKey, TValue> map, ulong index)
+        {
+            var chain = new List<IntPtr>();
+            for (byte* c = Bucket(Buckets(map), index); c != null; c = Overflow(c))
+            {
+                chain.Add((IntPtr)c);
+            }
+
+            return chain;
+        }
+
+        /// <summary>Number of old buckets already evacuated; -1 when no growth is in progress.</summary>
+        public static long EvacuatedOldBuckets(GoMap<TKey, TValue> map)
+        {
+            byte* old = OldBuckets(map);
+            if (old == null)
+            {
+                return -1;
+            }
+
+            ulong n = 1UL << OldB(map);
+            long evacuated = 0;
+            for (ulong j = 0; j < n; j++)
+            {
+                byte top0 = *Bucket(old, j);
+                evacuated += top0 is > 1 and < 5 ? 1 : 0;
+            }
+
+            return evacuated;
+        }
+
+        /// <summary>
+        /// Go's delete invariant, stronger than "nothing live after emptyRest": in every chain,
+        /// every slot after the last live one is emptyRest (0), and no emptyRest comes before a
+        /// live slot. Holds for the current array and for old chains not yet evacuated.
+        /// </summary>
+        public static void AssertEmptyRestTails(GoMap<TKey, TValue> map)
+        {
+            byte* buckets = Buckets(map);
+            if (buckets == null)
+            {
+                return;
+            }
+
+            int b = (int)BField.GetValue(map)!;
+            for (ulong j = 0; j < (1UL << b); j++)
+            {
+                AssertChainTail(Bucket(buckets, j), j, "current");
+            }
+
+            byte* old = OldBuckets(map);
+            if (old != null)
+            {
+                for (ulong j = 0; j < (1UL << OldB(map)); j++)
+                {
+                    byte* first = Bucket(old, j);
+                    if (*first is <= 1 or >= 5)
+                    {
+                        AssertChainTail(first, j, "old");
+                    }
+                }
+            }
+        }
+
+        /// <summary>The tophash bytes of a whole chain, in chain order.</summary>
+        public static List<byte> ChainTopHashes(byte* first)
+        {
+            var tops = new List<byte>();
+            for (byte* c = first; c != null; c = Overflow(c))
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    tops.Add(c[i]);
+                }
+            }
+
+            return tops;
+        }
+
+        private static void AssertChainTail(byte* first, ulong index, string which)
+        {
+            List<byte> tops = ChainTopHashes(first);
+            int lastLive = tops.FindLastIndex(t => t >= 5);
+            for (int s = 0; s < tops.Count; s++)
+            {
+                if (s > lastLive && tops[s] != 0)
+                {
+                    Assert.Fail($"{which} chain {index}: slot {s} after the last live slot {lastLive} is {tops[s]}, not emptyRest (tophashes {string.Join(",", tops)})");
+                }
+
+                if (s < lastLive && tops[s] == 0)
+                {
+                    Assert.Fail($"{which} chain {index}: emptyRest at slot {s} before live slot {lastLive} (tophashes {string.Join(",", tops)})");
+                }
+            }
+        }
+
+        private static byte* Ptr(FieldInfo f, object map) => (byte*)Pointer.Unbox(f.GetValue(map)!);
+
+        private static FieldInfo Field(string name) =>
+            MapType.GetField(name, BindingFlags.Instance | BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException($"GoMap has no field {name}: update MapInternals");
+    }
+
+    /// <summary>Process-wide native memory, read only from tests of <see cref="NativeMemoryCollection"/>.</summary>
+    public static class LiveBytes
+    {
+        /// <summary>Runs finalizers of maps abandoned by earlier tests, then reads the counter.</summary>
+        public static long Settled()
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return GoMapDiagnostics.LiveNativeBytes;
+        }
+    }
+
+    /// <summary>Assertions comparing a map with a model dictionary.</summary>
+    public static class MapAssert
+    {
+        /// <summary>Same count, every model entry present with its value (by lookup, not by enumeration).</summary>
+        public static void SameEntries<TKey, TValue>(GoMap<TKey, TValue> map, IReadOnlyDictionary<TKey, TValue> model, IEqualityComparer<TValue>? values = null)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            values ??= EqualityComparer<TValue>.Default;
+            Assert.Equal(model.Count, map.LongCount);
+            foreach (KeyValuePair<TKey, TValue> kv in model)
+            {
+                if (!map.TryGetValue(kv.Key, out TValue v))
+                {
+                    Assert.Fail($"key {kv.Key} of the model is missing from the map");
+                }
+
+                if (!values.Equals(kv.Value, v))
+                {
+                    Assert.Fail($"key {kv.Key}: map has {v}, model has {kv.Value}");
+                }
+            }
+        }
+
+        /// <summary>Enumerating the map yields exactly the model's entries, each once.</summary>
+        public static void EnumeratesAs<TKey, TValue>(GoMap<TKey, TValue> map, IReadOnlyDictionary<TKey, TValue> model, IEqualityComparer<TKey>? keys, IEqualityComparer<TValue>? values = null)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            values ??= EqualityComparer<TValue>.Default;
+            var seen = new Dictionary<TKey, TValue>(keys);
+            foreach (KeyValuePair<TKey, TValue> kv in map)
+            {
+                Assert.True(seen.TryAdd(kv.Key, kv.Value), $"key {kv.Key} enumerated twice");
+            }
+
+            Assert.Equal(model.Count, seen.Count);
+            foreach (KeyValuePair<TKey, TValue> kv in model)
+            {
+                Assert.True(seen.TryGetValue(kv.Key, out TValue v) && values.Equals(v, kv.Value), $"key {kv.Key} not enumerated with its value");
+            }
+        }
+    }
+
+    /// <summary>Runs an action on a dedicated thread and hands back what it threw.</summary>
+    public sealed class OffThread
+    {
+        private readonly Thread _thread;
+        private Exception? _error;
+
+        private OffThread(Action action)
+        {
+            _thread = new Thread(() =>
+            {
+                try
+                {
+                    action();
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+            })
+            { IsBackground = true };
+            _thread.Start();
+        }
+
+        public bool IsAlive => _thread.IsAlive;
+
+        public static OffThread Start(Action action) => new(action);
+
+        /// <summary>Waits for the thread; returns what it threw (null when it returned normally).</summary>
+        public Exception? Join()
+        {
+            _thread.Join();
+            return _error;
+        }
+    }
+}

@@ -1,0 +1,438 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Native allocation can fail anywhere. Every write is swept: its 1st allocation fails, then
+    /// (retrying) its 2nd, and so on until the write completes without reaching the failing one.
+    /// After each OutOfMemoryException the map must validate, hold exactly the entries it held
+    /// before (the key being inserted is not there), and keep working; after Dispose the process
+    /// count is back to its baseline. Runs alone (NativeMemory collection).
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public class FaultInjectionTests
+    {
+        /// <summary>A map, its Dictionary model, and the sweep of every write over its allocations.</summary>
+        private sealed class Sweep<TKey, TValue> : IDisposable
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            private readonly IEqualityComparer<TValue> _values;
+
+            public Sweep(GoMap<TKey, TValue> map, IEqualityComparer<TKey>? modelComparer = null, IEqualityComparer<TValue>? values = null)
+            {
+                Map = map;
+                Model = new Dictionary<TKey, TValue>(modelComparer);
+                _values = values ?? EqualityComparer<TValue>.Default;
+            }
+
+            public GoMap<TKey, TValue> Map { get; }
+
+            public Dictionary<TKey, TValue> Model { get; }
+
+            /// <summary>Injected faults that fired.</summary>
+            public int Faults { get; private set; }
+
+            /// <summary>Injected faults that fired while a growth was in progress (before the write).</summary>
+            public int FaultsDuringGrowth { get; private set; }
+
+            /// <summary>Writes that needed at least one allocation.</summary>
+            public int AllocatingWrites { get; private set; }
+
+            public void Set(TKey key, TValue value) =>
+                Write(key, m => m[key] = value, d => d[key] = value);
+
+            public void TryAdd(TKey key, TValue value) =>
+                Write(key, m => Assert.Equal(!Model.ContainsKey(key), m.TryAdd(key, value)), d => d.TryAdd(key, value));
+
+            public void AddOrUpdateByRef(TKey key, TValue value) =>
+                Write(key, m => m.GetValueRefOrAddDefault(key, out _) = value, d => d[key] = value);
+
+            public void Remove(TKey key) =>
+                Write(key, m => Assert.Equal(Model.ContainsKey(key), m.Remove(key)), d => d.Remove(key));
+
+            /// <summary>
+            /// Runs <paramref name="write"/> with its n-th allocation failing, n = 1, 2, ... until it
+            /// completes; checks the map after every failure; then applies the write to the model.
+            /// </summary>
+            private void Write(TKey key, Action<GoMap<TKey, TValue>> write, Action<Dictionary<TKey, TValue>> apply)
+            {
+                for (int n = 1; ; n++)
+                {
+                    Assert.True(n <= 500, "a write kept failing: the sweep does not end");
+                    bool growing = Map.GetStats().IsGrowing;
+                    long start = NativeHeap.AllocationCount;
+                    NativeHeap.FailAfter(n);
+                    bool completed = false;
+                    try
+                    {
+                        write(Map);
+                        completed = true;
+                    }
+                    catch (OutOfMemoryException)
+                    {
+                    }
+                    finally
+                    {
+                        NativeHeap.ClearFault();
+                    }
+
+                    if (completed)
+                    {
+                        long made = NativeHeap.AllocationCount - start;
+                        Assert.True(made < n, $"allocation {n} should have failed but the write completed after {made} allocations");
+                        AllocatingWrites += made > 0 ? 1 : 0;
+                        apply(Model);
+                        return;
+                    }
+
+                    Faults++;
+                    FaultsDuringGrowth += growing ? 1 : 0;
+                    Assert.Equal(start + n, NativeHeap.AllocationCount); // it failed at the n-th, and tried nothing after
+                    CheckUnchanged(key);
+                }
+            }
+
+            private void CheckUnchanged(TKey key)
+            {
+                Map.Validate();
+                MapInternals<TKey, TValue>.AssertEmptyRestTails(Map);
+                Assert.Equal(Model.ContainsKey(key), Map.ContainsKey(key));
+                MapAssert.SameEntries(Map, Model, _values);
+            }
+
+            public void CheckAll()
+            {
+                Map.Validate();
+                MapAssert.SameEntries(Map, Model, _values);
+            }
+
+            public void Dispose() => Map.Dispose();
+        }
+
+        [Fact]
+        public void Fault_GrowthTriggeringInserts_LeaveTheMapAsItWas()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                using var s = new Sweep<long, long>(new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed }));
+                for (long k = 0; k < 1700; k++)
+                {
+                    s.Set(k * 0x9E3779B97F4A7C1L, k);
+                }
+
+                Assert.Equal(GoGrowth.BAfterInserts(1700), s.Map.GetStats().B);
+                Assert.True(s.Faults >= 8, $"only {s.Faults} faults: every growth start allocates an array");
+                for (long k = 0; k < 1700; k += 3)
+                {
+                    s.Remove(k * 0x9E3779B97F4A7C1L);
+                }
+
+                for (long k = 1700; k < 2500; k++)
+                {
+                    s.TryAdd(k * 0x9E3779B97F4A7C1L, -k);
+                }
+
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_InsertsNeedingNewOverflowBuckets_LeaveTheMapAsItWas()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                // Three hashes: long chains, overflow buckets allocated one by one.
+                using var s = new Sweep<long, long>(new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed }, new LongModuloComparer(3)));
+                for (long k = 0; k < 600; k++)
+                {
+                    s.Set(k, k);
+                }
+
+                Assert.True(s.Faults >= 50, $"only {s.Faults} faults");
+                for (long k = 0; k < 600; k += 2)
+                {
+                    s.Remove(k);
+                }
+
+                for (long k = 600; k < 900; k++)
+                {
+                    s.AddOrUpdateByRef(k, k * 2);
+                }
+
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_IndirectKeyAndValueInserts_LeaveTheMapAsItWas_AndLeakNothing()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                using var s = new Sweep<Blob200, Blob200>(new GoMap<Blob200, Blob200>(new GoMapOptions { Seed = (ulong)seed }), Blob200Comparer.Instance, Blob200Comparer.Instance);
+                for (long k = 0; k < 160; k++)
+                {
+                    long before = s.Map.GetStats().NativeBytes;
+                    bool growing = s.Map.GetStats().IsGrowing;
+                    s.Set(Blob200.Of(k), Blob200.Of(-k));
+                    if (!growing)
+                    {
+                        Assert.True(s.Map.GetStats().NativeBytes >= before + 400);
+                    }
+                }
+
+                Assert.True(s.Faults >= 320, $"only {s.Faults} faults: each insert allocates a key and a value block");
+                for (long k = 0; k < 160; k += 2)
+                {
+                    s.Remove(Blob200.Of(k));
+                }
+
+                for (long k = 0; k < 120; k++)
+                {
+                    s.TryAdd(Blob200.Of(k), Blob200.Of(k));
+                    s.AddOrUpdateByRef(Blob200.Of(k + 1000), Blob200.Of(k));
+                }
+
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_IndirectValueOnlyInserts_LeaveTheMapAsItWas()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                using var s = new Sweep<long, Blob200>(new GoMap<long, Blob200>(new GoMapOptions { Seed = (ulong)seed }, new LongModuloComparer(5)), null, Blob200Comparer.Instance);
+                for (long k = 0; k < 300; k++)
+                {
+                    s.Set(k, Blob200.Of(k));
+                }
+
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_GrowthSteps_CollidingKeysWithDeletes_LeaveTheMapAsItWas()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                // 32 consecutive keys share a hash; a sliding window of live keys: doubling and
+                // same-size growths whose evacuations need overflow buckets.
+                using var s = new Sweep<int, int>(new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new GroupComparer(5)));
+                int sameSize = 0;
+                bool was = false;
+                for (int k = 0; k < 6000; k++)
+                {
+                    s.Set(k, k);
+                    if (k >= 300)
+                    {
+                        s.Remove(k - 300);
+                    }
+
+                    bool now = s.Map.GetStats().IsSameSizeGrow;
+                    sameSize += now && !was ? 1 : 0;
+                    was = now;
+                }
+
+                Assert.True(sameSize >= 1, "no same-size growth");
+                Assert.True(s.FaultsDuringGrowth > 0, "no fault hit a write during a growth");
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_GrowthSteps_FewHashes_LeaveTheMapAsItWas()
+        {
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                // Six hashes and a small map: every growth moves long chains at B < 4 (no
+                // preallocated overflow), so evacuations reserve overflow buckets of their own.
+                var rng = new Random(seed);
+                using var s = new Sweep<int, int>(new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new ModuloComparer(6)));
+                for (int round = 0; round < 30; round++)
+                {
+                    int n = rng.Next(20, 120);
+                    for (int i = 0; i < n; i++)
+                    {
+                        s.Set(rng.Next(400), i);
+                    }
+
+                    for (int i = 0; i < n / 2; i++)
+                    {
+                        s.Remove(rng.Next(400));
+                    }
+                }
+
+                Assert.True(s.FaultsDuringGrowth > 0, "no fault hit a write during a growth");
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_EvacuationThatPopsAReservedSpareBucket_LeavesTheMapValid()
+        {
+            // A reservation can leave a spare overflow bucket behind (its bound assumes the worst
+            // split). A later growth starts a new overflow ownership list; an evacuation whose
+            // need is covered by the preallocated tail plus that spare reserves nothing, and
+            // linking the spare must not be the first thing that allocates (the list's storage):
+            // failing there would leave an old chain half evacuated.
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                using var s = new Sweep<int, int>(new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new GroupComparer(8)));
+                GoMap<int, int> map = s.Map;
+
+                // Hash codes whose mixed hashes fall where we need them (key = code << 8 | i).
+                int Code(Func<ulong, bool> wanted, int after = 0)
+                {
+                    for (int hc = after + 1; ; hc++)
+                    {
+                        if (wanted(MapInternals<int, int>.ComparerHash(map, hc)))
+                        {
+                            return hc;
+                        }
+                    }
+                }
+
+                int p = Code(h => (h & 15) == 0);   // bucket 0 at B = 1..4, never moves to Y
+                int q = Code(h => (h & 7) == 4);    // bucket 0 at B = 2, moves to Y at B = 3
+                int[] others = new int[8];
+                foreach (int j in new[] { 1, 2, 3, 5, 6, 7 })
+                {
+                    others[j] = Code(h => (h & 7) == (ulong)j);
+                }
+
+                var keys = new List<int>();
+                for (int i = 0; i < 17; i++)
+                {
+                    keys.Add((p << 8) | i);
+                }
+
+                for (int i = 0; i < 8; i++)
+                {
+                    keys.Add((q << 8) | i);
+                }
+
+                // 27 more in chains 1, 2, 3, 5, 6, 7 of B = 3, at most 8 per chain: no overflow there.
+                int[] used = new int[8];
+                for (int n = 0; n < 27; n++)
+                {
+                    int j = new[] { 1, 2, 3, 5, 6, 7 }[n % 6];
+                    keys.Add((others[j] << 8) | used[j]++);
+                }
+
+                // 52 entries: B = 3, chain 0 holds 17 keys that all stay in bucket 0 at B = 4.
+                foreach (int k in keys)
+                {
+                    s.Set(k, k);
+                }
+
+                Assert.Equal(3, map.GetStats().B);
+                Assert.False(map.GetStats().IsGrowing);
+                Assert.True(MapInternals<int, int>.SpareBuckets(map) >= 1, "precondition: the 2 -> 3 growth left a spare bucket");
+
+                // The 53rd entry starts the growth to B = 4; chain 0 needs 2 overflow buckets there:
+                // the preallocated one and the spare.
+                s.Set((others[1] << 8) | used[1]++, -1);
+                Assert.Equal(4, map.GetStats().B);
+                s.CheckAll();
+            });
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_FirstInsertOfALazyMap_LeavesItEmptyAndUsable()
+        {
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>())
+            {
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map[1] = 1);
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(0L, map.LongCount);
+                Assert.Equal(0, map.GetStats().NativeBytes);
+                Assert.False(map.ContainsKey(1));
+                map.Validate();
+                map[1] = 2;
+                Assert.Equal(2, map[1]);
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Fault_ConstructorWithHint_LeavesNothingBehind()
+        {
+            long baseline = LiveBytes.Settled();
+            ConstructUnderFault();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void ConstructUnderFault()
+        {
+            NativeHeap.FailAfter(1);
+            try
+            {
+                Assert.Throws<OutOfMemoryException>(() => new GoMap<long, long>(10_000));
+            }
+            finally
+            {
+                NativeHeap.ClearFault();
+            }
+        }
+
+        [Fact]
+        public void Fault_UpdatesOfExistingKeysOutsideGrowth_NeverAllocate()
+        {
+            using var map = new GoMap<Blob200, Blob200>(GoGrowth.HintFor(5));
+            for (long k = 0; k < 100; k++)
+            {
+                map[Blob200.Of(k)] = default;
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            NativeHeap.FailAfter(1);
+            try
+            {
+                for (long k = 0; k < 100; k++)
+                {
+                    map[Blob200.Of(k)] = Blob200.Of(k);
+                    Assert.False(map.TryAdd(Blob200.Of(k), default));
+                    Assert.True(map.Remove(Blob200.Of(k), out Blob200 v));
+                    Assert.Equal(k, v.Id);
+                }
+
+                map.Clear();
+            }
+            finally
+            {
+                NativeHeap.ClearFault();
+            }
+        }
+    }
+}

@@ -1,0 +1,403 @@
+using System;
+using System.Collections.Generic;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Growth as Go does it: doubling exactly at Go's load-factor thresholds, incrementally (each
+    /// write evacuates at most two old buckets, reads none), lookups correct mid-growth, and a
+    /// same-size growth when deletes leave too many overflow buckets behind.
+    /// </summary>
+    public class GrowthTests
+    {
+        private static readonly long[] GoThresholds = { 9, 14, 27, 53, 105, 209, 417, 833, 1665, 3329, 6657 };
+
+        [Fact]
+        public void Growth_RestatedRule_HasGoThresholds()
+        {
+            // Our restatement of overLoadFactor: B becomes k+1 at the n-th insert, n > 8 && n > 6.5 * 2^k.
+            var thresholds = new List<long>();
+            int b = 0;
+            for (long n = 1; n <= 6657; n++)
+            {
+                if (GoGrowth.OverLoad(n, b))
+                {
+                    b++;
+                    thresholds.Add(n);
+                }
+            }
+
+            Assert.Equal(GoThresholds, thresholds);
+            Assert.Equal(11, GoGrowth.BAfterInserts(6657));
+            Assert.Equal(10, GoGrowth.BAfterInserts(6656));
+        }
+
+        [Fact]
+        public void Growth_NoHint_BGrowsAtGoThresholds()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                int expectedB = 0;
+                for (long n = 1; n <= 6657; n++)
+                {
+                    map[(n * 0x5851F42D4C957F2DL) ^ seed] = n;
+                    if (GoGrowth.OverLoad(n, expectedB))
+                    {
+                        expectedB++;
+                        Assert.Contains(n, GoThresholds);
+                    }
+
+                    Assert.True(expectedB == map.GetStats().B, $"after {n} inserts B is {map.GetStats().B}, Go's is {expectedB}");
+                    if (n % 500 == 0)
+                    {
+                        map.Validate();
+                    }
+                }
+
+                Assert.Equal(11, map.GetStats().B);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_InsertOverTheThreshold_StartsAnIncrementalGrowth()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                for (int k = 0; k < 52; k++)
+                {
+                    map[k] = k;
+                }
+
+                Assert.Equal(3, map.GetStats().B);
+                Assert.False(map.GetStats().IsGrowing);
+
+                map[52] = 52; // the 53rd entry: 8 old buckets to move, at most 2 moved by this write
+                GoMapStats s = map.GetStats();
+                Assert.Equal(4, s.B);
+                Assert.True(s.IsGrowing);
+                Assert.False(s.IsSameSizeGrow);
+                Assert.InRange(MapInternals<int, int>.EvacuatedOldBuckets(map), 1, 2);
+                Assert.InRange(s.EvacuatedBuckets, 0, 2);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_EachWriteEvacuatesOneOrTwoOldBuckets()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<int, int>();
+                int next = 0;
+                int growthsSeen = 0;
+                while (map.GetStats().B < 10)
+                {
+                    long before = MapInternals<int, int>.EvacuatedOldBuckets(map);
+                    long oldBuckets = before < 0 ? 0 : 1L << MapInternals<int, int>.OldB(map);
+                    long nevacuate = map.GetStats().EvacuatedBuckets;
+                    int op = rng.Next(10);
+                    if (op < 6 || model.Count == 0)
+                    {
+                        map[next] = next;
+                        model[next] = next;
+                        next++;
+                    }
+                    else if (op < 8)
+                    {
+                        int k = rng.Next(next);
+                        map.Remove(k);
+                        model.Remove(k);
+                    }
+                    else if (op < 9)
+                    {
+                        int k = rng.Next(next);
+                        map[k] = -k; // update or insert
+                        model[k] = -k;
+                    }
+                    else
+                    {
+                        map.Remove(-1 - rng.Next(100)); // absent: Go's mapdelete still does growth work
+                    }
+
+                    if (before < 0)
+                    {
+                        continue; // not growing before this write (it may have started one)
+                    }
+
+                    long after = MapInternals<int, int>.EvacuatedOldBuckets(map);
+                    long moved = (after < 0 ? oldBuckets : after) - before;
+                    Assert.InRange(moved, 1, 2);
+                    if (after >= 0)
+                    {
+                        Assert.True(map.GetStats().EvacuatedBuckets > nevacuate, "nevacuate did not advance");
+                    }
+                    else
+                    {
+                        growthsSeen++;
+                    }
+                }
+
+                Assert.True(growthsSeen >= 7, $"only {growthsSeen} growths completed");
+                MapAssert.SameEntries(map, model);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_ReadsDoNotEvacuate()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                int k = 0;
+                while (map.GetStats().B < 8 || !map.GetStats().IsGrowing)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                long evacuated = MapInternals<int, int>.EvacuatedOldBuckets(map);
+                long nevacuate = map.GetStats().EvacuatedBuckets;
+                for (int i = -10; i < k + 10; i++)
+                {
+                    map.TryGetValue(i, out _);
+                    map.ContainsKey(i);
+                    map.GetValueOrDefault(i);
+                    _ = map.GetValueRefOrNullRef(i);
+                    if (i >= 0 && i < k)
+                    {
+                        Assert.Equal(i, map[i]);
+                    }
+                }
+
+                Assert.Equal(evacuated, MapInternals<int, int>.EvacuatedOldBuckets(map));
+                Assert.Equal(nevacuate, map.GetStats().EvacuatedBuckets);
+                Assert.True(map.GetStats().IsGrowing);
+            });
+        }
+
+        [Fact]
+        public void Growth_LookupsMidGrowth_FindEveryEntry()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<long, long>();
+                long next = 1;
+                int writesWhileGrowing = 0;
+                while (map.GetStats().B < 9)
+                {
+                    long k = rng.Next(4) == 0 && model.Count > 0 ? rng.NextInt64(1, next) : next++;
+                    if (rng.Next(5) == 0)
+                    {
+                        Assert.Equal(model.Remove(k), map.Remove(k));
+                    }
+                    else
+                    {
+                        map[k] = k * 7;
+                        model[k] = k * 7;
+                    }
+
+                    if (map.GetStats().IsGrowing)
+                    {
+                        writesWhileGrowing++;
+                        MapAssert.SameEntries(map, model);
+                        for (long miss = next; miss < next + 20; miss++)
+                        {
+                            Assert.False(map.ContainsKey(miss));
+                        }
+                    }
+                }
+
+                Assert.True(writesWhileGrowing > 100, $"only {writesWhileGrowing} writes saw a growth in progress");
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_InProgress_ValidatesAfterEveryWrite()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                using var map = new GoMap<int, long>(new GoMapOptions { Seed = (ulong)seed });
+                int next = 0;
+                while (map.GetStats().B < 7)
+                {
+                    if (rng.Next(4) == 0 && next > 0)
+                    {
+                        map.Remove(rng.Next(next));
+                    }
+                    else
+                    {
+                        map[next] = next;
+                        next++;
+                    }
+
+                    if (map.GetStats().IsGrowing)
+                    {
+                        map.Validate();
+                        MapInternals<int, long>.AssertEmptyRestTails(map);
+                    }
+                }
+            });
+        }
+
+        [Fact]
+        public void Growth_CompletesWithinOneWritePerOldBucket()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                int k = 0;
+                while (map.GetStats().B < 9 || !map.GetStats().IsGrowing)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                long oldBuckets = 1L << MapInternals<int, int>.OldB(map);
+                long writes = 0;
+                while (map.GetStats().IsGrowing)
+                {
+                    map[k] = k; // one write, growth work included
+                    k++;
+                    writes++;
+                    Assert.True(writes < oldBuckets, $"growth of {oldBuckets} old buckets still running after {writes} writes");
+                }
+
+                // Two buckets per write at best: at least half as many writes as old buckets.
+                Assert.True(writes >= (oldBuckets / 2) - 1, $"{oldBuckets} old buckets evacuated in {writes} writes");
+                Assert.Equal(9, map.GetStats().B);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_DeleteHeavyChurn_StartsASameSizeGrowth()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { CapacityHint = 100, Seed = (ulong)seed });
+                var model = new Dictionary<int, int>();
+                int b = map.GetStats().B;
+                Assert.Equal(4, b);
+                int steps = Workloads.ChurnUntilSameSizeGrowth(map, model, new Queue<int>(), new Random(seed), live: 96, maxSteps: 200_000);
+                Assert.True(steps > 0, "no same-size growth in 200,000 delete/insert steps");
+
+                GoMapStats s = map.GetStats();
+                Assert.True(s.IsGrowing);
+                Assert.True(s.IsSameSizeGrow);
+                Assert.Equal(b, s.B);
+                MapAssert.SameEntries(map, model);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_SameSizeGrowth_KeepsBAndCompactsOverflowBuckets()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { CapacityHint = 100, Seed = (ulong)seed });
+                var model = new Dictionary<int, int>();
+                Assert.True(Workloads.ChurnUntilSameSizeGrowth(map, model, new Queue<int>(), new Random(seed), live: 96, maxSteps: 200_000) > 0);
+
+                // Finish the growth with updates (writes that add nothing).
+                int writes = 0;
+                while (map.GetStats().IsGrowing)
+                {
+                    foreach (KeyValuePair<int, int> kv in model)
+                    {
+                        map[kv.Key] = kv.Value;
+                        writes++;
+                        MapAssert.SameEntries(map, model);
+                        if (!map.GetStats().IsGrowing)
+                        {
+                            break;
+                        }
+                    }
+                }
+
+                GoMapStats s = map.GetStats();
+                Assert.Equal(4, s.B);
+                Assert.False(s.IsSameSizeGrow);
+                Assert.True(s.NOverflow < 16, $"{s.NOverflow} overflow buckets left after compaction");
+                Assert.InRange(writes, 1, 16);
+                MapAssert.SameEntries(map, model);
+                map.Validate();
+                MapInternals<int, int>.AssertEmptyRestTails(map);
+            });
+        }
+
+        [Fact]
+        public void Growth_CollidingKeys_GrowAndStayFindable()
+        {
+            // 4 distinct hashes: every chain is long, every evacuation needs overflow buckets.
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new ModuloComparer(4));
+                var model = new Dictionary<int, int>();
+                for (int k = 0; k < 900; k++)
+                {
+                    map[k] = k + 1;
+                    model[k] = k + 1;
+                    if (k % 50 == 0)
+                    {
+                        map.Validate();
+                    }
+                }
+
+                Assert.Equal(GoGrowth.BAfterInserts(900), map.GetStats().B);
+                MapAssert.SameEntries(map, model);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_SlidingCollisionGroups_StartSameSizeGrowths()
+        {
+            // 32 consecutive keys share a hash; the live window slides, leaving emptied chains
+            // with their overflow buckets behind while new groups overflow other chains.
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new GroupComparer(5));
+                var model = new Dictionary<int, int>();
+                int sameSize = 0;
+                bool wasSameSize = false;
+                for (int k = 0; k < 40_000; k++)
+                {
+                    map[k] = k;
+                    model[k] = k;
+                    if (k >= 300)
+                    {
+                        Assert.True(map.Remove(k - 300));
+                        model.Remove(k - 300);
+                    }
+
+                    bool isSameSize = map.GetStats().IsSameSizeGrow;
+                    if (isSameSize && !wasSameSize)
+                    {
+                        sameSize++;
+                        map.Validate();
+                    }
+
+                    wasSameSize = isSameSize;
+                }
+
+                Assert.True(sameSize >= 2, $"only {sameSize} same-size growths");
+                MapAssert.SameEntries(map, model);
+                map.Validate();
+                MapInternals<int, int>.AssertEmptyRestTails(map);
+            });
+        }
+    }
+}

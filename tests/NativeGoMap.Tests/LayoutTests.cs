@@ -1,0 +1,155 @@
+using System;
+using System.Collections.Generic;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// The bucket is Go's bmap byte for byte. Expected numbers are Go 1.19's on amd64, read with
+    /// unsafe.Sizeof/Offsetof on struct { topbits [8]uint8; keys [8]K'; elems [8]V'; overflow uintptr }
+    /// (K', V' a pointer when the type exceeds 128 bytes).
+    /// </summary>
+    public class LayoutTests
+    {
+        private static void AssertLayout(GoMapLayout l, int bucketSize, int keysOffset, int valuesOffset, int overflowOffset, int keySlot, int valueSlot, bool indirectKey, bool indirectValue)
+        {
+            Assert.Equal(bucketSize, l.BucketSize);
+            Assert.Equal(keysOffset, l.KeysOffset);
+            Assert.Equal(valuesOffset, l.ValuesOffset);
+            Assert.Equal(overflowOffset, l.OverflowOffset);
+            Assert.Equal(keySlot, l.KeySlotSize);
+            Assert.Equal(valueSlot, l.ValueSlotSize);
+            Assert.Equal(indirectKey, l.IndirectKey);
+            Assert.Equal(indirectValue, l.IndirectValue);
+        }
+
+        [Fact]
+        public void Layout_LongLong_Is144Bytes() =>
+            AssertLayout(GoMap<long, long>.Layout, 144, 8, 72, 136, 8, 8, false, false);
+
+        [Fact]
+        public void Layout_IntInt_Is80Bytes() =>
+            AssertLayout(GoMap<int, int>.Layout, 80, 8, 40, 72, 4, 4, false, false);
+
+        [Fact]
+        public void Layout_IntSByte_Is56Bytes() =>
+            AssertLayout(GoMap<int, sbyte>.Layout, 56, 8, 40, 48, 4, 1, false, false);
+
+        [Fact]
+        public void Layout_LongByte_Is88Bytes() =>
+            AssertLayout(GoMap<long, byte>.Layout, 88, 8, 72, 80, 8, 1, false, false);
+
+        [Fact]
+        public void Layout_ThreeByteKeyIntValue_Is72Bytes() =>
+            AssertLayout(GoMap<Key3, int>.Layout, 72, 8, 32, 64, 3, 4, false, false);
+
+        [Fact]
+        public void Layout_128ByteKeyLongValue_Is1104BytesInline() =>
+            AssertLayout(GoMap<Bytes128, long>.Layout, 1104, 8, 1032, 1096, 128, 8, false, false);
+
+        [Fact]
+        public void Layout_129ByteKeyLongValue_Is144BytesWithIndirectKey() =>
+            AssertLayout(GoMap<Bytes129, long>.Layout, 144, 8, 72, 136, 8, 8, true, false);
+
+        [Fact]
+        public void Layout_LongKey128ByteValue_KeepsValueInline() =>
+            AssertLayout(GoMap<long, Bytes128>.Layout, 1104, 8, 72, 1096, 8, 128, false, false);
+
+        [Fact]
+        public void Layout_LongKey200ByteValue_StoresValueIndirect() =>
+            AssertLayout(GoMap<long, Blob200>.Layout, 144, 8, 72, 136, 8, 8, false, true);
+
+        [Fact]
+        public void Layout_200ByteKey200ByteValue_StoresBothIndirect() =>
+            AssertLayout(GoMap<Blob200, Blob200>.Layout, 144, 8, 72, 136, 8, 8, true, true);
+
+        [Fact]
+        public void Layout_ByteByte_Is32Bytes() =>
+            AssertLayout(GoMap<byte, byte>.Layout, 32, 8, 16, 24, 1, 1, false, false);
+
+        [Fact]
+        public void Layout_ShortLong_PadsValuesTo8() =>
+            AssertLayout(GoMap<short, long>.Layout, 96, 8, 24, 88, 2, 8, false, false);
+
+        [Fact]
+        public void Layout_Key16Int_Is176Bytes() =>
+            AssertLayout(GoMap<Key16, int>.Layout, 176, 8, 136, 168, 16, 4, false, false);
+
+        [Fact]
+        public void Layout_Int128Key_KeepsEverySlotOf16ByteAlignedKeysAligned()
+        {
+            // Go has no 16-aligned type; .NET's Int128 is. Slots and the bucket stride stay aligned.
+            GoMapLayout l = GoMap<Int128, byte>.Layout;
+            Assert.Equal(0, l.KeysOffset % 16);
+            Assert.Equal(0, l.BucketSize % 16);
+            Assert.Equal(l.BucketSize - 8, l.OverflowOffset);
+            Assert.True(l.ValuesOffset >= l.KeysOffset + (8 * 16));
+            Assert.True(l.OverflowOffset >= l.ValuesOffset + 8);
+        }
+
+        [Fact]
+        public void Layout_OverflowPointerIsAlwaysTheLast8Bytes()
+        {
+            foreach (GoMapLayout l in new[]
+            {
+                GoMap<long, long>.Layout, GoMap<int, sbyte>.Layout, GoMap<Key3, int>.Layout, GoMap<Key3, byte>.Layout,
+                GoMap<Bytes129, Blob200>.Layout, GoMap<Guid, short>.Layout, GoMap<byte, Key3>.Layout,
+            })
+            {
+                Assert.Equal(l.BucketSize - 8, l.OverflowOffset);
+                Assert.Equal(0, l.OverflowOffset % 8);
+            }
+        }
+
+        [Fact]
+        public unsafe void Layout_LongLong_EntriesSitAtGoOffsetsInBucketMemory()
+        {
+            // B = 0: one bucket. Read its bytes as Go's runtime would.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            var model = new Dictionary<long, long>();
+            for (long k = 1; k <= 8; k++)
+            {
+                map[k * 1000] = k;
+                model[k * 1000] = k;
+            }
+
+            Assert.Equal(0, map.GetStats().B);
+            byte* bucket = MapInternals<long, long>.Buckets(map);
+            var found = new HashSet<long>();
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.True(bucket[i] >= 5, $"slot {i} should be live (tophash {bucket[i]})");
+                long key = *(long*)(bucket + 8 + (8 * i));
+                long value = *(long*)(bucket + 72 + (8 * i));
+                Assert.True(model.TryGetValue(key, out long expected), $"slot {i} holds unknown key {key}");
+                Assert.Equal(expected, value);
+                Assert.True(found.Add(key));
+            }
+
+            Assert.True(*(byte**)(bucket + 136) == null, "a full bucket of a map below the load factor has no overflow");
+        }
+
+        [Fact]
+        public unsafe void Layout_IndirectKey_SlotHoldsPointerToTheKeyBytes()
+        {
+            using var map = new GoMap<Blob200, long>(new GoMapOptions { Seed = 3 });
+            Blob200 key = Blob200.Of(12345);
+            map[key] = 99;
+            byte* bucket = MapInternals<Blob200, long>.Buckets(map);
+            int slot = -1;
+            for (int i = 0; i < 8; i++)
+            {
+                if (bucket[i] >= 5)
+                {
+                    slot = i;
+                }
+            }
+
+            Assert.True(slot >= 0);
+            byte* keyBlock = *(byte**)(bucket + 8 + (8 * slot));
+            Assert.True(new ReadOnlySpan<byte>(keyBlock, 200).SequenceEqual(key));
+            Assert.Equal(99L, *(long*)(bucket + 72 + (8 * slot)));
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// A disposed map is safe to touch: Dispose is idempotent and every other member throws
+    /// <see cref="ObjectDisposedException"/> instead of reaching freed memory.
+    /// </summary>
+    public class MisuseTests
+    {
+        /// <summary>Every member of the map other than Dispose and IsDisposed, by name.</summary>
+        public static readonly string[] Members =
+        {
+            "Count", "LongCount", "IndexerGet", "IndexerSet", "TryGetValue", "GetValueOrDefault", "ContainsKey",
+            "TryAdd", "Add", "Remove", "RemoveOut", "Clear", "GetValueRefOrNullRef", "GetValueRefOrAddDefault",
+            "GetStats", "GetEnumerator", "Keys", "Values", "KeysCount", "ValuesCount", "InterfaceEnumerator",
+            "InterfaceKeys", "InterfaceValues", "InterfaceTryGetValue", "InterfaceIndexer",
+        };
+
+        /// <summary>Calls one member on the map (by name), with key 1.</summary>
+        internal static void Call(GoMap<int, int> map, string member)
+        {
+            IReadOnlyDictionary<int, int> ro = map;
+            switch (member)
+            {
+                case "Count": _ = map.Count; break;
+                case "LongCount": _ = map.LongCount; break;
+                case "IndexerGet": _ = map[1]; break;
+                case "IndexerSet": map[1] = 2; break;
+                case "TryGetValue": map.TryGetValue(1, out _); break;
+                case "GetValueOrDefault": map.GetValueOrDefault(1); break;
+                case "ContainsKey": map.ContainsKey(1); break;
+                case "TryAdd": map.TryAdd(12345, 2); break;
+                case "Add": map.Add(12346, 2); break;
+                case "Remove": map.Remove(1); break;
+                case "RemoveOut": map.Remove(1, out _); break;
+                case "Clear": map.Clear(); break;
+                case "GetValueRefOrNullRef": _ = map.GetValueRefOrNullRef(1); break;
+                case "GetValueRefOrAddDefault": _ = map.GetValueRefOrAddDefault(1, out _); break;
+                case "GetStats": map.GetStats(); break;
+                case "GetEnumerator":
+                {
+                    var e = map.GetEnumerator();
+                    e.MoveNext();
+                    break;
+                }
+
+                case "Keys":
+                    foreach (int k in map.Keys)
+                    {
+                        _ = k;
+                    }
+
+                    break;
+                case "Values":
+                    foreach (int v in map.Values)
+                    {
+                        _ = v;
+                    }
+
+                    break;
+                case "KeysCount": _ = map.Keys.Count; break;
+                case "ValuesCount": _ = map.Values.Count; break;
+                case "InterfaceEnumerator":
+                    foreach (KeyValuePair<int, int> kv in ro)
+                    {
+                        _ = kv;
+                    }
+
+                    break;
+                case "InterfaceKeys":
+                    foreach (int k in ro.Keys)
+                    {
+                        _ = k;
+                    }
+
+                    break;
+                case "InterfaceValues":
+                    foreach (int v in ro.Values)
+                    {
+                        _ = v;
+                    }
+
+                    break;
+                case "InterfaceTryGetValue": ro.TryGetValue(1, out _); break;
+                case "InterfaceIndexer": _ = ro[1]; break;
+                default: throw new ArgumentOutOfRangeException(nameof(member), member, null);
+            }
+        }
+
+        public static TheoryData<string, string> MembersInStates()
+        {
+            var data = new TheoryData<string, string>();
+            foreach (string state in new[] { "never used", "filled", "growing", "emptied" })
+            {
+                foreach (string m in Members)
+                {
+                    data.Add(m, state);
+                }
+            }
+
+            return data;
+        }
+
+        internal static GoMap<int, int> MapIn(string state)
+        {
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 3 });
+            switch (state)
+            {
+                case "never used":
+                    break;
+                case "filled":
+                    for (int k = 0; k < 1000; k++)
+                    {
+                        map[k] = k;
+                    }
+
+                    break;
+                case "growing":
+                    for (int k = 0; !map.GetStats().IsGrowing || map.GetStats().B < 6; k++)
+                    {
+                        map[k] = k;
+                    }
+
+                    break;
+                case "emptied":
+                    for (int k = 0; k < 100; k++)
+                    {
+                        map[k] = k;
+                    }
+
+                    for (int k = 0; k < 100; k++)
+                    {
+                        map.Remove(k);
+                    }
+
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(state), state, null);
+            }
+
+            return map;
+        }
+
+        [Theory]
+        [MemberData(nameof(MembersInStates))]
+        public void DisposedMap_Member_ThrowsObjectDisposed(string member, string state)
+        {
+            GoMap<int, int> map = MapIn(state);
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+            Assert.Throws<ObjectDisposedException>(() => Call(map, member));
+        }
+
+        [Fact]
+        public void Dispose_Twice_IsHarmless()
+        {
+            GoMap<int, int> map = MapIn("filled");
+            map.Dispose();
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+            map.Validate(); // a disposed map holds nothing
+        }
+
+        [Fact]
+        public void IsDisposed_IsFalseUntilDispose()
+        {
+            GoMap<int, int> map = MapIn("filled");
+            Assert.False(map.IsDisposed);
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+        }
+
+        [Fact]
+        public void Dispose_NeverUsedMap_IsHarmless()
+        {
+            var map = new GoMap<long, long>();
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+            Assert.Throws<ObjectDisposedException>(() => map.LongCount);
+        }
+
+        [Fact]
+        public void Dispose_WithALiveEnumerator_EnumeratorThrowsOnItsNextStep()
+        {
+            GoMap<int, int> map = MapIn("filled");
+            GoMap<int, int>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => e.MoveNext());
+            e.Dispose(); // harmless after the map is gone
+        }
+
+        [Fact]
+        public void Dispose_DuringGrowthWithIndirectEntries_LeavesNothingBehind()
+        {
+            var map = new GoMap<Blob200, Blob200>(new GoMapOptions { Seed = 6 });
+            for (long k = 0; !map.GetStats().IsGrowing || map.GetStats().B < 4; k++)
+            {
+                map[Blob200.Of(k)] = Blob200.Of(k);
+            }
+
+            map.Dispose();
+            map.Validate(); // checks a disposed map owns no memory
+            Assert.Throws<ObjectDisposedException>(() => map.ContainsKey(Blob200.Of(1)));
+        }
+
+        [Fact]
+        public void DisposedMap_KeysAndValuesCollections_ThrowWhenEnumerated()
+        {
+            GoMap<int, int> map = MapIn("filled");
+            GoMap<int, int>.KeyCollection keys = map.Keys;
+            GoMap<int, int>.ValueCollection values = map.Values;
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => keys.GetEnumerator());
+            Assert.Throws<ObjectDisposedException>(() => values.GetEnumerator());
+        }
+    }
+}
