@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -6,13 +7,13 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
-        /// The value slot of a key, or a null ref (Go's mapaccess2). Callers check the state word;
-        /// this only searches.
+        /// The value slot of a key, or a null ref (Go's mapaccess2), for a read that began with
+        /// state word <paramref name="state"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal ref TValue FindValue(scoped in TKey key)
+        internal ref TValue FindValue(scoped in TKey key, long state)
         {
-            if (FindEntry(key, out byte* b, out int i))
+            if (FindEntry(key, state, GoMessages.ConcurrentReadWrite, out byte* b, out int i))
             {
                 return ref BucketLayout<TKey, TValue>.Value(b, i);
             }
@@ -22,11 +23,12 @@ namespace NativeGoMap
 
         /// <summary>
         /// The search of Go's mapaccess1/2/K: the bucket and slot holding a key, or false. The
-        /// caller has checked the state word. Hot path: hash, one tophash word per bucket matched
-        /// in one go, key compares only where the tophash byte matches.
+        /// caller has checked the state word (<paramref name="state"/>) and announced itself as
+        /// a reader. Hot path: hash, one tophash word per bucket matched in one go, key compares
+        /// only where the tophash byte matches.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal bool FindEntry(in TKey key, out byte* bucket, out int slot)
+        internal bool FindEntry(in TKey key, long state, string raceMessage, out byte* bucket, out int slot)
         {
             bucket = null;
             slot = 0;
@@ -36,22 +38,37 @@ namespace NativeGoMap
             }
 
             ulong hash = Hash(key);
-            byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
-            if (_oldBuckets != null)
+
+            // Take B and the arrays, then check that no write began meanwhile: a racing write
+            // (misuse) could otherwise pair a new B with an older, smaller array, and the index
+            // would fall outside it. Past this check the arrays stay allocated for this read
+            // (ReaderRegistry), so the worst a racing write can cause is a detected race.
+            // (x64 keeps loads in order; the JIT does not move plain loads past a volatile one.)
+            int b = Volatile.Read(ref _b);
+            byte* buckets = _buckets;
+            byte* old = _oldBuckets;
+            bool sameSize = _sameSizeGrow;
+            if (Volatile.Read(ref _state) != state)
             {
-                b = OldBucketIfUnevacuated(hash, b);
+                ReadRaced(raceMessage);
+            }
+
+            byte* p = BucketLayout<TKey, TValue>.Bucket(buckets, hash & MapMath.BucketMask(b));
+            if (old != null)
+            {
+                p = OldBucketIfUnevacuated(old, hash & MapMath.BucketMask(sameSize ? b : b - 1), p);
             }
 
             byte top = MapMath.TopHash(hash);
-            for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            for (; p != null; p = BucketLayout<TKey, TValue>.Overflow(p))
             {
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
                 for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlot(match);
-                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, i)))
+                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(p, i)))
                     {
-                        bucket = b;
+                        bucket = p;
                         slot = i;
                         return true;
                     }
@@ -68,9 +85,9 @@ namespace NativeGoMap
 
         /// <summary>While growing, a lookup reads the old bucket when it has not been evacuated yet.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private byte* OldBucketIfUnevacuated(ulong hash, byte* current)
+        private static byte* OldBucketIfUnevacuated(byte* oldBuckets, ulong oldIndex, byte* current)
         {
-            byte* oldb = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, hash & OldBucketMask());
+            byte* oldb = BucketLayout<TKey, TValue>.Bucket(oldBuckets, oldIndex);
             return MapMath.Evacuated(*oldb) ? current : oldb;
         }
     }

@@ -152,6 +152,7 @@ namespace NativeGoMap
             ulong bytes = BucketLayout<TKey, TValue>.ArrayBytes(_b)!.Value;
             NativeMemory.Clear(_buckets, (nuint)bytes);
             _nextOverflow = InitBucketArray(_buckets, _b);
+            ReclaimDeferred();
         }
 
         /// <summary>Marks every slot of every chain of an array emptyRest.</summary>

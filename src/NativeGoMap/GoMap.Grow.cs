@@ -13,6 +13,7 @@ namespace NativeGoMap
         /// </summary>
         private void HashGrow()
         {
+            ReclaimDeferred(); // memory a racing read held at the last reclaim point
             bool bigger = MapMath.OverLoadFactor(_count + 1, _b);
             int newB = _b + (bigger ? 1 : 0);
             byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);
@@ -199,6 +200,7 @@ namespace NativeGoMap
                 // Growth is all done. Free the old main bucket array and its overflow buckets.
                 RetireOldGeneration();
                 _sameSizeGrow = false;
+                ReclaimDeferred();
             }
         }
     }

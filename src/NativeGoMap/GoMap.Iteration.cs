@@ -90,13 +90,13 @@ namespace NativeGoMap
                 _iterSlots[slot] = 0;
                 if (--_liveIterators == 0)
                 {
-                    FreeDeferred();
+                    ReclaimDeferred();
                 }
             }
         }
 
         /// <summary>Go's mapiternext: advances <paramref name="it"/> to the next entry, or returns false at the end.</summary>
-        private bool IterNext(ref Enumerator it)
+        private bool IterNext(ref Enumerator it, long state)
         {
             ulong bucket = it._bucket;
             byte* b = it._bptr;
@@ -121,17 +121,26 @@ namespace NativeGoMap
                         return false;
                     }
 
-                    if (_oldBuckets != null && it._b == _b)
+                    // Snapshot the growth state, then check no write began meanwhile (as FindEntry does).
+                    int mapB = Volatile.Read(ref _b);
+                    byte* old = _oldBuckets;
+                    bool sameSize = _sameSizeGrow;
+                    if (Volatile.Read(ref _state) != state)
+                    {
+                        ReadRaced(GoMessages.ConcurrentIterationWrite);
+                    }
+
+                    if (old != null && it._b == mapB)
                     {
                         // The enumeration started in the middle of a growth that is not done. If
                         // the old bucket feeding this one is not evacuated yet, walk it instead,
                         // yielding only the entries bound for this bucket.
-                        b = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, bucket & OldBucketMask());
+                        b = BucketLayout<TKey, TValue>.Bucket(old, bucket & MapMath.BucketMask(sameSize ? mapB : mapB - 1));
                         if (!MapMath.Evacuated(*b))
                         {
                             // Only a doubling splits an old chain between two new buckets. Decide
                             // it now: a same-size growth may follow before the walk is done.
-                            checkBucket = _sameSizeGrow ? NoCheck : bucket;
+                            checkBucket = sameSize ? NoCheck : bucket;
                         }
                         else
                         {
@@ -182,7 +191,7 @@ namespace NativeGoMap
                         // The table grew since the enumeration started: the entry lives elsewhere
                         // now (or was deleted). Its key is still readable here because retired
                         // memory outlives registered enumerators.
-                        if (!FindEntry(k, out eb, out ei))
+                        if (!FindEntry(k, state, GoMessages.ConcurrentIterationWrite, out eb, out ei))
                         {
                             continue;
                         }
@@ -317,7 +326,7 @@ namespace NativeGoMap
                     ThrowHelper.ThrowEnumeratorEnded();
                 }
 
-                bool found = map.IterNext(ref this);
+                bool found = map.IterNext(ref this, s);
                 if (Volatile.Read(ref map._state) != s)
                 {
                     map.ReadRaced(GoMessages.ConcurrentIterationWrite);

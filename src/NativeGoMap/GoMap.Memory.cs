@@ -12,11 +12,18 @@ namespace NativeGoMap
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
     //   list storage, enumerator slots     the list / the registry        resize, Dispose
     //
-    // "Retire" is how a block leaves the map while an enumerator may still read it. Go's garbage
-    // collector keeps an old bucket array alive for as long as an iterator holds it; here, a block
-    // retired while any enumerator is registered goes on the deferred list (linked through its
-    // NativeHeap header, so retiring never allocates) and is freed when the last enumerator
-    // finishes or is disposed, or at Dispose. With no enumerator registered, retiring frees at once.
+    // "Retire" is how a block leaves the map while something may still read it. Go's garbage
+    // collector keeps an old bucket array alive for as long as an iterator holds it; here, a
+    // retired block goes on the deferred list (linked through its NativeHeap header, so retiring
+    // never allocates) and is freed at a reclaim point once nothing can read it:
+    //   - indirect key/value blocks are read by enumerators only (a lookup racing a write reads
+    //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
+    //     is registered, else freed at once;
+    //   - bucket memory (arrays, overflow buckets) may also be read by a lookup racing a write on
+    //     another thread, which would fault on an unmapped array: always deferred, then freed by
+    //     ReclaimDeferred when no enumerator is registered and no thread announces a read
+    //     (ReaderRegistry). Reclaim points: growth start and end, Clear, the last enumerator
+    //     finishing; Dispose waits for announced reads and frees everything.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>Allocates a block charged to this map.</summary>
@@ -61,7 +68,39 @@ namespace NativeGoMap
             _deferredBytes += NativeHeap.ChargedSize(p);
         }
 
-        /// <summary>Frees every deferred block. Called when the last enumerator ends, and by Dispose.</summary>
+        /// <summary>
+        /// Takes bucket memory (an array or an overflow bucket) out of the map. Bucket memory may
+        /// be in use by a read on another thread as well as by enumerators, so it always goes to
+        /// the deferred list; the operation that retired it then calls <see cref="ReclaimDeferred"/>.
+        /// </summary>
+        private void RetireBucketMemory(byte* p)
+        {
+            if (p == null)
+            {
+                return;
+            }
+
+            NativeHeap.Next(p) = _deferred;
+            _deferred = p;
+            _deferredBytes += NativeHeap.ChargedSize(p);
+        }
+
+        /// <summary>
+        /// Frees the deferred list when nothing can be reading it: no enumerator registered and
+        /// no other thread announced as reading this map. Otherwise it waits for the next
+        /// reclaim point (growth start or end, Clear, last enumerator done) or Dispose.
+        /// </summary>
+        private void ReclaimDeferred()
+        {
+            if (_deferred == null || _liveIterators != 0 || ReaderRegistry.AnyReading(_id))
+            {
+                return;
+            }
+
+            FreeDeferred();
+        }
+
+        /// <summary>Frees every deferred block. Called by <see cref="ReclaimDeferred"/> and by Dispose.</summary>
         private void FreeDeferred()
         {
             byte* p = _deferred;
@@ -131,17 +170,17 @@ namespace NativeGoMap
         /// <summary>Retires the old bucket array and every overflow bucket of the old generation.</summary>
         private void RetireOldGeneration()
         {
-            Retire(_oldBuckets);
+            RetireBucketMemory(_oldBuckets);
             _oldBuckets = null;
             RetireOverflowList(ref _oldOverflow);
         }
 
-        /// <summary>Retires every bucket of an ownership list and frees the list's storage (never read by enumerators).</summary>
+        /// <summary>Retires every bucket of an ownership list and frees the list's storage (never read by enumerators or lookups).</summary>
         private void RetireOverflowList(ref PtrList list)
         {
             for (long k = 0; k < list.Count; k++)
             {
-                Retire(list.Items[k]);
+                RetireBucketMemory(list.Items[k]);
             }
 
             FreeBlock((byte*)list.Items);

@@ -73,7 +73,6 @@ namespace NativeGoMap
             }
 
             Check(deferredBytes == _deferredBytes, "deferred byte count is wrong");
-            Check(_deferred == null || _liveIterators > 0, "deferred memory without a live enumerator");
 
             long liveCells = 0;
             long usedOverflow = 0;

@@ -127,6 +127,7 @@ namespace NativeGoMap
         private ulong _rng;             // splitmix64 state: seeds, iteration starts, incrnoverflow sampling
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
+        private readonly long _id = ReaderRegistry.NewMapId(); // names this map in reader announcements
 
         /// <summary>Creates an empty map. Allocates no native memory until the first insert.</summary>
         public GoMap()
@@ -256,16 +257,11 @@ namespace NativeGoMap
         {
             get
             {
-                long s = BeginRead();
-                ref TValue v = ref FindValue(key);
-                if (Unsafe.IsNullRef(ref v))
+                if (!TryRead(key, out TValue value))
                 {
-                    EndRead(s);
                     ThrowHelper.ThrowKeyNotFound(key);
                 }
 
-                TValue value = v;
-                EndRead(s);
                 return value;
             }
 
@@ -290,21 +286,7 @@ namespace NativeGoMap
         /// <returns>True when the key is present.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
-        public bool TryGetValue(TKey key, out TValue value)
-        {
-            long s = BeginRead();
-            ref TValue v = ref FindValue(key);
-            if (Unsafe.IsNullRef(ref v))
-            {
-                value = default;
-                EndRead(s);
-                return false;
-            }
-
-            value = v;
-            EndRead(s);
-            return true;
-        }
+        public bool TryGetValue(TKey key, out TValue value) => TryRead(key, out value);
 
         /// <summary>Go's <c>m[k]</c>: the value of a key, or <c>default</c> when it is absent. O(1).</summary>
         /// <param name="key">The key.</param>
@@ -313,7 +295,7 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public TValue GetValueOrDefault(TKey key)
         {
-            TryGetValue(key, out TValue value);
+            TryRead(key, out TValue value);
             return value;
         }
 
@@ -322,13 +304,7 @@ namespace NativeGoMap
         /// <returns>True when present.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
-        public bool ContainsKey(TKey key)
-        {
-            long s = BeginRead();
-            bool found = !Unsafe.IsNullRef(ref FindValue(key));
-            EndRead(s);
-            return found;
-        }
+        public bool ContainsKey(TKey key) => TryRead(key, out _);
 
         /// <summary>
         /// Adds a key and value if the key is absent. Amortized O(1); may start a growth or advance
@@ -451,10 +427,18 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public ref TValue GetValueRefOrNullRef(TKey key)
         {
-            long s = BeginRead();
-            ref TValue v = ref FindValue(key);
-            EndRead(s);
-            return ref v;
+            ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
+            try
+            {
+                long s = BeginRead();
+                ref TValue v = ref FindValue(key, s);
+                EndRead(s);
+                return ref v;
+            }
+            finally
+            {
+                ReaderRegistry.Exit(reader, previous);
+            }
         }
 
         /// <summary>
@@ -505,8 +489,39 @@ namespace NativeGoMap
                 return;
             }
 
+            // New reads now see the disposed bit; a read already inside (misuse) finishes first.
+            SpinWait spin = default;
+            while (ReaderRegistry.AnyReading(_id))
+            {
+                spin.SpinOnce();
+            }
+
             FreeAll();
             GC.SuppressFinalize(this);
+        }
+
+        /// <summary>
+        /// The one guarded lookup behind every reading member: announces this thread as a reader
+        /// (so a racing write defers freeing bucket memory), checks the state word around the
+        /// search, and copies the value out before the read ends.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryRead(scoped in TKey key, out TValue value)
+        {
+            ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
+            try
+            {
+                long s = BeginRead();
+                ref TValue v = ref FindValue(key, s);
+                bool found = !Unsafe.IsNullRef(ref v);
+                value = found ? v : default;
+                EndRead(s);
+                return found;
+            }
+            finally
+            {
+                ReaderRegistry.Exit(reader, previous);
+            }
         }
 
         /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
