@@ -220,6 +220,9 @@ namespace NativeGoMap
             }
         }
 
+        /// <summary>Test hook: pretends the map holds <paramref name="count"/> entries (no test can insert 2^31).</summary>
+        internal void SetCountForTest(long count) => _count = count;
+
         /// <summary>Test hook: the poisoned state, as a detection leaves it.</summary>
         internal bool IsPoisoned => (Volatile.Read(ref _state) & StatePoisoned) != 0;
 

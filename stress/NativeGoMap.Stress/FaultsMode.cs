@@ -1,0 +1,344 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace NativeGoMap.Stress
+{
+    /// <summary>
+    /// Sweeps the fault seam over every native allocation of a fixed workload: run k makes the
+    /// k-th allocation throw OutOfMemoryException, until a run finishes with no fault left to fire.
+    /// After each fault the map must validate, hold exactly the entries it held, then finish the
+    /// workload (the failed operation is retried) in agreement with the model, and Dispose must
+    /// bring LiveNativeBytes back to its baseline.
+    /// </summary>
+    internal static class FaultsMode
+    {
+        internal static Summary Run(StressOptions o)
+        {
+            var summary = new Summary("faults");
+            int scale = o.Quick ? 1 : 3;
+            var rows = new List<object[]>
+            {
+                // Filled to the load factor (6.5 × 2^B) of its presized table: more overflow buckets than the preallocated tail holds.
+                Sweep<long, long, LongLong>(summary, "inserts, presized map (overflow buckets)", o.Quick ? 6_656 : 26_624, o.Seed, r =>
+                {
+                    for (long i = 0; i < r.Size; i++)
+                    {
+                        r.Insert(i);
+                    }
+                }),
+                Sweep<long, long, LongLong>(summary, "growth: arrays, evacuation", 0, o.Seed, r =>
+                {
+                    for (long i = 0; i < 10_000 * scale; i++)
+                    {
+                        r.Insert(i);
+                        if (i % 5 == 0)
+                        {
+                            r.Remove(i / 2);
+                        }
+
+                        if (i % 7 == 0)
+                        {
+                            r.Insert(i / 3);
+                        }
+                    }
+
+                    // Churn at constant size: deletes leave chains sparse, which calls for same-size growths.
+                    for (long i = 0; i < 10_000 * scale; i++)
+                    {
+                        r.Remove(i);
+                        r.Insert(1_000_000 + (i * 17));
+                    }
+                }),
+                Sweep<long, long, CoarseComparer>(summary, "same-size growth (64 keys per hash, churn)", 0, o.Seed, r =>
+                {
+                    // Replacing whole collision groups leaves their overflow buckets behind in the old
+                    // chains: at constant size the overflow count reaches 2^B and a same-size growth
+                    // compacts them. Group g is ids 64g .. 64g+63; 16 groups live at any time.
+                    static long Group(long j) => j < 16 ? j : 1_000 + j - 16;
+                    for (long i = 0; i < 16 * 64; i++)
+                    {
+                        r.Insert(i);
+                    }
+
+                    for (long j = 0; j < 60 * scale; j++)
+                    {
+                        for (long i = 0; i < 64; i++)
+                        {
+                            r.Remove((Group(j) * 64) + i);
+                            r.Insert(((1_000 + j) * 64) + i);
+                        }
+                    }
+                }),
+                Sweep<BigKey, BigValue, BigBig>(summary, "indirect 136 B key, 200 B value", 0, o.Seed, r =>
+                {
+                    for (long i = 0; i < 600 * scale; i++)
+                    {
+                        r.Insert(i);
+                        if (i % 3 == 0)
+                        {
+                            r.Insert(i / 2);
+                        }
+
+                        if (i % 4 == 0)
+                        {
+                            r.Remove(i / 4);
+                        }
+                    }
+                }),
+                Sweep<long, long, LongLong>(summary, "enumerators: registration table", 0, o.Seed, r =>
+                {
+                    var rng = new Random(5);
+                    for (long i = 0; i < 2_000; i++)
+                    {
+                        r.Insert(i);
+                    }
+
+                    for (int step = 0; step < 600 * scale; step++)
+                    {
+                        int what = rng.Next(10);
+                        if (what < 3 && r.LiveWalks < 24)
+                        {
+                            r.StartWalk();
+                        }
+                        else if (what < 7)
+                        {
+                            r.StepWalk(rng.Next(64), rng.Next(50));
+                        }
+                        else if (what < 9)
+                        {
+                            r.Insert(10_000 + step);
+                        }
+                        else
+                        {
+                            r.EndWalk(rng.Next(64));
+                        }
+                    }
+                }),
+            };
+            summary.Row("faults injected", rows.Sum(r => (long)r[2]));
+            summary.Row("recovered", rows.Sum(r => (long)r[3]));
+            summary.Row("failures", summary.FailureCount);
+            summary.Table("faults per scenario", new[] { "scenario", "allocation points", "injected", "recovered", "faults by operation", "failed insert left key out", "same-size growths" }, rows);
+            summary.Note("recovered = after the OutOfMemoryException: Validate() passes, the map equals the model (the failed operation changed nothing visible), and the workload then runs to its end in agreement with the model, leaking nothing after Dispose.");
+            summary.Note("the failed operation may still have finished growth work already started (Go's evacuation steps): Validate() proves that state is consistent.");
+            return summary;
+        }
+
+        private static object[] Sweep<TKey, TValue, TCodec>(Summary summary, string name, long size, ulong seed, Action<FaultRunner<TKey, TValue, TCodec>> workload)
+            where TKey : unmanaged
+            where TValue : unmanaged
+            where TCodec : ICodec<TKey, TValue>
+        {
+            long injected = 0;
+            long recovered = 0;
+            long insertsLeftOut = 0;
+            long insertFaults = 0;
+            long sameSize = 0;
+            var byOp = new SortedDictionary<string, long>();
+            long n = 1;
+            for (; ; n++)
+            {
+                long baseline = GoMapDiagnostics.LiveNativeBytes;
+                var runner = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault {n}", size, seed);
+                NativeHeap.FailAfter(n);
+                try
+                {
+                    workload(runner);
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                runner.Finish();
+                summary.Check(GoMapDiagnostics.LiveNativeBytes == baseline, $"{name}, fault {n}: {GoMapDiagnostics.LiveNativeBytes - baseline} native bytes leaked after Dispose");
+                injected += runner.Faults;
+                recovered += runner.Recovered;
+                insertFaults += runner.InsertFaults;
+                insertsLeftOut += runner.InsertsLeftOut;
+                sameSize = Math.Max(sameSize, runner.SameSizeGrowths);
+                foreach (var (op, count) in runner.FaultsByOp)
+                {
+                    byOp[op] = byOp.GetValueOrDefault(op) + count;
+                }
+
+                if (runner.Faults == 0)
+                {
+                    break; // the fault would fire past the last allocation: every point is covered
+                }
+            }
+
+            summary.Check(n > 1, $"{name}: the workload allocated nothing, so the sweep tested nothing");
+            summary.Check(insertsLeftOut == insertFaults, $"{name}: {insertFaults - insertsLeftOut} inserts that failed left their key in the map");
+            return new object[] { name, n - 1, injected, recovered, string.Join(", ", byOp.Select(kv => $"{kv.Key} {kv.Value}")), $"{insertsLeftOut} of {insertFaults}", sameSize };
+        }
+    }
+
+    /// <summary>One run of a workload with the fault seam armed: every operation is checked and, after a fault, retried.</summary>
+    internal sealed class FaultRunner<TKey, TValue, TCodec>
+        where TKey : unmanaged
+        where TValue : unmanaged
+        where TCodec : ICodec<TKey, TValue>
+    {
+        private readonly Summary _summary;
+        private readonly string _name;
+        private readonly GoMap<TKey, TValue> _map;
+        private readonly Dictionary<long, long> _model = new();
+        private readonly List<GoMap<TKey, TValue>.Enumerator?> _walks = new();
+        private long _version;
+        private bool _wasSameSize;
+
+        internal FaultRunner(Summary summary, string name, long size, ulong seed)
+        {
+            _summary = summary;
+            _name = name;
+            Size = size;
+            _map = new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = size, Seed = seed }, TCodec.Comparer);
+        }
+
+        internal long Size { get; }
+
+        internal long Faults { get; private set; }
+
+        internal long Recovered { get; private set; }
+
+        internal long InsertFaults { get; private set; }
+
+        internal long InsertsLeftOut { get; private set; }
+
+        internal long SameSizeGrowths { get; private set; }
+
+        internal Dictionary<string, long> FaultsByOp { get; } = new();
+
+        internal int LiveWalks => _walks.Count(w => w is not null);
+
+        internal void Insert(long id)
+        {
+            long v = _version + 1;
+            bool isNew = !_model.ContainsKey(id);
+            Do("insert", id, () => _map[TCodec.Key(id)] = TCodec.Value(id, v), isNew ? id : -1);
+            _model[id] = _version = v;
+            NoteGrowth();
+        }
+
+        internal void Remove(long id)
+        {
+            Do("remove", id, () => _map.Remove(TCodec.Key(id)), -1);
+            _model.Remove(id);
+            NoteGrowth();
+        }
+
+        internal void StartWalk()
+        {
+            GoMap<TKey, TValue>.Enumerator e = default;
+            Do("GetEnumerator", -1, () => e = _map.GetEnumerator(), -1);
+            _walks.Add(e);
+        }
+
+        internal void StepWalk(int which, int steps)
+        {
+            if (_walks.Count == 0 || _walks[which % _walks.Count] is not { } e)
+            {
+                return;
+            }
+
+            for (int s = 0; s < steps && e.MoveNext(); s++)
+            {
+                long id = TCodec.Id(e.Current.Key);
+                _summary.Check(_model.TryGetValue(id, out long v) && TCodec.Matches(e.Current.Value, id, v), $"{_name}: a walk yielded id {id} absent from the model or stale");
+            }
+
+            _walks[which % _walks.Count] = e;
+        }
+
+        internal void EndWalk(int which)
+        {
+            if (_walks.Count != 0 && _walks[which % _walks.Count] is { } e)
+            {
+                e.Dispose();
+                _walks[which % _walks.Count] = null;
+            }
+        }
+
+        /// <summary>Finishes every walk, compares with the model, validates and disposes.</summary>
+        internal void Finish()
+        {
+            for (int i = 0; i < _walks.Count; i++)
+            {
+                StepWalk(i, int.MaxValue);
+                EndWalk(i);
+            }
+
+            string? problem = Compare();
+            _summary.Check(problem is null, $"{_name}: at the end of the workload: {problem}");
+            _summary.Check(_map.GetStats().LiveEnumerators == 0 && _map.GetStats().DeferredBytes == 0, $"{_name}: enumerators or deferred memory left after every walk ended");
+            _map.Dispose();
+        }
+
+        /// <summary>Runs one map operation; on an injected fault, checks the map is as it was, then retries.</summary>
+        private void Do(string what, long id, Action op, long insertedId)
+        {
+            try
+            {
+                op();
+                return;
+            }
+            catch (OutOfMemoryException)
+            {
+                Faults++;
+                FaultsByOp[what] = FaultsByOp.GetValueOrDefault(what) + 1;
+                what = id >= 0 ? $"{what} {id}" : what;
+            }
+
+            if (insertedId >= 0)
+            {
+                InsertFaults++;
+                InsertsLeftOut += _map.ContainsKey(TCodec.Key(insertedId)) ? 0 : 1;
+            }
+
+            string? problem = Compare();
+            if (_summary.Check(problem is null, $"{_name}: after OutOfMemoryException in {what}: {problem}"))
+            {
+                Recovered++;
+            }
+
+            op(); // the seam fires once: the retry must succeed
+        }
+
+        private void NoteGrowth()
+        {
+            bool sameSize = _map.GetStats().IsSameSizeGrow;
+            SameSizeGrowths += sameSize && !_wasSameSize ? 1 : 0;
+            _wasSameSize = sameSize;
+        }
+
+        /// <summary>Validate() and an exact comparison with the model; null when they agree.</summary>
+        private string? Compare()
+        {
+            try
+            {
+                _map.Validate();
+            }
+            catch (InvalidOperationException e)
+            {
+                return e.Message;
+            }
+
+            if (_map.LongCount != _model.Count)
+            {
+                return $"count {_map.LongCount}, model {_model.Count}";
+            }
+
+            foreach (var (id, version) in _model)
+            {
+                if (!_map.TryGetValue(TCodec.Key(id), out TValue value) || !TCodec.Matches(value, id, version))
+                {
+                    return $"id {id} missing or with a wrong value";
+                }
+            }
+
+            return null;
+        }
+    }
+}

@@ -1,0 +1,622 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Runtime.CompilerServices;
+
+namespace NativeGoMap.Stress
+{
+    /// <summary>
+    /// Random weighted operations against a Dictionary model, for several key/value types, with
+    /// Validate() at intervals. Model: entry id → version; the codec turns (id, version) into the
+    /// map's key and value and back, so every type is checked against the same model.
+    /// </summary>
+    internal static class SoakMode
+    {
+        internal static Summary Run(StressOptions o)
+        {
+            var summary = new Summary("soak");
+            int seconds = o.Seconds ?? (o.Quick ? 10 : 60);
+            var each = TimeSpan.FromSeconds(seconds / 7.0);
+            var rows = new List<object[]>
+            {
+                new Soak<long, long, LongLong>(o, 1, summary).Run(each),
+                new Soak<int, sbyte, IntSByte>(o, 2, summary).Run(each),
+                new Soak<Guid, int, GuidInt>(o, 3, summary).Run(each),
+                new Soak<double, long, DoubleLong>(o, 4, summary).Run(each),
+                new Soak<PaddedKey, long, PaddedLong>(o, 5, summary).Run(each),
+                new Soak<BigKey, BigValue, BigBig>(o, 6, summary).Run(each),
+                new Soak<long, long, CoarseComparer>(o, 7, summary).Run(each),
+            };
+            summary.Row("seconds per type", each.TotalSeconds);
+            summary.Row("ops", rows.Sum(r => (long)r[1]));
+            summary.Row("divergences", rows.Sum(r => (long)r[^1]));
+            summary.Table("soak per type", new[] { "key → value", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "validates", "divergences" }, rows);
+            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 150, remove 200, lookup 330 (5 read APIs), full walk 10 × 100/size, walk with writes between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
+            summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
+            return summary;
+        }
+    }
+
+    /// <summary>Maps a model entry (id, version) to a key and value of the map and back.</summary>
+    internal interface ICodec<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        static abstract string Name { get; }
+
+        static virtual IEqualityComparer<TKey>? Comparer => null;
+
+        static abstract TKey Key(long id);
+
+        /// <summary>The id of a key made by <see cref="Key"/>, or −1 for a key no id makes.</summary>
+        static abstract long Id(TKey key);
+
+        static abstract TValue Value(long id, long version);
+
+        static abstract bool Matches(TValue value, long id, long version);
+
+        static long Mix(long id, long version) => unchecked((id * -7046029254386353131L) ^ (version * 31));
+    }
+
+    internal sealed class Soak<TKey, TValue, TCodec>
+        where TKey : unmanaged
+        where TValue : unmanaged
+        where TCodec : ICodec<TKey, TValue>
+    {
+        private static readonly int[] KeySpaces = { 16, 500, 20_000, 200_000 };
+
+        private readonly Random _rng;
+        private readonly Summary _summary;
+        private readonly Dictionary<long, long> _model = new();
+        private readonly GoMap<TKey, TValue> _map;
+        private long _version;
+        private long _keySpace = KeySpaces[0];
+        private long _phaseEnd = 50_000;
+        private long _ops;
+        private long _maxCount;
+        private long _fullWalks;
+        private long _partialWalks;
+        private long _clears;
+        private long _validates;
+        private long _divergences;
+
+        internal Soak(StressOptions o, int stream, Summary summary)
+        {
+            _rng = Util.Rng(o, stream);
+            _summary = summary;
+            _map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)_rng.NextInt64() }, TCodec.Comparer);
+        }
+
+        internal object[] Run(TimeSpan duration)
+        {
+            var clock = Stopwatch.StartNew();
+            TimeSpan nextValidate = TimeSpan.FromMilliseconds(250);
+            while (clock.Elapsed < duration && _divergences < 20)
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    Step();
+                    if (++_ops == _phaseEnd)
+                    {
+                        ChangeKeySpace();
+                    }
+                }
+
+                if (clock.Elapsed > nextValidate)
+                {
+                    Validate();
+                    nextValidate = clock.Elapsed + TimeSpan.FromMilliseconds(250);
+                }
+            }
+
+            Validate();
+            FullWalk();
+            _map.Dispose();
+            return new object[] { TCodec.Name, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _validates, _divergences };
+        }
+
+        private void Diverge(string what)
+        {
+            if (++_divergences <= 5)
+            {
+                _summary.Fail($"{TCodec.Name}, op {_ops}: {what}");
+            }
+        }
+
+        private long NextId() => _rng.NextInt64(_keySpace);
+
+        private void Step()
+        {
+            int op = _rng.Next(1000);
+            if (op < 300)
+            {
+                Insert(NextId());
+            }
+            else if (op < 450)
+            {
+                long id = NextId();
+                long v = ++_version;
+                _map[TCodec.Key(id)] = TCodec.Value(id, v);
+                _model[id] = v;
+            }
+            else if (op < 650)
+            {
+                Remove(NextId());
+            }
+            else if (op < 980)
+            {
+                Lookup(NextId());
+            }
+            else if (op < 990)
+            {
+                // Bounded so that walks cost about one step per op at any size.
+                if (_rng.Next(_model.Count + 1) < 100)
+                {
+                    FullWalk();
+                }
+            }
+            else if (op < 995)
+            {
+                if (_rng.Next(_model.Count + 1) < 500)
+                {
+                    PartialWalk();
+                }
+            }
+            else if (_rng.Next(100) == 0)
+            {
+                _map.Clear();
+                _model.Clear();
+                _clears++;
+            }
+
+            _maxCount = Math.Max(_maxCount, _model.Count);
+            if (_map.LongCount != _model.Count)
+            {
+                Diverge($"count {_map.LongCount}, model {_model.Count}");
+            }
+        }
+
+        private void Insert(long id)
+        {
+            bool present = _model.ContainsKey(id);
+            long v = ++_version;
+            switch (_rng.Next(4))
+            {
+                case 0:
+                    if (_map.TryAdd(TCodec.Key(id), TCodec.Value(id, v)) == present)
+                    {
+                        Diverge($"TryAdd({id}) returned {!present} with the key {(present ? "present" : "absent")}");
+                    }
+
+                    break;
+                case 1 when present:
+                    // Add of a duplicate: ArgumentException, value unchanged (exceptions are slow: rarely).
+                    if (_rng.Next(50) == 0)
+                    {
+                        try
+                        {
+                            _map.Add(TCodec.Key(id), TCodec.Value(id, v));
+                            Diverge($"Add({id}) of a duplicate did not throw");
+                        }
+                        catch (ArgumentException)
+                        {
+                        }
+                    }
+
+                    break;
+                case 1:
+                    _map.Add(TCodec.Key(id), TCodec.Value(id, v));
+                    break;
+                case 2:
+                    _map[TCodec.Key(id)] = TCodec.Value(id, v);
+                    present = false; // the indexer overwrites
+                    break;
+                default:
+                    ref TValue slot = ref _map.GetValueRefOrAddDefault(TCodec.Key(id), out bool exists);
+                    if (exists != present)
+                    {
+                        Diverge($"GetValueRefOrAddDefault({id}) exists={exists}, model {present}");
+                    }
+
+                    slot = TCodec.Value(id, v);
+                    present = false;
+                    break;
+            }
+
+            if (!present)
+            {
+                _model[id] = v;
+            }
+        }
+
+        private void Remove(long id)
+        {
+            bool inModel = _model.Remove(id, out long version);
+            if (_rng.Next(2) == 0)
+            {
+                if (_map.Remove(TCodec.Key(id)) != inModel)
+                {
+                    Diverge($"Remove({id}) returned {!inModel}");
+                }
+            }
+            else if (_map.Remove(TCodec.Key(id), out TValue value) != inModel || (inModel && !TCodec.Matches(value, id, version)))
+            {
+                Diverge($"Remove({id}, out value) disagrees with the model (present: {inModel})");
+            }
+        }
+
+        private void Lookup(long id)
+        {
+            bool inModel = _model.TryGetValue(id, out long version);
+            TKey key = TCodec.Key(id);
+            bool found;
+            TValue value = default;
+            switch (_rng.Next(5))
+            {
+                case 0:
+                    found = _map.TryGetValue(key, out value);
+                    break;
+                case 1:
+                    found = _map.ContainsKey(key);
+                    value = inModel ? TCodec.Value(id, version) : default;
+                    break;
+                case 2:
+                    ref TValue r = ref _map.GetValueRefOrNullRef(key);
+                    found = !Unsafe.IsNullRef(ref r);
+                    value = found ? r : default;
+                    break;
+                case 3 when inModel:
+                    value = _map[key];
+                    found = true;
+                    break;
+                default:
+                    value = _map.GetValueOrDefault(key);
+                    found = inModel;
+                    if (!inModel && !EqualityComparer<TValue>.Default.Equals(value, default))
+                    {
+                        Diverge($"GetValueOrDefault({id}) of an absent key is not default");
+                    }
+
+                    break;
+            }
+
+            if (found != inModel || (found && !TCodec.Matches(value, id, version)))
+            {
+                Diverge($"lookup of {id}: found={found}, model has it: {inModel}{(found && inModel ? ", value differs" : "")}");
+            }
+        }
+
+        /// <summary>A whole walk (entries, keys or values) compared with the model.</summary>
+        private void FullWalk()
+        {
+            _fullWalks++;
+            var seen = new HashSet<long>();
+            int kind = _rng.Next(3);
+            if (kind == 2)
+            {
+                long n = 0;
+                foreach (TValue unused in _map.Values)
+                {
+                    n++;
+                }
+
+                if (n != _model.Count)
+                {
+                    Diverge($"Values yielded {n} values, model {_model.Count}");
+                }
+
+                return;
+            }
+
+            foreach (var kv in _map)
+            {
+                long id = TCodec.Id(kv.Key);
+                if (!seen.Add(id) || !_model.TryGetValue(id, out long version) || (kind == 0 && !TCodec.Matches(kv.Value, id, version)))
+                {
+                    Diverge($"walk yielded id {id} twice, absent from the model, or with a wrong value");
+                }
+            }
+
+            if (seen.Count != _model.Count)
+            {
+                Diverge($"walk yielded {seen.Count} entries, model {_model.Count}");
+            }
+        }
+
+        /// <summary>Steps an enumerator with writes between steps (Go's iteration-with-mutation rules).</summary>
+        private void PartialWalk()
+        {
+            _partialWalks++;
+            bool toEnd = _rng.Next(2) == 0;
+            HashSet<long>? initial = toEnd ? _model.Keys.ToHashSet() : null;
+            var yielded = new HashSet<long>();
+            var churned = new HashSet<long>();
+            int steps = toEnd ? int.MaxValue : _rng.Next(1, _model.Count + 2);
+            var e = _map.GetEnumerator();
+            bool finished = false;
+            for (int s = 0; s < steps; s++)
+            {
+                if (!e.MoveNext())
+                {
+                    finished = true;
+                    break;
+                }
+
+                long id = TCodec.Id(e.Current.Key);
+                if (!_model.TryGetValue(id, out long version) || !TCodec.Matches(e.Current.Value, id, version))
+                {
+                    Diverge($"partial walk yielded id {id}: absent from the model or a stale value");
+                }
+
+                if (!yielded.Add(id) && !churned.Contains(id))
+                {
+                    Diverge($"partial walk yielded id {id} twice");
+                }
+
+                switch (_rng.Next(8))
+                {
+                    case 0:
+                        long v = ++_version;
+                        e.CurrentValueRef = TCodec.Value(id, v);
+                        _model[id] = v;
+                        break;
+                    case 1:
+                        long gone = NextId();
+                        churned.Add(gone);
+                        Remove(gone);
+                        break;
+                    case 2:
+                        Insert(NextId());
+                        break;
+                    case 3 when _rng.Next(5000) == 0:
+                        churned.UnionWith(_model.Keys);
+                        _map.Clear();
+                        _model.Clear();
+                        _clears++;
+                        break;
+                    default:
+                        break;
+                }
+            }
+
+            e.Dispose();
+            if (finished && initial is not null)
+            {
+                long missed = initial.Count(id => !churned.Contains(id) && !yielded.Contains(id));
+                if (missed != 0)
+                {
+                    Diverge($"a completed walk missed {missed} entries present throughout");
+                }
+            }
+        }
+
+        /// <summary>Moves to the next key space; a smaller one removes the entries outside it during a foreach.</summary>
+        private void ChangeKeySpace()
+        {
+            long previous = _keySpace;
+            _keySpace = KeySpaces[(Array.IndexOf(KeySpaces, (int)_keySpace) + 1) % KeySpaces.Length];
+            _phaseEnd = _ops + Math.Max(50_000, 2 * _keySpace);
+            if (_keySpace > previous)
+            {
+                return;
+            }
+
+            foreach (var kv in _map)
+            {
+                long id = TCodec.Id(kv.Key);
+                if (id >= _keySpace)
+                {
+                    _map.Remove(kv.Key);
+                    _model.Remove(id);
+                }
+            }
+
+            if (_model.Keys.Any(id => id >= _keySpace))
+            {
+                Diverge("removing during a foreach left entries behind");
+            }
+        }
+
+        private void Validate()
+        {
+            _validates++;
+            try
+            {
+                _map.Validate();
+            }
+            catch (InvalidOperationException e)
+            {
+                Diverge(e.Message);
+            }
+        }
+    }
+
+    // ---- the key and value types soaked ----
+
+    internal struct LongLong : ICodec<long, long>
+    {
+        public static string Name => "long → long";
+
+        public static long Key(long id) => id;
+
+        public static long Id(long key) => key;
+
+        public static long Value(long id, long version) => ICodec<long, long>.Mix(id, version);
+
+        public static bool Matches(long value, long id, long version) => value == Value(id, version);
+    }
+
+    /// <summary>long keys under a user comparer whose hash puts 64 neighbours together.</summary>
+    internal struct CoarseComparer : ICodec<long, long>, IEqualityComparer<long>
+    {
+        public static string Name => "long → long, coarse comparer";
+
+        public static IEqualityComparer<long>? Comparer => default(CoarseComparer);
+
+        public static long Key(long id) => id;
+
+        public static long Id(long key) => key;
+
+        public static long Value(long id, long version) => ICodec<long, long>.Mix(id, version);
+
+        public static bool Matches(long value, long id, long version) => value == Value(id, version);
+
+        public readonly bool Equals(long x, long y) => x == y;
+
+        public readonly int GetHashCode(long obj) => (int)(obj >> 6);
+    }
+
+    internal struct IntSByte : ICodec<int, sbyte>
+    {
+        public static string Name => "int → sbyte";
+
+        public static int Key(long id) => (int)id;
+
+        public static long Id(int key) => key;
+
+        public static sbyte Value(long id, long version) => (sbyte)ICodec<int, sbyte>.Mix(id, version);
+
+        public static bool Matches(sbyte value, long id, long version) => value == Value(id, version);
+    }
+
+    internal struct GuidInt : ICodec<Guid, int>
+    {
+        public static string Name => "Guid → int";
+
+        public static Guid Key(long id)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            BitConverter.TryWriteBytes(bytes, id);
+            BitConverter.TryWriteBytes(bytes[8..], ~id);
+            return new Guid(bytes);
+        }
+
+        public static long Id(Guid key)
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            key.TryWriteBytes(bytes);
+            long id = BitConverter.ToInt64(bytes);
+            return BitConverter.ToInt64(bytes[8..]) == ~id ? id : -1;
+        }
+
+        public static int Value(long id, long version) => (int)ICodec<Guid, int>.Mix(id, version);
+
+        public static bool Matches(int value, long id, long version) => value == Value(id, version);
+    }
+
+    /// <summary>double keys: id 0 is NaN (findable, as in Dictionary), id 1 is −0.0.</summary>
+    internal struct DoubleLong : ICodec<double, long>
+    {
+        public static string Name => "double → long (NaN, -0)";
+
+        public static double Key(long id) => id switch { 0 => double.NaN, 1 => -0.0, _ => id };
+
+        public static long Id(double key) => double.IsNaN(key) ? 0 : key == 0 ? 1 : (long)key;
+
+        public static long Value(long id, long version) => ICodec<double, long>.Mix(id, version);
+
+        public static bool Matches(long value, long id, long version) => value == Value(id, version);
+    }
+
+    /// <summary>A key with padding: compared through IEquatable.</summary>
+    internal readonly struct PaddedKey : IEquatable<PaddedKey>
+    {
+        internal PaddedKey(byte tag, long id)
+        {
+            Tag = tag;
+            IdValue = id;
+        }
+
+        internal byte Tag { get; }
+
+        internal long IdValue { get; }
+
+        public bool Equals(PaddedKey other) => Tag == other.Tag && IdValue == other.IdValue;
+
+        public override bool Equals(object? obj) => obj is PaddedKey other && Equals(other);
+
+        public override int GetHashCode() => HashCode.Combine(Tag, IdValue);
+    }
+
+    internal struct PaddedLong : ICodec<PaddedKey, long>
+    {
+        public static string Name => "padded IEquatable → long";
+
+        public static PaddedKey Key(long id) => new((byte)(id * 13), id);
+
+        public static long Id(PaddedKey key) => key.Tag == (byte)(key.IdValue * 13) ? key.IdValue : -1;
+
+        public static long Value(long id, long version) => ICodec<PaddedKey, long>.Mix(id, version);
+
+        public static bool Matches(long value, long id, long version) => value == Value(id, version);
+    }
+
+    /// <summary>A 136-byte key: stored indirectly (over 128 bytes), compared by its bytes.</summary>
+    internal unsafe struct BigKey
+    {
+        internal const int Words = 17;
+        internal fixed long W[Words];
+    }
+
+    /// <summary>A 200-byte value: stored indirectly.</summary>
+    internal unsafe struct BigValue
+    {
+        internal const int Words = 25;
+        internal fixed long W[Words];
+    }
+
+    internal unsafe struct BigBig : ICodec<BigKey, BigValue>
+    {
+        public static string Name => "136 B key → 200 B value (indirect)";
+
+        public static BigKey Key(long id)
+        {
+            BigKey k = default;
+            for (int i = 0; i < BigKey.Words; i++)
+            {
+                k.W[i] = (id * ((2 * i) + 1)) + i;
+            }
+
+            return k;
+        }
+
+        public static long Id(BigKey key)
+        {
+            long id = key.W[0];
+            for (int i = 1; i < BigKey.Words; i++)
+            {
+                if (key.W[i] != (id * ((2 * i) + 1)) + i)
+                {
+                    return -1;
+                }
+            }
+
+            return id;
+        }
+
+        public static BigValue Value(long id, long version)
+        {
+            BigValue v = default;
+            for (int i = 0; i < BigValue.Words; i++)
+            {
+                v.W[i] = ICodec<BigKey, BigValue>.Mix(id + i, version);
+            }
+
+            return v;
+        }
+
+        public static bool Matches(BigValue value, long id, long version)
+        {
+            for (int i = 0; i < BigValue.Words; i++)
+            {
+                if (value.W[i] != ICodec<BigKey, BigValue>.Mix(id + i, version))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}
