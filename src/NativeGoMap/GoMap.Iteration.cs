@@ -47,7 +47,7 @@ namespace NativeGoMap
                 int free = -1;
                 for (int k = 0; k < _iterSlotCount; k++)
                 {
-                    if (_iterSlots[k] == 0)
+                    if (_iterSlots[k].Ticket == 0)
                     {
                         free = k;
                         break;
@@ -57,10 +57,10 @@ namespace NativeGoMap
                 if (free < 0)
                 {
                     int n = Math.Max(4, _iterSlotCount * 2);
-                    ulong* slots = (ulong*)AllocBlock((ulong)n * sizeof(ulong), zero: true);
+                    IterSlot* slots = (IterSlot*)AllocBlock((ulong)n * (ulong)sizeof(IterSlot), zero: true);
                     if (_iterSlotCount != 0)
                     {
-                        Buffer.MemoryCopy(_iterSlots, slots, (long)n * sizeof(ulong), (long)_iterSlotCount * sizeof(ulong));
+                        Buffer.MemoryCopy(_iterSlots, slots, (long)n * sizeof(IterSlot), (long)_iterSlotCount * sizeof(IterSlot));
                     }
 
                     // Another thread's enumerator may be reading the old table right now: retire it.
@@ -70,8 +70,11 @@ namespace NativeGoMap
                     _iterSlotCount = n;
                 }
 
+                // Everything already deferred was unreachable before this enumerator started:
+                // it never waits on this enumerator (see ReclaimDeferred).
                 ticket = ++_nextTicket;
-                _iterSlots[free] = ticket;
+                _iterSlots[free].Ticket = ticket;
+                _iterSlots[free].Boundary = _deferred;
                 _liveIterators++;
                 return free;
             }
@@ -82,16 +85,14 @@ namespace NativeGoMap
         {
             lock (_iterLock)
             {
-                if ((Volatile.Read(ref _state) & StateDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot] != ticket)
+                if ((Volatile.Read(ref _state) & StateDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot].Ticket != ticket)
                 {
                     return;
                 }
 
-                _iterSlots[slot] = 0;
-                if (--_liveIterators == 0)
-                {
-                    ReclaimDeferred();
-                }
+                _iterSlots[slot] = default;
+                _liveIterators--;
+                ReclaimDeferred();
             }
         }
 
@@ -321,15 +322,25 @@ namespace NativeGoMap
                     map.ReadBlocked(s, GoMessages.ConcurrentIterationWrite);
                 }
 
-                if (map._iterSlots[_slot] != _ticket)
+                if (map._iterSlots[_slot].Ticket != _ticket)
                 {
                     ThrowHelper.ThrowEnumeratorEnded();
                 }
 
-                bool found = map.IterNext(ref this, s);
-                if (Volatile.Read(ref map._state) != s)
+                // Announced as a read, so that Dispose on another thread (misuse) waits for the step.
+                ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(map._id, out long previous);
+                bool found;
+                try
                 {
-                    map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                    found = map.IterNext(ref this, s);
+                    if (Volatile.Read(ref map._state) != s)
+                    {
+                        map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                    }
+                }
+                finally
+                {
+                    ReaderRegistry.Exit(reader, previous);
                 }
 
                 _stepState = s;
@@ -357,6 +368,16 @@ namespace NativeGoMap
             /// <summary>Not supported, as for Dictionary's enumerator after changes; start a new enumeration instead.</summary>
             /// <exception cref="NotSupportedException">Always.</exception>
             void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
+        }
+
+        /// <summary>One enumerator registration.</summary>
+        private struct IterSlot
+        {
+            /// <summary>The enumerator's ticket (0: the slot is free). Tickets grow with registration order.</summary>
+            internal ulong Ticket;
+
+            /// <summary>Head of the deferred list when the enumerator started: it and every older block were already unreachable.</summary>
+            internal byte* Boundary;
         }
 
         /// <summary>The keys of a map, enumerable without allocation.</summary>

@@ -86,18 +86,69 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Frees the deferred list when nothing can be reading it: no enumerator registered and
-        /// no other thread announced as reading this map. Otherwise it waits for the next
-        /// reclaim point (growth start or end, Clear, last enumerator done) or Dispose.
+        /// Frees what nothing can read any more. The deferred list runs from the newest retired
+        /// block to the oldest; an enumerator can only reach blocks retired after it started,
+        /// which lie before the boundary it recorded (the list head at its start). So the
+        /// boundary of the oldest live enumerator and everything after it is freed, and with no
+        /// enumerator live, everything: provided no other thread announces a read of this map
+        /// (bucket memory). Otherwise the rest waits for the next reclaim point (growth start or
+        /// end, Clear, an enumerator ending) or Dispose.
         /// </summary>
         private void ReclaimDeferred()
         {
-            if (_deferred == null || _liveIterators != 0 || ReaderRegistry.AnyReading(_id))
+            if (_deferred == null || ReaderRegistry.AnyReading(_id))
             {
                 return;
             }
 
-            FreeDeferred();
+            if (_liveIterators == 0)
+            {
+                FreeDeferred();
+                return;
+            }
+
+            // The oldest live enumerator has the smallest ticket.
+            IterSlot* oldest = null;
+            for (int k = 0; k < _iterSlotCount; k++)
+            {
+                if (_iterSlots[k].Ticket != 0 && (oldest == null || _iterSlots[k].Ticket < oldest->Ticket))
+                {
+                    oldest = &_iterSlots[k];
+                }
+            }
+
+            byte* cut = oldest->Boundary;
+            if (cut == null)
+            {
+                return; // nothing was deferred before it started
+            }
+
+            // Unlink the tail from the boundary on, then free it.
+            if (_deferred == cut)
+            {
+                _deferred = null;
+            }
+            else
+            {
+                byte* p = _deferred;
+                while (NativeHeap.Next(p) != cut)
+                {
+                    p = NativeHeap.Next(p);
+                }
+
+                NativeHeap.Next(p) = null;
+            }
+
+            // Later enumerators' boundaries are newer, except those equal to the cut.
+            for (int k = 0; k < _iterSlotCount; k++)
+            {
+                if (_iterSlots[k].Boundary == cut)
+                {
+                    _iterSlots[k].Boundary = null;
+                }
+            }
+
+            FreeChain(cut);
         }
 
         /// <summary>Frees every deferred block. Called by <see cref="ReclaimDeferred"/> and by Dispose.</summary>
@@ -105,11 +156,17 @@ namespace NativeGoMap
         {
             byte* p = _deferred;
             _deferred = null;
-            _deferredBytes = 0;
+            FreeChain(p);
+        }
+
+        /// <summary>Frees a chain of deferred blocks already unlinked from the list.</summary>
+        private void FreeChain(byte* p)
+        {
             while (p != null)
             {
                 byte* next = NativeHeap.Next(p);
                 NativeHeap.Next(p) = null;
+                _deferredBytes -= NativeHeap.ChargedSize(p);
                 FreeBlock(p);
                 p = next;
             }

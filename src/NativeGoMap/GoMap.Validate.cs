@@ -59,7 +59,15 @@ namespace NativeGoMap
                 int live = 0;
                 for (int k = 0; k < _iterSlotCount; k++)
                 {
-                    live += _iterSlots[k] != 0 ? 1 : 0;
+                    live += _iterSlots[k].Ticket != 0 ? 1 : 0;
+                    byte* boundary = _iterSlots[k].Boundary;
+                    bool inList = boundary == null;
+                    for (byte* p = _deferred; p != null && !inList; p = NativeHeap.Next(p))
+                    {
+                        inList = p == boundary;
+                    }
+
+                    Check(inList, "an enumerator's deferred-list boundary is not in the list");
                 }
 
                 Check(live == _liveIterators, "live enumerator count differs from the registration table");

@@ -114,7 +114,7 @@ namespace NativeGoMap
         private long _nativeBytes;      // bytes this map holds (NativeHeap charges, headers included)
         private long _deferredBytes;    // of which retired and waiting for live enumerators
         private byte* _deferred;        // retired blocks linked through their headers (GoMap.Memory.cs)
-        private ulong* _iterSlots;      // enumerator registrations: a ticket per slot, 0 = free
+        private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
         private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
         private ulong _nextTicket;      // last ticket issued

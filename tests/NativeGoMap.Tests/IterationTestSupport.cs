@@ -1,0 +1,386 @@
+using System;
+using System.Collections.Generic;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>A 200-byte key: stored indirectly (over 128 bytes). Its fill bytes derive from its id, so a torn or stale key shows.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct BigKey
+    {
+        public const int FillLength = 196;
+
+        public int Id;
+        public fixed byte Fill[FillLength];
+
+        public static BigKey Of(int id)
+        {
+            BigKey k = default;
+            k.Id = id;
+            for (int i = 0; i < FillLength; i++)
+            {
+                k.Fill[i] = FillByte(id, i);
+            }
+
+            return k;
+        }
+
+        /// <summary>A key whose every byte is NativeHeap's poison byte: what a key read from freed memory looks like in poison mode.</summary>
+        public static BigKey Poison()
+        {
+            BigKey k = default;
+            new Span<byte>(&k, sizeof(BigKey)).Fill(NativeHeap.PoisonByte);
+            return k;
+        }
+
+        public static int PoisonId => Poison().Id;
+
+        public readonly bool IsWellFormed
+        {
+            get
+            {
+                if (Id == PoisonId)
+                {
+                    fixed (BigKey* self = &this)
+                    {
+                        return new ReadOnlySpan<byte>(self, sizeof(BigKey)).IndexOfAnyExcept(NativeHeap.PoisonByte) < 0;
+                    }
+                }
+
+                for (int i = 0; i < FillLength; i++)
+                {
+                    if (Fill[i] != FillByte(Id, i))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+        }
+
+        private static byte FillByte(int id, int i) => (byte)((id * 31) + (i * 7) + 1);
+    }
+
+    /// <summary>A 200-byte value: stored indirectly. Its fill bytes derive from its number.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct BigValue
+    {
+        public const int FillLength = 192;
+
+        public long V;
+        public fixed byte Fill[FillLength];
+
+        public static BigValue Of(long v)
+        {
+            BigValue x = default;
+            x.V = v;
+            for (int i = 0; i < FillLength; i++)
+            {
+                x.Fill[i] = (byte)((v * 13) + i);
+            }
+
+            return x;
+        }
+
+        public readonly bool IsWellFormed
+        {
+            get
+            {
+                for (int i = 0; i < FillLength; i++)
+                {
+                    if (Fill[i] != (byte)((V * 13) + i))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Byte equality for <see cref="BigKey"/> without boxing.</summary>
+    public sealed unsafe class BigKeyComparer : IEqualityComparer<BigKey>
+    {
+        public static readonly BigKeyComparer Instance = new BigKeyComparer();
+
+        public bool Equals(BigKey x, BigKey y) =>
+            new ReadOnlySpan<byte>(&x, sizeof(BigKey)).SequenceEqual(new ReadOnlySpan<byte>(&y, sizeof(BigKey)));
+
+        public int GetHashCode(BigKey obj) => obj.Id;
+    }
+
+    /// <summary>
+    /// Equality of an inner comparer with a chosen hash code: a constant hash puts every key in
+    /// the same bucket, so chains of overflow buckets form.
+    /// </summary>
+    public sealed class CollidingComparer<T> : IEqualityComparer<T>
+    {
+        private readonly IEqualityComparer<T> _inner;
+        private readonly Func<T, int> _hash;
+
+        public CollidingComparer(IEqualityComparer<T> inner, Func<T, int> hash)
+        {
+            _inner = inner;
+            _hash = hash;
+        }
+
+        /// <summary>Called at every hash; lets a test act in the middle of a map operation.</summary>
+        public Action? OnHash { get; set; }
+
+        /// <summary>Called at every key comparison; lets a test act in the middle of a map operation.</summary>
+        public Action? OnEquals { get; set; }
+
+        public bool Equals(T? x, T? y)
+        {
+            OnEquals?.Invoke();
+            return _inner.Equals(x!, y!);
+        }
+
+        public int GetHashCode(T obj)
+        {
+            OnHash?.Invoke();
+            return _hash(obj);
+        }
+    }
+
+    /// <summary>Makes keys of one type from int ids and reads the ids back.</summary>
+    public abstract class KeyCodec<TKey>
+        where TKey : unmanaged
+    {
+        public abstract TKey Make(int id);
+
+        public abstract int IdOf(TKey key);
+
+        public abstract bool IsWellFormed(TKey key);
+    }
+
+    public sealed class IntKeys : KeyCodec<int>
+    {
+        public static readonly IntKeys Instance = new IntKeys();
+
+        public override int Make(int id) => id;
+
+        public override int IdOf(int key) => key;
+
+        public override bool IsWellFormed(int key) => true;
+    }
+
+    public sealed class BigKeys : KeyCodec<BigKey>
+    {
+        public static readonly BigKeys Instance = new BigKeys();
+
+        public override BigKey Make(int id) => id == BigKey.PoisonId ? BigKey.Poison() : BigKey.Of(id);
+
+        public override int IdOf(BigKey key) => key.Id;
+
+        public override bool IsWellFormed(BigKey key) => key.IsWellFormed;
+    }
+
+    /// <summary>Makes values of one type from longs and reads them back.</summary>
+    public abstract class ValueCodec<TValue>
+        where TValue : unmanaged
+    {
+        public abstract TValue Make(long v);
+
+        public abstract long Read(TValue value);
+
+        public abstract bool IsWellFormed(TValue value);
+    }
+
+    public sealed class LongValues : ValueCodec<long>
+    {
+        public static readonly LongValues Instance = new LongValues();
+
+        public override long Make(long v) => v;
+
+        public override long Read(long value) => value;
+
+        public override bool IsWellFormed(long value) => true;
+    }
+
+    public sealed class BigValues : ValueCodec<BigValue>
+    {
+        public static readonly BigValues Instance = new BigValues();
+
+        public override BigValue Make(long v) => BigValue.Of(v);
+
+        public override long Read(BigValue value) => value.V;
+
+        public override bool IsWellFormed(BigValue value) => value.IsWellFormed;
+    }
+
+    /// <summary>Poison mode for the current thread: freed native memory is overwritten and quarantined until disposal.</summary>
+    public sealed class PoisonScope : IDisposable
+    {
+        public PoisonScope() => NativeHeap.PoisonFreedMemory = true;
+
+        public void Dispose()
+        {
+            NativeHeap.PoisonFreedMemory = false;
+            NativeHeap.ReleaseQuarantine();
+        }
+    }
+
+    /// <summary>Records the keys an enumeration yields and fails on the first key yielded twice.</summary>
+    public sealed class YieldLog
+    {
+        private readonly HashSet<int> _seen = new HashSet<int>();
+
+        public int Count => _seen.Count;
+
+        public bool Contains(int key) => _seen.Contains(key);
+
+        public void Saw(int key)
+        {
+            Assert.True(_seen.Add(key), $"key {key} yielded twice");
+        }
+
+        public void AssertYieldedAll(IEnumerable<int> keys)
+        {
+            foreach (int k in keys)
+            {
+                Assert.True(_seen.Contains(k), $"key {k} was present throughout but never yielded");
+            }
+        }
+    }
+
+    public static class IterationHelpers
+    {
+        /// <summary>Fills a map with keys 0..n-1, value = key * 10.</summary>
+        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0)
+        {
+            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint });
+            for (int i = 0; i < n; i++)
+            {
+                map.Add(i, i * 10L);
+            }
+
+            return map;
+        }
+
+        /// <summary>Runs an enumerator to its end and returns the keys in order.</summary>
+        public static List<TKey> DrainKeys<TKey, TValue>(ref GoMap<TKey, TValue>.Enumerator e)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            var keys = new List<TKey>();
+            while (e.MoveNext())
+            {
+                keys.Add(e.Current.Key);
+            }
+
+            return keys;
+        }
+
+        /// <summary>The keys of one whole enumeration, in order.</summary>
+        public static List<TKey> OrderOf<TKey, TValue>(GoMap<TKey, TValue> map)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            var keys = new List<TKey>();
+            foreach (KeyValuePair<TKey, TValue> kv in map)
+            {
+                keys.Add(kv.Key);
+            }
+
+            return keys;
+        }
+
+        /// <summary>Inserts fresh keys from <paramref name="next"/> on until a growth is in progress; returns the next unused key.</summary>
+        public static int InsertUntilGrowing(GoMap<int, long> map, int next)
+        {
+            while (!map.GetStats().IsGrowing)
+            {
+                map.Add(next, next * 10L);
+                next++;
+            }
+
+            return next;
+        }
+
+        /// <summary>Keys from here on share a hash code in groups of 16 in a <see cref="ChurnableIntMap"/>.</summary>
+        public const int ChurnBase = 1 << 24;
+
+        /// <summary>
+        /// Like <see cref="IntMap"/>, with a comparer that spreads keys below <see cref="ChurnBase"/>
+        /// as usual but gives keys from <see cref="ChurnBase"/> on one hash code per 16, so that
+        /// <see cref="ChurnUntilSameSizeGrowing"/> can pile up overflow buckets.
+        /// </summary>
+        public static GoMap<int, long> ChurnableIntMap(int n, ulong seed)
+        {
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k < ChurnBase ? k : k >> 4);
+            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed }, comparer);
+            for (int i = 0; i < n; i++)
+            {
+                map.Add(i, i * 10L);
+            }
+
+            return map;
+        }
+
+        /// <summary>
+        /// Adds 16 keys that share a bucket and removes them again, group after group, until the
+        /// overflow buckets left behind start a same-size growth (Go's tooManyOverflowBuckets).
+        /// Needs a <see cref="ChurnableIntMap"/>; touches only keys from <see cref="ChurnBase"/> on.
+        /// Stops right after the write that started the growth.
+        /// </summary>
+        public static void ChurnUntilSameSizeGrowing(GoMap<int, long> map)
+        {
+            int b = map.GetStats().B;
+            for (int group = ChurnBase; group < ChurnBase + (1 << 22); group += 16)
+            {
+                for (int pass = 0; pass < 2; pass++)
+                {
+                    for (int k = group; k < group + 16; k++)
+                    {
+                        if (pass == 0)
+                        {
+                            map.Add(k, k * 10L);
+                        }
+                        else
+                        {
+                            map.Remove(k);
+                        }
+
+                        GoMapStats s = map.GetStats();
+                        Assert.True(s.B == b, $"the churn doubled the map instead of compacting it: {s}");
+                        if (s.IsGrowing && s.IsSameSizeGrow)
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+
+            throw new InvalidOperationException("the churn never started a same-size growth: " + map.GetStats());
+        }
+
+        /// <summary>Writes (update of an existing key) until the growth in progress is complete.</summary>
+        public static void FinishGrowth<TKey, TValue>(GoMap<TKey, TValue> map, TKey existingKey, TValue value)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            for (int guard = 0; map.GetStats().IsGrowing; guard++)
+            {
+                Assert.True(guard < 10_000_000, "growth never finished");
+                map[existingKey] = value;
+            }
+        }
+
+        /// <summary>The message a detection is about to poison the map with (set before it waits for the writer).</summary>
+        public static string? PendingPoisonMessage<TKey, TValue>(GoMap<TKey, TValue> map)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            FieldInfo f = typeof(GoMap<TKey, TValue>).GetField("_poisonMessage", BindingFlags.Instance | BindingFlags.NonPublic)
+                ?? throw new InvalidOperationException("GoMap has no _poisonMessage field any more; update this test helper.");
+            Thread.MemoryBarrier();
+            return (string?)f.GetValue(map);
+        }
+    }
+}
