@@ -11,9 +11,9 @@ namespace NativeGoMap
         /// state word <paramref name="state"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal ref TValue FindValue(scoped in TKey key, long state)
+        internal ref TValue FindValue(scoped in TKey key, long state, out bool raced)
         {
-            if (FindEntry(key, state, GoMessages.ConcurrentReadWrite, out byte* b, out int i))
+            if (FindEntry(key, state, out byte* b, out int i, out raced))
             {
                 return ref BucketLayout<TKey, TValue>.Value(b, i);
             }
@@ -24,14 +24,17 @@ namespace NativeGoMap
         /// <summary>
         /// The search of Go's mapaccess1/2/K: the bucket and slot holding a key, or false. The
         /// caller has checked the state word (<paramref name="state"/>) and announced itself as
-        /// a reader. Hot path: hash, one tophash word per bucket matched in one go, key compares
-        /// only where the tophash byte matches.
+        /// a reader; <paramref name="raced"/> tells it that a write began meanwhile (the search
+        /// then stops before touching bucket memory; it throws nothing of its own, so callers
+        /// need no try/finally unless keys run user code). Hot path: hash, one tophash word per
+        /// bucket matched in one go, key compares only where the tophash byte matches.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal bool FindEntry(in TKey key, long state, string raceMessage, out byte* bucket, out int slot)
+        internal bool FindEntry(in TKey key, long state, out byte* bucket, out int slot, out bool raced)
         {
             bucket = null;
             slot = 0;
+            raced = false;
             if (_count == 0)
             {
                 return false;
@@ -50,7 +53,8 @@ namespace NativeGoMap
             bool sameSize = _sameSizeGrow;
             if (Volatile.Read(ref _state) != state)
             {
-                ReadRaced(raceMessage);
+                raced = true;
+                return false;
             }
 
             byte* p = BucketLayout<TKey, TValue>.Bucket(buckets, hash & MapMath.BucketMask(b));

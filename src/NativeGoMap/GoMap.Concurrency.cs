@@ -40,7 +40,12 @@ namespace NativeGoMap
                 BeginWriteSlow();
             }
 
-            _writer = Environment.CurrentManagedThreadId;
+            // Only keys whose comparison or hash runs user code can call back into the map
+            // during this write; only they need the writer's thread recorded (see Poison).
+            if (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable)
+            {
+                _writer = Environment.CurrentManagedThreadId;
+            }
         }
 
         /// <summary>Releases hashWriting and bumps the write sequence.</summary>
@@ -227,7 +232,11 @@ namespace NativeGoMap
         internal bool IsPoisoned => (Volatile.Read(ref _state) & StatePoisoned) != 0;
 
         /// <summary>Test hook: simulates a write in progress on another thread (hashWriting held) until <see cref="SimulateWriteEnd"/>.</summary>
-        internal void SimulateWriteBegin() => BeginWrite();
+        internal void SimulateWriteBegin()
+        {
+            BeginWrite();
+            _writer = Environment.CurrentManagedThreadId;
+        }
 
         /// <summary>Ends <see cref="SimulateWriteBegin"/>.</summary>
         internal void SimulateWriteEnd() => EndWrite();

@@ -192,8 +192,13 @@ namespace NativeGoMap
                         // The table grew since the enumeration started: the entry lives elsewhere
                         // now (or was deleted). Its key is still readable here because retired
                         // memory outlives registered enumerators.
-                        if (!FindEntry(k, state, GoMessages.ConcurrentIterationWrite, out eb, out ei))
+                        if (!FindEntry(k, state, out eb, out ei, out bool raced))
                         {
+                            if (raced)
+                            {
+                                ReadRaced(GoMessages.ConcurrentIterationWrite);
+                            }
+
                             continue;
                         }
                     }

@@ -427,18 +427,26 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public ref TValue GetValueRefOrNullRef(TKey key)
         {
+            long s = BeginRead();
             ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
+            bool raced;
+            ref TValue v = ref Unsafe.NullRef<TValue>();
             try
             {
-                long s = BeginRead();
-                ref TValue v = ref FindValue(key, s);
-                EndRead(s);
-                return ref v;
+                v = ref FindValue(key, s, out raced);
             }
             finally
             {
                 ReaderRegistry.Exit(reader, previous);
             }
+
+            if (raced)
+            {
+                ReadRaced(GoMessages.ConcurrentReadWrite);
+            }
+
+            EndRead(s);
+            return ref v;
         }
 
         /// <summary>
@@ -501,21 +509,50 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The one guarded lookup behind every reading member: announces this thread as a reader
-        /// (so a racing write defers freeing bucket memory), checks the state word around the
-        /// search, and copies the value out before the read ends.
+        /// The one guarded lookup behind every reading member: checks the state word, announces
+        /// this thread as a reader (so a racing write defers freeing bucket memory), searches,
+        /// copies the value out, ends the announcement, and only then throws for a detected race.
+        /// Keys whose equality runs user code (a comparer, <see cref="IEquatable{T}"/>) take the
+        /// try/finally path, so an exception there cannot leave the announcement behind.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryRead(scoped in TKey key, out TValue value)
         {
+            long s = BeginRead();
+            bool found;
+            bool raced;
+            if (_comparer is null && KeyOps<TKey>.Kind != KeyKind.Equatable)
+            {
+                ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
+                ref TValue v = ref FindValue(key, s, out raced);
+                found = !Unsafe.IsNullRef(ref v);
+                value = found ? v : default;
+                ReaderRegistry.Exit(reader, previous);
+            }
+            else
+            {
+                found = TryReadCallingUserCode(key, s, out value, out raced);
+            }
+
+            if (raced)
+            {
+                ReadRaced(GoMessages.ConcurrentReadWrite);
+            }
+
+            EndRead(s);
+            return found;
+        }
+
+        /// <summary><see cref="TryRead"/>'s search for keys whose comparison may throw.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool TryReadCallingUserCode(scoped in TKey key, long s, out TValue value, out bool raced)
+        {
             ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
             try
             {
-                long s = BeginRead();
-                ref TValue v = ref FindValue(key, s);
+                ref TValue v = ref FindValue(key, s, out raced);
                 bool found = !Unsafe.IsNullRef(ref v);
                 value = found ? v : default;
-                EndRead(s);
                 return found;
             }
             finally
