@@ -257,8 +257,18 @@ namespace NativeGoMap
                 }
 
                 _slot = map.RegisterIterator(out _ticket);
+
+                // B and the array must come from one state: a write racing this start (misuse)
+                // could otherwise pair a larger B with a smaller array.
+                long s = Volatile.Read(ref map._state);
+                _b = Volatile.Read(ref map._b);
                 _buckets = map._buckets;
-                _b = map._b;
+                if ((s & StateBusy) != 0 || Volatile.Read(ref map._state) != s)
+                {
+                    map.UnregisterIterator(_slot, _ticket);
+                    map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                }
+
                 ulong r = map.NextRandom();
                 _startBucket = r & MapMath.BucketMask(map._b);
                 _offset = (int)((r >> map._b) & (MapMath.BucketCnt - 1));
