@@ -131,16 +131,7 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(0L, 0)]
-        [InlineData(1L, 0)]
-        [InlineData(8L, 0)]
-        [InlineData(9L, 1)]
-        [InlineData(13L, 1)]
-        [InlineData(14L, 2)]
-        [InlineData(26L, 2)]
-        [InlineData(27L, 3)]
-        [InlineData(1000L, 8)]
-        [InlineData(10_000_000L, 21)]
+        [MemberData(nameof(GoGrowth.HintToB), MemberType = typeof(GoGrowth))]
         public void BForHint_MatchesGoMakemap(long hint, int expectedB)
         {
             Assert.Equal(expectedB, MapMath.BForHint(hint));

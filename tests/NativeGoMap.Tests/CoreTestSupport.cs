@@ -142,6 +142,12 @@ namespace NativeGoMap.Tests.CoreSupport
     /// <summary>Go's growth rule, restated independently of the library.</summary>
     public static class GoGrowth
     {
+        /// <summary>Capacity hint and the B Go's makemap picks for it (read off Go 1.19).</summary>
+        public static TheoryData<long, int> HintToB => new()
+        {
+            { 0L, 0 }, { 1L, 0 }, { 8L, 0 }, { 9L, 1 }, { 13L, 1 }, { 14L, 2 }, { 26L, 2 }, { 27L, 3 }, { 1000L, 8 }, { 10_000_000L, 21 },
+        };
+
         /// <summary>Go's overLoadFactor: more than 8 entries and more than 6.5 per bucket.</summary>
         public static bool OverLoad(long count, int b) => count > 8 && count > 13 * (1L << b) / 2;
 
