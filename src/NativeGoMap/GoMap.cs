@@ -20,7 +20,8 @@
 // bit. When the overflow buckets of a table become as many as its regular buckets (deletes
 // leave chains sparse), a same-size growth compacts them. No single write pays for more than
 // two old chains, so no insert stalls on a whole-table rehash; the new array comes from calloc
-// as untouched zero pages, so allocating it does not stall either.
+// as untouched zero pages, so allocating it does not stall either. (Not yet smoothed: the write
+// that ends a growth frees the old generation in one go, which costs milliseconds on big tables.)
 //
 // Iteration walks buckets in order from a random start bucket and slot offset, then each
 // chain, then each slot. Entries never move within their chain, so an iteration yields each
