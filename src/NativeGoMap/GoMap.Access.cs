@@ -42,25 +42,16 @@ namespace NativeGoMap
 
             ulong hash = Hash(key);
 
-            // Take B and the arrays, then check that no write began meanwhile: a racing write
-            // (misuse) could otherwise pair a new B with an older, smaller array, and the index
-            // would fall outside it. Past this check the arrays stay allocated for this read
-            // (ReaderRegistry), so the worst a racing write can cause is a detected race.
-            // (x64 keeps loads in order; the JIT does not move plain loads past a volatile one.)
-            int b = Volatile.Read(ref _b);
-            byte* buckets = _buckets;
-            byte* old = _oldBuckets;
-            bool sameSize = _sameSizeGrow;
-            if (Volatile.Read(ref _state) != state)
+            if (!TrySnapshot(state, out GrowthSnapshot g))
             {
                 raced = true;
                 return false;
             }
 
-            byte* p = BucketLayout<TKey, TValue>.Bucket(buckets, hash & MapMath.BucketMask(b));
-            if (old != null)
+            byte* p = BucketLayout<TKey, TValue>.Bucket(g.Buckets, hash & MapMath.BucketMask(g.B));
+            if (g.Old != null)
             {
-                p = OldBucketIfUnevacuated(old, hash & MapMath.BucketMask(sameSize ? b : b - 1), p);
+                p = OldBucketIfUnevacuated(g.Old, hash & g.OldMask, p);
             }
 
             byte top = MapMath.TopHash(hash);
@@ -85,6 +76,42 @@ namespace NativeGoMap
             }
 
             return false;
+        }
+
+        /// <summary>
+        /// Takes B, the arrays and the growth kind as one consistent set for a read that began
+        /// with state word <paramref name="state"/>: false when a write began meanwhile. A racing
+        /// write (misuse) could otherwise pair a new B with an older, smaller array and send the
+        /// index past its end. Past this check the arrays stay allocated for the read
+        /// (ReaderRegistry), so the worst a racing write can cause is a detected race. (x64 keeps
+        /// loads in order; the JIT does not move plain loads past a volatile one.)
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TrySnapshot(long state, out GrowthSnapshot snapshot)
+        {
+            int b = Volatile.Read(ref _b);
+            snapshot = new GrowthSnapshot(b, _buckets, _oldBuckets, _sameSizeGrow);
+            return Volatile.Read(ref _state) == state;
+        }
+
+        /// <summary>B, the bucket arrays and the growth kind, read together by <see cref="TrySnapshot"/>.</summary>
+        private readonly struct GrowthSnapshot
+        {
+            internal readonly int B;
+            internal readonly byte* Buckets;
+            internal readonly byte* Old;
+            internal readonly bool SameSize;
+
+            internal GrowthSnapshot(int b, byte* buckets, byte* old, bool sameSize)
+            {
+                B = b;
+                Buckets = buckets;
+                Old = old;
+                SameSize = sameSize;
+            }
+
+            /// <summary>Mask of an old bucket index (Go's oldbucketmask) for this snapshot.</summary>
+            internal ulong OldMask => MapMath.BucketMask(SameSize ? B : B - 1);
         }
 
         /// <summary>While growing, a lookup reads the old bucket when it has not been evacuated yet.</summary>

@@ -122,26 +122,22 @@ namespace NativeGoMap
                         return false;
                     }
 
-                    // Snapshot the growth state, then check no write began meanwhile (as FindEntry does).
-                    int mapB = Volatile.Read(ref _b);
-                    byte* old = _oldBuckets;
-                    bool sameSize = _sameSizeGrow;
-                    if (Volatile.Read(ref _state) != state)
+                    if (!TrySnapshot(state, out GrowthSnapshot g))
                     {
                         ReadRaced(GoMessages.ConcurrentIterationWrite);
                     }
 
-                    if (old != null && it._b == mapB)
+                    if (g.Old != null && it._b == g.B)
                     {
                         // The enumeration started in the middle of a growth that is not done. If
                         // the old bucket feeding this one is not evacuated yet, walk it instead,
                         // yielding only the entries bound for this bucket.
-                        b = BucketLayout<TKey, TValue>.Bucket(old, bucket & MapMath.BucketMask(sameSize ? mapB : mapB - 1));
+                        b = BucketLayout<TKey, TValue>.Bucket(g.Old, bucket & g.OldMask);
                         if (!MapMath.Evacuated(*b))
                         {
                             // Only a doubling splits an old chain between two new buckets. Decide
                             // it now: a same-size growth may follow before the walk is done.
-                            checkBucket = sameSize ? NoCheck : bucket;
+                            checkBucket = g.SameSize ? NoCheck : bucket;
                         }
                         else
                         {
@@ -261,14 +257,15 @@ namespace NativeGoMap
                 // B and the array must come from one state: a write racing this start (misuse)
                 // could otherwise pair a larger B with a smaller array.
                 long s = Volatile.Read(ref map._state);
-                _b = Volatile.Read(ref map._b);
-                _buckets = map._buckets;
-                if ((s & StateBusy) != 0 || Volatile.Read(ref map._state) != s)
+                bool consistent = map.TrySnapshot(s, out GrowthSnapshot g);
+                if ((s & StateBusy) != 0 || !consistent)
                 {
                     map.UnregisterIterator(_slot, _ticket);
                     map.ReadRaced(GoMessages.ConcurrentIterationWrite);
                 }
 
+                _b = g.B;
+                _buckets = g.Buckets;
                 ulong r = map.NextRandom();
                 _startBucket = r & MapMath.BucketMask(map._b);
                 _offset = (int)((r >> map._b) & (MapMath.BucketCnt - 1));

@@ -62,10 +62,8 @@ namespace NativeGoMap
 
             // THE RULE: an enumerator may hold a pointer into any block the map has retired since
             // it started (its bucket array, an overflow bucket of its chain, an indirect key it
-            // looks up again). Such blocks are freed only when no enumerator is registered.
-            NativeHeap.Next(p) = _deferred;
-            _deferred = p;
-            _deferredBytes += NativeHeap.ChargedSize(p);
+            // looks up again). Such blocks wait on the deferred list (see ReclaimDeferred).
+            Defer(p);
         }
 
         /// <summary>
@@ -75,11 +73,15 @@ namespace NativeGoMap
         /// </summary>
         private void RetireBucketMemory(byte* p)
         {
-            if (p == null)
+            if (p != null)
             {
-                return;
+                Defer(p);
             }
+        }
 
+        /// <summary>Pushes a block on the deferred list (newest first), linked through its header: never allocates.</summary>
+        private void Defer(byte* p)
+        {
             NativeHeap.Next(p) = _deferred;
             _deferred = p;
             _deferredBytes += NativeHeap.ChargedSize(p);

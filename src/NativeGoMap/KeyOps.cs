@@ -76,7 +76,7 @@ namespace NativeGoMap
                 return Hasher.Mix(bits ^ k1, k2);
             }
 
-            return Hasher.Mix((uint)EqualityComparer<T>.Default.GetHashCode(key) ^ k1, k2);
+            return Hasher.FromHashCode(EqualityComparer<T>.Default.GetHashCode(key), k1, k2);
         }
 
         /// <summary>Default equality of two keys (.NET's <c>Equals</c> semantics).</summary>
