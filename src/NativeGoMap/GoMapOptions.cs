@@ -26,5 +26,13 @@ namespace NativeGoMap
         /// poisons the map.
         /// </summary>
         public bool FailFast { get; set; }
+
+        /// <summary>
+        /// How concurrent misuse is detected: <see cref="NativeGoMap.ConcurrencyChecks.Go"/> (the
+        /// default: Go's best-effort flag, nearly free) or <see cref="NativeGoMap.ConcurrencyChecks.Strict"/>
+        /// (every overlapping write caught, reads never touch freed memory; a compare-and-swap per
+        /// write and a per-thread announcement per read). See the README's concurrency section.
+        /// </summary>
+        public ConcurrencyChecks ConcurrencyChecks { get; set; }
     }
 }
