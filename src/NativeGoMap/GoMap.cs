@@ -129,6 +129,7 @@ namespace NativeGoMap
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
         private readonly long _id = ReaderRegistry.NewMapId(); // names this map in reader announcements
+        private WorkCounters _work;     // slow-path work done so far (WorkCounters.cs)
 
         /// <summary>Creates an empty map. Allocates no native memory until the first insert.</summary>
         public GoMap()
@@ -474,6 +475,47 @@ namespace NativeGoMap
                 EndWrite();
             }
         }
+
+        /// <summary>
+        /// Looks up many keys at once: for each i, <paramref name="found"/>[i] and
+        /// <paramref name="values"/>[i] are what <see cref="TryGetValue"/> of <paramref name="keys"/>[i]
+        /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
+        /// buckets before probing any, so the memory latencies of a big table overlap: the way to
+        /// do many lookups in a table larger than the CPU caches. O(keys.Length), no allocation,
+        /// no write.
+        /// </summary>
+        /// <param name="keys">The keys to look up.</param>
+        /// <param name="values">Receives the values; at least as long as <paramref name="keys"/>.</param>
+        /// <param name="found">Receives whether each key is present; at least as long as <paramref name="keys"/>.</param>
+        /// <returns>The number of keys found.</returns>
+        /// <exception cref="ArgumentException"><paramref name="values"/> or <paramref name="found"/> is shorter than <paramref name="keys"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public int TryGetValues(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found)
+        {
+            if (values.Length < keys.Length)
+            {
+                ThrowHelper.ThrowSpanTooShort(nameof(values));
+            }
+
+            if (found.Length < keys.Length)
+            {
+                ThrowHelper.ThrowSpanTooShort(nameof(found));
+            }
+
+            int hits = 0;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                bool f = TryRead(keys[i], out values[i]);
+                found[i] = f;
+                hits += f ? 1 : 0;
+            }
+
+            return hits;
+        }
+
+        /// <summary>Test and stress hook: the slow-path work this map's writes have done so far.</summary>
+        internal WorkCounters Work => _work;
 
         /// <summary>The map's internal shape. O(1), no allocation.</summary>
         /// <returns>A snapshot.</returns>

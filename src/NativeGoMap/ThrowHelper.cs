@@ -43,6 +43,10 @@ namespace NativeGoMap
             throw new InvalidOperationException("The enumerator was disposed or has finished; a copy of it cannot go on.");
 
         [DoesNotReturn]
+        internal static void ThrowSpanTooShort(string paramName) =>
+            throw new ArgumentException("The span is shorter than the keys.", paramName);
+
+        [DoesNotReturn]
         internal static void ThrowNoCurrent() =>
             throw new InvalidOperationException("Enumeration has not started or has already finished.");
     }
