@@ -34,6 +34,7 @@ namespace NativeGoMap
             _oldOverflow = _overflow;
             _overflow = default;
             _nextOverflow = nextOverflow;
+            _work.GrowthStarts++;
         }
 
         /// <summary>log2 of the old array's regular bucket count.</summary>
@@ -71,6 +72,7 @@ namespace NativeGoMap
             if (!MapMath.Evacuated(*b))
             {
                 ReserveForEvacuation(b);
+                _work.Evacuations++;
                 try
                 {
                     EvacuateChain(b, oldbucket, newbit);
@@ -200,6 +202,7 @@ namespace NativeGoMap
                 // Growth is all done. Free the old main bucket array and its overflow buckets.
                 RetireOldGeneration();
                 _sameSizeGrow = false;
+                _work.GrowthEnds++;
                 ReclaimDeferred();
             }
         }
