@@ -1,125 +1,220 @@
+using System;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace NativeGoMap
 {
-    // Lookups: Go's mapaccess1/mapaccess2/mapaccessK, one ref-returning search.
+    // Lookups: Go's mapaccess1/mapaccess2/mapaccessK, one pointer-returning search, and the
+    // batched form behind TryGetValues.
+    //
+    // Readers load the bucket array and B as one word (_table: the array is 64-byte aligned, so
+    // its low 6 bits hold B) and the old array with its B the same way (_oldTable). A write that
+    // races a read (misuse) can therefore never pair a new B with an older, smaller array and
+    // send an index past its end. Writes publish both words after the fields they summarize
+    // (old before new at a growth start), so a reader that sees a new table also sees its old
+    // one. Past that, the memory a reader reaches stays mapped: retired memory is released by
+    // later writes only (Go mode) and not while a Strict reader announces itself.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
+        private const nuint TableBMask = 63;
+
         /// <summary>
-        /// The value slot of a key, or a null ref (Go's mapaccess2), for a read that began with
-        /// state word <paramref name="state"/>.
+        /// The value of a key, or null (Go's mapaccess2), for a read that began with
+        /// <paramref name="token"/>. Decides the key equality once per call, as Dictionary's
+        /// FindValue does: default equality searches inline; a comparer, or user equality in a
+        /// Strict read (whose announcement must be withdrawn if it throws), searches out of line.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal ref TValue FindValue(scoped in TKey key, long state, out bool raced)
+        private TValue* Find(scoped in TKey key, long token)
         {
-            if (FindEntry(key, state, out byte* b, out int i, out raced))
+            if (_comparer is null && (KeyOps<TKey>.Kind != KeyKind.Equatable || (token & TokenAnnounced) == 0))
             {
-                return ref BucketLayout<TKey, TValue>.Value(b, i);
+                return Probe(default(DefaultKeys), key);
             }
 
-            return ref Unsafe.NullRef<TValue>();
+            return FindCallingUserCode(key, token);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private TValue* FindCallingUserCode(scoped in TKey key, long token)
+        {
+            try
+            {
+                return _comparer is null ? Probe(default(DefaultKeys), key) : Probe(new ComparerKeys(_comparer), key);
+            }
+            catch
+            {
+                AbandonRead(token);
+                throw;
+            }
         }
 
         /// <summary>
-        /// The search of Go's mapaccess1/2/K: the bucket and slot holding a key, or false. The
-        /// caller has checked the state word (<paramref name="state"/>) and announced itself as
-        /// a reader; <paramref name="raced"/> tells it that a write began meanwhile (the search
-        /// then stops before touching bucket memory; it throws nothing of its own, so callers
-        /// need no try/finally unless keys run user code). Hot path: hash, one tophash word per
-        /// bucket matched in one go, key compares only where the tophash byte matches.
+        /// The search of Go's mapaccess2: hash, one tophash word per bucket matched in one go, key
+        /// compares only where the tophash byte matches, stop at the first emptyRest.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal bool FindEntry(in TKey key, long state, out byte* bucket, out int slot, out bool raced)
+        private TValue* Probe<TK>(TK keys, scoped in TKey key)
+            where TK : struct, IKeys
         {
-            bucket = null;
-            slot = 0;
-            raced = false;
-            if (_count == 0)
+            ulong hash = keys.Hash(this, key);
+            nuint t = Volatile.Read(ref _table);
+            if (t == 0)
             {
-                return false;
+                return null; // no bucket array yet
             }
 
-            ulong hash = Hash(key);
-
-            if (!TrySnapshot(state, out GrowthSnapshot g))
+            byte* p = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
+            nuint old = _oldTable;
+            if (old != 0)
             {
-                raced = true;
-                return false;
+                p = OldBucketIfUnevacuated(old, hash, p);
             }
 
-            byte* p = BucketLayout<TKey, TValue>.Bucket(g.Buckets, hash & MapMath.BucketMask(g.B));
-            if (g.Old != null)
-            {
-                p = OldBucketIfUnevacuated(g.Old, hash & g.OldMask, p);
-            }
+            return ProbeChain(keys, key, MapMath.TopHash(hash), p);
+        }
 
-            byte top = MapMath.TopHash(hash);
-            for (; p != null; p = BucketLayout<TKey, TValue>.Overflow(p))
+        /// <summary>Walks one chain for a key whose tophash byte is <paramref name="top"/>. Shared by <see cref="Probe"/> and <see cref="FindMany"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TValue* ProbeChain<TK>(TK keys, scoped in TKey key, byte top, byte* p)
+            where TK : struct, IKeys
+        {
+            while (true)
             {
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
                 for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlot(match);
-                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(p, i)))
+                    if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
                     {
-                        bucket = p;
-                        slot = i;
-                        return true;
+                        return BucketLayout<TKey, TValue>.ValuePtr(p, i);
                     }
                 }
 
                 if (MapMath.HasEmptyRest(word))
                 {
-                    break;
+                    return null;
+                }
+
+                p = BucketLayout<TKey, TValue>.Overflow(p);
+                if (p == null)
+                {
+                    return null;
                 }
             }
-
-            return false;
-        }
-
-        /// <summary>
-        /// Takes B, the arrays and the growth kind as one consistent set for a read that began
-        /// with state word <paramref name="state"/>: false when a write began meanwhile. A racing
-        /// write (misuse) could otherwise pair a new B with an older, smaller array and send the
-        /// index past its end. Past this check the arrays stay allocated for the read
-        /// (ReaderRegistry), so the worst a racing write can cause is a detected race. (x64 keeps
-        /// loads in order; the JIT does not move plain loads past a volatile one.)
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TrySnapshot(long state, out GrowthSnapshot snapshot)
-        {
-            int b = Volatile.Read(ref _b);
-            snapshot = new GrowthSnapshot(b, _buckets, _oldBuckets, _sameSizeGrow);
-            return Volatile.Read(ref _state) == state;
-        }
-
-        /// <summary>B, the bucket arrays and the growth kind, read together by <see cref="TrySnapshot"/>.</summary>
-        private readonly struct GrowthSnapshot
-        {
-            internal readonly int B;
-            internal readonly byte* Buckets;
-            internal readonly byte* Old;
-            internal readonly bool SameSize;
-
-            internal GrowthSnapshot(int b, byte* buckets, byte* old, bool sameSize)
-            {
-                B = b;
-                Buckets = buckets;
-                Old = old;
-                SameSize = sameSize;
-            }
-
-            /// <summary>Mask of an old bucket index (Go's oldbucketmask) for this snapshot.</summary>
-            internal ulong OldMask => MapMath.BucketMask(SameSize ? B : B - 1);
         }
 
         /// <summary>While growing, a lookup reads the old bucket when it has not been evacuated yet.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static byte* OldBucketIfUnevacuated(byte* oldBuckets, ulong oldIndex, byte* current)
+        private static byte* OldBucketIfUnevacuated(nuint oldTable, ulong hash, byte* current)
         {
-            byte* oldb = BucketLayout<TKey, TValue>.Bucket(oldBuckets, oldIndex);
+            byte* oldb = BucketLayout<TKey, TValue>.Bucket((byte*)(oldTable & ~TableBMask), hash & MapMath.BucketMask((int)(oldTable & TableBMask)));
             return MapMath.Evacuated(*oldb) ? current : oldb;
+        }
+
+        /// <summary>
+        /// The batched search of <see cref="TryGetValues"/>: for blocks of keys, hash each and
+        /// prefetch its bucket, then probe them all, so the cache misses of a big table overlap
+        /// instead of queueing. Falls back to one search per key while growing or with user equality.
+        /// </summary>
+        private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, long token)
+        {
+            const int Block = 16;
+            int hits = 0;
+            nuint t = Volatile.Read(ref _table);
+            if (t == 0 || _oldTable != 0 || _comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable)
+            {
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    TValue* v = Find(keys[i], token);
+                    found[i] = v != null;
+                    values[i] = v != null ? *v : default;
+                    hits += v != null ? 1 : 0;
+                }
+
+                return hits;
+            }
+
+            byte* array = (byte*)(t & ~TableBMask);
+            ulong mask = MapMath.BucketMask((int)(t & TableBMask));
+            ulong k1 = _k1;
+            ulong k2 = _k2;
+            byte* tops = stackalloc byte[Block];
+            byte** buckets = stackalloc byte*[Block];
+            for (int start = 0; start < keys.Length; start += Block)
+            {
+                int n = Math.Min(Block, keys.Length - start);
+                for (int j = 0; j < n; j++)
+                {
+                    ulong hash = KeyOps<TKey>.Hash(keys[start + j], k1, k2);
+                    byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
+                    buckets[j] = p;
+                    tops[j] = MapMath.TopHash(hash);
+                    BucketLayout<TKey, TValue>.PrefetchBucket(p);
+                }
+
+                for (int j = 0; j < n; j++)
+                {
+                    int i = start + j;
+                    TValue* v = ProbeChain(default(DefaultKeys), keys[i], tops[j], buckets[j]);
+                    found[i] = v != null;
+                    values[i] = v != null ? *v : default;
+                    hits += v != null ? 1 : 0;
+                }
+            }
+
+            return hits;
+        }
+
+        /// <summary>
+        /// Publishes what lookups and the write fast paths read, after any change of the bucket
+        /// arrays, B, the growth, the overflow count or the memory waiting for release: the old
+        /// table before the new one (see the file comment), then the thresholds.
+        /// </summary>
+        private void Publish()
+        {
+            Volatile.Write(ref _oldTable, _oldBuckets == null ? 0 : (nuint)_oldBuckets | (nuint)OldB());
+            Volatile.Write(ref _table, _buckets == null ? 0 : (nuint)_buckets | (nuint)_b);
+
+            // An insert of a new key takes the slow path when it would start a growth (Go's
+            // overLoadFactor(count+1, B) || tooManyOverflowBuckets(noverflow, B)).
+            _insertSlowAt = MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b);
+            UpdateSlowWrites();
+        }
+
+        /// <summary>Every write takes the slow path while growing, before the first array, and while retired memory waits for release.</summary>
+        private void UpdateSlowWrites() =>
+            _slowWrites = (_oldBuckets != null || _buckets == null || _reclaimPending || _releaseQueue != null) ? 1 : 0;
+
+        /// <summary>How the probe loops compare and hash keys; a struct type argument, so each choice compiles to its own loop.</summary>
+        private interface IKeys
+        {
+            ulong Hash(GoMap<TKey, TValue> map, in TKey key);
+
+            bool Equal(in TKey a, in TKey b);
+        }
+
+        /// <summary>The key type's default equality (KeyOps).</summary>
+        private readonly struct DefaultKeys : IKeys
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public ulong Hash(GoMap<TKey, TValue> map, in TKey key) => KeyOps<TKey>.Hash(key, map._k1, map._k2);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public bool Equal(in TKey a, in TKey b) => KeyOps<TKey>.Equal(a, b);
+        }
+
+        /// <summary>A user comparer, its 32-bit hash codes mixed with the seed to 64 bits.</summary>
+        private readonly struct ComparerKeys : IKeys
+        {
+            private readonly IEqualityComparer<TKey> _comparer;
+
+            internal ComparerKeys(IEqualityComparer<TKey> comparer) => _comparer = comparer;
+
+            public ulong Hash(GoMap<TKey, TValue> map, in TKey key) => Hasher.FromHashCode(_comparer.GetHashCode(key), map._k1, map._k2);
+
+            public bool Equal(in TKey a, in TKey b) => _comparer.Equals(a, b);
         }
     }
 }

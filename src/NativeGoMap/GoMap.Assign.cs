@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
@@ -7,41 +8,74 @@ namespace NativeGoMap
     {
         /// <summary>
         /// Go's mapassign: the value slot of <paramref name="key"/>, creating the entry (value
-        /// zeroed) when absent. The caller holds hashWriting. Everything that can fail (a new
-        /// bucket array, an overflow bucket, indirect key and value blocks) is allocated before
-        /// the map changes, so an <see cref="System.OutOfMemoryException"/> leaves it as it was,
-        /// apart from growth work already completed, which is a valid state of its own.
+        /// zeroed) when absent. The caller holds hashWriting. Decides the key equality once per
+        /// call. The fast path covers what most writes are: an update, or an insert into a free
+        /// slot of an existing chain while no growth runs, no growth is due and no retired memory
+        /// waits; everything else (growth work, a new overflow bucket, indirect blocks, release
+        /// steps) is the slow path, which searches again.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private ref TValue Assign(scoped in TKey key, ulong hash, out bool exists)
         {
-            if (_buckets == null)
+            if (_comparer is null)
             {
-                _buckets = AllocBucketArray(0, out _nextOverflow);
+                return ref AssignFast(default(DefaultKeys), key, hash, out exists);
             }
 
-            byte top = MapMath.TopHash(hash);
-        again:
-            ulong bucket = hash & MapMath.BucketMask(_b);
-            if (_oldBuckets != null)
+            return ref AssignWithComparer(key, hash, out exists);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ref TValue AssignWithComparer(scoped in TKey key, ulong hash, out bool exists) =>
+            ref AssignFast(new ComparerKeys(_comparer!), key, hash, out exists);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ref TValue AssignFast<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
+            where TK : struct, IKeys
+        {
+            if (_slowWrites == 0)
             {
-                GrowWork(bucket);
+                byte top = MapMath.TopHash(hash);
+                byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
+                TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
+                if (v != null)
+                {
+                    exists = true;
+                    return ref *v;
+                }
+
+                if (insertB != null && _count < _insertSlowAt && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+                {
+                    exists = false;
+                    return ref StoreNew(key, top, insertB, insertI);
+                }
             }
 
-            byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
-            byte* insertB = null;
-            int insertI = 0;
+            return ref AssignSlow(keys, key, hash, out exists);
+        }
+
+        /// <summary>
+        /// mapassign's search: the value of the key, or null with the first free slot seen
+        /// (<paramref name="insertB"/>, null when the chain is full) and <paramref name="b"/> left
+        /// at the chain's last bucket.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TValue* FindForAssign<TK>(TK keys, scoped in TKey key, byte top, ref byte* b, out byte* insertB, out int insertI)
+            where TK : struct, IKeys
+        {
+            insertB = null;
+            insertI = 0;
             while (true)
             {
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
                 for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlot(match);
-                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, i)))
+                    if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
                     {
                         // Already present: .NET keeps the stored key (Go would overwrite it for
                         // keys whose equal values may differ in bytes, such as +0 and -0).
-                        exists = true;
-                        return ref BucketLayout<TKey, TValue>.Value(b, i);
+                        return BucketLayout<TKey, TValue>.ValuePtr(b, i);
                     }
                 }
 
@@ -57,29 +91,73 @@ namespace NativeGoMap
 
                 if (MapMath.HasEmptyRest(word))
                 {
-                    break;
+                    return null;
                 }
 
                 byte* ovf = BucketLayout<TKey, TValue>.Overflow(b);
                 if (ovf == null)
                 {
-                    break;
+                    return null;
                 }
 
                 b = ovf;
             }
+        }
 
-            // Not found. If we hit the max load factor or have too many overflow buckets, and
-            // we're not already in the middle of growing, start growing; growing invalidates
-            // everything found above, so search again.
-            if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+        /// <summary>
+        /// The whole of Go's mapassign, holding the structural right: a release step, the first
+        /// array, growth work, starting a growth, a new overflow bucket, indirect blocks.
+        /// Everything that can fail is allocated before the map changes, so an
+        /// <see cref="System.OutOfMemoryException"/> leaves it as it was, apart from growth work
+        /// already completed, which is a valid state of its own.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ref TValue AssignSlow<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
+            where TK : struct, IKeys
+        {
+            EnterStructural();
+            try
             {
-                HashGrow();
-                goto again;
-            }
+                ReclaimStep();
+                if (_buckets == null)
+                {
+                    _buckets = AllocBucketArray(0, out _nextOverflow);
+                    Publish();
+                }
 
-            exists = false;
-            return ref InsertNew(key, top, b, insertB, insertI);
+                byte top = MapMath.TopHash(hash);
+            again:
+                ulong bucket = hash & MapMath.BucketMask(_b);
+                if (_oldBuckets != null)
+                {
+                    GrowWork(bucket);
+                }
+
+                byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
+                TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
+                if (v != null)
+                {
+                    exists = true;
+                    return ref *v;
+                }
+
+                // Not found. If we hit the max load factor or have too many overflow buckets, and
+                // we're not already in the middle of growing, start growing; growing invalidates
+                // everything found above, so search again.
+                if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+                {
+                    HashGrow();
+                    goto again;
+                }
+
+                exists = false;
+                return ref InsertNew(key, top, b, insertB, insertI);
+            }
+            finally
+            {
+                Publish();
+                ExitStructural();
+            }
         }
 
         /// <summary>Stores a new key at the free slot found, or in a new overflow bucket after <paramref name="last"/>.</summary>
@@ -126,6 +204,13 @@ namespace NativeGoMap
                 }
             }
 
+            return ref StoreNew(key, top, insertB, insertI);
+        }
+
+        /// <summary>Fills a free slot (its indirect blocks, if any, already in place) and counts the entry.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ref TValue StoreNew(scoped in TKey key, byte top, byte* insertB, int insertI)
+        {
             BucketLayout<TKey, TValue>.Key(insertB, insertI) = key;
             ref TValue value = ref BucketLayout<TKey, TValue>.Value(insertB, insertI);
             if (!BucketLayout<TKey, TValue>.IndirectValue)
@@ -140,9 +225,9 @@ namespace NativeGoMap
 
         /// <summary>
         /// Go's newoverflow: links a fresh overflow bucket after <paramref name="b"/>: a
-        /// preallocated one from the array tail, else a reserved spare, else a new allocation
-        /// recorded in the current generation's ownership list. Allocates (and may throw) before
-        /// linking anything.
+        /// preallocated one from the array tail, else the next of the current overflow chunk,
+        /// else one of a new chunk recorded in the current generation's ownership list.
+        /// Allocates (and may throw) before linking anything.
         /// </summary>
         private byte* NewOverflow(byte* b)
         {
@@ -165,9 +250,14 @@ namespace NativeGoMap
             }
             else
             {
-                _overflow.EnsureRoom(this, 1);
-                ovf = _spare.Count != 0 ? _spare.Pop() : AllocBlock((ulong)BucketLayout<TKey, TValue>.BucketSize, zero: true);
-                _overflow.Add(ovf);
+                if (_chunkLeft == 0)
+                {
+                    NewOverflowChunk(1);
+                }
+
+                ovf = _chunkNext;
+                _chunkNext += BucketLayout<TKey, TValue>.BucketSize;
+                _chunkLeft--;
             }
 
             IncrNoverflow();

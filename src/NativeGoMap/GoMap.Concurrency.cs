@@ -4,40 +4,145 @@ using System.Threading;
 
 namespace NativeGoMap
 {
-    // The state word, Go's hashWriting flag made safe for native memory.
+    // The concurrency protocol: the one home of every check that catches concurrent misuse.
+    // Every read goes through BeginRead/EndRead, every write through BeginWrite/EndWrite, every
+    // write that restructures native memory through EnterStructural/ExitStructural, and the two
+    // ConcurrencyChecks modes are the two behaviours of these methods.
     //
-    //   bit 0  hashWriting  a write is in progress
-    //   bit 1  poisoned     a race was detected; _poisonMessage says which
-    //   bit 2  disposed     Dispose has run
-    //   bit 8+ sequence     bumped by every write, so a read can tell that a write overlapped it
+    //   _state  bit 0   hashWriting   a write is in progress
+    //           bit 8+  sequence      bumped by every write, so a read can tell a write overlapped it
+    //   _flags  bit 0   strict        ConcurrencyChecks.Strict (fixed at construction)
+    //           bit 1   poisoned      a race was detected; _poisonMessage says which
+    //           bit 2   disposed      Dispose has run
+    //   _structural                   1 while a write grows, evacuates, allocates or frees
     //
-    // Go flips hashWriting with a plain xor and catches most overlapping writes. Two writers in
-    // one native map that both get past the flag can free memory under each other, so here a
-    // write takes the flag with one compare-and-swap and never runs beside another write: every
-    // overlapping write is detected, before it touches anything. The holder releases with a plain
-    // store; nobody else changes the word while the flag is held, so that store loses nothing.
-    // Poisoning takes the flag the same way and never gives it back, so it cannot be lost.
-    // _writer names the thread holding the flag, so that a detection on that same thread (a
-    // comparer calling back into the map) poisons in place instead of waiting for itself.
-    // Reads check the word before and after (a seqlock): a read that sees a write in progress, or
-    // a changed sequence afterwards, throws. That is best effort: a read racing a write may still
-    // have looked at memory the write was changing before it notices.
+    // _flags is changed only by interlocked operations, never by a plain read-modify-write, so
+    // poisoning and disposal cannot be lost to a racing writer's plain store of _state. A fast
+    // path tests (_state & hashWriting) | _flags once: Strict maps, poisoned and disposed maps
+    // and detections all leave the fast path through that one test.
+    //
+    // Go mode (the default) is Go's check at Go's cost. A write tests hashWriting and sets it with
+    // a plain store (Go: h.flags ^= hashWriting), and at its end tests that it is still set (a
+    // second writer that overlapped has cleared it) before clearing it and bumping the sequence.
+    // Plain stores let two writers slip past each other now and then; so that they can never
+    // both restructure native memory (two growths at once corrupt the ownership lists), the
+    // restructuring part of a write takes _structural with one compare-and-swap, which only slow
+    // paths pay. Memory a write retires is released by later writes only (GoMap.Memory.cs), so
+    // an operation racing that write still points at mapped memory.
+    //
+    // Strict mode takes hashWriting with a compare-and-swap: every overlapping write is caught
+    // before it touches memory. Reads announce themselves (ReaderRegistry) and a release of
+    // retired bucket memory waits while any other thread announces a read of the map. The read
+    // token then carries TokenAnnounced, so EndRead leaves its fast test and withdraws the
+    // announcement on its slow path.
+    //
+    // Reads check the state word before and after (a seqlock): a read that sees a write in
+    // progress, or a changed sequence afterwards, throws. That is best effort in both modes: a
+    // read racing a write may still have looked at memory the write was changing before it
+    // notices; it never looks at released memory in Strict mode.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         private const long StateWriting = 1;
-        private const long StatePoisoned = 2;
-        private const long StateDisposed = 4;
-        private const long StateBusy = StateWriting | StatePoisoned | StateDisposed;
+        private const long TokenAnnounced = 2;   // in a read token only, never in _state
         private const long StateSeqOne = 256;
+        private const int FlagStrict = 1;
+        private const int FlagPoisoned = 2;
+        private const int FlagDisposed = 4;
+
+        /// <summary>
+        /// Starts a read: throws when the map is disposed, poisoned or being written; in Strict
+        /// mode announces the read. Returns the token to hand to <see cref="EndRead"/>, or to
+        /// <see cref="AbandonRead"/> when user code throws in between.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private long BeginRead(string message)
+        {
+            long s = Volatile.Read(ref _state);
+            if (((s & StateWriting) | (uint)_flags) != 0)
+            {
+                s = BeginReadSlow(s, message);
+            }
+
+            return s;
+        }
+
+        /// <summary>Ends a read: throws when a write ran during it; in Strict mode withdraws the announcement first.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void EndRead(long token, string message)
+        {
+            if (Volatile.Read(ref _state) != token)
+            {
+                EndReadSlow(token, message);
+            }
+        }
+
+        /// <summary>
+        /// Whether a write began since the read with token <paramref name="token"/> began. For a
+        /// read that must stop before following pointers it loaded (a long walk); it throws nothing.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool WriteSince(long token) => Volatile.Read(ref _state) != (token & ~TokenAnnounced);
+
+        /// <summary>Withdraws a Strict read's announcement when user code threw inside the read.</summary>
+        private static void AbandonRead(long token)
+        {
+            if ((token & TokenAnnounced) != 0)
+            {
+                ReaderRegistry.Exit();
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private long BeginReadSlow(long s, string message)
+        {
+            ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
+            if ((s & StateWriting) != 0)
+            {
+                Detected(message, insideWrite: false);
+            }
+
+            // Strict: announce before the read loads any pointer, then look at the state again.
+            ReaderRegistry.Enter(_id);
+            long again = Volatile.Read(ref _state);
+            if (again != s)
+            {
+                ReaderRegistry.Exit();
+                ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
+                Detected(message, insideWrite: false);
+            }
+
+            return s | TokenAnnounced;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void EndReadSlow(long token, string message)
+        {
+            if ((token & TokenAnnounced) != 0)
+            {
+                ReaderRegistry.Exit();
+                if (Volatile.Read(ref _state) == (token & ~TokenAnnounced))
+                {
+                    return;
+                }
+            }
+
+            ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
+            Detected(message, insideWrite: false);
+        }
 
         /// <summary>Takes hashWriting, or throws for a disposed, poisoned or concurrently written map.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void BeginWrite()
         {
             long s = Volatile.Read(ref _state);
-            if ((s & StateBusy) != 0 || Interlocked.CompareExchange(ref _state, s | StateWriting, s) != s)
+            if (((s & StateWriting) | (uint)_flags) != 0)
             {
                 BeginWriteSlow();
+            }
+            else
+            {
+                // Go mode: a plain store, as Go's h.flags ^= hashWriting.
+                Volatile.Write(ref _state, s | StateWriting);
             }
 
             // Only keys whose comparison or hash runs user code can call back into the map
@@ -48,46 +153,21 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Releases hashWriting and bumps the write sequence.</summary>
+        /// <summary>
+        /// Releases hashWriting and bumps the write sequence. In Go mode, first checks that the
+        /// flag is still set: a writer that overlapped this one has cleared it (Go's check at the
+        /// end of mapassign and mapdelete).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void EndWrite()
         {
             long s = _state;
+            if ((s & StateWriting) == 0)
+            {
+                Detected(GoMessages.ConcurrentWrites, insideWrite: true);
+            }
+
             Volatile.Write(ref _state, (s & ~StateWriting) + StateSeqOne);
-        }
-
-        /// <summary>Checks that no write is in progress; returns the word to hand to <see cref="EndRead"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private long BeginRead()
-        {
-            long s = Volatile.Read(ref _state);
-            if ((s & StateBusy) != 0)
-            {
-                ReadBlocked(s, GoMessages.ConcurrentReadWrite);
-            }
-
-            return s;
-        }
-
-        /// <summary>Throws when a write ran while the read did.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void EndRead(long s)
-        {
-            if (Volatile.Read(ref _state) != s)
-            {
-                ReadRaced(GoMessages.ConcurrentReadWrite);
-            }
-        }
-
-        /// <summary>For members that only read a field: throws when disposed or poisoned.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void CheckUsable()
-        {
-            long s = Volatile.Read(ref _state);
-            if ((s & (StatePoisoned | StateDisposed)) != 0)
-            {
-                ReadBlocked(s & ~StateWriting, GoMessages.ConcurrentReadWrite);
-            }
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
@@ -95,47 +175,73 @@ namespace NativeGoMap
         {
             while (true)
             {
+                ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
                 long s = Volatile.Read(ref _state);
-                ThrowIfDisposedOrPoisoned(s);
                 if ((s & StateWriting) != 0)
                 {
-                    Detected(GoMessages.ConcurrentWrites);
+                    Detected(GoMessages.ConcurrentWrites, insideWrite: false);
+                }
+
+                if ((_flags & FlagStrict) == 0)
+                {
+                    Volatile.Write(ref _state, s | StateWriting);
+                    return;
                 }
 
                 if (Interlocked.CompareExchange(ref _state, s | StateWriting, s) == s)
                 {
+                    // A poisoning or Dispose that raced the compare-and-swap: both set their flag
+                    // with a full fence and then look at hashWriting, so one side sees the other.
+                    int f = Volatile.Read(ref _flags);
+                    if ((f & (FlagPoisoned | FlagDisposed)) != 0)
+                    {
+                        Volatile.Write(ref _state, s);
+                        ThrowIfDisposedOrPoisoned(f);
+                    }
+
                     return;
                 }
 
-                // Lost a race to a reader's poisoning or to another writer: look again.
+                // Lost a race to another writer: look again (the next round detects it).
             }
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void ReadBlocked(long s, string message)
+        /// <summary>
+        /// Takes the right to restructure native memory (grow, evacuate, allocate, free) for the
+        /// rest of a slow write step. In Go mode this compare-and-swap is what keeps two writers
+        /// that both got past the plain hashWriting test from corrupting the ownership lists; in
+        /// Strict mode the write already excludes every other write and it never fails.
+        /// </summary>
+        private void EnterStructural()
         {
-            ThrowIfDisposedOrPoisoned(s);
-            if ((s & StateWriting) != 0)
+            if (Interlocked.CompareExchange(ref _structural, 1, 0) != 0)
             {
-                Detected(message);
+                Detected(GoMessages.ConcurrentWrites, insideWrite: true);
             }
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private void ReadRaced(string message)
+        /// <summary>Ends <see cref="EnterStructural"/>.</summary>
+        private void ExitStructural() => Volatile.Write(ref _structural, 0);
+
+        /// <summary>For members that only read a field: throws when disposed or poisoned.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void CheckUsable()
         {
-            ThrowIfDisposedOrPoisoned(Volatile.Read(ref _state));
-            Detected(message);
+            int f = Volatile.Read(ref _flags);
+            if ((f & (FlagPoisoned | FlagDisposed)) != 0)
+            {
+                ThrowIfDisposedOrPoisoned(f);
+            }
         }
 
-        private void ThrowIfDisposedOrPoisoned(long s)
+        private void ThrowIfDisposedOrPoisoned(int flags)
         {
-            if ((s & StateDisposed) != 0)
+            if ((flags & FlagDisposed) != 0)
             {
                 ThrowHelper.ThrowDisposed(GetType());
             }
 
-            if ((s & StatePoisoned) != 0)
+            if ((flags & FlagPoisoned) != 0)
             {
                 ThrowHelper.ThrowConcurrent(Volatile.Read(ref _poisonMessage) ?? GoMessages.ConcurrentWrites);
             }
@@ -143,44 +249,48 @@ namespace NativeGoMap
 
         /// <summary>
         /// A race was detected: with FailFast the process ends as Go's fatal error does; otherwise
-        /// the map is poisoned and the caller throws.
+        /// the map is poisoned and the caller throws. <paramref name="insideWrite"/>: this thread
+        /// holds hashWriting, so the poisoning must not wait for the write in progress.
         /// </summary>
-        private void Detected(string message)
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void Detected(string message, bool insideWrite)
         {
             if (_failFast)
             {
                 Environment.FailFast(message);
             }
 
-            Poison(message);
+            Interlocked.CompareExchange(ref _poisonMessage, message, null);
+            _ = SetFlag(FlagPoisoned);
+            if (!insideWrite)
+            {
+                WaitForWriter();
+            }
+
             ThrowHelper.ThrowConcurrent(Volatile.Read(ref _poisonMessage) ?? message);
         }
 
         /// <summary>
-        /// Takes hashWriting for good, with the poisoned bit. Waits for the write in progress to
-        /// finish (writes never block, so it does), after which no write can start again.
+        /// Poisons the map from inside a write without throwing (the caller rethrows what broke
+        /// the write): the state can no longer be trusted.
         /// </summary>
-        private void Poison(string message)
+        private void PoisonWhileWriting(string message)
         {
             Interlocked.CompareExchange(ref _poisonMessage, message, null);
+            _ = SetFlag(FlagPoisoned);
+        }
+
+        /// <summary>
+        /// Waits until no write is in progress, unless the write in progress is this thread's own
+        /// (a comparer that called back into the map): writes never block, so the wait ends; once
+        /// poisoned, no write starts again.
+        /// </summary>
+        private void WaitForWriter()
+        {
             SpinWait spin = default;
-            while (true)
+            while ((Volatile.Read(ref _state) & StateWriting) != 0 || Volatile.Read(ref _structural) != 0)
             {
-                long s = Volatile.Read(ref _state);
-                if ((s & (StatePoisoned | StateDisposed)) != 0)
-                {
-                    return;
-                }
-
-                if ((s & StateWriting) != 0 && Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId)
-                {
-                    // The write in progress is this thread's own (a comparer called back into the
-                    // map): waiting for it would never end.
-                    PoisonWhileWriting(message);
-                    return;
-                }
-
-                if ((s & StateWriting) == 0 && Interlocked.CompareExchange(ref _state, s | StateWriting | StatePoisoned, s) == s)
+                if (Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId && (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable))
                 {
                     return;
                 }
@@ -190,46 +300,78 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Poisons the map from inside a write (this thread holds hashWriting, so it may set the
-        /// bit with a plain store). EndWrite then clears hashWriting and leaves the poison.
+        /// Sets a bit of <see cref="_flags"/> with a full fence (never a plain store, see above).
+        /// True when this call set it, false when it was set already.
         /// </summary>
-        private void PoisonWhileWriting(string message)
+        private bool SetFlag(int flag)
         {
-            Interlocked.CompareExchange(ref _poisonMessage, message, null);
-            Volatile.Write(ref _state, _state | StatePoisoned);
-        }
-
-        /// <summary>
-        /// Marks the map disposed. False when it already was. A poisoned map holds hashWriting for
-        /// the poison, not for a live writer, so it may be disposed.
-        /// </summary>
-        private bool BeginDispose()
-        {
-            while (true)
+            int f = Volatile.Read(ref _flags);
+            while ((f & flag) == 0)
             {
-                long s = Volatile.Read(ref _state);
-                if ((s & StateDisposed) != 0)
-                {
-                    return false;
-                }
-
-                if ((s & (StateWriting | StatePoisoned)) == StateWriting)
-                {
-                    Detected(GoMessages.ConcurrentWrites);
-                }
-
-                if (Interlocked.CompareExchange(ref _state, s | StateWriting | StateDisposed, s) == s)
+                int seen = Interlocked.CompareExchange(ref _flags, f | flag, f);
+                if (seen == f)
                 {
                     return true;
                 }
+
+                f = seen;
             }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Marks the map disposed and waits until nothing touches its memory. False when it
+        /// already was disposed. Dispose during another thread's write is a concurrent write
+        /// (detected, the map poisoned and left for a later Dispose or the finalizer); a poisoned
+        /// map may be disposed once the write that raced has finished.
+        /// </summary>
+        private bool BeginDispose()
+        {
+            if ((Volatile.Read(ref _flags) & FlagDisposed) != 0)
+            {
+                return false;
+            }
+
+            if ((Volatile.Read(ref _flags) & FlagPoisoned) == 0 && (Volatile.Read(ref _state) & StateWriting) != 0)
+            {
+                Detected(GoMessages.ConcurrentWrites, insideWrite: false);
+            }
+
+            if (!SetFlag(FlagDisposed))
+            {
+                return false; // another thread's Dispose got there first
+            }
+
+            // New operations now see the disposed flag. A write already inside (misuse after a
+            // detection) finishes first; then nothing can take the structural right again.
+            WaitForWriter();
+            while (Interlocked.CompareExchange(ref _structural, 1, 0) != 0)
+            {
+                Thread.Yield();
+            }
+
+            // Strict: a read already inside (misuse) finishes first.
+            SpinWait spin = default;
+            while ((_flags & FlagStrict) != 0 && ReaderRegistry.AnyReading(_id))
+            {
+                spin.SpinOnce();
+            }
+
+            return true;
         }
 
         /// <summary>Test hook: pretends the map holds <paramref name="count"/> entries (no test can insert 2^31).</summary>
         internal void SetCountForTest(long count) => _count = count;
 
         /// <summary>Test hook: the poisoned state, as a detection leaves it.</summary>
-        internal bool IsPoisoned => (Volatile.Read(ref _state) & StatePoisoned) != 0;
+        internal bool IsPoisoned => (Volatile.Read(ref _flags) & FlagPoisoned) != 0;
+
+        /// <summary>Test hook: the message a detection recorded, or null.</summary>
+        internal string? PoisonMessage => Volatile.Read(ref _poisonMessage);
+
+        /// <summary>Test hook: true when the map runs the Strict checks.</summary>
+        internal bool IsStrict => (_flags & FlagStrict) != 0;
 
         /// <summary>Test hook: simulates a write in progress on another thread (hashWriting held) until <see cref="SimulateWriteEnd"/>.</summary>
         internal void SimulateWriteBegin()

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NativeGoMap
@@ -6,26 +7,58 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
-        /// Go's mapdelete. The caller holds hashWriting. Marks the slot emptyOne, then turns the
-        /// run of empty slots that now ends the chain into emptyRest, walking back across
-        /// buckets, so lookups stop early. Indirect blocks are retired (freed, or deferred while
-        /// enumerators live).
+        /// Go's mapdelete. The caller holds hashWriting. Decides the key equality once per call.
+        /// While a growth runs, retired memory waits or the entry owns indirect blocks, the
+        /// delete takes the structural right (growth work, release step, retiring blocks);
+        /// otherwise it only marks bytes.
         /// </summary>
         private bool Delete(in TKey key, ulong hash, out TValue value)
         {
-            value = default;
-            if (_count == 0)
+            if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
-                return false;
+                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, out value);
             }
 
-            ulong bucket = hash & MapMath.BucketMask(_b);
-            if (_oldBuckets != null)
-            {
-                GrowWork(bucket);
-            }
+            return DeleteSlow(key, hash, out value);
+        }
 
-            byte* bOrig = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool DeleteSlow(in TKey key, ulong hash, out TValue value)
+        {
+            EnterStructural();
+            try
+            {
+                ReclaimStep();
+                if (_count == 0)
+                {
+                    value = default;
+                    return false;
+                }
+
+                if (_oldBuckets != null)
+                {
+                    GrowWork(hash & MapMath.BucketMask(_b));
+                }
+
+                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, out value);
+            }
+            finally
+            {
+                Publish();
+                ExitStructural();
+            }
+        }
+
+        /// <summary>
+        /// The search and marking of Go's mapdelete, with growth work done: marks the slot
+        /// emptyOne, then turns the run of empty slots that now ends the chain into emptyRest,
+        /// walking back across buckets, so lookups stop early. Indirect blocks are retired.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool DeleteIn<TK>(TK keys, in TKey key, ulong hash, out TValue value)
+            where TK : struct, IKeys
+        {
+            byte* bOrig = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
             byte top = MapMath.TopHash(hash);
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
@@ -33,7 +66,7 @@ namespace NativeGoMap
                 for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlot(match);
-                    if (!KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, i)))
+                    if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
                     {
                         continue;
                     }
@@ -59,6 +92,7 @@ namespace NativeGoMap
                 }
             }
 
+            value = default;
             return false;
         }
 
@@ -113,10 +147,12 @@ namespace NativeGoMap
 
         /// <summary>
         /// Go's mapclear (with Go 1.21's marking of every bucket empty, so that live enumerators
-        /// see the clear). The caller holds hashWriting. Allocates nothing.
+        /// see the clear). The caller holds hashWriting and the structural right. Allocates
+        /// nothing; what it retires is released by later writes.
         /// </summary>
         private void ClearCore()
         {
+            ReclaimStep();
             if (_buckets == null)
             {
                 Reseed();
@@ -138,7 +174,8 @@ namespace NativeGoMap
 
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);
-            FreeSpares();
+            _chunkNext = null;
+            _chunkLeft = 0;
             _sameSizeGrow = false;
             _nevacuate = 0;
             _noverflow = 0;
@@ -152,7 +189,7 @@ namespace NativeGoMap
             ulong bytes = BucketLayout<TKey, TValue>.ArrayBytes(_b)!.Value;
             NativeMemory.Clear(_buckets, (nuint)bytes);
             _nextOverflow = InitBucketArray(_buckets, _b);
-            ReclaimDeferred();
+            Publish();
         }
 
         /// <summary>Marks every slot of every chain of an array emptyRest.</summary>

@@ -13,7 +13,6 @@ namespace NativeGoMap
         /// </summary>
         private void HashGrow()
         {
-            ReclaimDeferred(); // memory a racing read held at the last reclaim point
             bool bigger = MapMath.OverLoadFactor(_count + 1, _b);
             int newB = _b + (bigger ? 1 : 0);
             byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);
@@ -23,7 +22,8 @@ namespace NativeGoMap
                 ThrowHelper.ThrowBadMapState("oldoverflow is not empty");
             }
 
-            // Commit the growth. The current generation's ownership list becomes the old one.
+            // Commit the growth. The current generation's ownership list becomes the old one (with
+            // what is left of its newest chunk: the new generation starts chunks of its own).
             _oldBuckets = _buckets;
             _buckets = newBuckets;
             _b = newB;
@@ -34,7 +34,10 @@ namespace NativeGoMap
             _oldOverflow = _overflow;
             _overflow = default;
             _nextOverflow = nextOverflow;
+            _chunkNext = null;
+            _chunkLeft = 0;
             _work.GrowthStarts++;
+            Publish();
         }
 
         /// <summary>log2 of the old array's regular bucket count.</summary>
@@ -136,7 +139,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Makes sure the overflow buckets an evacuation of chain <paramref name="b"/> may link
-        /// exist before it starts: with n live entries split between two empty destination
+        /// exist before it starts, so that it cannot fail halfway: with n live entries split between two empty destination
         /// buckets, at most ⌈n/8⌉ − 1 overflow buckets are needed.
         /// </summary>
         private void ReserveForEvacuation(byte* b)
@@ -154,20 +157,11 @@ namespace NativeGoMap
 
             long needed = ((live + MapMath.BucketCnt - 1) / MapMath.BucketCnt) - 1;
 
-            // A spare or new bucket linked by the evacuation is recorded in _overflow: make that
-            // room first, even when enough buckets are already at hand.
-            _overflow.EnsureRoom(this, needed);
-            long available = RemainingPreallocated() + _spare.Count;
-            if (needed <= available)
+            // Preallocated buckets first, then what is left of the current chunk; else a new chunk
+            // large enough for the whole evacuation (the rest of the old one stays unused).
+            if (needed > RemainingPreallocated() + _chunkLeft)
             {
-                return;
-            }
-
-            long more = needed - available;
-            _spare.EnsureRoom(this, more);
-            for (long k = 0; k < more; k++)
-            {
-                _spare.Add(AllocBlock((ulong)BucketLayout<TKey, TValue>.BucketSize, zero: true));
+                NewOverflowChunk(needed);
             }
         }
 
@@ -186,7 +180,7 @@ namespace NativeGoMap
         /// <summary>
         /// Go's advanceEvacuationMark: moves nevacuate past evacuated buckets (at most 1024 at a
         /// time, to bound the work of one write); when every old bucket is evacuated, the growth
-        /// is over and the old generation is retired.
+        /// is over and the old generation is retired (not released: see GoMap.Memory.cs).
         /// </summary>
         private void AdvanceEvacuationMark(ulong newbit)
         {
@@ -199,11 +193,12 @@ namespace NativeGoMap
 
             if (_nevacuate == newbit)
             {
-                // Growth is all done. Free the old main bucket array and its overflow buckets.
+                // Growth is all done. Retire the old main bucket array and its overflow chunks;
+                // later writes release them a bounded piece at a time (GoMap.Memory.cs).
                 RetireOldGeneration();
                 _sameSizeGrow = false;
                 _work.GrowthEnds++;
-                ReclaimDeferred();
+                Publish();
             }
         }
     }

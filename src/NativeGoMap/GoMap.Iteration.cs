@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Collections;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
 {
@@ -71,7 +72,7 @@ namespace NativeGoMap
                 }
 
                 // Everything already deferred was unreachable before this enumerator started:
-                // it never waits on this enumerator (see ReclaimDeferred).
+                // it never waits on this enumerator (see Promote in GoMap.Memory.cs).
                 ticket = ++_nextTicket;
                 _iterSlots[free].Ticket = ticket;
                 _iterSlots[free].Boundary = _deferred;
@@ -80,24 +81,38 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Ends a registration, once (copies of an enumerator share it); the last one frees deferred memory.</summary>
+        /// <summary>
+        /// Ends a registration, once (copies of an enumerator share it). Memory it kept becomes
+        /// releasable: the next writes release it, a bounded piece each (GoMap.Memory.cs).
+        /// </summary>
         private void UnregisterIterator(int slot, ulong ticket)
         {
             lock (_iterLock)
             {
-                if ((Volatile.Read(ref _state) & StateDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot].Ticket != ticket)
+                if ((Volatile.Read(ref _flags) & FlagDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot].Ticket != ticket)
                 {
                     return;
                 }
 
                 _iterSlots[slot] = default;
                 _liveIterators--;
-                ReclaimDeferred();
+                if (_deferred != null)
+                {
+                    _reclaimPending = true;
+                    UpdateSlowWrites();
+                }
             }
         }
 
-        /// <summary>Go's mapiternext: advances <paramref name="it"/> to the next entry, or returns false at the end.</summary>
-        private bool IterNext(ref Enumerator it, long state)
+        /// <summary>
+        /// Go's mapiternext: advances <paramref name="it"/> to the next entry, or returns false at
+        /// the end, for a read that began with <paramref name="token"/>. A bucket's tophash word
+        /// is read once and its candidate slots taken from a bit mask (in the enumeration's
+        /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
+        /// mask is left in the enumerator so that the next steps need no bucket read at all while
+        /// the map is not written (<see cref="Enumerator.MoveNext"/>).
+        /// </summary>
+        private bool IterNext(ref Enumerator it, long token)
         {
             ulong bucket = it._bucket;
             byte* b = it._bptr;
@@ -122,22 +137,20 @@ namespace NativeGoMap
                         return false;
                     }
 
-                    if (!TrySnapshot(state, out GrowthSnapshot g))
-                    {
-                        ReadRaced(GoMessages.ConcurrentIterationWrite);
-                    }
-
-                    if (g.Old != null && it._b == g.B)
+                    nuint table = Volatile.Read(ref _table);
+                    nuint oldTable = _oldTable;
+                    if (oldTable != 0 && it._b == (int)(table & TableBMask))
                     {
                         // The enumeration started in the middle of a growth that is not done. If
                         // the old bucket feeding this one is not evacuated yet, walk it instead,
                         // yielding only the entries bound for this bucket.
-                        b = BucketLayout<TKey, TValue>.Bucket(g.Old, bucket & g.OldMask);
+                        int oldB = (int)(oldTable & TableBMask);
+                        b = BucketLayout<TKey, TValue>.Bucket((byte*)(oldTable & ~TableBMask), bucket & MapMath.BucketMask(oldB));
                         if (!MapMath.Evacuated(*b))
                         {
                             // Only a doubling splits an old chain between two new buckets. Decide
                             // it now: a same-size growth may follow before the walk is done.
-                            checkBucket = g.SameSize ? NoCheck : bucket;
+                            checkBucket = oldB == it._b ? NoCheck : bucket;
                         }
                         else
                         {
@@ -161,15 +174,14 @@ namespace NativeGoMap
                     i = 0;
                 }
 
-                for (; i < MapMath.BucketCnt; i++)
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                ulong live = MapMath.RotateSlots(MapMath.MatchLive(word), it._offset);
+                ulong cand = MapMath.RotateSlots(MapMath.MatchOccupied(word), it._offset) & MapMath.SlotsFrom(i);
+                for (; cand != 0; cand &= cand - 1)
                 {
-                    int offi = (i + it._offset) & (MapMath.BucketCnt - 1);
+                    int j = MapMath.FirstSlot(cand);
+                    int offi = (j + it._offset) & (MapMath.BucketCnt - 1);
                     byte top = b[offi];
-                    if (MapMath.IsEmpty(top) || top == MapMath.EvacuatedEmpty)
-                    {
-                        continue;
-                    }
-
                     ref TKey k = ref BucketLayout<TKey, TValue>.Key(b, offi);
                     if (checkBucket != NoCheck)
                     {
@@ -181,31 +193,34 @@ namespace NativeGoMap
                         }
                     }
 
-                    byte* eb = b;
-                    int ei = offi;
+                    TValue* v;
                     if (top == MapMath.EvacuatedX || top == MapMath.EvacuatedY)
                     {
                         // The table grew since the enumeration started: the entry lives elsewhere
                         // now (or was deleted). Its key is still readable here because retired
                         // memory outlives registered enumerators.
-                        if (!FindEntry(k, state, out eb, out ei, out bool raced))
+                        v = Find(k, token);
+                        if (v == null)
                         {
-                            if (raced)
-                            {
-                                ReadRaced(GoMessages.ConcurrentIterationWrite);
-                            }
-
                             continue;
                         }
                     }
+                    else
+                    {
+                        v = BucketLayout<TKey, TValue>.ValuePtr(b, offi);
+                    }
 
-                    it._curBucket = eb;
-                    it._curSlot = ei;
-                    it._current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(eb, ei), BucketLayout<TKey, TValue>.Value(eb, ei));
+                    it._curValue = v;
+                    it._current = new KeyValuePair<TKey, TValue>(k, *v);
                     it._bucket = bucket;
                     it._bptr = b;
-                    it._i = i + 1;
+                    it._i = j + 1;
                     it._checkBucket = checkBucket;
+
+                    // The rest of this bucket may be yielded from the mask alone when it holds
+                    // only ordinary live slots of the array being walked.
+                    ulong rest = cand & (cand - 1);
+                    it._mask = checkBucket == NoCheck && (rest & ~live) == 0 ? rest : 0;
                     return true;
                 }
 
@@ -231,13 +246,13 @@ namespace NativeGoMap
             internal bool _wrapped;         // walked past the end back to bucket 0
             internal ulong _bucket;         // next bucket to start
             internal byte* _bptr;           // bucket being walked, or null between buckets
-            internal int _i;                // next slot (before offset) in _bptr
+            internal int _i;                // next slot position (in rotated order) in _bptr
+            internal ulong _mask;           // the rest of _bptr's live slots (rotated), valid while the map is not written; 0 = look again
             internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
-            internal byte* _curBucket;      // where Current lives, for CurrentValueRef
-            internal int _curSlot;
+            internal TValue* _curValue;     // where Current's value lives, for CurrentValueRef
             internal KeyValuePair<TKey, TValue> _current;
-            private long _stepState;        // the map's state word after the last step (for CurrentValueRef)
+            private long _stepState;        // the map's state word during the last step
             private bool _done;
             private bool _hasCurrent;
 
@@ -254,24 +269,39 @@ namespace NativeGoMap
 
                 _slot = map.RegisterIterator(out _ticket);
 
-                // B and the array must come from one state: a write racing this start (misuse)
-                // could otherwise pair a larger B with a smaller array.
-                long s = Volatile.Read(ref map._state);
-                bool consistent = map.TrySnapshot(s, out GrowthSnapshot g);
-                if ((s & StateBusy) != 0 || !consistent)
+                // B and the array come from one word, and the start bucket from that same B: a
+                // write racing this start (misuse) can then at worst be detected, never send the
+                // walk past the end of the array.
+                long token;
+                try
+                {
+                    token = map.BeginRead(GoMessages.ConcurrentIterationWrite);
+                }
+                catch
                 {
                     map.UnregisterIterator(_slot, _ticket);
-                    map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                    throw;
                 }
 
-                _b = g.B;
-                _buckets = g.Buckets;
+                nuint table = Volatile.Read(ref map._table);
+                _b = (int)(table & TableBMask);
+                _buckets = (byte*)(table & ~TableBMask);
                 ulong r = map.NextRandom();
-                _startBucket = r & MapMath.BucketMask(map._b);
-                _offset = (int)((r >> map._b) & (MapMath.BucketCnt - 1));
+                _startBucket = r & MapMath.BucketMask(_b);
+                _offset = (int)((r >> _b) & (MapMath.BucketCnt - 1));
                 _bucket = _startBucket;
                 _checkBucket = NoCheck;
                 _clearSeq = map._clearSeq;
+                _done = _buckets == null;
+                try
+                {
+                    map.EndRead(token, GoMessages.ConcurrentIterationWrite);
+                }
+                catch
+                {
+                    map.UnregisterIterator(_slot, _ticket);
+                    throw;
+                }
             }
 
             /// <summary>The current entry: a copy taken when <see cref="MoveNext"/> found it.</summary>
@@ -293,22 +323,22 @@ namespace NativeGoMap
                         ThrowHelper.ThrowNoCurrent();
                     }
 
-                    long s = Volatile.Read(ref _map._state);
-                    if (s != _stepState)
+                    _map.CheckUsable();
+                    if (Volatile.Read(ref _map._state) != _stepState)
                     {
-                        _map.ThrowIfDisposedOrPoisoned(s);
-                        throw new InvalidOperationException("The map was written since the current entry was found; its value reference is stale.");
+                        ThrowHelper.ThrowStaleValueRef();
                     }
 
-                    return ref BucketLayout<TKey, TValue>.Value(_curBucket, _curSlot);
+                    return ref *_curValue;
                 }
             }
 
             readonly object IEnumerator.Current => _current;
 
             /// <summary>
-            /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry; an entry
-            /// moved by a growth since the enumeration started costs one lookup.
+            /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry: while the
+            /// map is not written, the rest of a bucket is yielded from a mask without reading the
+            /// bucket again; an entry moved by a growth since the enumeration started costs one lookup.
             /// </summary>
             /// <returns>False at the end; the registration is then released.</returns>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
@@ -317,6 +347,27 @@ namespace NativeGoMap
             public bool MoveNext()
             {
                 GoMap<TKey, TValue>? map = _map;
+                if (_mask != 0 && map is not null && map._flags == 0 && Volatile.Read(ref map._state) == _stepState && map._iterSlots[_slot].Ticket == _ticket)
+                {
+                    // Nothing was written since the last step (Go mode): the rest of the bucket's
+                    // live slots are as they were.
+                    int j = MapMath.FirstSlot(_mask);
+                    _mask &= _mask - 1;
+                    int offi = (j + _offset) & (MapMath.BucketCnt - 1);
+                    _curValue = BucketLayout<TKey, TValue>.ValuePtr(_bptr, offi);
+                    _current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(_bptr, offi), *_curValue);
+                    _i = j + 1;
+                    return true;
+                }
+
+                return MoveNextSlow();
+            }
+
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            private bool MoveNextSlow()
+            {
+                GoMap<TKey, TValue>? map = _map;
+                _mask = 0;
                 if (map is null || _done)
                 {
                     if (map is not null)
@@ -328,34 +379,26 @@ namespace NativeGoMap
                     return false;
                 }
 
-                long s = Volatile.Read(ref map._state);
-                if ((s & StateBusy) != 0)
-                {
-                    map.ReadBlocked(s, GoMessages.ConcurrentIterationWrite);
-                }
-
+                long token = map.BeginRead(GoMessages.ConcurrentIterationWrite);
                 if (map._iterSlots[_slot].Ticket != _ticket)
                 {
+                    AbandonRead(token);
                     ThrowHelper.ThrowEnumeratorEnded();
                 }
 
-                // Announced as a read, so that Dispose on another thread (misuse) waits for the step.
-                ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(map._id, out long previous);
                 bool found;
                 try
                 {
-                    found = map.IterNext(ref this, s);
-                    if (Volatile.Read(ref map._state) != s)
-                    {
-                        map.ReadRaced(GoMessages.ConcurrentIterationWrite);
-                    }
+                    found = map.IterNext(ref this, token);
                 }
-                finally
+                catch
                 {
-                    ReaderRegistry.Exit(reader, previous);
+                    AbandonRead(token);
+                    throw;
                 }
 
-                _stepState = s;
+                map.EndRead(token, GoMessages.ConcurrentIterationWrite);
+                _stepState = token & ~TokenAnnounced;
                 _hasCurrent = found;
                 if (!found)
                 {
@@ -373,6 +416,7 @@ namespace NativeGoMap
                 {
                     _done = true;
                     _hasCurrent = false;
+                    _mask = 0;
                     _map.UnregisterIterator(_slot, _ticket);
                 }
             }

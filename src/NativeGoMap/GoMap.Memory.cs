@@ -4,28 +4,48 @@ namespace NativeGoMap
 {
     // Ownership of native memory. Every block has exactly one owner and one path that frees it:
     //
-    //   block                              owner                          freed by
+    //   block                              owner                          released by
     //   current bucket array               _buckets                       growth end (as old), Dispose
     //   old bucket array                   _oldBuckets                    growth end, Clear, Dispose
-    //   allocated overflow bucket          _overflow / _oldOverflow list  generation retired, Clear, Dispose
-    //   reserved overflow bucket           _spare list                    Dispose (or linked: moves to _overflow)
+    //   overflow chunk (1..128 buckets)    _overflow / _oldOverflow list  generation retired, Clear, Dispose
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
     //   list storage, enumerator slots     the list / the registry        resize, Dispose
     //
-    // "Retire" is how a block leaves the map while something may still read it. Go's garbage
-    // collector keeps an old bucket array alive for as long as an iterator holds it; here, a
-    // retired block goes on the deferred list (linked through its NativeHeap header, so retiring
-    // never allocates) and is freed at a reclaim point once nothing can read it:
-    //   - indirect key/value blocks are read by enumerators only (a lookup racing a write reads
+    // "Retire" is how a block leaves the map while something may still read it, and "release"
+    // is returning it to the system. Go's garbage collector frees an old generation whenever
+    // nothing points at it; here a retired block travels:
+    //
+    //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
+    //
+    //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
+    //     a chain it walks, an indirect key it looks up again). It runs newest first; each
+    //     enumerator records the head when it starts, and can only reach blocks retired after
+    //     that. Promotion moves everything an enumerator can no longer reach (all of it when no
+    //     enumerator is registered) to the release queue; in Strict mode only when no other
+    //     thread announces a read of the map (ReaderRegistry), since a read racing a write may
+    //     hold a pointer into retired bucket memory.
+    //   - Promotion and release steps run at the start of a write's slow path, before the write
+    //     retires anything: memory a write retires is never released by that same write, so an
+    //     operation racing it (misuse) still points at mapped memory.
+    //   - A release step returns a bounded piece: up to ReleaseBudgetBytes of a big array (the
+    //     tail of its mapping, a huge page at a time) or up to ReleaseBudgetBlocks small blocks.
+    //     No write pays for a whole generation (the stall that the end of a growth used to be).
+    //   - Indirect key/value blocks are read by enumerators only (a lookup racing a write reads
     //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
-    //     is registered, else freed at once;
-    //   - bucket memory (arrays, overflow buckets) may also be read by a lookup racing a write on
-    //     another thread, which would fault on an unmapped array: always deferred, then freed by
-    //     ReclaimDeferred when no enumerator is registered and no thread announces a read
-    //     (ReaderRegistry). Reclaim points: growth start and end, Clear, the last enumerator
-    //     finishing; Dispose waits for announced reads and frees everything.
+    //     is registered, else freed at once by the Remove or Clear that drops them.
+    //   - Dispose releases everything at once, deferred and queued included; Clear and a new
+    //     growth started before a release finished just add to the queue.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
+        /// <summary>Bytes of a big block that one release step returns (one huge page).</summary>
+        private const ulong ReleaseBudgetBytes = OsMemory.HugePage;
+
+        /// <summary>Small blocks (overflow chunks, list storage) that one release step frees.</summary>
+        private const int ReleaseBudgetBlocks = 32;
+
+        /// <summary>Largest overflow chunk, in buckets (18 KiB for &lt;long,long&gt;).</summary>
+        private const long MaxChunkBuckets = 128;
+
         /// <summary>Allocates a block charged to this map.</summary>
         internal byte* AllocBlock(ulong size, bool zero, int align = 16)
         {
@@ -61,15 +81,14 @@ namespace NativeGoMap
             }
 
             // THE RULE: an enumerator may hold a pointer into any block the map has retired since
-            // it started (its bucket array, an overflow bucket of its chain, an indirect key it
-            // looks up again). Such blocks wait on the deferred list (see ReclaimDeferred).
+            // it started. Such blocks wait on the deferred list.
             Defer(p);
         }
 
         /// <summary>
-        /// Takes bucket memory (an array or an overflow bucket) out of the map. Bucket memory may
+        /// Takes bucket memory (an array or an overflow chunk) out of the map. Bucket memory may
         /// be in use by a read on another thread as well as by enumerators, so it always goes to
-        /// the deferred list; the operation that retired it then calls <see cref="ReclaimDeferred"/>.
+        /// the deferred list and is released by later writes.
         /// </summary>
         private void RetireBucketMemory(byte* p)
         {
@@ -85,83 +104,138 @@ namespace NativeGoMap
             NativeHeap.Next(p) = _deferred;
             _deferred = p;
             _deferredBytes += NativeHeap.ChargedSize(p);
+            _reclaimPending = true;
         }
 
         /// <summary>
-        /// Frees what nothing can read any more. The deferred list runs from the newest retired
-        /// block to the oldest; an enumerator can only reach blocks retired after it started,
-        /// which lie before the boundary it recorded (the list head at its start). So the
-        /// boundary of the oldest live enumerator and everything after it is freed, and with no
-        /// enumerator live, everything: provided no other thread announces a read of this map
-        /// (bucket memory). Otherwise the rest waits for the next reclaim point (growth start or
-        /// end, Clear, an enumerator ending) or Dispose.
+        /// The start of a write's slow path (holding the structural right): promotes what nothing
+        /// can read any more and releases one bounded piece of it.
         /// </summary>
-        private void ReclaimDeferred()
+        private void ReclaimStep()
         {
-            if (_deferred == null || ReaderRegistry.AnyReading(_id))
+            if (_reclaimPending)
             {
+                Promote();
+            }
+
+            if (_releaseQueue != null)
+            {
+                ReleaseSome();
+            }
+        }
+
+        /// <summary>
+        /// Moves to the release queue every deferred block that no enumerator can reach: the
+        /// boundary of the oldest live enumerator and everything after it, or the whole list when
+        /// none is live; in Strict mode only while no other thread announces a read of this map.
+        /// </summary>
+        private void Promote()
+        {
+            if (_deferred == null)
+            {
+                _reclaimPending = false;
                 return;
             }
 
-            if (_liveIterators == 0)
+            if ((_flags & FlagStrict) != 0 && ReaderRegistry.AnyReading(_id))
             {
-                FreeDeferred();
-                return;
+                return; // stays pending: a later write looks again
             }
 
-            // The oldest live enumerator has the smallest ticket.
-            IterSlot* oldest = null;
-            for (int k = 0; k < _iterSlotCount; k++)
+            lock (_iterLock)
             {
-                if (_iterSlots[k].Ticket != 0 && (oldest == null || _iterSlots[k].Ticket < oldest->Ticket))
+                _reclaimPending = false;
+                byte* cut = _deferred;
+                if (_liveIterators != 0)
                 {
-                    oldest = &_iterSlots[k];
+                    // The oldest live enumerator has the smallest ticket.
+                    IterSlot* oldest = null;
+                    for (int k = 0; k < _iterSlotCount; k++)
+                    {
+                        if (_iterSlots[k].Ticket != 0 && (oldest == null || _iterSlots[k].Ticket < oldest->Ticket))
+                        {
+                            oldest = &_iterSlots[k];
+                        }
+                    }
+
+                    cut = oldest->Boundary;
+                    if (cut == null)
+                    {
+                        return; // nothing was deferred before it started
+                    }
+
+                    // Later enumerators' boundaries are newer, except those equal to the cut.
+                    for (int k = 0; k < _iterSlotCount; k++)
+                    {
+                        if (_iterSlots[k].Boundary == cut)
+                        {
+                            _iterSlots[k].Boundary = null;
+                        }
+                    }
                 }
-            }
 
-            byte* cut = oldest->Boundary;
-            if (cut == null)
-            {
-                return; // nothing was deferred before it started
-            }
-
-            // Unlink the tail from the boundary on, then free it.
-            if (_deferred == cut)
-            {
-                _deferred = null;
-            }
-            else
-            {
-                byte* p = _deferred;
-                while (NativeHeap.Next(p) != cut)
+                // Unlink the tail from the cut on and append it to the release queue.
+                if (_deferred == cut)
                 {
-                    p = NativeHeap.Next(p);
+                    _deferred = null;
+                }
+                else
+                {
+                    byte* p = _deferred;
+                    while (NativeHeap.Next(p) != cut)
+                    {
+                        p = NativeHeap.Next(p);
+                    }
+
+                    NativeHeap.Next(p) = null;
                 }
 
+                byte* last = cut;
+                while (NativeHeap.Next(last) != null)
+                {
+                    last = NativeHeap.Next(last);
+                }
+
+                NativeHeap.Next(last) = _releaseQueue;
+                _releaseQueue = cut;
+            }
+        }
+
+        /// <summary>
+        /// One release step: up to <see cref="ReleaseBudgetBytes"/> of a big block's tail, or up
+        /// to <see cref="ReleaseBudgetBlocks"/> whole blocks, from the release queue.
+        /// </summary>
+        private void ReleaseSome()
+        {
+            _work.ReleaseSteps++;
+            int blocks = 0;
+            while (_releaseQueue != null && blocks < ReleaseBudgetBlocks)
+            {
+                byte* p = _releaseQueue;
+                long cut = NativeHeap.ReleaseTail(p, ReleaseBudgetBytes);
+                if (cut != 0)
+                {
+                    _nativeBytes -= cut;
+                    _deferredBytes -= cut;
+                    _work.ReleasedBytes += cut;
+                    return; // a big piece is the whole step
+                }
+
+                long size = NativeHeap.ChargedSize(p);
+                _releaseQueue = NativeHeap.Next(p);
                 NativeHeap.Next(p) = null;
-            }
-
-            // Later enumerators' boundaries are newer, except those equal to the cut.
-            for (int k = 0; k < _iterSlotCount; k++)
-            {
-                if (_iterSlots[k].Boundary == cut)
+                _deferredBytes -= size;
+                _work.ReleasedBytes += size;
+                FreeBlock(p);
+                blocks++;
+                if ((ulong)size >= NativeHeap.MappedThreshold)
                 {
-                    _iterSlots[k].Boundary = null;
+                    return;
                 }
             }
-
-            FreeChain(cut);
         }
 
-        /// <summary>Frees every deferred block. Called by <see cref="ReclaimDeferred"/> and by Dispose.</summary>
-        private void FreeDeferred()
-        {
-            byte* p = _deferred;
-            _deferred = null;
-            FreeChain(p);
-        }
-
-        /// <summary>Frees a chain of deferred blocks already unlinked from the list.</summary>
+        /// <summary>Frees a chain of blocks already unlinked from the deferred list or the release queue.</summary>
         private void FreeChain(byte* p)
         {
             while (p != null)
@@ -226,7 +300,7 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Retires the old bucket array and every overflow bucket of the old generation.</summary>
+        /// <summary>Retires the old bucket array and every overflow chunk of the old generation.</summary>
         private void RetireOldGeneration()
         {
             RetireBucketMemory(_oldBuckets);
@@ -234,7 +308,7 @@ namespace NativeGoMap
             RetireOverflowList(ref _oldOverflow);
         }
 
-        /// <summary>Retires every bucket of an ownership list and frees the list's storage (never read by enumerators or lookups).</summary>
+        /// <summary>Retires every chunk of an ownership list and frees the list's storage (never read by enumerators or lookups).</summary>
         private void RetireOverflowList(ref PtrList list)
         {
             for (long k = 0; k < list.Count; k++)
@@ -246,31 +320,41 @@ namespace NativeGoMap
             list = default;
         }
 
-        /// <summary>Frees the reserved spare overflow buckets and their list (never linked, so never read by enumerators).</summary>
-        private void FreeSpares()
+        /// <summary>
+        /// Allocates an overflow chunk of at least <paramref name="atLeast"/> buckets for the current
+        /// generation and makes it the one <see cref="NewOverflow"/> takes from. Chunks grow with
+        /// the generation's overflow count (1, 2, … up to <see cref="MaxChunkBuckets"/>), so small
+        /// maps stay small and big ones allocate and release a few hundred chunks instead of a
+        /// hundred thousand buckets. What is left of the previous chunk stays owned, unused.
+        /// Allocates before changing anything.
+        /// </summary>
+        private void NewOverflowChunk(long atLeast)
         {
-            for (long k = 0; k < _spare.Count; k++)
-            {
-                FreeBlock(_spare.Items[k]);
-            }
-
-            FreeBlock((byte*)_spare.Items);
-            _spare = default;
+            long n = Math.Max(atLeast, Math.Min(MaxChunkBuckets, Math.Max(1, _overflowUsed / 4)));
+            _overflow.EnsureRoom(this, 1);
+            byte* chunk = AllocBlock(BucketLayout<TKey, TValue>.ChunkBytes(n), zero: true, align: 64);
+            _work.BucketAllocations++;
+            BucketLayout<TKey, TValue>.ChunkCount(chunk) = n;
+            _overflow.Add(chunk);
+            _chunkNext = BucketLayout<TKey, TValue>.ChunkBucket(chunk, 0);
+            _chunkLeft = n;
         }
 
         /// <summary>
         /// Go's makeBucketArray: 2^B buckets plus, for B ≥ 4, 2^(B−4) preallocated overflow
-        /// buckets, zeroed (calloc: fresh pages are not touched) and cache-line aligned.
+        /// buckets, zeroed (fresh pages are not touched: a mapping of their own for big arrays,
+        /// calloc below) and cache-line aligned.
         /// </summary>
         private byte* AllocBucketArray(int b, out byte* nextOverflow)
         {
             ulong? bytes = BucketLayout<TKey, TValue>.ArrayBytes(b);
             if (bytes is null || bytes.Value > MapMath.MaxAlloc)
             {
-                throw new OutOfMemoryException($"A bucket array for B = {b} cannot be addressed.");
+                ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
             }
 
             byte* array = AllocBlock(bytes.Value, zero: true, align: 64);
+            _work.BucketAllocations++;
             nextOverflow = InitBucketArray(array, b);
             return array;
         }
@@ -294,26 +378,35 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Frees everything the map owns. Runs from Dispose (holding the state word) or from the
-        /// finalizer (nobody else can reach the map). Idempotent: every pointer is nulled.
+        /// Frees everything the map owns, at once. Runs from Dispose (holding the structural right,
+        /// nothing else running) or from the finalizer (nobody else can reach the map).
+        /// Idempotent: every pointer is nulled.
         /// </summary>
         private void FreeAll()
         {
-            // No enumerator can step again (they check the disposed bit), so nothing is deferred now.
+            // No enumerator can step again (they check the disposed flag), so nothing is deferred now.
             _liveIterators = 0;
             RetireAllIndirect();
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);
-            FreeSpares();
+            _chunkNext = null;
+            _chunkLeft = 0;
             FreeBlock(_buckets);
             _buckets = null;
             _nextOverflow = null;
-            FreeDeferred();
+            byte* deferred = _deferred;
+            _deferred = null;
+            FreeChain(deferred);
+            byte* queued = _releaseQueue;
+            _releaseQueue = null;
+            FreeChain(queued);
             FreeBlock((byte*)_iterSlots);
             _iterSlots = null;
             _iterSlotCount = 0;
             _count = 0;
             _b = 0;
+            _table = 0;
+            _oldTable = 0;
         }
 
         /// <summary>
@@ -356,9 +449,6 @@ namespace NativeGoMap
 
                 Items[Count++] = p;
             }
-
-            /// <summary>Removes and returns the last item.</summary>
-            internal byte* Pop() => Items[--Count];
         }
     }
 }

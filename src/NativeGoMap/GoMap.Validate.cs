@@ -15,13 +15,19 @@ namespace NativeGoMap
         internal void Validate()
         {
             long s = Volatile.Read(ref _state);
-            if ((s & StateDisposed) != 0)
+            int f = Volatile.Read(ref _flags);
+            if ((f & FlagDisposed) != 0)
             {
-                Check(_buckets == null && _oldBuckets == null && _deferred == null && _nativeBytes == 0, "disposed map still holds memory");
+                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _nativeBytes == 0, "disposed map still holds memory");
                 return;
             }
 
-            Check((s & StateWriting) == 0 || (s & StatePoisoned) != 0, "hashWriting is set outside a write");
+            Check((s & StateWriting) == 0 || (f & FlagPoisoned) != 0, "hashWriting is set outside a write");
+            Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
+            Check(_table == (_buckets == null ? 0 : (nuint)_buckets | (nuint)_b), "the published table differs from the bucket array and B");
+            Check(_oldTable == (_oldBuckets == null ? 0 : (nuint)_oldBuckets | (nuint)OldB()), "the published old table differs from the old array and its B");
+            Check(_insertSlowAt == (MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b)), "the insert threshold is stale");
+            Check((_slowWrites != 0) == (_oldBuckets != null || _buckets == null || _reclaimPending || _releaseQueue != null), "the slow-write flag is stale");
             var owned = new HashSet<nint>();
             var reached = new HashSet<nint>();
             long charged = 0;
@@ -44,13 +50,15 @@ namespace NativeGoMap
 
             var currentList = new HashSet<nint>();
             var oldList = new HashSet<nint>();
-            OwnList(ref _overflow, currentList, "overflow bucket", Own);
-            OwnList(ref _oldOverflow, oldList, "old overflow bucket", Own);
-            var spares = new HashSet<nint>();
-            OwnList(ref _spare, spares, "spare bucket", Own);
-            foreach (nint p in spares)
+            OwnList(ref _overflow, currentList, "overflow chunk", Own);
+            OwnList(ref _oldOverflow, oldList, "old overflow chunk", Own);
+
+            // The free buckets of the current chunk are the last ones of the newest chunk, zeroed.
+            Check(_chunkLeft >= 0 && (_chunkLeft == 0 || (_overflow.Count > 0 && _chunkNext == BucketLayout<TKey, TValue>.ChunkBucket(_overflow.Items[_overflow.Count - 1], BucketLayout<TKey, TValue>.ChunkCount(_overflow.Items[_overflow.Count - 1]) - _chunkLeft))), "the chunk cursor is outside the newest chunk");
+            for (long k = 0; k < _chunkLeft; k++)
             {
-                Check(*(ulong*)p == 0 && BucketLayout<TKey, TValue>.Overflow((byte*)p) == null, "a spare bucket is not empty");
+                byte* free = _chunkNext + (k * BucketLayout<TKey, TValue>.BucketSize);
+                Check(*(ulong*)free == 0 && BucketLayout<TKey, TValue>.Overflow(free) == null, "a free chunk bucket is not empty");
             }
 
             if (_iterSlots != null)
@@ -77,6 +85,12 @@ namespace NativeGoMap
             for (byte* p = _deferred; p != null; p = NativeHeap.Next(p))
             {
                 Own(p, "deferred block");
+                deferredBytes += NativeHeap.ChargedSize(p);
+            }
+
+            for (byte* p = _releaseQueue; p != null; p = NativeHeap.Next(p))
+            {
+                Own(p, "queued block");
                 deferredBytes += NativeHeap.ChargedSize(p);
             }
 
@@ -122,7 +136,7 @@ namespace NativeGoMap
                     }
                 }
 
-                Check(usedOverflow == tailUsed + currentList.Count, "an allocated overflow bucket is owned but not linked, or linked but not owned");
+                Check(usedOverflow == tailUsed + ChunkBucketsLinked(currentList, reached), "an overflow bucket is linked but not owned");
                 Check(usedOverflow == _overflowUsed, "overflow bucket count is wrong");
                 if (_b < 16)
                 {
@@ -167,7 +181,7 @@ namespace NativeGoMap
                 Check(reached.Add((nint)c), $"bucket reachable twice (chain {index})");
                 if (c != first)
                 {
-                    Check((c >= tail && c < end) || list.Contains((nint)c), $"overflow bucket of chain {index} neither preallocated nor owned");
+                    Check((c >= tail && c < end) || InChunk(list, c), $"overflow bucket of chain {index} neither preallocated nor in an owned chunk");
                 }
 
                 for (int i = 0; i < MapMath.BucketCnt; i++)
@@ -222,6 +236,38 @@ namespace NativeGoMap
         }
 
         private delegate void OwnFn(void* p, string what);
+
+        /// <summary>Whether bucket <paramref name="c"/> is one of the buckets of a chunk of <paramref name="chunks"/>, at a bucket boundary.</summary>
+        private static bool InChunk(HashSet<nint> chunks, byte* c)
+        {
+            foreach (nint chunk in chunks)
+            {
+                byte* first = BucketLayout<TKey, TValue>.ChunkBucket((byte*)chunk, 0);
+                byte* end = BucketLayout<TKey, TValue>.ChunkBucket((byte*)chunk, BucketLayout<TKey, TValue>.ChunkCount((byte*)chunk));
+                if (c >= first && c < end)
+                {
+                    return (ulong)(c - first) % (ulong)BucketLayout<TKey, TValue>.BucketSize == 0;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>Number of buckets of the chunks that some chain reaches.</summary>
+        private static long ChunkBucketsLinked(HashSet<nint> chunks, HashSet<nint> reached)
+        {
+            long n = 0;
+            foreach (nint chunk in chunks)
+            {
+                long count = BucketLayout<TKey, TValue>.ChunkCount((byte*)chunk);
+                for (long k = 0; k < count; k++)
+                {
+                    n += reached.Contains((nint)BucketLayout<TKey, TValue>.ChunkBucket((byte*)chunk, k)) ? 1 : 0;
+                }
+            }
+
+            return n;
+        }
 
         private static void OwnList(ref PtrList list, HashSet<nint> set, string what, OwnFn own)
         {

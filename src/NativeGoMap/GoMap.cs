@@ -102,33 +102,44 @@ namespace NativeGoMap
         private byte* _oldBuckets;      // previous array, half the size (or equal on a same-size growth); non-null only while growing
         private ulong _nevacuate;       // progress counter: old buckets below it are evacuated
         private bool _sameSizeGrow;     // the growth in progress keeps B
-        private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + allocated), exact
-        private ulong _clearSeq;        // number of Clear calls; an enumerator leaves its chain when it changes
+        private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + chunks), exact
+
+        // ---- what lookups read: published by writes (GoMap.Access.cs) ----
+        private nuint _table;           // _buckets | _b in one word (arrays are 64-byte aligned, B < 64): one load, one consistent pair
+        private nuint _oldTable;        // _oldBuckets | old B, or 0 when not growing
+        private long _insertSlowAt;     // count at which an insert must take the slow path (a growth is due); 0 forces it
+        private int _slowWrites;        // non-zero while every write must take the slow path: growing, no array, memory to reclaim
 
         // ---- mapextra: ownership ----
-        private PtrList _overflow;      // individually allocated overflow buckets of the current array
-        private PtrList _oldOverflow;   // the same for the old array; freed when its evacuation completes
-        private PtrList _spare;         // allocated, zeroed, unlinked overflow buckets reserved for an evacuation
+        private PtrList _overflow;      // overflow chunks of the current array (Go's mapextra.overflow, one entry per chunk)
+        private PtrList _oldOverflow;   // the same for the old array; retired when its evacuation completes
         private byte* _nextOverflow;    // next free preallocated overflow bucket at the tail of _buckets, or null
+        private byte* _chunkNext;       // next free bucket of the newest overflow chunk
+        private long _chunkLeft;        // free buckets left in it
+        private ulong _clearSeq;        // number of Clear calls; an enumerator leaves its chain when it changes
 
-        // ---- everything native memory needs beyond Go ----
+        // ---- everything native memory needs beyond Go (GoMap.Memory.cs) ----
         private long _nativeBytes;      // bytes this map holds (NativeHeap charges, headers included)
-        private long _deferredBytes;    // of which retired and waiting for live enumerators
-        private byte* _deferred;        // retired blocks linked through their headers (GoMap.Memory.cs)
+        private long _deferredBytes;    // of which retired and not yet released (deferred or queued)
+        private byte* _deferred;        // retired blocks that enumerators may still read, newest first, linked through their headers
+        private byte* _releaseQueue;    // retired blocks nothing can read, released a bounded piece per write
+        private bool _reclaimPending;   // something may have become releasable since the last reclaim
         private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
         private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
         private ulong _nextTicket;      // last ticket issued
         private readonly object _iterLock = new object();
 
-        // ---- configuration and misuse ----
-        private long _state;            // hashWriting, poisoned, disposed bits and a write sequence (GoMap.Concurrency.cs)
+        // ---- configuration and misuse (GoMap.Concurrency.cs) ----
+        private long _state;            // hashWriting and the write sequence
+        private int _flags;             // strict, poisoned, disposed; changed by interlocked operations only
+        private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
-        private int _writer;            // managed thread id of the last thread to take hashWriting
+        private int _writer;            // managed thread id of the last thread to take hashWriting (user-code keys only)
         private ulong _rng;             // splitmix64 state: seeds, iteration starts, incrnoverflow sampling
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
-        private readonly long _id = ReaderRegistry.NewMapId(); // names this map in reader announcements
+        private readonly long _id = ReaderRegistry.NewMapId(); // names this map in Strict reader announcements
         private WorkCounters _work;     // slow-path work done so far (WorkCounters.cs)
 
         /// <summary>Creates an empty map. Allocates no native memory until the first insert.</summary>
@@ -176,6 +187,10 @@ namespace NativeGoMap
 
             _comparer = comparer;
             _failFast = options?.FailFast ?? false;
+            if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
+            {
+                _flags = FlagStrict;
+            }
             if (options?.Seed is ulong seed)
             {
                 _rng = seed;
@@ -203,6 +218,7 @@ namespace NativeGoMap
             }
 
             _b = b;
+            Publish();
         }
 
         /// <summary>Frees the native memory of a map that was never disposed.</summary>
@@ -243,12 +259,16 @@ namespace NativeGoMap
         }
 
         /// <summary>True once <see cref="Dispose"/> has run. Never throws.</summary>
-        public bool IsDisposed => (Volatile.Read(ref _state) & StateDisposed) != 0;
+        public bool IsDisposed => (Volatile.Read(ref _flags) & FlagDisposed) != 0;
+
+        /// <summary>How this map checks for concurrent misuse (fixed at construction). Never throws.</summary>
+        public ConcurrencyChecks ConcurrencyChecks => (_flags & FlagStrict) != 0 ? ConcurrencyChecks.Strict : ConcurrencyChecks.Go;
 
         /// <summary>
         /// Gets or sets the value of a key. Get is Go's <c>v := m[k]</c> but throws for a missing
         /// key, as <see cref="Dictionary{TKey, TValue}"/> does; set inserts or updates. Amortized O(1);
-        /// set may advance a growth by two old buckets and invalidates refs into the map.
+        /// set may advance a growth by two old buckets or release a bounded piece of retired
+        /// memory, and invalidates refs into the map.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <exception cref="KeyNotFoundException">Get of a key that is not present.</exception>
@@ -376,10 +396,9 @@ namespace NativeGoMap
         public bool Remove(TKey key, out TValue value)
         {
             // Go's mapdelete returns before hashWriting for an empty map; we still check for misuse.
-            if (Volatile.Read(ref _count) == 0)
+            if (_count == 0)
             {
-                long s = BeginRead();
-                EndRead(s);
+                EndRead(BeginRead(GoMessages.ConcurrentReadWrite), GoMessages.ConcurrentReadWrite);
                 value = default;
                 return false;
             }
@@ -398,8 +417,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Removes every entry (Go's <c>mapclear</c>): O(bucket array); keeps the bucket array,
-        /// frees overflow buckets and indirect blocks, ends any growth, renews the seed.
-        /// Enumerators in progress yield nothing that existed before the clear.
+        /// retires overflow buckets and indirect blocks (released by later writes), ends any
+        /// growth, renews the seed. Enumerators in progress yield nothing that existed before the clear.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
@@ -408,7 +427,15 @@ namespace NativeGoMap
             BeginWrite();
             try
             {
-                ClearCore();
+                EnterStructural();
+                try
+                {
+                    ClearCore();
+                }
+                finally
+                {
+                    ExitStructural();
+                }
             }
             finally
             {
@@ -429,26 +456,10 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public ref TValue GetValueRefOrNullRef(TKey key)
         {
-            long s = BeginRead();
-            ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
-            bool raced;
-            ref TValue v = ref Unsafe.NullRef<TValue>();
-            try
-            {
-                v = ref FindValue(key, s, out raced);
-            }
-            finally
-            {
-                ReaderRegistry.Exit(reader, previous);
-            }
-
-            if (raced)
-            {
-                ReadRaced(GoMessages.ConcurrentReadWrite);
-            }
-
-            EndRead(s);
-            return ref v;
+            long token = BeginRead(GoMessages.ConcurrentReadWrite);
+            TValue* v = Find(key, token);
+            EndRead(token, GoMessages.ConcurrentReadWrite);
+            return ref *v;
         }
 
         /// <summary>
@@ -503,14 +514,9 @@ namespace NativeGoMap
                 ThrowHelper.ThrowSpanTooShort(nameof(found));
             }
 
-            int hits = 0;
-            for (int i = 0; i < keys.Length; i++)
-            {
-                bool f = TryRead(keys[i], out values[i]);
-                found[i] = f;
-                hits += f ? 1 : 0;
-            }
-
+            long token = BeginRead(GoMessages.ConcurrentReadWrite);
+            int hits = FindMany(keys, values, found, token);
+            EndRead(token, GoMessages.ConcurrentReadWrite);
             return hits;
         }
 
@@ -527,9 +533,9 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Frees all native memory of the map, including memory retired while enumerators ran.
-        /// Idempotent; works on a poisoned map. Every other member then throws
-        /// <see cref="ObjectDisposedException"/>.
+        /// Frees all native memory of the map at once, including retired memory not yet released
+        /// and memory kept for enumerators. Idempotent; works on a poisoned map. Every other
+        /// member then throws <see cref="ObjectDisposedException"/>. O(blocks owned).
         /// </summary>
         /// <exception cref="ConcurrentMapAccessException">Another thread is writing to the map
         /// right now; the map is poisoned and left for a later Dispose or the finalizer.</exception>
@@ -540,68 +546,24 @@ namespace NativeGoMap
                 return;
             }
 
-            // New reads now see the disposed bit; a read already inside (misuse) finishes first.
-            SpinWait spin = default;
-            while (ReaderRegistry.AnyReading(_id))
-            {
-                spin.SpinOnce();
-            }
-
             FreeAll();
             GC.SuppressFinalize(this);
         }
 
         /// <summary>
-        /// The one guarded lookup behind every reading member: checks the state word, announces
-        /// this thread as a reader (so a racing write defers freeing bucket memory), searches,
-        /// copies the value out, ends the announcement, and only then throws for a detected race.
-        /// Keys whose equality runs user code (a comparer, <see cref="IEquatable{T}"/>) take the
-        /// try/finally path, so an exception there cannot leave the announcement behind.
+        /// The one guarded lookup behind every reading member that copies a value out: checks the
+        /// state word (and in Strict mode announces the read), searches, copies the value, and
+        /// checks the state word again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryRead(scoped in TKey key, out TValue value)
         {
-            long s = BeginRead();
-            bool found;
-            bool raced;
-            if (_comparer is null && KeyOps<TKey>.Kind != KeyKind.Equatable)
-            {
-                ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
-                ref TValue v = ref FindValue(key, s, out raced);
-                found = !Unsafe.IsNullRef(ref v);
-                value = found ? v : default;
-                ReaderRegistry.Exit(reader, previous);
-            }
-            else
-            {
-                found = TryReadCallingUserCode(key, s, out value, out raced);
-            }
-
-            if (raced)
-            {
-                ReadRaced(GoMessages.ConcurrentReadWrite);
-            }
-
-            EndRead(s);
+            long token = BeginRead(GoMessages.ConcurrentReadWrite);
+            TValue* v = Find(key, token);
+            bool found = v != null;
+            value = found ? *v : default;
+            EndRead(token, GoMessages.ConcurrentReadWrite);
             return found;
-        }
-
-        /// <summary><see cref="TryRead"/>'s search for keys whose comparison may throw.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private bool TryReadCallingUserCode(scoped in TKey key, long s, out TValue value, out bool raced)
-        {
-            ReaderRegistry.ReaderSlot reader = ReaderRegistry.Enter(_id, out long previous);
-            try
-            {
-                ref TValue v = ref FindValue(key, s, out raced);
-                bool found = !Unsafe.IsNullRef(ref v);
-                value = found ? v : default;
-                return found;
-            }
-            finally
-            {
-                ReaderRegistry.Exit(reader, previous);
-            }
         }
 
         /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
@@ -609,8 +571,7 @@ namespace NativeGoMap
         private ulong Hash(in TKey key) =>
             _comparer is null ? KeyOps<TKey>.Hash(key, _k1, _k2) : Hasher.FromHashCode(_comparer.GetHashCode(key), _k1, _k2);
 
-        /// <summary>Key equality, with the comparer when one was given.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        /// <summary>Key equality, with the comparer when one was given (slow paths; probe loops decide once per call).</summary>
         private bool KeyEquals(in TKey a, in TKey b) =>
             _comparer is null ? KeyOps<TKey>.Equal(a, b) : _comparer.Equals(a, b);
 

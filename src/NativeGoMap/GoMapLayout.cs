@@ -107,8 +107,7 @@ namespace NativeGoMap
 
     /// <summary>
     /// The layout numbers of one instantiation as <c>static readonly</c> fields, which the JIT
-    /// folds into constants, and every pointer computation on a bucket. No other file does
-    /// bucket arithmetic.
+    /// folds into constants, and every pointer computation on a bucket.
     /// </summary>
     internal static unsafe class BucketLayout<TKey, TValue>
         where TKey : unmanaged
@@ -157,6 +156,36 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TValue Value(byte* b, int i) =>
             ref IndirectValue ? ref *(TValue*)*(byte**)ValueSlot(b, i) : ref *(TValue*)ValueSlot(b, i);
+
+        /// <summary>Bytes of an overflow chunk of <paramref name="n"/> buckets: a cache line holding the count, then the buckets.</summary>
+        internal static ulong ChunkBytes(long n) => 64 + ((ulong)n * (ulong)BucketSize);
+
+        /// <summary>The bucket count stored at the start of an overflow chunk.</summary>
+        internal static ref long ChunkCount(byte* chunk) => ref *(long*)chunk;
+
+        /// <summary>Bucket <paramref name="i"/> of an overflow chunk.</summary>
+        internal static byte* ChunkBucket(byte* chunk, long i) => chunk + 64 + ((ulong)i * (ulong)BucketSize);
+
+        /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static TValue* ValuePtr(byte* b, int i) =>
+            IndirectValue ? *(TValue**)ValueSlot(b, i) : (TValue*)ValueSlot(b, i);
+
+        /// <summary>Asks the CPU to start loading a bucket's cache lines (all of them for buckets up to 192 bytes).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void PrefetchBucket(byte* b)
+        {
+            Prefetch.Read(b);
+            if (BucketSize > 64)
+            {
+                Prefetch.Read(b + 64);
+            }
+
+            if (BucketSize > 128)
+            {
+                Prefetch.Read(b + 128);
+            }
+        }
 
         /// <summary>Bytes of a bucket array for 2^B buckets plus its preallocated overflow tail, or null when that overflows 64 bits.</summary>
         internal static ulong? ArrayBytes(int b)

@@ -87,6 +87,10 @@ namespace NativeGoMap
         internal static bool OverLoadFactor(long count, int b) =>
             count > BucketCnt && (ulong)count > (ulong)LoadFactorNum * (BucketShift(b) / (ulong)LoadFactorDen);
 
+        /// <summary>The largest count that 2^B buckets hold without <see cref="OverLoadFactor"/>: an insert at this count grows.</summary>
+        internal static long MaxCountBeforeGrowth(int b) =>
+            b >= 62 ? long.MaxValue : System.Math.Max(BucketCnt, LoadFactorNum * (long)(BucketShift(b) / (ulong)LoadFactorDen));
+
         /// <summary>
         /// Whether there are as many overflow buckets as regular ones (Go's tooManyOverflowBuckets;
         /// for B ≥ 16 <paramref name="noverflow"/> is an estimate and the threshold stays at 2^15).
@@ -142,6 +146,23 @@ namespace NativeGoMap
         /// <summary>The slot index of the lowest set byte of a match mask.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int FirstSlot(ulong mask) => BitOperations.TrailingZeroCount(mask) >> 3;
+
+        /// <summary>One byte 0x80 at each live slot (tophash ≥ minTopHash).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchLive(ulong word) => (((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word) & Msb;
+
+        /// <summary>One byte 0x80 at each slot an iteration must look at: live, evacuatedX or evacuatedY.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchOccupied(ulong word) =>
+            (((word & Low7) + (Lsb * (0x80 - EvacuatedX))) | word) & Msb & ~MatchTopHash(word, EvacuatedEmpty);
+
+        /// <summary>A slot mask in an iteration's order: byte j of the result is slot (j + offset) mod 8.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong RotateSlots(ulong mask, int offset) => BitOperations.RotateRight(mask, offset * 8);
+
+        /// <summary>A mask of the slot positions <paramref name="i"/> and after (0 when <paramref name="i"/> is 8).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong SlotsFrom(int i) => i >= BucketCnt ? 0 : ulong.MaxValue << (i * 8);
 
         /// <summary>The number of live slots (tophash ≥ minTopHash) of a word.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,8 +6,11 @@ using System.Threading;
 namespace NativeGoMap
 {
     /// <summary>
-    /// The one place native memory is allocated and freed. Every block carries a 16-byte
-    /// header just below the address handed out:
+    /// The one place native memory is allocated and freed: the C heap for ordinary blocks, and
+    /// for blocks of <see cref="MappedThreshold"/> bytes or more on Linux, a 2 MiB-aligned
+    /// anonymous mapping of their own (<see cref="OsMemory"/>) that can be released piece by
+    /// piece (<see cref="ReleaseTail"/>). Every block carries a 16-byte header just below the
+    /// address handed out:
     /// <code>
     ///   base ... [ size:48 | offset:8 | magic:8 ][ next ] user bytes ...
     ///            ^ user - 16                      ^ user - 8   ^ user
@@ -21,7 +24,15 @@ namespace NativeGoMap
     {
         private const int HeaderSize = 16;
         private const ulong Magic = 0xA7UL << 56;
+        private const ulong MappedMagic = 0xA9UL << 56;
         private const ulong FreedMagic = 0x5DUL << 56;
+        private const ulong MagicMask = 0xFFUL << 56;
+
+        /// <summary>Blocks this large come from their own mapping where <see cref="OsMemory.Supported"/>.</summary>
+        internal const ulong MappedThreshold = OsMemory.HugePage;
+
+        /// <summary>Offset of the user bytes in a mapping: a cache line, so bucket arrays stay 64-byte aligned.</summary>
+        private const ulong MappedOffset = 64;
         private const ulong SizeMask = (1UL << 48) - 1;
 
         /// <summary>Byte written over freed memory in poison mode; as a tophash it reads as a live slot, so a stale read shows.</summary>
@@ -33,7 +44,7 @@ namespace NativeGoMap
         [ThreadStatic] private static long t_failAt;          // 0 = off; else the allocation number that fails
         [ThreadStatic] private static long t_allocations;     // allocations made on this thread
         [ThreadStatic] private static bool t_poison;
-        [ThreadStatic] private static List<IntPtr>? t_quarantine;
+        [ThreadStatic] private static List<(IntPtr Base, ulong Length, bool Mapped)>? t_quarantine;
 
         /// <summary>All bytes currently held by every map in the process.</summary>
         internal static long LiveBytes => Volatile.Read(ref s_liveBytes);
@@ -69,9 +80,16 @@ namespace NativeGoMap
                 return;
             }
 
-            foreach (IntPtr p in t_quarantine)
+            foreach ((IntPtr b, ulong length, bool mapped) in t_quarantine)
             {
-                NativeMemory.Free((void*)p);
+                if (mapped)
+                {
+                    OsMemory.Unmap((byte*)b, length);
+                }
+                else
+                {
+                    NativeMemory.Free((void*)b);
+                }
             }
 
             t_quarantine.Clear();
@@ -91,6 +109,15 @@ namespace NativeGoMap
             {
                 t_failAt = 0;
                 ThrowHelper.ThrowOutOfMemory_Injected();
+            }
+
+            if (size >= MappedThreshold && align <= (int)MappedOffset && OsMemory.Supported)
+            {
+                byte* mapped = AllocMapped(size);
+                if (mapped != null)
+                {
+                    return mapped;
+                }
             }
 
             ulong slack = (ulong)(align > HeaderSize ? align : 0);
@@ -119,6 +146,63 @@ namespace NativeGoMap
             return user;
         }
 
+        /// <summary>A block in a mapping of its own: always zeroed (fresh pages), untouched until used.</summary>
+        private static byte* AllocMapped(ulong size)
+        {
+            ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
+            if (total > SizeMask)
+            {
+                throw new OutOfMemoryException();
+            }
+
+            byte* baseP = OsMemory.Map(total);
+            if (baseP == null)
+            {
+                return null; // the C heap may still manage
+            }
+
+            byte* user = baseP + MappedOffset;
+            *(ulong*)(user - HeaderSize) = total | (MappedOffset << 48) | MappedMagic;
+            *(byte**)(user - 8) = null;
+            Interlocked.Add(ref s_liveBytes, (long)total);
+            return user;
+        }
+
+        /// <summary>
+        /// Returns up to about <paramref name="budget"/> bytes from the end of a block to the OS,
+        /// keeping its start (header included) allocated; the block stays owned and must still be
+        /// freed with <see cref="Free"/>. Returns the bytes released, 0 when the block cannot be
+        /// released in parts (a C-heap block, poison mode) or what is left is small enough that
+        /// <see cref="Free"/> should take it whole.
+        /// </summary>
+        internal static long ReleaseTail(byte* p, ulong budget)
+        {
+            ulong header = *(ulong*)(p - HeaderSize);
+            if ((header & MagicMask) != MappedMagic || t_poison)
+            {
+                return 0;
+            }
+
+            ulong total = header & SizeMask;
+            byte* baseP = p - MappedOffset;
+            if (total <= budget + OsMemory.HugePage)
+            {
+                return 0;
+            }
+
+            // Cut at a huge-page boundary, so a huge page is never split.
+            ulong keep = (total - budget + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1);
+            if (keep >= total)
+            {
+                return 0;
+            }
+
+            OsMemory.Unmap(baseP + keep, total - keep);
+            *(ulong*)(p - HeaderSize) = (header & ~SizeMask) | keep;
+            Interlocked.Add(ref s_liveBytes, -(long)(total - keep));
+            return (long)(total - keep);
+        }
+
         /// <summary>Bytes charged for the block at <paramref name="p"/> (header and slack included).</summary>
         internal static long ChargedSize(byte* p) => (long)(*(ulong*)(p - HeaderSize) & SizeMask);
 
@@ -134,7 +218,8 @@ namespace NativeGoMap
             }
 
             ulong header = *(ulong*)(p - HeaderSize);
-            if ((header & (0xFFUL << 56)) != Magic)
+            ulong magic = header & MagicMask;
+            if (magic != Magic && magic != MappedMagic)
             {
                 ThrowHelper.ThrowBadMapState("native block freed twice or not ours");
             }
@@ -142,12 +227,22 @@ namespace NativeGoMap
             ulong total = header & SizeMask;
             ulong offset = (header >> 48) & 0xFF;
             byte* baseP = p - offset;
-            *(ulong*)(p - HeaderSize) = (header & ~(0xFFUL << 56)) | FreedMagic;
+            *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
             Interlocked.Add(ref s_liveBytes, -(long)total);
             if (t_poison)
             {
-                new Span<byte>(p, checked((int)Math.Min(total - offset, int.MaxValue))).Fill(PoisonByte);
-                (t_quarantine ??= new List<IntPtr>()).Add((IntPtr)baseP);
+                for (ulong done = 0; done < total - offset; done += int.MaxValue)
+                {
+                    new Span<byte>(p + done, (int)Math.Min(total - offset - done, int.MaxValue)).Fill(PoisonByte);
+                }
+
+                (t_quarantine ??= new List<(IntPtr, ulong, bool)>()).Add(((IntPtr)baseP, total, magic == MappedMagic));
+                return;
+            }
+
+            if (magic == MappedMagic)
+            {
+                OsMemory.Unmap(baseP, total);
                 return;
             }
 

@@ -5,20 +5,21 @@ using System.Threading;
 namespace NativeGoMap
 {
     /// <summary>
-    /// Lets a write that retires bucket memory know whether some thread may be reading the map
+    /// The reader announcements of <see cref="ConcurrencyChecks.Strict"/> maps: lets a write that
+    /// is about to release retired bucket memory know whether some thread may be reading the map
     /// right now, so that a read racing a write (misuse, but possible) never dereferences freed
-    /// memory and crashes the process.
+    /// memory and crashes the process. <see cref="ConcurrencyChecks.Go"/> maps do not announce.
     /// </summary>
     /// <remarks>
-    /// Each thread owns a slot (allocated on its first read) into which a read stores the id of
-    /// the map it reads, with plain stores: no atomic instruction on the read path, and no
-    /// shared cache line between readers. A write that is about to free retired bucket memory
-    /// first runs <see cref="Interlocked.MemoryBarrierProcessWide"/>, which makes every
-    /// thread's earlier stores visible (an asymmetric Dekker fence), and then scans the slots: a
-    /// slot naming the map means a read may hold a pointer into that memory, and the free is
-    /// deferred. A read that announces itself after the fence sees the memory already unlinked.
-    /// The fence costs microseconds, and only runs when bucket memory is retired: at the end of
-    /// a growth and at Clear.
+    /// Each thread owns a slot (allocated on its first announced read) holding a small stack of
+    /// the ids of the maps it is reading (a comparer may read another map inside a read), written
+    /// with plain stores: no atomic instruction on the read path, and no shared cache line
+    /// between readers. Before bucket memory is released, the releasing write runs
+    /// <see cref="Interlocked.MemoryBarrierProcessWide"/>, which makes every thread's earlier
+    /// stores visible (an asymmetric Dekker fence), and then scans the slots: a slot naming the
+    /// map means a read may hold a pointer into that memory, and the release waits. A read that
+    /// announces itself after the fence sees the memory already unlinked. The fence costs
+    /// microseconds and runs only when retired memory is promoted for release.
     /// </remarks>
     internal static class ReaderRegistry
     {
@@ -32,39 +33,56 @@ namespace NativeGoMap
         /// <summary>A process-unique map id (never 0).</summary>
         internal static long NewMapId() => Interlocked.Increment(ref s_lastMapId);
 
-        /// <summary>Announces a read of map <paramref name="mapId"/> on this thread; returns the slot and the announcement it replaces.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ReaderSlot Enter(long mapId, out long previous)
+        /// <summary>Announces a read of map <paramref name="mapId"/> on this thread (nested reads stack).</summary>
+        internal static void Enter(long mapId)
         {
             ReaderSlot slot = t_slot ?? Register();
-            previous = slot.MapId;
-            Volatile.Write(ref slot.MapId, mapId);
-            return slot;
+            long[] ids = slot.Ids;
+            if (slot.Depth == ids.Length)
+            {
+                ids = slot.Grow();
+            }
+
+            Volatile.Write(ref ids[slot.Depth], mapId);
+            slot.Depth++;
         }
 
-        /// <summary>Ends the read: restores the announcement of an enclosing read (a comparer reading another map), if any.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static void Exit(ReaderSlot slot, long previous) => Volatile.Write(ref slot.MapId, previous);
+        /// <summary>Ends this thread's innermost announced read.</summary>
+        internal static void Exit()
+        {
+            ReaderSlot slot = t_slot!;
+            slot.Depth--;
+            Volatile.Write(ref slot.Ids[slot.Depth], 0);
+        }
 
         /// <summary>
         /// Whether any other thread may be reading map <paramref name="mapId"/>. Runs a
-        /// process-wide memory barrier first: microseconds; call only when memory is retired.
+        /// process-wide memory barrier first: microseconds; call only when memory is released.
         /// </summary>
         internal static bool AnyReading(long mapId)
         {
             ReaderSlot[] slots = Volatile.Read(ref s_slots);
             if (slots.Length == 0 || (slots.Length == 1 && slots[0] == t_slot))
             {
-                return false; // no other thread has ever read a map
+                return false; // no other thread has ever announced a read
             }
 
             Interlocked.MemoryBarrierProcessWide();
             ReaderSlot? mine = t_slot;
             foreach (ReaderSlot slot in slots)
             {
-                if (slot != mine && Volatile.Read(ref slot.MapId) == mapId)
+                if (slot == mine)
                 {
-                    return true;
+                    continue;
+                }
+
+                long[] ids = Volatile.Read(ref slot.Ids);
+                for (int k = 0; k < ids.Length; k++)
+                {
+                    if (Volatile.Read(ref ids[k]) == mapId)
+                    {
+                        return true;
+                    }
                 }
             }
 
@@ -78,10 +96,10 @@ namespace NativeGoMap
             lock (s_lock)
             {
                 // Copy on write: scans read a stable array without the lock. Slots of threads
-                // that ended stay (a few bytes each).
+                // that ended stay (a few dozen bytes each).
                 var slots = new ReaderSlot[s_slots.Length + 1];
                 s_slots.CopyTo(slots, 0);
-                slots[^1] = slot;
+                slots[slots.Length - 1] = slot;
                 Volatile.Write(ref s_slots, slots);
             }
 
@@ -89,11 +107,23 @@ namespace NativeGoMap
             return slot;
         }
 
-        /// <summary>One thread's announcement.</summary>
+        /// <summary>One thread's announcements.</summary>
         internal sealed class ReaderSlot
         {
-            /// <summary>Id of the map this thread is reading, or 0.</summary>
-            internal long MapId;
+            /// <summary>Ids of the maps this thread is reading, innermost last; 0 above <see cref="Depth"/>.</summary>
+            internal long[] Ids = new long[4];
+
+            /// <summary>Number of announced reads in progress on this thread.</summary>
+            internal int Depth;
+
+            /// <summary>Doubles the stack (a deeply nested read; allocates once per thread and depth).</summary>
+            internal long[] Grow()
+            {
+                var ids = new long[Ids.Length * 2];
+                Ids.CopyTo(ids, 0);
+                Volatile.Write(ref Ids, ids);
+                return ids;
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ namespace NativeGoMap
         internal static void ThrowUnsupportedKey(string reason) => throw new NotSupportedException(reason);
 
         [DoesNotReturn]
+        internal static void ThrowOutOfMemory(string message) => throw new OutOfMemoryException(message);
+
+        [DoesNotReturn]
         internal static void ThrowOutOfMemory_Injected() =>
             throw new OutOfMemoryException("Injected native allocation failure (fault seam).");
 
@@ -45,6 +48,10 @@ namespace NativeGoMap
         [DoesNotReturn]
         internal static void ThrowSpanTooShort(string paramName) =>
             throw new ArgumentException("The span is shorter than the keys.", paramName);
+
+        [DoesNotReturn]
+        internal static void ThrowStaleValueRef() =>
+            throw new InvalidOperationException("The map was written since the current entry was found; its value reference is stale.");
 
         [DoesNotReturn]
         internal static void ThrowNoCurrent() =>

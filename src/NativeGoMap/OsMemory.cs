@@ -1,0 +1,99 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace NativeGoMap
+{
+    /// <summary>
+    /// Anonymous memory mappings straight from the OS (Linux), for big bucket arrays: aligned to
+    /// 2 MiB and marked <c>MADV_HUGEPAGE</c> so that transparent huge pages back them (one TLB
+    /// entry per 2 MiB instead of 512: a lookup in a 1M+ table stops paying a page-table walk on
+    /// top of its cache miss), zero pages that nobody touches until an entry arrives, and
+    /// releasable piece by piece (<c>munmap</c> of a tail), which is how a retired array is
+    /// returned a bounded step per write. Elsewhere <see cref="Supported"/> is false and
+    /// <see cref="NativeHeap"/> uses the C heap.
+    /// </summary>
+    internal static unsafe class OsMemory
+    {
+        /// <summary>Alignment of a mapping, and the huge page size on x64 and arm64 Linux.</summary>
+        internal const ulong HugePage = 2UL << 20;
+
+        /// <summary>The base page size assumed for lengths and cuts.</summary>
+        internal const ulong Page = 4096;
+
+        /// <summary>True where mappings are used: 64-bit Linux, unless NATIVEGOMAP_MMAP=0.</summary>
+        internal static readonly bool Supported =
+            IntPtr.Size == 8 && RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && Environment.GetEnvironmentVariable("NATIVEGOMAP_MMAP") != "0";
+
+        /// <summary>True when mappings ask for huge pages; NATIVEGOMAP_HUGEPAGES=0 turns it off (to measure the difference).</summary>
+        internal static readonly bool HugePages = Environment.GetEnvironmentVariable("NATIVEGOMAP_HUGEPAGES") != "0";
+
+        /// <summary>
+        /// Maps <paramref name="length"/> bytes (a multiple of <see cref="Page"/>) of zeroed memory
+        /// aligned to <see cref="HugePage"/>, or returns null when the OS refuses.
+        /// </summary>
+        internal static byte* Map(ulong length)
+        {
+            // Over-map by one huge page, then trim the unaligned head and the tail.
+            ulong span = length + HugePage;
+            IntPtr raw = NativeMethods.mmap(IntPtr.Zero, (nuint)span, NativeMethods.ProtReadWrite, NativeMethods.MapPrivateAnonymous, -1, 0);
+            if (raw == NativeMethods.MapFailed)
+            {
+                return null;
+            }
+
+            ulong start = (ulong)raw;
+            ulong aligned = (start + HugePage - 1) & ~(HugePage - 1);
+            if (aligned != start)
+            {
+                NativeMethods.munmap(raw, (nuint)(aligned - start));
+            }
+
+            ulong end = start + span;
+            ulong usedEnd = aligned + length;
+            if (end != usedEnd)
+            {
+                NativeMethods.munmap((IntPtr)usedEnd, (nuint)(end - usedEnd));
+            }
+
+            if (HugePages && length >= HugePage)
+            {
+                NativeMethods.madvise((IntPtr)aligned, (nuint)length, NativeMethods.MadvHugePage);
+            }
+
+            return (byte*)aligned;
+        }
+
+        /// <summary>Returns <paramref name="length"/> bytes at <paramref name="p"/> (page-aligned) to the OS.</summary>
+        internal static void Unmap(byte* p, ulong length)
+        {
+            if (NativeMethods.munmap((IntPtr)p, (nuint)length) != 0)
+            {
+                ThrowHelper.ThrowBadMapState("munmap failed");
+            }
+        }
+
+        /// <summary>Rounds up to a whole number of base pages.</summary>
+        internal static ulong RoundUpToPage(ulong n) => (n + Page - 1) & ~(Page - 1);
+
+#pragma warning disable SYSLIB1054 // DllImport, not LibraryImport: the same code serves targets without the source generator
+#pragma warning disable CA5392 // libc is resolved by the loader as every runtime does for "libc"
+        private static class NativeMethods
+        {
+            internal const int ProtReadWrite = 0x1 | 0x2;            // PROT_READ | PROT_WRITE
+            internal const int MapPrivateAnonymous = 0x02 | 0x20;    // MAP_PRIVATE | MAP_ANONYMOUS (Linux)
+            internal const int MadvHugePage = 14;                    // MADV_HUGEPAGE (Linux)
+            internal static readonly IntPtr MapFailed = new IntPtr(-1);
+
+            [DllImport("libc", EntryPoint = "mmap")]
+            internal static extern IntPtr mmap(IntPtr addr, nuint length, int prot, int flags, int fd, nint offset);
+
+            [DllImport("libc", EntryPoint = "munmap")]
+            internal static extern int munmap(IntPtr addr, nuint length);
+
+            [DllImport("libc", EntryPoint = "madvise")]
+            internal static extern int madvise(IntPtr addr, nuint length, int advice);
+        }
+#pragma warning restore CA5392
+#pragma warning restore SYSLIB1054
+    }
+}
