@@ -217,10 +217,13 @@ namespace NativeGoMap
                     it._i = j + 1;
                     it._checkBucket = checkBucket;
 
-                    // The rest of this bucket may be yielded from the mask alone when it holds
-                    // only ordinary live slots of the array being walked.
+                    // While the map is not written, the next steps may go on without this method
+                    // (Enumerator.MoveNext) when the enumeration walks the current array, no
+                    // growth runs, and the rest of this bucket holds only ordinary live slots.
                     ulong rest = cand & (cand - 1);
-                    it._mask = checkBucket == NoCheck && (rest & ~live) == 0 ? rest : 0;
+                    it._mask = rest;
+                    it._fast = checkBucket == NoCheck && (rest & ~live) == 0 && _oldTable == 0 &&
+                               Volatile.Read(ref _table) == ((nuint)it._buckets | (nuint)it._b);
                     return true;
                 }
 
@@ -247,7 +250,8 @@ namespace NativeGoMap
             internal ulong _bucket;         // next bucket to start
             internal byte* _bptr;           // bucket being walked, or null between buckets
             internal int _i;                // next slot position (in rotated order) in _bptr
-            internal ulong _mask;           // the rest of _bptr's live slots (rotated), valid while the map is not written; 0 = look again
+            internal ulong _mask;           // the rest of _bptr's live slots (rotated), valid while the map is not written
+            internal bool _fast;            // the last step allows MoveNext's inline walk while the map is not written
             internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives, for CurrentValueRef
@@ -347,15 +351,47 @@ namespace NativeGoMap
             public bool MoveNext()
             {
                 GoMap<TKey, TValue>? map = _map;
-                if (_mask != 0 && map is not null && map._flags == 0 && Volatile.Read(ref map._state) == _stepState && map._iterSlots[_slot].Ticket == _ticket)
+                if (_fast && map!._flags == 0 && Volatile.Read(ref map._state) == _stepState && map._iterSlots[_slot].Ticket == _ticket)
                 {
-                    // Nothing was written since the last step (Go mode): the rest of the bucket's
-                    // live slots are as they were.
-                    int j = MapMath.FirstSlot(_mask);
-                    _mask &= _mask - 1;
+                    // Nothing was written since the last step (Go mode), the enumeration walks the
+                    // current array and no growth runs: walk on by tophash words, as IterNext
+                    // would, without its per-bucket checks. Mirrors IterNext's walk for that case;
+                    // keep in sync.
+                    ulong mask = _mask;
+                    byte* b = _bptr;
+                    while (mask == 0)
+                    {
+                        b = BucketLayout<TKey, TValue>.Overflow(b);
+                        if (b == null)
+                        {
+                            if (_bucket == _startBucket && _wrapped)
+                            {
+                                _fast = false;
+                                return MoveNextSlow(); // the end: the slow path releases the registration
+                            }
+
+                            b = BucketLayout<TKey, TValue>.Bucket(_buckets, _bucket);
+
+                            // A 144-byte stride defeats some hardware prefetchers: ask for the
+                            // bucket a few ahead (past the end is harmless, a prefetch never faults).
+                            Prefetch.Read(b + (4 * BucketLayout<TKey, TValue>.BucketSize));
+                            if (++_bucket == MapMath.BucketShift(_b))
+                            {
+                                _bucket = 0;
+                                _wrapped = true;
+                            }
+                        }
+
+                        _bptr = b;
+                        _i = 0;
+                        mask = MapMath.RotateSlots(MapMath.MatchLive(BucketLayout<TKey, TValue>.TopHashWord(b)), _offset);
+                    }
+
+                    int j = MapMath.FirstSlot(mask);
+                    _mask = mask & (mask - 1);
                     int offi = (j + _offset) & (MapMath.BucketCnt - 1);
-                    _curValue = BucketLayout<TKey, TValue>.ValuePtr(_bptr, offi);
-                    _current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(_bptr, offi), *_curValue);
+                    _curValue = BucketLayout<TKey, TValue>.ValuePtr(b, offi);
+                    _current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(b, offi), *_curValue);
                     _i = j + 1;
                     return true;
                 }
@@ -368,6 +404,7 @@ namespace NativeGoMap
             {
                 GoMap<TKey, TValue>? map = _map;
                 _mask = 0;
+                _fast = false;
                 if (map is null || _done)
                 {
                     if (map is not null)
@@ -417,6 +454,7 @@ namespace NativeGoMap
                     _done = true;
                     _hasCurrent = false;
                     _mask = 0;
+                    _fast = false;
                     _map.UnregisterIterator(_slot, _ticket);
                 }
             }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 
 namespace NativeGoMap
@@ -177,6 +178,13 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Mix(ulong a, ulong b)
         {
+            // Math.BigMul(a, b, out lo) makes the JIT store the low half to the stack and load it
+            // back; mulx for the high half and a plain multiply for the low half stay in registers.
+            if (Bmi2.X64.IsSupported)
+            {
+                return Bmi2.X64.MultiplyNoFlags(a, b) ^ (a * b);
+            }
+
             ulong hi = Math.BigMul(a, b, out ulong lo);
             return hi ^ lo;
         }
