@@ -13,6 +13,9 @@ namespace NativeGoMap
     // from the map's RNG, as the map's own enumerator's is (Go's random start per range), but
     // mixed from the seed and the state word's write sequence (OrderedStart): fixed between two
     // writes, different after each.
+    //
+    // ValueCollection and ValueEnumerator mirror KeyCollection and KeyEnumerator member for
+    // member (as Dictionary's do); keep the two in sync.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         // The boxes the IDictionary and IReadOnlyDictionary forms of Keys and Values hand out:
@@ -99,10 +102,7 @@ namespace NativeGoMap
             public void CopyTo(TKey[] array, int index)
             {
                 _map.CheckCopyTo(array, index);
-                foreach (TKey key in this)
-                {
-                    array[index++] = key;
-                }
+                CopyAll<TKey, KeyEnumerator>(GetEnumerator(), array, index);
             }
 
             /// <summary>
@@ -151,18 +151,7 @@ namespace NativeGoMap
 
             /// <summary>The current key, boxed.</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
-            readonly object IEnumerator.Current
-            {
-                get
-                {
-                    if (!_inner.HasCurrent)
-                    {
-                        ThrowHelper.ThrowNoCurrent();
-                    }
-
-                    return Current;
-                }
-            }
+            readonly object IEnumerator.Current => _inner.UntypedCurrent(Current);
 
             /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
             /// <returns>False at the end.</returns>
@@ -218,10 +207,7 @@ namespace NativeGoMap
             public void CopyTo(TValue[] array, int index)
             {
                 _map.CheckCopyTo(array, index);
-                foreach (TValue value in this)
-                {
-                    array[index++] = value;
-                }
+                CopyAll<TValue, ValueEnumerator>(GetEnumerator(), array, index);
             }
 
             /// <summary>
@@ -278,18 +264,7 @@ namespace NativeGoMap
 
             /// <summary>The current value, boxed.</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
-            readonly object IEnumerator.Current
-            {
-                get
-                {
-                    if (!_inner.HasCurrent)
-                    {
-                        ThrowHelper.ThrowNoCurrent();
-                    }
-
-                    return Current;
-                }
-            }
+            readonly object IEnumerator.Current => _inner.UntypedCurrent(Current);
 
             /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
             /// <returns>False at the end.</returns>

@@ -101,10 +101,7 @@ namespace NativeGoMap
         public void CopyTo(KeyValuePair<TKey, TValue>[] array, int index)
         {
             CheckCopyTo(array, index);
-            foreach (KeyValuePair<TKey, TValue> pair in this)
-            {
-                array[index++] = pair;
-            }
+            CopyAll<KeyValuePair<TKey, TValue>, Enumerator>(GetEnumerator(), array, index);
         }
 
         /// <summary>False: the map is writable. O(1).</summary>
@@ -159,6 +156,27 @@ namespace NativeGoMap
             if (array.Length - index < LongCount)
             {
                 ThrowHelper.ThrowCopyToTooSmall();
+            }
+        }
+
+        /// <summary>
+        /// The copy loop of every <c>CopyTo</c>, after <see cref="CheckCopyTo"/>: writes what
+        /// <paramref name="e"/> yields from <paramref name="index"/> on, and ends its registration
+        /// even when a step throws. Generic over the struct enumerator, so nothing is boxed.
+        /// </summary>
+        private static void CopyAll<T, TEnumerator>(TEnumerator e, T[] array, int index)
+            where TEnumerator : struct, IEnumerator<T>
+        {
+            try
+            {
+                while (e.MoveNext())
+                {
+                    array[index++] = e.Current;
+                }
+            }
+            finally
+            {
+                e.Dispose();
             }
         }
 

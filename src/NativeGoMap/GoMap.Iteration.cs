@@ -284,8 +284,21 @@ namespace NativeGoMap
             /// </summary>
             public readonly KeyValuePair<TKey, TValue> Current => _current;
 
-            /// <summary>True between a <see cref="MoveNext"/> that found an entry and the next one that does not.</summary>
-            internal readonly bool HasCurrent => _hasCurrent;
+            /// <summary>
+            /// <paramref name="current"/>, when there is a current entry; else throws, as the untyped
+            /// <c>IEnumerator.Current</c> of Dictionary's enumerators does. Serves this enumerator's and the key and value enumerators'.
+            /// </summary>
+            /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
+            internal readonly object UntypedCurrent<T>(T current)
+                where T : unmanaged
+            {
+                if (!_hasCurrent)
+                {
+                    ThrowHelper.ThrowNoCurrent();
+                }
+
+                return current;
+            }
 
             /// <summary>
             /// A reference to the current entry's value in the map, to update it in place without
@@ -316,18 +329,7 @@ namespace NativeGoMap
 
             /// <summary>The current entry, boxed. Throws outside an entry, as Dictionary's does.</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
-            readonly object IEnumerator.Current
-            {
-                get
-                {
-                    if (!_hasCurrent)
-                    {
-                        ThrowHelper.ThrowNoCurrent();
-                    }
-
-                    return _current;
-                }
-            }
+            readonly object IEnumerator.Current => UntypedCurrent(_current);
 
             /// <summary>
             /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry; an entry

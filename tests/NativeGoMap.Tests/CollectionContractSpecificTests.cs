@@ -2,7 +2,6 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
@@ -206,25 +205,7 @@ namespace NativeGoMap.Tests
                 return n;
             }
 
-            Assert.Equal(0, AllocatedBy(Run));
-        }
-
-        [Fact]
-        public void ForeachOverValuesAllocatesNothing()
-        {
-            using var map = new GoMap<int, int>(Enumerable.Range(0, 1000).Select(i => KeyValuePair.Create(i, i)));
-            long Sum()
-            {
-                long sum = 0;
-                foreach (int v in map.Values)
-                {
-                    sum += v;
-                }
-
-                return sum;
-            }
-
-            Assert.Equal(0, AllocatedBy(Sum));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(Run));
         }
 
         [Fact]
@@ -245,7 +226,7 @@ namespace NativeGoMap.Tests
                 return n;
             }
 
-            Assert.Equal(0, AllocatedBy(Run));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(Run));
         }
 
         [Fact]
@@ -263,7 +244,7 @@ namespace NativeGoMap.Tests
                 return pairs[999].Key + keys[999] + values[999] + 1;
             }
 
-            Assert.Equal(0, AllocatedBy(Run));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(Run));
         }
 
         [Fact]
@@ -274,29 +255,12 @@ namespace NativeGoMap.Tests
             _ = d.Keys;
             _ = d.Values;
             long Run() => d.Keys.Count + d.Values.Count + (d.Keys.Contains(5) ? 1 : 0);
-            Assert.Equal(0, AllocatedBy(Run));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(Run));
         }
 
         /// <summary>IEnumerator.Reset in place (a constrained call: no box).</summary>
         private static void Reset<TEnumerator>(ref TEnumerator e)
             where TEnumerator : struct, IEnumerator => e.Reset();
-
-        /// <summary>Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs (JIT tiering).</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static long AllocatedBy(Func<long> body)
-        {
-            long check = 0;
-            for (int i = 0; i < 5; i++)
-            {
-                check += body();
-            }
-
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            check += body();
-            long after = GC.GetAllocatedBytesForCurrentThread();
-            Assert.NotEqual(0, check);
-            return after - before;
-        }
     }
 
     /// <summary>The pair constructor frees what it took when it throws. Runs alone: it reads the process-wide native byte count.</summary>

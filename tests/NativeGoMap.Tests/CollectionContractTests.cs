@@ -14,8 +14,8 @@ namespace NativeGoMap.Tests
     // generic and runs once per key/value pair: <int,int>, <long,long>, <Guid,int>, a key that
     // needs a comparer, and a 136-byte key with a 200-byte value (both stored indirectly).
 
-    /// <summary>The three collections with a CopyTo: the map's pairs, its keys, its values.</summary>
-    public enum CopyTarget
+    /// <summary>The three enumerable views of a map: its pairs, its keys, its values.</summary>
+    public enum MapView
     {
         Pairs,
         Keys,
@@ -107,6 +107,9 @@ namespace NativeGoMap.Tests
         /// <summary>Entries in the maps of most tests: several dozen buckets.</summary>
         protected const int N = 300;
 
+        /// <summary>For the Reset tests: walk the whole enumeration before resetting.</summary>
+        protected const int ToTheEnd = -1;
+
         /// <summary>Key number <paramref name="i"/>; distinct numbers give distinct keys.</summary>
         protected abstract TKey Key(int i);
 
@@ -124,64 +127,44 @@ namespace NativeGoMap.Tests
 
         // ---- 1. IEnumerator.Reset ----
 
-        [Fact]
-        public void ResetBeforeTheFirstMoveNextYieldsEveryEntryOnce()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
-            ResetIt(ref e);
-            AssertSameEntries(Model(N), DrainPairs(ref e));
-        }
+        [Theory]
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void ResetBeforeTheFirstMoveNextYieldsEveryEntryOnce(MapView view) =>
+            AssertResetStartsOver(view, N, stepsBefore: 0, between: null);
 
-        [Fact]
-        public void ResetDuringAnEnumerationStartsOverAndYieldsEveryEntryOnce()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
-            for (int i = 0; i < N / 3; i++)
+        [Theory]
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void ResetDuringAnEnumerationStartsOverAndYieldsEveryEntryOnce(MapView view) =>
+            AssertResetStartsOver(view, N, stepsBefore: N / 3, between: null);
+
+        [Theory]
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void ResetAfterTheEndYieldsEveryEntryAgain(MapView view) =>
+            AssertResetStartsOver(view, N, stepsBefore: ToTheEnd, between: null);
+
+        [Theory]
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void ResetAfterWritesYieldsTheEntriesOfTheWrittenMap(MapView view) =>
+            AssertResetStartsOver(view, N, stepsBefore: N / 2, between: WriteSome);
+
+        [Theory]
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void ResetOfAnEnumeratorStartedOnAnEmptyMapYieldsTheEntriesAddedSince(MapView view) =>
+            AssertResetStartsOver(view, 0, stepsBefore: 0, between: (map, model) =>
             {
-                Assert.True(e.MoveNext());
-            }
-
-            ResetIt(ref e);
-            AssertSameEntries(Model(N), DrainPairs(ref e));
-        }
-
-        [Fact]
-        public void ResetAfterTheEndYieldsEveryEntryAgain()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
-            AssertSameEntries(Model(N), DrainPairs(ref e));
-            ResetIt(ref e);
-            AssertSameEntries(Model(N), DrainPairs(ref e));
-        }
-
-        [Fact]
-        public void ResetAfterWritesYieldsTheEntriesOfTheWrittenMap()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            Dictionary<TKey, TValue> model = Model(N);
-            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
-            for (int i = 0; i < N / 2; i++)
-            {
-                Assert.True(e.MoveNext());
-            }
-
-            WriteSome(map, model);
-            ResetIt(ref e);
-            AssertSameEntries(model, DrainPairs(ref e));
-        }
-
-        [Fact]
-        public void ResetOfAnEnumeratorStartedOnAnEmptyMapYieldsTheEntriesAddedSince()
-        {
-            using GoMap<TKey, TValue> map = NewMap(0);
-            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
-            Fill(map, N);
-            ResetIt(ref e);
-            AssertSameEntries(Model(N), DrainPairs(ref e));
-        }
+                Fill(map, N);
+                Fill(model, N);
+            });
 
         [Fact]
         public void ResetKeepsOneRegistrationAndDisposeReleasesIt()
@@ -207,58 +190,6 @@ namespace NativeGoMap.Tests
             Assert.True(e.MoveNext());
             map.Dispose();
             Assert.Throws<ObjectDisposedException>(() => ResetIt(ref e));
-        }
-
-        [Fact]
-        public void KeyEnumeratorResetDuringAnEnumerationStartsOver()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            GoMap<TKey, TValue>.KeyEnumerator e = map.Keys.GetEnumerator();
-            for (int i = 0; i < N / 3; i++)
-            {
-                Assert.True(e.MoveNext());
-            }
-
-            ResetIt(ref e);
-            AssertSameKeys(Model(N), DrainKeys(ref e));
-        }
-
-        [Fact]
-        public void KeyEnumeratorResetAfterWritesYieldsTheKeysOfTheWrittenMap()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            Dictionary<TKey, TValue> model = Model(N);
-            GoMap<TKey, TValue>.KeyEnumerator e = map.Keys.GetEnumerator();
-            Assert.True(e.MoveNext());
-            WriteSome(map, model);
-            ResetIt(ref e);
-            AssertSameKeys(model, DrainKeys(ref e));
-        }
-
-        [Fact]
-        public void ValueEnumeratorResetDuringAnEnumerationStartsOver()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            GoMap<TKey, TValue>.ValueEnumerator e = map.Values.GetEnumerator();
-            for (int i = 0; i < N / 3; i++)
-            {
-                Assert.True(e.MoveNext());
-            }
-
-            ResetIt(ref e);
-            AssertSameValues(Model(N), DrainValues(ref e));
-        }
-
-        [Fact]
-        public void ValueEnumeratorResetAfterWritesYieldsTheValuesOfTheWrittenMap()
-        {
-            using GoMap<TKey, TValue> map = NewMap(N);
-            Dictionary<TKey, TValue> model = Model(N);
-            GoMap<TKey, TValue>.ValueEnumerator e = map.Values.GetEnumerator();
-            Assert.True(e.MoveNext());
-            WriteSome(map, model);
-            ResetIt(ref e);
-            AssertSameValues(model, DrainValues(ref e));
         }
 
         [Fact]
@@ -438,86 +369,74 @@ namespace NativeGoMap.Tests
         // ---- CopyTo: the map's, Keys', Values' ----
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToWritesEveryEntryFromTheIndexOnAndNothingElse(CopyTarget target)
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToWritesEveryEntryFromTheIndexOnAndNothingElse(MapView view)
         {
             using GoMap<TKey, TValue> map = NewMap(N);
             Dictionary<TKey, TValue> model = Model(N);
-            switch (target)
+            switch (view)
             {
-                case CopyTarget.Pairs:
-                    var pairs = new KeyValuePair<TKey, TValue>[N + 5];
-                    pairs.AsSpan().Fill(KeyValuePair.Create(Key(-1), Value(-1)));
-                    map.CopyTo(pairs, 2);
-                    AssertSameEntries(model, pairs.Skip(2).Take(N));
-                    Assert.All(pairs.Take(2).Concat(pairs.Skip(N + 2)), p => Assert.True(KeyEquality.Equals(p.Key, Key(-1)) && ValueEquality.Equals(p.Value, Value(-1))));
+                case MapView.Pairs:
+                    AssertCopyWritesFromTheIndexOnly(map, KeyValuePair.Create(Key(-1), Value(-1)), (a, b) => KeyEquality.Equals(a.Key, b.Key) && ValueEquality.Equals(a.Value, b.Value), copied => AssertSameEntries(model, copied));
                     break;
-                case CopyTarget.Keys:
-                    var keys = new TKey[N + 5];
-                    keys.AsSpan().Fill(Key(-1));
-                    map.Keys.CopyTo(keys, 2);
-                    AssertSameKeys(model, keys.Skip(2).Take(N));
-                    Assert.All(keys.Take(2).Concat(keys.Skip(N + 2)), k => Assert.True(KeyEquality.Equals(k, Key(-1))));
+                case MapView.Keys:
+                    AssertCopyWritesFromTheIndexOnly(map.Keys, Key(-1), KeyEquality.Equals, copied => AssertSameKeys(model, copied));
                     break;
-                case CopyTarget.Values:
-                    var values = new TValue[N + 5];
-                    values.AsSpan().Fill(Value(-1));
-                    map.Values.CopyTo(values, 2);
-                    AssertSameValues(model, values.Skip(2).Take(N));
-                    Assert.All(values.Take(2).Concat(values.Skip(N + 2)), v => Assert.True(ValueEquality.Equals(v, Value(-1))));
+                case MapView.Values:
+                    AssertCopyWritesFromTheIndexOnly(map.Values, Value(-1), ValueEquality.Equals, copied => AssertSameValues(model, copied));
                     break;
             }
         }
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToFillingTheArrayExactlySucceeds(CopyTarget target)
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToFillingTheArrayExactlySucceeds(MapView view)
         {
             using GoMap<TKey, TValue> map = NewMap(N);
-            Assert.Null(CopyError(map, target, length: N + 3, index: 3));
+            Assert.Null(CopyError(map, view, length: N + 3, index: 3));
         }
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToOfAnEmptyMapAtTheEndOfTheArraySucceeds(CopyTarget target)
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToOfAnEmptyMapAtTheEndOfTheArraySucceeds(MapView view)
         {
             using GoMap<TKey, TValue> map = NewMap(0);
-            Assert.Null(CopyError(map, target, length: 4, index: 4));
+            Assert.Null(CopyError(map, view, length: 4, index: 4));
         }
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToANullArrayThrowsAsDictionaryDoes(CopyTarget target) =>
-            AssertCopyFailsAsDictionary<ArgumentNullException>(target, length: null, index: 0);
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToANullArrayThrowsAsDictionaryDoes(MapView view) =>
+            AssertCopyFailsAsDictionary<ArgumentNullException>(view, length: null, index: 0);
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToANegativeIndexThrowsAsDictionaryDoes(CopyTarget target) =>
-            AssertCopyFailsAsDictionary<ArgumentOutOfRangeException>(target, length: N, index: -1);
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToANegativeIndexThrowsAsDictionaryDoes(MapView view) =>
+            AssertCopyFailsAsDictionary<ArgumentOutOfRangeException>(view, length: N, index: -1);
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToAnIndexPastTheEndThrowsAsDictionaryDoes(CopyTarget target) =>
-            AssertCopyFailsAsDictionary<ArgumentOutOfRangeException>(target, length: N, index: N + 1);
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToAnIndexPastTheEndThrowsAsDictionaryDoes(MapView view) =>
+            AssertCopyFailsAsDictionary<ArgumentOutOfRangeException>(view, length: N, index: N + 1);
 
         [Theory]
-        [InlineData(CopyTarget.Pairs)]
-        [InlineData(CopyTarget.Keys)]
-        [InlineData(CopyTarget.Values)]
-        public void CopyToAnArrayTooShortThrowsAsDictionaryDoes(CopyTarget target) =>
-            AssertCopyFailsAsDictionary<ArgumentException>(target, length: N + 2, index: 3);
+        [InlineData(MapView.Pairs)]
+        [InlineData(MapView.Keys)]
+        [InlineData(MapView.Values)]
+        public void CopyToAnArrayTooShortThrowsAsDictionaryDoes(MapView view) =>
+            AssertCopyFailsAsDictionary<ArgumentException>(view, length: N + 2, index: 3);
 
         [Fact]
         public void CopyToAnArrayTooShortWritesNothing()
@@ -974,14 +893,18 @@ namespace NativeGoMap.Tests
             }
         }
 
-        protected Dictionary<TKey, TValue> Model(int n)
+        protected void Fill(Dictionary<TKey, TValue> model, int n)
         {
-            var model = new Dictionary<TKey, TValue>(KeyEquality);
             for (int i = 0; i < n; i++)
             {
                 model.Add(Key(i), Value(i));
             }
+        }
 
+        protected Dictionary<TKey, TValue> Model(int n)
+        {
+            var model = new Dictionary<TKey, TValue>(KeyEquality);
+            Fill(model, n);
             return model;
         }
 
@@ -1011,40 +934,9 @@ namespace NativeGoMap.Tests
         protected static void ResetIt<TEnumerator>(ref TEnumerator e)
             where TEnumerator : struct, IEnumerator => e.Reset();
 
-        protected static List<KeyValuePair<TKey, TValue>> DrainPairs(ref GoMap<TKey, TValue>.Enumerator e)
-        {
-            var list = new List<KeyValuePair<TKey, TValue>>();
-            while (e.MoveNext())
-            {
-                list.Add(e.Current);
-            }
-
-            return list;
-        }
-
-        protected static List<TKey> DrainKeys(ref GoMap<TKey, TValue>.KeyEnumerator e)
-        {
-            var list = new List<TKey>();
-            while (e.MoveNext())
-            {
-                list.Add(e.Current);
-            }
-
-            return list;
-        }
-
-        protected static List<TValue> DrainValues(ref GoMap<TKey, TValue>.ValueEnumerator e)
-        {
-            var list = new List<TValue>();
-            while (e.MoveNext())
-            {
-                list.Add(e.Current);
-            }
-
-            return list;
-        }
-
-        protected static List<T> Rest<T>(IEnumerator<T> e)
+        /// <summary>Runs an enumerator to its end (in place: a struct enumerator is not copied) and returns what it yielded.</summary>
+        protected static List<T> Drain<TEnumerator, T>(ref TEnumerator e)
+            where TEnumerator : IEnumerator<T>
         {
             var list = new List<T>();
             while (e.MoveNext())
@@ -1054,6 +946,15 @@ namespace NativeGoMap.Tests
 
             return list;
         }
+
+        protected static List<KeyValuePair<TKey, TValue>> DrainPairs(ref GoMap<TKey, TValue>.Enumerator e) =>
+            Drain<GoMap<TKey, TValue>.Enumerator, KeyValuePair<TKey, TValue>>(ref e);
+
+        protected static List<TKey> DrainKeys(ref GoMap<TKey, TValue>.KeyEnumerator e) => Drain<GoMap<TKey, TValue>.KeyEnumerator, TKey>(ref e);
+
+        protected static List<TValue> DrainValues(ref GoMap<TKey, TValue>.ValueEnumerator e) => Drain<GoMap<TKey, TValue>.ValueEnumerator, TValue>(ref e);
+
+        protected static List<T> Rest<T>(IEnumerator<T> e) => Drain<IEnumerator<T>, T>(ref e);
 
         /// <summary>The pairs are exactly the model's entries, each once.</summary>
         protected void AssertSameEntries(IEnumerable<KeyValuePair<TKey, TValue>> model, IEnumerable<KeyValuePair<TKey, TValue>> actual)
@@ -1113,29 +1014,92 @@ namespace NativeGoMap.Tests
             AssertSameKeys(model, keys);
         }
 
-        /// <summary>What a CopyTo of <paramref name="target"/> throws (null: nothing); <paramref name="length"/> null passes a null array.</summary>
-        protected static Exception? CopyError(GoMap<TKey, TValue> map, CopyTarget target, int? length, int index) => target switch
+        /// <summary>
+        /// What CopyTo of one view of <paramref name="d"/> throws (null: nothing); a null
+        /// <paramref name="length"/> passes a null array. Through the interfaces, which reach the
+        /// map's public CopyTo methods, so that one helper serves the map and Dictionary alike.
+        /// </summary>
+        protected static Exception? CopyError(IDictionary<TKey, TValue> d, MapView view, int? length, int index) => view switch
         {
-            CopyTarget.Pairs => Record.Exception(() => map.CopyTo(length is int n ? new KeyValuePair<TKey, TValue>[n] : null!, index)),
-            CopyTarget.Keys => Record.Exception(() => map.Keys.CopyTo(length is int n ? new TKey[n] : null!, index)),
-            _ => Record.Exception(() => map.Values.CopyTo(length is int n ? new TValue[n] : null!, index)),
+            MapView.Pairs => CopyError<KeyValuePair<TKey, TValue>>(d, length, index),
+            MapView.Keys => CopyError(d.Keys, length, index),
+            _ => CopyError(d.Values, length, index),
         };
 
-        /// <summary>The same CopyTo on a Dictionary of the same entries.</summary>
-        protected static Exception? CopyError(Dictionary<TKey, TValue> d, CopyTarget target, int? length, int index) => target switch
+        private static Exception? CopyError<T>(ICollection<T> c, int? length, int index) =>
+            Record.Exception(() => c.CopyTo(length is int n ? new T[n] : null!, index));
+
+        /// <summary>CopyTo into a sentinel-filled array from index 2 writes the collection there and nothing before or after.</summary>
+        private static void AssertCopyWritesFromTheIndexOnly<T>(ICollection<T> collection, T sentinel, Func<T, T, bool> equal, Action<IEnumerable<T>> assertCopied)
         {
-            CopyTarget.Pairs => Record.Exception(() => ((ICollection<KeyValuePair<TKey, TValue>>)d).CopyTo(length is int n ? new KeyValuePair<TKey, TValue>[n] : null!, index)),
-            CopyTarget.Keys => Record.Exception(() => d.Keys.CopyTo(length is int n ? new TKey[n] : null!, index)),
-            _ => Record.Exception(() => d.Values.CopyTo(length is int n ? new TValue[n] : null!, index)),
-        };
+            var array = new T[N + 5];
+            array.AsSpan().Fill(sentinel);
+            collection.CopyTo(array, 2);
+            assertCopied(array.Skip(2).Take(N));
+            Assert.All(array.Take(2).Concat(array.Skip(N + 2)), x => Assert.True(equal(x, sentinel)));
+        }
+
+        /// <summary>
+        /// Steps an enumeration of <paramref name="view"/> (<paramref name="stepsBefore"/> entries, or
+        /// <see cref="ToTheEnd"/>), runs <paramref name="between"/> on the map and its model, resets
+        /// the struct enumerator in place and checks that what it yields then is exactly the model.
+        /// </summary>
+        private void AssertResetStartsOver(MapView view, int initial, int stepsBefore, Action<GoMap<TKey, TValue>, Dictionary<TKey, TValue>>? between)
+        {
+            using GoMap<TKey, TValue> map = NewMap(initial);
+            Dictionary<TKey, TValue> model = Model(initial);
+            switch (view)
+            {
+                case MapView.Pairs:
+                    GoMap<TKey, TValue>.Enumerator pairs = map.GetEnumerator();
+                    Step(ref pairs, stepsBefore);
+                    between?.Invoke(map, model);
+                    ResetIt(ref pairs);
+                    AssertSameEntries(model, DrainPairs(ref pairs));
+                    break;
+                case MapView.Keys:
+                    GoMap<TKey, TValue>.KeyEnumerator keys = map.Keys.GetEnumerator();
+                    Step(ref keys, stepsBefore);
+                    between?.Invoke(map, model);
+                    ResetIt(ref keys);
+                    AssertSameKeys(model, DrainKeys(ref keys));
+                    break;
+                case MapView.Values:
+                    GoMap<TKey, TValue>.ValueEnumerator values = map.Values.GetEnumerator();
+                    Step(ref values, stepsBefore);
+                    between?.Invoke(map, model);
+                    ResetIt(ref values);
+                    AssertSameValues(model, DrainValues(ref values));
+                    break;
+            }
+        }
+
+        /// <summary>MoveNext <paramref name="steps"/> times, each finding an entry, or until the end for <see cref="ToTheEnd"/>.</summary>
+        private static void Step<TEnumerator>(ref TEnumerator e, int steps)
+            where TEnumerator : struct, IEnumerator
+        {
+            if (steps == ToTheEnd)
+            {
+                while (e.MoveNext())
+                {
+                }
+
+                return;
+            }
+
+            for (int i = 0; i < steps; i++)
+            {
+                Assert.True(e.MoveNext());
+            }
+        }
 
         /// <summary>The map's CopyTo fails with <typeparamref name="TException"/>, exactly Dictionary's exception type and parameter name.</summary>
-        protected void AssertCopyFailsAsDictionary<TException>(CopyTarget target, int? length, int index)
+        protected void AssertCopyFailsAsDictionary<TException>(MapView view, int? length, int index)
             where TException : Exception
         {
             using GoMap<TKey, TValue> map = NewMap(N);
-            Exception? expected = CopyError(Model(N), target, length, index);
-            Exception? actual = CopyError(map, target, length, index);
+            Exception? expected = CopyError(Model(N), view, length, index);
+            Exception? actual = CopyError(map, view, length, index);
             Assert.IsType<TException>(expected);
             Assert.IsType<TException>(actual);
             Assert.Equal((expected as ArgumentException)?.ParamName, (actual as ArgumentException)?.ParamName);
