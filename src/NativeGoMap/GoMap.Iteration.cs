@@ -31,13 +31,7 @@ namespace NativeGoMap
         /// <returns>A struct enumerator; <c>foreach</c> over the map allocates nothing.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="OutOfMemoryException">The registration table could not grow.</exception>
-        public Enumerator GetEnumerator() => new Enumerator(this);
-
-        /// <summary>The keys, as a struct collection; <c>foreach</c> allocates nothing. Same semantics as <see cref="GetEnumerator"/>.</summary>
-        public KeyCollection Keys => new KeyCollection(this);
-
-        /// <summary>The values, as a struct collection; <c>foreach</c> allocates nothing. Same semantics as <see cref="GetEnumerator"/>.</summary>
-        public ValueCollection Values => new ValueCollection(this);
+        public Enumerator GetEnumerator() => new Enumerator(this, ordered: false);
 
         /// <summary>Registers an enumerator; returns its slot and ticket.</summary>
         private int RegisterIterator(out ulong ticket)
@@ -235,13 +229,21 @@ namespace NativeGoMap
         /// <summary>
         /// Enumerates the entries of a <see cref="GoMap{TKey, TValue}"/> (Go's <c>hiter</c>). A struct:
         /// <c>foreach</c> allocates nothing; boxing it as <see cref="IEnumerator{T}"/> allocates once.
-        /// Copies share one registration: after one copy is disposed or finishes, the others throw.
         /// </summary>
+        /// <remarks>
+        /// Copies of an enumerator share one registration (the record that keeps memory retired
+        /// under it alive). A copy walks on its own from where it was copied, until any copy is
+        /// disposed, finishes or is reset: the registration then ends, and <see cref="MoveNext"/>
+        /// on the other copies throws <see cref="InvalidOperationException"/> rather than read
+        /// memory nothing protects any more. <see cref="Current"/> of a copy stays readable.
+        /// A <see cref="Dictionary{TKey, TValue}"/> enumerator's copies go on independently.
+        /// </remarks>
         public struct Enumerator : IEnumerator<KeyValuePair<TKey, TValue>>
         {
             private readonly GoMap<TKey, TValue>? _map;
             private readonly ulong _ticket;
             private readonly int _slot;
+            private readonly bool _ordered;  // start from the map's write sequence (Keys, Values), not at random
             internal byte* _buckets;        // bucket array at start (it.buckets)
             internal int _b;                // B at start (it.B)
             internal ulong _startBucket;    // bucket the walk started at
@@ -260,10 +262,12 @@ namespace NativeGoMap
             private bool _done;
             private bool _hasCurrent;
 
-            internal Enumerator(GoMap<TKey, TValue> map)
+            /// <summary>Go's mapiterinit. <paramref name="ordered"/>: take the start from <see cref="OrderedStart"/>, not the RNG.</summary>
+            internal Enumerator(GoMap<TKey, TValue> map, bool ordered)
             {
                 this = default;
                 _map = map;
+                _ordered = ordered;
                 map.CheckUsable();
                 if (map._count == 0)
                 {
@@ -290,7 +294,7 @@ namespace NativeGoMap
                 nuint table = Volatile.Read(ref map._table);
                 _b = (int)(table & TableBMask);
                 _buckets = (byte*)(table & ~TableBMask);
-                ulong r = map.NextRandom();
+                ulong r = ordered ? map.OrderedStart(token & ~TokenAnnounced) : map.NextRandom();
                 _startBucket = r & MapMath.BucketMask(_b);
                 _offset = (int)((r >> _b) & (MapMath.BucketCnt - 1));
                 _bucket = _startBucket;
@@ -308,21 +312,40 @@ namespace NativeGoMap
                 }
             }
 
-            /// <summary>The current entry: a copy taken when <see cref="MoveNext"/> found it.</summary>
+            /// <summary>
+            /// The current entry: a copy taken when <see cref="MoveNext"/> found it; <c>default</c>
+            /// before the first <see cref="MoveNext"/> and after the last, as for Dictionary. O(1).
+            /// </summary>
             public readonly KeyValuePair<TKey, TValue> Current => _current;
+
+            /// <summary>
+            /// <paramref name="current"/>, when there is a current entry; else throws, as the untyped
+            /// <c>IEnumerator.Current</c> of Dictionary's enumerators does. Serves this enumerator's and the key and value enumerators'.
+            /// </summary>
+            /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
+            internal readonly object UntypedCurrent<T>(T current)
+                where T : unmanaged
+            {
+                if (!_hasCurrent)
+                {
+                    ThrowHelper.ThrowNoCurrent();
+                }
+
+                return current;
+            }
 
             /// <summary>
             /// A reference to the current entry's value in the map, to update it in place without
             /// a second lookup. Valid until the next write to the map; reading it after a write
             /// throws <see cref="InvalidOperationException"/> rather than hand out a stale slot.
             /// </summary>
-            /// <exception cref="InvalidOperationException">No current entry, or the map was written since.</exception>
+            /// <exception cref="InvalidOperationException">No current entry, the enumerator is disposed, or the map was written since.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
             public readonly ref TValue CurrentValueRef
             {
                 get
                 {
-                    if (!_hasCurrent || _map is null)
+                    if (!_hasCurrent || _done || _map is null)
                     {
                         ThrowHelper.ThrowNoCurrent();
                     }
@@ -337,17 +360,20 @@ namespace NativeGoMap
                 }
             }
 
-            readonly object IEnumerator.Current => _current;
+            /// <summary>The current entry, boxed. Throws outside an entry, as Dictionary's does.</summary>
+            /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
+            readonly object IEnumerator.Current => UntypedCurrent(_current);
 
             /// <summary>
             /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry: while the
             /// map is not written, the rest of a bucket is yielded from a mask without reading the
             /// bucket again; an entry moved by a growth since the enumeration started costs one lookup.
             /// </summary>
-            /// <returns>False at the end; the registration is then released.</returns>
+            /// <returns>False at the end, and on every call after the end or after <see cref="Dispose"/>;
+            /// the registration is released at the end.</returns>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
             /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the step.</exception>
-            /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed or finished.</exception>
+            /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed, finished or reset.</exception>
             public bool MoveNext()
             {
                 GoMap<TKey, TValue>? map = _map;
@@ -413,6 +439,7 @@ namespace NativeGoMap
                     }
 
                     _hasCurrent = false;
+                    _current = default;
                     return false;
                 }
 
@@ -440,28 +467,55 @@ namespace NativeGoMap
                 if (!found)
                 {
                     _done = true;
+                    _current = default;
                     map.UnregisterIterator(_slot, _ticket);
                 }
 
                 return found;
             }
 
-            /// <summary>Releases the registration (idempotent; a no-op after the map's disposal).</summary>
+            /// <summary>
+            /// Releases the registration, so memory retired under this enumeration becomes
+            /// releasable (later writes release it, a bounded piece each). O(1). Idempotent; a no-op after the map's disposal. Afterwards
+            /// <see cref="MoveNext"/> returns false (a Dictionary enumerator would go on),
+            /// <see cref="Current"/> keeps its value, and copies of this enumerator stop.
+            /// </summary>
             public void Dispose()
             {
                 if (_map is not null && !_done)
                 {
                     _done = true;
-                    _hasCurrent = false;
                     _mask = 0;
                     _fast = false;
                     _map.UnregisterIterator(_slot, _ticket);
                 }
             }
 
-            /// <summary>Not supported, as for Dictionary's enumerator after changes; start a new enumeration instead.</summary>
-            /// <exception cref="NotSupportedException">Always.</exception>
-            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
+            /// <summary>
+            /// Starts a new enumeration, as a new Go <c>range</c> would: from a new random start for
+            /// the map's enumerator, from the start <see cref="Keys"/> and <see cref="Values"/>
+            /// share for theirs. Works before, during and after an enumeration, and after writes
+            /// (a Dictionary enumerator throws after writes). Cost: that of
+            /// <see cref="Dispose"/> plus that of <see cref="GetEnumerator"/>; ends the registration
+            /// that copies of this enumerator share.
+            /// </summary>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="OutOfMemoryException">The registration table could not grow.</exception>
+            void IEnumerator.Reset() => Restart();
+
+            /// <summary><see cref="IEnumerator.Reset"/>, callable from the key and value enumerators. A default enumerator stays empty.</summary>
+            internal void Restart()
+            {
+                GoMap<TKey, TValue>? map = _map;
+                if (map is null)
+                {
+                    return;
+                }
+
+                bool ordered = _ordered;
+                Dispose();
+                this = new Enumerator(map, ordered);
+            }
         }
 
         /// <summary>One enumerator registration.</summary>
@@ -472,91 +526,6 @@ namespace NativeGoMap
 
             /// <summary>Head of the deferred list when the enumerator started: it and every older block were already unreachable.</summary>
             internal byte* Boundary;
-        }
-
-        /// <summary>The keys of a map, enumerable without allocation.</summary>
-        public readonly struct KeyCollection : IEnumerable<TKey>
-        {
-            private readonly GoMap<TKey, TValue> _map;
-
-            internal KeyCollection(GoMap<TKey, TValue> map) => _map = map;
-
-            /// <summary>Number of keys. O(1).</summary>
-            public long Count => _map.LongCount;
-
-            /// <summary>Starts an enumeration of the keys, as <see cref="GoMap{TKey, TValue}.GetEnumerator"/>.</summary>
-            /// <returns>A struct enumerator.</returns>
-            public KeyEnumerator GetEnumerator() => new KeyEnumerator(_map.GetEnumerator());
-
-            IEnumerator<TKey> IEnumerable<TKey>.GetEnumerator() => GetEnumerator();
-
-            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-        }
-
-        /// <summary>Enumerates keys; see <see cref="Enumerator"/>.</summary>
-        public struct KeyEnumerator : IEnumerator<TKey>
-        {
-            private Enumerator _inner;
-
-            internal KeyEnumerator(Enumerator inner) => _inner = inner;
-
-            /// <summary>The current key.</summary>
-            public readonly TKey Current => _inner.Current.Key;
-
-            readonly object IEnumerator.Current => Current;
-
-            /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
-            /// <returns>False at the end.</returns>
-            public bool MoveNext() => _inner.MoveNext();
-
-            /// <summary>Releases the registration.</summary>
-            public void Dispose() => _inner.Dispose();
-
-            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
-        }
-
-        /// <summary>The values of a map, enumerable without allocation.</summary>
-        public readonly struct ValueCollection : IEnumerable<TValue>
-        {
-            private readonly GoMap<TKey, TValue> _map;
-
-            internal ValueCollection(GoMap<TKey, TValue> map) => _map = map;
-
-            /// <summary>Number of values. O(1).</summary>
-            public long Count => _map.LongCount;
-
-            /// <summary>Starts an enumeration of the values, as <see cref="GoMap{TKey, TValue}.GetEnumerator"/>.</summary>
-            /// <returns>A struct enumerator.</returns>
-            public ValueEnumerator GetEnumerator() => new ValueEnumerator(_map.GetEnumerator());
-
-            IEnumerator<TValue> IEnumerable<TValue>.GetEnumerator() => GetEnumerator();
-
-            IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-        }
-
-        /// <summary>Enumerates values; see <see cref="Enumerator"/>.</summary>
-        public struct ValueEnumerator : IEnumerator<TValue>
-        {
-            private Enumerator _inner;
-
-            internal ValueEnumerator(Enumerator inner) => _inner = inner;
-
-            /// <summary>The current value.</summary>
-            public readonly TValue Current => _inner.Current.Value;
-
-            /// <summary>A reference to the current value in the map; see <see cref="Enumerator.CurrentValueRef"/>.</summary>
-            public readonly ref TValue CurrentValueRef => ref _inner.CurrentValueRef;
-
-            readonly object IEnumerator.Current => Current;
-
-            /// <summary>Advances; see <see cref="Enumerator.MoveNext"/>.</summary>
-            /// <returns>False at the end.</returns>
-            public bool MoveNext() => _inner.MoveNext();
-
-            /// <summary>Releases the registration.</summary>
-            public void Dispose() => _inner.Dispose();
-
-            void IEnumerator.Reset() => throw new NotSupportedException("Start a new enumeration with GetEnumerator().");
         }
     }
 }

@@ -56,11 +56,14 @@
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
 // GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
 // clear), GoMap.Grow.cs (growth and evacuation), GoMap.Iteration.cs (enumerators),
+// GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
+// collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
 // GoMap.Concurrency.cs (the hashWriting flag), GoMap.Memory.cs (ownership of native memory),
-// NativeHeap.cs (the allocator), GoMap.Validate.cs (the invariant walker).
+// NativeHeap.cs (the allocator), ReaderRegistry.cs (reader announcements), GoMap.Validate.cs
+// (the invariant walker), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
+// counters), ThrowHelper.cs (every throw).
 using System;
 using System.Threading;
-using System.Collections;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -87,7 +90,7 @@ namespace NativeGoMap
     /// <typeparam name="TKey">The key type. Compared by its bytes when that equals <c>Equals</c>,
     /// else through <see cref="IEquatable{T}"/>; types with neither need a comparer.</typeparam>
     /// <typeparam name="TValue">The value type.</typeparam>
-    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IReadOnlyDictionary<TKey, TValue>
+    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>
         where TKey : unmanaged
         where TValue : unmanaged
     {
@@ -586,14 +589,5 @@ namespace NativeGoMap
 
         /// <summary>Next value of the map's own random sequence (Go's fastrand).</summary>
         private ulong NextRandom() => Hasher.SplitMix(ref _rng);
-
-        // ---- IReadOnlyDictionary: explicit, may box ----
-        IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => Keys;
-
-        IEnumerable<TValue> IReadOnlyDictionary<TKey, TValue>.Values => Values;
-
-        IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
-
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

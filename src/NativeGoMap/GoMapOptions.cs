@@ -34,5 +34,22 @@ namespace NativeGoMap
         /// write and a per-thread announcement per read). See the README's concurrency section.
         /// </summary>
         public ConcurrencyChecks ConcurrencyChecks { get; set; }
+
+        /// <summary>
+        /// <paramref name="options"/> with a capacity hint of at least <paramref name="count"/>: the
+        /// same object when its hint is already that large, else a copy (every option kept), so the
+        /// caller's object never changes. Null options and a count of 0 give null.
+        /// </summary>
+        internal static GoMapOptions? WithCapacityHintAtLeast(GoMapOptions? options, long count)
+        {
+            if (count <= (options?.CapacityHint ?? 0))
+            {
+                return options;
+            }
+
+            GoMapOptions copy = options is null ? new GoMapOptions() : (GoMapOptions)options.MemberwiseClone();
+            copy.CapacityHint = count;
+            return copy;
+        }
     }
 }

@@ -18,6 +18,22 @@ namespace NativeGoMap
             throw new ArgumentException($"An item with the same key has already been added. Key: {key}", nameof(key));
 
         [DoesNotReturn]
+        internal static void ThrowCopyToIndex(int index, int length) =>
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"The index must lie between 0 and the array's length ({length}).");
+
+        [DoesNotReturn]
+        internal static void ThrowCopyToTooSmall() =>
+            throw new ArgumentException("Destination array is not long enough to copy all the items in the collection. Check array index and length.");
+
+        [DoesNotReturn]
+        internal static void ThrowKeyCollectionReadOnly() =>
+            throw new NotSupportedException("Mutating a key collection derived from a map is not allowed.");
+
+        [DoesNotReturn]
+        internal static void ThrowValueCollectionReadOnly() =>
+            throw new NotSupportedException("Mutating a value collection derived from a map is not allowed.");
+
+        [DoesNotReturn]
         internal static void ThrowDisposed(Type type) => throw new ObjectDisposedException(type.FullName);
 
         [DoesNotReturn]
@@ -43,7 +59,9 @@ namespace NativeGoMap
 
         [DoesNotReturn]
         internal static void ThrowEnumeratorEnded() =>
-            throw new InvalidOperationException("The enumerator was disposed or has finished; a copy of it cannot go on.");
+            throw new InvalidOperationException(
+                "A copy of this enumerator was disposed, finished or reset. Copies of a GoMap enumerator share one registration, " +
+                "which keeps memory retired under the enumeration alive; once it ends, no copy can go on. Start a new enumeration, or Reset this one.");
 
         [DoesNotReturn]
         internal static void ThrowSpanTooShort(string paramName) =>
@@ -55,6 +73,6 @@ namespace NativeGoMap
 
         [DoesNotReturn]
         internal static void ThrowNoCurrent() =>
-            throw new InvalidOperationException("Enumeration has not started or has already finished.");
+            throw new InvalidOperationException("Enumeration has either not started or has already finished.");
     }
 }

@@ -7,22 +7,6 @@ namespace NativeGoMap.Tests
     /// <summary>Enumeration allocates nothing on the GC heap: struct enumerators, native registrations.</summary>
     public class IterationAllocationTests
     {
-        /// <summary>Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs (JIT tiering).</summary>
-        private static long AllocatedBy(Func<long> body)
-        {
-            long check = 0;
-            for (int i = 0; i < 5; i++)
-            {
-                check += body();
-            }
-
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            check += body();
-            long after = GC.GetAllocatedBytesForCurrentThread();
-            Assert.NotEqual(0, check);
-            return after - before;
-        }
-
         [Fact]
         public void ForeachOverTheMapAllocatesNothing()
         {
@@ -38,7 +22,7 @@ namespace NativeGoMap.Tests
                 return sum;
             }
 
-            Assert.Equal(0, AllocatedBy(SumEntries));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(SumEntries));
         }
 
         [Fact]
@@ -56,7 +40,7 @@ namespace NativeGoMap.Tests
                 return sum;
             }
 
-            Assert.Equal(0, AllocatedBy(SumKeys));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(SumKeys));
         }
 
         [Fact]
@@ -74,7 +58,7 @@ namespace NativeGoMap.Tests
                 return sum;
             }
 
-            Assert.Equal(0, AllocatedBy(SumValues));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(SumValues));
         }
 
         [Fact]
@@ -101,7 +85,7 @@ namespace NativeGoMap.Tests
                 return sum;
             }
 
-            Assert.Equal(0, AllocatedBy(WalkWhileGrowing));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(WalkWhileGrowing));
         }
 
         [Fact]
@@ -125,7 +109,7 @@ namespace NativeGoMap.Tests
                 return sum;
             }
 
-            Assert.Equal(0, AllocatedBy(Interleave));
+            Assert.Equal(0, IterationHelpers.AllocatedBy(Interleave));
         }
     }
 }

@@ -361,7 +361,6 @@ namespace NativeGoMap.Tests
             }
 
             Assert.Equal(100, n);
-            Assert.Throws<NotSupportedException>(() => untyped.Reset());
             ((IDisposable)untyped).Dispose();
             Assert.Equal(0, map.GetStats().LiveEnumerators);
         }

@@ -251,6 +251,22 @@ namespace NativeGoMap.Tests
 
     public static class IterationHelpers
     {
+        /// <summary>Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs (JIT tiering).</summary>
+        public static long AllocatedBy(Func<long> body)
+        {
+            long check = 0;
+            for (int i = 0; i < 5; i++)
+            {
+                check += body();
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            check += body();
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.NotEqual(0, check);
+            return after - before;
+        }
+
         /// <summary>Fills a map with keys 0..n-1, value = key * 10.</summary>
         public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0)
         {

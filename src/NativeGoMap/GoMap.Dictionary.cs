@@ -1,0 +1,232 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+
+namespace NativeGoMap
+{
+    // .NET's dictionary contracts (IDictionary, ICollection of pairs, IReadOnlyDictionary) on top
+    // of the public members: nothing here is on a hot path, and no hot path pays for it. Members
+    // whose interface form would box or allocate are explicit; the struct-returning and
+    // allocation-free forms stay public.
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>
+        /// Creates a map holding the pairs of <paramref name="collection"/> (Dictionary's
+        /// <c>Dictionary(IEnumerable&lt;KeyValuePair&lt;TKey, TValue&gt;&gt;)</c>). When the collection's
+        /// count is known without enumerating it and exceeds the options' capacity hint, the map
+        /// is sized for that count (the options object is not changed). Cost: one
+        /// <see cref="Add(TKey, TValue)"/> per pair, plus the enumeration of
+        /// <paramref name="collection"/> through its interface (which may allocate).
+        /// </summary>
+        /// <param name="collection">The pairs to add; keys must be distinct.</param>
+        /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
+        /// <param name="comparer">Key equality; null for the default.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="collection"/> is null.</exception>
+        /// <exception cref="ArgumentException">Two pairs have equal keys.</exception>
+        /// <exception cref="NotSupportedException">As for <see cref="GoMap{TKey, TValue}(GoMapOptions?, IEqualityComparer{TKey}?)"/>.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out.</exception>
+        /// <remarks>When it throws, the memory the map took is freed before the exception leaves.</remarks>
+        public GoMap(IEnumerable<KeyValuePair<TKey, TValue>> collection, GoMapOptions? options = null, IEqualityComparer<TKey>? comparer = null)
+            : this(GoMapOptions.WithCapacityHintAtLeast(options, KnownCount(collection)), comparer)
+        {
+            bool built = false;
+            try
+            {
+                ArgumentNullException.ThrowIfNull(collection);
+                foreach (KeyValuePair<TKey, TValue> pair in collection)
+                {
+                    Add(pair.Key, pair.Value);
+                }
+
+                built = true;
+            }
+            finally
+            {
+                if (!built)
+                {
+                    Dispose();
+                }
+            }
+        }
+
+        /// <summary>
+        /// The key equality this map uses. O(1), never allocates after its first use per key type.
+        /// The comparer given at construction; otherwise <see cref="EqualityComparer{T}.Default"/>
+        /// for enums and for key types that implement <see cref="IEquatable{T}"/> (primitives,
+        /// <see cref="Guid"/>, record structs), and for other structs, which the map compares by
+        /// their bytes, a comparer that does the same (without boxing, and over the whole of
+        /// fixed-size buffers and inline arrays, where <see cref="EqualityComparer{T}.Default"/>
+        /// would compare their first element only).
+        /// </summary>
+        public IEqualityComparer<TKey> Comparer => _comparer ?? DefaultKeyComparer<TKey>.Instance;
+
+        /// <summary>
+        /// Whether some entry holds <paramref name="value"/>: a scan of every entry (Dictionary's
+        /// <c>ContainsValue</c>). O(n); no allocation; registers an enumerator for its duration.
+        /// Values compare as the map compares keys of their type by default: by their bytes where
+        /// that equals <c>Equals</c> (whole fixed-size buffers included), else through
+        /// <see cref="IEquatable{T}"/>; <c>float</c> and <c>double</c> as their <c>Equals</c>
+        /// (NaN finds NaN); any other type through <see cref="EqualityComparer{T}.Default"/>.
+        /// </summary>
+        /// <param name="value">The value to look for.</param>
+        /// <returns>True when found.</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the scan.</exception>
+        public bool ContainsValue(TValue value)
+        {
+            foreach (KeyValuePair<TKey, TValue> pair in this)
+            {
+                if (KeyOps<TValue>.Equal(pair.Value, value))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Copies every entry into <paramref name="array"/> from <paramref name="index"/> on, in the
+        /// order of one enumeration (<see cref="GetEnumerator"/>: random start). O(n); no allocation;
+        /// checks the arguments as Dictionary does before writing anything.
+        /// </summary>
+        /// <param name="array">The destination.</param>
+        /// <param name="index">Where the first entry goes.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="array"/> is null.</exception>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or past the end of <paramref name="array"/>.</exception>
+        /// <exception cref="ArgumentException">The entries do not fit between <paramref name="index"/> and the end.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        public void CopyTo(KeyValuePair<TKey, TValue>[] array, int index)
+        {
+            CheckCopyTo(array, index);
+            CopyAll<KeyValuePair<TKey, TValue>, Enumerator>(GetEnumerator(), array, index);
+        }
+
+        /// <summary>False: the map is writable. O(1).</summary>
+        bool ICollection<KeyValuePair<TKey, TValue>>.IsReadOnly => false;
+
+        /// <summary>The keys as an <see cref="ICollection{T}"/>: a box of <see cref="Keys"/>, made on first use and kept (one allocation per map).</summary>
+        ICollection<TKey> IDictionary<TKey, TValue>.Keys => _keysBox ??= Keys;
+
+        /// <summary>The values as an <see cref="ICollection{T}"/>: a box of <see cref="Values"/>, made on first use and kept (one allocation per map).</summary>
+        ICollection<TValue> IDictionary<TKey, TValue>.Values => _valuesBox ??= Values;
+
+        /// <summary>The same box as <see cref="IDictionary{TKey, TValue}.Keys"/>.</summary>
+        IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => _keysBox ??= Keys;
+
+        /// <summary>The same box as <see cref="IDictionary{TKey, TValue}.Values"/>.</summary>
+        IEnumerable<TValue> IReadOnlyDictionary<TKey, TValue>.Values => _valuesBox ??= Values;
+
+        /// <summary><see cref="Add(TKey, TValue)"/> of the pair's key and value. Amortized O(1); invalidates refs into the map.</summary>
+        /// <exception cref="ArgumentException">The key is already present; the map is unchanged.</exception>
+        void ICollection<KeyValuePair<TKey, TValue>>.Add(KeyValuePair<TKey, TValue> item) => Add(item.Key, item.Value);
+
+        /// <summary>Whether the pair's key is present with an equal value (equality as in <see cref="ContainsValue"/>). O(1): one lookup.</summary>
+        bool ICollection<KeyValuePair<TKey, TValue>>.Contains(KeyValuePair<TKey, TValue> item) =>
+            TryGetValue(item.Key, out TValue value) && KeyOps<TValue>.Equal(value, item.Value);
+
+        /// <summary>
+        /// Removes the pair's key when it is present with an equal value (equality as in
+        /// <see cref="ContainsValue"/>). O(1): one lookup, then <see cref="Remove(TKey)"/>'s costs
+        /// when the value matches; a miss writes nothing and invalidates nothing.
+        /// </summary>
+        bool ICollection<KeyValuePair<TKey, TValue>>.Remove(KeyValuePair<TKey, TValue> item) =>
+            TryGetValue(item.Key, out TValue value) && KeyOps<TValue>.Equal(value, item.Value) && Remove(item.Key);
+
+        /// <summary>Boxes a new <see cref="Enumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+        IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
+
+        /// <summary>Boxes a new <see cref="Enumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        /// <summary>
+        /// Dictionary's argument checks of every <c>CopyTo</c>, in its order and with its parameter
+        /// names, against this map's count: nothing is written unless all entries fit.
+        /// </summary>
+        private void CheckCopyTo<T>(T[] array, int index)
+        {
+            ArgumentNullException.ThrowIfNull(array);
+            if ((uint)index > (uint)array.Length)
+            {
+                ThrowHelper.ThrowCopyToIndex(index, array.Length);
+            }
+
+            if (array.Length - index < LongCount)
+            {
+                ThrowHelper.ThrowCopyToTooSmall();
+            }
+        }
+
+        /// <summary>
+        /// The copy loop of every <c>CopyTo</c>, after <see cref="CheckCopyTo"/>: writes what
+        /// <paramref name="e"/> yields from <paramref name="index"/> on, and ends its registration
+        /// even when a step throws. Generic over the struct enumerator, so nothing is boxed.
+        /// </summary>
+        private static void CopyAll<T, TEnumerator>(TEnumerator e, T[] array, int index)
+            where TEnumerator : struct, IEnumerator<T>
+        {
+            try
+            {
+                while (e.MoveNext())
+                {
+                    array[index++] = e.Current;
+                }
+            }
+            finally
+            {
+                e.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// The number of pairs a source holds when it is known without enumerating it (0 otherwise),
+        /// for sizing a map built from it. Runs before the map exists, so it reads a source map's
+        /// count without the checks that could throw.
+        /// </summary>
+        private static long KnownCount(IEnumerable<KeyValuePair<TKey, TValue>>? collection)
+        {
+            if (collection is GoMap<TKey, TValue> map)
+            {
+                return map.IsDisposed ? 0 : Volatile.Read(ref map._count);
+            }
+
+            return collection is not null && collection.TryGetNonEnumeratedCount(out int n) ? n : 0;
+        }
+    }
+
+    /// <summary>
+    /// What <see cref="GoMap{TKey, TValue}.Comparer"/> reports for a map built without a comparer:
+    /// .NET's default where the map's default equality is .NET's, else <see cref="ByteKeyComparer{T}"/>.
+    /// </summary>
+    internal static class DefaultKeyComparer<T>
+        where T : unmanaged
+    {
+        internal static readonly IEqualityComparer<T> Instance =
+            KeyOps<T>.Kind == KeyKind.Bytes && !typeof(T).IsEnum && !typeof(IEquatable<T>).IsAssignableFrom(typeof(T))
+                ? new ByteKeyComparer<T>()
+                : EqualityComparer<T>.Default;
+    }
+
+    /// <summary>
+    /// Equality by all the bytes of a struct, as the map's default for structs without padding
+    /// and without equality of their own; hash codes from the map's hash under a fixed seed.
+    /// </summary>
+    internal sealed class ByteKeyComparer<T> : IEqualityComparer<T>
+        where T : unmanaged
+    {
+        private const ulong K1 = 0x9E3779B97F4A7C15UL; // any fixed secrets: these hashes never place map entries
+        private const ulong K2 = 0xBF58476D1CE4E5B9UL;
+
+        /// <summary>Byte equality.</summary>
+        public bool Equals(T x, T y) => KeyOps<T>.Equal(x, y);
+
+        /// <summary>The 64-bit hash folded to 32 bits.</summary>
+        public int GetHashCode(T obj)
+        {
+            ulong h = KeyOps<T>.Hash(obj, K1, K2);
+            return (int)(h ^ (h >> 32));
+        }
+    }
+}
