@@ -35,8 +35,12 @@ namespace NativeGoMap
         {
             if (_slowWrites == 0)
             {
+                // The array and B from one word, as lookups read them: in Go mode another writer
+                // may be starting a growth right now (misuse), and pairing its new B with the old
+                // array would index past the array's end.
+                nuint t = _table;
                 byte top = MapMath.TopHash(hash);
-                byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
+                byte* b = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
                 TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
                 if (v != null)
                 {

@@ -16,7 +16,10 @@ namespace NativeGoMap
         {
             if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
-                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, out value);
+                // The array and B from one word (see AssignFast).
+                nuint t = _table;
+                byte* bucket = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
+                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, bucket, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, bucket, out value);
             }
 
             return DeleteSlow(key, hash, out value);
@@ -40,7 +43,8 @@ namespace NativeGoMap
                     GrowWork(hash & MapMath.BucketMask(_b));
                 }
 
-                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, out value);
+                byte* bucket = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
+                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, bucket, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, bucket, out value);
             }
             finally
             {
@@ -50,15 +54,15 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The search and marking of Go's mapdelete, with growth work done: marks the slot
+        /// The search and marking of Go's mapdelete in the chain at <paramref name="bOrig"/>, with
+        /// growth work done: marks the slot
         /// emptyOne, then turns the run of empty slots that now ends the chain into emptyRest,
         /// walking back across buckets, so lookups stop early. Indirect blocks are retired.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteIn<TK>(TK keys, in TKey key, ulong hash, out TValue value)
+        private bool DeleteIn<TK>(TK keys, in TKey key, ulong hash, byte* bOrig, out TValue value)
             where TK : struct, IKeys
         {
-            byte* bOrig = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
             byte top = MapMath.TopHash(hash);
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {

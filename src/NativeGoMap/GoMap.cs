@@ -9,9 +9,10 @@
 //
 // A bucket that fills up chains an overflow bucket. For B >= 4 the bucket array carries
 // 2^(B-4) spare buckets at its tail (nextOverflow) so that the first overflows cost no
-// allocation; past those, each overflow bucket is allocated on its own and recorded in the
-// ownership list of its generation (Go's mapextra.overflow). Go keeps that list so the garbage
-// collector keeps pointer-free buckets alive; here it is what frees them.
+// allocation; past those, overflow buckets come from chunks (1 to 128 buckets, growing with the
+// generation) recorded in the ownership list of its generation (Go's mapextra.overflow). Go
+// keeps that list so the garbage collector keeps pointer-free buckets alive; here it is what
+// releases them, a few hundred chunks instead of a hundred thousand buckets at 10M entries.
 //
 // Growth is incremental. When an insert would take the average load past 6.5 entries per
 // bucket, a new array twice as large is allocated and the old one kept ("growing"). Every
@@ -19,9 +20,11 @@
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit. When the overflow buckets of a table become as many as its regular buckets (deletes
 // leave chains sparse), a same-size growth compacts them. No single write pays for more than
-// two old chains, so no insert stalls on a whole-table rehash; the new array comes from calloc
-// as untouched zero pages, so allocating it does not stall either. (Not yet smoothed: the write
-// that ends a growth frees the old generation in one go, which costs milliseconds on big tables.)
+// two old chains, so no insert stalls on a whole-table rehash. The new array comes as untouched
+// zero pages (a 2 MiB-aligned mapping of its own with transparent huge pages from 2 MiB up,
+// OsMemory.cs), so allocating it does not stall either; and the old generation is not freed by
+// the write that ends the growth but released by the writes that follow, one huge page or 32
+// small blocks at a time (GoMap.Memory.cs), so ending a growth does not stall.
 //
 // Iteration walks buckets in order from a random start bucket and slot offset, then each
 // chain, then each slot. Entries never move within their chain, so an iteration yields each
@@ -58,10 +61,13 @@
 // clear), GoMap.Grow.cs (growth and evacuation), GoMap.Iteration.cs (enumerators),
 // GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
 // collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
-// GoMap.Concurrency.cs (the hashWriting flag), GoMap.Memory.cs (ownership of native memory),
-// NativeHeap.cs (the allocator), ReaderRegistry.cs (reader announcements), GoMap.Validate.cs
-// (the invariant walker), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
-// counters), ThrowHelper.cs (every throw).
+// GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
+// ConcurrencyChecks.cs (the two modes), GoMap.Memory.cs (ownership, retirement and release of
+// native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
+// pages), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
+// GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
+// program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
+// counters), ThrowHelper.cs (every throw the library originates).
 using System;
 using System.Threading;
 using System.Collections.Generic;

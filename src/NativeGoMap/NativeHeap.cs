@@ -124,13 +124,13 @@ namespace NativeGoMap
             ulong total = size + HeaderSize + slack;
             if (size > SizeMask || total > SizeMask)
             {
-                throw new OutOfMemoryException();
+                ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
             byte* baseP = (byte*)(zero ? NativeMemory.AllocZeroed((nuint)total) : NativeMemory.Alloc((nuint)total));
             if (baseP == null)
             {
-                throw new OutOfMemoryException();
+                ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
             byte* user = baseP + HeaderSize;
@@ -152,7 +152,7 @@ namespace NativeGoMap
             ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
             if (total > SizeMask)
             {
-                throw new OutOfMemoryException();
+                ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
             byte* baseP = OsMemory.Map(total);
