@@ -17,8 +17,6 @@ namespace NativeGoMap
     // later writes only (Go mode) and not while a Strict reader announces itself.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
-        private const nuint TableBMask = 63;
-
         /// <summary>
         /// The value of a key, or null (Go's mapaccess2), for a read that began with
         /// <paramref name="token"/>. Decides the key equality once per call, as Dictionary's
@@ -65,7 +63,7 @@ namespace NativeGoMap
                 return null; // no bucket array yet
             }
 
-            byte* p = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
+            byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
             nuint old = _oldTable;
             if (old != 0)
             {
@@ -109,7 +107,7 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static byte* OldBucketIfUnevacuated(nuint oldTable, ulong hash, byte* current)
         {
-            byte* oldb = BucketLayout<TKey, TValue>.Bucket((byte*)(oldTable & ~TableBMask), hash & MapMath.BucketMask((int)(oldTable & TableBMask)));
+            byte* oldb = BucketLayout<TKey, TValue>.TableBucket(oldTable, hash);
             return MapMath.Evacuated(*oldb) ? current : oldb;
         }
 
@@ -136,8 +134,8 @@ namespace NativeGoMap
                 return hits;
             }
 
-            byte* array = (byte*)(t & ~TableBMask);
-            ulong mask = MapMath.BucketMask((int)(t & TableBMask));
+            byte* array = BucketLayout<TKey, TValue>.TableArray(t);
+            ulong mask = MapMath.BucketMask(BucketLayout<TKey, TValue>.TableB(t));
             ulong k1 = _k1;
             ulong k2 = _k2;
             byte* tops = stackalloc byte[Block];
@@ -174,8 +172,8 @@ namespace NativeGoMap
         /// </summary>
         private void Publish()
         {
-            Volatile.Write(ref _oldTable, _oldBuckets == null ? 0 : (nuint)_oldBuckets | (nuint)OldB());
-            Volatile.Write(ref _table, _buckets == null ? 0 : (nuint)_buckets | (nuint)_b);
+            Volatile.Write(ref _oldTable, BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()));
+            Volatile.Write(ref _table, BucketLayout<TKey, TValue>.Table(_buckets, _b));
 
             // An insert of a new key takes the slow path when it would start a growth (Go's
             // overLoadFactor(count+1, B) || tooManyOverflowBuckets(noverflow, B)).

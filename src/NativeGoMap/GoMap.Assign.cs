@@ -40,7 +40,7 @@ namespace NativeGoMap
                 // array would index past the array's end.
                 nuint t = _table;
                 byte top = MapMath.TopHash(hash);
-                byte* b = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
+                byte* b = BucketLayout<TKey, TValue>.TableBucket(t, hash);
                 TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
                 if (v != null)
                 {

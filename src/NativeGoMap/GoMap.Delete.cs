@@ -18,7 +18,7 @@ namespace NativeGoMap
             {
                 // The array and B from one word (see AssignFast).
                 nuint t = _table;
-                byte* bucket = BucketLayout<TKey, TValue>.Bucket((byte*)(t & ~TableBMask), hash & MapMath.BucketMask((int)(t & TableBMask)));
+                byte* bucket = BucketLayout<TKey, TValue>.TableBucket(t, hash);
                 return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, bucket, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, bucket, out value);
             }
 

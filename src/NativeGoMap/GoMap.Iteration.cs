@@ -133,13 +133,13 @@ namespace NativeGoMap
 
                     nuint table = Volatile.Read(ref _table);
                     nuint oldTable = _oldTable;
-                    if (oldTable != 0 && it._b == (int)(table & TableBMask))
+                    if (oldTable != 0 && it._b == BucketLayout<TKey, TValue>.TableB(table))
                     {
                         // The enumeration started in the middle of a growth that is not done. If
                         // the old bucket feeding this one is not evacuated yet, walk it instead,
                         // yielding only the entries bound for this bucket.
-                        int oldB = (int)(oldTable & TableBMask);
-                        b = BucketLayout<TKey, TValue>.Bucket((byte*)(oldTable & ~TableBMask), bucket & MapMath.BucketMask(oldB));
+                        int oldB = BucketLayout<TKey, TValue>.TableB(oldTable);
+                        b = BucketLayout<TKey, TValue>.Bucket(BucketLayout<TKey, TValue>.TableArray(oldTable), bucket & MapMath.BucketMask(oldB));
                         if (!MapMath.Evacuated(*b))
                         {
                             // Only a doubling splits an old chain between two new buckets. Decide
@@ -217,7 +217,7 @@ namespace NativeGoMap
                     ulong rest = cand & (cand - 1);
                     it._mask = rest;
                     it._fast = checkBucket == NoCheck && (rest & ~live) == 0 && _oldTable == 0 &&
-                               Volatile.Read(ref _table) == ((nuint)it._buckets | (nuint)it._b);
+                               Volatile.Read(ref _table) == BucketLayout<TKey, TValue>.Table(it._buckets, it._b);
                     return true;
                 }
 
@@ -292,8 +292,8 @@ namespace NativeGoMap
                 }
 
                 nuint table = Volatile.Read(ref map._table);
-                _b = (int)(table & TableBMask);
-                _buckets = (byte*)(table & ~TableBMask);
+                _b = BucketLayout<TKey, TValue>.TableB(table);
+                _buckets = BucketLayout<TKey, TValue>.TableArray(table);
                 ulong r = ordered ? map.OrderedStart(token & ~TokenAnnounced) : map.NextRandom();
                 _startBucket = r & MapMath.BucketMask(_b);
                 _offset = (int)((r >> _b) & (MapMath.BucketCnt - 1));

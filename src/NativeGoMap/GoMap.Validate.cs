@@ -24,8 +24,8 @@ namespace NativeGoMap
 
             Check((s & StateWriting) == 0 || (f & FlagPoisoned) != 0, "hashWriting is set outside a write");
             Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
-            Check(_table == (_buckets == null ? 0 : (nuint)_buckets | (nuint)_b), "the published table differs from the bucket array and B");
-            Check(_oldTable == (_oldBuckets == null ? 0 : (nuint)_oldBuckets | (nuint)OldB()), "the published old table differs from the old array and its B");
+            Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
+            Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
             Check(_insertSlowAt == (MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b)), "the insert threshold is stale");
             Check((_slowWrites != 0) == (_oldBuckets != null || _buckets == null || _reclaimPending || _releaseQueue != null), "the slow-write flag is stale");
             var owned = new HashSet<nint>();

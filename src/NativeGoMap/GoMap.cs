@@ -179,7 +179,8 @@ namespace NativeGoMap
         /// Creates a map that compares keys with <paramref name="comparer"/> instead of the key
         /// type's default equality. Its 32-bit hash codes are mixed with the map's seed to 64 bits.
         /// The comparer must not throw and must be consistent: equal keys, equal hash codes. The
-        /// default path pays one well-predicted null test for this option.
+        /// default path pays one well-predicted null test per call for this option: each
+        /// operation decides the equality once, as Dictionary does.
         /// </summary>
         /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
         /// <param name="comparer">Key equality; null for the default.</param>

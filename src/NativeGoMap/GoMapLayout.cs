@@ -157,6 +157,25 @@ namespace NativeGoMap
         internal static ref TValue Value(byte* b, int i) =>
             ref IndirectValue ? ref *(TValue*)*(byte**)ValueSlot(b, i) : ref *(TValue*)ValueSlot(b, i);
 
+        /// <summary>Mask of B in a published table word (arrays are 64-byte aligned, so B fits below the address).</summary>
+        internal const nuint TableBMask = 63;
+
+        /// <summary>A bucket array and its B packed in one word, so that a reader loads them as one consistent pair.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static nuint Table(byte* array, int b) => array == null ? 0 : (nuint)array | (nuint)b;
+
+        /// <summary>The bucket array of a table word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* TableArray(nuint table) => (byte*)(table & ~TableBMask);
+
+        /// <summary>The B of a table word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static int TableB(nuint table) => (int)(table & TableBMask);
+
+        /// <summary>The bucket of a table word that <paramref name="hash"/> selects (its low B bits).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), hash & MapMath.BucketMask(TableB(table)));
+
         /// <summary>Bytes of an overflow chunk of <paramref name="n"/> buckets: a cache line holding the count, then the buckets.</summary>
         internal static ulong ChunkBytes(long n) => 64 + ((ulong)n * (ulong)BucketSize);
 
