@@ -121,8 +121,9 @@ namespace NativeGoMap.Stress
         /// so reading it around every insert would double the build and disturb the caches the next
         /// insert uses. Neither a fault nor a trip off the CPU fits in that threshold (the fastest
         /// insert with a fault measured 9.8 µs here), so a faster insert had none, and the counts
-        /// after a probed insert minus those at the previous probe are exactly that insert's (the
-        /// loop's own memory is touched before the build).
+        /// after a probed insert minus those at the previous probe are that insert's: the loop's
+        /// own memory is touched before the build, so only a preemption between two inserts (in
+        /// the loop's few instructions) can be counted with the next probed insert instead.
         /// </summary>
         private static long Fill(GoMap<long, long> map, long[] histogram, long count, Worst worst, Worst quiet, long[] beyondByCause, out long peakBytes)
         {
