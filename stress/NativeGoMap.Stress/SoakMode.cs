@@ -17,21 +17,29 @@ namespace NativeGoMap.Stress
         {
             var summary = new Summary("soak");
             int seconds = o.Seconds ?? (o.Quick ? 10 : 60);
-            var each = TimeSpan.FromSeconds(seconds / 7.0);
-            var rows = new List<object[]>
-            {
-                new Soak<long, long, LongLong>(o, 1, summary).Run(each),
-                new Soak<int, sbyte, IntSByte>(o, 2, summary).Run(each),
-                new Soak<Guid, int, GuidInt>(o, 3, summary).Run(each),
-                new Soak<double, long, DoubleLong>(o, 4, summary).Run(each),
-                new Soak<PaddedKey, long, PaddedLong>(o, 5, summary).Run(each),
-                new Soak<BigKey, BigValue, BigBig>(o, 6, summary).Run(each),
-                new Soak<long, long, CoarseComparer>(o, 7, summary).Run(each),
-            };
-            summary.Row("seconds per type", each.TotalSeconds);
-            summary.Row("ops", rows.Sum(r => (long)r[1]));
+            var each = TimeSpan.FromSeconds(seconds / 14.0);
+
+            // Every type soaks once per concurrency-check mode, with the same stream: the same
+            // operations, seeds and iteration orders in both, so a divergence in one mode only is
+            // that mode's.
+            object[][] Both<TKey, TValue, TCodec>(int stream)
+                where TKey : unmanaged
+                where TValue : unmanaged
+                where TCodec : ICodec<TKey, TValue> =>
+                new[] { ConcurrencyChecks.Strict, ConcurrencyChecks.Go }.Select(c => new Soak<TKey, TValue, TCodec>(o, stream, c, summary).Run(each)).ToArray();
+
+            var rows = new List<object[]>();
+            rows.AddRange(Both<long, long, LongLong>(1));
+            rows.AddRange(Both<int, sbyte, IntSByte>(2));
+            rows.AddRange(Both<Guid, int, GuidInt>(3));
+            rows.AddRange(Both<double, long, DoubleLong>(4));
+            rows.AddRange(Both<PaddedKey, long, PaddedLong>(5));
+            rows.AddRange(Both<BigKey, BigValue, BigBig>(6));
+            rows.AddRange(Both<long, long, CoarseComparer>(7));
+            summary.Row("seconds per type and mode", each.TotalSeconds);
+            summary.Row("ops", rows.Sum(r => (long)r[2]));
             summary.Row("divergences", rows.Sum(r => (long)r[^1]));
-            summary.Table("soak per type", new[] { "key → value", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "validates", "divergences" }, rows);
+            summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "validates", "divergences" }, rows);
             summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 150, remove 200, lookup 330 (5 read APIs), full walk 10 × 100/size, walk with writes between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
             summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
             return summary;
@@ -69,6 +77,7 @@ namespace NativeGoMap.Stress
         private readonly Random _rng;
         private readonly Summary _summary;
         private readonly Dictionary<long, long> _model = new();
+        private readonly ConcurrencyChecks _checks;
         private readonly GoMap<TKey, TValue> _map;
         private long _version;
         private long _keySpace = KeySpaces[0];
@@ -81,11 +90,12 @@ namespace NativeGoMap.Stress
         private long _validates;
         private long _divergences;
 
-        internal Soak(StressOptions o, int stream, Summary summary)
+        internal Soak(StressOptions o, int stream, ConcurrencyChecks checks, Summary summary)
         {
             _rng = Util.Rng(o, stream);
             _summary = summary;
-            _map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)_rng.NextInt64() }, TCodec.Comparer);
+            _checks = checks;
+            _map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)_rng.NextInt64(), ConcurrencyChecks = checks }, TCodec.Comparer);
         }
 
         internal object[] Run(TimeSpan duration)
@@ -113,14 +123,14 @@ namespace NativeGoMap.Stress
             Validate();
             FullWalk();
             _map.Dispose();
-            return new object[] { TCodec.Name, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _validates, _divergences };
+            return new object[] { TCodec.Name, _checks, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _validates, _divergences };
         }
 
         private void Diverge(string what)
         {
             if (++_divergences <= 5)
             {
-                _summary.Fail($"{TCodec.Name}, op {_ops}: {what}");
+                _summary.Fail($"{TCodec.Name} ({_checks}), op {_ops}: {what}");
             }
         }
 
