@@ -13,6 +13,7 @@ namespace NativeGoMap
         /// </summary>
         private void HashGrow()
         {
+            FreeParked(); // mappings emptied during the previous growth: no read can still be in them
             bool bigger = MapMath.OverLoadFactor(_count + 1, _b);
             int newB = _b + (bigger ? 1 : 0);
             byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);

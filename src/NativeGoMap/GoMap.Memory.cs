@@ -16,6 +16,7 @@ namespace NativeGoMap
     // nothing points at it; here a retired block travels:
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
+    //                                                              └─(Go mode, big arrays)─► _parked ──(next growth start)──► unmapped
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -27,9 +28,12 @@ namespace NativeGoMap
     //   - Promotion and release steps run at the start of a write's slow path, before the write
     //     retires anything: memory a write retires is never released by that same write, so an
     //     operation racing it (misuse) still points at mapped memory.
-    //   - A release step returns a bounded piece: up to ReleaseBudgetBytes of a big array (the
-    //     tail of its mapping, a huge page at a time) or up to ReleaseBudgetBlocks small blocks.
-    //     No write pays for a whole generation (the stall that the end of a growth used to be).
+    //   - A release step returns a bounded piece: up to ReleaseBudgetBytes of a big array's pages
+    //     (discarded from the tail, a huge page at a time; they stay mapped and read as zeros) or
+    //     up to ReleaseBudgetBlocks small blocks. No write pays for a whole generation (the stall
+    //     that the end of a growth used to be). In Go mode an emptied big array stays mapped
+    //     (_parked, one page charged) until the next growth starts, so a read racing the writes
+    //     (misuse, unannounced in Go mode) finds zeros, not an unmapped page.
     //   - Indirect key/value blocks are read by enumerators only (a lookup racing a write reads
     //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
     //     is registered, else freed at once by the Remove or Clear that drops them.
@@ -202,8 +206,12 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// One release step: up to <see cref="ReleaseBudgetBytes"/> of a big block's tail, or up
-        /// to <see cref="ReleaseBudgetBlocks"/> whole blocks, from the release queue.
+        /// One release step: up to <see cref="ReleaseBudgetBytes"/> of a big block's pages, or up
+        /// to <see cref="ReleaseBudgetBlocks"/> whole small blocks, from the release queue. A big
+        /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
+        /// emptied mapping is then parked, and unmapped only when the next growth starts, so that
+        /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
+        /// memory; in Strict mode no read can be racing (Promote checked), and it is unmapped at once.
         /// </summary>
         private void ReleaseSome()
         {
@@ -221,18 +229,29 @@ namespace NativeGoMap
                     return; // a big piece is the whole step
                 }
 
-                long size = NativeHeap.ChargedSize(p);
                 _releaseQueue = NativeHeap.Next(p);
+                if (NativeHeap.IsMapped(p) && (_flags & FlagStrict) == 0)
+                {
+                    NativeHeap.Next(p) = _parked;
+                    _parked = p;
+                    return;
+                }
+
+                long size = NativeHeap.ChargedSize(p);
                 NativeHeap.Next(p) = null;
                 _deferredBytes -= size;
                 _work.ReleasedBytes += size;
                 FreeBlock(p);
                 blocks++;
-                if ((ulong)size >= NativeHeap.MappedThreshold)
-                {
-                    return;
-                }
             }
+        }
+
+        /// <summary>Unmaps the parked, emptied mappings (see <see cref="ReleaseSome"/>): a few, with one populated page each.</summary>
+        private void FreeParked()
+        {
+            byte* p = _parked;
+            _parked = null;
+            FreeChain(p);
         }
 
         /// <summary>Frees a chain of blocks already unlinked from the deferred list or the release queue.</summary>
@@ -400,6 +419,7 @@ namespace NativeGoMap
             byte* queued = _releaseQueue;
             _releaseQueue = null;
             FreeChain(queued);
+            FreeParked();
             FreeBlock((byte*)_iterSlots);
             _iterSlots = null;
             _iterSlotCount = 0;

@@ -18,7 +18,7 @@ namespace NativeGoMap
             int f = Volatile.Read(ref _flags);
             if ((f & FlagDisposed) != 0)
             {
-                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _nativeBytes == 0, "disposed map still holds memory");
+                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _nativeBytes == 0, "disposed map still holds memory");
                 return;
             }
 
@@ -91,6 +91,13 @@ namespace NativeGoMap
             for (byte* p = _releaseQueue; p != null; p = NativeHeap.Next(p))
             {
                 Own(p, "queued block");
+                deferredBytes += NativeHeap.ChargedSize(p);
+            }
+
+            for (byte* p = _parked; p != null; p = NativeHeap.Next(p))
+            {
+                Own(p, "parked mapping");
+                Check(NativeHeap.IsMapped(p) && (f & FlagStrict) == 0, "a parked block is not a Go-mode mapping");
                 deferredBytes += NativeHeap.ChargedSize(p);
             }
 

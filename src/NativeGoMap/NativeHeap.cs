@@ -146,7 +146,12 @@ namespace NativeGoMap
             return user;
         }
 
-        /// <summary>A block in a mapping of its own: always zeroed (fresh pages), untouched until used.</summary>
+        /// <summary>
+        /// A block in a mapping of its own: always zeroed (fresh pages), untouched until used. The
+        /// mapping's length is kept in its first word (the header is 16 bytes below the user
+        /// bytes, 64 above the mapping's start), since the header's size shrinks as pieces are
+        /// released.
+        /// </summary>
         private static byte* AllocMapped(ulong size)
         {
             ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
@@ -161,6 +166,7 @@ namespace NativeGoMap
                 return null; // the C heap may still manage
             }
 
+            *(ulong*)baseP = total;
             byte* user = baseP + MappedOffset;
             *(ulong*)(user - HeaderSize) = total | (MappedOffset << 48) | MappedMagic;
             *(byte**)(user - 8) = null;
@@ -168,36 +174,41 @@ namespace NativeGoMap
             return user;
         }
 
+        /// <summary>True for a block in a mapping of its own (outside poison mode), which <see cref="ReleaseTail"/> can release in pieces.</summary>
+        internal static bool IsMapped(byte* p) => (*(ulong*)(p - HeaderSize) & MagicMask) == MappedMagic && !t_poison;
+
         /// <summary>
-        /// Returns up to about <paramref name="budget"/> bytes from the end of a block to the OS,
-        /// keeping its start (header included) allocated; the block stays owned and must still be
-        /// freed with <see cref="Free"/>. Returns the bytes released, 0 when the block cannot be
-        /// released in parts (a C-heap block, poison mode) or what is left is small enough that
-        /// <see cref="Free"/> should take it whole.
+        /// Returns up to about <paramref name="budget"/> bytes from the end of a mapped block's
+        /// still-populated part to the OS (<c>MADV_DONTNEED</c>, at huge-page boundaries, down to
+        /// the first page that holds the header). The pages stay mapped and read as zeros, so a
+        /// racing read (misuse) that still holds a pointer into them finds empty buckets instead
+        /// of faulting; the block stays owned and must still be freed with <see cref="Free"/>,
+        /// which unmaps it. Returns the bytes released, 0 when nothing is left to release or the
+        /// block is not mapped.
         /// </summary>
         internal static long ReleaseTail(byte* p, ulong budget)
         {
-            ulong header = *(ulong*)(p - HeaderSize);
-            if ((header & MagicMask) != MappedMagic || t_poison)
+            if (!IsMapped(p))
             {
                 return 0;
             }
 
+            ulong header = *(ulong*)(p - HeaderSize);
             ulong total = header & SizeMask;
             byte* baseP = p - MappedOffset;
-            if (total <= budget + OsMemory.HugePage)
+            if (total <= OsMemory.Page)
             {
                 return 0;
             }
 
-            // Cut at a huge-page boundary, so a huge page is never split.
-            ulong keep = (total - budget + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1);
-            if (keep >= total)
+            ulong keep = total > budget ? (total - budget + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1) : 0;
+            if (keep >= total || keep < OsMemory.Page)
             {
-                return 0;
+                keep = total > budget + OsMemory.HugePage ? total - budget : OsMemory.Page;
             }
 
-            OsMemory.Unmap(baseP + keep, total - keep);
+            keep = OsMemory.RoundUpToPage(keep);
+            OsMemory.Discard(baseP + keep, total - keep);
             *(ulong*)(p - HeaderSize) = (header & ~SizeMask) | keep;
             Interlocked.Add(ref s_liveBytes, -(long)(total - keep));
             return (long)(total - keep);
@@ -242,7 +253,7 @@ namespace NativeGoMap
 
             if (magic == MappedMagic)
             {
-                OsMemory.Unmap(baseP, total);
+                OsMemory.Unmap(baseP, *(ulong*)baseP); // the whole mapping, released pieces included
                 return;
             }
 
