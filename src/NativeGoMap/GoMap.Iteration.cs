@@ -385,40 +385,54 @@ namespace NativeGoMap
                     // keep in sync.
                     ulong mask = _mask;
                     byte* b = _bptr;
+                    ulong bucket = _bucket;
+                    bool wrapped = _wrapped;
                     while (mask == 0)
                     {
                         b = BucketLayout<TKey, TValue>.Overflow(b);
                         if (b == null)
                         {
-                            if (_bucket == _startBucket && _wrapped)
+                            if (bucket == _startBucket && wrapped)
                             {
                                 _fast = false;
                                 return MoveNextSlow(); // the end: the slow path releases the registration
                             }
 
-                            b = BucketLayout<TKey, TValue>.Bucket(_buckets, _bucket);
+                            b = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
 
                             // A 144-byte stride defeats some hardware prefetchers: ask for the
                             // bucket a few ahead (past the end is harmless, a prefetch never faults).
                             Prefetch.Read(b + (4 * BucketLayout<TKey, TValue>.BucketSize));
-                            if (++_bucket == MapMath.BucketShift(_b))
+                            if (++bucket == MapMath.BucketShift(_b))
                             {
-                                _bucket = 0;
-                                _wrapped = true;
+                                bucket = 0;
+                                wrapped = true;
                             }
                         }
 
-                        _bptr = b;
-                        _i = 0;
                         mask = MapMath.RotateSlots(MapMath.MatchLive(BucketLayout<TKey, TValue>.TopHashWord(b)), _offset);
                     }
 
                     int j = MapMath.FirstSlot(mask);
-                    _mask = mask & (mask - 1);
                     int offi = (j + _offset) & (MapMath.BucketCnt - 1);
-                    _curValue = BucketLayout<TKey, TValue>.ValuePtr(b, offi);
-                    _current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(b, offi), *_curValue);
+                    TValue* v = BucketLayout<TKey, TValue>.ValuePtr(b, offi);
+                    var current = new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(b, offi), *v);
+
+                    // Commit only if still no write began: a write from another thread (misuse)
+                    // during this walk may have evacuated the buckets it read; the slow path then
+                    // redoes the step from the last committed position and checks properly.
+                    if (Volatile.Read(ref map._state) != _stepState)
+                    {
+                        return MoveNextSlow();
+                    }
+
+                    _bptr = b;
+                    _bucket = bucket;
+                    _wrapped = wrapped;
+                    _mask = mask & (mask - 1);
                     _i = j + 1;
+                    _curValue = v;
+                    _current = current;
                     return true;
                 }
 
