@@ -112,7 +112,7 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void GrowthEnd_FreesTheOldArrayAndItsOverflowBuckets()
+        public void GrowthEnd_RetiresTheOldArrayAndItsOverflowChunks_TheNextWritesReleaseThem()
         {
             long baseline = LiveBytes.Settled();
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 4 }, new LongModuloComparer(8));
@@ -122,15 +122,23 @@ namespace NativeGoMap.Tests
                 map[k++] = 0;
             }
 
+            Assert.True(map.OldOverflowChunkCount > 0, "precondition: the old generation owns overflow chunks");
             long growing = map.GetStats().NativeBytes;
             while (map.GetStats().IsGrowing)
             {
                 map[0] = 1;
             }
 
-            long done = map.GetStats().NativeBytes;
-            Assert.True(done < growing, $"growth ended but NativeBytes went {growing} -> {done}");
-            Assert.Equal(done, GoMapDiagnostics.LiveNativeBytes - baseline);
+            GoMapStats done = map.GetStats();
+            Assert.Equal(0, map.OldOverflowChunkCount);
+            Assert.True(done.DeferredBytes > 0, "the write that ended the growth released the old generation itself");
+            long owned = done.NativeBytes - done.DeferredBytes;
+            Assert.True(owned < growing, $"growth ended but the bytes the map owns went {growing} -> {owned}");
+            Assert.Equal(done.NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+
+            Release.Drain(map, () => map[0] = 1);
+            Assert.Equal(owned, map.GetStats().NativeBytes);
+            Assert.Equal(owned, GoMapDiagnostics.LiveNativeBytes - baseline);
             map.Validate();
         }
 
@@ -203,6 +211,17 @@ namespace NativeGoMap.Tests
 
             Assert.True(map.GetStats().NativeBytes >= bare + (400 * 2 * 200));
             map.Clear();
+
+            // No enumerator can read them: the indirect blocks are freed by the Clear itself;
+            // only overflow chunks wait for the next writes.
+            GoMapStats cleared = map.GetStats();
+            Assert.Equal(bare, cleared.NativeBytes - cleared.DeferredBytes);
+            Assert.Equal(cleared.NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            Release.Drain(map, () =>
+            {
+                map[Blob200.Of(1)] = default;
+                map.Remove(Blob200.Of(1));
+            });
             Assert.Equal(bare, map.GetStats().NativeBytes);
             Assert.Equal(bare, GoMapDiagnostics.LiveNativeBytes - baseline);
         }
