@@ -257,13 +257,6 @@ namespace NativeGoMap.Tests.CoreSupport
         public static ulong ComparerHash(GoMap<TKey, TValue> map, int hashCode) =>
             Hasher.FromHashCode(hashCode, (ulong)Field("_k1").GetValue(map)!, (ulong)Field("_k2").GetValue(map)!);
 
-        /// <summary>Reserved, unlinked overflow buckets (the map's spare list).</summary>
-        public static long SpareBuckets(GoMap<TKey, TValue> map)
-        {
-            object list = Field("_spare").GetValue(map)!;
-            return (long)list.GetType().GetField("Count", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(list)!;
-        }
-
         public static byte* Buckets(GoMap<TKey, TValue> map) => Ptr(BucketsField, map);
 
         public static byte* OldBuckets(GoMap<TKey, TValue> map) => Ptr(OldBucketsField, map);
