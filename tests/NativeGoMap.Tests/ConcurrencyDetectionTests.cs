@@ -31,7 +31,7 @@ namespace NativeGoMap.Tests
         {
             map.SimulateWriteBegin();
             OffThread t = OffThread.Start(offending);
-            SpinWait.SpinUntil(() => MapInternals<TKey, TValue>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            SpinWait.SpinUntil(() => map.PoisonMessage != null || !t.IsAlive, TimeSpan.FromSeconds(60));
             map.SimulateWriteEnd();
             return t.Join();
         }
@@ -288,7 +288,7 @@ namespace NativeGoMap.Tests
             map[1] = 1;
             comparer.Armed = true;
             OffThread t = OffThread.Start(() => map[1] = 2); // Equals(1, 1) runs inside the write
-            SpinWait.SpinUntil(() => MapInternals<int, int>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            SpinWait.SpinUntil(() => map.PoisonMessage != null || !t.IsAlive, TimeSpan.FromSeconds(60));
             bool finishedOnItsOwn = SpinWait.SpinUntil(() => !t.IsAlive, TimeSpan.FromSeconds(5)); // a liveness bound, not a timing one
             if (!finishedOnItsOwn)
             {

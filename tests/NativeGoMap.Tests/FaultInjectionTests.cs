@@ -330,7 +330,7 @@ namespace NativeGoMap.Tests
                 {
                     for (int hc = after + 1; ; hc++)
                     {
-                        if (wanted(MapInternals<int, int>.ComparerHash(map, hc)))
+                        if (wanted(map.HashOfHashCode(hc)))
                         {
                             return hc;
                         }

@@ -475,7 +475,7 @@ namespace NativeGoMap.Tests
             var writer = new Thread(() =>
             {
                 var deadline = DateTime.UtcNow.AddSeconds(60); // hang guard only
-                while (IterationHelpers.PendingPoisonMessage(map) is null && DateTime.UtcNow < deadline)
+                while (map.PoisonMessage is null && DateTime.UtcNow < deadline)
                 {
                     Thread.Yield();
                 }

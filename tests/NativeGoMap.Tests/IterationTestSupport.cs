@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Xunit;
@@ -370,17 +369,6 @@ namespace NativeGoMap.Tests
                 Assert.True(guard < 10_000_000, "growth never finished");
                 map[existingKey] = value;
             }
-        }
-
-        /// <summary>The message a detection is about to poison the map with (set before it waits for the writer).</summary>
-        public static string? PendingPoisonMessage<TKey, TValue>(GoMap<TKey, TValue> map)
-            where TKey : unmanaged
-            where TValue : unmanaged
-        {
-            FieldInfo f = typeof(GoMap<TKey, TValue>).GetField("_poisonMessage", BindingFlags.Instance | BindingFlags.NonPublic)
-                ?? throw new InvalidOperationException("GoMap has no _poisonMessage field any more; update this test helper.");
-            Thread.MemoryBarrier();
-            return (string?)f.GetValue(map);
         }
     }
 }

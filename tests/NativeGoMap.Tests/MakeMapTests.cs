@@ -187,7 +187,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.Equal(a.GetStats().OverflowBuckets, b.GetStats().OverflowBuckets);
-            Assert.Equal(MapInternals<int, int>.Seed(a), MapInternals<int, int>.Seed(b));
+            Assert.Equal(a.HashSeed, b.HashSeed);
             var orderA = new List<int>();
             foreach (KeyValuePair<int, int> kv in a)
             {
