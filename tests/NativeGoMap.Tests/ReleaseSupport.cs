@@ -54,5 +54,40 @@ namespace NativeGoMap.Tests
             Assert.Equal(0, map.QueuedBlockCount);
             return writes;
         }
+
+        /// <summary>The most entries a map of B = 9 holds before its next new key starts a growth (6.5 × 2^9).</summary>
+        public const int FullAtB9 = 3328;
+
+        /// <summary>
+        /// A map of B = 9 holding keys 0 .. <see cref="FullAtB9"/> − 1 (value = key), so that the next
+        /// new key starts a growth, with <paramref name="retired"/> indirect value blocks waiting
+        /// for release: keys 0 .. retired − 1 were removed while an enumerator was live (their
+        /// blocks deferred for it) and added back; the enumerator has ended since.
+        /// </summary>
+        public static GoMap<long, BigValue> FullMapWithRetiredBlocks(int retired, GoMapOptions? options = null)
+        {
+            options ??= new GoMapOptions();
+            options.CapacityHint = FullAtB9;
+            var map = new GoMap<long, BigValue>(options);
+            for (long k = 0; k < FullAtB9; k++)
+            {
+                map.Add(k, BigValue.Of(k));
+            }
+
+            GoMap<long, BigValue>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            for (long k = 0; k < retired; k++)
+            {
+                Assert.True(map.Remove(k));
+                map.Add(k, BigValue.Of(k));
+            }
+
+            e.Dispose();
+            GoMapStats s = map.GetStats();
+            Assert.Equal(9, s.B);
+            Assert.False(s.IsGrowing);
+            Assert.Equal(retired, map.DeferredBlockCount);
+            return map;
+        }
     }
 }
