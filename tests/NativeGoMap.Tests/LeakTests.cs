@@ -143,6 +143,90 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void DisposeHalfwayThroughAReleaseOfSmallBlocks_LeavesNothingBehind()
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            map[0] = BigValue.Of(0);
+            map[0] = BigValue.Of(0); // two release steps of the ~32 needed
+            Assert.Equal(2, map.Work.ReleaseSteps);
+            Assert.True(map.GetStats().DeferredBytes > 0);
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public unsafe void DisposeHalfwayThroughTheReleaseOfABigArray_LeavesNothingBehind()
+        {
+            // The old array of a B = 15 -> 16 growth is a mapping of its own that release steps
+            // cut from its tail: Dispose must free what is left of a partly released mapping.
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 8 });
+            long k = 0;
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            long arrayBytes = NativeHeap.ChargedSize(map.OldBucketArray);
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
+            map[0] = 0; // a release step: old chunks first
+            for (int w = 0; OsMemory.Supported && w < 10 && map.GetStats().DeferredBytes >= arrayBytes; w++)
+            {
+                map[0] = 0; // then the array's tail (without mappings the array is freed whole)
+            }
+
+            Assert.True(map.GetStats().DeferredBytes > 0, "the release ended before the test could interrupt it");
+            if (OsMemory.Supported)
+            {
+                Assert.True(map.GetStats().DeferredBytes < arrayBytes, "no piece of the array was released");
+                Assert.Equal(1, map.DeferredBlockCount + map.QueuedBlockCount);
+            }
+
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public void ClearBeforeAReleaseFinished_LeavesNothingBehind()
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            long bare = map.GetStats().NativeBytes - map.GetStats().DeferredBytes;
+            map[0] = BigValue.Of(0); // one release step of the ~32 needed
+            map.Clear(); // frees the live value blocks at once (no enumerator), retires the overflow chunks
+            Assert.True(map.GetStats().DeferredBytes > 0);
+            Release.Drain(map, () =>
+            {
+                map[1] = default;
+                map.Remove(1);
+            });
+            Assert.True(map.GetStats().NativeBytes < bare);
+            Assert.Equal(map.GetStats().NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            map.Validate();
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public void ANewGrowthStartedBeforeAReleaseFinished_LeavesNothingBehind()
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            map[Release.FullAtB9] = BigValue.Of(Release.FullAtB9); // starts a growth with the release under way
+            Assert.True(map.GetStats().IsGrowing);
+            Assert.True(map.QueuedBlockCount > 0);
+            IterationHelpers.FinishGrowth(map, 0L, BigValue.Of(0));
+            Release.Drain(map, () => map[0] = BigValue.Of(0));
+            Assert.Equal(map.GetStats().NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            map.Validate();
+            Assert.Equal(Release.FullAtB9 + 1, map.Count);
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
         public void Remove_FreesTheIndirectKeyAndValueBlocks()
         {
             long baseline = LiveBytes.Settled();
