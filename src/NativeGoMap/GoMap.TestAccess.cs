@@ -10,6 +10,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the array being evacuated (Go's oldbuckets), or null when not growing.</summary>
         internal byte* OldBucketArray => _oldBuckets;
 
+        /// <summary>Test hook: the entry count, readable on a poisoned map (where <see cref="LongCount"/> throws).</summary>
+        internal long CountForTest => _count;
+
         /// <summary>Test hook: the current hash seed (Go's hash0).</summary>
         internal ulong HashSeed => _hash0;
 
