@@ -251,9 +251,9 @@ namespace NativeGoMap.Tests
     public static class IterationHelpers
     {
         /// <summary>Fills a map with keys 0..n-1, value = key * 10.</summary>
-        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0)
+        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0, ConcurrencyChecks checks = ConcurrencyChecks.Go)
         {
-            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint });
+            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint, ConcurrencyChecks = checks });
             for (int i = 0; i < n; i++)
             {
                 map.Add(i, i * 10L);
