@@ -118,23 +118,16 @@ namespace NativeGoMap.Tests
                 map[k] = k;
             }
 
-            using var inside = new ManualResetEventSlim();
-            using var resume = new ManualResetEventSlim();
-            comparer.OnEquals = () =>
-            {
-                comparer.OnEquals = null;
-                inside.Set();
-                resume.Wait();
-            };
+            using var pause = Pause.AtNextEquals(comparer);
             long found = -1;
             OffThread reader = OffThread.Start(() => found = map.TryGetValue(7, out long v) ? v : -2);
-            inside.Wait();
+            pause.WaitUntilInside();
 
             OffThread disposer = OffThread.Start(map.Dispose);
             SpinWait.SpinUntil(() => map.IsDisposed, TimeSpan.FromSeconds(60)); // Dispose has begun
             Thread.Sleep(200); // a bound for a wrong Dispose to finish, not a timing assumption
             bool waited = disposer.IsAlive;
-            resume.Set();
+            pause.Resume();
             Exception? readError = reader.Join();
             Assert.Null(disposer.Join());
             Assert.True(waited, "Dispose returned while a Strict lookup was reading the map on another thread");
@@ -163,16 +156,9 @@ namespace NativeGoMap.Tests
             GoMapStats ended = map.GetStats();
             Assert.True(ended.DeferredBytes > 0);
 
-            using var inside = new ManualResetEventSlim();
-            using var resume = new ManualResetEventSlim();
-            comparer.OnEquals = () =>
-            {
-                comparer.OnEquals = null;
-                inside.Set();
-                resume.Wait();
-            };
+            using var pause = Pause.AtNextEquals(comparer);
             OffThread reader = OffThread.Start(() => map.ContainsKey(3));
-            inside.Wait();
+            pause.WaitUntilInside();
 
             long steps = map.Work.ReleaseSteps;
             for (int w = 0; w < 20; w++)
@@ -182,10 +168,39 @@ namespace NativeGoMap.Tests
 
             Assert.Equal(steps, map.Work.ReleaseSteps);
             Assert.Equal(ended.DeferredBytes, map.GetStats().DeferredBytes);
-            resume.Set();
+            pause.Resume();
             var e = Assert.IsType<ConcurrentMapAccessException>(reader.Join());
             Assert.Equal("concurrent map read and map write", e.Message);
             map.Dispose();
+        }
+
+        /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
+        private sealed class Pause : IDisposable
+        {
+            private readonly ManualResetEventSlim _inside = new();
+            private readonly ManualResetEventSlim _resume = new();
+
+            public static Pause AtNextEquals<T>(CollidingComparer<T> comparer)
+            {
+                var pause = new Pause();
+                comparer.OnEquals = () =>
+                {
+                    comparer.OnEquals = null;
+                    pause._inside.Set();
+                    pause._resume.Wait();
+                };
+                return pause;
+            }
+
+            public void WaitUntilInside() => _inside.Wait();
+
+            public void Resume() => _resume.Set();
+
+            public void Dispose()
+            {
+                _inside.Dispose();
+                _resume.Dispose();
+            }
         }
     }
 }

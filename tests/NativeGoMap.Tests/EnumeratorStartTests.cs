@@ -24,6 +24,16 @@ namespace NativeGoMap.Tests
             Assert.InRange(e._offset, 0, 7);
         }
 
+        /// <summary>Starts an enumeration of <paramref name="map"/> and checks that it took the map's current table.</summary>
+        private static void AssertStartsOnTheCurrentTable(GoMap<int, long> map)
+        {
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            AssertStartsInsideItsSnapshot(e);
+            Assert.Equal((IntPtr)map.BucketArray, (IntPtr)e._buckets);
+            Assert.Equal(map.GetStats().B, e._b);
+            e.Dispose();
+        }
+
         [Theory]
         [InlineData(1)]
         [InlineData(9)]
@@ -34,11 +44,7 @@ namespace NativeGoMap.Tests
             for (ulong seed = 0; seed < 32; seed++)
             {
                 using GoMap<int, long> map = IterationHelpers.IntMap(n, seed);
-                GoMap<int, long>.Enumerator e = map.GetEnumerator();
-                AssertStartsInsideItsSnapshot(e);
-                Assert.Equal((IntPtr)map.BucketArray, (IntPtr)e._buckets);
-                Assert.Equal(map.GetStats().B, e._b);
-                e.Dispose();
+                AssertStartsOnTheCurrentTable(map);
             }
         }
 
@@ -47,13 +53,10 @@ namespace NativeGoMap.Tests
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(100, 4);
             IterationHelpers.InsertUntilGrowing(map, 100);
+            Assert.True(map.GetStats().IsGrowing);
             for (int i = 0; i < 64; i++)
             {
-                GoMap<int, long>.Enumerator e = map.GetEnumerator();
-                AssertStartsInsideItsSnapshot(e);
-                Assert.Equal((IntPtr)map.BucketArray, (IntPtr)e._buckets);
-                Assert.Equal(map.GetStats().B, e._b);
-                e.Dispose();
+                AssertStartsOnTheCurrentTable(map);
             }
         }
 
