@@ -31,7 +31,7 @@ namespace NativeGoMap.Tests
         {
             map.SimulateWriteBegin();
             OffThread t = OffThread.Start(offending);
-            SpinWait.SpinUntil(() => MapInternals<TKey, TValue>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            SpinWait.SpinUntil(() => map.PoisonMessage != null || !t.IsAlive, TimeSpan.FromSeconds(60));
             map.SimulateWriteEnd();
             return t.Join();
         }
@@ -166,11 +166,13 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
-        [Fact]
-        public void TwoThreadsWritingOneMap_DetectTheRace_AndDisposeFreesEverything()
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void TwoThreadsWritingOneMap_DetectTheRace_AndDisposeFreesEverything(ConcurrencyChecks checks)
         {
             long baseline = LiveBytes.Settled();
-            var map = new GoMap<long, long>();
+            var map = new GoMap<long, long>(new GoMapOptions { ConcurrencyChecks = checks });
             const int MaxOpsPerThread = 20_000_000;
             using var start = new Barrier(2);
             var caught = new ConcurrentMapAccessException?[2];
@@ -211,15 +213,23 @@ namespace NativeGoMap.Tests
             }
 
             Assert.True(map.IsPoisoned);
-            map.Validate();
+            if (checks == ConcurrencyChecks.Strict)
+            {
+                // Only Strict catches every overlap before it touches memory; in Go mode writes
+                // that slipped past each other before the detection may have lost an entry.
+                map.Validate();
+            }
+
             map.Dispose();
             Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
         }
 
-        [Fact]
-        public void ReaderBesideAWriter_DetectsTheRace()
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void ReaderBesideAWriter_DetectsTheRace(ConcurrencyChecks checks)
         {
-            using var map = new GoMap<int, int>();
+            using var map = new GoMap<int, int>(new GoMapOptions { ConcurrencyChecks = checks });
             for (int k = 0; k < 1000; k++)
             {
                 map[k] = k;
@@ -288,7 +298,7 @@ namespace NativeGoMap.Tests
             map[1] = 1;
             comparer.Armed = true;
             OffThread t = OffThread.Start(() => map[1] = 2); // Equals(1, 1) runs inside the write
-            SpinWait.SpinUntil(() => MapInternals<int, int>.PendingPoisonMessage(map) != null || !t.IsAlive, TimeSpan.FromSeconds(60));
+            SpinWait.SpinUntil(() => map.PoisonMessage != null || !t.IsAlive, TimeSpan.FromSeconds(60));
             bool finishedOnItsOwn = SpinWait.SpinUntil(() => !t.IsAlive, TimeSpan.FromSeconds(5)); // a liveness bound, not a timing one
             if (!finishedOnItsOwn)
             {

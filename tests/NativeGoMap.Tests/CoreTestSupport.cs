@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -231,47 +230,20 @@ namespace NativeGoMap.Tests.CoreSupport
     }
 
     /// <summary>
-    /// White-box reads of a map's private fields (the bucket arrays, the seed), for invariants
-    /// that no public member shows: where a key sits in its bucket, the emptyRest marks, which
-    /// old buckets are evacuated, whether the seed changed. Read-only.
+    /// White-box reads of a map's internals (the bucket arrays, the seed) through its internal
+    /// test hooks, for invariants that no public member shows: where a key sits in its bucket,
+    /// the emptyRest marks, which old buckets are evacuated, whether the seed changed. Read-only.
     /// </summary>
     public static unsafe class MapInternals<TKey, TValue>
         where TKey : unmanaged
         where TValue : unmanaged
     {
-        private static readonly Type MapType = typeof(GoMap<TKey, TValue>);
-        private static readonly FieldInfo BucketsField = Field("_buckets");
-        private static readonly FieldInfo OldBucketsField = Field("_oldBuckets");
-        private static readonly FieldInfo BField = Field("_b");
-        private static readonly FieldInfo SameSizeField = Field("_sameSizeGrow");
-        private static readonly FieldInfo Hash0Field = Field("_hash0");
-        private static readonly FieldInfo PoisonMessageField = Field("_poisonMessage");
-
         private static int BucketSize => GoMap<TKey, TValue>.Layout.BucketSize;
-
-        public static ulong Seed(GoMap<TKey, TValue> map) => (ulong)Hash0Field.GetValue(map)!;
-
-        public static string? PendingPoisonMessage(GoMap<TKey, TValue> map) => (string?)PoisonMessageField.GetValue(map);
-
-        /// <summary>The 64-bit hash the map gives a key whose comparer hash code is <paramref name="hashCode"/>, under its current seed.</summary>
-        public static ulong ComparerHash(GoMap<TKey, TValue> map, int hashCode) =>
-            Hasher.FromHashCode(hashCode, (ulong)Field("_k1").GetValue(map)!, (ulong)Field("_k2").GetValue(map)!);
-
-        /// <summary>Reserved, unlinked overflow buckets (the map's spare list).</summary>
-        public static long SpareBuckets(GoMap<TKey, TValue> map)
-        {
-            object list = Field("_spare").GetValue(map)!;
-            return (long)list.GetType().GetField("Count", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(list)!;
-        }
-
-        public static byte* Buckets(GoMap<TKey, TValue> map) => Ptr(BucketsField, map);
-
-        public static byte* OldBuckets(GoMap<TKey, TValue> map) => Ptr(OldBucketsField, map);
 
         public static int OldB(GoMap<TKey, TValue> map)
         {
-            int b = (int)BField.GetValue(map)!;
-            return (bool)SameSizeField.GetValue(map)! ? b : b - 1;
+            GoMapStats s = map.GetStats();
+            return s.IsSameSizeGrow ? s.B : s.B - 1;
         }
 
         public static byte* Bucket(byte* array, ulong index) => array + (index * (ulong)BucketSize);
@@ -289,7 +261,7 @@ namespace NativeGoMap.Tests.CoreSupport
         public static List<IntPtr> Chain(GoMap<TKey, TValue> map, ulong index)
         {
             var chain = new List<IntPtr>();
-            for (byte* c = Bucket(Buckets(map), index); c != null; c = Overflow(c))
+            for (byte* c = Bucket(map.BucketArray, index); c != null; c = Overflow(c))
             {
                 chain.Add((IntPtr)c);
             }
@@ -300,7 +272,7 @@ namespace NativeGoMap.Tests.CoreSupport
         /// <summary>Number of old buckets already evacuated; -1 when no growth is in progress.</summary>
         public static long EvacuatedOldBuckets(GoMap<TKey, TValue> map)
         {
-            byte* old = OldBuckets(map);
+            byte* old = map.OldBucketArray;
             if (old == null)
             {
                 return -1;
@@ -324,19 +296,19 @@ namespace NativeGoMap.Tests.CoreSupport
         /// </summary>
         public static void AssertEmptyRestTails(GoMap<TKey, TValue> map)
         {
-            byte* buckets = Buckets(map);
+            byte* buckets = map.BucketArray;
             if (buckets == null)
             {
                 return;
             }
 
-            int b = (int)BField.GetValue(map)!;
+            int b = map.GetStats().B;
             for (ulong j = 0; j < (1UL << b); j++)
             {
                 AssertChainTail(Bucket(buckets, j), j, "current");
             }
 
-            byte* old = OldBuckets(map);
+            byte* old = map.OldBucketArray;
             if (old != null)
             {
                 for (ulong j = 0; j < (1UL << OldB(map)); j++)
@@ -383,11 +355,6 @@ namespace NativeGoMap.Tests.CoreSupport
             }
         }
 
-        private static byte* Ptr(FieldInfo f, object map) => (byte*)Pointer.Unbox(f.GetValue(map)!);
-
-        private static FieldInfo Field(string name) =>
-            MapType.GetField(name, BindingFlags.Instance | BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException($"GoMap has no field {name}: update MapInternals");
     }
 
     /// <summary>Process-wide native memory, read only from tests of <see cref="NativeMemoryCollection"/>.</summary>

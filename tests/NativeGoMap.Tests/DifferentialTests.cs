@@ -168,18 +168,17 @@ namespace NativeGoMap.Tests
         {
             // 2^31 entries are out of reach of a unit test: set the header's count directly.
             using var map = new GoMap<int, int>();
-            System.Reflection.FieldInfo count = typeof(GoMap<int, int>).GetField("_count", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
-            count.SetValue(map, (long)int.MaxValue + 1);
+            map.SetCountForTest((long)int.MaxValue + 1);
             try
             {
                 Assert.Throws<OverflowException>(() => map.Count);
                 Assert.Equal((long)int.MaxValue + 1, map.LongCount);
-                count.SetValue(map, (long)int.MaxValue);
+                map.SetCountForTest(int.MaxValue);
                 Assert.Equal(int.MaxValue, map.Count);
             }
             finally
             {
-                count.SetValue(map, 0L);
+                map.SetCountForTest(0);
             }
         }
 
@@ -212,13 +211,13 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<int, int>(new GoMapOptions { Seed = 77 });
             map[1] = 1;
             map[2] = 2;
-            ulong seed = MapInternals<int, int>.Seed(map);
+            ulong seed = map.HashSeed;
             map.Remove(1);
-            Assert.Equal(seed, MapInternals<int, int>.Seed(map));
+            Assert.Equal(seed, map.HashSeed);
             map.Remove(3); // absent
-            Assert.Equal(seed, MapInternals<int, int>.Seed(map));
+            Assert.Equal(seed, map.HashSeed);
             map.Remove(2);
-            Assert.NotEqual(seed, MapInternals<int, int>.Seed(map));
+            Assert.NotEqual(seed, map.HashSeed);
             map.Validate();
         }
 
@@ -228,9 +227,9 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<int, int>(new GoMapOptions { Seed = 77 });
             map[1] = 1;
             map.Remove(1);
-            ulong seed = MapInternals<int, int>.Seed(map);
+            ulong seed = map.HashSeed;
             map.Remove(1);
-            Assert.Equal(seed, MapInternals<int, int>.Seed(map));
+            Assert.Equal(seed, map.HashSeed);
         }
 
         [Fact]
@@ -238,9 +237,9 @@ namespace NativeGoMap.Tests
         {
             using var map = new GoMap<int, int>(new GoMapOptions { Seed = 78 });
             map[1] = 1;
-            ulong seed = MapInternals<int, int>.Seed(map);
+            ulong seed = map.HashSeed;
             map.Clear();
-            Assert.NotEqual(seed, MapInternals<int, int>.Seed(map));
+            Assert.NotEqual(seed, map.HashSeed);
         }
 
         [Fact]

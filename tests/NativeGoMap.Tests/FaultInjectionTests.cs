@@ -40,8 +40,14 @@ namespace NativeGoMap.Tests
             /// <summary>Injected faults that fired while a growth was in progress (before the write).</summary>
             public int FaultsDuringGrowth { get; private set; }
 
+            /// <summary>Injected faults that fired in a write that had already run a release step.</summary>
+            public int FaultsAfterAReleaseStep { get; private set; }
+
             /// <summary>Writes that needed at least one allocation.</summary>
             public int AllocatingWrites { get; private set; }
+
+            /// <summary>Allocations the attempt that completed the last write made (each of them was failed once before).</summary>
+            public long LastWriteAllocations { get; private set; }
 
             public void Set(TKey key, TValue value) =>
                 Write(key, m => m[key] = value, d => d[key] = value);
@@ -58,13 +64,20 @@ namespace NativeGoMap.Tests
             /// <summary>
             /// Runs <paramref name="write"/> with its n-th allocation failing, n = 1, 2, ... until it
             /// completes; checks the map after every failure; then applies the write to the model.
+            /// A failed attempt may keep what it completed (a growth started, buckets evacuated, a
+            /// release step, an ownership list's larger storage): the sweep then starts again from
+            /// n = 1, since the next attempt's allocations are not those of the last one, so that
+            /// every allocation of the attempt that completes has been failed once.
             /// </summary>
             private void Write(TKey key, Action<GoMap<TKey, TValue>> write, Action<Dictionary<TKey, TValue>> apply)
             {
+                int attempts = 0;
                 for (int n = 1; ; n++)
                 {
-                    Assert.True(n <= 500, "a write kept failing: the sweep does not end");
+                    Assert.True(++attempts <= 500, "a write kept failing: the sweep does not end");
                     bool growing = Map.GetStats().IsGrowing;
+                    WorkCounters work = Map.Work;
+                    long bytes = Map.GetStats().NativeBytes;
                     long start = NativeHeap.AllocationCount;
                     NativeHeap.FailAfter(n);
                     bool completed = false;
@@ -86,14 +99,20 @@ namespace NativeGoMap.Tests
                         long made = NativeHeap.AllocationCount - start;
                         Assert.True(made < n, $"allocation {n} should have failed but the write completed after {made} allocations");
                         AllocatingWrites += made > 0 ? 1 : 0;
+                        LastWriteAllocations = made;
                         apply(Model);
                         return;
                     }
 
                     Faults++;
                     FaultsDuringGrowth += growing ? 1 : 0;
+                    FaultsAfterAReleaseStep += Map.Work.ReleaseSteps != work.ReleaseSteps ? 1 : 0;
                     Assert.Equal(start + n, NativeHeap.AllocationCount); // it failed at the n-th, and tried nothing after
                     CheckUnchanged(key);
+                    if (!work.Equals(Map.Work) || bytes != Map.GetStats().NativeBytes)
+                    {
+                        n = 0; // progress was kept: sweep the next attempt from its first allocation
+                    }
                 }
             }
 
@@ -144,19 +163,23 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void Fault_InsertsNeedingNewOverflowBuckets_LeaveTheMapAsItWas()
+        public void Fault_InsertsNeedingNewOverflowChunks_LeaveTheMapAsItWas()
         {
             long baseline = LiveBytes.Settled();
             Seeded.Run(seed =>
             {
-                // Three hashes: long chains, overflow buckets allocated one by one.
+                // Three hashes: long chains, overflow buckets taken from chunk after chunk.
                 using var s = new Sweep<long, long>(new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed }, new LongModuloComparer(3)));
                 for (long k = 0; k < 600; k++)
                 {
                     s.Set(k, k);
                 }
 
-                Assert.True(s.Faults >= 50, $"only {s.Faults} faults");
+                // Every bucket allocation but the arrays (the first one and one per growth) is a chunk.
+                WorkCounters work = s.Map.Work;
+                long chunks = work.BucketAllocations - work.GrowthStarts - 1;
+                Assert.True(chunks >= 20, $"only {chunks} overflow chunks were allocated");
+                Assert.True(s.Faults >= chunks, $"only {s.Faults} faults for {chunks} chunk allocations");
                 for (long k = 0; k < 600; k += 2)
                 {
                     s.Remove(k);
@@ -250,6 +273,7 @@ namespace NativeGoMap.Tests
 
                 Assert.True(sameSize >= 1, "no same-size growth");
                 Assert.True(s.FaultsDuringGrowth > 0, "no fault hit a write during a growth");
+                Assert.True(s.FaultsAfterAReleaseStep > 0, "no fault hit a write after its release step");
                 s.CheckAll();
             });
             Assert.Equal(baseline, LiveBytes.Settled());
@@ -280,19 +304,21 @@ namespace NativeGoMap.Tests
                 }
 
                 Assert.True(s.FaultsDuringGrowth > 0, "no fault hit a write during a growth");
+                Assert.True(s.FaultsAfterAReleaseStep > 0, "no fault hit a write after its release step");
                 s.CheckAll();
             });
             Assert.Equal(baseline, LiveBytes.Settled());
         }
 
         [Fact]
-        public void Fault_EvacuationThatPopsAReservedSpareBucket_LeavesTheMapValid()
+        public void Fault_EvacuationThatNeedsANewChunk_LeavesTheOldChainWhole()
         {
-            // A reservation can leave a spare overflow bucket behind (its bound assumes the worst
-            // split). A later growth starts a new overflow ownership list; an evacuation whose
-            // need is covered by the preallocated tail plus that spare reserves nothing, and
-            // linking the spare must not be the first thing that allocates (the list's storage):
-            // failing there would leave an old chain half evacuated.
+            // An evacuation reserves every overflow bucket it may link before it moves an entry:
+            // the preallocated tail, what is left of the current chunk, else one new chunk large
+            // enough for the whole chain. A growth starts the new generation without a chunk (and
+            // without the storage of its ownership list), so the first long chain it evacuates
+            // must allocate both up front: failing in the middle of linking would leave an old
+            // chain half evacuated.
             long baseline = LiveBytes.Settled();
             Seeded.Run(seed =>
             {
@@ -304,7 +330,7 @@ namespace NativeGoMap.Tests
                 {
                     for (int hc = after + 1; ; hc++)
                     {
-                        if (wanted(MapInternals<int, int>.ComparerHash(map, hc)))
+                        if (wanted(map.HashOfHashCode(hc)))
                         {
                             return hc;
                         }
@@ -346,12 +372,18 @@ namespace NativeGoMap.Tests
 
                 Assert.Equal(3, map.GetStats().B);
                 Assert.False(map.GetStats().IsGrowing);
-                Assert.True(MapInternals<int, int>.SpareBuckets(map) >= 1, "precondition: the 2 -> 3 growth left a spare bucket");
+                Assert.True(map.OverflowChunkCount >= 1, "precondition: chain 0 overflows into chunks at B = 3");
 
-                // The 53rd entry starts the growth to B = 4; chain 0 needs 2 overflow buckets there:
-                // the preallocated one and the spare.
+                // The 53rd entry starts the growth to B = 4 and evacuates old chain 0, which needs
+                // 2 overflow buckets there: the preallocated one and one of a new chunk.
+                // Earlier attempts fail after starting the growth and after making room in the new
+                // generation's ownership list; the attempt that completes allocates the chunk, which
+                // the sweep failed once before.
                 s.Set((others[1] << 8) | used[1]++, -1);
                 Assert.Equal(4, map.GetStats().B);
+                Assert.Equal(1, s.LastWriteAllocations);
+                Assert.Equal(1, map.OverflowChunkCount);
+                Assert.True(map.OverflowChunkBuckets(0) >= 1);
                 s.CheckAll();
             });
             Assert.Equal(baseline, LiveBytes.Settled());

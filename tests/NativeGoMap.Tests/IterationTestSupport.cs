@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
 using Xunit;
@@ -268,9 +267,9 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>Fills a map with keys 0..n-1, value = key * 10.</summary>
-        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0)
+        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0, ConcurrencyChecks checks = ConcurrencyChecks.Go)
         {
-            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint });
+            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint, ConcurrencyChecks = checks });
             for (int i = 0; i < n; i++)
             {
                 map.Add(i, i * 10L);
@@ -386,17 +385,6 @@ namespace NativeGoMap.Tests
                 Assert.True(guard < 10_000_000, "growth never finished");
                 map[existingKey] = value;
             }
-        }
-
-        /// <summary>The message a detection is about to poison the map with (set before it waits for the writer).</summary>
-        public static string? PendingPoisonMessage<TKey, TValue>(GoMap<TKey, TValue> map)
-            where TKey : unmanaged
-            where TValue : unmanaged
-        {
-            FieldInfo f = typeof(GoMap<TKey, TValue>).GetField("_poisonMessage", BindingFlags.Instance | BindingFlags.NonPublic)
-                ?? throw new InvalidOperationException("GoMap has no _poisonMessage field any more; update this test helper.");
-            Thread.MemoryBarrier();
-            return (string?)f.GetValue(map);
         }
     }
 }

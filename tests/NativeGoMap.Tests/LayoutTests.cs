@@ -115,7 +115,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.Equal(0, map.GetStats().B);
-            byte* bucket = MapInternals<long, long>.Buckets(map);
+            byte* bucket = map.BucketArray;
             var found = new HashSet<long>();
             for (int i = 0; i < 8; i++)
             {
@@ -136,7 +136,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<Blob200, long>(new GoMapOptions { Seed = 3 });
             Blob200 key = Blob200.Of(12345);
             map[key] = 99;
-            byte* bucket = MapInternals<Blob200, long>.Buckets(map);
+            byte* bucket = map.BucketArray;
             int slot = -1;
             for (int i = 0; i < 8; i++)
             {

@@ -112,7 +112,7 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void GrowthEnd_FreesTheOldArrayAndItsOverflowBuckets()
+        public void GrowthEnd_RetiresTheOldArrayAndItsOverflowChunks_TheNextWritesReleaseThem()
         {
             long baseline = LiveBytes.Settled();
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 4 }, new LongModuloComparer(8));
@@ -122,17 +122,117 @@ namespace NativeGoMap.Tests
                 map[k++] = 0;
             }
 
+            Assert.True(map.OldOverflowChunkCount > 0, "precondition: the old generation owns overflow chunks");
             long growing = map.GetStats().NativeBytes;
             while (map.GetStats().IsGrowing)
             {
                 map[0] = 1;
             }
 
-            long done = map.GetStats().NativeBytes;
-            Assert.True(done < growing, $"growth ended but NativeBytes went {growing} -> {done}");
-            Assert.Equal(done, GoMapDiagnostics.LiveNativeBytes - baseline);
+            GoMapStats done = map.GetStats();
+            Assert.Equal(0, map.OldOverflowChunkCount);
+            Assert.True(done.DeferredBytes > 0, "the write that ended the growth released the old generation itself");
+            long owned = done.NativeBytes - done.DeferredBytes;
+            Assert.True(owned < growing, $"growth ended but the bytes the map owns went {growing} -> {owned}");
+            Assert.Equal(done.NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+
+            Release.Drain(map, () => map[0] = 1);
+            Assert.Equal(owned, map.GetStats().NativeBytes);
+            Assert.Equal(owned, GoMapDiagnostics.LiveNativeBytes - baseline);
             map.Validate();
         }
+
+        [Fact]
+        public void DisposeHalfwayThroughAReleaseOfSmallBlocks_LeavesNothingBehind()
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            map[0] = BigValue.Of(0);
+            map[0] = BigValue.Of(0); // two release steps of the ~32 needed
+            Assert.Equal(2, map.Work.ReleaseSteps);
+            Assert.True(map.GetStats().DeferredBytes > 0);
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public unsafe void DisposeHalfwayThroughTheReleaseOfABigArray_LeavesNothingBehind()
+        {
+            // The old array of a B = 15 -> 16 growth is a mapping of its own that release steps
+            // cut from its tail: Dispose must free what is left of a partly released mapping.
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 8 });
+            long k = 0;
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            long arrayBytes = NativeHeap.ChargedSize(map.OldBucketArray);
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
+            map[0] = 0; // a release step: old chunks first
+            for (int w = 0; OsMemory.Supported && w < 10 && map.GetStats().DeferredBytes >= arrayBytes; w++)
+            {
+                map[0] = 0; // then the array's tail (without mappings the array is freed whole)
+            }
+
+            Assert.True(map.GetStats().DeferredBytes > 0, "the release ended before the test could interrupt it");
+            if (OsMemory.Supported)
+            {
+                Assert.True(map.GetStats().DeferredBytes < arrayBytes, "no piece of the array was released");
+                Assert.Equal(1, map.DeferredBlockCount + map.QueuedBlockCount);
+            }
+
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        /// <summary>
+        /// Starts the release of 1000 retired blocks, interrupts it with <paramref name="interrupt"/>,
+        /// and lets <paramref name="write"/> (which must retire nothing) finish it: the map then
+        /// validates, holds exactly what the process count says, and leaves nothing behind when disposed.
+        /// </summary>
+        private static void InterruptARelease(Action<GoMap<long, BigValue>> interrupt, Action<GoMap<long, BigValue>> write)
+        {
+            long baseline = LiveBytes.Settled();
+            GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            map[0] = BigValue.Of(0); // one release step of the ~32 needed
+            Assert.True(map.QueuedBlockCount > 0, "precondition: the release is under way");
+            interrupt(map);
+            Assert.True(map.GetStats().DeferredBytes > 0);
+            Release.Drain(map, () => write(map));
+            Assert.Equal(map.GetStats().NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            map.Validate();
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
+        public void ClearBeforeAReleaseFinished_LeavesNothingBehind() =>
+            InterruptARelease(
+                map =>
+                {
+                    map.Clear(); // frees the live value blocks at once (no enumerator), retires the overflow chunks
+                    Assert.Equal(0L, map.LongCount);
+                },
+                map =>
+                {
+                    map[1] = default;
+                    map.Remove(1);
+                });
+
+        [Fact]
+        public void ANewGrowthStartedBeforeAReleaseFinished_LeavesNothingBehind() =>
+            InterruptARelease(
+                map =>
+                {
+                    map[Release.FullAtB9] = BigValue.Of(Release.FullAtB9); // starts a growth
+                    Assert.True(map.GetStats().IsGrowing);
+                    IterationHelpers.FinishGrowth(map, 0L, BigValue.Of(0)); // and ends it: its old generation is retired too
+                    Assert.Equal(Release.FullAtB9 + 1, map.Count);
+                },
+                map => map[0] = BigValue.Of(0));
 
         [Fact]
         public void Remove_FreesTheIndirectKeyAndValueBlocks()
@@ -203,6 +303,17 @@ namespace NativeGoMap.Tests
 
             Assert.True(map.GetStats().NativeBytes >= bare + (400 * 2 * 200));
             map.Clear();
+
+            // No enumerator can read them: the indirect blocks are freed by the Clear itself;
+            // only overflow chunks wait for the next writes.
+            GoMapStats cleared = map.GetStats();
+            Assert.Equal(bare, cleared.NativeBytes - cleared.DeferredBytes);
+            Assert.Equal(cleared.NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            Release.Drain(map, () =>
+            {
+                map[Blob200.Of(1)] = default;
+                map.Remove(Blob200.Of(1));
+            });
             Assert.Equal(bare, map.GetStats().NativeBytes);
             Assert.Equal(bare, GoMapDiagnostics.LiveNativeBytes - baseline);
         }

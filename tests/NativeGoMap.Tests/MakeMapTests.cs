@@ -187,7 +187,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.Equal(a.GetStats().OverflowBuckets, b.GetStats().OverflowBuckets);
-            Assert.Equal(MapInternals<int, int>.Seed(a), MapInternals<int, int>.Seed(b));
+            Assert.Equal(a.HashSeed, b.HashSeed);
             var orderA = new List<int>();
             foreach (KeyValuePair<int, int> kv in a)
             {
@@ -221,15 +221,27 @@ namespace NativeGoMap.Tests
             return fresh.GetStats().NativeBytes;
         }
 
-        /// <summary>After a clear the map holds its bucket array and nothing else.</summary>
-        private static void AssertHoldsOnlyTheBareArray<TKey, TValue>(GoMap<TKey, TValue> map)
+        /// <summary>
+        /// After a clear the map owns its bucket array and nothing else: the overflow chunks it
+        /// retired wait for release, and the writes that follow release them (a bounded number),
+        /// down to the bare array.
+        /// </summary>
+        private static void AssertReleasesDownToTheBareArray<TKey, TValue>(GoMap<TKey, TValue> map)
             where TKey : unmanaged
             where TValue : unmanaged
         {
             long bare = BareArrayBytes<TKey, TValue>(map.GetStats().B);
-            long actual = map.GetStats().NativeBytes;
-            Assert.True(bare == actual, $"after Clear the map holds {actual} native bytes, its bare bucket array {bare}; " +
-                $"reserved spare overflow buckets still held: {MapInternals<TKey, TValue>.SpareBuckets(map)} (plus the spare list's storage)");
+            GoMapStats cleared = map.GetStats();
+            Assert.Equal(0, map.OverflowChunkCount);
+            Assert.Equal(0, map.OldOverflowChunkCount);
+            Assert.Equal(0, map.ChunkBucketsLeft);
+            Assert.True(bare == cleared.NativeBytes - cleared.DeferredBytes, $"after Clear the map owns {cleared.NativeBytes - cleared.DeferredBytes} native bytes besides retired ones, its bare bucket array {bare}");
+            Release.Drain(map, () =>
+            {
+                map[default] = default;
+                map.Remove(default);
+            });
+            Assert.Equal(bare, map.GetStats().NativeBytes);
         }
 
         [Fact]
@@ -257,9 +269,9 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void Clear_KeepsTheBucketArray_AndFreesOverflowBuckets()
+        public void Clear_KeepsTheBucketArray_AndRetiresOverflowChunks()
         {
-            // All keys in 4 chains: plenty of individually allocated overflow buckets.
+            // All keys in 4 chains: plenty of overflow buckets, in chunks.
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 5 }, new LongModuloComparer(4));
             for (long k = 0; k < 600; k++)
             {
@@ -273,6 +285,7 @@ namespace NativeGoMap.Tests
 
             GoMapStats before = map.GetStats();
             Assert.True(before.OverflowBuckets > 0);
+            Assert.True(map.OverflowChunkCount > 0, "precondition: overflow buckets beyond the preallocated tail, in chunks");
             Assert.True(before.NativeBytes > BareArrayBytes<long, long>(before.B));
 
             map.Clear();
@@ -280,7 +293,7 @@ namespace NativeGoMap.Tests
             Assert.Equal(before.B, after.B);
             Assert.Equal(0, after.OverflowBuckets);
             Assert.Equal(0, after.NOverflow);
-            AssertHoldsOnlyTheBareArray(map);
+            AssertReleasesDownToTheBareArray(map);
             map.Validate();
         }
 
@@ -340,7 +353,7 @@ namespace NativeGoMap.Tests
             Assert.False(after.IsSameSizeGrow);
             Assert.Equal(0, after.EvacuatedBuckets);
             Assert.Equal(growing.B, after.B);
-            AssertHoldsOnlyTheBareArray(map);
+            AssertReleasesDownToTheBareArray(map);
             map.Validate();
 
             // Usable after: refill past another growth and find everything.
@@ -371,7 +384,7 @@ namespace NativeGoMap.Tests
                 Assert.False(after.IsGrowing);
                 Assert.False(after.IsSameSizeGrow);
                 Assert.Equal(b, after.B);
-                AssertHoldsOnlyTheBareArray(map);
+                AssertReleasesDownToTheBareArray(map);
                 map.Validate();
                 map[1] = 2;
                 Assert.Equal(2, map[1]);
@@ -397,7 +410,7 @@ namespace NativeGoMap.Tests
             map.Clear();
             Assert.Equal(b, map.GetStats().B);
 
-            AssertHoldsOnlyTheBareArray(map);
+            AssertReleasesDownToTheBareArray(map);
             map.Validate();
         }
 

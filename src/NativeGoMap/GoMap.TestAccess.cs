@@ -1,0 +1,51 @@
+namespace NativeGoMap
+{
+    // Test hooks: read-only views of the internals that no public member shows, for the test
+    // project (InternalsVisibleTo) instead of reflection. The map never calls them.
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
+        internal byte* BucketArray => _buckets;
+
+        /// <summary>Test hook: the array being evacuated (Go's oldbuckets), or null when not growing.</summary>
+        internal byte* OldBucketArray => _oldBuckets;
+
+        /// <summary>Test hook: the entry count, readable on a poisoned map (where <see cref="LongCount"/> throws).</summary>
+        internal long CountForTest => _count;
+
+        /// <summary>Test hook: the current hash seed (Go's hash0).</summary>
+        internal ulong HashSeed => _hash0;
+
+        /// <summary>Test hook: the 64-bit hash a comparer hash code becomes under the current seed.</summary>
+        internal ulong HashOfHashCode(int hashCode) => Hasher.FromHashCode(hashCode, _k1, _k2);
+
+        /// <summary>Test hook: overflow chunks owned by the current generation (entries of Go's mapextra.overflow).</summary>
+        internal long OverflowChunkCount => _overflow.Count;
+
+        /// <summary>Test hook: overflow chunks owned by the old generation while growing (Go's mapextra.oldoverflow).</summary>
+        internal long OldOverflowChunkCount => _oldOverflow.Count;
+
+        /// <summary>Test hook: the number of buckets of chunk <paramref name="index"/> of the current generation, oldest first.</summary>
+        internal long OverflowChunkBuckets(long index) => BucketLayout<TKey, TValue>.ChunkCount(_overflow.Items[index]);
+
+        /// <summary>Test hook: free buckets left in the newest overflow chunk.</summary>
+        internal long ChunkBucketsLeft => _chunkLeft;
+
+        /// <summary>Test hook: retired blocks an enumerator may still read (the deferred list).</summary>
+        internal int DeferredBlockCount => CountLinked(_deferred);
+
+        /// <summary>Test hook: retired blocks waiting for release steps (the release queue).</summary>
+        internal int QueuedBlockCount => CountLinked(_releaseQueue);
+
+        private static int CountLinked(byte* p)
+        {
+            int n = 0;
+            for (; p != null; p = NativeHeap.Next(p))
+            {
+                n++;
+            }
+
+            return n;
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// The two ConcurrencyChecks modes: Go (the default, Go's best-effort flag) and Strict (every
+    /// overlapping write caught before it touches memory; Dispose and release steps wait for a
+    /// read in progress on another thread). The guarantees only Strict makes are tested on Strict
+    /// maps.
+    /// </summary>
+    public class ConcurrencyModeTests
+    {
+        private static GoMapOptions Strict(ulong? seed = null) => new() { ConcurrencyChecks = ConcurrencyChecks.Strict, Seed = seed };
+
+        [Fact]
+        public void ConcurrencyChecks_DefaultsToGo()
+        {
+            Assert.Equal(ConcurrencyChecks.Go, new GoMapOptions().ConcurrencyChecks);
+            using var plain = new GoMap<int, int>();
+            using var hinted = new GoMap<int, int>(1000);
+            using var withOptions = new GoMap<int, int>(new GoMapOptions { CapacityHint = 100, Seed = 1 });
+            using var withComparer = new GoMap<int, int>(null, new ModuloComparer(7));
+            foreach (GoMap<int, int> map in new[] { plain, hinted, withOptions, withComparer })
+            {
+                Assert.Equal(ConcurrencyChecks.Go, map.ConcurrencyChecks);
+                Assert.False(map.IsStrict);
+            }
+        }
+
+        [Fact]
+        public void ConcurrencyChecks_Strict_IsTheMapsModeForItsWholeLife()
+        {
+            var map = new GoMap<int, int>(Strict(), new ModuloComparer(7));
+            Assert.Equal(ConcurrencyChecks.Strict, map.ConcurrencyChecks);
+            Assert.True(map.IsStrict);
+            for (int k = 0; k < 1000; k++)
+            {
+                map[k] = k; // growths
+            }
+
+            map.Clear();
+            Assert.Equal(ConcurrencyChecks.Strict, map.ConcurrencyChecks);
+            map.Dispose();
+            Assert.Equal(ConcurrencyChecks.Strict, map.ConcurrencyChecks); // never throws
+        }
+
+        [Fact]
+        public void Strict_TwoWritersOnOneMap_AreDetectedInEveryTrial_BeforeEitherCorruptsIt()
+        {
+            // Each writer inserts and removes keys of its own (even or odd) and keeps a model of
+            // what its writes that returned did. Strict catches the overlap before the second
+            // write touches memory: the poisoned map then holds exactly what those writes made.
+            const int Trials = 20;
+            const int KeySpace = 1 << 14;
+            for (int trial = 0; trial < Trials; trial++)
+            {
+                using var map = new GoMap<long, long>(Strict((ulong)trial));
+                using var start = new Barrier(2);
+                var present = new bool[2][];
+                var caught = new ConcurrentMapAccessException?[2];
+                Action Writer(int id) => () =>
+                {
+                    present[id] = new bool[KeySpace];
+                    start.SignalAndWait();
+                    DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+                    try
+                    {
+                        for (long i = 0; DateTime.UtcNow < deadline; i++)
+                        {
+                            long k = ((i * 2) + id) & (KeySpace - 1);
+                            map[k] = i;
+                            present[id][k] = true;
+                            long r = (k + 0x100) & (KeySpace - 1);
+                            if ((i & 3) == 0 && map.Remove(r))
+                            {
+                                present[id][r] = false;
+                            }
+                        }
+                    }
+                    catch (ConcurrentMapAccessException e)
+                    {
+                        caught[id] = e;
+                    }
+                };
+
+                OffThread a = OffThread.Start(Writer(0));
+                OffThread b = OffThread.Start(Writer(1));
+                Assert.Null(a.Join()); // nothing but the detection may escape
+                Assert.Null(b.Join());
+                Assert.True(caught[0] is not null || caught[1] is not null, $"trial {trial}: two writers ran for 30 s undetected");
+                Assert.All(caught, e => Assert.True(e is null || e.Message == "concurrent map writes", e?.Message));
+                Assert.True(map.IsPoisoned);
+                map.Validate();
+                long expected = 0;
+                foreach (bool[] mine in present)
+                {
+                    foreach (bool p in mine)
+                    {
+                        expected += p ? 1 : 0;
+                    }
+                }
+
+                Assert.Equal(expected, map.CountForTest);
+            }
+        }
+
+        [Fact]
+        public void Strict_DisposeOnAnotherThread_WaitsForALookupInProgress()
+        {
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, long>(Strict(), comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            using var pause = Pause.AtNextEquals(comparer);
+            long found = -1;
+            OffThread reader = OffThread.Start(() => found = map.TryGetValue(7, out long v) ? v : -2);
+            pause.WaitUntilInside();
+
+            OffThread disposer = OffThread.Start(map.Dispose);
+            SpinWait.SpinUntil(() => map.IsDisposed, TimeSpan.FromSeconds(60)); // Dispose has begun
+            Thread.Sleep(200); // a bound for a wrong Dispose to finish, not a timing assumption
+            bool waited = disposer.IsAlive;
+            pause.Resume();
+            Exception? readError = reader.Join();
+            Assert.Null(disposer.Join());
+            Assert.True(waited, "Dispose returned while a Strict lookup was reading the map on another thread");
+            Assert.Null(readError);
+            Assert.Equal(7, found);
+            Assert.Throws<ObjectDisposedException>(() => map.ContainsKey(7));
+        }
+
+        [Fact]
+        public void Strict_ReleaseStepsWaitWhileAReadIsInProgressOnAnotherThread()
+        {
+            // A growth has just retired the old generation; a lookup on another thread is in the
+            // middle of its probe when writes run (misuse). In Strict mode those writes release
+            // nothing while the reader announces itself, since it may hold a pointer into the
+            // retired array; the reader then detects the race.
+            var comparer = new CollidingComparer<long>(EqualityComparer<long>.Default, k => (int)k);
+            var map = new GoMap<long, long>(Strict(5), comparer);
+            long next = 0;
+            while (!map.GetStats().IsGrowing || map.GetStats().B < 4)
+            {
+                map[next] = next;
+                next++;
+            }
+
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
+            GoMapStats ended = map.GetStats();
+            Assert.True(ended.DeferredBytes > 0);
+
+            using var pause = Pause.AtNextEquals(comparer);
+            OffThread reader = OffThread.Start(() => map.ContainsKey(3));
+            pause.WaitUntilInside();
+
+            long steps = map.Work.ReleaseSteps;
+            for (int w = 0; w < 20; w++)
+            {
+                map[0] = w;
+            }
+
+            Assert.Equal(steps, map.Work.ReleaseSteps);
+            Assert.Equal(ended.DeferredBytes, map.GetStats().DeferredBytes);
+            pause.Resume();
+            var e = Assert.IsType<ConcurrentMapAccessException>(reader.Join());
+            Assert.Equal("concurrent map read and map write", e.Message);
+            map.Dispose();
+        }
+
+        /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
+        private sealed class Pause : IDisposable
+        {
+            private readonly ManualResetEventSlim _inside = new();
+            private readonly ManualResetEventSlim _resume = new();
+
+            public static Pause AtNextEquals<T>(CollidingComparer<T> comparer)
+            {
+                var pause = new Pause();
+                comparer.OnEquals = () =>
+                {
+                    comparer.OnEquals = null;
+                    pause._inside.Set();
+                    pause._resume.Wait();
+                };
+                return pause;
+            }
+
+            public void WaitUntilInside() => _inside.Wait();
+
+            public void Resume() => _resume.Set();
+
+            public void Dispose()
+            {
+                _inside.Dispose();
+                _resume.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics;
+using System.Threading;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Iteration's cached-mask fast path: after yielding an entry, an enumerator keeps the rest of
+    /// the bucket's live slots as a bit mask and yields them without reading the bucket again
+    /// while the map is not written. Whatever happens between two steps inside a bucket (a
+    /// delete, an update, a clear, a disposal, a write on another thread) must be honoured as if
+    /// the bucket were read again.
+    /// </summary>
+    public unsafe class IterationFastPathTests
+    {
+        private const int Entries = 1000;
+
+        private static GoMap<int, long> Map(ConcurrencyChecks checks) => IterationHelpers.IntMap(Entries, seed: 11, checks: checks);
+
+        /// <summary>
+        /// Steps <paramref name="e"/> until it stands inside a bucket with at least
+        /// <paramref name="rest"/> entries still to yield from its mask; returns those entries'
+        /// keys in the order they would be yielded.
+        /// </summary>
+        private static List<int> StepIntoABucket(ref GoMap<int, long>.Enumerator e, YieldLog log, int rest = 2)
+        {
+            while (true)
+            {
+                Assert.True(e.MoveNext(), $"no bucket with {rest} more entries to yield");
+                log.Saw(e.Current.Key);
+                if (BitOperations.PopCount(e._mask) >= rest)
+                {
+                    var keys = new List<int>();
+                    for (ulong m = e._mask; m != 0; m &= m - 1)
+                    {
+                        int slot = ((BitOperations.TrailingZeroCount(m) >> 3) + e._offset) & 7; // one 0x80 byte per slot, rotated by the offset
+                        keys.Add(MapInternals<int, long>.Key(e._bptr, slot));
+                    }
+
+                    return keys;
+                }
+            }
+        }
+
+        private static void Finish(ref GoMap<int, long>.Enumerator e, YieldLog log, Action<int, long>? check = null)
+        {
+            while (e.MoveNext())
+            {
+                log.Saw(e.Current.Key);
+                check?.Invoke(e.Current.Key, e.Current.Value);
+            }
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void DeletingANotYetYieldedEntryOfTheCurrentBucket_BetweenSteps_ItIsNotYielded(ConcurrencyChecks checks)
+        {
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            int victim = rest[^1];
+            Assert.False(log.Contains(victim));
+
+            Assert.True(map.Remove(victim));
+            Finish(ref e, log);
+            Assert.False(log.Contains(victim), $"key {victim} was removed before it was reached but was yielded");
+            log.AssertYieldedAll(Enumerable.Range(0, Entries).Where(k => k != victim));
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void DeletingTheWholeRestOfTheCurrentBucket_BetweenSteps_NoneOfItIsYielded(ConcurrencyChecks checks)
+        {
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log, rest: 3);
+            foreach (int k in rest)
+            {
+                Assert.True(map.Remove(k));
+            }
+
+            Finish(ref e, log);
+            Assert.All(rest, k => Assert.False(log.Contains(k), $"removed key {k} was yielded"));
+            log.AssertYieldedAll(Enumerable.Range(0, Entries).Except(rest));
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void UpdatingANotYetYieldedEntryOfTheCurrentBucket_BetweenSteps_YieldsTheNewValue(ConcurrencyChecks checks)
+        {
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            map[rest[0]] = -1;
+            map[rest[1]] = -2;
+            Finish(ref e, log, (k, v) => Assert.Equal(k == rest[0] ? -1 : k == rest[1] ? -2 : k * 10L, v));
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Fact]
+        public void AValueChangedThroughARefBetweenSteps_IsYieldedAsChanged()
+        {
+            // Writing through a ref is not a write to the map: the fast path goes on, and must
+            // read the value when it yields the entry, not when it cached the mask.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            map.GetValueRefOrNullRef(rest[0]) = -7;
+            Assert.True(e.MoveNext());
+            Assert.Equal(rest[0], e.Current.Key);
+            Assert.Equal(-7, e.Current.Value);
+            e.CurrentValueRef = -8; // and the ref it hands out is the entry's
+            Assert.Equal(-8, map[rest[0]]);
+            e.Dispose();
+        }
+
+        [Fact]
+        public void ClearBetweenStepsInsideABucket_YieldsNothingMore()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+            map.Clear();
+            Assert.False(e.MoveNext());
+        }
+
+        [Fact]
+        public void DisposingTheMapInsideABucket_TheNextStepThrowsObjectDisposed()
+        {
+            GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => e.MoveNext());
+        }
+
+        [Fact]
+        public void AWriteInProgressOnAnotherThread_IsDetectedInsideABucket()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+
+            // The "other thread" holds hashWriting until the detection has begun (as in
+            // IterationSemanticsTests.MoveNextThrowsWhileAWriteIsInProgressOnAnotherThread).
+            map.SimulateWriteBegin();
+            OffThread writer = OffThread.Start(() =>
+            {
+                SpinWait.SpinUntil(() => map.PoisonMessage is not null, TimeSpan.FromSeconds(60));
+                map.SimulateWriteEnd();
+            });
+            ConcurrentMapAccessException ex = Assert.Throws<ConcurrentMapAccessException>(() => e.MoveNext());
+            Assert.Null(writer.Join());
+            Assert.Equal("concurrent map iteration and map write", ex.Message);
+        }
+    }
+}

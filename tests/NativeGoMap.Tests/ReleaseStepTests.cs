@@ -1,0 +1,211 @@
+using System;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Release steps (GoMap.Memory.cs): what a write or the end of an enumerator retires is
+    /// released by the writes that follow, one bounded step per write (up to 32 small blocks, or a
+    /// piece of a big array's tail), so that no write pays for a whole generation, and never by
+    /// the write that retired it, so that an operation racing that write still reads mapped memory.
+    /// </summary>
+    public class ReleaseStepTests
+    {
+        /// <summary>Largest block one of the maps below retires: a 200-byte value block or a full overflow chunk, with headers.</summary>
+        private const long MaxSmallBlockBytes = 64 * 1024;
+
+        [Fact]
+        public void EachReleaseStep_FreesAtMost32Blocks_OneStepPerWrite()
+        {
+            using GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(1000);
+            int writes = 0;
+            while (map.DeferredBlockCount + map.QueuedBlockCount > 0)
+            {
+                int blocks = map.DeferredBlockCount + map.QueuedBlockCount;
+                WorkCounters before = map.Work;
+                GoMapStats stats = map.GetStats();
+                map[0] = BigValue.Of(0); // an update retires nothing
+                writes++;
+
+                int freed = blocks - (map.DeferredBlockCount + map.QueuedBlockCount);
+                long released = map.Work.ReleasedBytes - before.ReleasedBytes;
+                Assert.Equal(before.ReleaseSteps + 1, map.Work.ReleaseSteps);
+                Assert.Equal(Math.Min(Release.BlocksPerStep, blocks), freed);
+                Assert.InRange(released, freed * 200L, freed * MaxSmallBlockBytes);
+                Assert.Equal(stats.NativeBytes - released, map.GetStats().NativeBytes);
+                Assert.Equal(stats.DeferredBytes - released, map.GetStats().DeferredBytes);
+            }
+
+            Assert.Equal((1000 + Release.BlocksPerStep - 1) / Release.BlocksPerStep, writes);
+            Assert.Equal(0, map.GetStats().DeferredBytes);
+            map.Validate();
+        }
+
+        [Fact]
+        public void TheEndOfABigGrowth_IsReleasedOverSeveralWrites_AHugePageAtATime()
+        {
+            // B = 15 -> 16 for <long,long>: the old array is 5.4 MB, a mapping of its own, which
+            // release steps return from its tail a huge page at a time.
+            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 3 });
+            long k = 0;
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            while (map.GetStats().IsGrowing)
+            {
+                map[0] = 0;
+            }
+
+            GoMapStats ended = map.GetStats();
+            long retired = ended.DeferredBytes;
+            Assert.True(retired > 2 * Release.BytesPerStep, $"only {retired} bytes retired");
+            long releasedBefore = map.Work.ReleasedBytes;
+            int bound = Release.MaxWritesToRelease(map);
+            int writes = 0;
+            int arraySteps = 0;
+            while (map.GetStats().DeferredBytes != 0)
+            {
+                Assert.True(writes < bound, $"the release took more than {bound} writes");
+                int blocks = map.DeferredBlockCount + map.QueuedBlockCount;
+                WorkCounters before = map.Work;
+                long nativeBefore = map.GetStats().NativeBytes;
+                map[0] = 0;
+                writes++;
+
+                int freed = blocks - (map.DeferredBlockCount + map.QueuedBlockCount);
+                long released = map.Work.ReleasedBytes - before.ReleasedBytes;
+                Assert.Equal(before.ReleaseSteps + 1, map.Work.ReleaseSteps);
+                Assert.InRange(freed, 0, Release.BlocksPerStep);
+                Assert.Equal(nativeBefore - released, map.GetStats().NativeBytes);
+                if (!OsMemory.Supported)
+                {
+                    continue; // without mappings a big array is one C-heap block, freed whole
+                }
+
+                if (blocks == 1)
+                {
+                    // Only the old array is left. Every piece is at most one huge page, except the
+                    // last: a tail of two huge pages or less is freed whole (NativeHeap.ReleaseTail).
+                    arraySteps++;
+                    Assert.True(released <= (freed == 1 ? 2 : 1) * Release.BytesPerStep, $"step {writes} released {released} bytes of the array");
+                }
+                else
+                {
+                    Assert.True(released <= (freed * MaxSmallBlockBytes) + Release.BytesPerStep, $"step {writes} released {released} bytes with {freed} blocks");
+                }
+            }
+
+            if (OsMemory.Supported)
+            {
+                Assert.True(writes >= 3, $"the old generation was released in {writes} writes");
+                Assert.True(arraySteps >= 1, "no step released a piece of the array alone");
+            }
+
+            Assert.Equal(retired, map.Work.ReleasedBytes - releasedBefore);
+            Assert.Equal(ended.NativeBytes - retired, map.GetStats().NativeBytes);
+            map.Validate();
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public unsafe void TheWriteThatEndsAGrowth_ReleasesNoneOfTheOldGeneration(ConcurrencyChecks checks)
+        {
+            // Colliding keys: the old generation owns overflow chunks besides its array.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 6, ConcurrencyChecks = checks }, new LongModuloComparer(8));
+            long k = 0;
+            while (map.GetStats().B < 5 || !map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            Assert.True(map.OldOverflowChunkCount > 0);
+            while (true)
+            {
+                byte* old = map.OldBucketArray;
+                long oldChunks = map.OldOverflowChunkCount;
+                GoMapStats before = map.GetStats();
+                WorkCounters work = map.Work;
+                map[0] = 0;
+                if (map.Work.GrowthEnds == work.GrowthEnds)
+                {
+                    continue;
+                }
+
+                Assert.Equal(0, before.DeferredBytes); // earlier retirements are released by now
+                Assert.Equal(work.ReleaseSteps, map.Work.ReleaseSteps);
+                Assert.Equal(work.ReleasedBytes, map.Work.ReleasedBytes);
+                Assert.Equal(oldChunks + 1, map.DeferredBlockCount); // the array and every old chunk
+                Assert.True(NativeHeapBlock.IsLive(old), "the write that ended the growth freed the old array");
+                Assert.True(map.GetStats().DeferredBytes >= NativeHeap.ChargedSize(old));
+                break;
+            }
+
+            Assert.True(Release.Drain(map, () => map[0] = 0) > 0);
+            map.Validate();
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void ClearReleasesNoneOfTheChunksItRetires_TheNextWritesDo(ConcurrencyChecks checks)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7, ConcurrencyChecks = checks }, new LongModuloComparer(4));
+            for (long k = 0; k < 600; k++)
+            {
+                map[k] = k;
+            }
+
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
+            Release.Drain(map, () => map[0] = 0);
+            long chunks = map.OverflowChunkCount;
+            Assert.True(chunks > 0);
+            WorkCounters work = map.Work;
+
+            map.Clear();
+            Assert.Equal(work.ReleaseSteps, map.Work.ReleaseSteps);
+            Assert.Equal(chunks, map.DeferredBlockCount);
+
+            map[1] = 1;
+            Assert.Equal(work.ReleaseSteps + 1, map.Work.ReleaseSteps);
+            Release.Drain(map, () => map[1] = 1);
+            map.Validate();
+        }
+
+        [Fact]
+        public void WhileAnEnumeratorLives_WritesReleaseNothingItMayRead()
+        {
+            using GoMap<long, BigValue> map = Release.FullMapWithRetiredBlocks(0);
+            GoMap<long, BigValue>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            for (long k = 100; k < 200; k++)
+            {
+                Assert.True(map.Remove(k)); // deferred: e may still look these up
+            }
+
+            long deferred = map.GetStats().DeferredBytes;
+            long steps = map.Work.ReleaseSteps;
+            for (int w = 0; w < 100; w++)
+            {
+                map[0] = BigValue.Of(0);
+            }
+
+            Assert.Equal(deferred, map.GetStats().DeferredBytes);
+            Assert.Equal(steps, map.Work.ReleaseSteps);
+            e.Dispose();
+            Assert.Equal((100 + Release.BlocksPerStep - 1) / Release.BlocksPerStep, Release.Drain(map, () => map[0] = BigValue.Of(0)));
+        }
+    }
+
+    /// <summary>Reads a NativeHeap block header (NativeHeap.cs draws it) without touching the block.</summary>
+    internal static unsafe class NativeHeapBlock
+    {
+        /// <summary>True while the block at <paramref name="p"/> is allocated: its header carries a live magic byte (C heap or mapping).</summary>
+        public static bool IsLive(byte* p) => (*(ulong*)(p - 16) >> 56) is 0xA7 or 0xA9;
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Retired memory (an old generation, overflow chunks, indirect blocks an enumerator may read)
+    /// is not freed by the write or enumerator end that retires it: the writes that follow release
+    /// it, one bounded step each (GoMap.Memory.cs). These helpers drive those writes and hold the
+    /// map to the bound.
+    /// </summary>
+    public static class Release
+    {
+        /// <summary>Whole blocks one release step frees at most (GoMap.Memory.cs, ReleaseBudgetBlocks).</summary>
+        public const int BlocksPerStep = 32;
+
+        /// <summary>Bytes of a big block's tail one release step returns (one huge page).</summary>
+        public const long BytesPerStep = 2L << 20;
+
+        /// <summary>
+        /// The most writes that may be needed to release everything the map holds retired now,
+        /// one step per write: one per <see cref="BlocksPerStep"/> blocks, and per huge page of
+        /// retired bytes one for a piece of a big block's tail and one for the step that a big
+        /// block ends early.
+        /// </summary>
+        public static int MaxWritesToRelease<TKey, TValue>(GoMap<TKey, TValue> map)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            long blocks = map.DeferredBlockCount + map.QueuedBlockCount;
+            long hugePages = map.GetStats().DeferredBytes / BytesPerStep;
+            return (int)(((blocks + BlocksPerStep - 1) / BlocksPerStep) + (2 * hugePages) + 1);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="write"/> until the map holds no retired memory, failing when that
+        /// takes more than <see cref="MaxWritesToRelease"/> writes (measured before the first).
+        /// The write must retire nothing itself. Returns the writes it took.
+        /// </summary>
+        public static int Drain<TKey, TValue>(GoMap<TKey, TValue> map, Action write)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            int bound = MaxWritesToRelease(map);
+            int writes = 0;
+            while (map.GetStats().DeferredBytes != 0)
+            {
+                Assert.True(writes < bound, $"{map.GetStats().DeferredBytes} retired bytes ({map.DeferredBlockCount} deferred and {map.QueuedBlockCount} queued blocks) still held after {writes} writes; the bound was {bound}");
+                write();
+                writes++;
+            }
+
+            Assert.Equal(0, map.DeferredBlockCount);
+            Assert.Equal(0, map.QueuedBlockCount);
+            return writes;
+        }
+
+        /// <summary>The most entries a map of B = 9 holds before its next new key starts a growth (6.5 × 2^9).</summary>
+        public const int FullAtB9 = 3328;
+
+        /// <summary>
+        /// A map of B = 9 holding keys 0 .. <see cref="FullAtB9"/> − 1 (value = key), so that the next
+        /// new key starts a growth, with <paramref name="retired"/> indirect value blocks waiting
+        /// for release: keys 0 .. retired − 1 were removed while an enumerator was live (their
+        /// blocks deferred for it) and added back; the enumerator has ended since.
+        /// </summary>
+        public static GoMap<long, BigValue> FullMapWithRetiredBlocks(int retired, GoMapOptions? options = null)
+        {
+            options ??= new GoMapOptions();
+            options.CapacityHint = FullAtB9;
+            var map = new GoMap<long, BigValue>(options);
+            for (long k = 0; k < FullAtB9; k++)
+            {
+                map.Add(k, BigValue.Of(k));
+            }
+
+            GoMap<long, BigValue>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            for (long k = 0; k < retired; k++)
+            {
+                Assert.True(map.Remove(k));
+                map.Add(k, BigValue.Of(k));
+            }
+
+            e.Dispose();
+            GoMapStats s = map.GetStats();
+            Assert.Equal(9, s.B);
+            Assert.False(s.IsGrowing);
+            Assert.Equal(retired, map.DeferredBlockCount);
+            return map;
+        }
+    }
+}

@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// TryGetValues, the batched lookup (issue 8, item 5): for every i, found[i] and values[i] are
+    /// what TryGetValue(keys[i]) gives (default when absent), the result counts the keys found,
+    /// spans shorter than the keys are refused, and nothing is allocated.
+    /// </summary>
+    public class TryGetValuesTests
+    {
+        /// <summary>Checks TryGetValues against one TryGetValue per key, with garbage in the output spans beforehand.</summary>
+        private static void AssertMatchesTryGetValue<TKey, TValue>(GoMap<TKey, TValue> map, TKey[] keys, TValue garbage, IEqualityComparer<TValue>? valueComparer = null)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            valueComparer ??= EqualityComparer<TValue>.Default;
+            var values = new TValue[keys.Length];
+            var found = new bool[keys.Length];
+            Array.Fill(values, garbage);
+            Array.Fill(found, true);
+            int hits = map.TryGetValues(keys, values, found);
+            int expectedHits = 0;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                bool present = map.TryGetValue(keys[i], out TValue v);
+                expectedHits += present ? 1 : 0;
+                Assert.True(present == found[i], $"key {i}: TryGetValue says {present}, TryGetValues {found[i]}");
+                Assert.True(valueComparer.Equals(v, values[i]), $"key {i}: TryGetValue and TryGetValues give different values");
+            }
+
+            Assert.Equal(expectedHits, hits);
+        }
+
+        /// <summary>Keys 0..n-1 present and as many absent ones, shuffled; more than one prefetch block.</summary>
+        private static long[] MixedKeys(int n, int seed)
+        {
+            var keys = new long[2 * n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[2 * i] = i;
+                keys[(2 * i) + 1] = -1 - i;
+            }
+
+            new Random(seed).Shuffle(keys);
+            return keys;
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void TryGetValues_MatchesTryGetValue_ForPresentAndAbsentKeys(ConcurrencyChecks checks)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 1, ConcurrencyChecks = checks });
+            for (long k = 0; k < 5000; k++)
+            {
+                map[k] = k * 7;
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            AssertMatchesTryGetValue(map, MixedKeys(5000, 1), -99L);
+        }
+
+        [Theory]
+        [InlineData(0)]
+        [InlineData(1)]
+        [InlineData(15)]
+        [InlineData(16)]
+        [InlineData(17)]
+        [InlineData(33)]
+        public void TryGetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 2 });
+            for (long k = 0; k < 100; k++)
+            {
+                map[k] = k + 1;
+            }
+
+            var keys = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[i] = (i * 37) % 150; // a third absent
+            }
+
+            AssertMatchesTryGetValue(map, keys, -99L);
+        }
+
+        [Fact]
+        public void TryGetValues_DuringAGrowth_MatchesTryGetValue()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 3 });
+            long next = 0;
+            while (!map.GetStats().IsGrowing || map.GetStats().B < 8)
+            {
+                map[next] = next * 3;
+                next++;
+            }
+
+            for (int step = 0; map.GetStats().IsGrowing; step++)
+            {
+                if (step % 16 == 0)
+                {
+                    AssertMatchesTryGetValue(map, MixedKeys((int)next, step), -99L);
+                }
+
+                map[0] = 0; // advance the growth
+            }
+
+            AssertMatchesTryGetValue(map, MixedKeys((int)next, 1), -99L);
+        }
+
+        [Fact]
+        public void TryGetValues_WithAComparer_MatchesTryGetValue()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 4 }, new LongModuloComparer(13));
+            for (long k = 0; k < 700; k++)
+            {
+                map[k] = -k;
+            }
+
+            AssertMatchesTryGetValue(map, MixedKeys(700, 4), 99L);
+        }
+
+        [Fact]
+        public void TryGetValues_IndirectKeysAndValues_MatchTryGetValue()
+        {
+            using var map = new GoMap<Blob200, Blob200>(new GoMapOptions { Seed = 5 });
+            for (long k = 0; k < 300; k++)
+            {
+                map[Blob200.Of(k)] = Blob200.Of(-k);
+            }
+
+            var keys = new Blob200[600];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                keys[i] = Blob200.Of(i * 7 % 600);
+            }
+
+            AssertMatchesTryGetValue(map, keys, Blob200.Of(12345), Blob200Comparer.Instance);
+        }
+
+        [Fact]
+        public void TryGetValues_OnAMapWithoutBuckets_FindsNothing()
+        {
+            using var map = new GoMap<long, long>();
+            AssertMatchesTryGetValue(map, new long[] { 0, 1, 2 }, 5L);
+        }
+
+        [Theory]
+        [InlineData(10, 9, 10, "values")]
+        [InlineData(10, 10, 9, "found")]
+        [InlineData(10, 0, 0, "values")]
+        [InlineData(1, 1, 0, "found")]
+        public void TryGetValues_SpansShorterThanTheKeys_ThrowArgumentException_NamingTheSpan(int keys, int values, int found, string paramName)
+        {
+            using var map = new GoMap<long, long>();
+            map[1] = 1;
+            var valueArray = new long[values];
+            var foundArray = new bool[found];
+            ArgumentException e = Assert.ThrowsAny<ArgumentException>(() => map.TryGetValues(new long[keys], valueArray, foundArray));
+            Assert.Equal(paramName, e.ParamName);
+            Assert.All(valueArray, v => Assert.Equal(0, v)); // nothing written
+        }
+
+        [Fact]
+        public void TryGetValues_LongerSpans_AreWrittenOnlyUpToTheKeys()
+        {
+            using var map = new GoMap<long, long>();
+            map[1] = 10;
+            var values = new long[] { -1, -1, -1, -1 };
+            var found = new bool[] { false, true, true, true };
+            Assert.Equal(1, map.TryGetValues(new long[] { 1, 2 }, values, found));
+            Assert.Equal(new long[] { 10, 0, -1, -1 }, values);
+            Assert.Equal(new[] { true, false, true, true }, found);
+        }
+
+        [Fact]
+        public void TryGetValues_AllocatesNothing()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 6 });
+            for (long k = 0; k < 10_000; k++)
+            {
+                map[k] = k;
+            }
+
+            long[] keys = MixedKeys(1000, 6);
+            var values = new long[keys.Length];
+            var found = new bool[keys.Length];
+            int hits = 0;
+            for (int warm = 0; warm < 5; warm++)
+            {
+                hits += map.TryGetValues(keys, values, found); // JIT tiering
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                hits += map.TryGetValues(keys, values, found);
+            }
+
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(0, allocated);
+            Assert.Equal(105 * 1000, hits);
+        }
+
+        [Fact]
+        public void TryGetValues_OnADisposedMap_ThrowsObjectDisposed()
+        {
+            var map = new GoMap<long, long>();
+            map[1] = 1;
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => map.TryGetValues(new long[] { 1 }, new long[1], new bool[1]));
+        }
+    }
+}
