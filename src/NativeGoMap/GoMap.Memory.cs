@@ -32,8 +32,9 @@ namespace NativeGoMap
     //     (discarded from the tail, a huge page at a time; they stay mapped and read as zeros) or
     //     up to ReleaseBudgetBlocks small blocks. No write pays for a whole generation (the stall
     //     that the end of a growth used to be). In Go mode an emptied big array stays mapped
-    //     (_parked, one page charged) until the next growth starts, so a read racing the writes
-    //     (misuse, unannounced in Go mode) finds zeros, not an unmapped page.
+    //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until the next
+    //     growth starts, so a read racing the writes (misuse, unannounced in Go mode) finds
+    //     zeros, not an unmapped page.
     //   - Indirect key/value blocks are read by enumerators only (a lookup racing a write reads
     //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
     //     is registered, else freed at once by the Remove or Clear that drops them.
@@ -232,6 +233,8 @@ namespace NativeGoMap
                 _releaseQueue = NativeHeap.Next(p);
                 if (NativeHeap.IsMapped(p) && (_flags & FlagStrict) == 0)
                 {
+                    // Released but for its first page; no longer counted as retired.
+                    _deferredBytes -= NativeHeap.ChargedSize(p);
                     NativeHeap.Next(p) = _parked;
                     _parked = p;
                     return;
@@ -251,7 +254,13 @@ namespace NativeGoMap
         {
             byte* p = _parked;
             _parked = null;
-            FreeChain(p);
+            while (p != null)
+            {
+                byte* next = NativeHeap.Next(p);
+                NativeHeap.Next(p) = null;
+                FreeBlock(p);
+                p = next;
+            }
         }
 
         /// <summary>Frees a chain of blocks already unlinked from the deferred list or the release queue.</summary>

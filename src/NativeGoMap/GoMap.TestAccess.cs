@@ -47,5 +47,20 @@ namespace NativeGoMap
 
             return n;
         }
+
+        /// <summary>Test hook: bytes still charged for Go-mode mappings released but for their first page, unmapped at the next growth start.</summary>
+        internal long ParkedBytes
+        {
+            get
+            {
+                long n = 0;
+                for (byte* p = _parked; p != null; p = NativeHeap.Next(p))
+                {
+                    n += NativeHeap.ChargedSize(p);
+                }
+
+                return n;
+            }
+        }
     }
 }

@@ -98,7 +98,6 @@ namespace NativeGoMap
             {
                 Own(p, "parked mapping");
                 Check(NativeHeap.IsMapped(p) && (f & FlagStrict) == 0, "a parked block is not a Go-mode mapping");
-                deferredBytes += NativeHeap.ChargedSize(p);
             }
 
             Check(deferredBytes == _deferredBytes, "deferred byte count is wrong");

@@ -88,8 +88,8 @@ namespace NativeGoMap.Tests
 
                 if (blocks == 1)
                 {
-                    // Only the old array is left. Every piece is at most one huge page, except the
-                    // last: a tail of two huge pages or less is freed whole (NativeHeap.ReleaseTail).
+                    // Only the old array is left. Every piece is at most one huge page; the last
+                    // step parks (Go) or unmaps (Strict) what is left: its first page.
                     arraySteps++;
                     Assert.True(released <= (freed == 1 ? 2 : 1) * Release.BytesPerStep, $"step {writes} released {released} bytes of the array");
                 }
@@ -105,8 +105,41 @@ namespace NativeGoMap.Tests
                 Assert.True(arraySteps >= 1, "no step released a piece of the array alone");
             }
 
-            Assert.Equal(retired, map.Work.ReleasedBytes - releasedBefore);
-            Assert.Equal(ended.NativeBytes - retired, map.GetStats().NativeBytes);
+            // Go mode keeps the emptied mapping's first page mapped until the next growth starts.
+            Assert.Equal(OsMemory.Supported ? (long)OsMemory.Page : 0L, map.ParkedBytes);
+            Assert.Equal(retired, map.Work.ReleasedBytes - releasedBefore + map.ParkedBytes);
+            Assert.Equal(ended.NativeBytes - retired + map.ParkedBytes, map.GetStats().NativeBytes);
+            map.Validate();
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void AnEmptiedBigArray_StaysMappedInGoMode_UntilTheNextGrowthStarts(ConcurrencyChecks checks)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 5, ConcurrencyChecks = checks });
+            long k = 0;
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            while (map.GetStats().IsGrowing || map.GetStats().DeferredBytes != 0)
+            {
+                map[0] = 0;
+            }
+
+            bool parks = OsMemory.Supported && checks == ConcurrencyChecks.Go;
+            Assert.Equal(parks ? (long)OsMemory.Page : 0L, map.ParkedBytes);
+            int growths = (int)map.Work.GrowthStarts;
+            while (map.Work.GrowthStarts == growths)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            Assert.Equal(0L, map.ParkedBytes);
             map.Validate();
         }
 
