@@ -417,7 +417,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// A reference to the value of a key, or a null reference when absent (test with
-        /// <see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>). O(1). The reference points into
+        /// <see cref="Unsafe.IsNullRef{T}"/>). O(1). The reference points into
         /// native memory and is valid only until the next write to the map (a write may move
         /// entries during growth) or its disposal, as with
         /// <c>CollectionsMarshal.GetValueRefOrNullRef</c>. Writing through it updates the value.
