@@ -1,5 +1,4 @@
 #if NETSTANDARD2_1
-using System;
 using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
@@ -11,25 +10,19 @@ namespace NativeGoMap
     /// </summary>
     internal static class BitOperations
     {
-        // de Bruijn sequence B(2, 6): (x * DeBruijn64) >> 58 is distinct for each power of two x.
-        private const ulong DeBruijn64 = 0x03F79D71B4CB0A89UL;
-
-        private static ReadOnlySpan<byte> DeBruijnIndex64 => new byte[]
-        {
-            0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
-            62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-            63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-            46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
-        };
-
         /// <summary>Number of trailing zero bits; 64 for 0.</summary>
+        /// <remarks>
+        /// The bits below the lowest set bit, counted: <c>(v &amp; -v) - 1</c> is exactly those bits
+        /// (all 64 for 0). No lookup table: Mono 6.8 cannot bind a netstandard2.1 assembly's
+        /// <c>ReadOnlySpan&lt;T&gt;</c> indexer (MissingMethodException on its <c>ref readonly</c>
+        /// return), so nothing in the library indexes a span.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int TrailingZeroCount(ulong value) =>
-            value == 0 ? 64 : DeBruijnIndex64[(int)(((value & (0 - value)) * DeBruijn64) >> 58)];
+        public static int TrailingZeroCount(ulong value) => PopCount((value & (0 - value)) - 1);
 
         /// <summary>Number of trailing zero bits; 32 for 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static int TrailingZeroCount(uint value) => value == 0 ? 32 : TrailingZeroCount((ulong)value);
+        public static int TrailingZeroCount(uint value) => PopCount((value & (0 - value)) - 1);
 
         /// <summary>Number of trailing zero bits; 64 for 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
