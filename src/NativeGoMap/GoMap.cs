@@ -165,8 +165,11 @@ namespace NativeGoMap
         /// <exception cref="NotSupportedException">No comparer is given and <typeparamref name="TKey"/>
         /// cannot be compared by its bytes (padding, floating-point fields, own equality) nor through
         /// <see cref="IEquatable{T}"/>.</exception>
+        /// <exception cref="PlatformNotSupportedException">The runtime does not implement
+        /// <c>Interlocked.MemoryBarrierProcessWide</c> (a netstandard2.1 host may not).</exception>
         public GoMap(GoMapOptions? options, IEqualityComparer<TKey>? comparer)
         {
+            ProcessWideBarrier.EnsureAvailable(); // reader announcements need it; fail here, not mid-write (Compat/ProcessWideBarrier.cs)
             if (comparer is null && KeyOps<TKey>.Kind == KeyKind.Unsupported)
             {
                 GC.SuppressFinalize(this);

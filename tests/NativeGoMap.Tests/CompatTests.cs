@@ -77,6 +77,13 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ProcessWideBarrier_IsAvailableHere_SoMapsConstruct()
+        {
+            Assert.Null(ProcessWideBarrier.Unavailable);
+            ProcessWideBarrier.EnsureAvailable();
+        }
+
+        [Fact]
         public void FirstSlotAndCountLive_MatchNaiveCounts()
         {
             var rng = new Random(3);
