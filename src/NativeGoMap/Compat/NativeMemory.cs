@@ -144,6 +144,7 @@ namespace NativeGoMap
         private static CRuntime Probe() =>
             ProbeFor(RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? CRuntime.Ucrt : CRuntime.Libc);
 
+        /// <summary>libc's allocator (Mono maps "libc" to the system's C library; CoreCLR resolves it too).</summary>
         private static class Libc
         {
             [DllImport("libc", CallingConvention = CallingConvention.Cdecl)]
@@ -156,6 +157,7 @@ namespace NativeGoMap
             internal static extern void free(void* ptr);
         }
 
+        /// <summary>Mirrors <see cref="Libc"/> for Windows: a DllImport names its library with a constant, so each library needs its own declarations.</summary>
         private static class Ucrt
         {
             [DllImport("ucrtbase", CallingConvention = CallingConvention.Cdecl)]
