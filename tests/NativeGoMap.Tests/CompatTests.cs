@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -179,6 +180,56 @@ namespace NativeGoMap.Tests
                 NativeGoMap.NativeMemory.Free(z);
                 NativeGoMap.NativeMemory.Free(null);
             }
+        }
+
+        [Fact]
+        public void NetStandardBuild_UsesNoReadOnlySpanMemberMonoCannotBind()
+        {
+            // Mono 6.8 cannot bind these from a netstandard2.1 assembly: their ref readonly return
+            // carries a modreq its corlib lacks, and the call throws MissingMethodException. The
+            // Mono smoke finds them only on the paths it runs; this finds them anywhere.
+            var forbidden = new HashSet<string> { "ReadOnlySpan`1.get_Item", "ReadOnlySpan`1.GetPinnableReference", "ReadOnlySpan`1/Enumerator.get_Current" };
+            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(typeof(GoMap<,>).Assembly.Location));
+            System.Reflection.Metadata.MetadataReader md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var found = new List<string>();
+            foreach (System.Reflection.Metadata.MemberReferenceHandle h in md.MemberReferences)
+            {
+                System.Reflection.Metadata.MemberReference m = md.GetMemberReference(h);
+                string name = TypeName(md, m.Parent) + "." + md.GetString(m.Name);
+                if (forbidden.Contains(name))
+                {
+                    found.Add(name);
+                }
+            }
+
+            Assert.Empty(found);
+        }
+
+        /// <summary>Name of a member reference's parent: a type reference (Outer/Nested) or a generic instantiation of one.</summary>
+        private static string TypeName(System.Reflection.Metadata.MetadataReader md, System.Reflection.Metadata.EntityHandle parent)
+        {
+            if (parent.Kind == System.Reflection.Metadata.HandleKind.TypeSpecification)
+            {
+                System.Reflection.Metadata.BlobReader blob = md.GetBlobReader(md.GetTypeSpecification((System.Reflection.Metadata.TypeSpecificationHandle)parent).Signature);
+                if (blob.ReadSignatureTypeCode() != System.Reflection.Metadata.SignatureTypeCode.GenericTypeInstance)
+                {
+                    return "";
+                }
+
+                blob.ReadCompressedInteger(); // CLASS or VALUETYPE
+                parent = blob.ReadTypeHandle();
+            }
+
+            if (parent.Kind != System.Reflection.Metadata.HandleKind.TypeReference)
+            {
+                return "";
+            }
+
+            System.Reflection.Metadata.TypeReference t = md.GetTypeReference((System.Reflection.Metadata.TypeReferenceHandle)parent);
+            string name = md.GetString(t.Name);
+            return t.ResolutionScope.Kind == System.Reflection.Metadata.HandleKind.TypeReference
+                ? TypeName(md, t.ResolutionScope) + "/" + name
+                : name;
         }
 
         [Fact]
