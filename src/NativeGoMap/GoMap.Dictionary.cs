@@ -34,7 +34,7 @@ namespace NativeGoMap
             bool built = false;
             try
             {
-                ArgumentNullException.ThrowIfNull(collection);
+                ThrowHelper.ThrowIfNull(collection, nameof(collection));
                 foreach (KeyValuePair<TKey, TValue> pair in collection)
                 {
                     Add(pair.Key, pair.Value);
@@ -147,7 +147,7 @@ namespace NativeGoMap
         /// </summary>
         private void CheckCopyTo<T>(T[] array, int index)
         {
-            ArgumentNullException.ThrowIfNull(array);
+            ThrowHelper.ThrowIfNull(array, nameof(array));
             if ((uint)index > (uint)array.Length)
             {
                 ThrowHelper.ThrowCopyToIndex(index, array.Length);
@@ -192,7 +192,12 @@ namespace NativeGoMap
                 return map.IsDisposed ? 0 : Volatile.Read(ref map._count);
             }
 
-            return collection is not null && collection.TryGetNonEnumeratedCount(out int n) ? n : 0;
+            return collection switch
+            {
+                ICollection<KeyValuePair<TKey, TValue>> c => c.Count,
+                IReadOnlyCollection<KeyValuePair<TKey, TValue>> r => r.Count,
+                _ => 0,
+            };
         }
     }
 

@@ -188,8 +188,19 @@ namespace NativeGoMap
         /// <exception cref="NotSupportedException">No comparer is given and <typeparamref name="TKey"/>
         /// cannot be compared by its bytes (padding, floating-point fields, own equality) nor through
         /// <see cref="IEquatable{T}"/>.</exception>
+        /// <exception cref="PlatformNotSupportedException"><see cref="ConcurrencyChecks.Strict"/> was asked
+        /// for and the runtime does not implement <c>Interlocked.MemoryBarrierProcessWide</c> (a
+        /// netstandard2.1 host may not); <see cref="ConcurrencyChecks.Go"/> works everywhere.</exception>
         public GoMap(GoMapOptions? options, IEqualityComparer<TKey>? comparer)
         {
+            if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
+            {
+                // Strict reader announcements need the process-wide fence; fail here, not mid-write.
+                GC.SuppressFinalize(this);
+                ProcessWideBarrier.EnsureAvailable();
+                GC.ReRegisterForFinalize(this);
+            }
+
             if (comparer is null && KeyOps<TKey>.Kind == KeyKind.Unsupported)
             {
                 GC.SuppressFinalize(this);
@@ -456,7 +467,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// A reference to the value of a key, or a null reference when absent (test with
-        /// <see cref="Unsafe.IsNullRef{T}(ref readonly T)"/>). O(1). The reference points into
+        /// <see cref="Unsafe.IsNullRef{T}"/>). O(1). The reference points into
         /// native memory and is valid only until the next write to the map (a write may move
         /// entries during growth) or its disposal, as with
         /// <c>CollectionsMarshal.GetValueRefOrNullRef</c>. Writing through it updates the value.

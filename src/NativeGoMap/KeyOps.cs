@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 
 namespace NativeGoMap
@@ -19,7 +18,7 @@ namespace NativeGoMap
         /// <summary><see cref="double"/>, as <see cref="double.Equals(double)"/>.</summary>
         Double,
 
-        /// <summary><see cref="System.Half"/>, as <see cref="Half.Equals(Half)"/>.</summary>
+        /// <summary><c>System.Half</c>, as <c>Half.Equals(Half)</c> (compared through <see cref="HalfBits"/>).</summary>
         Half,
 
         /// <summary>Through <see cref="IEquatable{T}"/> and <see cref="object.GetHashCode"/> mixed to 64 bits.</summary>
@@ -32,7 +31,7 @@ namespace NativeGoMap
     /// <summary>
     /// Default equality and the 64-bit seeded hash of a key type. The kind is decided once per
     /// type from its fields; every branch on it, and on <c>sizeof(T)</c>, is folded by the JIT.
-    /// The hash is a wyhash-style 64×64→128 multiply (<see cref="Math.BigMul(ulong, ulong, out ulong)"/>,
+    /// The hash is a wyhash-style 64×64→128 multiply (<see cref="WideMath.BigMul(ulong, ulong, out ulong)"/>,
     /// high ⊕ low) of the key words against two per-map secrets, which mixes both ends of the
     /// result: the bucket index takes the low B bits and the tophash the top 8.
     /// </summary>
@@ -59,22 +58,20 @@ namespace NativeGoMap
             if (Kind == KeyKind.Single)
             {
                 float f = Unsafe.As<T, float>(ref Unsafe.AsRef(in key));
-                uint bits = float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : BitConverter.SingleToUInt32Bits(f);
+                uint bits = float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : (uint)BitConverter.SingleToInt32Bits(f);
                 return Hasher.Mix(bits ^ k1, k2);
             }
 
             if (Kind == KeyKind.Double)
             {
                 double d = Unsafe.As<T, double>(ref Unsafe.AsRef(in key));
-                ulong bits = double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : BitConverter.DoubleToUInt64Bits(d);
+                ulong bits = double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : (ulong)BitConverter.DoubleToInt64Bits(d);
                 return Hasher.Mix(bits ^ k1, k2);
             }
 
             if (Kind == KeyKind.Half)
             {
-                Half h = Unsafe.As<T, Half>(ref Unsafe.AsRef(in key));
-                ushort bits = System.Half.IsNaN(h) ? (ushort)0x7E00 : h == (Half)0 ? (ushort)0 : BitConverter.HalfToUInt16Bits(h);
-                return Hasher.Mix(bits ^ k1, k2);
+                return Hasher.Mix(HalfBits.Canonical(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in key))) ^ k1, k2);
             }
 
             return Hasher.FromHashCode(EqualityComparer<T>.Default.GetHashCode(key), k1, k2);
@@ -130,7 +127,7 @@ namespace NativeGoMap
 
             if (Kind == KeyKind.Half)
             {
-                return Unsafe.As<T, Half>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, Half>(ref Unsafe.AsRef(in b)));
+                return HalfBits.Equal(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in a)), Unsafe.As<T, ushort>(ref Unsafe.AsRef(in b)));
             }
 
             return EqualityComparer<T>.Default.Equals(a, b);
@@ -178,15 +175,8 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Mix(ulong a, ulong b)
         {
-            // Math.BigMul(a, b, out lo) makes the JIT store the low half to the stack and load it
-            // back; mulx for the high half and a plain multiply for the low half stay in registers.
-            if (Bmi2.X64.IsSupported)
-            {
-                return Bmi2.X64.MultiplyNoFlags(a, b) ^ (a * b);
-            }
-
-            ulong hi = Math.BigMul(a, b, out ulong lo);
-            return hi ^ lo;
+            // One multiply folded to 64 bits: WideMath picks the instructions per target.
+            return WideMath.HighXorLow(a, b);
         }
 
         /// <summary>Hash of an arbitrary byte block (wyhash's loop shape, our own constants use).</summary>
@@ -238,6 +228,27 @@ namespace NativeGoMap
         }
     }
 
+    /// <summary>
+    /// <c>System.Half</c> equality on the raw bits (sign 1, exponent 5, fraction 10), exactly as
+    /// <c>Half.Equals</c>: NaN equals NaN, −0 equals +0, otherwise the bits decide. Working on
+    /// bits keeps the netstandard2.1 build, which has no <c>Half</c>, identical to the others.
+    /// </summary>
+    internal static class HalfBits
+    {
+        private const ushort AbsMask = 0x7FFF;      // all but the sign
+        private const ushort Infinity = 0x7C00;     // exponent all ones, fraction 0; above it (sign aside) is NaN
+        private const ushort CanonicalNaN = 0x7E00; // the quiet NaN every NaN hashes as
+
+        /// <summary>The one representative of the key's equality class: every NaN, every zero maps to one value.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ushort Canonical(ushort bits) =>
+            (bits & AbsMask) > Infinity ? CanonicalNaN : (bits & AbsMask) == 0 ? (ushort)0 : bits;
+
+        /// <summary>Whether two halves are equal under <c>Half.Equals</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool Equal(ushort a, ushort b) => Canonical(a) == Canonical(b);
+    }
+
     /// <summary>Decides a key type's <see cref="KeyKind"/> by reflection, once per type.</summary>
     internal static class KeyClassifier
     {
@@ -253,7 +264,7 @@ namespace NativeGoMap
                 return (KeyKind.Double, null);
             }
 
-            if (t == typeof(Half))
+            if (t == CoreTypes.Half)
             {
                 return (KeyKind.Half, null);
             }
@@ -301,7 +312,7 @@ namespace NativeGoMap
             t.IsEnum || t == typeof(byte) || t == typeof(sbyte) || t == typeof(short) || t == typeof(ushort) ||
             t == typeof(int) || t == typeof(uint) || t == typeof(long) || t == typeof(ulong) || t == typeof(char) ||
             t == typeof(bool) || t == typeof(nint) || t == typeof(nuint) || t == typeof(Guid) ||
-            t == typeof(Int128) || t == typeof(UInt128) || t.IsPointer || t.IsFunctionPointer;
+            t == CoreTypes.Int128 || t == CoreTypes.UInt128 || t.IsPointer || t.IsFunctionPointer;
 
         /// <summary>Null when every field is comparable by bytes; <paramref name="bytes"/> is then the sum of the field sizes.</summary>
         private static string? WhyNotBytes(Type t, out long bytes)
@@ -313,7 +324,7 @@ namespace NativeGoMap
                 return null;
             }
 
-            if (t == typeof(float) || t == typeof(double) || t == typeof(Half))
+            if (t == typeof(float) || t == typeof(double) || t == CoreTypes.Half)
             {
                 return $"{t.Name} equality is not bitwise: NaN and -0";
             }

@@ -63,6 +63,18 @@ namespace NativeGoMap
                 "A copy of this enumerator was disposed, finished or reset. Copies of a GoMap enumerator share one registration, " +
                 "which keeps memory retired under the enumeration alive; once it ends, no copy can go on. Start a new enumeration, or Reset this one.");
 
+        /// <summary>ArgumentNullException.ThrowIfNull, which netstandard2.1 lacks.</summary>
+        internal static void ThrowIfNull([NotNull] object? argument, string paramName)
+        {
+            if (argument is null)
+            {
+                ThrowArgumentNull(paramName);
+            }
+        }
+
+        [DoesNotReturn]
+        internal static void ThrowArgumentNull(string paramName) => throw new ArgumentNullException(paramName);
+
         [DoesNotReturn]
         internal static void ThrowSpanTooShort(string paramName) =>
             throw new ArgumentException("The span is shorter than the keys.", paramName);

@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+#if !NETSTANDARD2_1
+using System.Runtime.Intrinsics.X86;
+#endif
+
+namespace NativeGoMap
+{
+    /// <summary>
+    /// The 64×64→128-bit multiply the hash is built on. .NET 5+ has it as
+    /// <c>Math.BigMul(ulong, ulong, out ulong)</c> (one <c>mul</c>/<c>mulx</c> on x64);
+    /// netstandard2.1 has no such overload and <c>System.Math</c> cannot be extended, so this is
+    /// the one place that picks, and the netstandard2.1 build computes the same bits from four
+    /// 32×32→64 products.
+    /// </summary>
+    internal static class WideMath
+    {
+        /// <summary>The high 64 bits of <paramref name="a"/> × <paramref name="b"/>; the low 64 in <paramref name="low"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BigMul(ulong a, ulong b, out ulong low)
+        {
+#if NETSTANDARD2_1
+            ulong aLo = (uint)a, aHi = a >> 32, bLo = (uint)b, bHi = b >> 32;
+            ulong ll = aLo * bLo, lh = aLo * bHi, hl = aHi * bLo, hh = aHi * bHi;
+
+            // The middle column: at most 3 × (2^32 - 1), no overflow.
+            ulong mid = (ll >> 32) + (uint)lh + (uint)hl;
+            low = (mid << 32) | (uint)ll;
+            return hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#else
+            return System.Math.BigMul(a, b, out low);
+#endif
+        }
+
+        /// <summary>
+        /// The high and the low 64 bits of <paramref name="a"/> × <paramref name="b"/>, xored: the
+        /// hash's mixing step. On x64 with BMI2, mulx for the high half and a plain multiply for
+        /// the low half stay in registers, where Math.BigMul's out parameter makes the JIT store
+        /// the low half to the stack and load it back on every hash.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong HighXorLow(ulong a, ulong b)
+        {
+#if !NETSTANDARD2_1
+            if (Bmi2.X64.IsSupported)
+            {
+                return Bmi2.X64.MultiplyNoFlags(a, b) ^ (a * b);
+            }
+#endif
+            ulong hi = BigMul(a, b, out ulong lo);
+            return hi ^ lo;
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+
+namespace NativeGoMap
+{
+    // What a debugger shows of a map. A debugger may stop the program anywhere, even inside a
+    // write, and looking must change nothing: no enumerator (it registers itself and, seeing a
+    // write in progress, would poison the map), no race checks that throw, no native allocation.
+    // So the view reads the header and walks the buckets directly, and declines, saying why, when
+    // the map is disposed, poisoned or in the middle of a write. The attributes sit on this part
+    // of the partial class so the core files carry none of it.
+    [DebuggerDisplay("{DebuggerDisplay,nq}")]
+    [DebuggerTypeProxy(typeof(GoMapDebugView<,>))]
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>Count, B and whether a growth runs; never throws.</summary>
+        private string DebuggerDisplay
+        {
+            get
+            {
+                int f = Volatile.Read(ref _flags);
+                if ((f & FlagDisposed) != 0)
+                {
+                    return "Disposed";
+                }
+
+                string growing = _oldBuckets == null ? "" : _sameSizeGrow ? ", growing (same size)" : ", growing";
+                string poisoned = (f & FlagPoisoned) != 0 ? ", poisoned: " + _poisonMessage : "";
+                return $"Count = {_count}, B = {_b}{growing}{poisoned}";
+            }
+        }
+
+        /// <summary>
+        /// Every entry, copied out by a raw walk of the current bucket array and, during a growth,
+        /// of the old one (an entry is live in exactly one of them: an old chain not yet
+        /// evacuated, or the new array). Null, with the reason in <paramref name="unavailable"/>,
+        /// when the map is disposed, poisoned, being written, or was written during the walk.
+        /// Allocates; for the debugger view only.
+        /// </summary>
+        internal KeyValuePair<TKey, TValue>[]? DebuggerEntries(out string? unavailable)
+        {
+            long s = Volatile.Read(ref _state);
+            int f = Volatile.Read(ref _flags);
+            unavailable = (f & FlagDisposed) != 0 ? "the map is disposed"
+                : (f & FlagPoisoned) != 0 ? "the map is poisoned: " + _poisonMessage
+                : (s & StateWriting) != 0 ? "a write is in progress"
+                : null;
+            if (unavailable is not null)
+            {
+                return null;
+            }
+
+            var entries = new List<KeyValuePair<TKey, TValue>>((int)System.Math.Min(_count, 1 << 20));
+            if (_oldBuckets != null)
+            {
+                AddLiveEntries(_oldBuckets, OldB(), entries);
+            }
+
+            if (_buckets != null)
+            {
+                AddLiveEntries(_buckets, _b, entries);
+            }
+
+            if (Volatile.Read(ref _state) != s)
+            {
+                unavailable = "the map was written while the view was read";
+                return null;
+            }
+
+            return entries.ToArray();
+        }
+
+        /// <summary>Appends the live slots of every chain of a bucket array with 2^<paramref name="b"/> regular buckets.</summary>
+        private static void AddLiveEntries(byte* array, int b, List<KeyValuePair<TKey, TValue>> entries)
+        {
+            ulong n = MapMath.BucketShift(b);
+            for (ulong j = 0; j < n; j++)
+            {
+                for (byte* c = BucketLayout<TKey, TValue>.Bucket(array, j); c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
+                {
+                    for (int i = 0; i < MapMath.BucketCnt; i++)
+                    {
+                        if (c[i] >= MapMath.MinTopHash)
+                        {
+                            entries.Add(new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(c, i), BucketLayout<TKey, TValue>.Value(c, i)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The debugger's view of a <see cref="GoMap{TKey, TValue}"/> (<see cref="DebuggerTypeProxyAttribute"/>):
+    /// its entries as an array, as Dictionary's view shows them.
+    /// </summary>
+    internal sealed class GoMapDebugView<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        /// <summary>Reads the map once, when the debugger expands it.</summary>
+        public GoMapDebugView(GoMap<TKey, TValue> map)
+        {
+            KeyValuePair<TKey, TValue>[]? items = map.DebuggerEntries(out string? unavailable);
+            Items = items ?? System.Array.Empty<KeyValuePair<TKey, TValue>>();
+            Status = unavailable is null ? $"{Items.Length} entries" : "entries not shown: " + unavailable;
+        }
+
+        /// <summary>How many entries are shown, or why none can be.</summary>
+        public string Status { get; }
+
+        /// <summary>The entries, in bucket order.</summary>
+        [DebuggerBrowsable(DebuggerBrowsableState.RootHidden)]
+        public KeyValuePair<TKey, TValue>[] Items { get; }
+    }
+}
