@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace NativeGoMap
@@ -120,12 +121,16 @@ namespace NativeGoMap
         {
             const int Block = 16;
             int hits = 0;
+
+            // Elements through MemoryMarshal.GetReference, not the span indexer: Mono cannot bind
+            // ReadOnlySpan's indexer from a netstandard2.1 assembly (CompatTests).
+            ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             nuint t = Volatile.Read(ref _table);
             if (t == 0 || _oldTable != 0 || _comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable)
             {
                 for (int i = 0; i < keys.Length; i++)
                 {
-                    TValue* v = Find(keys[i], token);
+                    TValue* v = Find(Unsafe.Add(ref key0, i), token);
                     found[i] = v != null;
                     values[i] = v != null ? *v : default;
                     hits += v != null ? 1 : 0;
@@ -145,7 +150,7 @@ namespace NativeGoMap
                 int n = Math.Min(Block, keys.Length - start);
                 for (int j = 0; j < n; j++)
                 {
-                    ulong hash = KeyOps<TKey>.Hash(keys[start + j], k1, k2);
+                    ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, start + j), k1, k2);
                     byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
                     buckets[j] = p;
                     tops[j] = MapMath.TopHash(hash);
@@ -155,7 +160,7 @@ namespace NativeGoMap
                 for (int j = 0; j < n; j++)
                 {
                     int i = start + j;
-                    TValue* v = ProbeChain(default(DefaultKeys), keys[i], tops[j], buckets[j]);
+                    TValue* v = ProbeChain(default(DefaultKeys), Unsafe.Add(ref key0, i), tops[j], buckets[j]);
                     found[i] = v != null;
                     values[i] = v != null ? *v : default;
                     hits += v != null ? 1 : 0;

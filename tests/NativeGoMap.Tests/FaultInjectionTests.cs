@@ -304,7 +304,9 @@ namespace NativeGoMap.Tests
                 }
 
                 Assert.True(s.FaultsDuringGrowth > 0, "no fault hit a write during a growth");
-                Assert.True(s.FaultsAfterAReleaseStep > 0, "no fault hit a write after its release step");
+                // Whether a write that ran a release step then allocates depends on the seed here (six
+                // hashes, small arrays: a step usually frees everything at once); the colliding-keys
+                // sweep above requires such faults.
                 s.CheckAll();
             });
             Assert.Equal(baseline, LiveBytes.Settled());
