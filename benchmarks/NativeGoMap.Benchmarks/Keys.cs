@@ -39,23 +39,41 @@ namespace NativeGoMap.Benchmarks
     /// The keys of one key type and size n: the n present keys (first n keys of the stream with
     /// seed 12345) with their values, the n missing keys (the keys that follow), and the
     /// precomputed 90/10 read/write stream (seed 999). Shared by Dictionary and GoMap.
+    /// Other key sets (UserKeys.cs) insert their keys in one order and look them up in another;
+    /// for the stream keys the two orders are the same array, as the stream is random already.
     /// </summary>
-    /// <typeparam name="TKey">int, long or Guid.</typeparam>
+    /// <typeparam name="TKey">int, long or Guid for the stream keys; see UserKeys.cs for the others.</typeparam>
     /// <typeparam name="TValue">int for int keys, long otherwise.</typeparam>
     internal sealed class KeySet<TKey, TValue>
     {
         internal KeySet(TKey[] present, TValue[] values, TKey[] missing, uint[] mixOps)
+            : this(present, values, present, values, missing, mixOps)
         {
+        }
+
+        internal KeySet(TKey[] buildKeys, TValue[] buildValues, TKey[] present, TValue[] values, TKey[] missing, uint[] mixOps)
+        {
+            BuildKeys = buildKeys;
+            BuildValues = buildValues;
             Present = present;
             Values = values;
             Missing = missing;
             MixOps = mixOps;
         }
 
+        /// <summary>Number of lookups of one pass over <see cref="Present"/>.</summary>
         internal int Count => Present.Length;
 
+        /// <summary>The keys a build inserts, in insertion order (the map's entries).</summary>
+        internal TKey[] BuildKeys { get; }
+
+        /// <summary>The values of <see cref="BuildKeys"/>.</summary>
+        internal TValue[] BuildValues { get; }
+
+        /// <summary>Present keys in the order lookups, updates and removes use them.</summary>
         internal TKey[] Present { get; }
 
+        /// <summary>The values of <see cref="Present"/>.</summary>
         internal TValue[] Values { get; }
 
         internal TKey[] Missing { get; }

@@ -1,5 +1,7 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -23,7 +25,13 @@ namespace NativeGoMap.Benchmarks
 
         long Count { get; }
 
+        /// <summary>What the map has done on its slow paths so far, to name the cause of a slow write.</summary>
+        MapWork Work { get; }
+
         bool TryGetValue(TKey key, out TValue value);
+
+        /// <summary>GoMap's batched lookup; for Dictionary, one TryGetValue per key.</summary>
+        int TryGetValues(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found);
 
         /// <summary>Insert or update: <c>m[key] = value</c>.</summary>
         void Set(TKey key, TValue value);
@@ -34,8 +42,8 @@ namespace NativeGoMap.Benchmarks
 
         void Clear();
 
-        /// <summary>Sum of all values by enumerating the map (<c>foreach</c>).</summary>
-        TValue SumValues();
+        /// <summary>Sum of <see cref="ValueOps{T}.Checksum"/> over all values by enumerating the map (<c>foreach</c>).</summary>
+        long SumValues();
 
         /// <summary>Frees the map (GoMap's native memory; nothing for Dictionary).</summary>
         void Free();
@@ -43,7 +51,7 @@ namespace NativeGoMap.Benchmarks
 
     internal readonly struct GoMapAdapter<TKey, TValue> : IMap<TKey, TValue, GoMapAdapter<TKey, TValue>>
         where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
+        where TValue : unmanaged
     {
         private readonly GoMap<TKey, TValue> _map;
 
@@ -53,13 +61,22 @@ namespace NativeGoMap.Benchmarks
 
         public long Count => _map.LongCount;
 
+        public MapWork Work => new(_map.Work, _map.GetStats().BucketCount * 8);
+
         internal GoMap<TKey, TValue> Map => _map;
 
         public static GoMapAdapter<TKey, TValue> Create(int capacityHint) =>
             new(capacityHint == 0 ? new GoMap<TKey, TValue>() : new GoMap<TKey, TValue>(capacityHint));
 
+        /// <summary>A new map with the given concurrency checks (<see cref="Create(int)"/> takes the default, Go).</summary>
+        internal static GoMapAdapter<TKey, TValue> Create(int capacityHint, ConcurrencyChecks checks) =>
+            new(new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = capacityHint, ConcurrencyChecks = checks }));
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryGetValue(TKey key, out TValue value) => _map.TryGetValue(key, out value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int TryGetValues(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found) => _map.TryGetValues(keys, values, found);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Set(TKey key, TValue value) => _map[key] = value;
@@ -72,12 +89,12 @@ namespace NativeGoMap.Benchmarks
 
         public void Clear() => _map.Clear();
 
-        public TValue SumValues()
+        public long SumValues()
         {
-            TValue s = TValue.Zero;
+            long s = 0;
             foreach (KeyValuePair<TKey, TValue> kv in _map)
             {
-                s += kv.Value;
+                s += ValueOps<TValue>.Checksum(kv.Value);
             }
 
             return s;
@@ -87,8 +104,7 @@ namespace NativeGoMap.Benchmarks
     }
 
     internal readonly struct DictionaryAdapter<TKey, TValue> : IMap<TKey, TValue, DictionaryAdapter<TKey, TValue>>
-        where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
+        where TKey : notnull
     {
         private readonly Dictionary<TKey, TValue> _map;
 
@@ -98,6 +114,9 @@ namespace NativeGoMap.Benchmarks
 
         public long Count => _map.Count;
 
+        /// <summary>No work counters; the capacity shows a resize.</summary>
+        public MapWork Work => new(default, _map.EnsureCapacity(0));
+
         internal Dictionary<TKey, TValue> Map => _map;
 
         public static DictionaryAdapter<TKey, TValue> Create(int capacityHint) =>
@@ -105,6 +124,20 @@ namespace NativeGoMap.Benchmarks
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryGetValue(TKey key, out TValue value) => _map.TryGetValue(key, out value!);
+
+        /// <summary>What a Dictionary user writes for many keys: one TryGetValue each.</summary>
+        public int TryGetValues(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found)
+        {
+            int hits = 0;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                bool f = _map.TryGetValue(keys[i], out values[i]!);
+                found[i] = f;
+                hits += f ? 1 : 0;
+            }
+
+            return hits;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Set(TKey key, TValue value) => _map[key] = value;
@@ -117,12 +150,12 @@ namespace NativeGoMap.Benchmarks
 
         public void Clear() => _map.Clear();
 
-        public TValue SumValues()
+        public long SumValues()
         {
-            TValue s = TValue.Zero;
+            long s = 0;
             foreach (KeyValuePair<TKey, TValue> kv in _map)
             {
-                s += kv.Value;
+                s += ValueOps<TValue>.Checksum(kv.Value);
             }
 
             return s;
@@ -134,18 +167,137 @@ namespace NativeGoMap.Benchmarks
     }
 
     /// <summary>
+    /// A map's slow-path work counters and capacity (slots) at one moment. GoMap has both;
+    /// Dictionary only a capacity, whose change marks a resize.
+    /// </summary>
+    internal readonly record struct MapWork(WorkCounters Counters, long Capacity)
+    {
+        /// <summary>The work done between two snapshots, in words: "growth end, 2 evacuations, 1 release step (2,048 KiB)".</summary>
+        internal static string Describe(in MapWork before, in MapWork after)
+        {
+            WorkCounters a = before.Counters, b = after.Counters;
+            var parts = new List<string>();
+            if (after.Capacity != before.Capacity)
+            {
+                parts.Add(Inv($"capacity {before.Capacity:N0} -> {after.Capacity:N0} slots"));
+            }
+
+            Count(parts, b.GrowthStarts - a.GrowthStarts, "growth start");
+            Count(parts, b.Evacuations - a.Evacuations, "evacuation");
+            Count(parts, b.GrowthEnds - a.GrowthEnds, "growth end");
+            long steps = b.ReleaseSteps - a.ReleaseSteps;
+            if (steps > 0)
+            {
+                parts.Add(Inv($"{steps} release step{(steps == 1 ? "" : "s")} ({(b.ReleasedBytes - a.ReleasedBytes) / 1024:N0} KiB)"));
+            }
+
+            Count(parts, b.BucketAllocations - a.BucketAllocations, "bucket allocation");
+            return parts.Count == 0 ? "no map work counted (page fault, preemption or timer)" : string.Join(", ", parts);
+
+            static void Count(List<string> parts, long n, string what)
+            {
+                if (n > 0)
+                {
+                    parts.Add(n == 1 ? what : Inv($"{n} {what}s"));
+                }
+            }
+
+            static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>
+    /// What the workloads do with a value of each value type, so that one loop serves numbers and
+    /// structs. Branches on <c>typeof(T)</c> are folded per instantiation by the JIT.
+    /// </summary>
+    /// <typeparam name="T">int, long or <see cref="Entity64"/>.</typeparam>
+    internal static class ValueOps<T>
+    {
+        /// <summary>What a lookup adds to its checksum: the number, or an entity's Health.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static long Checksum(in T v)
+        {
+            if (typeof(T) == typeof(int))
+            {
+                return Unsafe.As<T, int>(ref Unsafe.AsRef(in v));
+            }
+
+            if (typeof(T) == typeof(long))
+            {
+                return Unsafe.As<T, long>(ref Unsafe.AsRef(in v));
+            }
+
+            if (typeof(T) == typeof(Entity64))
+            {
+                return Unsafe.As<T, Entity64>(ref Unsafe.AsRef(in v)).Health;
+            }
+
+            throw new NotSupportedException(typeof(T).Name);
+        }
+
+        /// <summary><paramref name="v"/> with its counter bumped: v + 1, or an entity with Health + 1 (a whole value, for <c>m[k] = ...</c>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static T Next(in T v)
+        {
+            T next = v;
+            Bump(ref next);
+            return next;
+        }
+
+        /// <summary>
+        /// What an update through a ref writes: <c>slot = source + 1</c> for numbers; for an
+        /// entity, <c>slot.Health = source.Health + 1</c> (one field, as a user writes through a ref).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Update(ref T slot, in T source)
+        {
+            if (typeof(T) == typeof(Entity64))
+            {
+                Unsafe.As<T, Entity64>(ref slot).Health = Unsafe.As<T, Entity64>(ref Unsafe.AsRef(in source)).Health + 1;
+                return;
+            }
+
+            slot = Next(source);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Bump(ref T v)
+        {
+            if (typeof(T) == typeof(int))
+            {
+                Unsafe.As<T, int>(ref v)++;
+            }
+            else if (typeof(T) == typeof(long))
+            {
+                Unsafe.As<T, long>(ref v)++;
+            }
+            else if (typeof(T) == typeof(Entity64))
+            {
+                Unsafe.As<T, Entity64>(ref v).Health++;
+            }
+            else
+            {
+                throw new NotSupportedException(typeof(T).Name);
+            }
+        }
+    }
+
+    /// <summary>
     /// The operations of the quick workload (benchmarks/go/README.md), written once. The quick
     /// comparison and the BenchmarkDotNet suite both call these, with the same key arrays.
     /// </summary>
     internal static class Workload<TKey, TValue, TMap>
-        where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
         where TMap : struct, IMap<TKey, TValue, TMap>
     {
+        /// <summary>Keys per <see cref="IMap{TKey, TValue, TSelf}.TryGetValues"/> call in <see cref="LookupBatch"/>.</summary>
+        internal const int BatchSize = 1024;
+
         /// <summary>n inserts into a new map: with the capacity given (<paramref name="hint"/> = n) or none (0).</summary>
-        internal static TMap Build(TKey[] keys, TValue[] values, int hint)
+        internal static TMap Build(TKey[] keys, TValue[] values, int hint) => Fill(TMap.Create(hint), keys, values);
+
+        /// <summary>Inserts every key into <paramref name="m"/>; returns it.</summary>
+        internal static TMap Fill(TMap m, TKey[] keys, TValue[] values)
         {
-            TMap m = TMap.Create(hint);
             for (int i = 0; i < keys.Length; i++)
             {
                 m.Set(keys[i], values[i]);
@@ -155,13 +307,34 @@ namespace NativeGoMap.Benchmarks
         }
 
         /// <summary><c>s += m[k]</c> for every key (Go's zero value for a missing key).</summary>
-        internal static TValue Lookup(TMap m, TKey[] keys)
+        internal static long Lookup(TMap m, TKey[] keys)
         {
-            TValue s = TValue.Zero;
+            long s = 0;
             for (int i = 0; i < keys.Length; i++)
             {
                 m.TryGetValue(keys[i], out TValue v);
-                s += v;
+                s += ValueOps<TValue>.Checksum(v);
+            }
+
+            return s;
+        }
+
+        /// <summary>
+        /// The same lookups as <see cref="Lookup"/>, <see cref="BatchSize"/> keys per TryGetValues
+        /// call into small reused buffers (<paramref name="values"/>, <paramref name="found"/>),
+        /// then the values summed.
+        /// </summary>
+        internal static long LookupBatch(TMap m, TKey[] keys, TValue[] values, bool[] found)
+        {
+            long s = 0;
+            for (int start = 0; start < keys.Length; start += BatchSize)
+            {
+                int len = Math.Min(BatchSize, keys.Length - start);
+                m.TryGetValues(keys.AsSpan(start, len), values.AsSpan(0, len), found.AsSpan(0, len));
+                for (int i = 0; i < len; i++)
+                {
+                    s += ValueOps<TValue>.Checksum(values[i]);
+                }
             }
 
             return s;
@@ -172,11 +345,11 @@ namespace NativeGoMap.Benchmarks
         {
             for (int i = 0; i < keys.Length; i++)
             {
-                m.Set(keys[i], values[i] + TValue.One);
+                m.Set(keys[i], ValueOps<TValue>.Next(values[i]));
             }
         }
 
-        /// <summary>The same update through a lookup ref: GoMap's read path, no compare-and-swap.</summary>
+        /// <summary>The same update through a lookup ref (<see cref="ValueOps{T}.Update"/>): GoMap's read path.</summary>
         internal static void UpdateViaRef(TMap m, TKey[] keys, TValue[] values)
         {
             for (int i = 0; i < keys.Length; i++)
@@ -184,27 +357,27 @@ namespace NativeGoMap.Benchmarks
                 ref TValue v = ref m.GetValueRefOrNullRef(keys[i]);
                 if (!Unsafe.IsNullRef(ref v))
                 {
-                    v = values[i] + TValue.One;
+                    ValueOps<TValue>.Update(ref v, values[i]);
                 }
             }
         }
 
         /// <summary>n ops: 90% <c>s += m[present[idx]]</c>, 10% <c>m[present[idx]] = v + 1</c>.</summary>
-        internal static TValue Mix(TMap m, TKey[] keys, TValue[] values, uint[] ops)
+        internal static long Mix(TMap m, TKey[] keys, TValue[] values, uint[] ops)
         {
-            TValue s = TValue.Zero;
+            long s = 0;
             for (int i = 0; i < ops.Length; i++)
             {
                 uint op = ops[i];
                 int idx = (int)(op & ~KeySets.WriteBit);
                 if ((op & KeySets.WriteBit) != 0)
                 {
-                    m.Set(keys[idx], values[idx] + TValue.One);
+                    m.Set(keys[idx], ValueOps<TValue>.Next(values[idx]));
                 }
                 else
                 {
                     m.TryGetValue(keys[idx], out TValue v);
-                    s += v;
+                    s += ValueOps<TValue>.Checksum(v);
                 }
             }
 
@@ -215,10 +388,7 @@ namespace NativeGoMap.Benchmarks
         internal static void ClearRefill(TMap m, TKey[] keys, TValue[] values)
         {
             m.Clear();
-            for (int i = 0; i < keys.Length; i++)
-            {
-                m.Set(keys[i], values[i]);
-            }
+            Fill(m, keys, values);
         }
 
         /// <summary>Removes every key.</summary>
@@ -230,18 +400,22 @@ namespace NativeGoMap.Benchmarks
             }
         }
 
-        /// <summary>Every operation once, untimed, on maps built from <paramref name="keys"/> (JIT warm-up).</summary>
-        internal static void RunAllOnce(KeySet<TKey, TValue> keys)
+        /// <summary>
+        /// Every operation once, untimed (JIT warm-up): a build without hint, then on
+        /// <paramref name="empty"/> (a new map with capacity for the keys) all the others.
+        /// </summary>
+        internal static void RunAllOnce(KeySet<TKey, TValue> keys, TMap empty)
         {
-            Build(keys.Present, keys.Values, 0).Free();
-            TMap m = Build(keys.Present, keys.Values, keys.Count);
+            Build(keys.BuildKeys, keys.BuildValues, 0).Free();
+            TMap m = Fill(empty, keys.BuildKeys, keys.BuildValues);
             Sink.Keep(Lookup(m, keys.Present));
             Sink.Keep(Lookup(m, keys.Missing));
+            Sink.Keep(LookupBatch(m, keys.Present, new TValue[BatchSize], new bool[BatchSize]));
             Update(m, keys.Present, keys.Values);
             UpdateViaRef(m, keys.Present, keys.Values);
             Sink.Keep(m.SumValues());
             Sink.Keep(Mix(m, keys.Present, keys.Values, keys.MixOps));
-            ClearRefill(m, keys.Present, keys.Values);
+            ClearRefill(m, keys.BuildKeys, keys.BuildValues);
             RemoveAll(m, keys.Present);
             m.Free();
         }
@@ -255,23 +429,34 @@ namespace NativeGoMap.Benchmarks
     /// </summary>
     internal static class JitWarmUp
     {
-        /// <summary>
-        /// Runs every workload of both maps on 1,000 keys for about half a second, waits for the
-        /// background JIT, then repeats shortly (call counting starts only once no new code has
-        /// been jitted for 100 ms). About 1 s in all.
-        /// </summary>
+        /// <summary>For the stream keys (int, long, Guid): both maps on the same 1,000 keys.</summary>
         internal static void Run<TKey, TValue>()
             where TKey : unmanaged
-            where TValue : unmanaged, INumber<TValue>
+            where TValue : unmanaged
         {
             KeySet<TKey, TValue> keys = KeySets.Create<TKey, TValue>(1_000);
+            Run(keys, keys);
+        }
+
+        /// <summary>
+        /// Runs every workload of both maps (GoMap in both concurrency-check modes) on small key
+        /// sets for about half a second, waits for the background JIT, then repeats shortly (call
+        /// counting starts only once no new code has been jitted for 100 ms). About 1 s in all.
+        /// </summary>
+        internal static void Run<TGoKey, TDictKey, TValue>(KeySet<TGoKey, TValue> goKeys, KeySet<TDictKey, TValue> dictKeys)
+            where TGoKey : unmanaged
+            where TDictKey : notnull
+            where TValue : unmanaged
+        {
+            int n = goKeys.BuildKeys.Length;
             foreach (int ms in new[] { 500, 150 })
             {
                 var sw = Stopwatch.StartNew();
                 while (sw.ElapsedMilliseconds < ms)
                 {
-                    Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.RunAllOnce(keys);
-                    Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.RunAllOnce(keys);
+                    Workload<TGoKey, TValue, GoMapAdapter<TGoKey, TValue>>.RunAllOnce(goKeys, GoMapAdapter<TGoKey, TValue>.Create(n, ConcurrencyChecks.Go));
+                    Workload<TGoKey, TValue, GoMapAdapter<TGoKey, TValue>>.RunAllOnce(goKeys, GoMapAdapter<TGoKey, TValue>.Create(n, ConcurrencyChecks.Strict));
+                    Workload<TDictKey, TValue, DictionaryAdapter<TDictKey, TValue>>.RunAllOnce(dictKeys, DictionaryAdapter<TDictKey, TValue>.Create(n));
                 }
 
                 Thread.Sleep(200);

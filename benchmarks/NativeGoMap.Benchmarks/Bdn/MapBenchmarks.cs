@@ -1,5 +1,4 @@
 using System;
-using System.Numerics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 
@@ -23,11 +22,13 @@ namespace NativeGoMap.Benchmarks.Bdn
     [GenericTypeArguments(typeof(Guid), typeof(long))]
     public class MapBenchmarks<TKey, TValue>
         where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
+        where TValue : unmanaged
     {
         private KeySet<TKey, TValue> _keys = null!;
         private DictionaryAdapter<TKey, TValue> _dict;
         private GoMapAdapter<TKey, TValue> _goMap;
+        private TValue[] _batchValues = null!;
+        private bool[] _batchFound = null!;
 
         /// <summary>Map size: entries in the map, and operations per invocation.</summary>
         [Params(1_000, 1_000_000, 10_000_000)]
@@ -36,7 +37,7 @@ namespace NativeGoMap.Benchmarks.Bdn
         /// <summary>Keys and a Dictionary built with the capacity given.</summary>
         [GlobalSetup(Targets = new[]
         {
-            nameof(LookupHit_Dictionary), nameof(LookupMiss_Dictionary), nameof(Update_Dictionary), nameof(UpdateViaRef_Dictionary),
+            nameof(LookupHit_Dictionary), nameof(LookupMiss_Dictionary), nameof(LookupBatch_Dictionary), nameof(Update_Dictionary), nameof(UpdateViaRef_Dictionary),
             nameof(Iterate_Dictionary), nameof(Mix90To10_Dictionary), nameof(ClearRefill_Dictionary),
         })]
         public void SetupDictionary()
@@ -44,12 +45,13 @@ namespace NativeGoMap.Benchmarks.Bdn
             JitWarmUp.Run<TKey, TValue>();
             _keys = KeySets.Create<TKey, TValue>(N);
             _dict = Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Build(_keys.Present, _keys.Values, N);
+            AllocateBatchBuffers();
         }
 
         /// <summary>Keys and a GoMap built with the capacity given.</summary>
         [GlobalSetup(Targets = new[]
         {
-            nameof(LookupHit_GoMap), nameof(LookupMiss_GoMap), nameof(Update_GoMap), nameof(UpdateViaRef_GoMap),
+            nameof(LookupHit_GoMap), nameof(LookupMiss_GoMap), nameof(LookupBatch_GoMap), nameof(Update_GoMap), nameof(UpdateViaRef_GoMap),
             nameof(Iterate_GoMap), nameof(Mix90To10_GoMap), nameof(ClearRefill_GoMap),
         })]
         public void SetupGoMap()
@@ -57,6 +59,7 @@ namespace NativeGoMap.Benchmarks.Bdn
             JitWarmUp.Run<TKey, TValue>();
             _keys = KeySets.Create<TKey, TValue>(N);
             _goMap = Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Build(_keys.Present, _keys.Values, N);
+            AllocateBatchBuffers();
         }
 
         /// <summary>Keys only: the insert benchmarks build their own maps.</summary>
@@ -79,19 +82,29 @@ namespace NativeGoMap.Benchmarks.Bdn
 
         /// <summary>TryGetValue of the N present keys.</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("LookupHit")]
-        public TValue LookupHit_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Lookup(_dict, _keys.Present);
+        public long LookupHit_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Lookup(_dict, _keys.Present);
 
         /// <summary>TryGetValue of the N present keys.</summary>
         [Benchmark, BenchmarkCategory("LookupHit")]
-        public TValue LookupHit_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Lookup(_goMap, _keys.Present);
+        public long LookupHit_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Lookup(_goMap, _keys.Present);
 
         /// <summary>TryGetValue of N missing keys.</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("LookupMiss")]
-        public TValue LookupMiss_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Lookup(_dict, _keys.Missing);
+        public long LookupMiss_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Lookup(_dict, _keys.Missing);
 
         /// <summary>TryGetValue of N missing keys.</summary>
         [Benchmark, BenchmarkCategory("LookupMiss")]
-        public TValue LookupMiss_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Lookup(_goMap, _keys.Missing);
+        public long LookupMiss_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Lookup(_goMap, _keys.Missing);
+
+        /// <summary>The N present keys, 1,024 per call, one TryGetValue each (what a Dictionary user writes).</summary>
+        [Benchmark(Baseline = true), BenchmarkCategory("LookupBatch")]
+        public long LookupBatch_Dictionary() =>
+            Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.LookupBatch(_dict, _keys.Present, _batchValues, _batchFound);
+
+        /// <summary>The N present keys, 1,024 per GoMap.TryGetValues call.</summary>
+        [Benchmark, BenchmarkCategory("LookupBatch")]
+        public long LookupBatch_GoMap() =>
+            Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.LookupBatch(_goMap, _keys.Present, _batchValues, _batchFound);
 
         /// <summary>New map without a hint, N inserts (growth included).</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("InsertNoHint")]
@@ -127,19 +140,19 @@ namespace NativeGoMap.Benchmarks.Bdn
 
         /// <summary>foreach over all entries, summing values.</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("Iterate")]
-        public TValue Iterate_Dictionary() => _dict.SumValues();
+        public long Iterate_Dictionary() => _dict.SumValues();
 
         /// <summary>foreach over all entries, summing values.</summary>
         [Benchmark, BenchmarkCategory("Iterate")]
-        public TValue Iterate_GoMap() => _goMap.SumValues();
+        public long Iterate_GoMap() => _goMap.SumValues();
 
         /// <summary>N ops: 90% lookups, 10% updates (the Go program's seed-999 stream).</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("Mix90To10")]
-        public TValue Mix90To10_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Mix(_dict, _keys.Present, _keys.Values, _keys.MixOps);
+        public long Mix90To10_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.Mix(_dict, _keys.Present, _keys.Values, _keys.MixOps);
 
         /// <summary>N ops: 90% lookups, 10% updates (the Go program's seed-999 stream).</summary>
         [Benchmark, BenchmarkCategory("Mix90To10")]
-        public TValue Mix90To10_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Mix(_goMap, _keys.Present, _keys.Values, _keys.MixOps);
+        public long Mix90To10_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Mix(_goMap, _keys.Present, _keys.Values, _keys.MixOps);
 
         /// <summary>Clear, then N inserts into the same map (per reinserted key, clear included).</summary>
         [Benchmark(Baseline = true), BenchmarkCategory("ClearRefill")]
@@ -148,6 +161,12 @@ namespace NativeGoMap.Benchmarks.Bdn
         /// <summary>Clear, then N inserts into the same map (per reinserted key, clear included).</summary>
         [Benchmark, BenchmarkCategory("ClearRefill")]
         public void ClearRefill_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.ClearRefill(_goMap, _keys.Present, _keys.Values);
+
+        private void AllocateBatchBuffers()
+        {
+            _batchValues = new TValue[Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.BatchSize];
+            _batchFound = new bool[Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.BatchSize];
+        }
 
         private long BuildAndFree<TMap>(int hint)
             where TMap : struct, IMap<TKey, TValue, TMap>
@@ -178,7 +197,7 @@ namespace NativeGoMap.Benchmarks.Bdn
     [GenericTypeArguments(typeof(Guid), typeof(long))]
     public class RemoveBenchmarks<TKey, TValue>
         where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
+        where TValue : unmanaged
     {
         private KeySet<TKey, TValue> _keys = null!;
         private DictionaryAdapter<TKey, TValue> _dict;

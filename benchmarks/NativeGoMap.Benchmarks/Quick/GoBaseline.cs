@@ -16,7 +16,7 @@ namespace NativeGoMap.Benchmarks.Quick
         private const int NotInstalledExitCode = 3;
 
         /// <summary>Runs the Go program; returns the header line for the report.</summary>
-        internal static string Run(QuickOptions o, ResultTable table, List<string> notes)
+        internal static string Run(QuickOptions o, ResultTable table)
         {
             string? root = FindRepoRoot();
             if (root is null)
@@ -35,7 +35,7 @@ namespace NativeGoMap.Benchmarks.Quick
             psi.ArgumentList.Add("-sizes");
             psi.ArgumentList.Add(string.Join(",", o.Sizes));
             psi.ArgumentList.Add("-types");
-            psi.ArgumentList.Add(string.Join(",", o.Types));
+            psi.ArgumentList.Add(string.Join(",", o.StreamTypes));
             psi.ArgumentList.Add("-reps");
             psi.ArgumentList.Add(o.Reps.ToString(CultureInfo.InvariantCulture));
             psi.ArgumentList.Add("-stall=" + (o.Special ? "true" : "false"));
@@ -85,7 +85,11 @@ namespace NativeGoMap.Benchmarks.Quick
                 }
             }
 
-            notes.AddRange(errLines.Select(l => "Go: " + l.TrimStart('#', ' ')));
+            foreach (string line in errLines)
+            {
+                table.Note("Go: " + line.TrimStart('#', ' '));
+            }
+
             return header + " (benchmarks/go/run.sh, run after the C# measurements)";
         }
 

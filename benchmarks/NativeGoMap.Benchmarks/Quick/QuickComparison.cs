@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
-using System.Numerics;
 using System.Runtime;
 using System.Runtime.InteropServices;
 
@@ -13,14 +12,24 @@ namespace NativeGoMap.Benchmarks.Quick
     internal sealed class QuickOptions
     {
         internal const string Usage =
-            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid] [--reps 3] [--no-special] [--no-go]";
+            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid,entity,name] [--reps 3] [--no-special] [--no-go] [--hugepages-off-too]\n" +
+            "  entity rows run at 10,000 and 1,000,000 unless --sizes is given; name rows at the word list's size";
 
-        private static readonly string[] Switches = { "--quick", "--no-special", "--no-go" };
+        private static readonly string[] Switches = { "--quick", "--no-special", "--no-go", "--hugepages-off-too" };
         private static readonly string[] ValueFlags = { "--sizes", "--types", "--reps" };
+        private static readonly string[] AllTypes = { "int", "long", "guid", "entity", "name" };
+        private static readonly string[] StreamKeyTypes = { "int", "long", "guid" };
 
         internal int[] Sizes { get; private set; } = { 1_000, 1_000_000 };
 
-        internal string[] Types { get; private set; } = { "int", "long", "guid" };
+        /// <summary>Sizes of the entity rows: issue 8's 10,000 (in cache) and 1,000,000, or <see cref="Sizes"/> when given.</summary>
+        internal int[] EntitySizes { get; private set; } = { 10_000, 1_000_000 };
+
+        /// <summary>int, long, guid (the Go program's workload), entity, name (the rows a user checks first).</summary>
+        internal string[] Types { get; private set; } = AllTypes;
+
+        /// <summary>The selected types of the Go program's workload (splitmix64 keys): int, long, guid.</summary>
+        internal string[] StreamTypes => Types.Where(StreamKeyTypes.Contains).ToArray();
 
         internal int Reps { get; private set; } = 3;
 
@@ -28,6 +37,9 @@ namespace NativeGoMap.Benchmarks.Quick
         internal bool Special { get; private set; } = true;
 
         internal bool Go { get; private set; } = true;
+
+        /// <summary>Also run the lookup rows at 1M (or the largest size) with the library's huge pages off, in a child process.</summary>
+        internal bool HugePagesOffToo { get; private set; }
 
         /// <summary>
         /// True when the arguments are for the quick comparison: none, or only its own flags.
@@ -67,6 +79,9 @@ namespace NativeGoMap.Benchmarks.Quick
                     case "--no-special":
                         o.Special = false;
                         break;
+                    case "--hugepages-off-too":
+                        o.HugePagesOffToo = true;
+                        break;
                     case "--sizes":
                         o.Sizes = Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                             .Select(s => int.Parse(s, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)).ToArray();
@@ -75,12 +90,14 @@ namespace NativeGoMap.Benchmarks.Quick
                             throw new ArgumentException("--sizes needs positive sizes");
                         }
 
+                        o.EntitySizes = o.Sizes;
+
                         break;
                     case "--types":
                         o.Types = Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                        if (o.Types.Length == 0 || o.Types.Any(t => t is not ("int" or "long" or "guid")))
+                        if (o.Types.Length == 0 || o.Types.Any(t => !AllTypes.Contains(t)))
                         {
-                            throw new ArgumentException("--types takes int, long, guid");
+                            throw new ArgumentException("--types takes int, long, guid, entity, name");
                         }
 
                         break;
@@ -122,47 +139,69 @@ namespace NativeGoMap.Benchmarks.Quick
 
             var wall = Stopwatch.StartNew();
             var table = new ResultTable();
-            var notes = new List<string>();
 
-            Progress($"warm-up (JIT tiering) for {string.Join(",", o.Types)}");
-            WarmUp(o.Types);
+            Progress($"warm-up (JIT tiering) for {string.Join(",", o.StreamTypes)}");
+            foreach (string type in o.StreamTypes)
+            {
+                QuickRows.WarmUp(type);
+            }
 
             if (o.Special)
             {
-                Specials.RunInChildProcesses(table, notes);
+                Specials.RunInChildProcesses(o.Reps, table);
             }
 
             foreach (int n in o.Sizes.Order())
             {
-                foreach (string type in o.Types)
+                foreach (string type in o.StreamTypes)
                 {
                     Progress($"quick workload: {type} n={n:N0}");
-                    switch (type)
-                    {
-                        case "int":
-                            RunType<int, int>(n, o.Reps, table);
-                            break;
-                        case "long":
-                            RunType<long, long>(n, o.Reps, table);
-                            break;
-                        case "guid":
-                            RunType<Guid, long>(n, o.Reps, table);
-                            break;
-                    }
-
+                    QuickRows.Standard(type, n, o.Reps, QuickOps.All, "", strict: type == "long", table);
                     GC.Collect();
                 }
             }
 
-            string goLine;
-            if (o.Go)
+            if (o.Types.Contains("entity"))
             {
-                Progress("Go baseline: benchmarks/go/run.sh");
-                goLine = GoBaseline.Run(o, table, notes);
+                Progress("entity rows: warm-up");
+                QuickRows.WarmUpEntities();
+                foreach (int n in o.EntitySizes.Order())
+                {
+                    Progress($"entity rows: n={n:N0}");
+                    QuickRows.Entities(n, o.Reps, table);
+                    GC.Collect();
+                }
+            }
+
+            if (o.Types.Contains("name"))
+            {
+                Progress("name rows: warm-up, then the word list");
+                QuickRows.WarmUpNames();
+                QuickRows.Names(o.Reps, table);
+                GC.Collect();
+            }
+
+            if (o.HugePagesOffToo && o.StreamTypes.Length > 0)
+            {
+                foreach (int n in HugePagesOffSizes(o))
+                {
+                    Specials.RunHugePagesOff(n, o.StreamTypes, o.Reps, table);
+                }
+            }
+
+            string goLine;
+            if (!o.Go)
+            {
+                goLine = "Go: skipped (--no-go)";
+            }
+            else if (o.StreamTypes.Length == 0)
+            {
+                goLine = "Go: skipped (no int, long or guid in --types)";
             }
             else
             {
-                goLine = "Go: skipped (--no-go)";
+                Progress("Go baseline: benchmarks/go/run.sh");
+                goLine = GoBaseline.Run(o, table);
             }
 
             PrintHeader(o, goLine);
@@ -173,7 +212,7 @@ namespace NativeGoMap.Benchmarks.Quick
                 Console.WriteLine(line);
             }
 
-            foreach (string note in notes)
+            foreach (string note in table.Notes)
             {
                 Console.WriteLine("  note: " + note);
             }
@@ -185,40 +224,11 @@ namespace NativeGoMap.Benchmarks.Quick
         internal static void Progress(string message) =>
             Console.Error.WriteLine(FormattableString.Invariant($"[{DateTime.Now:HH:mm:ss}] {message}"));
 
-        private static void RunType<TKey, TValue>(int n, int reps, ResultTable table)
-            where TKey : unmanaged
-            where TValue : unmanaged, INumber<TValue>
+        /// <summary>The sizes of <c>--hugepages-off-too</c>: those of 1,000,000 and more, else the largest.</summary>
+        private static int[] HugePagesOffSizes(QuickOptions o)
         {
-            string type = KeySets.TypeName<TKey>();
-            KeySet<TKey, TValue> keys = KeySets.Create<TKey, TValue>(n);
-            using var goMap = new QuickRunner<TKey, TValue, GoMapAdapter<TKey, TValue>>(keys, reps);
-            using var dict = new QuickRunner<TKey, TValue, DictionaryAdapter<TKey, TValue>>(keys, reps);
-            foreach (QuickOp op in QuickOps.All)
-            {
-                // GoMap first, then Dictionary, op by op, so that both see the same machine state.
-                table.Add(GoMapAdapter<TKey, TValue>.Name, type, n, QuickOps.Name(op), goMap.Measure(op));
-                table.Add(DictionaryAdapter<TKey, TValue>.Name, type, n, QuickOps.Name(op), dict.Measure(op));
-            }
-        }
-
-        /// <summary>Brings every workload of the selected types to tier-1 code (<see cref="JitWarmUp"/>).</summary>
-        private static void WarmUp(string[] types)
-        {
-            foreach (string type in types)
-            {
-                switch (type)
-                {
-                    case "int":
-                        JitWarmUp.Run<int, int>();
-                        break;
-                    case "long":
-                        JitWarmUp.Run<long, long>();
-                        break;
-                    case "guid":
-                        JitWarmUp.Run<Guid, long>();
-                        break;
-                }
-            }
+            int[] big = o.Sizes.Where(n => n >= 1_000_000).Order().ToArray();
+            return big.Length > 0 ? big : new[] { o.Sizes.Max() };
         }
 
         private static void PrintHeader(QuickOptions o, string goLine)
@@ -229,6 +239,7 @@ namespace NativeGoMap.Benchmarks.Quick
             Console.WriteLine(FormattableString.Invariant(
                 $".NET: {RuntimeInformation.FrameworkDescription}; GC: {(GCSettings.IsServerGC ? "server" : "workstation")}, {GCSettings.LatencyMode}; TieredPGO default"));
             Console.WriteLine(goLine);
+            Console.WriteLine("Huge pages: " + QuickRows.HugePagesSetting() + (o.HugePagesOffToo ? "; *_hp_off rows with " + QuickRows.HugePagesVariable + "=0" : ""));
             Console.WriteLine(FormattableString.Invariant(
                 $"Settings: sizes {string.Join(",", o.Sizes)}; types {string.Join(",", o.Types)}; best of {o.Reps} reps of >= 20 ms after a calibrating warm-up; special measurements {(o.Special ? "on" : "off")}"));
             Console.WriteLine();
@@ -236,19 +247,46 @@ namespace NativeGoMap.Benchmarks.Quick
 
         private static IEnumerable<string> Legend(QuickOptions o)
         {
-            yield return "Legend: ns/op = nanoseconds per operation, best rep (lower is better). GoMap/Dict < 1: GoMap faster / smaller.";
+            yield return "Legend: ns/op = nanoseconds per operation, best rep (lower is better). Dict/GoMap = Dictionary / GoMap and";
+            yield return "  Go/GoMap = Go / GoMap, from the same run: above 1, GoMap is faster / smaller (higher is better; the form of";
+            yield return "  issue 8's targets). '-' where a value is missing or GoMap's is 0.";
             yield return "  Ops as in benchmarks/go/README.md. The map for lookups/update/iterate/mix/clear_refill is built with the";
             yield return "  capacity given. insert_* include GoMap's Dispose and Dictionary's garbage; remove builds its map untimed.";
-            yield return "  update         = m[k] = v+1 on present keys: GoMap's write path (hash, compare-and-swap of hashWriting, mapassign).";
+            yield return "  lookup_batch   = the lookup_hit keys, 1,024 per call: GoMap.TryGetValues(keys, values, found) vs one";
+            yield return "                   Dictionary.TryGetValue per key into the same buffers; values summed after each call.";
+            yield return "  update         = m[k] = v+1 on present keys: GoMap's write path (hash, hashWriting check, mapassign).";
             yield return "  update_via_ref = GetValueRefOrNullRef(k) then a write through the ref (CollectionsMarshal for Dictionary):";
-            yield return "                   GoMap's read path (seqlock check, no compare-and-swap). update minus update_via_ref bounds";
-            yield return "                   the cost of the concurrent-write check plus mapassign's extra work; it is not the CAS alone.";
+            yield return "                   GoMap's read path. update minus update_via_ref bounds the write path's extra cost.";
+            yield return "  *_strict       = the same op on a GoMap with ConcurrencyChecks.Strict (long only; the plain rows use the";
+            yield return "                   default, Go); Dictionary measured again next to it. Strict's cost = *_strict minus the plain row.";
+            if (o.Types.Contains("entity"))
+            {
+                yield return "  entity rows    = GoMap<int,Entity64> vs Dictionary<int,Entity64>: ids 1..n, a 64-byte struct value.";
+                yield return "                   insert_nohint inserts ids in order (no capacity); lookup_hit and update_via_ref use the ids in";
+                yield return "                   a fixed random order; update_via_ref writes Health through the ref.";
+            }
+
+            if (o.Types.Contains("name"))
+            {
+                yield return "  name rows      = GoMap<Name32,int> (an [InlineArray(32)] byte key, UTF-8, zero padded) vs Dictionary<string,int>";
+                yield return "                   on the same English words (Data/words.txt, Debian wamerican): every other word inserted in";
+                yield return "                   file order (insert_nohint), looked up in a random order; lookup_miss = the words in between.";
+            }
+
+            if (o.HugePagesOffToo)
+            {
+                yield return "  *_hp_off       = lookup rows measured again in a child process with " + QuickRows.HugePagesVariable + "=0 (bucket";
+                yield return "                   arrays in ordinary pages); the plain rows are the same ops with the setting in the header.";
+            }
+
             if (o.Special)
             {
-                yield return "  Special rows (type long, each implementation in its own fresh child process, GoMap first):";
+                yield return "  Special rows (type long, child processes):";
                 yield return "    stall_max_us / stall_p999_us: slowest and 99.9th-percentile single insert while growing an empty map (no hint)";
                 yield return "      to 10,000,000 entries; Stopwatch.GetTimestamp around each insert (~20-30 ns timer cost included), preallocated";
                 yield return "      10 ns histogram. gc_count: GCs during that build (GC.CollectionCount(0) delta; Go: NumGC delta).";
+                yield return "      The notes list the 5 slowest inserts with the map's work inside each (GoMap's work counters: growth";
+                yield return "      start/end, evacuations, release steps, bucket allocations; Dictionary: a capacity change = resize).";
                 yield return "    gc_churn_*: build 10M (no hint), then 5M churn ops (7/8 updates, 1/8 remove + re-add) while allocating a";
                 yield return "      64-byte array per op into a 4096-slot ring. gen0/gen1/gen2 = GCs whose highest generation was 0/1/2;";
                 yield return "      pause_ms = GC.GetTotalPauseDuration() delta; wall_ms = build + churn.";
@@ -257,6 +295,9 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "    bytes_per_entry_peak: GoMap: max NativeBytes sampled after every insert (old and new bucket arrays coexist";
                 yield return "      during growth). Dictionary: max over its resizes of (live heap before the resizing insert, after a full GC)";
                 yield return "      + (bytes allocated by that insert) = old and new arrays together.";
+                yield return "    lookup_hit / lookup_batch at 10,000,000: both maps (capacity given) in one child; 1,000,000 keys drawn at";
+                yield return "      random from the whole table per pass.";
+                yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";
             }
         }
 

@@ -1,14 +1,14 @@
 using System;
 using System.Diagnostics;
-using System.Numerics;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The operations of the quick comparison, in the Go program's order, plus update_via_ref.</summary>
+    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch and update_via_ref.</summary>
     internal enum QuickOp
     {
         LookupHit,
         LookupMiss,
+        LookupBatch,
         InsertNoHint,
         InsertHint,
         Update,
@@ -28,6 +28,7 @@ namespace NativeGoMap.Benchmarks.Quick
         {
             QuickOp.LookupHit => "lookup_hit",
             QuickOp.LookupMiss => "lookup_miss",
+            QuickOp.LookupBatch => "lookup_batch",
             QuickOp.InsertNoHint => "insert_nohint",
             QuickOp.InsertHint => "insert_hint",
             QuickOp.Update => "update",
@@ -43,43 +44,55 @@ namespace NativeGoMap.Benchmarks.Quick
     /// <summary>
     /// One map implementation under the quick workload: holds the map built with the capacity
     /// given (as Go's <c>make(map, n)</c>) and measures each op on it with <see cref="Harness"/>.
+    /// Inserts use the key set's build order, lookups, updates and removes its lookup order.
     /// </summary>
     internal sealed class QuickRunner<TKey, TValue, TMap> : IDisposable
-        where TKey : unmanaged
-        where TValue : unmanaged, INumber<TValue>
         where TMap : struct, IMap<TKey, TValue, TMap>
     {
         private readonly KeySet<TKey, TValue> _keys;
         private readonly int _reps;
+        private readonly TValue[] _batchValues = new TValue[Workload<TKey, TValue, TMap>.BatchSize];
+        private readonly bool[] _batchFound = new bool[Workload<TKey, TValue, TMap>.BatchSize];
         private TMap _map;
 
+        /// <summary>A runner whose map is created with the capacity for the key set (<c>TMap.Create(n)</c>).</summary>
         internal QuickRunner(KeySet<TKey, TValue> keys, int reps)
+            : this(keys, reps, TMap.Create(keys.BuildKeys.Length))
+        {
+        }
+
+        /// <summary>A runner on <paramref name="empty"/>, a new map made by the caller (e.g. with other options), which it fills and owns.</summary>
+        internal QuickRunner(KeySet<TKey, TValue> keys, int reps, TMap empty)
         {
             _keys = keys;
             _reps = reps;
-            _map = Workload<TKey, TValue, TMap>.Build(keys.Present, keys.Values, keys.Count);
+            _map = Workload<TKey, TValue, TMap>.Fill(empty, keys.BuildKeys, keys.BuildValues);
         }
 
         internal double Measure(QuickOp op)
         {
+            TKey[] build = _keys.BuildKeys;
+            TValue[] buildValues = _keys.BuildValues;
             TKey[] present = _keys.Present;
             TValue[] values = _keys.Values;
             TMap map = _map;
             int n = _keys.Count;
+            int size = build.Length;
             return op switch
             {
                 QuickOp.LookupHit => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, present))),
-                QuickOp.LookupMiss => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, _keys.Missing))),
-                QuickOp.InsertNoHint => Harness.Batch(_reps, n, iters => BuildAndFree(iters, 0)),
-                QuickOp.InsertHint => Harness.Batch(_reps, n, iters => BuildAndFree(iters, n)),
+                QuickOp.LookupMiss => Harness.Batch(_reps, _keys.Missing.Length, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, _keys.Missing))),
+                QuickOp.LookupBatch => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.LookupBatch(map, present, _batchValues, _batchFound))),
+                QuickOp.InsertNoHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, 0)),
+                QuickOp.InsertHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, size)),
                 QuickOp.Update => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.Update(map, present, values))),
                 QuickOp.UpdateViaRef => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.UpdateViaRef(map, present, values))),
                 QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Repeat(iters, map.SumValues)),
-                QuickOp.Mix90To10 => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
-                QuickOp.ClearRefill => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, present, values))),
+                QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
+                QuickOp.ClearRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, build, buildValues))),
                 QuickOp.Remove => Harness.PerPass(_reps, n, () =>
                 {
-                    TMap fresh = Workload<TKey, TValue, TMap>.Build(present, values, n);
+                    TMap fresh = Workload<TKey, TValue, TMap>.Build(build, buildValues, size);
                     long t0 = Stopwatch.GetTimestamp();
                     Workload<TKey, TValue, TMap>.RemoveAll(fresh, present);
                     long ticks = Stopwatch.GetTimestamp() - t0;
@@ -96,9 +109,9 @@ namespace NativeGoMap.Benchmarks.Quick
             _map = default;
         }
 
-        private static void Repeat(int iters, Func<TValue> body)
+        private static void Repeat(int iters, Func<long> body)
         {
-            TValue s = TValue.Zero;
+            long s = 0;
             for (int it = 0; it < iters; it++)
             {
                 s += body();
@@ -119,7 +132,7 @@ namespace NativeGoMap.Benchmarks.Quick
         {
             for (int it = 0; it < iters; it++)
             {
-                Workload<TKey, TValue, TMap>.Build(_keys.Present, _keys.Values, hint).Free();
+                Workload<TKey, TValue, TMap>.Build(_keys.BuildKeys, _keys.BuildValues, hint).Free();
             }
         }
     }

@@ -6,16 +6,43 @@ using System.Linq;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The rows of the quick comparison, joined on (type, size, op) with the Go program's lines.</summary>
-    internal sealed class ResultTable
+    /// <summary>Where measurements and notes go: the table in the parent, stdout/stderr lines in a child process.</summary>
+    internal interface IResultSink
+    {
+        /// <summary>Adds a measurement of one implementation ("GoMap" or "Dictionary").</summary>
+        void Add(string impl, string type, long size, string op, double value);
+
+        /// <summary>Adds a line printed under the table.</summary>
+        void Note(string line);
+    }
+
+    /// <summary>A child process's sink: result lines on stdout in the Go program's format, notes on stderr (<see cref="Specials"/>).</summary>
+    internal sealed class ChildSink : IResultSink
+    {
+        public void Add(string impl, string type, long size, string op, double value) =>
+            Console.WriteLine(FormattableString.Invariant($"{impl}\t{type}\t{size}\t{op}\t{value:0.00}"));
+
+        public void Note(string line) => Console.Error.WriteLine(line);
+    }
+
+    /// <summary>
+    /// The rows of the quick comparison, joined on (type, size, op) with the Go program's lines,
+    /// and the notes printed under them. Ratios are other / GoMap: above 1, GoMap is faster (or
+    /// smaller), the form of issue 8's targets.
+    /// </summary>
+    internal sealed class ResultTable : IResultSink
     {
         private readonly List<Row> _rows = new();
         private readonly Dictionary<(string Type, long Size, string Op), double> _go = new();
+        private readonly List<string> _notes = new();
 
         internal int GoValueCount => _go.Count;
 
-        /// <summary>Adds a measurement of one implementation ("GoMap" or "Dictionary").</summary>
-        internal void Add(string impl, string type, long size, string op, double value)
+        internal IReadOnlyList<string> Notes => _notes;
+
+        public void Note(string line) => _notes.Add(line);
+
+        public void Add(string impl, string type, long size, string op, double value)
         {
             Row row = Find(type, size, op) ?? AddRow(type, size, op);
             if (impl == "GoMap")
@@ -36,22 +63,22 @@ namespace NativeGoMap.Benchmarks.Quick
 
         internal void Print(TextWriter w, bool goAvailable)
         {
-            var header = new List<string> { "type", "n", "op", "unit", "GoMap", "Dictionary", "GoMap/Dict" };
+            var header = new List<string> { "type", "n", "op", "unit", "GoMap", "Dictionary", "Dict/GoMap" };
             if (goAvailable)
             {
                 header.Add("Go");
-                header.Add("GoMap/Go");
+                header.Add("Go/GoMap");
             }
 
             var lines = new List<string[]> { header.ToArray() };
             foreach (Row r in _rows)
             {
-                var cells = new List<string> { r.Type, r.Size.ToString("N0", CultureInfo.InvariantCulture), r.Op, Unit(r.Op), Fmt(r.GoMap), Fmt(r.Dictionary), Ratio(r.GoMap, r.Dictionary) };
+                var cells = new List<string> { r.Type, r.Size.ToString("N0", CultureInfo.InvariantCulture), r.Op, Unit(r.Op), Fmt(r.GoMap), Fmt(r.Dictionary), Ratio(r.Dictionary, r.GoMap) };
                 if (goAvailable)
                 {
                     double? go = _go.TryGetValue((r.Type, r.Size, r.Op), out double g) ? g : null;
                     cells.Add(Fmt(go));
-                    cells.Add(Ratio(r.GoMap, go));
+                    cells.Add(Ratio(go, r.GoMap));
                 }
 
                 lines.Add(cells.ToArray());

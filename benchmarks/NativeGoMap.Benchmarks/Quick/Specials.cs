@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Threading;
@@ -11,21 +10,27 @@ using System.Threading;
 namespace NativeGoMap.Benchmarks.Quick
 {
     /// <summary>
-    /// The measurements a BenchmarkDotNet table does not give: insert stalls while growing,
-    /// GC cost under churn, and bytes per entry (after and at peak). Each runs for one map in a
-    /// fresh child process (this program with <c>--child kind impl n</c>), so that heap state left
-    /// by another measurement cannot leak into it; GoMap runs first, then Dictionary. The child
-    /// prints result lines in the Go program's format (impl, type, size, op, value).
+    /// The measurements that need a process of their own. Insert stalls while growing, GC cost
+    /// under churn, and bytes per entry (after and at peak) run for one map in a fresh child
+    /// process (this program with <c>--child kind impl n</c>), so that heap state left by another
+    /// measurement cannot leak into it; GoMap runs first, then Dictionary. Lookups at 10,000,000
+    /// (plain and batched) run for both maps in one child, as they need the memory of two 10M
+    /// maps only once; the huge-pages-off lookups run in a child whose environment turns the
+    /// library's huge pages off. A child prints result lines in the Go program's format (impl,
+    /// type, size, op, value) on stdout and notes on stderr.
     /// </summary>
     internal static class Specials
     {
         internal const string ChildFlag = "--child";
         private const int Big = 10_000_000;
+        private const int BigProbes = 1_000_000; // lookups per pass in the 10M table: a random sample of its keys
+        private const ulong ProbeSeed = 777;
         private const int HistResolutionNs = 10;
         private const int HistBuckets = 1_000_000; // 0 .. 10 ms; slower inserts go to the overflow list
         private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
+        private static readonly ChildSink Out = new();
 
-        internal static void RunInChildProcesses(ResultTable table, List<string> notes)
+        internal static void RunInChildProcesses(int reps, ResultTable table)
         {
             var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big) };
             foreach ((string kind, int n) in runs)
@@ -33,21 +38,59 @@ namespace NativeGoMap.Benchmarks.Quick
                 foreach (string impl in new[] { "gomap", "dict" })
                 {
                     QuickComparison.Progress($"special: {kind} {impl} n={n:N0} (child process)");
-                    RunChild(kind, impl, n, table, notes);
+                    RunChild(new[] { kind, impl, Inv(n) }, null, table);
                 }
             }
+
+            QuickComparison.Progress($"special: batch (TryGetValues) both n={Big:N0} (child process)");
+            RunChild(new[] { "batch", "both", Inv(Big), Inv(reps) }, null, table);
         }
 
-        /// <summary>Entry point of a child: <c>--child stall|gc|mem gomap|dict n</c>.</summary>
+        /// <summary>
+        /// The lookup rows (<see cref="QuickRows.LookupOps"/>) of the stream key types at size
+        /// <paramref name="n"/> again, in a child process with the library's huge pages off.
+        /// </summary>
+        internal static void RunHugePagesOff(int n, IEnumerable<string> types, int reps, ResultTable table)
+        {
+            string typeList = string.Join(",", types);
+            QuickComparison.Progress($"huge pages off: {typeList} n={n:N0} (child process, {QuickRows.HugePagesVariable}=0)");
+            RunChild(
+                new[] { "lookups", "both", Inv(n), typeList, Inv(reps) },
+                new Dictionary<string, string> { [QuickRows.HugePagesVariable] = "0" },
+                table);
+        }
+
+        /// <summary>
+        /// Entry point of a child: <c>--child stall|gc|mem gomap|dict n</c>, <c>--child batch both n reps</c>
+        /// or <c>--child lookups both n types reps</c>.
+        /// </summary>
         internal static int ChildMain(string[] args)
         {
-            if (args.Length != 4)
+            if (args.Length < 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem gomap|dict n");
+                Console.Error.WriteLine("usage: --child stall|gc|mem gomap|dict n | --child batch both n reps | --child lookups both n types reps");
                 return 2;
             }
 
             int n = int.Parse(args[3], CultureInfo.InvariantCulture);
+            if (args[1] == "batch" && args.Length == 5)
+            {
+                Batch(n, int.Parse(args[4], CultureInfo.InvariantCulture));
+                return 0;
+            }
+
+            if (args[1] == "lookups" && args.Length == 6)
+            {
+                int reps = int.Parse(args[5], CultureInfo.InvariantCulture);
+                foreach (string type in args[4].Split(','))
+                {
+                    QuickRows.WarmUp(type);
+                    QuickRows.Standard(type, n, reps, QuickRows.LookupOps, QuickRows.HugePagesOffSuffix, strict: false, Out);
+                }
+
+                return 0;
+            }
+
             bool goMap = args[2] switch
             {
                 "gomap" => true,
@@ -96,7 +139,9 @@ namespace NativeGoMap.Benchmarks.Quick
             return 0;
         }
 
-        private static void RunChild(string kind, string impl, int n, ResultTable table, List<string> notes)
+        private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+        private static void RunChild(string[] childArgs, Dictionary<string, string>? environment, ResultTable table)
         {
             var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             string self = Environment.ProcessPath ?? "dotnet";
@@ -107,9 +152,15 @@ namespace NativeGoMap.Benchmarks.Quick
                 psi.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
             }
 
-            foreach (string a in new[] { ChildFlag, kind, impl, n.ToString(CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(ChildFlag);
+            foreach (string a in childArgs)
             {
                 psi.ArgumentList.Add(a);
+            }
+
+            foreach (KeyValuePair<string, string> e in environment ?? new Dictionary<string, string>())
+            {
+                psi.Environment[e.Key] = e.Value;
             }
 
             try
@@ -120,12 +171,12 @@ namespace NativeGoMap.Benchmarks.Quick
                 p.WaitForExit();
                 foreach (string line in stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
-                    notes.Add(line);
+                    table.Note(line);
                 }
 
                 if (p.ExitCode != 0)
                 {
-                    notes.Add($"special {kind} {impl} n={n}: child exited with {p.ExitCode}");
+                    table.Note($"child {string.Join(" ", childArgs)}: exited with {p.ExitCode}");
                 }
 
                 foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -139,16 +190,42 @@ namespace NativeGoMap.Benchmarks.Quick
             }
             catch (System.ComponentModel.Win32Exception e)
             {
-                notes.Add($"special {kind} {impl}: could not start a child process ({e.Message})");
+                table.Note($"child {string.Join(" ", childArgs)}: could not start a child process ({e.Message})");
             }
         }
 
         private static void Emit<TMap>(long n, string op, double value)
-            where TMap : struct, IMap<long, long, TMap> =>
-            Console.WriteLine(FormattableString.Invariant($"{TMap.Name}\tlong\t{n}\t{op}\t{value:0.00}"));
+            where TMap : struct, IMap<long, long, TMap> => Out.Add(TMap.Name, "long", n, op, value);
 
         private static void Note<TMap>(string message)
-            where TMap : struct, IMap<long, long, TMap> => Console.Error.WriteLine($"{TMap.Name}: {message}");
+            where TMap : struct, IMap<long, long, TMap> => Out.Note($"{TMap.Name}: {message}");
+
+        /// <summary>
+        /// Lookups in a table of <paramref name="n"/> <c>&lt;long,long&gt;</c> entries built with
+        /// the capacity given: <see cref="BigProbes"/> keys drawn at random from the whole table per
+        /// pass, one TryGetValue each (lookup_hit) and through TryGetValues (lookup_batch).
+        /// </summary>
+        private static void Batch(int n, int reps)
+        {
+            JitWarmUp.Run<long, long>();
+            var keys = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[i] = (long)SplitMix64.At(KeySets.KeySeed, i);
+            }
+
+            var probes = new long[Math.Min(n, BigProbes)];
+            var r = new SplitMix64(ProbeSeed);
+            for (int i = 0; i < probes.Length; i++)
+            {
+                probes[i] = keys[(int)(r.Next() % (ulong)n)];
+            }
+
+            var set = new KeySet<long, long>(keys, keys, probes, probes, Array.Empty<long>(), Array.Empty<uint>());
+            using var go = new QuickRunner<long, long, GoMapAdapter<long, long>>(set, reps);
+            using var dict = new QuickRunner<long, long, DictionaryAdapter<long, long>>(set, reps);
+            QuickRows.Pair("long", n, go, dict, new[] { QuickOp.LookupHit, QuickOp.LookupBatch }, "", Out);
+        }
 
         /// <summary>
         /// Warms the insert path: builds small maps for a while and lets the background JIT finish,
@@ -160,7 +237,7 @@ namespace NativeGoMap.Benchmarks.Quick
             var sw = Stopwatch.StartNew();
             while (sw.ElapsedMilliseconds < 500)
             {
-                InsertTimed<TMap>(100_000, hist, overflow, new long[5], new int[5], out _).Free();
+                InsertTimed<TMap>(100_000, hist, overflow, new SlowInserts(5), out _).Free();
             }
 
             Thread.Sleep(200);
@@ -169,35 +246,29 @@ namespace NativeGoMap.Benchmarks.Quick
 
         /// <summary>
         /// Inserts the first <paramref name="n"/> keys of the seed-12345 stream into an empty map,
-        /// timing each insert; the histogram and overflow list are preallocated, so nothing is
-        /// allocated here besides what the map itself allocates.
+        /// timing each insert; the histogram, overflow list and slowest-insert record are
+        /// preallocated, so nothing is allocated here besides what the map itself allocates. The
+        /// map's work counters are read outside the timed window: before every insert, and after
+        /// one that enters the slowest few, so that each of those is recorded with its cause.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static TMap InsertTimed<TMap>(int n, uint[] hist, long[] overflow, long[] topNs, int[] topAt, out int overflowed)
+        private static TMap InsertTimed<TMap>(int n, uint[] hist, long[] overflow, SlowInserts slowest, out int overflowed)
             where TMap : struct, IMap<long, long, TMap>
         {
             TMap m = TMap.Create(0);
             var r = new SplitMix64(KeySets.KeySeed);
-            Array.Clear(topNs);
+            slowest.Clear();
             overflowed = 0;
             for (int i = 0; i < n; i++)
             {
                 long k = (long)r.Next();
+                MapWork before = m.Work;
                 long t0 = Stopwatch.GetTimestamp();
                 m.Set(k, k);
                 long ns = (long)((Stopwatch.GetTimestamp() - t0) * NsPerTick);
-                if (ns > topNs[^1])
+                if (ns > slowest.Threshold)
                 {
-                    // Keep the slowest few inserts, sorted, slowest first.
-                    int j = topNs.Length - 1;
-                    for (; j > 0 && topNs[j - 1] < ns; j--)
-                    {
-                        topNs[j] = topNs[j - 1];
-                        topAt[j] = topAt[j - 1];
-                    }
-
-                    topNs[j] = ns;
-                    topAt[j] = i;
+                    slowest.Add(ns, i, before, m.Work);
                 }
 
                 long b = ns / HistResolutionNs;
@@ -229,10 +300,9 @@ namespace NativeGoMap.Benchmarks.Quick
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
-            var topNs = new long[5];
-            var topAt = new int[5];
+            var slowest = new SlowInserts(5);
             int gcs = GC.CollectionCount(0);
-            TMap m = InsertTimed<TMap>(n, hist, overflow, topNs, topAt, out int overflowed);
+            TMap m = InsertTimed<TMap>(n, hist, overflow, slowest, out int overflowed);
             gcs = GC.CollectionCount(0) - gcs;
 
             // 99.9th percentile: the smallest d such that at least 99.9% of the samples are <= d.
@@ -256,12 +326,16 @@ namespace NativeGoMap.Benchmarks.Quick
                 p999 = overflow[Math.Min(count - 1, (int)(rank - seen))];
             }
 
-            Emit<TMap>(n, "stall_max_us", topNs[0] / 1000.0);
+            Emit<TMap>(n, "stall_max_us", slowest.MaxNs / 1000.0);
             Emit<TMap>(n, "stall_p999_us", p999 / 1000.0);
             Emit<TMap>(n, "gc_count", gcs);
-            string slowest = string.Join(", ", topNs.Select((ns, j) => FormattableString.Invariant($"{ns / 1e6:0.000} ms @#{topAt[j]:N0}")));
             Note<TMap>(FormattableString.Invariant(
-                $"stall: {m.Count:N0} entries, {overflowed} inserts slower than 10 ms; slowest: {slowest}"));
+                $"stall: {m.Count:N0} entries, {overflowed} inserts slower than 10 ms; the slowest, with the map's work in them:"));
+            foreach (string line in slowest.Describe())
+            {
+                Note<TMap>("  " + line);
+            }
+
             m.Free();
         }
 
@@ -363,6 +437,45 @@ namespace NativeGoMap.Benchmarks.Quick
             Note<DictionaryAdapter<long, long>>(FormattableString.Invariant(
                 $"memory n={n:N0}: capacity {d.EnsureCapacity(0):N0}, heap delta {after:N0} B, peak {peak:N0} B"));
             GC.KeepAlive(d);
+        }
+
+        /// <summary>The slowest few inserts, slowest first, each with the map's work counters around it.</summary>
+        private sealed class SlowInserts
+        {
+            private readonly Slow[] _top;
+
+            internal SlowInserts(int count) => _top = new Slow[count];
+
+            /// <summary>An insert slower than this enters the record.</summary>
+            internal long Threshold => _top[^1].Ns;
+
+            internal long MaxNs => _top[0].Ns;
+
+            internal void Clear() => Array.Clear(_top);
+
+            /// <summary>Records insert number <paramref name="at"/> (0-based) of <paramref name="ns"/>, keeping the record sorted.</summary>
+            internal void Add(long ns, int at, in MapWork before, in MapWork after)
+            {
+                int j = _top.Length - 1;
+                for (; j > 0 && _top[j - 1].Ns < ns; j--)
+                {
+                    _top[j] = _top[j - 1];
+                }
+
+                _top[j] = new Slow(ns, at, before, after);
+            }
+
+            /// <summary>One line per recorded insert: "#1 16.700 ms, insert 6,291,457: growth end, 2 evacuations".</summary>
+            internal IEnumerable<string> Describe()
+            {
+                for (int j = 0; j < _top.Length && _top[j].Ns > 0; j++)
+                {
+                    Slow s = _top[j];
+                    yield return FormattableString.Invariant($"#{j + 1} {s.Ns / 1e6:0.000} ms, insert {s.At + 1:N0}: {MapWork.Describe(s.Before, s.After)}");
+                }
+            }
+
+            private readonly record struct Slow(long Ns, int At, MapWork Before, MapWork After);
         }
     }
 }
