@@ -383,6 +383,7 @@ namespace NativeGoMap
 
             byte* array = AllocBlock(bytes.Value, zero: true, align: 64);
             _work.BucketAllocations++;
+            NativeHeap.Prefault(array, b == 0 ? 0 : MapMath.BucketShift(b - 1) * (ulong)BucketLayout<TKey, TValue>.BucketSize);
             nextOverflow = InitBucketArray(array, b);
             return array;
         }

@@ -174,6 +174,20 @@ namespace NativeGoMap
             return user;
         }
 
+        /// <summary>
+        /// Has a mapped block's pages populated ahead of use by <see cref="OsMemory.Prefault"/>,
+        /// in the order of two cursors <paramref name="split"/> bytes apart (a doubling's
+        /// evacuation writes bucket i and bucket i + 2^(B−1) together). No-op for other blocks.
+        /// </summary>
+        internal static void Prefault(byte* p, ulong split)
+        {
+            if (IsMapped(p))
+            {
+                byte* baseP = p - MappedOffset;
+                OsMemory.Prefault(baseP, *(ulong*)baseP, split == 0 ? 0 : split + MappedOffset);
+            }
+        }
+
         /// <summary>True for a block in a mapping of its own (outside poison mode), which <see cref="ReleaseTail"/> can release in pieces.</summary>
         internal static bool IsMapped(byte* p) => (*(ulong*)(p - HeaderSize) & MagicMask) == MappedMagic && !t_poison;
 
