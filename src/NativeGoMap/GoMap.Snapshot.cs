@@ -1,0 +1,469 @@
+// Snapshots: WriteTo and ReadFrom. The format is drawn in SnapshotFormat.cs.
+//
+// Loading at memory speed. Inserting n entries one by one writes each to a random bucket of an
+// array far larger than the caches: every insert waits for a cache miss, and on fresh pages for
+// a page fault; and growth allocates and fills every smaller array on the way. A load knows the
+// count before the first entry, and has every entry before it places any, so it sizes the map
+// once and orders the entries by where they go:
+//
+//   1. size     the map gets Go's B for the count at once (makemap's rule), its bucket array
+//               asked for 2 MiB pages (HugePages.cs): the array is the only fresh memory a load
+//               touches.
+//   2. read     the entries arrive in chunks of 1 MiB, each checksummed while it is in cache.
+//   3. scatter  every key is hashed under the new map's own seed; its entry is appended to its
+//               partition, a run of 2^(B-p) consecutive buckets (the top p ≤ 12 bits of the
+//               bucket index) whose bytes fit in L2, and whose bytes hold the partition's entries
+//               meanwhile: the bucket array is its own scratch space. 2^p sequential write streams.
+//   4. fill     once the checksum matched: partition by partition, in bucket order, the entries
+//               are moved out to a buffer, the partition's buckets cleared, and each entry
+//               inserted (PlaceLoaded, mapassign without growth), which also finds a duplicate
+//               key. A partition's buckets are in cache while it fills them, so the bucket array
+//               is written front to back, once.
+//
+// A key type whose hash runs user code (a comparer, IEquatable) may see bytes the checksum has
+// not vouched for yet during step 3; an exception it throws waits for the checksum, so that a
+// corrupt file is still reported as corrupt. Every entry goes in through mapassign's search
+// into a map sized as makemap sizes it, so a loaded map is one that inserts could have built:
+// same B, same chains, same overflow accounting.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace NativeGoMap
+{
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        private const int SnapshotChunk = 1 << 20;           // bytes per stream call, and per checksum step while they are in cache
+        private const int LoadPartitionBytes = 256 * 1024;   // bucket memory one load partition fills: fits in L2
+        private const int MaxLoadPartitionBits = 12;         // at most 4096 scatter streams, so their cache lines and pages stay resident
+
+        /// <summary>
+        /// Writes a snapshot of the map to <paramref name="stream"/>: a header, every entry, a
+        /// checksum (the format is described in the README). O(n), one pass over the entries;
+        /// allocates nothing on the GC heap (a 1 MiB native buffer while it runs). A read: it
+        /// changes nothing and invalidates no reference; as an enumeration, it keeps memory a
+        /// write retires meanwhile alive until it ends.
+        /// </summary>
+        /// <remarks>
+        /// Nothing may write to the map while it is written out. A write from another thread is
+        /// detected as for an enumeration; a write from inside the stream's own <c>Write</c>
+        /// makes <see cref="WriteTo"/> throw <see cref="InvalidOperationException"/>. When the
+        /// stream throws, the exception propagates and the map is unchanged and usable; the
+        /// stream then holds an incomplete snapshot, which <see cref="ReadFrom(Stream, GoMapOptions?)"/>
+        /// refuses.
+        /// </remarks>
+        /// <param name="stream">A writable stream; written from its current position, not flushed or closed.</param>
+        /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="ArgumentException"><paramref name="stream"/> is not writable.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">Another thread wrote to the map meanwhile.</exception>
+        /// <exception cref="InvalidOperationException">The map was written from inside the stream's <c>Write</c>.</exception>
+        /// <exception cref="NotSupportedException">The machine is big-endian.</exception>
+        /// <exception cref="OutOfMemoryException">The native write buffer could not be allocated; nothing was written.</exception>
+        public void WriteTo(Stream stream)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            SnapshotFormat.CheckEndianness();
+            if (!stream.CanWrite)
+            {
+                throw new ArgumentException("The stream is not writable.", nameof(stream));
+            }
+
+            int entrySize = SnapshotType<TKey, TValue>.EntrySize;
+            int bufferSize = Math.Max(SnapshotChunk, entrySize + SnapshotFormat.ChecksumLength);
+            byte* buffer = NativeHeap.Alloc((ulong)bufferSize, zero: false);
+            Enumerator e = default;
+            try
+            {
+                e = GetEnumerator();
+                long state = Volatile.Read(ref _state);
+                long count = _count;
+                byte[] keyName = SnapshotTypeName<TKey>.Utf8;
+                byte[] valueName = SnapshotTypeName<TValue>.Utf8;
+                var header = new Span<byte>(buffer, SnapshotFormat.HeaderLength(keyName.Length, valueName.Length));
+                uint headerChecksum = SnapshotFormat.WriteHeader(header, count, sizeof(TKey), sizeof(TValue), SnapshotType<TKey, TValue>.Fingerprint, _b, keyName, valueName);
+                stream.Write(header);
+
+                uint crc = SnapshotFormat.EntriesCrcStart(headerChecksum);
+                int used = 0;
+                long written = 0;
+                while (e.MoveNext())
+                {
+                    if (written == count)
+                    {
+                        SnapshotErrors.WrittenDuring();
+                    }
+
+                    if (used > bufferSize - entrySize)
+                    {
+                        crc = SnapshotFormat.CrcUpdate(crc, buffer, (nuint)used);
+                        stream.Write(new ReadOnlySpan<byte>(buffer, used));
+                        used = 0;
+                    }
+
+                    ref readonly KeyValuePair<TKey, TValue> kv = ref e._current;
+                    Unsafe.WriteUnaligned(buffer + used, kv.Key);
+                    Unsafe.WriteUnaligned(buffer + used + sizeof(TKey), kv.Value);
+                    used += entrySize;
+                    written++;
+                }
+
+                if (written != count || Volatile.Read(ref _state) != state)
+                {
+                    SnapshotErrors.WrittenDuring();
+                }
+
+                crc = SnapshotFormat.CrcUpdate(crc, buffer, (nuint)used);
+                if (used > bufferSize - SnapshotFormat.ChecksumLength)
+                {
+                    stream.Write(new ReadOnlySpan<byte>(buffer, used));
+                    used = 0;
+                }
+
+                Unsafe.WriteUnaligned(buffer + used, SnapshotFormat.CrcFinish(crc));
+                stream.Write(new ReadOnlySpan<byte>(buffer, used + SnapshotFormat.ChecksumLength));
+            }
+            finally
+            {
+                e.Dispose();
+                NativeHeap.Free(buffer);
+            }
+        }
+
+        /// <summary>
+        /// Loads a map from a snapshot written by <see cref="WriteTo"/>, several times faster than
+        /// inserting its entries one by one (figures in the README's Snapshots section). O(n); the
+        /// entries are sorted inside the new map's own bucket array, so besides the map it takes
+        /// only a 1 MiB read buffer and one partition's entries (about 256 KiB) of native scratch,
+        /// freed before it returns; nothing on the GC heap but the map object itself.
+        /// </summary>
+        /// <remarks>
+        /// The map is new: it has a fresh random seed (or <see cref="GoMapOptions.Seed"/>), Go's B
+        /// for the entry count (or for <see cref="GoMapOptions.CapacityHint"/> when that is
+        /// larger), and behaves in every way as one built by inserting the entries. The stream is
+        /// read exactly to the end of the snapshot, so snapshots may follow one another in a
+        /// stream. On any exception no map is returned and every native byte taken is given back.
+        /// </remarks>
+        /// <param name="stream">A readable stream positioned at a snapshot.</param>
+        /// <param name="options">Capacity hint, seed and fail-fast behaviour of the new map; null for the defaults.</param>
+        /// <returns>The loaded map; the caller disposes it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="InvalidDataException">The stream is not a snapshot, is truncated or corrupt, holds
+        /// other key or value types, an impossible count or B, or a key twice. The message says which.</exception>
+        /// <exception cref="NotSupportedException">The snapshot has a newer format version; or
+        /// <typeparamref name="TKey"/> needs a comparer; or the machine is big-endian.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out.</exception>
+        public static GoMap<TKey, TValue> ReadFrom(Stream stream, GoMapOptions? options = null) => ReadFrom(stream, options, null);
+
+        /// <summary>
+        /// Loads a map from a snapshot, comparing keys with <paramref name="comparer"/>. As
+        /// <see cref="ReadFrom(Stream, GoMapOptions?)"/>; the comparer hashes every key twice
+        /// during the load, and two keys it calls equal make the snapshot invalid.
+        /// </summary>
+        /// <param name="stream">A readable stream positioned at a snapshot.</param>
+        /// <param name="options">Capacity hint, seed and fail-fast behaviour of the new map; null for the defaults.</param>
+        /// <param name="comparer">Key equality of the new map; null for the default.</param>
+        /// <returns>The loaded map; the caller disposes it.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="InvalidDataException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
+        /// <exception cref="NotSupportedException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out.</exception>
+        public static GoMap<TKey, TValue> ReadFrom(Stream stream, GoMapOptions? options, IEqualityComparer<TKey>? comparer)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            SnapshotFormat.CheckEndianness();
+            long count = SnapshotFormat.ReadHeader<TKey, TValue>(stream, out uint headerChecksum);
+            if (stream.CanSeek)
+            {
+                // Refuse a short stream before allocating anything for the count it claims.
+                long left = Math.Max(0, stream.Length - stream.Position);
+                if ((ulong)left < (ulong)count * (ulong)SnapshotType<TKey, TValue>.EntrySize)
+                {
+                    SnapshotErrors.Truncated(count, left, SnapshotType<TKey, TValue>.EntrySize);
+                }
+            }
+
+            // The map exists before its entries are read (their hashes need its seed), but
+            // nobody else can see it until it is returned.
+            var map = new GoMap<TKey, TValue>(options, comparer);
+            var load = default(LoadState);
+            try
+            {
+                map.Load(stream, count, headerChecksum, ref load);
+            }
+            catch
+            {
+                map.AbandonLoad(ref load);
+                map.Dispose();
+                throw;
+            }
+            finally
+            {
+                load.Free();
+            }
+
+            return map;
+        }
+
+        /// <summary>
+        /// Steps 1 to 4 (see the top of this file) into this new, empty, unpublished map. The
+        /// entries are scattered into the bucket array itself, partition k's entries packed at
+        /// the start of partition k's buckets, so a load touches no fresh memory besides the
+        /// map's own. Entries that do not fit their partition's bytes (keys or values stored
+        /// indirectly, or a skewed hash) wait in a spill buffer and go in last.
+        /// </summary>
+        private void Load(Stream stream, long count, uint headerChecksum, ref LoadState load)
+        {
+            if (count == 0)
+            {
+                ReadChecksum(stream, SnapshotFormat.EntriesCrcStart(headerChecksum));
+                return;
+            }
+
+            int b = Math.Max(_b, MapMath.BForHint(count));
+            SizeForLoad(b);
+            int entrySize = SnapshotType<TKey, TValue>.EntrySize;
+            load.Bits = LoadPartitionBits(b);
+            load.Shift = b - load.Bits;
+            load.Mask = MapMath.BucketMask(b);
+            load.RangeBytes = (long)BucketLayout<TKey, TValue>.BucketSize << load.Shift;
+            load.Capacity = load.RangeBytes / entrySize;
+            load.Cursors = (long*)NativeHeap.Alloc((ulong)sizeof(long) << load.Bits, zero: true);
+            load.Scattering = true;
+
+            // Steps 1 to 3: read a chunk of whole entries, checksum it while it is in cache, scatter it.
+            long chunkEntries = Math.Max(1, SnapshotChunk / entrySize);
+            load.Chunk = NativeHeap.Alloc((ulong)(chunkEntries * entrySize), zero: false);
+            uint crc = SnapshotFormat.EntriesCrcStart(headerChecksum);
+            ExceptionDispatchInfo? hashFailure = null;
+            for (long done = 0; done < count;)
+            {
+                long n = Math.Min(count - done, chunkEntries);
+                int want = (int)(n * entrySize);
+                int got = stream.ReadAtLeast(new Span<byte>(load.Chunk, want), want, throwOnEndOfStream: false);
+                crc = SnapshotFormat.CrcUpdate(crc, load.Chunk, (nuint)got);
+                if (got < want)
+                {
+                    SnapshotErrors.Truncated(count, (done * entrySize) + got, entrySize);
+                }
+
+                if (hashFailure is null)
+                {
+                    try
+                    {
+                        Scatter(load.Chunk, n, ref load);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException && (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable))
+                    {
+                        // User code hashed a key read before the checksum could vouch for it: a
+                        // corrupt file must still say so, so the exception waits for the checksum.
+                        hashFailure = ExceptionDispatchInfo.Capture(e);
+                    }
+                }
+
+                done += n;
+            }
+
+            ReadChecksum(stream, crc);
+            hashFailure?.Throw();
+
+            // Step 4: partition by partition, move the entries out of the way, clear the
+            // buckets, and insert.
+            load.Out = NativeHeap.Alloc((ulong)load.RangeBytes, zero: false);
+            for (long k = 0; k < 1L << load.Bits; k++)
+            {
+                byte* range = BucketLayout<TKey, TValue>.Bucket(_buckets, (ulong)k << load.Shift);
+                long n = load.Cursors[k];
+                Buffer.MemoryCopy(range, load.Out, load.RangeBytes, n * entrySize);
+                NativeMemory.Clear(range, (nuint)(n * entrySize));
+                load.Cursors[k] = 0; // its bytes are buckets again
+                for (long i = 0; i < n; i++)
+                {
+                    PlaceLoaded(load.Out + (i * entrySize));
+                }
+            }
+
+            load.Scattering = false;
+            for (long i = 0; i < load.Spilled; i++)
+            {
+                PlaceLoaded(load.Spill + (i * entrySize));
+            }
+        }
+
+        /// <summary>Steps 2 and 3 for one chunk: hashes each key under this map's seed and appends the entry to its partition.</summary>
+        private void Scatter(byte* chunk, long n, ref LoadState load)
+        {
+            int entrySize = SnapshotType<TKey, TValue>.EntrySize;
+            for (byte* e = chunk, end = chunk + (n * entrySize); e < end; e += entrySize)
+            {
+                long k = (long)((Hash(Unsafe.ReadUnaligned<TKey>(e)) & load.Mask) >> load.Shift);
+                long at = load.Cursors[k];
+                if (at < load.Capacity)
+                {
+                    Unsafe.CopyBlockUnaligned(BucketLayout<TKey, TValue>.Bucket(_buckets, (ulong)k << load.Shift) + (at * entrySize), e, (uint)entrySize);
+                    load.Cursors[k] = at + 1;
+                }
+                else
+                {
+                    load.AddSpill(e, entrySize);
+                }
+            }
+        }
+
+        /// <summary>Reads the entries checksum and compares it with the register fed with the entries.</summary>
+        private static void ReadChecksum(Stream stream, uint crc)
+        {
+            Span<byte> trailer = stackalloc byte[SnapshotFormat.ChecksumLength];
+            int got = stream.ReadAtLeast(trailer, trailer.Length, throwOnEndOfStream: false);
+            if (got < trailer.Length)
+            {
+                SnapshotErrors.TruncatedChecksum(got);
+            }
+
+            if (Unsafe.ReadUnaligned<uint>(ref trailer[0]) != SnapshotFormat.CrcFinish(crc) && !SnapshotFormat.IgnoreChecksums)
+            {
+                SnapshotErrors.EntriesCorrupt();
+            }
+        }
+
+        /// <summary>
+        /// Go's mapassign for a load: inserts one entry of a snapshot, hashed here. Mirrors the
+        /// search of <see cref="Assign"/> (keep in sync) without its growth: a load sizes the map
+        /// first, and a same-size growth started half-way would evacuate buckets that still hold
+        /// scattered entries. Nothing is ever deleted during a load, so a chain's empty slots are
+        /// all emptyRest and come last. A key already present makes the snapshot invalid.
+        /// </summary>
+        private void PlaceLoaded(byte* entry)
+        {
+            TKey key = Unsafe.ReadUnaligned<TKey>(entry);
+            ulong hash = Hash(key);
+            byte top = MapMath.TopHash(hash);
+            byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
+            byte* insertB = null;
+            int insertI = 0;
+            while (true)
+            {
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                {
+                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, MapMath.FirstSlot(match))))
+                    {
+                        SnapshotErrors.DuplicateKey(key);
+                    }
+                }
+
+                if (MapMath.HasEmptyRest(word))
+                {
+                    insertB = b;
+                    insertI = MapMath.FirstSlot(MapMath.MatchEmpty(word));
+                    break;
+                }
+
+                byte* ovf = BucketLayout<TKey, TValue>.Overflow(b);
+                if (ovf == null)
+                {
+                    break; // full chain: InsertNew links an overflow bucket after b
+                }
+
+                b = ovf;
+            }
+
+            InsertNew(key, top, b, insertB, insertI) = Unsafe.ReadUnaligned<TValue>(entry + sizeof(TKey));
+        }
+
+        /// <summary>
+        /// After a failed load, clears the scattered entries still lying in the bucket array, so
+        /// that Dispose, which walks chains to free indirect keys and values, sees only real
+        /// buckets. Only the bytes written are cleared: a bucket array reserved for a count the
+        /// stream never delivered stays untouched.
+        /// </summary>
+        private void AbandonLoad(ref LoadState load)
+        {
+            if (!load.Scattering)
+            {
+                return;
+            }
+
+            for (long k = 0; k < 1L << load.Bits; k++)
+            {
+                byte* range = BucketLayout<TKey, TValue>.Bucket(_buckets, (ulong)k << load.Shift);
+                NativeMemory.Clear(range, (nuint)(load.Cursors[k] * SnapshotType<TKey, TValue>.EntrySize));
+            }
+        }
+
+        /// <summary>Gives the new map the bucket array of 2^<paramref name="b"/> buckets the load fills (allocate first, then replace).</summary>
+        private void SizeForLoad(int b)
+        {
+            if (b != _b || _buckets == null)
+            {
+                byte* array = AllocBucketArray(b, out byte* nextOverflow);
+                FreeBlock(_buckets);
+                _buckets = array;
+                _nextOverflow = nextOverflow;
+                _b = b;
+            }
+
+            // Untouched yet (fresh from calloc, the constructor's or ours): the load faults it in 2 MiB at a time.
+            HugePages.Advise(_buckets, BucketLayout<TKey, TValue>.ArrayBytes(b)!.Value);
+        }
+
+        /// <summary>
+        /// Top bits of the bucket index that split a load into partitions whose buckets fit in
+        /// <see cref="LoadPartitionBytes"/>; 0 when the whole array does.
+        /// </summary>
+        private static int LoadPartitionBits(int b)
+        {
+            int bucketsPerPartition = BitOperations.Log2((uint)Math.Max(1, LoadPartitionBytes / BucketLayout<TKey, TValue>.BucketSize));
+            return Math.Clamp(b - bucketsPerPartition, 0, MaxLoadPartitionBits);
+        }
+
+        /// <summary>Test hook: the current hash seed (Go's hash0), to tell a fresh seed from a copied one.</summary>
+        internal ulong HashSeed => _hash0;
+
+        /// <summary>The scratch state of one load: partition geometry, cursors and native buffers (freed by <see cref="Free"/>).</summary>
+        private struct LoadState
+        {
+            internal int Bits;          // partitions: 2^Bits runs of consecutive buckets
+            internal int Shift;         // B - Bits: a bucket index shifted right by it is its partition
+            internal ulong Mask;        // bucket mask of the loaded B
+            internal long RangeBytes;   // bytes of one partition's buckets
+            internal long Capacity;     // entries that fit in those bytes
+            internal long* Cursors;     // entries scattered into each partition's bytes
+            internal bool Scattering;   // some partitions' bytes hold entries, not buckets
+            internal byte* Chunk;       // read buffer
+            internal byte* Out;         // one partition's entries, moved out before its buckets are filled
+            internal byte* Spill;       // entries that did not fit their partition
+            internal long Spilled;
+            internal long SpillCapacity;
+
+            internal void AddSpill(byte* entry, int entrySize)
+            {
+                if (Spilled == SpillCapacity)
+                {
+                    long capacity = Math.Max(1024, SpillCapacity * 2);
+                    byte* grown = NativeHeap.Alloc((ulong)(capacity * entrySize), zero: false);
+                    Buffer.MemoryCopy(Spill, grown, capacity * entrySize, Spilled * entrySize);
+                    NativeHeap.Free(Spill);
+                    Spill = grown;
+                    SpillCapacity = capacity;
+                }
+
+                Unsafe.CopyBlockUnaligned(Spill + (Spilled++ * entrySize), entry, (uint)entrySize);
+            }
+
+            internal void Free()
+            {
+                NativeHeap.Free((byte*)Cursors);
+                NativeHeap.Free(Chunk);
+                NativeHeap.Free(Out);
+                NativeHeap.Free(Spill);
+                this = default;
+            }
+        }
+    }
+}
