@@ -44,10 +44,11 @@ namespace NativeGoMap
 
         /// <summary>
         /// Writes a snapshot of the map to <paramref name="stream"/>: a header, every entry, a
-        /// checksum (the format is described in the README). O(n), one pass over the entries;
-        /// allocates nothing on the GC heap (a 1 MiB native buffer while it runs). A read: it
-        /// changes nothing and invalidates no reference; as an enumeration, it keeps memory a
-        /// write retires meanwhile alive until it ends.
+        /// checksum (the format is described in the README). O(n): one walk over the bucket
+        /// array in memory order, 1 MiB per stream write; allocates nothing on the GC heap (a
+        /// 1 MiB native buffer while it runs). A read: it changes nothing (no growth work) and
+        /// invalidates no reference; like an enumeration, it keeps memory a write retires
+        /// meanwhile allocated until it ends.
         /// </summary>
         /// <remarks>
         /// Nothing may write to the map while it is written out. A write from another thread is
@@ -74,64 +75,57 @@ namespace NativeGoMap
                 throw new ArgumentException("The stream is not writable.", nameof(stream));
             }
 
-            int entrySize = SnapshotType<TKey, TValue>.EntrySize;
-            int bufferSize = Math.Max(SnapshotChunk, entrySize + SnapshotFormat.ChecksumLength);
-            byte* buffer = NativeHeap.Alloc((ulong)bufferSize, zero: false);
-            Enumerator e = default;
+            int bufferSize = Math.Max(SnapshotChunk, SnapshotType<TKey, TValue>.EntrySize + SnapshotFormat.ChecksumLength);
+            var w = new SnapshotWriter(this, stream, NativeHeap.Alloc((ulong)bufferSize, zero: false), bufferSize);
+            int slot = -1;
+            ulong ticket = 0;
             try
             {
-                e = GetEnumerator();
-                long state = Volatile.Read(ref _state);
+                // A read of the whole map, registered as an enumeration is: memory that a write
+                // retires meanwhile stays allocated until the walk ends.
+                w.State = Volatile.Read(ref _state);
+                if ((w.State & StateBusy) != 0)
+                {
+                    ReadBlocked(w.State, GoMessages.ConcurrentIterationWrite);
+                }
+
+                slot = RegisterIterator(out ticket);
+                if (!TrySnapshot(w.State, out GrowthSnapshot g))
+                {
+                    ReadRaced(GoMessages.ConcurrentIterationWrite);
+                }
+
                 long count = _count;
                 byte[] keyName = SnapshotTypeName<TKey>.Utf8;
                 byte[] valueName = SnapshotTypeName<TValue>.Utf8;
-                var header = new Span<byte>(buffer, SnapshotFormat.HeaderLength(keyName.Length, valueName.Length));
-                uint headerChecksum = SnapshotFormat.WriteHeader(header, count, sizeof(TKey), sizeof(TValue), SnapshotType<TKey, TValue>.Fingerprint, _b, keyName, valueName);
-                stream.Write(header);
+                var header = new Span<byte>(w.Buffer, SnapshotFormat.HeaderLength(keyName.Length, valueName.Length));
+                uint headerChecksum = SnapshotFormat.WriteHeader(header, count, sizeof(TKey), sizeof(TValue), SnapshotType<TKey, TValue>.Fingerprint, g.B, keyName, valueName);
+                w.Used = header.Length;
+                w.Flush(checksummed: false);
+                w.Crc = SnapshotFormat.EntriesCrcStart(headerChecksum);
 
-                uint crc = SnapshotFormat.EntriesCrcStart(headerChecksum);
-                int used = 0;
-                long written = 0;
-                while (e.MoveNext())
+                w.BeginWalk();
+                WriteEntries(ref w, g);
+                w.EndWalk(check: true);
+                if (w.Written != count)
                 {
-                    if (written == count)
-                    {
-                        SnapshotErrors.WrittenDuring();
-                    }
-
-                    if (used > bufferSize - entrySize)
-                    {
-                        crc = SnapshotFormat.CrcUpdate(crc, buffer, (nuint)used);
-                        stream.Write(new ReadOnlySpan<byte>(buffer, used));
-                        used = 0;
-                    }
-
-                    ref readonly KeyValuePair<TKey, TValue> kv = ref e._current;
-                    Unsafe.WriteUnaligned(buffer + used, kv.Key);
-                    Unsafe.WriteUnaligned(buffer + used + sizeof(TKey), kv.Value);
-                    used += entrySize;
-                    written++;
+                    ThrowHelper.ThrowBadMapState($"WriteTo found {w.Written} entries in a map of {count}");
                 }
 
-                if (written != count || Volatile.Read(ref _state) != state)
-                {
-                    SnapshotErrors.WrittenDuring();
-                }
-
-                crc = SnapshotFormat.CrcUpdate(crc, buffer, (nuint)used);
-                if (used > bufferSize - SnapshotFormat.ChecksumLength)
-                {
-                    stream.Write(new ReadOnlySpan<byte>(buffer, used));
-                    used = 0;
-                }
-
-                Unsafe.WriteUnaligned(buffer + used, SnapshotFormat.CrcFinish(crc));
-                stream.Write(new ReadOnlySpan<byte>(buffer, used + SnapshotFormat.ChecksumLength));
+                w.Flush(checksummed: true);
+                Unsafe.WriteUnaligned(w.Buffer, SnapshotFormat.CrcFinish(w.Crc));
+                w.Used = SnapshotFormat.ChecksumLength;
+                w.Flush(checksummed: false);
             }
             finally
             {
-                e.Dispose();
-                NativeHeap.Free(buffer);
+                w.EndWalk(check: false);
+                if (slot >= 0)
+                {
+                    UnregisterIterator(slot, ticket);
+                }
+
+                NativeHeap.Free(w.Buffer);
             }
         }
 
@@ -422,8 +416,145 @@ namespace NativeGoMap
             return Math.Clamp(b - bucketsPerPartition, 0, MaxLoadPartitionBits);
         }
 
+        /// <summary>
+        /// Appends every entry to <paramref name="w"/>, walking the bucket array in order. While a
+        /// growth is in progress, an old bucket not evacuated yet holds all the entries of its
+        /// new buckets (which are still empty), so the walk takes the old chain; an evacuated one
+        /// sent them to new buckets j and, for a doubling, j + 2^oldB, where the walk takes them.
+        /// </summary>
+        private static void WriteEntries(ref SnapshotWriter w, in GrowthSnapshot g)
+        {
+            if (g.Old == null)
+            {
+                ulong n = MapMath.BucketShift(g.B);
+                for (ulong j = 0; j < n; j++)
+                {
+                    WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j));
+                }
+
+                return;
+            }
+
+            ulong oldN = g.OldMask + 1;
+            for (ulong j = 0; j < oldN; j++)
+            {
+                byte* old = BucketLayout<TKey, TValue>.Bucket(g.Old, j);
+                if (!MapMath.Evacuated(*old))
+                {
+                    WriteChain(ref w, old);
+                    continue;
+                }
+
+                WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j));
+                if (!g.SameSize)
+                {
+                    WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j + oldN));
+                }
+            }
+        }
+
+        /// <summary>Appends the live entries of one chain.</summary>
+        private static void WriteChain(ref SnapshotWriter w, byte* b)
+        {
+            for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            {
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                for (int i = 0; i < MapMath.BucketCnt; i++)
+                {
+                    if (b[i] >= MapMath.MinTopHash)
+                    {
+                        w.Append(b, i);
+                    }
+                }
+
+                if (MapMath.HasEmptyRest(word))
+                {
+                    return;
+                }
+            }
+        }
+
         /// <summary>Test hook: the current hash seed (Go's hash0), to tell a fresh seed from a copied one.</summary>
         internal ulong HashSeed => _hash0;
+
+        /// <summary>
+        /// The buffer of <see cref="WriteTo"/> and the read protocol around the stream's writes:
+        /// the walk is announced as a read (so that a Dispose on another thread waits for it) and
+        /// checks the state word after each stretch; the announcement ends before user code (the
+        /// stream) runs. A change seen after a stretch of walking is another thread's write, a
+        /// race; one seen right after the stream's Write is a write from inside it.
+        /// </summary>
+        private struct SnapshotWriter
+        {
+            internal readonly GoMap<TKey, TValue> Map;
+            internal readonly Stream Stream;
+            internal readonly byte* Buffer;
+            internal readonly int Size;
+            internal long State;        // the state word the walk began with
+            internal int Used;          // bytes in the buffer
+            internal long Written;      // entries appended
+            internal uint Crc;          // entries checksum register
+            private ReaderRegistry.ReaderSlot? _reader;
+            private long _previous;
+
+            internal SnapshotWriter(GoMap<TKey, TValue> map, Stream stream, byte* buffer, int size)
+            {
+                this = default;
+                Map = map;
+                Stream = stream;
+                Buffer = buffer;
+                Size = size;
+            }
+
+            internal void Append(byte* b, int i)
+            {
+                if (Used > Size - SnapshotType<TKey, TValue>.EntrySize)
+                {
+                    EndWalk(check: true);
+                    Flush(checksummed: true);
+                    BeginWalk();
+                }
+
+                Unsafe.WriteUnaligned(Buffer + Used, BucketLayout<TKey, TValue>.Key(b, i));
+                Unsafe.WriteUnaligned(Buffer + Used + sizeof(TKey), BucketLayout<TKey, TValue>.Value(b, i));
+                Used += SnapshotType<TKey, TValue>.EntrySize;
+                Written++;
+            }
+
+            internal void BeginWalk() => _reader = ReaderRegistry.Enter(Map._id, out _previous);
+
+            /// <summary>Ends the announcement (idempotent); with <paramref name="check"/>, throws if another thread wrote meanwhile.</summary>
+            internal void EndWalk(bool check)
+            {
+                if (_reader is null)
+                {
+                    return;
+                }
+
+                ReaderRegistry.Exit(_reader, _previous);
+                _reader = null;
+                if (check && Volatile.Read(ref Map._state) != State)
+                {
+                    Map.ReadRaced(GoMessages.ConcurrentIterationWrite);
+                }
+            }
+
+            /// <summary>Writes the buffer out (feeding the entries checksum first when it holds entries).</summary>
+            internal void Flush(bool checksummed)
+            {
+                if (checksummed)
+                {
+                    Crc = SnapshotFormat.CrcUpdate(Crc, Buffer, (nuint)Used);
+                }
+
+                Stream.Write(new ReadOnlySpan<byte>(Buffer, Used));
+                Used = 0;
+                if (Volatile.Read(ref Map._state) != State)
+                {
+                    SnapshotErrors.WrittenDuring();
+                }
+            }
+        }
 
         /// <summary>The scratch state of one load: partition geometry, cursors and native buffers (freed by <see cref="Free"/>).</summary>
         private struct LoadState

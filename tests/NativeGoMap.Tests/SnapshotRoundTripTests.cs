@@ -326,6 +326,21 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_WriteTo_DuringAWriteOnAnotherThread_IsARace()
+        {
+            var map = new GoMap<long, long>();
+            for (long k = 0; k < 1_000; k++)
+            {
+                map[k] = k;
+            }
+
+            map.SimulateWriteBegin();
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => map.WriteTo(new MemoryStream()));
+            Assert.Equal("concurrent map iteration and map write", e.Message);
+            map.Dispose(); // a poisoned map still frees
+        }
+
+        [Fact]
         public void Snapshot_Load_EveryAllocationFailure_GivesEverythingBack()
         {
             byte[] snapshot = Snap.LongLong(20_000);

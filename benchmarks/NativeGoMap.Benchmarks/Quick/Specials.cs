@@ -27,7 +27,7 @@ namespace NativeGoMap.Benchmarks.Quick
 
         internal static void RunInChildProcesses(ResultTable table, List<string> notes)
         {
-            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big) };
+            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big), ("snap", Big) };
             foreach ((string kind, int n) in runs)
             {
                 foreach (string impl in new[] { "gomap", "dict" })
@@ -38,12 +38,12 @@ namespace NativeGoMap.Benchmarks.Quick
             }
         }
 
-        /// <summary>Entry point of a child: <c>--child stall|gc|mem gomap|dict n</c>.</summary>
+        /// <summary>Entry point of a child: <c>--child stall|gc|mem|snap gomap|dict n</c>.</summary>
         internal static int ChildMain(string[] args)
         {
             if (args.Length != 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem gomap|dict n");
+                Console.Error.WriteLine("usage: --child stall|gc|mem|snap gomap|dict n");
                 return 2;
             }
 
@@ -88,6 +88,9 @@ namespace NativeGoMap.Benchmarks.Quick
                         MemoryDictionary(n);
                     }
 
+                    break;
+                case "snap":
+                    SnapshotSpecial.Run(goMap, n);
                     break;
                 default:
                     throw new ArgumentException($"unknown measurement {args[1]}");
