@@ -44,8 +44,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Writes a snapshot of the map to <paramref name="stream"/>: a header, every entry, a
-        /// checksum (the format is described in the README). O(n): one walk over the bucket
-        /// array in memory order, 1 MiB per stream write; allocates nothing on the GC heap (a
+        /// checksum (the format is described in the README). O(n + 2^B): one walk over the
+        /// bucket array in memory order, 1 MiB per stream write; allocates nothing on the GC heap (a
         /// 1 MiB native buffer while it runs). A read: it changes nothing (no growth work) and
         /// invalidates no reference; like an enumeration, it keeps memory a write retires
         /// meanwhile allocated until it ends.

@@ -57,7 +57,8 @@
 // GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
 // clear), GoMap.Grow.cs (growth and evacuation), GoMap.Iteration.cs (enumerators),
 // GoMap.Concurrency.cs (the hashWriting flag), GoMap.Memory.cs (ownership of native memory),
-// NativeHeap.cs (the allocator), GoMap.Validate.cs (the invariant walker).
+// NativeHeap.cs (the allocator), GoMap.Validate.cs (the invariant walker), GoMap.Snapshot.cs
+// (WriteTo and ReadFrom), SnapshotFormat.cs (the snapshot format), HugePages.cs (2 MiB pages).
 using System;
 using System.Threading;
 using System.Collections;

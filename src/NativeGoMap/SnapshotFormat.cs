@@ -84,7 +84,7 @@ namespace NativeGoMap
         internal const ulong Magic = 0x0A0D50414D474E89UL;
 
         /// <summary>
-        /// Test and fuzzing hook, per thread: when false, checksum mismatches are ignored so that
+        /// Test and fuzzing hook, per thread: when true, checksum mismatches are ignored so that
         /// a fuzzer's mutations reach the checks behind the checksums (counts, types, duplicate
         /// keys). Every one of those checks must hold on its own; the checksums only say which
         /// error a corrupted file gets.

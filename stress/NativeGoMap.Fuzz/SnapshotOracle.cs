@@ -8,7 +8,10 @@ using System.Runtime.CompilerServices;
 // both, see tests/NativeGoMap.Tests/NativeGoMap.Tests.csproj).
 namespace NativeGoMap.Fuzz
 {
-    /// <summary>A 3-byte key (alignment 1, odd size): the packed-entry and unaligned-copy paths.</summary>
+    /// <summary>
+    /// A 3-byte key (alignment 1, odd size: packed entries, unaligned copies) with its own
+    /// IEquatable, so that loads take the path whose hashing runs user code.
+    /// </summary>
     public struct FuzzKey3 : IEquatable<FuzzKey3>
     {
         public byte A;
