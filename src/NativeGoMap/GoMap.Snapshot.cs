@@ -1,6 +1,6 @@
 // Snapshots: WriteTo and ReadFrom. The format is drawn in SnapshotFormat.cs.
 //
-// Loading at memory speed. Inserting n entries one by one writes each to a random bucket of an
+// Why a load is fast. Inserting n entries one by one writes each to a random bucket of an
 // array far larger than the caches: every insert waits for a cache miss, and on fresh pages for
 // a page fault; and growth allocates and fills every smaller array on the way. A load knows the
 // count before the first entry, and has every entry before it places any, so it sizes the map

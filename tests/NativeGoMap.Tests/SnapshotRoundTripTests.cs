@@ -219,6 +219,29 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_ThroughACompressedStream_RoundTrips()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 50_000; k++)
+            {
+                map[k * 7] = k;
+            }
+
+            var file = new MemoryStream();
+            using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                map.WriteTo(zip);
+            }
+
+            file.Position = 0;
+            using var unzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+            using var loaded = GoMap<long, long>.ReadFrom(unzip);
+            loaded.Validate();
+            Assert.Equal(50_000L, loaded.LongCount);
+            Assert.Equal(49_999L, loaded[49_999 * 7]);
+        }
+
+        [Fact]
         public void Snapshot_WriteAndLoad_LeakNothing_AndLoadAllocatesOnlyTheMapObject()
         {
             byte[] small = Snap.LongLong(1_000);
