@@ -15,19 +15,30 @@ namespace NativeGoMap
         private const int MadvHugePage = 14;
         private const ulong PageSize = 2UL << 20;
 
+        private static volatile bool s_unavailable; // libc's madvise could not be bound: stop asking
+
         /// <summary>Advises the whole 2 MiB pages inside [<paramref name="p"/>, <paramref name="p"/> + <paramref name="size"/>).</summary>
         internal static void Advise(byte* p, ulong size)
         {
-            if (!OperatingSystem.IsLinux() || size < 2 * PageSize)
+            if (!OperatingSystem.IsLinux() || size < 2 * PageSize || s_unavailable)
             {
                 return;
             }
 
             ulong start = ((ulong)p + PageSize - 1) & ~(PageSize - 1);
             ulong end = ((ulong)p + size) & ~(PageSize - 1);
-            if (end > start)
+            if (end <= start)
+            {
+                return;
+            }
+
+            try
             {
                 _ = Madvise((void*)start, (nuint)(end - start), MadvHugePage); // advice: a refusal changes nothing
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_unavailable = true;
             }
         }
 

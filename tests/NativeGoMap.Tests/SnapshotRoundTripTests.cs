@@ -276,6 +276,19 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void HugePages_Advice_IsHarmlessOnAnyBlock()
+        {
+            foreach (ulong size in new ulong[] { 1, 4096, (2UL << 20) + 1, 5UL << 20, 64UL << 20 })
+            {
+                byte* p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)size);
+                HugePages.Advise(p + 1, size - 1); // unaligned start and end
+                new Span<byte>(p, (int)size).Fill(7);
+                Assert.Equal(7, p[size - 1]);
+                System.Runtime.InteropServices.NativeMemory.Free(p);
+            }
+        }
+
+        [Fact]
         public void Snapshot_EmptyMap_WritesAHeaderAndAChecksum()
         {
             using var empty = new GoMap<long, long>();
