@@ -75,7 +75,7 @@ namespace NativeGoMap
                 throw new ArgumentException("The stream is not writable.", nameof(stream));
             }
 
-            int bufferSize = Math.Max(SnapshotChunk, SnapshotType<TKey, TValue>.EntrySize + SnapshotFormat.ChecksumLength);
+            int bufferSize = Math.Max(SnapshotChunk, (MapMath.BucketCnt * SnapshotType<TKey, TValue>.EntrySize) + SnapshotFormat.ChecksumLength);
             var w = new SnapshotWriter(this, stream, NativeHeap.Alloc((ulong)bufferSize, zero: false), bufferSize);
             int slot = -1;
             ulong ticket = 0;
@@ -453,17 +453,19 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Appends the live entries of one chain.</summary>
+        /// <summary>Appends the live entries of one chain, a bucket at a time.</summary>
         private static void WriteChain(ref SnapshotWriter w, byte* b)
         {
             for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (int i = 0; i < MapMath.BucketCnt; i++)
+                ulong live = MapMath.MatchLive(word);
+                if (live != 0)
                 {
-                    if (b[i] >= MapMath.MinTopHash)
+                    w.MakeRoomForBucket();
+                    for (; live != 0; live &= live - 1)
                     {
-                        w.Append(b, i);
+                        w.Append(b, MapMath.FirstSlot(live));
                     }
                 }
 
@@ -506,15 +508,20 @@ namespace NativeGoMap
                 Size = size;
             }
 
-            internal void Append(byte* b, int i)
+            /// <summary>Flushes unless the buffer has room for a whole bucket's entries.</summary>
+            internal void MakeRoomForBucket()
             {
-                if (Used > Size - SnapshotType<TKey, TValue>.EntrySize)
+                if (Used > Size - (MapMath.BucketCnt * SnapshotType<TKey, TValue>.EntrySize))
                 {
                     EndWalk(check: true);
                     Flush(checksummed: true);
                     BeginWalk();
                 }
+            }
 
+            /// <summary>Appends the entry in slot <paramref name="i"/> of bucket <paramref name="b"/>; room was made.</summary>
+            internal void Append(byte* b, int i)
+            {
                 Unsafe.WriteUnaligned(Buffer + Used, BucketLayout<TKey, TValue>.Key(b, i));
                 Unsafe.WriteUnaligned(Buffer + Used + sizeof(TKey), BucketLayout<TKey, TValue>.Value(b, i));
                 Used += SnapshotType<TKey, TValue>.EntrySize;

@@ -145,11 +145,15 @@ namespace NativeGoMap
 
         /// <summary>The number of live slots (tophash ≥ minTopHash) of a word.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static int CountLive(ulong word)
+        internal static int CountLive(ulong word) => BitOperations.PopCount(MatchLive(word));
+
+        /// <summary>One byte 0x80 at each live slot (tophash ≥ minTopHash).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchLive(ulong word)
         {
             // A byte is below 5 exactly when byte + (0x80 - 5) has bit 7 clear and the byte itself has bit 7 clear.
             ulong low = ((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word;
-            return BitOperations.PopCount(low & Msb);
+            return low & Msb;
         }
     }
 }
