@@ -133,8 +133,9 @@ namespace NativeGoMap
         /// Loads a map from a snapshot written by <see cref="WriteTo"/>, several times faster than
         /// inserting its entries one by one (figures in the README's Snapshots section). O(n); the
         /// entries are sorted inside the new map's own bucket array, so besides the map it takes
-        /// only a 1 MiB read buffer and one partition's entries (at most 256 KiB up to 2^22
-        /// buckets, doubling with each B beyond) of native scratch, plus a spill buffer for
+        /// only a 1 MiB read buffer and one partition's entries (at most 256 KiB until the
+        /// bucket array exceeds 4,096 such partitions, about 1 GiB; then doubling with each B) of
+        /// native scratch, plus a spill buffer for
         /// entries a skewed hash crowds out of their partition, all freed before it returns;
         /// nothing on the GC heap but the map object itself.
         /// </summary>
