@@ -67,7 +67,8 @@
 // pages), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
 // GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
 // program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
-// counters), ThrowHelper.cs (every throw the library originates).
+// counters), ThrowHelper.cs (every throw the library originates), GoMap.Snapshot.cs (WriteTo and
+// ReadFrom), SnapshotFormat.cs (the snapshot format).
 using System;
 using System.Threading;
 using System.Collections.Generic;

@@ -149,7 +149,9 @@ namespace NativeGoMap
 
         /// <summary>One byte 0x80 at each live slot (tophash ≥ minTopHash).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong MatchLive(ulong word) => (((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word) & Msb;
+        internal static ulong MatchLive(ulong word) =>
+            // A byte is below 5 exactly when byte + (0x80 - 5) has bit 7 clear and the byte itself has bit 7 clear.
+            (((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word) & Msb;
 
         /// <summary>One byte 0x80 at each slot an iteration must look at: live, evacuatedX or evacuatedY.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -166,11 +168,6 @@ namespace NativeGoMap
 
         /// <summary>The number of live slots (tophash ≥ minTopHash) of a word.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static int CountLive(ulong word)
-        {
-            // A byte is below 5 exactly when byte + (0x80 - 5) has bit 7 clear and the byte itself has bit 7 clear.
-            ulong low = ((word & Low7) + (Lsb * (0x80 - MinTopHash))) | word;
-            return BitOperations.PopCount(low & Msb);
-        }
+        internal static int CountLive(ulong word) => BitOperations.PopCount(MatchLive(word));
     }
 }

@@ -295,6 +295,10 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "    bytes_per_entry_peak: GoMap: max NativeBytes sampled after every insert (old and new bucket arrays coexist";
                 yield return "      during growth). Dictionary: max over its resizes of (live heap before the resizing insert, after a full GC)";
                 yield return "      + (bytes allocated by that insert) = old and new arrays together.";
+                yield return "    snapshot_*: 10,000,000 entries (SnapshotSpecial.cs). build_by_inserts_ms: an empty map (no hint) filled one insert";
+                yield return "      at a time. snapshot_write_ms: the snapshot format (header, entries, CRC-32C) into a pre-touched MemoryStream;";
+                yield return "      Dictionary writes the same bytes from its enumeration. snapshot_load_ms: GoMap.ReadFrom; Dictionary rebuilt";
+                yield return "      from the same format (sized by the header's count, checksum verified, each entry added). Best of 3.";
                 yield return "    lookup_hit / lookup_batch at 10,000,000: both maps (capacity given) in one child; 1,000,000 keys drawn at";
                 yield return "      random from the whole table per pass.";
                 yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";

@@ -32,7 +32,7 @@ namespace NativeGoMap.Benchmarks.Quick
 
         internal static void RunInChildProcesses(int reps, ResultTable table)
         {
-            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big) };
+            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big), ("snap", Big) };
             foreach ((string kind, int n) in runs)
             {
                 foreach (string impl in new[] { "gomap", "dict" })
@@ -68,7 +68,7 @@ namespace NativeGoMap.Benchmarks.Quick
         {
             if (args.Length < 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem gomap|dict n | --child batch both n reps | --child lookups both n types reps");
+                Console.Error.WriteLine("usage: --child stall|gc|mem|snap gomap|dict n | --child batch both n reps | --child lookups both n types reps");
                 return 2;
             }
 
@@ -131,6 +131,9 @@ namespace NativeGoMap.Benchmarks.Quick
                         MemoryDictionary(n);
                     }
 
+                    break;
+                case "snap":
+                    SnapshotSpecial.Run(goMap, n);
                     break;
                 default:
                     throw new ArgumentException($"unknown measurement {args[1]}");

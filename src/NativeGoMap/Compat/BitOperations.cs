@@ -84,6 +84,41 @@ namespace NativeGoMap
         /// <summary>Rotates right by <paramref name="offset"/> bits (mod 64).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static ulong RotateRight(ulong value, int offset) => (value >> offset) | (value << (64 - offset));
+
+        // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), one byte at a time from a
+        // table: what .NET 8's BitOperations.Crc32C computes (the snapshot checksum).
+        private static readonly uint[] Crc32CTable = MakeCrc32CTable();
+
+        /// <summary>Feeds one byte into a CRC-32C register, as .NET 8's BitOperations.Crc32C(uint, byte).</summary>
+        internal static uint Crc32C(uint crc, byte data) => Crc32CTable[(crc ^ data) & 0xFF] ^ (crc >> 8);
+
+        /// <summary>Feeds eight bytes (little-endian) into a CRC-32C register, as .NET 8's BitOperations.Crc32C(uint, ulong).</summary>
+        internal static uint Crc32C(uint crc, ulong data)
+        {
+            for (int k = 0; k < 8; k++)
+            {
+                crc = Crc32C(crc, (byte)(data >> (8 * k)));
+            }
+
+            return crc;
+        }
+
+        private static uint[] MakeCrc32CTable()
+        {
+            var table = new uint[256];
+            for (uint n = 0; n < 256; n++)
+            {
+                uint c = n;
+                for (int k = 0; k < 8; k++)
+                {
+                    c = (c & 1) != 0 ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+                }
+
+                table[n] = c;
+            }
+
+            return table;
+        }
     }
 }
 #endif

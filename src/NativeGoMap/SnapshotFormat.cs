@@ -1,0 +1,501 @@
+// The snapshot format of GoMap.WriteTo and GoMap.ReadFrom (GoMap.Snapshot.cs), version 1.
+//
+// A snapshot is a header, the entries, and a checksum. Every integer is little-endian.
+//
+//   offset     size   field
+//   0          8      magic 89 'N' 'G' 'M' 'A' 'P' 0D 0A. The first byte has its high bit set and the
+//                     last two are CR LF (PNG's trick): a 7-bit channel or a newline conversion
+//                     breaks the magic instead of the data.
+//   8          4      format version: 1
+//   12         4      header length H: bytes from offset 0 through the header checksum. Every
+//                     version keeps these first 16 bytes and ends its header with its checksum, so
+//                     a reader can check a newer header before it says "newer" (a corrupted version
+//                     field is corruption, not a newer format). H is at most MaxHeaderLength.
+//   16         8      count: the number of entries that follow, 0 or more
+//   24         4      key size in bytes (sizeof(TKey); the key itself even when the map stores it
+//                     through a pointer)
+//   28         4      value size in bytes
+//   32         8      type fingerprint: FNV-1a 64 of the shapes of the key and value types (the types
+//                     of their fields, recursively, fixed-buffer and inline-array lengths, explicit
+//                     layouts), so that a type whose name stayed but whose fields changed is refused
+//   40         1      B of the writing map, log2 of its buckets. Informational: the loader checks it
+//                     is consistent with the count (B ≥ Go's B for the count) but builds the map with
+//                     Go's B for the count, as inserts would (a sparse map loads compact)
+//   41         1      seed policy: 0 = the loader draws a fresh seed, or takes GoMapOptions.Seed.
+//                     The only policy of version 1: a seed is never written, because a seed on disk
+//                     is a hash-flooding key handed to whoever can read the file
+//   42         2      key type name length Kn, in UTF-8 bytes (at most MaxTypeNameLength)
+//   44         2      value type name length Vn
+//   46         2      reserved, 0
+//   48         Kn     key type name: namespace-qualified, generic arguments in brackets, no assembly
+//   48+Kn      Vn     value type name
+//   H-4        4      header checksum: CRC-32C of bytes [0, H-4)
+//   H          n×E    the entries, E = key size + value size bytes each: the key's bytes then the
+//                     value's, as they lie in memory, with no padding between entries
+//   H+n×E      4      entries checksum: CRC-32C of the header checksum's 4 bytes followed by the
+//                     entry bytes (so entries spliced under another snapshot's header fail)
+//
+// A reader consumes exactly these bytes and nothing after them: snapshots can follow one another
+// in a stream. CRC-32C finds every error in up to 32 consecutive bits, so any single corrupted
+// byte is caught; it is not a signature: a crafted file with valid checksums is still checked
+// field by field and entry by entry (a duplicate key is refused). Keys and values are raw
+// memory, so a snapshot is for the same program's types on a little-endian machine (every
+// machine .NET runs on today); a big-endian one refuses both directions.
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.IO;
+using System.Linq;
+using System.Numerics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace NativeGoMap
+{
+    /// <summary>The constants, header, checksum and type identity of the snapshot format (see the file's opening comment).</summary>
+    internal static unsafe class SnapshotFormat
+    {
+        /// <summary>
+        /// Reads until <paramref name="buffer"/> is full or the stream ends (Stream.ReadAtLeast
+        /// with throwOnEndOfStream: false, which netstandard2.1 lacks); returns the bytes read.
+        /// </summary>
+        internal static int ReadAtLeast(Stream stream, Span<byte> buffer)
+        {
+            int got = 0;
+            while (got < buffer.Length)
+            {
+                int n = stream.Read(buffer.Slice(got));
+                if (n == 0)
+                {
+                    break;
+                }
+
+                got += n;
+            }
+
+            return got;
+        }
+
+        /// <summary>The version this library writes, and the newest it reads.</summary>
+        internal const uint Version = 1;
+
+        /// <summary>Bytes before the type names in a version-1 header.</summary>
+        internal const int FixedHeaderLength = 48;
+
+        /// <summary>Bytes of the magic, version and header length that every version shares.</summary>
+        internal const int PrefixLength = 16;
+
+        /// <summary>Longest header of any version: a bound on what a reader buffers before it can check anything.</summary>
+        internal const int MaxHeaderLength = 4096;
+
+        /// <summary>Longest type name a header may carry, in UTF-8 bytes.</summary>
+        internal const int MaxTypeNameLength = 1024;
+
+        /// <summary>Bytes of a checksum (header and entries).</summary>
+        internal const int ChecksumLength = 4;
+
+        /// <summary>Seed policy 0: the loader seeds the map itself.</summary>
+        internal const byte SeedPolicyFresh = 0;
+
+        /// <summary>The magic, as a little-endian word: 89 'N' 'G' 'M' 'A' 'P' 0D 0A.</summary>
+        internal const ulong Magic = 0x0A0D50414D474E89UL;
+
+        /// <summary>
+        /// Test and fuzzing hook, per thread: when true, checksum mismatches are ignored so that
+        /// a fuzzer's mutations reach the checks behind the checksums (counts, types, duplicate
+        /// keys). Every one of those checks must hold on its own; the checksums only say which
+        /// error a corrupted file gets.
+        /// </summary>
+        [ThreadStatic]
+        private static bool t_ignoreChecksums;
+
+        internal static bool IgnoreChecksums
+        {
+            get => t_ignoreChecksums;
+            set => t_ignoreChecksums = value;
+        }
+
+        /// <summary>The initial state of a CRC-32C register.</summary>
+        internal const uint CrcStart = 0xFFFFFFFFu;
+
+        /// <summary>The CRC-32C of the bytes fed into a register since <see cref="CrcStart"/>.</summary>
+        internal static uint CrcFinish(uint state) => ~state;
+
+        /// <summary>
+        /// Feeds <paramref name="length"/> bytes into a CRC-32C register. Eight bytes per step with
+        /// the processor's CRC instruction where there is one (<see cref="BitOperations.Crc32C(uint, ulong)"/>).
+        /// </summary>
+        internal static uint CrcUpdate(uint state, byte* p, nuint length)
+        {
+            nuint i = 0;
+            for (; length - i >= 8; i += 8)
+            {
+                state = BitOperations.Crc32C(state, Unsafe.ReadUnaligned<ulong>(p + i));
+            }
+
+            for (; i < length; i++)
+            {
+                state = BitOperations.Crc32C(state, p[i]);
+            }
+
+            return state;
+        }
+
+        /// <summary>CRC-32C of a span (a Span, not a ReadOnlySpan: Mono cannot pin a ReadOnlySpan from netstandard2.1, see CompatTests).</summary>
+        internal static uint Crc(Span<byte> bytes)
+        {
+            fixed (byte* p = bytes)
+            {
+                return CrcFinish(CrcUpdate(CrcStart, p, (nuint)bytes.Length));
+            }
+        }
+
+        /// <summary>The register that checks the entries: seeded with the header checksum's bytes.</summary>
+        internal static uint EntriesCrcStart(uint headerChecksum)
+        {
+            uint le = BitConverter.IsLittleEndian ? headerChecksum : BinaryPrimitives.ReverseEndianness(headerChecksum);
+            return CrcUpdate(CrcStart, (byte*)&le, 4);
+        }
+
+        /// <summary>Refuses big-endian machines: entries are raw little-endian memory.</summary>
+        internal static void CheckEndianness()
+        {
+            if (!BitConverter.IsLittleEndian)
+            {
+                throw new NotSupportedException("GoMap snapshots hold raw little-endian memory; this machine is big-endian.");
+            }
+        }
+
+        /// <summary>The name a header gives a type: namespace-qualified, generic arguments in brackets, no assembly.</summary>
+        internal static string CanonicalName(Type t)
+        {
+            if (t.IsPointer)
+            {
+                return CanonicalName(t.GetElementType()!) + "*";
+            }
+
+            if (t.IsGenericType && !t.IsGenericTypeDefinition)
+            {
+                return t.GetGenericTypeDefinition().FullName + "[" + string.Join(",", t.GetGenericArguments().Select(CanonicalName)) + "]";
+            }
+
+            return t.FullName ?? t.ToString();
+        }
+
+        /// <summary>Total bytes of a version-1 header for the given type names.</summary>
+        internal static int HeaderLength(int keyNameLength, int valueNameLength) => FixedHeaderLength + keyNameLength + valueNameLength + ChecksumLength;
+
+        /// <summary>
+        /// Writes a version-1 header into <paramref name="dst"/> (exactly <see cref="HeaderLength"/>
+        /// bytes) and returns its checksum.
+        /// </summary>
+        internal static uint WriteHeader(Span<byte> dst, long count, int keySize, int valueSize, ulong fingerprint, int b, ReadOnlySpan<byte> keyName, ReadOnlySpan<byte> valueName)
+        {
+            int length = HeaderLength(keyName.Length, valueName.Length);
+            Debug.Assert(dst.Length == length, "header buffer of the wrong length");
+            dst.Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(dst, Magic);
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[8..], Version);
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[12..], (uint)length);
+            BinaryPrimitives.WriteInt64LittleEndian(dst[16..], count);
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[24..], (uint)keySize);
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[28..], (uint)valueSize);
+            BinaryPrimitives.WriteUInt64LittleEndian(dst[32..], fingerprint);
+            dst[40] = (byte)b;
+            dst[41] = SeedPolicyFresh;
+            BinaryPrimitives.WriteUInt16LittleEndian(dst[42..], (ushort)keyName.Length);
+            BinaryPrimitives.WriteUInt16LittleEndian(dst[44..], (ushort)valueName.Length);
+            keyName.CopyTo(dst[FixedHeaderLength..]);
+            valueName.CopyTo(dst[(FixedHeaderLength + keyName.Length)..]);
+            uint crc = Crc(dst[..(length - ChecksumLength)]);
+            BinaryPrimitives.WriteUInt32LittleEndian(dst[(length - ChecksumLength)..], crc);
+            return crc;
+        }
+
+        /// <summary>
+        /// Reads and checks a header for a map of <typeparamref name="TKey"/> to
+        /// <typeparamref name="TValue"/>: the prefix, the whole header and its checksum, the
+        /// version, then every field. Reads exactly the header's bytes. Returns the entry count
+        /// and the header checksum; throws <see cref="InvalidDataException"/> for anything wrong
+        /// and <see cref="NotSupportedException"/> for a newer version.
+        /// </summary>
+        internal static long ReadHeader<TKey, TValue>(Stream stream, out uint headerChecksum)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            Span<byte> h = stackalloc byte[MaxHeaderLength];
+            int got = ReadAtLeast(stream, h.Slice(0, PrefixLength));
+            if (got >= 8 && BinaryPrimitives.ReadUInt64LittleEndian(h) != Magic)
+            {
+                SnapshotErrors.Invalid("The stream is not a GoMap snapshot: it does not start with the snapshot magic bytes.");
+            }
+
+            if (got < PrefixLength)
+            {
+                SnapshotErrors.Invalid($"The snapshot is truncated: the stream ended after {got} bytes, inside the first {PrefixLength} bytes of the header.");
+            }
+
+            uint version = BinaryPrimitives.ReadUInt32LittleEndian(h[8..]);
+            uint length = BinaryPrimitives.ReadUInt32LittleEndian(h[12..]);
+            if (length < PrefixLength + ChecksumLength || length > MaxHeaderLength)
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: it gives its length as {length} bytes; a header is {PrefixLength + ChecksumLength} to {MaxHeaderLength} bytes.");
+            }
+
+            int rest = (int)length - PrefixLength;
+            got = ReadAtLeast(stream, h.Slice(PrefixLength, rest));
+            if (got < rest)
+            {
+                SnapshotErrors.Invalid($"The snapshot is truncated: the stream ended after {PrefixLength + got} bytes of a {length}-byte header.");
+            }
+
+            h = h[..(int)length];
+            headerChecksum = BinaryPrimitives.ReadUInt32LittleEndian(h[^ChecksumLength..]);
+            if (Crc(h[..^ChecksumLength]) != headerChecksum && !IgnoreChecksums)
+            {
+                SnapshotErrors.Invalid("The snapshot header is corrupt: its checksum does not match its bytes.");
+            }
+
+            if (version > Version)
+            {
+                throw new NotSupportedException($"The snapshot has format version {version}; this library reads versions up to {Version}. Load it with a newer NativeGoMap.");
+            }
+
+            if (version == 0)
+            {
+                SnapshotErrors.Invalid("The snapshot header is corrupt: format version 0 does not exist.");
+            }
+
+            return CheckHeaderV1<TKey, TValue>(h);
+        }
+
+        /// <summary>Checks the fields of a version-1 header whose checksum matched; returns the count.</summary>
+        private static long CheckHeaderV1<TKey, TValue>(Span<byte> h) // Span: Mono cannot index a ReadOnlySpan from netstandard2.1
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            if (h.Length < HeaderLength(0, 0))
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: {h.Length} bytes is too short for a version-1 header ({HeaderLength(0, 0)} bytes and the type names).");
+            }
+
+            int keyNameLength = BinaryPrimitives.ReadUInt16LittleEndian(h[42..]);
+            int valueNameLength = BinaryPrimitives.ReadUInt16LittleEndian(h[44..]);
+            if (keyNameLength > MaxTypeNameLength || valueNameLength > MaxTypeNameLength || HeaderLength(keyNameLength, valueNameLength) != h.Length)
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: type names of {keyNameLength} and {valueNameLength} bytes do not fit a {h.Length}-byte header.");
+            }
+
+            if (BinaryPrimitives.ReadUInt16LittleEndian(h[46..]) != 0)
+            {
+                SnapshotErrors.Invalid("The snapshot header is corrupt: its reserved field is not 0.");
+            }
+
+            if (h[41] != SeedPolicyFresh)
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: seed policy {h[41]} is unknown (version 1 has only 0, a fresh seed).");
+            }
+
+            ReadOnlySpan<byte> keyName = h.Slice(FixedHeaderLength, keyNameLength);
+            ReadOnlySpan<byte> valueName = h.Slice(FixedHeaderLength + keyNameLength, valueNameLength);
+            uint keySize = BinaryPrimitives.ReadUInt32LittleEndian(h[24..]);
+            uint valueSize = BinaryPrimitives.ReadUInt32LittleEndian(h[28..]);
+            CheckType<TKey>("key", keyName, keySize);
+            CheckType<TValue>("value", valueName, valueSize);
+            if (BinaryPrimitives.ReadUInt64LittleEndian(h[32..]) != SnapshotType<TKey, TValue>.Fingerprint)
+            {
+                SnapshotErrors.Invalid($"The snapshot's key and value types have the names {typeof(TKey)} and {typeof(TValue)} but not the same fields as this program's: a type changed since the snapshot was written.");
+            }
+
+            long count = BinaryPrimitives.ReadInt64LittleEndian(h[16..]);
+            if (count < 0 || count > SnapshotType<TKey, TValue>.MaxCount)
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: an entry count of {count} is impossible (0 to {SnapshotType<TKey, TValue>.MaxCount} for these types).");
+            }
+
+            int b = h[40];
+            int minB = MapMath.BForHint(count);
+            if (b < minB || b > SnapshotType<TKey, TValue>.MaxB)
+            {
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: B = {b} is impossible for a map of {count} entries (B from {minB} to {SnapshotType<TKey, TValue>.MaxB}).");
+            }
+
+            return count;
+        }
+
+        private static void CheckType<T>(string role, ReadOnlySpan<byte> name, uint size)
+            where T : unmanaged
+        {
+            if (!name.SequenceEqual(SnapshotTypeName<T>.Utf8) || size != (uint)sizeof(T))
+            {
+                SnapshotErrors.Invalid($"The snapshot holds {role}s of type {Describe(name)} ({size} bytes), not {SnapshotTypeName<T>.Name} ({sizeof(T)} bytes).");
+            }
+        }
+
+        /// <summary>A type name read from a header, printable whatever its bytes.</summary>
+        private static string Describe(ReadOnlySpan<byte> name)
+        {
+            var sb = new StringBuilder(name.Length);
+            foreach (char c in Encoding.UTF8.GetString(name))
+            {
+                sb.Append(char.IsControl(c) ? '?' : c);
+            }
+
+            return sb.Length == 0 ? "(no name)" : sb.ToString();
+        }
+    }
+
+    /// <summary>
+    /// What a snapshot header says about a key/value type pair, computed once per pair by
+    /// reflection: type names, the shape fingerprint, and the largest count and B a header may give.
+    /// </summary>
+    internal static unsafe class SnapshotType<TKey, TValue>
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        /// <summary>Bytes of one entry in a snapshot.</summary>
+        internal static readonly int EntrySize = sizeof(TKey) + sizeof(TValue);
+
+        /// <summary>FNV-1a 64 of the key shape, a separator and the value shape.</summary>
+        internal static readonly ulong Fingerprint = Fnv1a(Shape(typeof(TKey)) + "|" + Shape(typeof(TValue)));
+
+        /// <summary>Largest B whose bucket array could be addressed (Go's maxAlloc bound).</summary>
+        internal static readonly int MaxB = ComputeMaxB();
+
+        /// <summary>Largest count a header may give: one whose bucket array and entry bytes could be addressed.</summary>
+        internal static readonly long MaxCount = Math.Min((long)(MapMath.MaxAlloc / (ulong)EntrySize), MaxCountForB(MaxB));
+
+        private static int ComputeMaxB()
+        {
+            int b = 0;
+            while (b < 63 && BucketLayout<TKey, TValue>.ArrayBytes(b + 1) is ulong bytes && bytes <= MapMath.MaxAlloc)
+            {
+                b++;
+            }
+
+            return b;
+        }
+
+        /// <summary>Most entries 2^B buckets take before Go's load factor grows them.</summary>
+        private static long MaxCountForB(int b) => Math.Max(MapMath.BucketCnt, (long)(MapMath.LoadFactorNum * (long)(MapMath.BucketShift(b) / (ulong)MapMath.LoadFactorDen)));
+
+        /// <summary>
+        /// A type's shape: its name, and for a struct the shapes of its instance fields in
+        /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts.
+        /// Field names are left out, so renaming a field keeps old snapshots loadable.
+        /// </summary>
+        private static string Shape(Type t)
+        {
+            var sb = new StringBuilder();
+            AppendShape(sb, t);
+            return sb.ToString();
+        }
+
+        private static void AppendShape(StringBuilder sb, Type t)
+        {
+            sb.Append(SnapshotFormat.CanonicalName(t));
+            if (t.IsEnum)
+            {
+                sb.Append('(').Append(SnapshotFormat.CanonicalName(Enum.GetUnderlyingType(t))).Append(')');
+                return;
+            }
+
+            if (t.IsPrimitive || t.IsPointer || t.IsFunctionPointer || !t.IsValueType)
+            {
+                return;
+            }
+
+            StructLayoutAttribute? layout = t.StructLayoutAttribute;
+            if (layout is not null && (layout.Value == LayoutKind.Explicit || layout.Pack != 0 || layout.Size != 0))
+            {
+                sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {layout.Pack} size {layout.Size}>"));
+            }
+
+            foreach (Attribute a in t.GetCustomAttributes(false))
+            {
+                if (a.GetType().FullName == "System.Runtime.CompilerServices.InlineArrayAttribute")
+                {
+                    sb.Append(System.FormattableString.Invariant($"[{a.GetType().GetProperty("Length")!.GetValue(a)}]"));
+                }
+            }
+
+            sb.Append('{');
+            foreach (FieldInfo f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).OrderBy(f => f.MetadataToken))
+            {
+                FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
+                if (fixedBuffer is not null)
+                {
+                    AppendShape(sb, fixedBuffer.ElementType);
+                    sb.Append(System.FormattableString.Invariant($"[{fixedBuffer.Length}]"));
+                }
+                else
+                {
+                    AppendShape(sb, f.FieldType);
+                }
+
+                if (f.GetCustomAttribute<FieldOffsetAttribute>() is { } offset)
+                {
+                    sb.Append(System.FormattableString.Invariant($"@{offset.Value}"));
+                }
+
+                sb.Append(';');
+            }
+
+            sb.Append('}');
+        }
+
+        private static ulong Fnv1a(string s)
+        {
+            ulong h = 0xcbf29ce484222325UL;
+            foreach (byte c in Encoding.UTF8.GetBytes(s))
+            {
+                h = (h ^ c) * 0x100000001b3UL;
+            }
+
+            return h;
+        }
+    }
+
+    /// <summary>The name a header gives a type: namespace-qualified, generic arguments in brackets, no assembly.</summary>
+    internal static class SnapshotTypeName<T>
+    {
+        internal static readonly string Name = SnapshotFormat.CanonicalName(typeof(T));
+
+        /// <summary>The name's UTF-8 bytes, cut at <see cref="SnapshotFormat.MaxTypeNameLength"/> (writer and reader cut alike).</summary>
+        internal static readonly byte[] Utf8 = Cut(Encoding.UTF8.GetBytes(Name));
+
+        private static byte[] Cut(byte[] name) => name.Length <= SnapshotFormat.MaxTypeNameLength ? name : name[..SnapshotFormat.MaxTypeNameLength];
+    }
+
+    /// <summary>The throws of the snapshot code, out of line.</summary>
+    [StackTraceHidden]
+    internal static class SnapshotErrors
+    {
+        [DoesNotReturn]
+        internal static void Invalid(string message) => throw new InvalidDataException(message);
+
+        [DoesNotReturn]
+        internal static void Truncated(long count, long entryBytesRead, int entrySize) =>
+            throw new InvalidDataException($"The snapshot is truncated: its header promises {count} entries ({count * (long)entrySize} bytes), the stream ended after {entryBytesRead} bytes of entries.");
+
+        [DoesNotReturn]
+        internal static void TruncatedChecksum(int got) =>
+            throw new InvalidDataException($"The snapshot is truncated: the stream ended {got} bytes into the {SnapshotFormat.ChecksumLength}-byte entries checksum.");
+
+        [DoesNotReturn]
+        internal static void EntriesCorrupt() =>
+            throw new InvalidDataException("The snapshot's entries are corrupt: their checksum does not match their bytes.");
+
+        [DoesNotReturn]
+        internal static void DuplicateKey<TKey>(TKey key) =>
+            throw new InvalidDataException($"The snapshot is invalid: it holds the key {key} twice.");
+
+        [DoesNotReturn]
+        internal static void WrittenDuring() =>
+            throw new InvalidOperationException("The map was written while WriteTo ran (from inside the stream's Write); what was written is not a valid snapshot.");
+    }
+}

@@ -1,0 +1,196 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.CompilerServices;
+
+// What must hold for any input to GoMap.ReadFrom, checked the same way by the fuzz target
+// (Program.cs) and by the test suite's replay of the fuzz corpus (this file is compiled into
+// both, see tests/NativeGoMap.Tests/NativeGoMap.Tests.csproj).
+namespace NativeGoMap.Fuzz
+{
+    /// <summary>
+    /// A 3-byte key (alignment 1, odd size: packed entries, unaligned copies) with its own
+    /// IEquatable, so that loads take the path whose hashing runs user code.
+    /// </summary>
+    public struct FuzzKey3 : IEquatable<FuzzKey3>
+    {
+        public byte A;
+        public byte B;
+        public byte C;
+
+        public static FuzzKey3 Of(int i) => new FuzzKey3 { A = (byte)i, B = (byte)(i >> 8), C = (byte)(i >> 16) };
+
+        public readonly bool Equals(FuzzKey3 other) => A == other.A && B == other.B && C == other.C;
+
+        public override readonly bool Equals(object? obj) => obj is FuzzKey3 other && Equals(other);
+
+        public override readonly int GetHashCode() => A | (B << 8) | (C << 16);
+    }
+
+    /// <summary>144 bytes: a value stored through a pointer (indirect), so loads allocate a block per entry.</summary>
+    [InlineArray(144)]
+    public struct FuzzBlob144
+    {
+        private byte _first;
+
+        public static FuzzBlob144 Of(long id)
+        {
+            FuzzBlob144 b = default;
+            Span<byte> s = b;
+            s.Fill((byte)(id * 31));
+            BitConverter.TryWriteBytes(s, id);
+            return b;
+        }
+    }
+
+    /// <summary>Few distinct hash codes: long chains, overflow buckets and entries that spill out of their partition.</summary>
+    public sealed class FewHashesComparer : IEqualityComparer<long>
+    {
+        public static readonly FewHashesComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long obj) => (int)((ulong)obj % 7);
+    }
+
+    /// <summary>
+    /// The oracle: every input either loads into a map that passes <c>Validate</c>, holds its
+    /// count, and survives a write and reload unchanged, or is refused with
+    /// <see cref="InvalidDataException"/> or <see cref="NotSupportedException"/>; and either way
+    /// every native byte taken is given back. Anything else throws <see cref="OracleException"/>
+    /// (or lets the library's unexpected exception through), which the fuzzer counts as a crash.
+    /// </summary>
+    public static unsafe class SnapshotOracle
+    {
+        // A fixed seed: the same input takes the same path every run, as afl's stability needs.
+        // Fresh seeds are the tests' business.
+        private static readonly GoMapOptions Options = new() { Seed = 0x5EED };
+
+        /// <summary>Runs every loader on <paramref name="input"/>, with checksums enforced and ignored.</summary>
+        public static void Check(byte[] input)
+        {
+            foreach (bool ignoreChecksums in new[] { false, true })
+            {
+                SnapshotFormat.IgnoreChecksums = ignoreChecksums;
+                try
+                {
+                    Load<long, long>(input, null);
+                    Load<long, long>(input, FewHashesComparer.Instance);
+                    Load<int, int>(input, null);
+                    Load<FuzzKey3, short>(input, null);
+                    Load<double, long>(input, null);
+                    Load<long, FuzzBlob144>(input, null);
+                }
+                finally
+                {
+                    SnapshotFormat.IgnoreChecksums = false;
+                }
+            }
+        }
+
+        /// <summary>The seed corpus: small valid snapshots of every type the oracle loads.</summary>
+        public static IEnumerable<(string Name, byte[] Bytes)> Seeds()
+        {
+            foreach (int n in new[] { 0, 1, 9, 40 })
+            {
+                yield return ($"long-long-{n}", Snapshot<long, long>(n, i => unchecked(i * -7046029254386353131L) ^ i, i => i));
+            }
+
+            yield return ("int-int-20", Snapshot<int, int>(20, i => (int)i * 7919, i => -(int)i));
+            yield return ("key3-short-12", Snapshot<FuzzKey3, short>(12, i => FuzzKey3.Of((int)i), i => (short)i));
+            yield return ("double-long-10", Snapshot<double, long>(10, i => i == 0 ? double.NaN : i == 1 ? -0.0 : i / 3.0, i => i));
+            yield return ("long-blob144-3", Snapshot<long, FuzzBlob144>(3, i => i, FuzzBlob144.Of));
+        }
+
+        /// <summary>A snapshot of a map of <paramref name="n"/> entries built by inserts.</summary>
+        public static byte[] Snapshot<TKey, TValue>(long n, Func<long, TKey> key, Func<long, TValue> value)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            using var map = new GoMap<TKey, TValue>(Options);
+            for (long i = 0; i < n; i++)
+            {
+                map[key(i)] = value(i);
+            }
+
+            var stream = new MemoryStream();
+            map.WriteTo(stream);
+            return stream.ToArray();
+        }
+
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            long before = GoMapDiagnostics.LiveNativeBytes;
+            try
+            {
+                var stream = new MemoryStream(input, writable: false);
+                using (GoMap<TKey, TValue> map = GoMap<TKey, TValue>.ReadFrom(stream, Options, comparer))
+                {
+                    map.Validate();
+                    long seen = 0;
+                    foreach (KeyValuePair<TKey, TValue> kv in map)
+                    {
+                        seen++;
+                    }
+
+                    Expect(seen == map.LongCount, $"enumerated {seen} entries of a map of {map.LongCount}");
+                    long length = BitConverter.ToUInt32(input, 12) + (map.LongCount * (sizeof(TKey) + sizeof(TValue))) + 4;
+                    Expect(stream.Position == length, $"read {stream.Position} bytes of a {length}-byte snapshot");
+
+                    // What loads must write and load again to the same entries.
+                    var copy = new MemoryStream();
+                    map.WriteTo(copy);
+                    copy.Position = 0;
+                    using GoMap<TKey, TValue> again = GoMap<TKey, TValue>.ReadFrom(copy, Options, comparer);
+                    again.Validate();
+                    Expect(again.LongCount == map.LongCount, "a reloaded snapshot has another count");
+                    foreach (KeyValuePair<TKey, TValue> kv in map)
+                    {
+                        Expect(again.TryGetValue(kv.Key, out TValue v) && Bytes(v).SequenceEqual(Bytes(kv.Value)), $"key {kv.Key} lost or changed by a write and reload");
+                    }
+                }
+            }
+            catch (InvalidDataException)
+            {
+            }
+            catch (NotSupportedException)
+            {
+            }
+
+            long after = GoMapDiagnostics.LiveNativeBytes;
+            Expect(after == before, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> leaked {after - before} native bytes");
+        }
+
+        private static ReadOnlySpan<byte> Bytes<T>(in T value)
+            where T : unmanaged =>
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+
+        private static void Expect(bool condition, string what)
+        {
+            if (!condition)
+            {
+                throw new OracleException(what);
+            }
+        }
+    }
+
+    /// <summary>The oracle saw something that must never happen.</summary>
+    public sealed class OracleException : Exception
+    {
+        public OracleException(string message)
+            : base(message)
+        {
+        }
+
+        public OracleException()
+        {
+        }
+
+        public OracleException(string message, Exception innerException)
+            : base(message, innerException)
+        {
+        }
+    }
+}

@@ -1,0 +1,433 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using NativeGoMap.Tests.CoreSupport;
+using NativeGoMap.Tests.SnapshotSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// WriteTo and ReadFrom on good input: a loaded map holds exactly what was written and is in
+    /// every way a map inserts could have built (Validate, Go's B for its count, a fresh seed,
+    /// iteration, growth, removal). Leak and allocation figures read process-wide counters, hence
+    /// the collection.
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public class SnapshotRoundTripTests
+    {
+        public static TheoryData<int> Counts => new() { 0, 1, 8, 9, 100, 6_656, 6_657, 200_000 };
+
+        [Theory]
+        [MemberData(nameof(Counts))]
+        public void Snapshot_LongLong_LoadsTheSameEntriesWithGosBForTheCount(int n)
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                var model = new Dictionary<long, long>();
+                using var map = new GoMap<long, long>();
+                while (model.Count < n)
+                {
+                    long k = rng.NextInt64();
+                    map[k] = ~k;
+                    model[k] = ~k;
+                }
+
+                using GoMap<long, long> loaded = Snap.Load<long, long>(Snap.Of(map));
+                loaded.Validate();
+                MapAssert.SameEntries(loaded, model);
+                MapAssert.EnumeratesAs(loaded, model, null);
+                Assert.Equal(GoGrowth.BForHint(n), loaded.GetStats().B);
+                Assert.Equal(GoGrowth.BAfterInserts(n), loaded.GetStats().B);
+                Assert.False(loaded.GetStats().IsGrowing);
+            });
+        }
+
+        [Fact]
+        public void Snapshot_EveryKeyShape_RoundTrips()
+        {
+            RoundTrip(5_000, i => (int)i, i => (int)-i);
+            RoundTrip(5_000, i => Key3.Of((int)i), i => (byte)i);
+            RoundTrip(5_000, i => Key16.Of((int)i), i => i * 7);
+            RoundTrip(5_000, i => new Guid((int)i, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), i => (short)i);
+            RoundTrip(2_000, Blob200.Of, i => i, null, Blob200Comparer.Instance);   // indirect keys
+            RoundTrip(2_000, i => i, Blob200.Of, Blob200Comparer.Instance);         // indirect values
+            RoundTrip(3_000, i => i == 0 ? double.NaN : i == 1 ? -0.0 : i / 7.0, i => i);
+        }
+
+        [Fact]
+        public void Snapshot_WithComparer_LoadsThroughIt_EvenWhenEveryKeyCollides()
+        {
+            var model = Enumerable.Range(0, 3_000).ToDictionary(i => (long)i, i => (long)i * 5);
+            using var map = new GoMap<long, long>(null, new LongModuloComparer(3));
+            foreach (var kv in model)
+            {
+                map[kv.Key] = kv.Value;
+            }
+
+            // Three hash codes: three chains of ~125 buckets, nearly every entry spills out of its partition.
+            using GoMap<long, long> loaded = GoMap<long, long>.ReadFrom(new MemoryStream(Snap.Of(map)), null, new LongModuloComparer(3));
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model);
+        }
+
+        [Fact]
+        public void Snapshot_LoadedMap_HasAFreshSeed_UnlessTheOptionsFixOne()
+        {
+            byte[] snapshot = Snap.LongLong(1_000, new GoMapOptions { Seed = 7 });
+            using var a = Snap.Load<long, long>(snapshot);
+            using var b = Snap.Load<long, long>(snapshot);
+            using var writer = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            Assert.NotEqual(a.HashSeed, b.HashSeed);
+            Assert.NotEqual(writer.HashSeed, a.HashSeed);
+
+            using var c = Snap.Load<long, long>(snapshot, new GoMapOptions { Seed = 99 });
+            using var d = Snap.Load<long, long>(snapshot, new GoMapOptions { Seed = 99 });
+            using var same = new GoMap<long, long>(new GoMapOptions { Seed = 99 });
+            Assert.Equal(c.HashSeed, d.HashSeed);
+            Assert.Equal(same.HashSeed, c.HashSeed);
+            Assert.Equal(c.Select(kv => kv.Key), d.Select(kv => kv.Key)); // fixed seed: same layout, same iteration order
+        }
+
+        [Fact]
+        public void Snapshot_CapacityHint_LargerThanTheCount_SetsB()
+        {
+            byte[] snapshot = Snap.LongLong(100);
+            using var loaded = Snap.Load<long, long>(snapshot, new GoMapOptions { CapacityHint = 100_000 });
+            Assert.Equal(GoGrowth.BForHint(100_000), loaded.GetStats().B);
+            loaded.Validate();
+            Assert.Equal(100L, loaded.LongCount);
+
+            using var small = Snap.Load<long, long>(Snap.LongLong(10_000), new GoMapOptions { CapacityHint = 5 });
+            Assert.Equal(GoGrowth.BForHint(10_000), small.GetStats().B);
+            small.Validate();
+        }
+
+        [Fact]
+        public void Snapshot_LoadedMap_GrowsIteratesAndEmptiesLikeAnyMap()
+        {
+            var model = Enumerable.Range(0, 20_000).ToDictionary(i => (long)i, i => (long)i * 3);
+            using var loaded = Snap.Load<long, long>(Snap.LongLong(20_000));
+            ulong seed = loaded.HashSeed;
+
+            // Writes during an enumeration, across a growth (Go's iteration rules).
+            int seen = 0;
+            foreach (var kv in loaded)
+            {
+                Assert.Equal(kv.Key >= 1_000_000 ? kv.Key : kv.Key * 3, kv.Value);
+                if (seen++ < 10_000)
+                {
+                    long k = 1_000_000 + seen;
+                    loaded[k] = k;
+                    model[k] = k;
+                }
+            }
+
+            Assert.True(seen >= 20_000);
+            for (long k = 2_000_000; k < 2_100_000; k++)
+            {
+                loaded[k] = k;
+                model[k] = k;
+            }
+
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model);
+            Assert.Equal(GoGrowth.BForHint(model.Count), loaded.GetStats().B);
+
+            foreach (long k in model.Keys)
+            {
+                Assert.True(loaded.Remove(k));
+            }
+
+            Assert.Equal(0L, loaded.LongCount);
+            Assert.NotEqual(seed, loaded.HashSeed); // emptied: reseeded, as any map
+            loaded.Validate();
+        }
+
+        [Fact]
+        public void Snapshot_OfAMapInTheMiddleOfAGrowth_HoldsEveryEntry()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            long k = 0;
+            while (!map.GetStats().IsGrowing || model.Count < 1000)
+            {
+                map[k] = -k;
+                model[k] = -k;
+                k++;
+            }
+
+            Assert.True(map.GetStats().IsGrowing);
+            using var loaded = Snap.Load<long, long>(Snap.Of(map));
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model);
+            Assert.True(map.GetStats().IsGrowing); // WriteTo is a read: it did no growth work
+        }
+
+        [Fact]
+        public void Snapshot_OfASparseMap_LoadsCompact()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 100_000; k++)
+            {
+                map[k] = k;
+            }
+
+            for (long k = 100; k < 100_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            byte[] snapshot = Snap.Of(map);
+            Assert.Equal(map.GetStats().B, snapshot[40]); // the header records the writer's B
+            using var loaded = Snap.Load<long, long>(snapshot);
+            Assert.Equal(GoGrowth.BForHint(100), loaded.GetStats().B);
+            Assert.Equal(100L, loaded.LongCount);
+            loaded.Validate();
+        }
+
+        [Fact]
+        public void Snapshot_ReadsExactlyItsBytes_SoSnapshotsCanFollowOneAnother()
+        {
+            byte[] first = Snap.LongLong(50);
+            byte[] second = Snap.LongLong(7_000);
+            var stream = new MemoryStream(first.Concat(second).Concat(new byte[] { 1, 2, 3 }).ToArray());
+            using var a = GoMap<long, long>.ReadFrom(stream);
+            Assert.Equal(first.Length, stream.Position);
+            using var b = GoMap<long, long>.ReadFrom(stream);
+            Assert.Equal(first.Length + second.Length, stream.Position);
+            Assert.Equal(50L, a.LongCount);
+            Assert.Equal(7_000L, b.LongCount);
+        }
+
+        [Theory]
+        [InlineData(1, false)]
+        [InlineData(7, false)]
+        [InlineData(4096, false)]
+        [InlineData(7, true)]
+        public void Snapshot_ShortReadsAndStreamsThatCannotSeek_LoadTheSame(int maxRead, bool seekable)
+        {
+            byte[] snapshot = Snap.LongLong(30_000);
+            var stream = new TrickleStream(snapshot, maxRead, seekable);
+            using var loaded = GoMap<long, long>.ReadFrom(stream);
+            Assert.Equal(snapshot.Length, stream.BytesRead);
+            loaded.Validate();
+            Assert.Equal(30_000L, loaded.LongCount);
+            Assert.Equal(3L * 29_999, loaded[29_999]);
+        }
+
+        [Fact]
+        public void Snapshot_ThroughACompressedStream_RoundTrips()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 50_000; k++)
+            {
+                map[k * 7] = k;
+            }
+
+            var file = new MemoryStream();
+            using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                map.WriteTo(zip);
+            }
+
+            file.Position = 0;
+            using var unzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+            using var loaded = GoMap<long, long>.ReadFrom(unzip);
+            loaded.Validate();
+            Assert.Equal(50_000L, loaded.LongCount);
+            Assert.Equal(49_999L, loaded[49_999 * 7]);
+        }
+
+        [Fact]
+        public void Snapshot_WriteAndLoad_LeakNothing_AndLoadAllocatesOnlyTheMapObject()
+        {
+            byte[] small = Snap.LongLong(1_000);
+            byte[] big = Snap.LongLong(100_000);
+            long baseline = LiveBytes.Settled();
+            Snap.Load<long, long>(small).Dispose(); // JIT and type initialization
+            var smallStream = new MemoryStream(small, writable: false);
+            var bigStream = new MemoryStream(big, writable: false);
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var smallMap = GoMap<long, long>.ReadFrom(smallStream);
+            long smallBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            var bigMap = GoMap<long, long>.ReadFrom(bigStream);
+            long bigBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            // The map object and its lock, whatever the count (the MemoryStream is the test's).
+            Assert.True(bigBytes <= 512, $"ReadFrom allocated {bigBytes} GC bytes for 100,000 entries");
+            Assert.Equal(smallBytes, bigBytes);
+
+            var sink = new MemoryStream(big.Length + 1024);
+            bigMap.WriteTo(sink); // JIT
+            sink.Position = 0;
+            before = GC.GetAllocatedBytesForCurrentThread();
+            bigMap.WriteTo(sink);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(big.Length, sink.Position);
+
+            smallMap.Dispose();
+            bigMap.Dispose();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void Snapshot_EmptyMap_WritesAHeaderAndAChecksum()
+        {
+            using var empty = new GoMap<long, long>();
+            byte[] snapshot = Snap.Of(empty);
+            Assert.Equal(Snap.HeaderLength(snapshot) + 4, snapshot.Length);
+            using var loaded = Snap.Load<long, long>(snapshot);
+            Assert.Equal(0L, loaded.LongCount);
+            Assert.Equal(0, loaded.GetStats().B);
+            Assert.Equal(0L, loaded.GetStats().NativeBytes); // nothing allocated until the first insert, as a new map
+            loaded[1] = 2;
+            loaded.Validate();
+        }
+
+        [Fact]
+        public void Snapshot_WriteTo_RefusesANullOrReadOnlyStream_AndADisposedMap()
+        {
+            var map = new GoMap<long, long> { [1] = 1 };
+            Assert.Throws<ArgumentNullException>(() => map.WriteTo(null!));
+            Assert.Throws<ArgumentException>(() => map.WriteTo(new MemoryStream(new byte[10], writable: false)));
+            Assert.Throws<ArgumentNullException>(() => GoMap<long, long>.ReadFrom(null!));
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => map.WriteTo(new MemoryStream()));
+        }
+
+        [Fact]
+        public void Snapshot_WriteToAFailingStream_LeavesTheMapUnchangedAndUsable()
+        {
+            var model = Enumerable.Range(0, 300_000).ToDictionary(i => (long)i, i => (long)i * 3);
+            using var map = new GoMap<long, long>();
+            foreach (var kv in model)
+            {
+                map[kv.Key] = kv.Value;
+            }
+
+            var counting = new FailingStream(failAt: 0);
+            map.WriteTo(counting); // the first enumeration also allocates the map's enumerator registration table
+            long mapBytes = map.GetStats().NativeBytes;
+            long baseline = LiveBytes.Settled();
+            Assert.True(counting.Writes >= 5, "the snapshot should take several writes");
+            for (int failAt = 1; failAt <= counting.Writes; failAt++)
+            {
+                var failing = new FailingStream(failAt);
+                Assert.Throws<IOException>(() => map.WriteTo(failing));
+                Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+                Assert.Equal(mapBytes, map.GetStats().NativeBytes);
+                Assert.Equal(0, map.GetStats().LiveEnumerators);
+            }
+
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+            map[-1] = -1; // still writable
+            model[-1] = -1;
+            using var loaded = Snap.Load<long, long>(Snap.Of(map));
+            MapAssert.SameEntries(loaded, model);
+        }
+
+        [Fact]
+        public void Snapshot_WriteTo_ThrowsWhenTheStreamWritesToTheMap()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 200_000; k++)
+            {
+                map[k] = k;
+            }
+
+            long next = 1_000_000;
+            var meddling = new FailingStream(failAt: 0, onWrite: () => map[next++] = 0);
+            Assert.Throws<InvalidOperationException>(() => map.WriteTo(meddling));
+            map.Validate();
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+        }
+
+        [Fact]
+        public void Snapshot_WriteTo_DuringAWriteOnAnotherThread_IsARace()
+        {
+            var map = new GoMap<long, long>();
+            for (long k = 0; k < 1_000; k++)
+            {
+                map[k] = k;
+            }
+
+            map.SimulateWriteBegin();
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => map.WriteTo(new MemoryStream()));
+            Assert.Equal("concurrent map iteration and map write", e.Message);
+            map.Dispose(); // a poisoned map still frees
+        }
+
+        [Fact]
+        public void Snapshot_Load_EveryAllocationFailure_GivesEverythingBack()
+        {
+            byte[] snapshot = Snap.LongLong(20_000);
+            byte[] indirect = Snap.Of(Build(500, Blob200.Of, i => i));
+            long baseline = LiveBytes.Settled();
+            foreach (byte[] s in new[] { snapshot, indirect })
+            {
+                bool isIndirect = s == indirect;
+                for (int n = 1; ; n++)
+                {
+                    NativeHeap.FailAfter(n);
+                    try
+                    {
+                        var loaded = isIndirect ? (IDisposable)Snap.Load<Blob200, long>(s) : Snap.Load<long, long>(s);
+                        NativeHeap.ClearFault();
+                        loaded.Dispose();
+                        break;
+                    }
+                    catch (OutOfMemoryException)
+                    {
+                        NativeHeap.ClearFault();
+                        Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+                    }
+                    finally
+                    {
+                        NativeHeap.ClearFault();
+                    }
+
+                    Assert.True(n < 10_000, "a load should not need 10,000 allocations");
+                }
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        private static void RoundTrip<TKey, TValue>(int n, Func<long, TKey> key, Func<long, TValue> value, IEqualityComparer<TValue>? values = null, IEqualityComparer<TKey>? keys = null)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            var model = new Dictionary<TKey, TValue>(keys);
+            for (long i = 0; i < n; i++)
+            {
+                model[key(i)] = value(i);
+            }
+
+            using GoMap<TKey, TValue> map = Build(n, key, value);
+            Assert.Equal(model.Count, map.LongCount);
+            using GoMap<TKey, TValue> loaded = Snap.Load<TKey, TValue>(Snap.Of(map));
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model, values);
+            Assert.Equal(GoGrowth.BForHint(model.Count), loaded.GetStats().B);
+        }
+
+        private static GoMap<TKey, TValue> Build<TKey, TValue>(int n, Func<long, TKey> key, Func<long, TValue> value)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            var map = new GoMap<TKey, TValue>();
+            for (long i = 0; i < n; i++)
+            {
+                map[key(i)] = value(i);
+            }
+
+            return map;
+        }
+    }
+}
