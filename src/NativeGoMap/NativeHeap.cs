@@ -28,8 +28,13 @@ namespace NativeGoMap
         private const ulong FreedMagic = 0x5DUL << 56;
         private const ulong MagicMask = 0xFFUL << 56;
 
-        /// <summary>Blocks this large come from their own mapping where <see cref="OsMemory.Supported"/>.</summary>
-        internal const ulong MappedThreshold = OsMemory.HugePage;
+        /// <summary>
+        /// Blocks this large come from their own mapping where <see cref="OsMemory.Supported"/>:
+        /// below glibc's mmap threshold (128 KiB), so that no bucket array is ever handed to the C
+        /// heap's free(), which would unmap a large block at once under a racing Go-mode read
+        /// (the stress program caught one such crash); ours are discarded and parked instead.
+        /// </summary>
+        internal const ulong MappedThreshold = 64 * 1024;
 
         /// <summary>Offset of the user bytes in a mapping: a cache line, so bucket arrays stay 64-byte aligned.</summary>
         private const ulong MappedOffset = 64;
