@@ -86,8 +86,9 @@ namespace NativeGoMap
     /// <remarks>
     /// <para>Not thread-safe for writes, like Go's map and <see cref="Dictionary{TKey, TValue}"/>:
     /// any number of threads may read at once, but a write must have the map to itself. A write
-    /// that overlaps another write is always detected and throws
-    /// <see cref="ConcurrentMapAccessException"/> ("concurrent map writes"); a read or an
+    /// that overlaps another write throws <see cref="ConcurrentMapAccessException"/> ("concurrent
+    /// map writes"): most of the time with the default <see cref="ConcurrencyChecks.Go"/> checks
+    /// (Go's own), every time with <see cref="ConcurrencyChecks.Strict"/>; a read or an
     /// iteration step that overlaps a write is detected on a best-effort basis. After a
     /// detection the map is poisoned: every later call throws the same exception, and
     /// <see cref="Dispose"/> still frees its memory.</para>

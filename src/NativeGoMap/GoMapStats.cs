@@ -29,7 +29,7 @@ namespace NativeGoMap
         /// <summary>Go's approximate overflow-bucket counter (exact below B = 16, sampled above), which triggers same-size growth.</summary>
         public int NOverflow { get; }
 
-        /// <summary>Overflow buckets linked into chains of the current bucket array (preallocated and individually allocated), exact.</summary>
+        /// <summary>Overflow buckets linked into chains of the current bucket array (preallocated and from overflow chunks), exact.</summary>
         public long OverflowBuckets { get; }
 
         /// <summary>True while an incremental growth is in progress (an old bucket array is still being evacuated).</summary>
@@ -44,7 +44,10 @@ namespace NativeGoMap
         /// <summary>Native bytes this map holds, bookkeeping and deferred frees included.</summary>
         public long NativeBytes { get; }
 
-        /// <summary>Of <see cref="NativeBytes"/>, retired memory waiting for live enumerators to finish.</summary>
+        /// <summary>
+        /// Of <see cref="NativeBytes"/>, retired memory not yet released: kept for live enumerators,
+        /// or queued for the release steps of the writes that follow (one huge page or 32 blocks per write).
+        /// </summary>
         public long DeferredBytes { get; }
 
         /// <summary>Enumerators started and not yet finished or disposed.</summary>

@@ -18,7 +18,7 @@ namespace NativeGoMap
     /// <c>size</c> is the number of bytes charged to <see cref="GoMapDiagnostics.LiveNativeBytes"/>
     /// for the block (header and alignment slack included), <c>offset</c> is <c>user - base</c>,
     /// and <c>next</c> links the block into a map's deferred-free list without allocating
-    /// (see <c>GoMap.Iteration.cs</c>: retired memory waits there while enumerators live).
+    /// (see <c>GoMap.Memory.cs</c>: retired memory waits there for enumerators and release steps).
     /// </summary>
     internal static unsafe class NativeHeap
     {
