@@ -27,7 +27,7 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private TValue* Find(scoped in TKey key, long token)
         {
-            if (_comparer is null && (KeyOps<TKey>.Kind != KeyKind.Equatable || (token & TokenAnnounced) == 0))
+            if (_comparer is null && (!KeysRunUserCode || (token & TokenAnnounced) == 0))
             {
                 return Probe(default(DefaultKeys), key);
             }
@@ -126,7 +126,7 @@ namespace NativeGoMap
             // ReadOnlySpan's indexer from a netstandard2.1 assembly (CompatTests).
             ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             nuint t = Volatile.Read(ref _table);
-            if (t == 0 || _oldTable != 0 || _comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable)
+            if (t == 0 || _oldTable != 0 || KeysRunUserCode)
             {
                 for (int i = 0; i < keys.Length; i++)
                 {

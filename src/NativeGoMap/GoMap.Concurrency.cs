@@ -78,13 +78,6 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>
-        /// Whether a write began since the read with token <paramref name="token"/> began. For a
-        /// read that must stop before following pointers it loaded (a long walk); it throws nothing.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool WriteSince(long token) => Volatile.Read(ref _state) != (token & ~TokenAnnounced);
-
         /// <summary>Withdraws a Strict read's announcement when user code threw inside the read.</summary>
         private static void AbandonRead(long token)
         {
@@ -149,7 +142,7 @@ namespace NativeGoMap
 
             // Only keys whose comparison or hash runs user code can call back into the map
             // during this write; only they need the writer's thread recorded (see Poison).
-            if (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable)
+            if (KeysRunUserCode)
             {
                 _writer = Environment.CurrentManagedThreadId;
             }
@@ -293,7 +286,7 @@ namespace NativeGoMap
             while ((Volatile.Read(ref _state) & StateWriting) != 0 || Volatile.Read(ref _structural) != 0)
             {
                 // _writer is recorded only where a write can call back (user-code keys, and the test hook).
-                if (Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId && (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable || _simulatedWrite))
+                if (Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId && (KeysRunUserCode || _simulatedWrite))
                 {
                     return;
                 }

@@ -17,9 +17,7 @@ namespace NativeGoMap
             if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
-                nuint t = _table;
-                byte* bucket = BucketLayout<TKey, TValue>.TableBucket(t, hash);
-                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, bucket, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, bucket, out value);
+                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.TableBucket(_table, hash), out value);
             }
 
             return DeleteSlow(key, hash, out value);
@@ -43,8 +41,7 @@ namespace NativeGoMap
                     GrowWork(hash & MapMath.BucketMask(_b));
                 }
 
-                byte* bucket = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
-                return _comparer is null ? DeleteIn(default(DefaultKeys), key, hash, bucket, out value) : DeleteIn(new ComparerKeys(_comparer), key, hash, bucket, out value);
+                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b)), out value);
             }
             finally
             {
@@ -52,6 +49,13 @@ namespace NativeGoMap
                 ExitStructural();
             }
         }
+
+        /// <summary>Decides the key equality once for <see cref="DeleteIn"/>, as Dictionary's Remove does.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool DeleteInChain(in TKey key, ulong hash, byte* bOrig, out TValue value) =>
+            _comparer is null
+                ? DeleteIn(default(DefaultKeys), key, hash, bOrig, out value)
+                : DeleteIn(new ComparerKeys(_comparer), key, hash, bOrig, out value);
 
         /// <summary>
         /// The search and marking of Go's mapdelete in the chain at <paramref name="bOrig"/>, with

@@ -254,7 +254,7 @@ namespace NativeGoMap
                     {
                         Scatter(load.Chunk, n, ref load);
                     }
-                    catch (Exception e) when (e is not OutOfMemoryException && (_comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable))
+                    catch (Exception e) when (e is not OutOfMemoryException && KeysRunUserCode)
                     {
                         // User code hashed a key read before the checksum could vouch for it: a
                         // corrupt file must still say so, so the exception waits for the checksum.

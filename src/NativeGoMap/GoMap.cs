@@ -595,6 +595,13 @@ namespace NativeGoMap
         private ulong Hash(in TKey key) =>
             _comparer is null ? KeyOps<TKey>.Hash(key, _k1, _k2) : Hasher.FromHashCode(_comparer.GetHashCode(key), _k1, _k2);
 
+        /// <summary>
+        /// True when hashing or comparing keys runs user code (a comparer, or the key type's own
+        /// <see cref="IEquatable{T}"/>), which may throw or call back into the map. The second
+        /// test folds to a constant per key type.
+        /// </summary>
+        private bool KeysRunUserCode => _comparer is not null || KeyOps<TKey>.Kind == KeyKind.Equatable;
+
         /// <summary>Key equality, with the comparer when one was given (slow paths; probe loops decide once per call).</summary>
         private bool KeyEquals(in TKey a, in TKey b) =>
             _comparer is null ? KeyOps<TKey>.Equal(a, b) : _comparer.Equals(a, b);
