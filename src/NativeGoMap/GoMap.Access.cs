@@ -186,9 +186,9 @@ namespace NativeGoMap
             UpdateSlowWrites();
         }
 
-        /// <summary>Every write takes the slow path while growing, before the first array, and while retired memory waits for release.</summary>
+        /// <summary>Every write takes the slow path while growing, before the first array, while a resize waits for its next step, and while retired memory waits for release.</summary>
         private void UpdateSlowWrites() =>
-            _slowWrites = (_oldBuckets != null || _buckets == null || _reclaimPending || _releaseQueue != null) ? 1 : 0;
+            _slowWrites = (_oldBuckets != null || _buckets == null || _resizeB >= 0 || _reclaimPending || _releaseQueue != null) ? 1 : 0;
 
         /// <summary>How the probe loops compare and hash keys; a struct type argument, so each choice compiles to its own loop.</summary>
         private interface IKeys

@@ -110,7 +110,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// The whole of Go's mapassign, holding the structural right: a release step, the first
-        /// array, growth work, starting a growth, a new overflow bucket, indirect blocks.
+        /// array, the next step of a pending resize, growth work, starting a growth, a new overflow bucket, indirect blocks.
         /// Everything that can fail is allocated before the map changes, so an
         /// <see cref="System.OutOfMemoryException"/> leaves it as it was, apart from growth work
         /// already completed, which is a valid state of its own.
@@ -127,6 +127,11 @@ namespace NativeGoMap
                 {
                     _buckets = AllocBucketArray(0, out _nextOverflow);
                     Publish();
+                }
+
+                if (_oldBuckets == null && _resizeB >= 0)
+                {
+                    ContinueResize(); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
                 }
 
                 byte top = MapMath.TopHash(hash);

@@ -25,7 +25,7 @@ namespace NativeGoMap
                     return "Disposed";
                 }
 
-                string growing = _oldBuckets == null ? "" : _sameSizeGrow ? ", growing (same size)" : ", growing";
+                string growing = _oldBuckets == null ? "" : _oldB == _b ? ", growing (same size)" : _oldB > _b ? ", shrinking" : ", growing";
                 string poisoned = (f & FlagPoisoned) != 0 ? ", poisoned: " + _poisonMessage : "";
                 return $"Count = {_count}, B = {_b}{growing}{poisoned}";
             }

@@ -84,6 +84,7 @@ namespace NativeGoMap
                     b[i] = MapMath.EmptyOne;
                     MarkEmptyRestBackwards(bOrig, b, i);
                     _count--;
+                    _deletesSinceGrowth++;
                     if (_count == 0)
                     {
                         // Reset the hash seed to make it more difficult for attackers to
@@ -184,10 +185,11 @@ namespace NativeGoMap
             RetireOverflowList(ref _overflow);
             _chunkNext = null;
             _chunkLeft = 0;
-            _sameSizeGrow = false;
+            _oldB = 0;
             _nevacuate = 0;
             _noverflow = 0;
             _overflowUsed = 0;
+            _deletesSinceGrowth = 0;
             _count = 0;
             _clearSeq++;
             Reseed();

@@ -1,21 +1,29 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
 {
-    // Growth: Go's hashGrow, growWork, evacuate and advanceEvacuationMark.
+    // Growth: Go's hashGrow, growWork, evacuate and advanceEvacuationMark, generalized to growths
+    // of several levels (EnsureCapacity) and to shrinks (TrimExcess, GoMap.Resize.cs).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
-        /// Go's hashGrow: starts a growth. Doubles B when over the load factor, else keeps it
-        /// (a same-size growth that compacts overflow chains). Only allocates the new array here;
-        /// the copying is done bit by bit by <see cref="GrowWork"/>. The new array is allocated
-        /// before any field changes, so an <see cref="OutOfMemoryException"/> leaves the map as it was.
+        /// Go's hashGrow: starts the growth an insert needs. Doubles B when over the load factor,
+        /// else keeps it (a same-size growth that compacts overflow chains).
         /// </summary>
-        private void HashGrow()
+        private void HashGrow() => StartGrowth(MapMath.OverLoadFactor(_count + 1, _b) ? _b + 1 : _b);
+
+        /// <summary>
+        /// Starts a growth from the current array (2^B buckets) to a new one of 2^<paramref name="newB"/>
+        /// buckets. Go only ever doubles (newB = B + 1) or compacts (newB = B); <see cref="EnsureCapacity"/>
+        /// may grow several levels at once and <see cref="TrimExcess()"/> shrinks (newB &lt; B). Only
+        /// allocates the new array here; the copying is done an evacuation unit at a time by
+        /// <see cref="GrowWork"/>. The new array is allocated before any field changes, so an
+        /// <see cref="OutOfMemoryException"/> leaves the map as it was.
+        /// </summary>
+        private void StartGrowth(int newB)
         {
             FreeParked(); // mappings emptied during the previous growth: no read can still be in them
-            bool bigger = MapMath.OverLoadFactor(_count + 1, _b);
-            int newB = _b + (bigger ? 1 : 0);
             byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);
 
             if (_oldOverflow.Count != 0)
@@ -26,12 +34,13 @@ namespace NativeGoMap
             // Commit the growth. The current generation's ownership list becomes the old one (with
             // what is left of its newest chunk: the new generation starts chunks of its own).
             _oldBuckets = _buckets;
+            _oldB = _b;
             _buckets = newBuckets;
             _b = newB;
-            _sameSizeGrow = !bigger;
             _nevacuate = 0;
             _noverflow = 0;
             _overflowUsed = 0;
+            _deletesSinceGrowth = 0;
             _oldOverflow = _overflow;
             _overflow = default;
             _nextOverflow = nextOverflow;
@@ -41,22 +50,27 @@ namespace NativeGoMap
             Publish();
         }
 
-        /// <summary>log2 of the old array's regular bucket count.</summary>
-        private int OldB() => _sameSizeGrow ? _b : _b - 1;
-
-        /// <summary>Number of regular buckets of the old array (Go's noldbuckets).</summary>
-        private ulong NOldBuckets() => MapMath.BucketShift(OldB());
-
-        /// <summary>Mask for an old bucket index (Go's oldbucketmask).</summary>
-        private ulong OldBucketMask() => NOldBuckets() - 1;
+        /// <summary>log2 of the old array's regular bucket count (meaningful while growing).</summary>
+        private int OldB() => _oldB;
 
         /// <summary>
-        /// Go's growWork: evacuates the old bucket that <paramref name="bucket"/> (a new bucket
-        /// index about to be used) draws from, and one more to make progress.
+        /// Number of evacuation units of the growth in progress: 2^min(old B, B). A unit is what
+        /// one <see cref="Evacuate"/> moves at once and what fills a new bucket: for a doubling or
+        /// a same-size growth one old bucket (Go's), which fills new buckets unit + m·2^oldB; for
+        /// a shrink the 2^(oldB − B) old buckets unit + m·2^B, which all fill new bucket unit.
+        /// </summary>
+        private ulong EvacuationUnits() => MapMath.BucketShift(Math.Min(_oldB, _b));
+
+        /// <summary>Old buckets per evacuation unit: 1, or 2^(oldB − B) for a shrink.</summary>
+        private ulong UnitMembers() => _oldB > _b ? MapMath.BucketShift(_oldB - _b) : 1;
+
+        /// <summary>
+        /// Go's growWork: evacuates the unit that <paramref name="bucket"/> (a new bucket index
+        /// about to be used) draws from, and one more to make progress.
         /// </summary>
         private void GrowWork(ulong bucket)
         {
-            Evacuate(bucket & OldBucketMask());
+            Evacuate(bucket & (EvacuationUnits() - 1));
             if (_oldBuckets != null)
             {
                 Evacuate(_nevacuate);
@@ -64,96 +78,218 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Go's evacuate: moves the entries of one old chain to the new array, each to bucket x
-        /// (same index) or y (index + old size) by the next hash bit, leaving evacuatedX/Y/Empty
-        /// marks behind. Every overflow bucket it may need is reserved first, so it cannot fail
-        /// halfway; a key hash that throws (only a user comparer can) poisons the map instead.
+        /// Go's evacuate, for any growth: moves the entries of one evacuation unit's old chains to
+        /// the new array, each to new bucket hash &amp; (2^B − 1), leaving evacuatedX/Y/Empty marks
+        /// behind (Y where an entry moved to another bucket index). A unit is evacuated whole, so
+        /// the first tophash byte of its first old bucket says whether it is. Every overflow bucket
+        /// it may need is reserved first, so it cannot fail halfway; a key hash that throws (only a
+        /// user comparer can) poisons the map instead. Returns the number of old buckets the unit has.
         /// </summary>
-        private void Evacuate(ulong oldbucket)
+        private ulong Evacuate(ulong unit)
         {
-            byte* b = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, oldbucket);
-            ulong newbit = NOldBuckets();
-            if (!MapMath.Evacuated(*b))
+            ulong units = EvacuationUnits();
+            ulong members = UnitMembers();
+            byte* first = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, unit);
+            if (!MapMath.Evacuated(*first))
             {
-                ReserveForEvacuation(b);
+                ReserveForEvacuation(unit, units, members);
                 _work.Evacuations++;
                 try
                 {
-                    EvacuateChain(b, oldbucket, newbit);
+                    if (_b == _oldB + 1)
+                    {
+                        // Go's doubling: each entry goes to bucket x (same index) or y (index +
+                        // old size) by one more hash bit.
+                        EvacuateChain(first, unit, MapMath.BucketShift(_oldB));
+                    }
+                    else if (_b > _oldB)
+                    {
+                        EvacuateSpread(first);
+                    }
+                    else
+                    {
+                        // A same-size growth (one member) or a shrink: every entry of the unit goes to new bucket unit.
+                        byte* xb = BucketLayout<TKey, TValue>.Bucket(_buckets, unit);
+                        int xi = 0;
+                        for (ulong m = 0; m < members; m++)
+                        {
+                            EvacuateInto(BucketLayout<TKey, TValue>.Bucket(_oldBuckets, unit + (m * units)), ref xb, ref xi);
+                        }
+                    }
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
-                    // Half an old chain has moved: the map cannot be trusted any more.
+                    // Half a unit has moved: the map cannot be trusted any more.
                     PoisonWhileWriting("bad map state: the key comparer threw during growth: " + e.Message);
                     throw;
                 }
             }
 
-            if (oldbucket == _nevacuate)
+            if (unit == _nevacuate)
             {
-                AdvanceEvacuationMark(newbit);
+                AdvanceEvacuationMark(units);
             }
+
+            return members;
         }
 
+        /// <summary>Go's evacuate for a doubling: one old chain split between new buckets x and y = x + <paramref name="newbit"/>.</summary>
         private void EvacuateChain(byte* b, ulong oldbucket, ulong newbit)
         {
             byte* xb = BucketLayout<TKey, TValue>.Bucket(_buckets, oldbucket);
-            byte* yb = _sameSizeGrow ? null : BucketLayout<TKey, TValue>.Bucket(_buckets, oldbucket + newbit);
+            byte* yb = BucketLayout<TKey, TValue>.Bucket(_buckets, oldbucket + newbit);
             int xi = 0;
             int yi = 0;
             for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
                 for (int i = 0; i < MapMath.BucketCnt; i++)
                 {
-                    byte top = b[i];
-                    if (MapMath.IsEmpty(top))
+                    byte top = EvacuationTop(b, i);
+                    if (top == 0)
                     {
-                        b[i] = MapMath.EvacuatedEmpty;
                         continue;
                     }
 
-                    if (top < MapMath.MinTopHash)
-                    {
-                        ThrowHelper.ThrowBadMapState("evacuation mark in a bucket that is not evacuated");
-                    }
-
-                    bool useY = !_sameSizeGrow && (Hash(BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0;
+                    bool useY = (Hash(BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0;
                     b[i] = useY ? MapMath.EvacuatedY : MapMath.EvacuatedX; // evacuatedX + 1 == evacuatedY
-                    ref byte* db = ref useY ? ref yb : ref xb;
-                    ref int di = ref useY ? ref yi : ref xi;
-                    if (di == MapMath.BucketCnt)
+                    if (useY)
                     {
-                        db = NewOverflow(db);
-                        di = 0;
+                        MoveEntry(b, i, top, ref yb, ref yi);
                     }
+                    else
+                    {
+                        MoveEntry(b, i, top, ref xb, ref xi);
+                    }
+                }
+            }
+        }
 
-                    db[di] = top;
-
-                    // Copy the slots as they are: an indirect key or value moves by its pointer,
-                    // and its block's ownership moves with it.
-                    Buffer.MemoryCopy(BucketLayout<TKey, TValue>.KeySlot(b, i), BucketLayout<TKey, TValue>.KeySlot(db, di), BucketLayout<TKey, TValue>.KeySlotSize, BucketLayout<TKey, TValue>.KeySlotSize);
-                    Buffer.MemoryCopy(BucketLayout<TKey, TValue>.ValueSlot(b, i), BucketLayout<TKey, TValue>.ValueSlot(db, di), BucketLayout<TKey, TValue>.ValueSlotSize, BucketLayout<TKey, TValue>.ValueSlotSize);
-                    di++;
+        /// <summary>A same-size growth or a shrink: every entry of old chain <paramref name="b"/> goes to the destination cursor.</summary>
+        private void EvacuateInto(byte* b, ref byte* xb, ref int xi)
+        {
+            for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            {
+                for (int i = 0; i < MapMath.BucketCnt; i++)
+                {
+                    byte top = EvacuationTop(b, i);
+                    if (top != 0)
+                    {
+                        b[i] = MapMath.EvacuatedX;
+                        MoveEntry(b, i, top, ref xb, ref xi);
+                    }
                 }
             }
         }
 
         /// <summary>
-        /// Makes sure the overflow buckets an evacuation of chain <paramref name="b"/> may link
-        /// exist before it starts, so that it cannot fail halfway: with n live entries split between two empty destination
-        /// buckets, at most ⌈n/8⌉ − 1 overflow buckets are needed.
+        /// A growth of several levels at once (<see cref="EnsureCapacity"/>): the entries of one
+        /// old chain go to up to 2^(B − oldB) new buckets, each appended after the last entry of
+        /// its destination chain (those chains are filled by this evacuation alone).
         /// </summary>
-        private void ReserveForEvacuation(byte* b)
+        private void EvacuateSpread(byte* b)
         {
-            if (BucketLayout<TKey, TValue>.Overflow(b) == null)
+            ulong mask = MapMath.BucketMask(_b);
+            ulong oldMask = MapMath.BucketMask(_oldB);
+            for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            {
+                for (int i = 0; i < MapMath.BucketCnt; i++)
+                {
+                    byte top = EvacuationTop(b, i);
+                    if (top == 0)
+                    {
+                        continue;
+                    }
+
+                    ulong dest = Hash(BucketLayout<TKey, TValue>.Key(b, i)) & mask;
+                    b[i] = (dest & oldMask) == dest ? MapMath.EvacuatedX : MapMath.EvacuatedY;
+                    byte* db = BucketLayout<TKey, TValue>.Bucket(_buckets, dest);
+                    int di;
+                    while (true)
+                    {
+                        ulong empty = MapMath.MatchEmpty(BucketLayout<TKey, TValue>.TopHashWord(db));
+                        if (empty != 0)
+                        {
+                            di = MapMath.FirstSlot(empty);
+                            break;
+                        }
+
+                        byte* next = BucketLayout<TKey, TValue>.Overflow(db);
+                        if (next == null)
+                        {
+                            di = MapMath.BucketCnt; // full: MoveEntry links an overflow bucket
+                            break;
+                        }
+
+                        db = next;
+                    }
+
+                    MoveEntry(b, i, top, ref db, ref di);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The tophash of slot <paramref name="i"/> of an old bucket being evacuated, or 0 for an
+        /// empty slot (which it marks evacuatedEmpty).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static byte EvacuationTop(byte* b, int i)
+        {
+            byte top = b[i];
+            if (MapMath.IsEmpty(top))
+            {
+                b[i] = MapMath.EvacuatedEmpty;
+                return 0;
+            }
+
+            if (top < MapMath.MinTopHash)
+            {
+                ThrowHelper.ThrowBadMapState("evacuation mark in a bucket that is not evacuated");
+            }
+
+            return top;
+        }
+
+        /// <summary>
+        /// Copies slot <paramref name="i"/> of <paramref name="b"/> to the destination cursor
+        /// (<paramref name="db"/>, <paramref name="di"/>), linking a reserved overflow bucket when
+        /// the destination is full. The slots move as they are: an indirect key or value moves by
+        /// its pointer, and its block's ownership moves with it.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void MoveEntry(byte* b, int i, byte top, ref byte* db, ref int di)
+        {
+            if (di == MapMath.BucketCnt)
+            {
+                db = NewOverflow(db);
+                di = 0;
+            }
+
+            db[di] = top;
+            Buffer.MemoryCopy(BucketLayout<TKey, TValue>.KeySlot(b, i), BucketLayout<TKey, TValue>.KeySlot(db, di), BucketLayout<TKey, TValue>.KeySlotSize, BucketLayout<TKey, TValue>.KeySlotSize);
+            Buffer.MemoryCopy(BucketLayout<TKey, TValue>.ValueSlot(b, i), BucketLayout<TKey, TValue>.ValueSlot(db, di), BucketLayout<TKey, TValue>.ValueSlotSize, BucketLayout<TKey, TValue>.ValueSlotSize);
+            di++;
+        }
+
+        /// <summary>
+        /// Makes sure the overflow buckets the evacuation of <paramref name="unit"/> may link exist
+        /// before it starts, so that it cannot fail halfway: with n live entries spread over empty
+        /// destination buckets, at most ⌈n/8⌉ − 1 overflow buckets are needed (Σ ⌊(n_d − 1)/8⌋ ≤ ⌊(n − 1)/8⌋).
+        /// </summary>
+        private void ReserveForEvacuation(ulong unit, ulong units, ulong members)
+        {
+            if (members == 1 && BucketLayout<TKey, TValue>.Overflow(BucketLayout<TKey, TValue>.Bucket(_oldBuckets, unit)) == null)
             {
                 return; // 8 entries or fewer always fit
             }
 
             long live = 0;
-            for (byte* c = b; c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
+            for (ulong m = 0; m < members; m++)
             {
-                live += MapMath.CountLive(BucketLayout<TKey, TValue>.TopHashWord(c));
+                for (byte* c = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, unit + (m * units)); c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
+                {
+                    live += MapMath.CountLive(BucketLayout<TKey, TValue>.TopHashWord(c));
+                }
             }
 
             long needed = ((live + MapMath.BucketCnt - 1) / MapMath.BucketCnt) - 1;
@@ -179,25 +315,25 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Go's advanceEvacuationMark: moves nevacuate past evacuated buckets (at most 1024 at a
-        /// time, to bound the work of one write); when every old bucket is evacuated, the growth
-        /// is over and the old generation is retired (not released: see GoMap.Memory.cs).
+        /// Go's advanceEvacuationMark: moves nevacuate past evacuated units (at most 1024 at a
+        /// time, to bound the work of one write); when every unit is evacuated, the growth is over
+        /// and the old generation is retired (not released: see GoMap.Memory.cs).
         /// </summary>
-        private void AdvanceEvacuationMark(ulong newbit)
+        private void AdvanceEvacuationMark(ulong units)
         {
             _nevacuate++;
-            ulong stop = Math.Min(_nevacuate + 1024, newbit);
+            ulong stop = Math.Min(_nevacuate + 1024, units);
             while (_nevacuate != stop && MapMath.Evacuated(*BucketLayout<TKey, TValue>.Bucket(_oldBuckets, _nevacuate)))
             {
                 _nevacuate++;
             }
 
-            if (_nevacuate == newbit)
+            if (_nevacuate == units)
             {
                 // Growth is all done. Retire the old main bucket array and its overflow chunks;
                 // later writes release them a bounded piece at a time (GoMap.Memory.cs).
                 RetireOldGeneration();
-                _sameSizeGrow = false;
+                _oldB = 0;
                 _work.GrowthEnds++;
                 Publish();
             }

@@ -117,13 +117,24 @@ namespace NativeGoMap
                 // The map was cleared since the last step. Nothing left in the chain being walked
                 // existed before the clear, and its buckets may since have been reused in another
                 // chain (or, for the last preallocated one, point back at bucket 0 as the
-                // sentinel): leave the chain and go on with the next bucket.
+                // sentinel): leave the chain (and the old chains of its group) and go on with the
+                // next bucket.
                 it._clearSeq = _clearSeq;
                 b = null;
+                it._groupLeft = 0;
             }
 
             while (true)
             {
+                if (b == null && it._groupLeft != 0)
+                {
+                    // Walking the old chains a shrink merges into one new bucket: the next of them.
+                    b = BucketLayout<TKey, TValue>.Bucket(it._groupArray, it._groupNext);
+                    it._groupNext += MapMath.BucketShift(it._b);
+                    it._groupLeft--;
+                    i = 0;
+                }
+
                 if (b == null)
                 {
                     if (bucket == it._startBucket && it._wrapped)
@@ -133,29 +144,43 @@ namespace NativeGoMap
 
                     nuint table = Volatile.Read(ref _table);
                     nuint oldTable = _oldTable;
-                    if (oldTable != 0 && it._b == BucketLayout<TKey, TValue>.TableB(table))
+                    checkBucket = NoCheck;
+                    it._onOld = false;
+                    if (oldTable != 0 && BucketLayout<TKey, TValue>.TableArray(table) == it._buckets)
                     {
-                        // The enumeration started in the middle of a growth that is not done. If
-                        // the old bucket feeding this one is not evacuated yet, walk it instead,
-                        // yielding only the entries bound for this bucket.
+                        // The enumeration started in the middle of a growth that is not done (it
+                        // walks the growth's new array; retired memory outlives the enumeration,
+                        // so no other array can have its address). If the old buckets feeding
+                        // this one are not evacuated yet, walk them instead.
                         int oldB = BucketLayout<TKey, TValue>.TableB(oldTable);
-                        b = BucketLayout<TKey, TValue>.Bucket(BucketLayout<TKey, TValue>.TableArray(oldTable), bucket & MapMath.BucketMask(oldB));
+                        byte* oldArray = BucketLayout<TKey, TValue>.TableArray(oldTable);
+                        b = BucketLayout<TKey, TValue>.Bucket(oldArray, bucket & MapMath.BucketMask(Math.Min(oldB, it._b)));
                         if (!MapMath.Evacuated(*b))
                         {
-                            // Only a doubling splits an old chain between two new buckets. Decide
-                            // it now: a same-size growth may follow before the walk is done.
-                            checkBucket = oldB == it._b ? NoCheck : bucket;
+                            // Decide the kind now: another growth may follow before the walk is
+                            // done. A doubling (or a growth of several levels) splits an old chain
+                            // between new buckets: yield only the entries bound for this one. A
+                            // shrink merges a group of old chains into this one: walk them all.
+                            it._onOld = true;
+                            if (oldB < it._b)
+                            {
+                                checkBucket = bucket;
+                            }
+                            else if (oldB > it._b)
+                            {
+                                it._groupArray = oldArray;
+                                it._groupNext = bucket + MapMath.BucketShift(it._b);
+                                it._groupLeft = MapMath.BucketShift(oldB - it._b) - 1;
+                            }
                         }
                         else
                         {
                             b = BucketLayout<TKey, TValue>.Bucket(it._buckets, bucket);
-                            checkBucket = NoCheck;
                         }
                     }
                     else
                     {
                         b = BucketLayout<TKey, TValue>.Bucket(it._buckets, bucket);
-                        checkBucket = NoCheck;
                     }
 
                     bucket++;
@@ -180,7 +205,7 @@ namespace NativeGoMap
                     if (checkBucket != NoCheck)
                     {
                         // Walking an unevacuated old bucket for a doubling growth: skip the keys
-                        // that will go to the other of its two new buckets.
+                        // that will go to another of its new buckets.
                         if ((Hash(k) & MapMath.BucketMask(it._b)) != checkBucket)
                         {
                             continue;
@@ -212,11 +237,13 @@ namespace NativeGoMap
                     it._checkBucket = checkBucket;
 
                     // While the map is not written, the next steps may go on without this method
-                    // (Enumerator.MoveNext) when the enumeration walks the current array, no
-                    // growth runs, and the rest of this bucket holds only ordinary live slots.
+                    // (Enumerator.MoveNext) when the enumeration walks a chain of the current
+                    // array (not an old chain, whose later buckets may hold evacuated entries
+                    // that need a lookup), no growth runs, and the rest of this bucket holds only
+                    // ordinary live slots.
                     ulong rest = cand & (cand - 1);
                     it._mask = rest;
-                    it._fast = checkBucket == NoCheck && (rest & ~live) == 0 && _oldTable == 0 &&
+                    it._fast = !it._onOld && (rest & ~live) == 0 && _oldTable == 0 &&
                                Volatile.Read(ref _table) == BucketLayout<TKey, TValue>.Table(it._buckets, it._b);
                     return true;
                 }
@@ -255,6 +282,10 @@ namespace NativeGoMap
             internal ulong _mask;           // the rest of _bptr's live slots (rotated), valid while the map is not written
             internal bool _fast;            // the last step allows MoveNext's inline walk while the map is not written
             internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
+            internal bool _onOld;           // the chain being walked is an old array's (a growth's, walked for a new bucket)
+            internal byte* _groupArray;     // a shrink's old array, while old chains of a group remain to walk
+            internal ulong _groupNext;      // index of the next old chain of the group
+            internal ulong _groupLeft;      // old chains of the group left to walk
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives, for CurrentValueRef
             internal KeyValuePair<TKey, TValue> _current;

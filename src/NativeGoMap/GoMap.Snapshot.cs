@@ -418,38 +418,30 @@ namespace NativeGoMap
 
         /// <summary>
         /// Appends every entry to <paramref name="w"/>, walking the bucket array in order. While a
-        /// growth is in progress, an old bucket not evacuated yet holds all the entries of its
-        /// new buckets (which are still empty), so the walk takes the old chain; an evacuated one
-        /// sent them to new buckets j and, for a doubling, j + 2^oldB, where the walk takes them.
+        /// growth is in progress, the old chains of a unit not evacuated yet hold all the entries
+        /// of its new buckets (which are still empty), and an evacuated unit's old chains hold
+        /// only evacuation marks: so the walk takes every old chain's live entries, then every
+        /// new chain's, whatever the kind of growth.
         /// </summary>
         private static void WriteEntries(ref SnapshotWriter w, in GrowthSnapshot g)
         {
-            if (g.Old == null)
+            if (g.Old != null)
             {
-                ulong n = MapMath.BucketShift(g.B);
-                for (ulong j = 0; j < n; j++)
+                ulong oldN = MapMath.BucketShift(g.OldB);
+                for (ulong j = 0; j < oldN; j++)
                 {
-                    WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j));
+                    byte* old = BucketLayout<TKey, TValue>.Bucket(g.Old, j);
+                    if (!MapMath.Evacuated(*old))
+                    {
+                        WriteChain(ref w, old);
+                    }
                 }
-
-                return;
             }
 
-            ulong oldN = g.OldMask + 1;
-            for (ulong j = 0; j < oldN; j++)
+            ulong n = MapMath.BucketShift(g.B);
+            for (ulong j = 0; j < n; j++)
             {
-                byte* old = BucketLayout<TKey, TValue>.Bucket(g.Old, j);
-                if (!MapMath.Evacuated(*old))
-                {
-                    WriteChain(ref w, old);
-                    continue;
-                }
-
                 WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j));
-                if (!g.SameSize)
-                {
-                    WriteChain(ref w, BucketLayout<TKey, TValue>.Bucket(g.Buckets, j + oldN));
-                }
             }
         }
 
@@ -482,16 +474,14 @@ namespace NativeGoMap
             internal readonly int B;
             internal readonly byte* Buckets;
             internal readonly byte* Old;
-            internal readonly bool SameSize;
-            internal readonly ulong OldMask;
+            internal readonly int OldB;
 
             internal GrowthSnapshot(nuint table, nuint oldTable)
             {
                 B = BucketLayout<TKey, TValue>.TableB(table);
                 Buckets = BucketLayout<TKey, TValue>.TableArray(table);
                 Old = oldTable == 0 ? null : BucketLayout<TKey, TValue>.TableArray(oldTable);
-                SameSize = oldTable != 0 && BucketLayout<TKey, TValue>.TableB(oldTable) == B;
-                OldMask = oldTable == 0 ? 0 : MapMath.BucketMask(BucketLayout<TKey, TValue>.TableB(oldTable));
+                OldB = BucketLayout<TKey, TValue>.TableB(oldTable);
             }
         }
 

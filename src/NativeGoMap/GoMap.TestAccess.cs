@@ -10,6 +10,12 @@ namespace NativeGoMap
         /// <summary>Test hook: the array being evacuated (Go's oldbuckets), or null when not growing.</summary>
         internal byte* OldBucketArray => _oldBuckets;
 
+        /// <summary>Test hook: log2 of the old array's regular bucket count while growing (B − 1 for a doubling, B for a same-size growth, more for a shrink).</summary>
+        internal int OldBForTest => _oldB;
+
+        /// <summary>Test hook: the B a pending EnsureCapacity or TrimExcess still has to reach, or −1.</summary>
+        internal int PendingResizeB => _resizeB;
+
         /// <summary>Test hook: the entry count, readable on a poisoned map (where <see cref="LongCount"/> throws).</summary>
         internal long CountForTest => _count;
 

@@ -27,7 +27,8 @@ namespace NativeGoMap
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
             Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
             Check(_insertSlowAt == (MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b)), "the insert threshold is stale");
-            Check((_slowWrites != 0) == (_oldBuckets != null || _buckets == null || _reclaimPending || _releaseQueue != null), "the slow-write flag is stale");
+            Check((_slowWrites != 0) == (_oldBuckets != null || _buckets == null || _resizeB >= 0 || _reclaimPending || _releaseQueue != null), "the slow-write flag is stale");
+            Check(_resizeB >= -1 && _resizeB < 62, "the pending resize target is out of range");
             var owned = new HashSet<nint>();
             var reached = new HashSet<nint>();
             long charged = 0;
@@ -115,8 +116,8 @@ namespace NativeGoMap
                     byte* first = BucketLayout<TKey, TValue>.Bucket(_buckets, j);
                     if (_oldBuckets != null)
                     {
-                        // An old bucket not evacuated yet has sent nothing to its new buckets.
-                        ulong oldIndex = j & OldBucketMask();
+                        // A unit not evacuated yet has sent nothing to its new buckets (its first old bucket says).
+                        ulong oldIndex = j & (EvacuationUnits() - 1);
                         if (!MapMath.Evacuated(*BucketLayout<TKey, TValue>.Bucket(_oldBuckets, oldIndex)))
                         {
                             Check(*(ulong*)first == 0 && BucketLayout<TKey, TValue>.Overflow(first) == null, $"new bucket {j} filled before old bucket {oldIndex} was evacuated");
@@ -155,19 +156,23 @@ namespace NativeGoMap
                 Own(_oldBuckets, "old bucket array");
                 int oldB = OldB();
                 ulong n = MapMath.BucketShift(oldB);
-                Check(_nevacuate <= n, "nevacuate past the old array");
+                ulong units = EvacuationUnits();
+                Check(_nevacuate <= units, "nevacuate past the last evacuation unit");
+                Check(oldB <= _b || oldB - _b <= MaxShrinkLevels, "a shrink of more levels than MaxShrinkLevels");
                 byte* tail = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, n);
                 byte* end = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, MapMath.ArrayBucketCount(oldB));
                 for (ulong j = 0; j < n; j++)
                 {
                     byte* first = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, j);
-                    Check(j >= _nevacuate || MapMath.Evacuated(*first), $"old bucket {j} below nevacuate is not evacuated");
+                    ulong unit = j & (units - 1);
+                    Check(unit >= _nevacuate || MapMath.Evacuated(*first), $"old bucket {j} below nevacuate is not evacuated");
+                    Check(MapMath.Evacuated(*first) == MapMath.Evacuated(*BucketLayout<TKey, TValue>.Bucket(_oldBuckets, unit)), $"old bucket {j} is evacuated apart from its unit {unit}");
                     WalkChain(first, j, oldB, tail, end, oldList, reached, old: true, ref liveCells, Own);
                 }
             }
             else
             {
-                Check(_oldOverflow.Count == 0 && !_sameSizeGrow, "old generation state without a growth");
+                Check(_oldOverflow.Count == 0 && _oldB == 0, "old generation state without a growth");
             }
 
             Check(liveCells == _count, $"{liveCells} live cells but count {_count}");

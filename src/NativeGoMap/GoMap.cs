@@ -19,8 +19,11 @@
 // later write first evacuates the old bucket it needs and one more (growWork), splitting each
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit. When the overflow buckets of a table become as many as its regular buckets (deletes
-// leave chains sparse), a same-size growth compacts them. No single write pays for more than
-// two old chains, so no insert stalls on a whole-table rehash. The new array comes as untouched
+// leave chains sparse), a same-size growth compacts them. Go's map never shrinks; ours does
+// when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
+// i + 2^B, … into new bucket i (GoMap.Resize.cs). No single write pays for more than two
+// evacuation units (two old chains, or for a shrink two groups of at most 128), so no insert
+// stalls on a whole-table rehash. The new array comes as untouched
 // zero pages (a 2 MiB-aligned mapping of its own with transparent huge pages from 2 MiB up,
 // OsMemory.cs), so allocating it does not stall either; and the old generation is not freed by
 // the write that ends the growth but released by the writes that follow, one huge page or 32
@@ -58,7 +61,8 @@
 // File map: GoMap.cs (header, constructors, public API), GoMapLayout.cs (bucket layout and all
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
 // GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
-// clear), GoMap.Grow.cs (growth and evacuation), GoMap.Iteration.cs (enumerators),
+// clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
+// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators),
 // GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
 // collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
 // GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
@@ -111,9 +115,11 @@ namespace NativeGoMap
         private ulong _k2;              // second hash secret of the current seed
         private byte* _buckets;         // 2^B buckets + the preallocated overflow tail; null until the first insert when B = 0
         private byte* _oldBuckets;      // previous array, half the size (or equal on a same-size growth); non-null only while growing
-        private ulong _nevacuate;       // progress counter: old buckets below it are evacuated
-        private bool _sameSizeGrow;     // the growth in progress keeps B
+        private ulong _nevacuate;       // progress counter: evacuation units below it are evacuated (GoMap.Grow.cs)
+        private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B (same size), more (a shrink)
+        private int _resizeB = -1;      // B an EnsureCapacity or TrimExcess still has to reach once the growth in progress ends, or -1
         private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + chunks), exact
+        private long _deletesSinceGrowth; // deletes since the current array was made: what may have left its overflow chains sparse (TrimExcess)
 
         // ---- what lookups read: published by writes (GoMap.Access.cs) ----
         private nuint _table;           // _buckets | _b in one word (arrays are 64-byte aligned, B < 64): one load, one consistent pair
@@ -553,7 +559,7 @@ namespace NativeGoMap
         public GoMapStats GetStats()
         {
             CheckUsable();
-            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _sameSizeGrow, (long)_nevacuate, _nativeBytes, _deferredBytes, _liveIterators);
+            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _oldBuckets != null && _oldB == _b, _oldBuckets != null && _oldB > _b, (long)_nevacuate, _nativeBytes, _deferredBytes, _liveIterators);
         }
 
         /// <summary>

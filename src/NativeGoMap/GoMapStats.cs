@@ -3,7 +3,7 @@ namespace NativeGoMap
     /// <summary>A snapshot of a map's internal shape, read in O(1) by <see cref="GoMap{TKey, TValue}.GetStats"/>.</summary>
     public readonly struct GoMapStats
     {
-        internal GoMapStats(int b, long count, int nOverflow, long overflowBuckets, bool isGrowing, bool isSameSizeGrow, long evacuatedBuckets, long nativeBytes, long deferredBytes, int liveEnumerators)
+        internal GoMapStats(int b, long count, int nOverflow, long overflowBuckets, bool isGrowing, bool isSameSizeGrow, bool isShrinking, long evacuatedBuckets, long nativeBytes, long deferredBytes, int liveEnumerators)
         {
             B = b;
             Count = count;
@@ -11,6 +11,7 @@ namespace NativeGoMap
             OverflowBuckets = overflowBuckets;
             IsGrowing = isGrowing;
             IsSameSizeGrow = isSameSizeGrow;
+            IsShrinking = isShrinking;
             EvacuatedBuckets = evacuatedBuckets;
             NativeBytes = nativeBytes;
             DeferredBytes = deferredBytes;
@@ -32,13 +33,16 @@ namespace NativeGoMap
         /// <summary>Overflow buckets linked into chains of the current bucket array (preallocated and from overflow chunks), exact.</summary>
         public long OverflowBuckets { get; }
 
-        /// <summary>True while an incremental growth is in progress (an old bucket array is still being evacuated).</summary>
+        /// <summary>True while an incremental growth is in progress (an old bucket array is still being evacuated), a shrink included.</summary>
         public bool IsGrowing { get; }
 
         /// <summary>True when the growth in progress keeps the bucket count (it only compacts overflow chains).</summary>
         public bool IsSameSizeGrow { get; }
 
-        /// <summary>Go's <c>nevacuate</c>: old buckets below this index are evacuated.</summary>
+        /// <summary>True when the growth in progress is a shrink started by <see cref="GoMap{TKey, TValue}.TrimExcess()"/> (the old array is larger).</summary>
+        public bool IsShrinking { get; }
+
+        /// <summary>Go's <c>nevacuate</c>: evacuation units below this index are evacuated (an old bucket; for a shrink, the group of old buckets that merge into one new bucket).</summary>
         public long EvacuatedBuckets { get; }
 
         /// <summary>Native bytes this map holds, bookkeeping and deferred frees included.</summary>
@@ -55,6 +59,6 @@ namespace NativeGoMap
 
         /// <inheritdoc/>
         public override string ToString() =>
-            $"B={B} count={Count} noverflow={NOverflow} overflow={OverflowBuckets} growing={IsGrowing}{(IsSameSizeGrow ? " (same size)" : "")} nevacuate={EvacuatedBuckets} native={NativeBytes} deferred={DeferredBytes} enumerators={LiveEnumerators}";
+            $"B={B} count={Count} noverflow={NOverflow} overflow={OverflowBuckets} growing={IsGrowing}{(IsSameSizeGrow ? " (same size)" : IsShrinking ? " (shrinking)" : "")} nevacuate={EvacuatedBuckets} native={NativeBytes} deferred={DeferredBytes} enumerators={LiveEnumerators}";
     }
 }

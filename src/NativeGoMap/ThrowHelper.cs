@@ -51,6 +51,14 @@ namespace NativeGoMap
         internal static void ThrowUnsupportedKey(string reason) => throw new NotSupportedException(reason);
 
         [DoesNotReturn]
+        internal static void ThrowCapacityNegative(string paramName, long capacity) =>
+            throw new ArgumentOutOfRangeException(paramName, capacity, "The capacity must not be negative.");
+
+        [DoesNotReturn]
+        internal static void ThrowCapacityBelowCount(string paramName, long capacity, long count) =>
+            throw new ArgumentOutOfRangeException(paramName, capacity, $"The capacity must not be less than the map's count ({count}).");
+
+        [DoesNotReturn]
         internal static void ThrowOutOfMemory(string message) => throw new OutOfMemoryException(message);
 
         [DoesNotReturn]

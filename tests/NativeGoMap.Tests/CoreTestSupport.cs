@@ -240,11 +240,7 @@ namespace NativeGoMap.Tests.CoreSupport
     {
         private static int BucketSize => GoMap<TKey, TValue>.Layout.BucketSize;
 
-        public static int OldB(GoMap<TKey, TValue> map)
-        {
-            GoMapStats s = map.GetStats();
-            return s.IsSameSizeGrow ? s.B : s.B - 1;
-        }
+        public static int OldB(GoMap<TKey, TValue> map) => map.OldBForTest;
 
         public static byte* Bucket(byte* array, ulong index) => array + (index * (ulong)BucketSize);
 

@@ -1,0 +1,258 @@
+using System;
+
+namespace NativeGoMap
+{
+    // Capacity control: EnsureCapacity (grow ahead of inserts) and TrimExcess (shrink after
+    // deletes). Go's map has neither (it never shrinks: golang/go#20135). Both resize through the
+    // same incremental growth as an insert's (GoMap.Grow.cs), generalized: a growth may go up
+    // several levels at once, and a shrink merges old buckets i, i + 2^B, i + 2·2^B, … into new
+    // bucket i (the reverse of a doubling's split), one such group per evacuation unit. So no
+    // call and no write pays for a whole table: writes carry a resize on two units at a time as
+    // they carry a growth, and each TrimExcess call carries it a bounded step further.
+    //
+    // Iteration rules hold across a shrink as across a doubling: an enumerator that started
+    // before it walks its own (old) array and looks up entries marked evacuated; one that starts
+    // during it walks the new array and, for a new bucket whose group is not evacuated yet, the
+    // group's old chains in turn (GoMap.Iteration.cs). A group is evacuated whole, so a new bucket
+    // is either still empty with all its entries in old chains, or final.
+    public sealed unsafe partial class GoMap<TKey, TValue>
+    {
+        /// <summary>Most levels one shrink goes down: a unit is then at most 128 old buckets, so a write's share of a shrink stays small.</summary>
+        internal const int MaxShrinkLevels = 7;
+
+        /// <summary>Old buckets one <see cref="TrimExcess()"/> call evacuates at most (besides one release step).</summary>
+        internal const int TrimStepBuckets = 1024;
+
+        /// <summary>
+        /// Makes sure <paramref name="capacity"/> entries fit without another growth, as
+        /// <see cref="System.Collections.Generic.Dictionary{TKey, TValue}.EnsureCapacity"/> does. On an
+        /// empty map it sizes the bucket array as the constructor's hint would (the old array is
+        /// retired); on a populated one it starts a growth to that size, which the following writes
+        /// carry on incrementally as any growth (several levels at once when needed), so this call
+        /// allocates the new array without touching its pages and moves no entry. If a growth is
+        /// already running, the growth to this capacity starts when it ends (at the next write).
+        /// Either way no insert of a new key, up to <paramref name="capacity"/> entries, starts a
+        /// growth of its own (deletes mixed in may still start a same-size growth that compacts
+        /// overflow chains, as in Go). O(1) plus the array's allocation; invalidates refs into the map.
+        /// </summary>
+        /// <param name="capacity">The number of entries that must fit.</param>
+        /// <returns>The number of entries the map now holds without another growth: 6.5 × 2^B for the
+        /// B it is or will be at, at least <paramref name="capacity"/>.</returns>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
+        /// <exception cref="OutOfMemoryException">The bucket array could not be allocated; the map is unchanged.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public long EnsureCapacity(long capacity)
+        {
+            if (capacity < 0)
+            {
+                ThrowHelper.ThrowCapacityNegative(nameof(capacity), capacity);
+            }
+
+            int target = TargetB(capacity);
+            BeginWrite();
+            try
+            {
+                EnterStructural();
+                try
+                {
+                    ReclaimStep();
+                    int plan = _resizeB >= 0 ? _resizeB : _b;
+                    if (target > plan || (_resizeB >= 0 && _resizeB < _b && target > _resizeB))
+                    {
+                        // Raise the plan: a pending shrink stops at the capacity asked for, a
+                        // smaller plan grows to it.
+                        plan = Math.Max(target, plan);
+                        _resizeB = plan == _b && _oldBuckets == null ? -1 : plan;
+                        if (_oldBuckets == null && _resizeB >= 0)
+                        {
+                            ContinueResize();
+                        }
+                    }
+
+                    return MapMath.MaxCountBeforeGrowth(Math.Max(plan, target));
+                }
+                finally
+                {
+                    Publish();
+                    ExitStructural();
+                }
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>
+        /// Gives back the memory the entries do not need: moves the map to the smallest B that holds
+        /// its <see cref="LongCount"/> under the load factor (6.5 per bucket), and frees the overflow
+        /// buckets that deletes left behind (a shrink builds new chains; at the same size, a
+        /// same-size growth compacts them when overflow buckets exceed a quarter of the regular
+        /// ones, more than a table filled to the load factor has, and at least as many entries
+        /// were deleted since the array was made). The move
+        /// is incremental, so this call never stalls on a big table: it starts the shrink and
+        /// carries it a bounded step (at most 1,024 old buckets evacuated and one release step of
+        /// retired memory), and every later write carries it on as it carries a growth. Call it
+        /// again until it returns true to finish without writes. An empty map drops its arrays.
+        /// Enumerators in progress keep Go's rules across the shrink. Invalidates refs into the map.
+        /// </summary>
+        /// <returns>True when the trim is complete: no entry is left to move and no retired memory
+        /// waits for release (memory kept for live enumerators is released after they end).</returns>
+        /// <exception cref="OutOfMemoryException">The smaller bucket array or an overflow bucket of the
+        /// move could not be allocated; the map is valid and holds the same entries.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool TrimExcess() => Trim(-1);
+
+        /// <summary>
+        /// <see cref="TrimExcess()"/> to a size that holds <paramref name="capacity"/> entries without
+        /// another growth, as <see cref="System.Collections.Generic.Dictionary{TKey, TValue}.TrimExcess(int)"/>:
+        /// nothing shrinks when the map is already that small. Same costs and rules as <see cref="TrimExcess()"/>.
+        /// </summary>
+        /// <param name="capacity">The number of entries the map must still hold without a growth; at least <see cref="LongCount"/>.</param>
+        /// <returns>True when the trim is complete (see <see cref="TrimExcess()"/>).</returns>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is less than <see cref="LongCount"/>.</exception>
+        /// <exception cref="OutOfMemoryException">As for <see cref="TrimExcess()"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        public bool TrimExcess(long capacity)
+        {
+            CheckUsable();
+            if (capacity < _count)
+            {
+                ThrowHelper.ThrowCapacityBelowCount(nameof(capacity), capacity, _count);
+            }
+
+            return Trim(capacity);
+        }
+
+        /// <summary>The trim behind both overloads; <paramref name="capacity"/> −1 means the count.</summary>
+        private bool Trim(long capacity)
+        {
+            BeginWrite();
+            try
+            {
+                EnterStructural();
+                try
+                {
+                    ReclaimStep();
+                    int target = TargetB(Math.Max(capacity, _count));
+                    if (target < _b || (target == _b && _oldBuckets == null && HasExcessOverflow()))
+                    {
+                        _resizeB = target; // overrides a pending EnsureCapacity: the latest call wins, as for Dictionary
+                    }
+                    else if (_resizeB > _b)
+                    {
+                        // A pending EnsureCapacity growth is cut to the capacity asked for now.
+                        _resizeB = target > _b ? Math.Min(target, _resizeB) : -1;
+                    }
+
+                    long budget = TrimStepBuckets;
+                    while (budget > 0)
+                    {
+                        if (_oldBuckets == null)
+                        {
+                            if (_resizeB < 0 || !ContinueResize() || _oldBuckets == null)
+                            {
+                                break;
+                            }
+                        }
+
+                        budget -= (long)Evacuate(_nevacuate);
+                    }
+
+                    return _oldBuckets == null && _resizeB < 0 && _releaseQueue == null && !_reclaimPending;
+                }
+                finally
+                {
+                    Publish();
+                    ExitStructural();
+                }
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary>The smallest B that holds <paramref name="capacity"/> entries under the load factor (Go's makemap rule); throws for a capacity no array could hold.</summary>
+        private static int TargetB(long capacity)
+        {
+            if ((ulong)capacity / MapMath.BucketCnt > MapMath.MaxAlloc / (ulong)BucketLayout<TKey, TValue>.BucketSize)
+            {
+                ThrowHelper.ThrowOutOfMemory($"A bucket array for {capacity} entries cannot be addressed.");
+            }
+
+            return MapMath.BForHint(capacity);
+        }
+
+        /// <summary>
+        /// Whether a same-size growth would free overflow buckets: more of them than a quarter of
+        /// the regular buckets (a table filled to the load factor links about a fifth), and at
+        /// least as many deletes since the array was made, so that chains may have gone sparse (a
+        /// compaction of chains that are full would free nothing, and repeating it would loop).
+        /// </summary>
+        private bool HasExcessOverflow() =>
+            _overflowUsed > 0 && (ulong)_overflowUsed > MapMath.BucketShift(_b) / 4 && _deletesSinceGrowth >= _overflowUsed;
+
+        /// <summary>
+        /// Starts the next step toward <see cref="_resizeB"/> (no growth may be running): a
+        /// growth of any number of levels, a shrink of at most <see cref="MaxShrinkLevels"/>
+        /// levels (the rest stays pending), a same-size compaction, or, for an empty map, a new
+        /// array in place of the old one. Never goes below what the entries need now: inserts
+        /// since the request may have raised that. Returns false when nothing was left to do.
+        /// </summary>
+        private bool ContinueResize()
+        {
+            int target = Math.Max(_resizeB, MapMath.BForHint(_count));
+            _resizeB = -1;
+            bool compact = target == _b && HasExcessOverflow();
+            if (target == _b && !compact)
+            {
+                return false;
+            }
+
+            if (_count == 0)
+            {
+                ReplaceEmpty(target);
+                return true;
+            }
+
+            int newB = target;
+            if (target < _b - MaxShrinkLevels)
+            {
+                newB = _b - MaxShrinkLevels;
+                _resizeB = target;
+            }
+
+            StartGrowth(newB);
+            return true;
+        }
+
+        /// <summary>
+        /// An empty map changes size without a growth: the new array (none for B = 0, as a new map)
+        /// replaces the old, which is retired with its overflow chunks. Allocates first.
+        /// </summary>
+        private void ReplaceEmpty(int b)
+        {
+            byte* nextOverflow = null;
+            byte* array = b == 0 ? null : AllocBucketArray(b, out nextOverflow);
+            if (_buckets != null)
+            {
+                RetireBucketMemory(_buckets);
+            }
+
+            RetireOverflowList(ref _overflow);
+            _chunkNext = null;
+            _chunkLeft = 0;
+            _buckets = array;
+            _b = b;
+            _nextOverflow = nextOverflow;
+            _noverflow = 0;
+            _overflowUsed = 0;
+            _deletesSinceGrowth = 0;
+            Publish();
+        }
+    }
+}

@@ -1,0 +1,563 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// EnsureCapacity and TrimExcess (GoMap.Resize.cs): the sizes they reach, that they move the
+    /// map incrementally (no call finishes a big resize by itself), Go's iteration rules across a
+    /// shrink and a growth of several levels, and random operation sequences mixing them in,
+    /// checked against a Dictionary model with Validate at every step.
+    /// </summary>
+    public class ResizeTests
+    {
+        private static void Fill(GoMap<long, long> map, Dictionary<long, long>? model, long from, long to)
+        {
+            for (long k = from; k < to; k++)
+            {
+                map[k] = k * 3;
+                if (model != null)
+                {
+                    model[k] = k * 3;
+                }
+            }
+        }
+
+        /// <summary>Calls TrimExcess until it reports completion; returns the number of calls.</summary>
+        private static int TrimToEnd(GoMap<long, long> map, Func<bool> trim)
+        {
+            int calls = 1;
+            while (!trim())
+            {
+                map.Validate();
+                calls++;
+                Assert.True(calls < 1_000_000, "TrimExcess never completed");
+            }
+
+            map.Validate();
+            return calls;
+        }
+
+        // ---- EnsureCapacity ----
+
+        [Theory]
+        [InlineData(0, 0)]
+        [InlineData(8, 0)]
+        [InlineData(9, 1)]
+        [InlineData(1000, 8)]
+        [InlineData(1_000_000, 18)]
+        public void EnsureCapacity_OnAnEmptyMap_SizesAsTheConstructorHint(long capacity, int b)
+        {
+            using var map = new GoMap<long, long>();
+            long guaranteed = map.EnsureCapacity(capacity);
+            using var hinted = new GoMap<long, long>(capacity);
+            Assert.Equal(b, map.GetStats().B);
+            Assert.Equal(hinted.GetStats().B, map.GetStats().B);
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.True(guaranteed >= capacity);
+            map.Validate();
+        }
+
+        [Fact]
+        public void EnsureCapacity_ReturnsTheCountThatFitsWithoutGrowth()
+        {
+            using var map = new GoMap<long, long>();
+            long guaranteed = map.EnsureCapacity(1000);
+            int b = map.GetStats().B;
+            Fill(map, null, 0, guaranteed);
+            Assert.Equal(b, map.GetStats().B);
+            Assert.Equal(0, map.Work.GrowthStarts);
+            map[guaranteed] = 1; // one more grows
+            Assert.Equal(1, map.Work.GrowthStarts);
+        }
+
+        [Fact]
+        public void EnsureCapacity_NegativeCapacity_Throws()
+        {
+            using var map = new GoMap<long, long>();
+            Assert.Throws<ArgumentOutOfRangeException>(() => map.EnsureCapacity(-1));
+        }
+
+        [Fact]
+        public void EnsureCapacity_AbsurdCapacity_ThrowsOutOfMemory_AndLeavesTheMapAsItWas()
+        {
+            using var map = new GoMap<long, long>();
+            map[1] = 1;
+            Assert.Throws<OutOfMemoryException>(() => map.EnsureCapacity(long.MaxValue));
+            Assert.Equal(1, map[1]);
+            Assert.Equal(0, map.GetStats().B);
+            map.Validate();
+        }
+
+        [Fact]
+        public void EnsureCapacity_SmallerThanTheMap_ChangesNothing()
+        {
+            using var map = new GoMap<long, long>(10_000);
+            int b = map.GetStats().B;
+            long guaranteed = map.EnsureCapacity(10);
+            Assert.Equal(b, map.GetStats().B);
+            Assert.Equal(Math.Max(8L, GoGrowth.HintFor(b)), guaranteed);
+            Assert.Equal(0, map.Work.GrowthStarts);
+        }
+
+        [Fact]
+        public void EnsureCapacity_OnAPopulatedMap_StartsOneGrowthOfSeveralLevels_CarriedByLaterWrites()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 500); // B = 7
+            Assert.Equal(7, map.GetStats().B);
+            long startsBefore = map.Work.GrowthStarts;
+
+            long guaranteed = map.EnsureCapacity(100_000);
+            GoMapStats s = map.GetStats();
+            Assert.Equal(14, s.B);
+            Assert.True(s.IsGrowing, "a populated map grows incrementally");
+            Assert.Equal(7, map.OldBForTest);
+            Assert.Equal(startsBefore + 1, map.Work.GrowthStarts);
+            Assert.True(guaranteed >= 100_000);
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+
+            Fill(map, model, 500, 100_000);
+            Assert.Equal(14, map.GetStats().B);
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.Equal(startsBefore + 1, map.Work.GrowthStarts);
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
+        public void EnsureCapacity_DuringAGrowth_GrowsToTheCapacityWhenItEnds()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 105); // the 105th insert started a doubling to B = 4
+            Assert.True(map.GetStats().IsGrowing);
+            long guaranteed = map.EnsureCapacity(50_000);
+            Assert.Equal(13, map.PendingResizeB);
+            long startsAfterCall = map.Work.GrowthStarts;
+            Fill(map, model, 105, 50_000);
+            Assert.Equal(13, map.GetStats().B);
+            Assert.Equal(startsAfterCall + 1, map.Work.GrowthStarts); // only the planned one
+            Assert.True(guaranteed >= 50_000);
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+        }
+
+        // ---- TrimExcess ----
+
+        [Fact]
+        public void TrimExcess_AfterDeletes_ShrinksToTheSmallestBThatHoldsTheCount()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 100_000); // B = 14
+            for (long k = 1000; k < 100_000; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            TrimToEnd(map, map.TrimExcess);
+            Assert.Equal(GoGrowth.BForHint(1000), map.GetStats().B);
+            Assert.Equal(8, map.GetStats().B);
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
+        public void TrimExcess_IsIncremental_OneCallMovesABoundedPart()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 400_000); // B = 16
+            for (long k = 100; k < 400_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            Assert.False(map.TrimExcess(), "one call cannot finish a shrink of 65,536 buckets");
+            GoMapStats s = map.GetStats();
+            Assert.True(s.IsGrowing);
+            Assert.True(map.OldBForTest > s.B);
+            Assert.True(s.EvacuatedBuckets * (1L << (map.OldBForTest - s.B)) <= GoMap<long, long>.TrimStepBuckets);
+            map.Validate();
+        }
+
+        [Fact]
+        public void TrimExcess_ShrinksAtMostMaxShrinkLevelsPerStep_AndChainsTheRest()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 400_000); // B = 16
+            for (long k = 10; k < 400_000; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            map.TrimExcess();
+            Assert.Equal(16 - GoMap<long, long>.MaxShrinkLevels, map.GetStats().B);
+            Assert.Equal(1, map.PendingResizeB); // 10 entries need B = 1
+            TrimToEnd(map, map.TrimExcess);
+            Assert.Equal(1, map.GetStats().B);
+            Assert.Equal(-1, map.PendingResizeB);
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
+        public void TrimExcess_WritesCarryTheShrink()
+        {
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 50_000);
+            for (long k = 0; k < 49_000; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            map.TrimExcess();
+            long k2 = 1_000_000;
+            while (map.GetStats().IsGrowing || map.PendingResizeB >= 0)
+            {
+                map[k2] = k2;
+                model[k2] = k2;
+                map.Remove(k2);
+                model.Remove(k2);
+                k2++;
+            }
+
+            map.Validate();
+            Assert.Equal(GoGrowth.BForHint(1000), map.GetStats().B);
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
+        public void TrimExcess_OnAnEmptyMap_DropsTheArrays()
+        {
+            using var map = new GoMap<long, long>(100_000);
+            Assert.True(map.GetStats().NativeBytes > 1_000_000);
+            Assert.True(TrimToEnd(map, map.TrimExcess) >= 1);
+            Assert.Equal(0, map.GetStats().B);
+            Assert.True(map.GetStats().NativeBytes - map.ParkedBytes < 4096, map.GetStats().ToString() + " parked=" + map.ParkedBytes);
+            map[1] = 2;
+            Assert.Equal(2, map[1]);
+            map.Validate();
+        }
+
+        [Fact]
+        public void TrimExcess_GivesTheMemoryBack()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 200_000);
+            long before = map.GetStats().NativeBytes;
+            for (long k = 2000; k < 200_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            TrimToEnd(map, map.TrimExcess);
+            long after = map.GetStats().NativeBytes;
+            Assert.True(after * 20 < before, $"native bytes {before} before, {after} after");
+            Assert.Equal(0, map.GetStats().DeferredBytes);
+        }
+
+        [Fact]
+        public void TrimExcessWithCapacity_KeepsRoomForThatCapacity()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 100_000);
+            for (long k = 100; k < 100_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            TrimToEnd(map, () => map.TrimExcess(5000));
+            Assert.Equal(GoGrowth.BForHint(5000), map.GetStats().B);
+        }
+
+        [Fact]
+        public void TrimExcessWithCapacity_BelowTheCount_Throws()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 10);
+            Assert.Throws<ArgumentOutOfRangeException>(() => map.TrimExcess(9));
+        }
+
+        [Fact]
+        public void TrimExcess_OnAMapAlreadyThatSmall_ChangesNothing()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 1000);
+            int b = map.GetStats().B;
+            long starts = map.Work.GrowthStarts;
+            Assert.True(map.TrimExcess());
+            Assert.True(map.TrimExcess(100_000));
+            Assert.Equal(b, map.GetStats().B);
+            Assert.Equal(starts, map.Work.GrowthStarts);
+        }
+
+        [Fact]
+        public void TrimExcess_CancelsAPendingEnsureCapacity()
+        {
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 105); // growing
+            map.EnsureCapacity(1_000_000);
+            Assert.True(map.PendingResizeB > map.GetStats().B);
+            TrimToEnd(map, map.TrimExcess);
+            Assert.Equal(GoGrowth.BForHint(105), map.GetStats().B);
+        }
+
+        [Fact]
+        public void TrimExcess_AfterDeletes_CompactsSparseOverflowChainsAtTheSameSize()
+        {
+            // 64 distinct hashes: 6,000 keys in 64 long chains; deleting a third leaves their
+            // overflow buckets sparse while the count still needs the same B.
+            using var map = new GoMap<int, int>(null, new ModuloComparer(64));
+            var model = new Dictionary<int, int>();
+            for (int k = 0; k < 6000; k++)
+            {
+                map[k] = k;
+                model[k] = k;
+            }
+
+            for (int k = 0; k < 2000; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            int b = map.GetStats().B;
+            Assert.Equal(GoGrowth.BForHint(4000), b);
+            long overflowBefore = map.GetStats().OverflowBuckets;
+            long starts = map.Work.GrowthStarts;
+            int calls = 1;
+            while (!map.TrimExcess())
+            {
+                calls++;
+            }
+
+            map.Validate();
+            Assert.Equal(starts + 1, map.Work.GrowthStarts);
+            Assert.Equal(b, map.GetStats().B);
+            Assert.True(map.GetStats().OverflowBuckets < overflowBefore, $"{map.GetStats().OverflowBuckets} overflow buckets after, {overflowBefore} before");
+            MapAssert.SameEntries(map, model);
+        }
+
+        // ---- iteration across resizes ----
+
+        [Fact]
+        public void Enumeration_StartedBeforeAShrink_YieldsEveryEntryOnce()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<long, long>();
+                Fill(map, model, 0, 20_000);
+                for (long k = 500; k < 20_000; k++)
+                {
+                    map.Remove(k);
+                    model.Remove(k);
+                }
+
+                var seen = new HashSet<long>();
+                int step = 0;
+                foreach (var (k, v) in map)
+                {
+                    Assert.True(seen.Add(k), $"{k} yielded twice");
+                    Assert.Equal(model[k], v);
+                    if (step++ % 7 == 0)
+                    {
+                        map.TrimExcess(); // carries the shrink along under the enumeration
+                    }
+                }
+
+                Assert.Equal(model.Keys.OrderBy(x => x), seen.OrderBy(x => x));
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Enumeration_StartedDuringAShrink_WalksTheMergedOldChains_AndYieldsEveryEntryOnce()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<long, long>();
+                Fill(map, model, 0, 200_000); // B = 15
+                for (long k = 3000; k < 200_000; k++)
+                {
+                    map.Remove(k);
+                    model.Remove(k);
+                }
+
+                Assert.False(map.TrimExcess()); // a shrink of 7 levels, partly done
+                Assert.True(map.GetStats().IsGrowing);
+                Assert.True(map.OldBForTest > map.GetStats().B);
+
+                var seen = new HashSet<long>();
+                int step = 0;
+                foreach (var (k, v) in map)
+                {
+                    Assert.True(seen.Add(k), $"{k} yielded twice");
+                    Assert.Equal(model[k], v);
+                    if (step++ % 5 == 0)
+                    {
+                        // Writes during the walk evacuate groups ahead of and behind it.
+                        map[k] = v;
+                        map.TrimExcess();
+                    }
+                }
+
+                Assert.Equal(model.Count, seen.Count);
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Enumeration_StartedDuringAShrink_SkipsEntriesRemovedBeforeTheyAreReached()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            Fill(map, null, 0, 100_000);
+            for (long k = 2000; k < 100_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            map.TrimExcess();
+            Assert.True(map.GetStats().IsGrowing);
+            var removed = new HashSet<long>();
+            var seen = new HashSet<long>();
+            foreach (var (k, _) in map)
+            {
+                Assert.DoesNotContain(k, removed);
+                Assert.True(seen.Add(k));
+                for (long r = 0; r < 2000 && removed.Count < seen.Count * 2; r++)
+                {
+                    if (!seen.Contains(r) && removed.Add(r))
+                    {
+                        Assert.True(map.Remove(r));
+                        break;
+                    }
+                }
+            }
+
+            Assert.Equal(2000, seen.Count + removed.Count);
+            map.Validate();
+        }
+
+        [Fact]
+        public void Enumeration_StartedDuringAGrowthOfSeveralLevels_YieldsEveryEntryOnce()
+        {
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<long, long>();
+                Fill(map, model, 0, 3000);
+                map.EnsureCapacity(1_000_000); // 9 → 18 levels: each old chain spreads over 512 new buckets
+                Assert.True(map.GetStats().IsGrowing);
+                var seen = new HashSet<long>();
+                int step = 0;
+                foreach (var (k, v) in map)
+                {
+                    Assert.True(seen.Add(k), $"{k} yielded twice");
+                    Assert.Equal(model[k], v);
+                    if (step++ % 3 == 0)
+                    {
+                        map[k] = v + 1;
+                        model[k] = v + 1;
+                    }
+                }
+
+                Assert.Equal(model.Count, seen.Count);
+                map.Validate();
+                MapAssert.SameEntries(map, model);
+            });
+        }
+
+        // ---- random operations against a model ----
+
+        [Fact]
+        public void RandomOperations_WithEnsureCapacityAndTrimExcess_MatchTheModel()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var model = new Dictionary<long, long>();
+                GoMap<long, long>.Enumerator? live = null;
+                var liveSeen = new HashSet<long>();
+                var present = new HashSet<long>(); // present since the live enumeration started
+                for (int op = 0; op < 60_000; op++)
+                {
+                    int r = rng.Next(1000);
+                    long key = rng.Next(op < 30_000 ? 20_000 : 2_000);
+                    if (r < 450)
+                    {
+                        map[key] = op;
+                        model[key] = op;
+                    }
+                    else if (r < 900)
+                    {
+                        Assert.Equal(model.Remove(key), map.Remove(key));
+                        present.Remove(key);
+                    }
+                    else if (r < 930)
+                    {
+                        map.TrimExcess();
+                    }
+                    else if (r < 940)
+                    {
+                        map.TrimExcess(model.Count + rng.Next(5000));
+                    }
+                    else if (r < 950)
+                    {
+                        long c = map.EnsureCapacity(rng.Next(30_000));
+                        Assert.True(c >= model.Count);
+                    }
+                    else if (r < 960)
+                    {
+                        live?.Dispose();
+                        live = map.GetEnumerator();
+                        liveSeen.Clear();
+                        present = new HashSet<long>(model.Keys);
+                    }
+                    else if (live is GoMap<long, long>.Enumerator e)
+                    {
+                        for (int s = 0; s < 20; s++)
+                        {
+                            if (!e.MoveNext())
+                            {
+                                Assert.Empty(present.Except(liveSeen));
+                                e.Dispose();
+                                live = null;
+                                break;
+                            }
+
+                            Assert.True(liveSeen.Add(e.Current.Key), $"{e.Current.Key} yielded twice");
+                            Assert.Equal(model[e.Current.Key], e.Current.Value);
+                        }
+
+                        if (live != null)
+                        {
+                            live = e;
+                        }
+                    }
+
+                    if (op % 97 == 0)
+                    {
+                        map.Validate();
+                        Assert.Equal(model.Count, map.Count);
+                    }
+                }
+
+                live?.Dispose();
+                map.Validate();
+                MapAssert.SameEntries(map, model);
+            });
+        }
+    }
+}
