@@ -206,27 +206,24 @@ namespace NativeGoMap
         private bool ContinueResize()
         {
             int target = Math.Max(_resizeB, MapMath.BForHint(_count));
-            _resizeB = -1;
             bool compact = target == _b && HasExcessOverflow();
             if (target == _b && !compact)
             {
+                _resizeB = -1;
                 return false;
             }
 
+            // Allocation first (it may throw, leaving the request pending), then the new plan.
             if (_count == 0)
             {
                 ReplaceEmpty(target);
+                _resizeB = -1;
                 return true;
             }
 
-            int newB = target;
-            if (target < _b - MaxShrinkLevels)
-            {
-                newB = _b - MaxShrinkLevels;
-                _resizeB = target;
-            }
-
+            int newB = Math.Max(target, _b - MaxShrinkLevels);
             StartGrowth(newB);
+            _resizeB = newB == target ? -1 : target;
             return true;
         }
 

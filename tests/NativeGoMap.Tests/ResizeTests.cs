@@ -478,6 +478,51 @@ namespace NativeGoMap.Tests
             });
         }
 
+        [Fact]
+        public void Enumeration_OnAnOldChain_WhenTheGrowthEndsUnderIt_StillYieldsTheRestOfThatChain()
+        {
+            // 64 distinct hashes: long chains. A same-size growth (TrimExcess compacting them) is
+            // left half done; an enumeration started now walks the unevacuated old chains for
+            // their new buckets. Ending the growth mid-walk marks the rest of such a chain
+            // evacuated: those entries need a lookup, not the inline walk of the current array.
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                for (int trial = 0; trial < 20; trial++)
+                {
+                    using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)rng.Next() }, new ModuloComparer(64));
+                    for (int k = 0; k < 9000; k++)
+                    {
+                        map[k] = k;
+                    }
+
+                    for (int k = 0; k < 1200; k++)
+                    {
+                        map.Remove(k);
+                    }
+
+                    Assert.False(map.TrimExcess());
+                    Assert.True(map.GetStats().IsSameSizeGrow);
+                    int endAt = rng.Next(7800);
+                    int step = 0;
+                    var seen = new HashSet<int>();
+                    foreach (var (k, v) in map)
+                    {
+                        Assert.True(seen.Add(k), $"{k} yielded twice");
+                        Assert.Equal(k, v);
+                        if (step++ == endAt)
+                        {
+                            while (!map.TrimExcess())
+                            {
+                            }
+                        }
+                    }
+
+                    Assert.Equal(7800, seen.Count);
+                }
+            });
+        }
+
         // ---- random operations against a model ----
 
         [Fact]
