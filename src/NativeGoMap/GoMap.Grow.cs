@@ -23,7 +23,7 @@ namespace NativeGoMap
         /// </summary>
         private void StartGrowth(int newB)
         {
-            FreeParked(); // mappings emptied during the previous growth: no read can still be in them
+            FreeParked(); // mappings emptied at least a second ago: no read can plausibly still be in them
             byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);
 
             if (_oldOverflow.Count != 0)

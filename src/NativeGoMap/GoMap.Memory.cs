@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 
 namespace NativeGoMap
 {
@@ -16,7 +17,7 @@ namespace NativeGoMap
     // nothing points at it; here a retired block travels:
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
-    //                                                              └─(Go mode, big arrays)─► _parked ──(next growth start)──► unmapped
+    //                                                              └─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -32,9 +33,10 @@ namespace NativeGoMap
     //     (discarded from the tail, a huge page at a time; they stay mapped and read as zeros) or
     //     up to ReleaseBudgetBlocks small blocks. No write pays for a whole generation (the stall
     //     that the end of a growth used to be). In Go mode an emptied big array stays mapped
-    //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until the next
-    //     growth starts, so a read racing the writes (misuse, unannounced in Go mode) finds
-    //     zeros, not an unmapped page.
+    //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until a growth
+    //     starts at least a second after it was parked, so a read racing the writes (misuse,
+    //     unannounced in Go mode, perhaps preempted for milliseconds) finds zeros, not an
+    //     unmapped page.
     //   - Indirect key/value blocks are read by enumerators only (a lookup racing a write reads
     //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
     //     is registered, else freed at once by the Remove or Clear that drops them.
@@ -44,6 +46,9 @@ namespace NativeGoMap
     {
         /// <summary>Bytes of a big block that one release step returns (one huge page).</summary>
         private const ulong ReleaseBudgetBytes = OsMemory.HugePage;
+
+        /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
+        private const long ParkedGraceMilliseconds = 1000;
 
         /// <summary>Small blocks (overflow chunks, list storage) that one release step frees.</summary>
         private const int ReleaseBudgetBlocks = 32;
@@ -210,7 +215,7 @@ namespace NativeGoMap
         /// One release step: up to <see cref="ReleaseBudgetBytes"/> of a big block's pages, or up
         /// to <see cref="ReleaseBudgetBlocks"/> whole small blocks, from the release queue. A big
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
-        /// emptied mapping is then parked, and unmapped only when the next growth starts, so that
+        /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
         /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
         /// memory; in Strict mode no read can be racing (Promote checked), and it is unmapped at once.
         /// </summary>
@@ -236,6 +241,7 @@ namespace NativeGoMap
                     // Released but for its first page; no longer counted as retired.
                     _deferredBytes -= NativeHeap.ChargedSize(p);
                     NativeHeap.Next(p) = _parked;
+                    NativeHeap.MappedStamp(p) = Stopwatch.GetTimestamp();
                     _parked = p;
                     return;
                 }
@@ -249,17 +255,33 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Unmaps the parked, emptied mappings (see <see cref="ReleaseSome"/>): a few, with one populated page each.</summary>
-        private void FreeParked()
+        /// <summary>
+        /// Unmaps the parked, emptied mappings (see <see cref="ReleaseSome"/>) that have been
+        /// parked for <see cref="ParkedGraceMilliseconds"/> or more (all of them when
+        /// <paramref name="all"/>): a few, with one populated page each. The grace period is what
+        /// keeps a Go-mode read racing the writes (misuse: a reader preempted while it holds an
+        /// array pointer, on a busy machine for milliseconds) off unmapped memory: the stress
+        /// program's reader-vs-writer trials crashed in about 1 of 100 when they were unmapped
+        /// at the next growth start however soon it came (small maps grow within microseconds).
+        /// </summary>
+        private void FreeParked(bool all = false)
         {
-            byte* p = _parked;
-            _parked = null;
-            while (p != null)
+            long now = Stopwatch.GetTimestamp();
+            long grace = Stopwatch.Frequency / 1000 * ParkedGraceMilliseconds;
+            ref byte* link = ref _parked;
+            while (link != null)
             {
-                byte* next = NativeHeap.Next(p);
-                NativeHeap.Next(p) = null;
-                FreeBlock(p);
-                p = next;
+                byte* p = link;
+                if (all || now - NativeHeap.MappedStamp(p) >= grace)
+                {
+                    link = NativeHeap.Next(p);
+                    NativeHeap.Next(p) = null;
+                    FreeBlock(p);
+                }
+                else
+                {
+                    link = ref NativeHeap.Next(p);
+                }
             }
         }
 
@@ -429,7 +451,7 @@ namespace NativeGoMap
             byte* queued = _releaseQueue;
             _releaseQueue = null;
             FreeChain(queued);
-            FreeParked();
+            FreeParked(all: true);
             FreeBlock((byte*)_iterSlots);
             _iterSlots = null;
             _iterSlotCount = 0;

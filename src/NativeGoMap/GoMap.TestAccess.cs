@@ -54,7 +54,7 @@ namespace NativeGoMap
             return n;
         }
 
-        /// <summary>Test hook: bytes still charged for Go-mode mappings released but for their first page, unmapped at the next growth start.</summary>
+        /// <summary>Test hook: bytes still charged for Go-mode mappings released but for their first page, unmapped by a growth start at least a second later (or Dispose).</summary>
         internal long ParkedBytes
         {
             get

@@ -140,7 +140,7 @@ namespace NativeGoMap
         private long _deferredBytes;    // of which retired and not yet released (deferred or queued)
         private byte* _deferred;        // retired blocks that enumerators may still read, newest first, linked through their headers
         private byte* _releaseQueue;    // retired blocks nothing can read, released a bounded piece per write
-        private byte* _parked;          // Go mode: emptied big arrays kept mapped until the next growth starts
+        private byte* _parked;          // Go mode: emptied big arrays kept mapped until a growth starts a second later
         private bool _reclaimPending;   // something may have become releasable since the last reclaim
         private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots

@@ -193,6 +193,13 @@ namespace NativeGoMap
             }
         }
 
+        /// <summary>
+        /// A word of a mapped block's own, below its header (the mapping's bytes 8..15; bytes 0..7
+        /// hold its length): GoMap.Memory.cs records there when it parked the block. Only for
+        /// blocks <see cref="IsMapped"/> says are mapped.
+        /// </summary>
+        internal static ref long MappedStamp(byte* p) => ref *(long*)(p - MappedOffset + 8);
+
         /// <summary>True for a block in a mapping of its own (outside poison mode), which <see cref="ReleaseTail"/> can release in pieces.</summary>
         internal static bool IsMapped(byte* p) => (*(ulong*)(p - HeaderSize) & MagicMask) == MappedMagic && !t_poison;
 
