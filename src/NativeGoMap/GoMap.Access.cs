@@ -187,8 +187,24 @@ namespace NativeGoMap
         }
 
         /// <summary>Every write takes the slow path while growing, before the first array, while a resize waits for its next step, and while retired memory waits for release.</summary>
-        private void UpdateSlowWrites() =>
-            _slowWrites = (_oldBuckets != null || _buckets == null || _resizeB >= 0 || _reclaimPending || _releaseQueue != null) ? 1 : 0;
+        private void UpdateSlowWrites()
+        {
+            int slow = (_oldBuckets != null || _buckets == null || _resizeB >= 0 || _reclaimPending || _releaseQueue != null) ? 1 : 0;
+            _slowWrites = slow;
+            if (slow == 0)
+            {
+                // An enumerator that ends on another thread sets _reclaimPending and then this flag
+                // (UnregisterIterator); if it did so after the read above, the store above may have
+                // undone it. Look again after a full fence, so the last store agrees with the pending
+                // reclaim whatever the interleaving (the stress program's Strict iterator-vs-writer
+                // trials once caught Validate's "slow-write flag is stale" from this race).
+                Thread.MemoryBarrier();
+                if (Volatile.Read(ref _reclaimPending))
+                {
+                    _slowWrites = 1;
+                }
+            }
+        }
 
         /// <summary>How the probe loops compare and hash keys; a struct type argument, so each choice compiles to its own loop.</summary>
         private interface IKeys
