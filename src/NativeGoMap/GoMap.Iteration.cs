@@ -250,8 +250,8 @@ namespace NativeGoMap
             private readonly GoMap<TKey, TValue>? _map;
 
             // The same map again, for MoveNext's inline walk only. A foreach calls Dispose in a
-            // finally, and the JIT keeps a field that the finally reads (_map) in memory; this one
-            // it can keep in a register.
+            // finally, and the JIT (seen with .NET 10) keeps a field that the finally reads (_map)
+            // in memory, reloading it at every use; this one it keeps in a register.
             private readonly GoMap<TKey, TValue>? _walkMap;
             private readonly ulong _ticket;
             private readonly int _slot;
@@ -460,8 +460,9 @@ namespace NativeGoMap
                                 b = next;
                                 next += BucketLayout<TKey, TValue>.BucketSize;
 
-                                // A 144-byte stride defeats some hardware prefetchers: ask for the
+                                // A 144-byte stride may defeat some hardware prefetchers: ask for the
                                 // bucket a few ahead (past the end is harmless, a prefetch never faults).
+                                // On a Zen 5 guest, 0 to 32 buckets ahead made no difference within noise.
                                 Prefetch.Read(b + (4 * BucketLayout<TKey, TValue>.BucketSize));
                             }
 
