@@ -490,6 +490,9 @@ namespace NativeGoMap
                 return _hasCurrent;
             }
 
+            /// <summary>The live slots of <see cref="_bptr"/> (rotated) still to yield, in either form of the position; for tests.</summary>
+            internal readonly ulong RestOfBucket => _fastEnds != NotFast ? _fastMask & (_fastMask - 1) : _mask;
+
             /// <summary>The slot of a bucket that the lowest position of a rotated slot mask stands for.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private static nint FastSlot(ulong mask, int offset) =>
