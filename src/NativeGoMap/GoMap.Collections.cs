@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
 {
@@ -158,6 +159,7 @@ namespace NativeGoMap
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
             /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the step.</exception>
             /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed, finished or reset.</exception>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Enumerator.MoveNext, whose inline walk this is
             public bool MoveNext() => _inner.MoveNext();
 
             /// <summary>Releases the registration; see <see cref="Enumerator.Dispose"/>.</summary>
@@ -271,6 +273,7 @@ namespace NativeGoMap
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
             /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the step.</exception>
             /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed, finished or reset.</exception>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)] // as Enumerator.MoveNext, whose inline walk this is
             public bool MoveNext() => _inner.MoveNext();
 
             /// <summary>Releases the registration; see <see cref="Enumerator.Dispose"/>.</summary>

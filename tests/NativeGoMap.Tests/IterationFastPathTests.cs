@@ -32,10 +32,10 @@ namespace NativeGoMap.Tests
             {
                 Assert.True(e.MoveNext(), $"no bucket with {rest} more entries to yield");
                 log.Saw(e.Current.Key);
-                if (BitOperations.PopCount(e._mask) >= rest)
+                if (BitOperations.PopCount(e.RestOfBucket) >= rest)
                 {
                     var keys = new List<int>();
-                    for (ulong m = e._mask; m != 0; m &= m - 1)
+                    for (ulong m = e.RestOfBucket; m != 0; m &= m - 1)
                     {
                         int slot = ((BitOperations.TrailingZeroCount(m) >> 3) + e._offset) & 7; // one 0x80 byte per slot, rotated by the offset
                         keys.Add(MapInternals<int, long>.Key(e._bptr, slot));
@@ -104,6 +104,31 @@ namespace NativeGoMap.Tests
             map[rest[0]] = -1;
             map[rest[1]] = -2;
             Finish(ref e, log, (k, v) => Assert.Equal(k == rest[0] ? -1 : k == rest[1] ? -2 : k * 10L, v));
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Fact]
+        public void AnotherEnumerationEndingBetweenSteps_TheWalkGoesOnYieldingEachEntryOnce()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+
+            // One enumeration runs to its end, another is disposed early: each ends a registration.
+            foreach (KeyValuePair<int, long> kv in map)
+            {
+                Assert.True(map.ContainsKey(kv.Key));
+            }
+
+            GoMap<int, long>.Enumerator other = map.GetEnumerator();
+            Assert.True(other.MoveNext());
+            other.Dispose();
+
+            Assert.True(e.MoveNext());
+            Assert.Equal(rest[0], e.Current.Key);
+            log.Saw(e.Current.Key);
+            Finish(ref e, log);
             log.AssertYieldedAll(Enumerable.Range(0, Entries));
         }
 
