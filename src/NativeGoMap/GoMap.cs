@@ -580,7 +580,7 @@ namespace NativeGoMap
         /// checks the state word again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryRead(scoped in TKey key, out TValue value)
+        private bool TryRead(TKey key, out TValue value)
         {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
             TValue* v = Find(key, token);

@@ -174,7 +174,7 @@ namespace NativeGoMap
 
         /// <summary>The bucket of a table word that <paramref name="hash"/> selects (its low B bits).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), hash & MapMath.BucketMask(TableB(table)));
+        internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), MapMath.BucketIndex(hash, (uint)(table & TableBMask)));
 
         /// <summary>Bytes of an overflow chunk of <paramref name="n"/> buckets: a cache line holding the count, then the buckets.</summary>
         internal static ulong ChunkBytes(long n) => 64 + ((ulong)n * (ulong)BucketSize);

@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+#if !NETSTANDARD2_1
+using System.Runtime.Intrinsics.X86;
+#endif
 
 namespace NativeGoMap
 {
@@ -67,6 +70,19 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong BucketMask(int b) => (1UL << b) - 1;
 
+        /// <summary>The bucket number of a hash: its low <paramref name="b"/> bits (hash &amp; <see cref="BucketMask"/>), one bzhi where BMI2 has it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BucketIndex(ulong hash, uint b)
+        {
+#if !NETSTANDARD2_1
+            if (Bmi2.X64.IsSupported)
+            {
+                return Bmi2.X64.ZeroHighBits(hash, b);
+            }
+#endif
+            return hash & BucketMask((int)b);
+        }
+
         /// <summary>The tophash byte of a hash: its top 8 bits, moved clear of the marks (Go's tophash).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte TopHash(ulong hash)
@@ -128,6 +144,20 @@ namespace NativeGoMap
         {
             ulong x = word ^ (Lsb * top);
             return ~(((x & Low7) + Low7) | x | Low7);
+        }
+
+        /// <summary>
+        /// One byte 0x80 at each slot whose tophash equals <paramref name="top"/>, and rarely one
+        /// more: the borrow-based zero-byte test (3 operations to <see cref="MatchTopHash"/>'s 5)
+        /// also flags a byte equal to top ^ 1 directly above an exact match. The lowest flagged
+        /// slot is always exact, and a probe compares the key of every flagged slot, so a false
+        /// candidate costs one key comparison and never a wrong answer. Only for key searches.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchCandidates(ulong word, byte top)
+        {
+            ulong x = word ^ (Lsb * top);
+            return (x - Lsb) & ~x & Msb;
         }
 
         /// <summary>One byte 0x80 at each slot that is empty (emptyRest or emptyOne).</summary>
