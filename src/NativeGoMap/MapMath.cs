@@ -173,6 +173,37 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static bool HasEmptyRest(ulong word) => ((word - Lsb) & ~word & Msb) != 0;
 
+        /// <summary>
+        /// Marks slot <paramref name="i"/> (0..6, live) of a tophash word deleted, with one store
+        /// (mapdelete's marking without its byte loop): emptyOne when the next slot is not
+        /// emptyRest; else emptyRest from slot i up, and over the emptyOne run just below it.
+        /// False, with nothing stored, when that run reaches slot 0 of a bucket that is not the
+        /// chain's first: the marking then continues in the previous bucket (the caller's job).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool TryMarkDeleted(ref ulong word, int i, bool firstInChain)
+        {
+            ulong w = word;
+            int shift = i * 8;
+            if (((w >> shift) >> 8) != 0)
+            {
+                // A slot after i is not emptyRest (by the emptyRest invariant, slot i + 1 is not).
+                word = (w & ~(0xFFUL << shift)) | ((ulong)EmptyOne << shift);
+                return true;
+            }
+
+            // Slots below i hold emptyOne or a live tophash (never emptyRest: i was live). Keep
+            // everything up to the highest one that is not emptyOne; clear the rest.
+            ulong notEmptyOne = (w ^ Lsb) & ((1UL << shift) - 1);
+            if (notEmptyOne == 0 && !firstInChain)
+            {
+                return false;
+            }
+
+            word = notEmptyOne == 0 ? 0 : w & (ulong.MaxValue >> (BitOperations.LeadingZeroCount(notEmptyOne) & 56));
+            return true;
+        }
+
         /// <summary>The slot index of the lowest set byte of a match mask.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int FirstSlot(ulong mask) => BitOperations.TrailingZeroCount(mask) >> 3;
