@@ -68,6 +68,7 @@ namespace NativeGoMap
             }
 
             byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
+            BucketLayout<TKey, TValue>.PrefetchPastTopHash(p);
             nuint old = _oldTable;
             if (old != 0)
             {

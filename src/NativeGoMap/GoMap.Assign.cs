@@ -61,6 +61,7 @@ namespace NativeGoMap
                 nuint t = _table;
                 byte top = MapMath.TopHash(hash);
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(t, hash);
+                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
                 TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
                 if (v != null)
                 {

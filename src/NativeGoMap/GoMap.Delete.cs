@@ -35,7 +35,9 @@ namespace NativeGoMap
             if (_slowWrites == 0 && !KeysRunUserCode && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
-                removed = DeleteFast(key, hash, BucketLayout<TKey, TValue>.TableBucket(_table, hash), out value);
+                byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);
+                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
+                removed = DeleteFast(key, hash, b, out value);
                 return true;
             }
 
