@@ -73,7 +73,6 @@ using System;
 using System.Threading;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 
 namespace NativeGoMap
 {
@@ -221,9 +220,7 @@ namespace NativeGoMap
             }
             else
             {
-                Span<byte> random = stackalloc byte[8];
-                RandomNumberGenerator.Fill(random);
-                _rng = BitConverter.ToUInt64(random);
+                _rng = Hasher.NewMapSeed();
             }
 
             Reseed();
