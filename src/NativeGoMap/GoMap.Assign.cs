@@ -122,7 +122,7 @@ namespace NativeGoMap
 
                 if (insertB == null)
                 {
-                    ulong empty = MapMath.MatchEmpty(word);
+                    ulong empty = MapMath.MatchFirstEmpty(word);
                     if (empty != 0)
                     {
                         insertB = b;

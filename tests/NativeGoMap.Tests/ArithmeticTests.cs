@@ -335,6 +335,9 @@ namespace NativeGoMap.Tests
                     byte top = (byte)rng.Next(256);
                     Assert.Equal(Reference.Match(word, top), MapMath.MatchTopHash(word, top));
                     Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
+                    ulong empty = Reference.Empty(word);
+                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                     Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                 }
@@ -352,6 +355,9 @@ namespace NativeGoMap.Tests
                     {
                         ulong word = WithByte(background, slot, (byte)v);
                         Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
+                    ulong empty = Reference.Empty(word);
+                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                         Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                         Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     }
