@@ -196,26 +196,34 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static bool TryMarkDeleted(ref ulong word, int i, bool firstInChain)
         {
+            // Both outcomes are computed and one is picked by a mask, without a branch: whether
+            // slot i was the last live one is data, and a branch on it mispredicts often.
             ulong w = word;
             int shift = i * 8;
-            if (((w >> shift) >> 8) != 0)
-            {
-                // A slot after i is not emptyRest (by the emptyRest invariant, slot i + 1 is not).
-                word = (w & ~(0xFFUL << shift)) | ((ulong)EmptyOne << shift);
-                return true;
-            }
 
-            // Slots below i hold emptyOne or a live tophash (never emptyRest: i was live). Keep
-            // everything up to the highest one that is not emptyOne; clear the rest.
+            // emptyOne at slot i, when a slot after i is not emptyRest (by the emptyRest
+            // invariant, exactly when slot i + 1 is not).
+            ulong one = (w & ~(0xFFUL << shift)) | ((ulong)EmptyOne << shift);
+            ulong liveAfter = NonZeroMask((w >> shift) >> 8);
+
+            // Else emptyRest from slot i up and over the emptyOne run below it: slots below i
+            // hold emptyOne or a live tophash (never emptyRest: i was live); keep everything up
+            // to the highest one that is not emptyOne.
             ulong notEmptyOne = (w ^ Lsb) & ((1UL << shift) - 1);
-            if (notEmptyOne == 0 && !firstInChain)
+            ulong keep = NonZeroMask(notEmptyOne);
+            if ((liveAfter | keep) == 0 && !firstInChain)
             {
                 return false;
             }
 
-            word = notEmptyOne == 0 ? 0 : w & (ulong.MaxValue >> (BitOperations.LeadingZeroCount(notEmptyOne) & 56));
+            ulong rest = w & (ulong.MaxValue >> (BitOperations.LeadingZeroCount(notEmptyOne) & 56)) & keep;
+            word = (one & liveAfter) | (rest & ~liveAfter);
             return true;
         }
+
+        /// <summary>All ones when <paramref name="x"/> is nonzero, else zero, without a branch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong NonZeroMask(ulong x) => (ulong)((long)(x | (0UL - x)) >> 63);
 
         /// <summary>The slot index of the lowest set byte of a match mask.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
