@@ -45,8 +45,9 @@ namespace NativeGoMap
         /// <summary>
         /// The fast path of <see cref="AssignFast"/>: the value slot of an update, or of an insert
         /// into a free slot of the chain, or null when the slow path must run (nothing changed
-        /// then). Allocates nothing and, with default key equality, cannot throw, which lets the
-        /// public writes run it outside their try/finally (<see cref="AssignNoThrow"/>).
+        /// then). Allocates nothing and, with default equality on keys that run no user code,
+        /// cannot throw, which lets the public writes run it outside their try/finally
+        /// (<see cref="AssignNoThrow"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private TValue* TryAssignFast<TK>(TK keys, TKey key, ulong hash, out bool exists)

@@ -71,7 +71,7 @@ namespace NativeGoMap
                     }
 
                     value = BucketLayout<TKey, TValue>.Value(b, i);
-                    if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref *(ulong*)b, i, b == bOrig))
+                    if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
                     {
                         b[i] = MapMath.EmptyOne;
                         MarkEmptyRestBackwards(bOrig, b, i);

@@ -135,6 +135,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong TopHashWord(byte* b) => *(ulong*)b;
 
+        /// <summary>The 8 tophash bytes of a bucket as one writable word, for markings stored in one go.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref ulong TopHashWordRef(byte* b) => ref *(ulong*)b;
+
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);
