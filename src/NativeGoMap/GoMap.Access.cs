@@ -23,9 +23,11 @@ namespace NativeGoMap
         /// <paramref name="token"/>. Decides the key equality once per call, as Dictionary's
         /// FindValue does: default equality searches inline; a comparer, or user equality in a
         /// Strict read (whose announcement must be withdrawn if it throws), searches out of line.
+        /// The key comes by value, so that the inline search compares it from a register: a
+        /// reference would force the caller to store it in memory.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TValue* Find(scoped in TKey key, long token)
+        private TValue* Find(TKey key, long token)
         {
             if (_comparer is null && (!KeysRunUserCode || (token & TokenAnnounced) == 0))
             {
@@ -36,7 +38,7 @@ namespace NativeGoMap
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private TValue* FindCallingUserCode(scoped in TKey key, long token)
+        private TValue* FindCallingUserCode(TKey key, long token)
         {
             try
             {
@@ -51,10 +53,11 @@ namespace NativeGoMap
 
         /// <summary>
         /// The search of Go's mapaccess2: hash, one tophash word per bucket matched in one go, key
-        /// compares only where the tophash byte matches, stop at the first emptyRest.
+        /// compares only where the tophash byte matches, stop at the first emptyRest. Straight
+        /// line for a table that is not growing; the growing case and overflow buckets are out of line.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TValue* Probe<TK>(TK keys, scoped in TKey key)
+        private TValue* Probe<TK>(TK keys, TKey key)
             where TK : struct, IKeys
         {
             ulong hash = keys.Hash(this, key);
@@ -65,24 +68,70 @@ namespace NativeGoMap
             }
 
             byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
+            BucketLayout<TKey, TValue>.PrefetchPastTopHash(p);
             nuint old = _oldTable;
             if (old != 0)
             {
-                p = OldBucketIfUnevacuated(old, hash, p);
+                return ProbeGrowing(keys, key, hash, p, old);
             }
 
             return ProbeChain(keys, key, MapMath.TopHash(hash), p);
         }
 
-        /// <summary>Walks one chain for a key whose tophash byte is <paramref name="top"/>. Shared by <see cref="Probe"/> and <see cref="FindMany"/>.</summary>
+        /// <summary>
+        /// <see cref="Probe"/> while a growth runs: the old bucket when it has not been evacuated
+        /// yet, else the new one. Out of line, so that the common probe keeps its registers.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static TValue* ProbeGrowing<TK>(TK keys, TKey key, ulong hash, byte* p, nuint old)
+            where TK : struct, IKeys
+        {
+            byte* oldb = BucketLayout<TKey, TValue>.TableBucket(old, hash);
+            return ProbeChain(keys, key, MapMath.TopHash(hash), MapMath.Evacuated(*oldb) ? p : oldb);
+        }
+
+        /// <summary>
+        /// Walks one chain for a key whose tophash byte is <paramref name="top"/>: the first
+        /// bucket inline, its overflow buckets out of line (<see cref="ProbeOverflow"/>). Shared
+        /// by <see cref="Probe"/> and <see cref="FindMany"/>.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TValue* ProbeChain<TK>(TK keys, scoped in TKey key, byte top, byte* p)
+        private static TValue* ProbeChain<TK>(TK keys, TKey key, byte top, byte* p)
+            where TK : struct, IKeys
+        {
+            ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
+            for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
+            {
+                int i = MapMath.FirstSlot(match);
+                if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
+                {
+                    return BucketLayout<TKey, TValue>.ValuePtr(p, i);
+                }
+            }
+
+            if (MapMath.HasEmptyRest(word))
+            {
+                return null;
+            }
+
+            return ProbeOverflow(keys, key, top, p);
+        }
+
+        /// <summary>The rest of <see cref="ProbeChain"/>: the overflow buckets after <paramref name="p"/> (the loop mirrors ProbeChain's; keep in sync).</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static TValue* ProbeOverflow<TK>(TK keys, TKey key, byte top, byte* p)
             where TK : struct, IKeys
         {
             while (true)
             {
+                p = BucketLayout<TKey, TValue>.Overflow(p);
+                if (p == null)
+                {
+                    return null;
+                }
+
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
-                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlot(match);
                     if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
@@ -95,21 +144,7 @@ namespace NativeGoMap
                 {
                     return null;
                 }
-
-                p = BucketLayout<TKey, TValue>.Overflow(p);
-                if (p == null)
-                {
-                    return null;
-                }
             }
-        }
-
-        /// <summary>While growing, a lookup reads the old bucket when it has not been evacuated yet.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static byte* OldBucketIfUnevacuated(nuint oldTable, ulong hash, byte* current)
-        {
-            byte* oldb = BucketLayout<TKey, TValue>.TableBucket(oldTable, hash);
-            return MapMath.Evacuated(*oldb) ? current : oldb;
         }
 
         /// <summary>

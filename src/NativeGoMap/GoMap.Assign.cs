@@ -33,6 +33,27 @@ namespace NativeGoMap
         private ref TValue AssignFast<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
             where TK : struct, IKeys
         {
+            TValue* v = TryAssignFast(keys, key, hash, out exists);
+            if (v != null)
+            {
+                return ref *v;
+            }
+
+            return ref AssignSlow(keys, key, hash, out exists);
+        }
+
+        /// <summary>
+        /// The fast path of <see cref="AssignFast"/>: the value slot of an update, or of an insert
+        /// into a free slot of the chain, or null when the slow path must run (nothing changed
+        /// then). Allocates nothing and, with default equality on keys that run no user code,
+        /// cannot throw, which lets the public writes run it outside their try/finally
+        /// (<see cref="AssignNoThrow"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private TValue* TryAssignFast<TK>(TK keys, TKey key, ulong hash, out bool exists)
+            where TK : struct, IKeys
+        {
+            exists = false;
             if (_slowWrites == 0)
             {
                 // The array and B from one word, as lookups read them: in Go mode another writer
@@ -41,21 +62,38 @@ namespace NativeGoMap
                 nuint t = _table;
                 byte top = MapMath.TopHash(hash);
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(t, hash);
+                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
                 TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
                 if (v != null)
                 {
                     exists = true;
-                    return ref *v;
+                    return v;
                 }
 
                 if (insertB != null && _count < _insertSlowAt && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
                 {
-                    exists = false;
-                    return ref StoreNew(key, top, insertB, insertI);
+                    return (TValue*)Unsafe.AsPointer(ref StoreNew(key, top, insertB, insertI));
                 }
             }
 
-            return ref AssignSlow(keys, key, hash, out exists);
+            return null;
+        }
+
+        /// <summary>
+        /// For the public writes, between BeginWrite and EndWrite: <see cref="TryAssignFast"/>
+        /// when nothing in it can throw (default equality on keys that run no user code), else
+        /// null, and the caller takes its try/finally path through <see cref="Assign"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private TValue* AssignNoThrow(TKey key, ulong hash, out bool exists)
+        {
+            if (!KeysRunUserCode)
+            {
+                return TryAssignFast(default(DefaultKeys), key, hash, out exists);
+            }
+
+            exists = false;
+            return null;
         }
 
         /// <summary>
@@ -64,7 +102,7 @@ namespace NativeGoMap
         /// at the chain's last bucket.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TValue* FindForAssign<TK>(TK keys, scoped in TKey key, byte top, ref byte* b, out byte* insertB, out int insertI)
+        private static TValue* FindForAssign<TK>(TK keys, TKey key, byte top, ref byte* b, out byte* insertB, out int insertI)
             where TK : struct, IKeys
         {
             insertB = null;
@@ -85,7 +123,7 @@ namespace NativeGoMap
 
                 if (insertB == null)
                 {
-                    ulong empty = MapMath.MatchEmpty(word);
+                    ulong empty = MapMath.MatchFirstEmpty(word);
                     if (empty != 0)
                     {
                         insertB = b;
@@ -218,7 +256,7 @@ namespace NativeGoMap
 
         /// <summary>Fills a free slot (its indirect blocks, if any, already in place) and counts the entry.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private ref TValue StoreNew(scoped in TKey key, byte top, byte* insertB, int insertI)
+        private ref TValue StoreNew(TKey key, byte top, byte* insertB, int insertI)
         {
             BucketLayout<TKey, TValue>.Key(insertB, insertI) = key;
             ref TValue value = ref BucketLayout<TKey, TValue>.Value(insertB, insertI);

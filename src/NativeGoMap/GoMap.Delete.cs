@@ -23,6 +23,81 @@ namespace NativeGoMap
             return DeleteSlow(key, hash, out value);
         }
 
+        /// <summary>
+        /// For <see cref="Remove(TKey, out TValue)"/>, between BeginWrite and EndWrite: the fast
+        /// path of <see cref="Delete"/> when nothing in it can throw (default equality on keys
+        /// that run no user code, no growth, no retired memory waiting, no indirect blocks).
+        /// False when it declined and changed nothing; the caller then takes its try/finally path.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool DeleteNoThrow(TKey key, ulong hash, out TValue value, out bool removed)
+        {
+            if (_slowWrites == 0 && !KeysRunUserCode && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+            {
+                // The array and B from one word (see AssignFast).
+                byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);
+                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
+                removed = DeleteFast(key, hash, b, out value);
+                return true;
+            }
+
+            value = default;
+            removed = false;
+            return false;
+        }
+
+        /// <summary>
+        /// <see cref="DeleteIn"/> for the fast path (default equality, no indirect blocks; the
+        /// search loop mirrors DeleteIn's, keep in sync). Marks the emptied slot with one word
+        /// store computed from the tophash word: emptyOne when a live slot follows; else
+        /// emptyRest for it, the slots after it, and the run of emptyOne slots before it. The
+        /// cases that cross buckets (slot 7 of a chained bucket, or a bucket that empties
+        /// behind an earlier one) go to <see cref="MarkEmptyRestBackwards"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, out TValue value)
+        {
+            byte top = MapMath.TopHash(hash);
+            DefaultKeys keys = default;
+            for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            {
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
+                for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
+                {
+                    int i = MapMath.FirstSlot(match);
+                    if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
+                    {
+                        continue;
+                    }
+
+                    value = BucketLayout<TKey, TValue>.Value(b, i);
+                    if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
+                    {
+                        b[i] = MapMath.EmptyOne;
+                        MarkEmptyRestBackwards(bOrig, b, i);
+                    }
+
+                    _count--;
+                    if (_count == 0)
+                    {
+                        // Reset the hash seed to make it more difficult for attackers to
+                        // repeatedly trigger hash collisions (Go issue 25237).
+                        Reseed();
+                    }
+
+                    return true;
+                }
+
+                if (MapMath.HasEmptyRest(word))
+                {
+                    break;
+                }
+            }
+
+            value = default;
+            return false;
+        }
+
         [MethodImpl(MethodImplOptions.NoInlining)]
         private bool DeleteSlow(in TKey key, ulong hash, out TValue value)
         {

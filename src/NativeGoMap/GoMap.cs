@@ -77,7 +77,6 @@ using System;
 using System.Threading;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 
 namespace NativeGoMap
 {
@@ -227,9 +226,7 @@ namespace NativeGoMap
             }
             else
             {
-                Span<byte> random = stackalloc byte[8];
-                RandomNumberGenerator.Fill(random);
-                _rng = BitConverter.ToUInt64(random);
+                _rng = Hasher.NewMapSeed();
             }
 
             Reseed();
@@ -321,14 +318,18 @@ namespace NativeGoMap
             {
                 ulong hash = Hash(key); // before hashWriting, since hashing may throw
                 BeginWrite();
-                try
+
+                // The fast path cannot throw, so it needs no try/finally (which would keep the
+                // map and the key in memory instead of registers); the rest runs in SetSlow.
+                TValue* v = AssignNoThrow(key, hash, out _);
+                if (v == null)
                 {
-                    Assign(key, hash, out _) = value;
+                    SetSlow(key, hash, value);
+                    return;
                 }
-                finally
-                {
-                    EndWrite();
-                }
+
+                *v = value;
+                EndWrite();
             }
         }
 
@@ -372,6 +373,39 @@ namespace NativeGoMap
         {
             ulong hash = Hash(key);
             BeginWrite();
+            TValue* v = AssignNoThrow(key, hash, out bool found); // as in the indexer's set
+            if (v == null)
+            {
+                return TryAddSlow(key, hash, value);
+            }
+
+            if (!found)
+            {
+                *v = value;
+            }
+
+            EndWrite();
+            return !found;
+        }
+
+        /// <summary>The indexer's set after <see cref="AssignNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SetSlow(TKey key, ulong hash, TValue value)
+        {
+            try
+            {
+                Assign(key, hash, out _) = value;
+            }
+            finally
+            {
+                EndWrite();
+            }
+        }
+
+        /// <summary><see cref="TryAdd"/> after <see cref="AssignNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool TryAddSlow(TKey key, ulong hash, TValue value)
+        {
             try
             {
                 ref TValue slot = ref Assign(key, hash, out bool exists);
@@ -435,6 +469,19 @@ namespace NativeGoMap
 
             ulong hash = Hash(key);
             BeginWrite();
+            if (DeleteNoThrow(key, hash, out value, out bool removed))
+            {
+                EndWrite(); // as in the indexer's set: no try/finally around a path that cannot throw
+                return removed;
+            }
+
+            return RemoveSlow(key, hash, out value);
+        }
+
+        /// <summary><see cref="Remove(TKey, out TValue)"/> after <see cref="DeleteNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool RemoveSlow(TKey key, ulong hash, out TValue value)
+        {
             try
             {
                 return Delete(key, hash, out value);
@@ -586,7 +633,7 @@ namespace NativeGoMap
         /// checks the state word again.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryRead(scoped in TKey key, out TValue value)
+        private bool TryRead(TKey key, out TValue value)
         {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
             TValue* v = Find(key, token);
@@ -598,7 +645,7 @@ namespace NativeGoMap
 
         /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private ulong Hash(in TKey key) =>
+        private ulong Hash(TKey key) =>
             _comparer is null ? KeyOps<TKey>.Hash(key, _k1, _k2) : Hasher.FromHashCode(_comparer.GetHashCode(key), _k1, _k2);
 
         /// <summary>

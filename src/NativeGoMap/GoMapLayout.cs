@@ -135,6 +135,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong TopHashWord(byte* b) => *(ulong*)b;
 
+        /// <summary>The 8 tophash bytes of a bucket as one writable word, for markings stored in one go.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref ulong TopHashWordRef(byte* b) => ref *(ulong*)b;
+
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);
@@ -174,7 +178,7 @@ namespace NativeGoMap
 
         /// <summary>The bucket of a table word that <paramref name="hash"/> selects (its low B bits).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), hash & MapMath.BucketMask(TableB(table)));
+        internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), MapMath.BucketIndex(hash, (uint)(table & TableBMask)));
 
         /// <summary>Bytes of an overflow chunk of <paramref name="n"/> buckets: a cache line holding the count, then the buckets.</summary>
         internal static ulong ChunkBytes(long n) => 64 + ((ulong)n * (ulong)BucketSize);
@@ -203,6 +207,30 @@ namespace NativeGoMap
             if (BucketSize > 128)
             {
                 Prefetch.Read(b + 128);
+            }
+        }
+
+        /// <summary>
+        /// Asks the CPU to start loading the cache lines of a bucket after the one its tophash
+        /// word is in (up to 3 more), as soon as the bucket is known: in a table larger than the
+        /// caches the tophash, key and value lines then miss together instead of one after another.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void PrefetchPastTopHash(byte* b)
+        {
+            if (BucketSize > 64)
+            {
+                Prefetch.Read(b + 64);
+            }
+
+            if (BucketSize > 128)
+            {
+                Prefetch.Read(b + 128);
+            }
+
+            if (BucketSize > 192)
+            {
+                Prefetch.Read(b + 192);
             }
         }
 

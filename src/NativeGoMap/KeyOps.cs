@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 
 namespace NativeGoMap
 {
@@ -217,6 +218,35 @@ namespace NativeGoMap
         /// <summary>A 64-bit value from a 32-bit .NET hash code and the seed pair.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong FromHashCode(int hashCode, ulong k1, ulong k2) => Mix((uint)hashCode ^ k1, k2);
+
+        [ThreadStatic]
+        private static ulong t_seedCounter; // this thread's splitmix64 state for map seeds; 0 until its first map
+
+        [ThreadStatic]
+        private static ulong t_seedSecret;  // mixed into every seed the thread hands out
+
+        /// <summary>
+        /// A random seed for a new map (Go's fastrand for makemap's hash0): a per-thread
+        /// splitmix64 stream mixed with a per-thread secret, both drawn from the operating
+        /// system's cryptographic generator on the thread's first map. A call of
+        /// <see cref="RandomNumberGenerator.Fill(Span{byte})"/> per map cost about 2 µs, a
+        /// quarter of building a 1,000-entry map.
+        /// </summary>
+        internal static ulong NewMapSeed()
+        {
+            if (t_seedCounter == 0)
+            {
+                Span<byte> random = stackalloc byte[16];
+                RandomNumberGenerator.Fill(random);
+                t_seedCounter = MemoryMarshal.Read<ulong>(random) | 1;
+                t_seedSecret = MemoryMarshal.Read<ulong>(random.Slice(8)) | 1;
+            }
+
+            ulong state = t_seedCounter;
+            ulong r = SplitMix(ref state);
+            t_seedCounter = state == 0 ? 1 : state;
+            return Mix(r, t_seedSecret);
+        }
 
         /// <summary>splitmix64: expands one seed into the per-map secrets.</summary>
         internal static ulong SplitMix(ref ulong state)

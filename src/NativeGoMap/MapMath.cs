@@ -1,5 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+#if !NETSTANDARD2_1
+using System.Runtime.Intrinsics.X86;
+#endif
 
 namespace NativeGoMap
 {
@@ -67,6 +70,19 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong BucketMask(int b) => (1UL << b) - 1;
 
+        /// <summary>The bucket number of a hash: its low <paramref name="b"/> bits (hash &amp; <see cref="BucketMask"/>), one bzhi where BMI2 has it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BucketIndex(ulong hash, uint b)
+        {
+#if !NETSTANDARD2_1
+            if (Bmi2.X64.IsSupported)
+            {
+                return Bmi2.X64.ZeroHighBits(hash, b);
+            }
+#endif
+            return hash & BucketMask((int)b);
+        }
+
         /// <summary>The tophash byte of a hash: its top 8 bits, moved clear of the marks (Go's tophash).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte TopHash(ulong hash)
@@ -130,6 +146,20 @@ namespace NativeGoMap
             return ~(((x & Low7) + Low7) | x | Low7);
         }
 
+        /// <summary>
+        /// One byte 0x80 at each slot whose tophash equals <paramref name="top"/>, and rarely one
+        /// more: the borrow-based zero-byte test (3 operations to <see cref="MatchTopHash"/>'s 5)
+        /// also flags a byte equal to top ^ 1 directly above an exact match. The lowest flagged
+        /// slot is always exact, and a probe compares the key of every flagged slot, so a false
+        /// candidate costs one key comparison and never a wrong answer. Only for key searches.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchCandidates(ulong word, byte top)
+        {
+            ulong x = word ^ (Lsb * top);
+            return (x - Lsb) & ~x & Msb;
+        }
+
         /// <summary>One byte 0x80 at each slot that is empty (emptyRest or emptyOne).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong MatchEmpty(ulong word)
@@ -139,9 +169,61 @@ namespace NativeGoMap
             return ~(((x & Low7) + Low7) | x | Low7);
         }
 
+        /// <summary>
+        /// Nonzero exactly when some slot is empty (emptyRest or emptyOne), and then its lowest
+        /// flagged byte is the first empty slot; bytes above that one may be flagged wrongly
+        /// (borrows), so take <see cref="FirstSlot"/> of it only. 4 operations to
+        /// <see cref="MatchEmpty"/>'s 7, for an insert's search of a free slot.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MatchFirstEmpty(ulong word)
+        {
+            ulong x = word & ~Lsb; // a byte is 0 or 1 exactly when this leaves it 0
+            return (x - Lsb) & ~x & Msb;
+        }
+
         /// <summary>True when some slot of the word is emptyRest (a zero byte), so the chain ends here.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static bool HasEmptyRest(ulong word) => ((word - Lsb) & ~word & Msb) != 0;
+
+        /// <summary>
+        /// Marks slot <paramref name="i"/> (0..6, live) of a tophash word deleted, with one store
+        /// (mapdelete's marking without its byte loop): emptyOne when the next slot is not
+        /// emptyRest; else emptyRest from slot i up, and over the emptyOne run just below it.
+        /// False, with nothing stored, when that run reaches slot 0 of a bucket that is not the
+        /// chain's first: the marking then continues in the previous bucket (the caller's job).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool TryMarkDeleted(ref ulong word, int i, bool firstInChain)
+        {
+            // Both outcomes are computed and one is picked by a mask, without a branch: whether
+            // slot i was the last live one is data, and a branch on it mispredicts often.
+            ulong w = word;
+            int shift = i * 8;
+
+            // emptyOne at slot i, when a slot after i is not emptyRest (by the emptyRest
+            // invariant, exactly when slot i + 1 is not).
+            ulong one = (w & ~(0xFFUL << shift)) | ((ulong)EmptyOne << shift);
+            ulong liveAfter = NonZeroMask((w >> shift) >> 8);
+
+            // Else emptyRest from slot i up and over the emptyOne run below it: slots below i
+            // hold emptyOne or a live tophash (never emptyRest: i was live); keep everything up
+            // to the highest one that is not emptyOne.
+            ulong notEmptyOne = (w ^ Lsb) & ((1UL << shift) - 1);
+            ulong keep = NonZeroMask(notEmptyOne);
+            if ((liveAfter | keep) == 0 && !firstInChain)
+            {
+                return false;
+            }
+
+            ulong rest = w & (ulong.MaxValue >> (BitOperations.LeadingZeroCount(notEmptyOne) & 56)) & keep;
+            word = (one & liveAfter) | (rest & ~liveAfter);
+            return true;
+        }
+
+        /// <summary>All ones when <paramref name="x"/> is nonzero, else zero, without a branch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong NonZeroMask(ulong x) => (ulong)((long)(x | (0UL - x)) >> 63);
 
         /// <summary>The slot index of the lowest set byte of a match mask.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

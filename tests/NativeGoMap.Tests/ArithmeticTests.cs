@@ -232,6 +232,91 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void MatchCandidates_FlagsEveryMatch_TheLowestExactly_AndExtrasOnlyAboveAMatch()
+        {
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                byte[] interesting = { 0, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
+                for (int n = 0; n < 200_000; n++)
+                {
+                    byte top = (byte)rng.Next(256);
+                    ulong word = 0;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        int pick = rng.Next(4);
+                        byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
+                        word |= (ulong)b << (i * 8);
+                    }
+
+                    ulong exact = Reference.Match(word, top);
+                    ulong candidates = MapMath.MatchCandidates(word, top);
+                    Assert.Equal(exact, candidates & exact);
+                    Assert.Equal(exact & (0UL - exact), candidates & (0UL - candidates));
+                    ulong extra = candidates & ~exact;
+                    for (; extra != 0; extra &= extra - 1)
+                    {
+                        int slot = BitOperations.TrailingZeroCount(extra) >> 3;
+                        Assert.True(slot > 0 && (exact & ((1UL << (slot * 8)) - 1)) != 0, $"extra candidate in slot {slot} below every match of 0x{word:X16}");
+                        Assert.Equal((byte)(top ^ 1), (byte)(word >> (slot * 8)));
+                    }
+                }
+            });
+        }
+
+        [Fact]
+        public void TryMarkDeleted_MatchesMapdeletesBytewiseMarking()
+        {
+            // Every chain-shaped word (live slots, emptyOne, then an emptyRest tail) and every live
+            // slot below 7: the one-store marking must equal mapdelete's byte loop, or decline
+            // exactly when that loop would walk into the previous bucket.
+            byte[] kinds = { 1, 5, 0x9C }; // emptyOne, and two live tophash values
+            long checks = 0;
+            for (int tail = 0; tail <= 8; tail++)
+            {
+                int lead = 8 - tail;
+                int combos = (int)Math.Pow(kinds.Length, lead);
+                for (int c = 0; c < combos; c++)
+                {
+                    var bytes = new byte[8];
+                    for (int i = 0, x = c; i < lead; i++, x /= kinds.Length)
+                    {
+                        bytes[i] = kinds[x % kinds.Length];
+                    }
+
+                    for (int slot = 0; slot < Math.Min(lead, 7); slot++)
+                    {
+                        if (bytes[slot] < MapMath.MinTopHash)
+                        {
+                            continue;
+                        }
+
+                        foreach (bool first in new[] { true, false })
+                        {
+                            ulong word = BitConverter.ToUInt64(bytes, 0);
+                            (ulong expected, bool crossesBucket) = Reference.MarkDeleted(bytes, slot);
+                            bool done = MapMath.TryMarkDeleted(ref word, slot, first);
+                            if (crossesBucket && !first)
+                            {
+                                Assert.False(done);
+                                Assert.Equal(BitConverter.ToUInt64(bytes, 0), word);
+                            }
+                            else
+                            {
+                                Assert.True(done);
+                                Assert.Equal(expected, word);
+                            }
+
+                            checks++;
+                        }
+                    }
+                }
+            }
+
+            Assert.True(checks > 10_000);
+        }
+
+        [Fact]
         public void SwarHelpers_AgreeWithBytewiseReferenceOnRandomWords()
         {
             Seeded.Run(seed =>
@@ -250,6 +335,9 @@ namespace NativeGoMap.Tests
                     byte top = (byte)rng.Next(256);
                     Assert.Equal(Reference.Match(word, top), MapMath.MatchTopHash(word, top));
                     Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
+                    ulong empty = Reference.Empty(word);
+                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                     Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                 }
@@ -267,6 +355,9 @@ namespace NativeGoMap.Tests
                     {
                         ulong word = WithByte(background, slot, (byte)v);
                         Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
+                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
+                    ulong empty = Reference.Empty(word);
+                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                         Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                         Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     }
@@ -338,6 +429,31 @@ namespace NativeGoMap.Tests
                 }
 
                 return m;
+            }
+
+            /// <summary>mapdelete's marking within one bucket, byte by byte; true when it would go on into the previous bucket.</summary>
+            internal static (ulong Word, bool CrossesBucket) MarkDeleted(byte[] bucket, int slot)
+            {
+                byte[] b = (byte[])bucket.Clone();
+                b[slot] = MapMath.EmptyOne;
+                if (b[slot + 1] != MapMath.EmptyRest)
+                {
+                    return (BitConverter.ToUInt64(b, 0), false);
+                }
+
+                for (int i = slot; ; i--)
+                {
+                    b[i] = MapMath.EmptyRest;
+                    if (i == 0)
+                    {
+                        return (BitConverter.ToUInt64(b, 0), true);
+                    }
+
+                    if (b[i - 1] != MapMath.EmptyOne)
+                    {
+                        return (BitConverter.ToUInt64(b, 0), false);
+                    }
+                }
             }
 
             internal static bool HasZero(ulong word)
