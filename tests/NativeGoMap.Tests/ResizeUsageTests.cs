@@ -192,6 +192,37 @@ namespace NativeGoMap.Tests
             }
         }
 
+        // ---- the size a completed trim reaches ----
+
+        /// <summary>
+        /// FAILS at d43addb (library bug, reported): inserts during a shrink start no growth (as
+        /// in Go, a growth in progress defers the next), so they may pass the smaller array's load
+        /// factor; the trim that then reports completion leaves the map over its load factor, at
+        /// a B below the one TrimExcess promises ("the smallest B that holds its LongCount under
+        /// the load factor"), and the next insert starts a growth straight back.
+        /// </summary>
+        [Fact]
+        public void TrimExcess_AfterInsertsDuringTheShrinkPassedTheLoadFactor_CompletesAtABThatHoldsTheCount()
+        {
+            // 6,650 entries at B = 11: TrimExcess targets B = 10 (6.5 × 1,024 = 6,656 entries).
+            using GoMap<long, long> map = Filled(13_000);
+            RemoveFrom(map, null, 6_650, 13_000);
+            Assert.Equal(11, map.GetStats().B);
+            map.TrimExcess();
+            Assert.True(map.GetStats().IsShrinking);
+            for (long k = 100_000; k < 100_010; k++)
+            {
+                map[k] = k; // 6,660 entries: more than B = 10 holds
+            }
+
+            while (!map.TrimExcess())
+            {
+            }
+
+            GoMapStats s = map.GetStats();
+            Assert.True(s.Count <= 13 * (s.BucketCount / 2), $"TrimExcess reported completion over the load factor: {s}");
+        }
+
         // ---- GC allocation ----
 
         [Fact]
