@@ -115,6 +115,55 @@ namespace NativeGoMap.Stress
                         }
                     }
                 }),
+                Sweep<long, long, LongLong>(summary, "resize: EnsureCapacity, TrimExcess, writes carrying a shrink", 0, o.Seed, r =>
+                {
+                    long n = 3_000 * scale;
+                    for (long i = 0; i < n; i++)
+                    {
+                        r.Insert(i);
+                    }
+
+                    r.EnsureCapacity(8 * n); // a growth of several levels, carried by the inserts that follow
+                    for (long i = n; i < 2 * n; i++)
+                    {
+                        r.Insert(i);
+                    }
+
+                    for (long i = 100; i < 2 * n; i++)
+                    {
+                        r.Remove(i);
+                    }
+
+                    r.TrimExcess(-1); // a shrink of several levels, carried by the writes that follow
+                    r.StartWalk();
+                    r.StepWalk(0, 10);
+                    for (long i = 0; i < 300; i++)
+                    {
+                        r.Insert(10_000 + i);
+                        r.Remove(10_000 + i - 50);
+                    }
+
+                    r.EndWalk(0);
+                    r.EnsureCapacity(4 * n);
+                    r.TrimExcess(1_000); // cuts the pending growth
+                    r.Insert(20_000);
+                    r.TrimUntilDone(-1);
+                    for (long i = 0; i < 50; i++)
+                    {
+                        r.Remove(i);
+                    }
+
+                    r.TrimUntilDone(-1);
+                    for (long i = 10_000; i < 10_400; i++)
+                    {
+                        r.Remove(i);
+                    }
+
+                    r.Remove(20_000);
+                    r.TrimUntilDone(-1); // empty: the arrays are dropped
+                    r.EnsureCapacity(n);
+                    r.Insert(1);
+                }),
             };
             summary.Row("faults injected", rows.Sum(r => (long)r[2]));
             summary.Row("recovered", rows.Sum(r => (long)r[3]));
@@ -227,6 +276,33 @@ namespace NativeGoMap.Stress
             Do("remove", id, () => _map.Remove(TCodec.Key(id)), -1);
             _model.Remove(id);
             NoteGrowth();
+        }
+
+        internal void EnsureCapacity(long capacity) =>
+            Do("EnsureCapacity", -1, () => _summary.Check(_map.EnsureCapacity(capacity) >= capacity, $"{_name}: EnsureCapacity({capacity}) returned less"), -1);
+
+        /// <summary>One TrimExcess call: TrimExcess() for a negative capacity, else TrimExcess(capacity).</summary>
+        internal bool TrimExcess(long capacity)
+        {
+            bool done = false;
+            Do("TrimExcess", -1, () => done = capacity < 0 ? _map.TrimExcess() : _map.TrimExcess(capacity), -1);
+            NoteGrowth();
+            return done;
+        }
+
+        /// <summary>TrimExcess calls until one returns true (bounded), each a fault point.</summary>
+        internal void TrimUntilDone(long capacity)
+        {
+            int calls = 0;
+            while (!TrimExcess(capacity))
+            {
+                if (!_summary.Check(++calls < 100_000, $"{_name}: TrimExcess did not complete in {calls} calls: {_map.GetStats()}"))
+                {
+                    return;
+                }
+            }
+
+            _summary.Check(!_map.GetStats().IsGrowing, $"{_name}: TrimExcess returned true while growing: {_map.GetStats()}");
         }
 
         internal void StartWalk()

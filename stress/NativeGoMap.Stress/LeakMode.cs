@@ -25,6 +25,8 @@ namespace NativeGoMap.Stress
                 ("enumerators abandoned, map disposed", (r, s) => AbandonEnumerators(r, s, disposeMap: true)),
                 ("enumerators and map abandoned", (r, s) => AbandonEnumerators(r, s, disposeMap: false)),
                 ("enumerators finished, deferred freed", EnumeratorsReleaseDeferred),
+                ("disposed halfway through a shrink", DisposeMidShrink),
+                ("EnsureCapacity growth abandoned by Dispose", DisposeMidEnsureCapacity),
             };
 
             // Warm up once (JIT, C heap arenas, GC heap), then take the baseline.
@@ -202,6 +204,45 @@ namespace NativeGoMap.Stress
             GoMapStats after = map.GetStats();
             summary.Check(deferred > 0 && after.DeferredBytes == 0 && after.LiveEnumerators == 0, $"deferred {deferred} bytes while enumerating, {atEnd} after both ended, {after.DeferredBytes} after {writes} writes ({after.LiveEnumerators} still live)");
             map.Validate();
+        }
+
+        /// <summary>A shrink started by TrimExcess and carried halfway by writes, an enumerator holding the old array, then Dispose.</summary>
+        private static void DisposeMidShrink(Random rng, Summary summary)
+        {
+            var map = new GoMap<long, long>();
+            long offset = Fill(map, 400_000, rng);
+            for (long k = 1_000; k < 400_000; k++)
+            {
+                map.Remove(offset + k);
+            }
+
+            var walk = map.GetEnumerator();
+            walk.MoveNext();
+            map.TrimExcess();
+            for (long w = 0; w < 64; w++)
+            {
+                map[offset + (w % 1_000)] = w; // each write carries the shrink a step
+            }
+
+            summary.Check(map.GetStats().IsShrinking, $"the shrink ended before Dispose: {map.GetStats()}");
+            map.Dispose();
+            map.Dispose();
+            summary.Check(ThrowsDisposed(walk), "MoveNext after Dispose mid-shrink did not throw ObjectDisposedException");
+        }
+
+        /// <summary>EnsureCapacity starts a growth of several levels, a few inserts carry it, then Dispose.</summary>
+        private static void DisposeMidEnsureCapacity(Random rng, Summary summary)
+        {
+            var map = new GoMap<long, long>();
+            long offset = Fill(map, 50_000, rng);
+            map.EnsureCapacity(2_000_000);
+            for (long k = 0; k < 100; k++)
+            {
+                map[offset - 1 - k] = k;
+            }
+
+            summary.Check(map.GetStats().IsGrowing, $"the EnsureCapacity growth ended before Dispose: {map.GetStats()}");
+            map.Dispose();
         }
 
         private static long Fill(GoMap<long, long> map, long n, Random rng)

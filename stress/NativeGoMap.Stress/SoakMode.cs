@@ -39,9 +39,9 @@ namespace NativeGoMap.Stress
             summary.Row("seconds per type and mode", each.TotalSeconds);
             summary.Row("ops", rows.Sum(r => (long)r[2]));
             summary.Row("divergences", rows.Sum(r => (long)r[^1]));
-            summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "validates", "divergences" }, rows);
-            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 150, remove 200, lookup 330 (5 read APIs), full walk 10 × 100/size, walk with writes between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
-            summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
+            summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "resizes", "trim loops", "validates", "divergences" }, rows);
+            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 150, remove 200, lookup 320 (5 read APIs), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
+            summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach, then half the time one TrimExcess call starts a shrink (up to 14 levels, chained) that the next writes carry. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
             return summary;
         }
     }
@@ -87,6 +87,8 @@ namespace NativeGoMap.Stress
         private long _fullWalks;
         private long _partialWalks;
         private long _clears;
+        private long _resizes;
+        private long _trimLoops;
         private long _validates;
         private long _divergences;
 
@@ -123,7 +125,7 @@ namespace NativeGoMap.Stress
             Validate();
             FullWalk();
             _map.Dispose();
-            return new object[] { TCodec.Name, _checks, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _validates, _divergences };
+            return new object[] { TCodec.Name, _checks, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _resizes, _trimLoops, _validates, _divergences };
         }
 
         private void Diverge(string what)
@@ -154,9 +156,13 @@ namespace NativeGoMap.Stress
             {
                 Remove(NextId());
             }
-            else if (op < 980)
+            else if (op < 970)
             {
                 Lookup(NextId());
+            }
+            else if (op < 980)
+            {
+                Resize();
             }
             else if (op < 990)
             {
@@ -379,6 +385,9 @@ namespace NativeGoMap.Stress
                     case 2:
                         Insert(NextId());
                         break;
+                    case 4 when _rng.Next(3) == 0:
+                        Resize();
+                        break;
                     case 3 when _rng.Next(5000) == 0:
                         churned.UnionWith(_model.Keys);
                         _map.Clear();
@@ -425,6 +434,82 @@ namespace NativeGoMap.Stress
             if (_model.Keys.Any(id => id >= _keySpace))
             {
                 Diverge("removing during a foreach left entries behind");
+            }
+
+            if (_rng.Next(2) == 0)
+            {
+                _map.TrimExcess();
+                _resizes++;
+            }
+        }
+
+        /// <summary>
+        /// One of EnsureCapacity (capacity below or above the count), TrimExcess(), TrimExcess(capacity)
+        /// (rarely below the count: it must throw and change nothing), or TrimExcess calls until one
+        /// returns true, after which no growth is left and B is the smallest that holds the count.
+        /// The map's entries are checked by the model on the next operations and by Validate.
+        /// </summary>
+        private void Resize()
+        {
+            _resizes++;
+            long count = _model.Count;
+            long capacity = (long)(count * _rng.NextDouble() * 3) + _rng.Next(16);
+            switch (_rng.Next(4))
+            {
+                case 0:
+                    long fits = _map.EnsureCapacity(capacity);
+                    if (fits < capacity || fits < MapMath.MaxCountBeforeGrowth(MapMath.BForHint(capacity)))
+                    {
+                        Diverge($"EnsureCapacity({capacity}) returned {fits}");
+                    }
+
+                    break;
+                case 1:
+                    _map.TrimExcess();
+                    break;
+                case 2 when capacity < count:
+                    if (_rng.Next(20) == 0)
+                    {
+                        try
+                        {
+                            _map.TrimExcess(capacity);
+                            Diverge($"TrimExcess({capacity}) below the count {count} did not throw");
+                        }
+                        catch (ArgumentOutOfRangeException)
+                        {
+                        }
+                    }
+
+                    break;
+                case 2:
+                    _map.TrimExcess(capacity);
+                    break;
+                default:
+                    _trimLoops++;
+                    bool exact = _rng.Next(2) == 0;
+                    long target = exact ? count : Math.Max(count, capacity);
+                    int calls = 0;
+                    while (!(exact ? _map.TrimExcess() : _map.TrimExcess(target)))
+                    {
+                        if (++calls > 1_000_000)
+                        {
+                            Diverge($"TrimExcess({(exact ? "" : target)}) did not complete in {calls} calls: {_map.GetStats()}");
+                            return;
+                        }
+                    }
+
+                    GoMapStats s = _map.GetStats();
+                    int most = MapMath.BForHint(target);
+                    // Known library issue (ResizeUsageTests.TrimExcess_AfterInsertsDuringTheShrinkPassedTheLoadFactor_
+                    // CompletesAtABThatHoldsTheCount): inserts during a shrink may pass the smaller B's load
+                    // factor and the completed trim stays there; tolerated here so the soak keeps finding others.
+                    bool overloaded = MapMath.OverLoadFactor(s.Count, s.B);
+                    if (s.IsGrowing || s.B > most || (exact && s.B != most && !overloaded))
+                    {
+                        Diverge($"TrimExcess({(exact ? "" : target)}) completed with {s}; the target B is {most}");
+                    }
+
+                    break;
             }
         }
 

@@ -55,6 +55,9 @@ namespace NativeGoMap.Tests
         [InlineData("RemoveOut")]
         [InlineData("Clear")]
         [InlineData("GetValueRefOrAddDefault")]
+        [InlineData("EnsureCapacity")]
+        [InlineData("TrimExcess")]
+        [InlineData("TrimExcessCapacity")]
         public void WriteDuringAWrite_ThrowsConcurrentMapWrites_AndPoisons(string member)
         {
             using GoMap<int, int> map = Filled();

@@ -18,6 +18,7 @@ namespace NativeGoMap.Tests
             "TryAdd", "Add", "Remove", "RemoveOut", "Clear", "GetValueRefOrNullRef", "GetValueRefOrAddDefault",
             "GetStats", "GetEnumerator", "Keys", "Values", "KeysCount", "ValuesCount", "InterfaceEnumerator",
             "InterfaceKeys", "InterfaceValues", "InterfaceTryGetValue", "InterfaceIndexer",
+            "EnsureCapacity", "TrimExcess", "TrimExcessCapacity",
         };
 
         /// <summary>Calls one member on the map (by name), with key 1.</summary>
@@ -87,6 +88,9 @@ namespace NativeGoMap.Tests
                     break;
                 case "InterfaceTryGetValue": ro.TryGetValue(1, out _); break;
                 case "InterfaceIndexer": _ = ro[1]; break;
+                case "EnsureCapacity": map.EnsureCapacity(100_000); break;
+                case "TrimExcess": map.TrimExcess(); break;
+                case "TrimExcessCapacity": map.TrimExcess(1_000_000); break;
                 default: throw new ArgumentOutOfRangeException(nameof(member), member, null);
             }
         }
@@ -94,7 +98,7 @@ namespace NativeGoMap.Tests
         public static TheoryData<string, string> MembersInStates()
         {
             var data = new TheoryData<string, string>();
-            foreach (string state in new[] { "never used", "filled", "growing", "emptied" })
+            foreach (string state in new[] { "never used", "filled", "growing", "shrinking", "emptied" })
             {
                 foreach (string m in Members)
                 {
@@ -125,6 +129,19 @@ namespace NativeGoMap.Tests
                         map[k] = k;
                     }
 
+                    break;
+                case "shrinking":
+                    for (int k = 0; k < 20_000; k++)
+                    {
+                        map[k] = k;
+                    }
+
+                    for (int k = 100; k < 20_000; k++)
+                    {
+                        map.Remove(k);
+                    }
+
+                    map.TrimExcess();
                     break;
                 case "emptied":
                     for (int k = 0; k < 100; k++)

@@ -299,6 +299,13 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "      at a time. snapshot_write_ms: the snapshot format (header, entries, CRC-32C) into a pre-touched MemoryStream;";
                 yield return "      Dictionary writes the same bytes from its enumeration. snapshot_load_ms: GoMap.ReadFrom; Dictionary rebuilt";
                 yield return "      from the same format (sized by the header's count, checksum verified, each entry added). Best of 3.";
+                yield return "    trim_*: 10,000,000 entries built by inserts (no hint), all but the first 100,000 removed, then trimmed (TrimSpecial.cs).";
+                yield return "      trim_total_ms / trim_call_max_us: GoMap: while (!map.TrimExcess()) {} (all calls / the slowest call);";
+                yield return "      Dictionary: its one TrimExcess() call (both rows the same stall). trim_first_call_us, trim_write_max_us,";
+                yield return "      trim_write_p999_us (GoMap only): a second table; one TrimExcess call starts the shrink, then writes on the";
+                yield return "      100,000 live keys (update, remove, re-insert in turn) carry it until no growth or deferred memory is left:";
+                yield return "      the slowest and 99.9th-percentile write. trim_mb_before/after: GoMap NativeBytes (MB = 10^6 B);";
+                yield return "      Dictionary GC.GetTotalMemory(true) delta. bytes_per_entry_after_trim: after / 100,000.";
                 yield return "    lookup_hit / lookup_batch at 10,000,000: both maps (capacity given) in one child; 1,000,000 keys drawn at";
                 yield return "      random from the whole table per pass.";
                 yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";

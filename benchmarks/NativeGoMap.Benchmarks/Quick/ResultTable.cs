@@ -100,6 +100,7 @@ namespace NativeGoMap.Benchmarks.Quick
         private static string Unit(string op) =>
             op.EndsWith("_us", StringComparison.Ordinal) ? "us" :
             op.EndsWith("_ms", StringComparison.Ordinal) ? "ms" :
+            op.Contains("_mb", StringComparison.Ordinal) ? "MB" :
             op.StartsWith("bytes_per_entry", StringComparison.Ordinal) ? "B/entry" :
             op.StartsWith("gc_", StringComparison.Ordinal) ? "count" : "ns/op";
 

@@ -32,7 +32,7 @@ namespace NativeGoMap.Benchmarks.Quick
 
         internal static void RunInChildProcesses(int reps, ResultTable table)
         {
-            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big), ("snap", Big) };
+            var runs = new (string Kind, int N)[] { ("stall", Big), ("gc", Big), ("mem", 1_000_000), ("mem", Big), ("snap", Big), ("trim", Big) };
             foreach ((string kind, int n) in runs)
             {
                 foreach (string impl in new[] { "gomap", "dict" })
@@ -61,14 +61,14 @@ namespace NativeGoMap.Benchmarks.Quick
         }
 
         /// <summary>
-        /// Entry point of a child: <c>--child stall|gc|mem gomap|dict n</c>, <c>--child batch both n reps</c>
+        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps</c>
         /// or <c>--child lookups both n types reps</c>.
         /// </summary>
         internal static int ChildMain(string[] args)
         {
             if (args.Length < 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem|snap gomap|dict n | --child batch both n reps | --child lookups both n types reps");
+                Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps | --child lookups both n types reps");
                 return 2;
             }
 
@@ -134,6 +134,9 @@ namespace NativeGoMap.Benchmarks.Quick
                     break;
                 case "snap":
                     SnapshotSpecial.Run(goMap, n);
+                    break;
+                case "trim":
+                    TrimSpecial.Run(goMap, n);
                     break;
                 default:
                     throw new ArgumentException($"unknown measurement {args[1]}");
