@@ -17,11 +17,15 @@ namespace NativeGoMap
     // is either still empty with all its entries in old chains, or final.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
-        /// <summary>Most levels one shrink goes down: a unit is then at most 128 old buckets, so a write's share of a shrink stays small.</summary>
-        internal const int MaxShrinkLevels = 7;
+        /// <summary>
+        /// Most levels one shrink goes down: a unit is then at most 32 old buckets (each on a page
+        /// of its own in a big table), so a write's share of a shrink, two units, stays within
+        /// tens of microseconds; a deeper trim chains shrinks (10M → 100K entries: 5 levels, then 2).
+        /// </summary>
+        internal const int MaxShrinkLevels = 5;
 
-        /// <summary>Old buckets one <see cref="TrimExcess()"/> call evacuates at most (besides one release step).</summary>
-        internal const int TrimStepBuckets = 1024;
+        /// <summary>Old buckets one <see cref="TrimExcess()"/> call evacuates at most (besides one release step): a quarter of a millisecond or so in a big table.</summary>
+        internal const int TrimStepBuckets = 256;
 
         /// <summary>
         /// Makes sure <paramref name="capacity"/> entries fit without another growth, as
@@ -92,7 +96,7 @@ namespace NativeGoMap
         /// ones, more than a table filled to the load factor has, and at least as many entries
         /// were deleted since the array was made). The move
         /// is incremental, so this call never stalls on a big table: it starts the shrink and
-        /// carries it a bounded step (at most 1,024 old buckets evacuated and one release step of
+        /// carries it a bounded step (at most 256 old buckets evacuated and one release step of
         /// retired memory), and every later write carries it on as it carries a growth. Call it
         /// again until it returns true to finish without writes. An empty map drops its arrays.
         /// Enumerators in progress keep Go's rules across the shrink. Invalidates refs into the map.
@@ -153,6 +157,14 @@ namespace NativeGoMap
                     {
                         if (_oldBuckets == null)
                         {
+                            if (_resizeB < 0 && MapMath.OverLoadFactor(_count, _b))
+                            {
+                                // Inserts during the shrink (they start no growth while one runs, as
+                                // in Go) passed the smaller array's load factor: the smallest B that
+                                // holds the count is larger again.
+                                _resizeB = MapMath.BForHint(_count);
+                            }
+
                             if (_resizeB < 0 || !ContinueResize() || _oldBuckets == null)
                             {
                                 break;

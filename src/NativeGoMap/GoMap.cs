@@ -22,7 +22,7 @@
 // leave chains sparse), a same-size growth compacts them. Go's map never shrinks; ours does
 // when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
 // i + 2^B, … into new bucket i (GoMap.Resize.cs). No single write pays for more than two
-// evacuation units (two old chains, or for a shrink two groups of at most 128), so no insert
+// evacuation units (two old chains, or for a shrink two groups of at most 32), so no insert
 // stalls on a whole-table rehash. The new array comes as untouched
 // zero pages (a 2 MiB-aligned mapping of its own with transparent huge pages from 2 MiB up,
 // OsMemory.cs), so allocating it does not stall either; and the old generation is not freed by

@@ -500,11 +500,7 @@ namespace NativeGoMap.Stress
 
                     GoMapStats s = _map.GetStats();
                     int most = MapMath.BForHint(target);
-                    // Known library issue (ResizeUsageTests.TrimExcess_AfterInsertsDuringTheShrinkPassedTheLoadFactor_
-                    // CompletesAtABThatHoldsTheCount): inserts during a shrink may pass the smaller B's load
-                    // factor and the completed trim stays there; tolerated here so the soak keeps finding others.
-                    bool overloaded = MapMath.OverLoadFactor(s.Count, s.B);
-                    if (s.IsGrowing || s.B > most || (exact && s.B != most && !overloaded))
+                    if (s.IsGrowing || s.B > most || (exact && s.B != most))
                     {
                         Diverge($"TrimExcess({(exact ? "" : target)}) completed with {s}; the target B is {most}");
                     }

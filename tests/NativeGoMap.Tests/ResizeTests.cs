@@ -394,7 +394,7 @@ namespace NativeGoMap.Tests
                     model.Remove(k);
                 }
 
-                Assert.False(map.TrimExcess()); // a shrink of 7 levels, partly done
+                Assert.False(map.TrimExcess()); // a shrink of 5 levels (then 1 more), partly done
                 Assert.True(map.GetStats().IsGrowing);
                 Assert.True(map.OldBForTest > map.GetStats().B);
 

@@ -55,7 +55,7 @@ namespace NativeGoMap.Tests
                     if (op % 5_000 == 0)
                     {
                         // Alternate a large key space with a small one: a small one removes most
-                        // entries, so trims go down several levels (chained past seven).
+                        // entries, so trims go down several levels (chained past five).
                         space = space == 40_000 ? 300 : 40_000;
                         RemoveFrom(map, model, space, 40_000);
                     }
@@ -195,11 +195,10 @@ namespace NativeGoMap.Tests
         // ---- the size a completed trim reaches ----
 
         /// <summary>
-        /// FAILS at d43addb (library bug, reported): inserts during a shrink start no growth (as
-        /// in Go, a growth in progress defers the next), so they may pass the smaller array's load
-        /// factor; the trim that then reports completion leaves the map over its load factor, at
-        /// a B below the one TrimExcess promises ("the smallest B that holds its LongCount under
-        /// the load factor"), and the next insert starts a growth straight back.
+        /// Inserts during a shrink start no growth (as in Go, a growth in progress defers the
+        /// next), so they may pass the smaller array's load factor; TrimExcess then grows back to
+        /// the smallest B that holds the count before it reports completion (it reported
+        /// completion over the load factor at d43addb).
         /// </summary>
         [Fact]
         public void TrimExcess_AfterInsertsDuringTheShrinkPassedTheLoadFactor_CompletesAtABThatHoldsTheCount()
