@@ -78,6 +78,7 @@ namespace NativeGoMap
                     }
 
                     _count--;
+                    _deletesSinceGrowth++;
                     if (_count == 0)
                     {
                         // Reset the hash seed to make it more difficult for attackers to

@@ -13,6 +13,9 @@ namespace NativeGoMap
         /// <summary>Test hook: log2 of the old array's regular bucket count while growing (B − 1 for a doubling, B for a same-size growth, more for a shrink).</summary>
         internal int OldBForTest => _oldB;
 
+        /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
+        internal long DeletesSinceGrowth => _deletesSinceGrowth;
+
         /// <summary>Test hook: the B a pending EnsureCapacity or TrimExcess still has to reach, or −1.</summary>
         internal int PendingResizeB => _resizeB;
 

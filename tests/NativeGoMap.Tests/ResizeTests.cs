@@ -347,6 +347,30 @@ namespace NativeGoMap.Tests
             MapAssert.SameEntries(map, model);
         }
 
+        [Fact]
+        public void Deletes_AreCountedForTheCompactionRule_OnTheFastAndTheComparerPaths()
+        {
+            using var plain = new GoMap<long, long>();
+            using var compared = new GoMap<int, int>(null, new ModuloComparer(64));
+            for (int k = 0; k < 500; k++)
+            {
+                plain[k] = k;
+                compared[k] = k;
+            }
+
+            long plainBefore = plain.DeletesSinceGrowth;
+            long comparedBefore = compared.DeletesSinceGrowth;
+            for (int k = 0; k < 100; k++)
+            {
+                plain.Remove(k);
+                compared.Remove(k);
+            }
+
+            plain.Remove(-1); // absent: not a delete
+            Assert.Equal(plainBefore + 100, plain.DeletesSinceGrowth);
+            Assert.Equal(comparedBefore + 100, compared.DeletesSinceGrowth);
+        }
+
         // ---- iteration across resizes ----
 
         [Fact]
