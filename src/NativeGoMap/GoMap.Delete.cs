@@ -77,15 +77,7 @@ namespace NativeGoMap
                         MarkEmptyRestBackwards(bOrig, b, i);
                     }
 
-                    _count--;
-                    _deletesSinceGrowth++;
-                    if (_count == 0)
-                    {
-                        // Reset the hash seed to make it more difficult for attackers to
-                        // repeatedly trigger hash collisions (Go issue 25237).
-                        Reseed();
-                    }
-
+                    CountDeleted();
                     return true;
                 }
 
@@ -159,15 +151,7 @@ namespace NativeGoMap
                     RetireIndirect(b, i);
                     b[i] = MapMath.EmptyOne;
                     MarkEmptyRestBackwards(bOrig, b, i);
-                    _count--;
-                    _deletesSinceGrowth++;
-                    if (_count == 0)
-                    {
-                        // Reset the hash seed to make it more difficult for attackers to
-                        // repeatedly trigger hash collisions (Go issue 25237).
-                        Reseed();
-                    }
-
+                    CountDeleted();
                     return true;
                 }
 
@@ -179,6 +163,24 @@ namespace NativeGoMap
 
             value = default;
             return false;
+        }
+
+        /// <summary>
+        /// The bookkeeping of every delete, for both search loops (DeleteFast and DeleteIn): the
+        /// count, the deletes TrimExcess's compaction rule counts, and Go's new seed for a map
+        /// that empties.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void CountDeleted()
+        {
+            _count--;
+            _deletesSinceGrowth++;
+            if (_count == 0)
+            {
+                // Reset the hash seed to make it more difficult for attackers to
+                // repeatedly trigger hash collisions (Go issue 25237).
+                Reseed();
+            }
         }
 
         /// <summary>
@@ -259,13 +261,9 @@ namespace NativeGoMap
 
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);
-            _chunkNext = null;
-            _chunkLeft = 0;
+            StartGenerationCounters();
             _oldB = 0;
             _nevacuate = 0;
-            _noverflow = 0;
-            _overflowUsed = 0;
-            _deletesSinceGrowth = 0;
             _count = 0;
             _clearSeq++;
             Reseed();

@@ -38,16 +38,26 @@ namespace NativeGoMap
             _buckets = newBuckets;
             _b = newB;
             _nevacuate = 0;
-            _noverflow = 0;
-            _overflowUsed = 0;
-            _deletesSinceGrowth = 0;
             _oldOverflow = _overflow;
             _overflow = default;
             _nextOverflow = nextOverflow;
-            _chunkNext = null;
-            _chunkLeft = 0;
+            StartGenerationCounters();
             _work.GrowthStarts++;
             Publish();
+        }
+
+        /// <summary>
+        /// A new current generation starts (a growth, a Clear, an empty map's new array): no
+        /// overflow chunk to take buckets from, no overflow bucket counted, no delete counted.
+        /// Its ownership list is set by the caller (moved to the old one, or retired).
+        /// </summary>
+        private void StartGenerationCounters()
+        {
+            _chunkNext = null;
+            _chunkLeft = 0;
+            _noverflow = 0;
+            _overflowUsed = 0;
+            _deletesSinceGrowth = 0;
         }
 
         /// <summary>log2 of the old array's regular bucket count (meaningful while growing).</summary>

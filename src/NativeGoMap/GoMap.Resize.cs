@@ -253,14 +253,10 @@ namespace NativeGoMap
             }
 
             RetireOverflowList(ref _overflow);
-            _chunkNext = null;
-            _chunkLeft = 0;
+            StartGenerationCounters();
             _buckets = array;
             _b = b;
             _nextOverflow = nextOverflow;
-            _noverflow = 0;
-            _overflowUsed = 0;
-            _deletesSinceGrowth = 0;
             Publish();
         }
     }
