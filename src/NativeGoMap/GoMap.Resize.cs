@@ -41,7 +41,7 @@ namespace NativeGoMap
         /// </summary>
         /// <param name="capacity">The number of entries that must fit.</param>
         /// <returns>The number of entries the map now holds without another growth: 6.5 × 2^B for the
-        /// B it is or will be at, at least <paramref name="capacity"/>.</returns>
+        /// B it is or will be at, at least <paramref name="capacity"/> and the entries already present.</returns>
         /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
         /// <exception cref="OutOfMemoryException">The bucket array could not be allocated; the map is unchanged.</exception>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
@@ -61,6 +61,11 @@ namespace NativeGoMap
                 try
                 {
                     ReclaimStep();
+
+                    // The entries already present count too (Dictionary's capacity is never below
+                    // its count): inserts during a shrink may have passed the load factor of the
+                    // B it goes to, or of a smaller B still pending.
+                    target = Math.Max(target, MapMath.BForHint(_count));
                     int plan = _resizeB >= 0 ? _resizeB : _b;
                     if (target > plan || (_resizeB >= 0 && _resizeB < _b && target > _resizeB))
                     {

@@ -148,6 +148,33 @@ namespace NativeGoMap.Tests
             MapAssert.SameEntries(map, model);
         }
 
+        [Fact]
+        public void EnsureCapacity_AfterInsertsDuringAShrinkPassedItsLoadFactor_GuaranteesAtLeastTheCount()
+        {
+            // 6,650 entries at B = 11 shrink to B = 10 (6,656 entries fit); 10 inserts meanwhile.
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 13_000);
+            for (long k = 6_650; k < 13_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            map.TrimExcess();
+            Assert.True(map.GetStats().IsShrinking);
+            Fill(map, null, 100_000, 100_010);
+            long guaranteed = map.EnsureCapacity(0);
+            Assert.True(guaranteed >= map.LongCount, $"EnsureCapacity(0) guaranteed {guaranteed} with {map.LongCount} entries");
+            long starts = map.Work.GrowthStarts;
+            while (map.GetStats().IsGrowing || map.PendingResizeB >= 0)
+            {
+                map[1] = 1; // updates carry the resize
+            }
+
+            Fill(map, null, 200_000, 200_000 + (guaranteed - map.LongCount));
+            Assert.True(map.Work.GrowthStarts - starts <= 1, "only the growth EnsureCapacity planned");
+            map.Validate();
+        }
+
         // ---- TrimExcess ----
 
         [Fact]
