@@ -163,13 +163,13 @@ namespace NativeGoMap
                 ReclaimStep();
                 if (_buckets == null)
                 {
-                    _buckets = AllocBucketArray(0, out _nextOverflow);
+                    _buckets = AllocBucketArray(0, commit: false, out _nextOverflow);
                     Publish();
                 }
 
                 if (_oldBuckets == null && _resizeB >= 0)
                 {
-                    ContinueResize(); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
+                    ContinueResize(commit: false); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
                 }
 
                 byte top = MapMath.TopHash(hash);

@@ -11,7 +11,7 @@ namespace NativeGoMap
         /// Go's hashGrow: starts the growth an insert needs. Doubles B when over the load factor,
         /// else keeps it (a same-size growth that compacts overflow chains).
         /// </summary>
-        private void HashGrow() => StartGrowth(MapMath.OverLoadFactor(_count + 1, _b) ? _b + 1 : _b);
+        private void HashGrow() => StartGrowth(MapMath.OverLoadFactor(_count + 1, _b) ? _b + 1 : _b, commit: false);
 
         /// <summary>
         /// Starts a growth from the current array (2^B buckets) to a new one of 2^<paramref name="newB"/>
@@ -19,12 +19,13 @@ namespace NativeGoMap
         /// may grow several levels at once and <see cref="TrimExcess()"/> shrinks (newB &lt; B). Only
         /// allocates the new array here; the copying is done an evacuation unit at a time by
         /// <see cref="GrowWork"/>. The new array is allocated before any field changes, so an
-        /// <see cref="OutOfMemoryException"/> leaves the map as it was.
+        /// <see cref="OutOfMemoryException"/> leaves the map as it was. <paramref name="commit"/>:
+        /// populate the new array now (EnsureCapacity; see <see cref="AllocBucketArray"/>).
         /// </summary>
-        private void StartGrowth(int newB)
+        private void StartGrowth(int newB, bool commit)
         {
             FreeParked(); // mappings emptied at least a second ago: no read can plausibly still be in them
-            byte* newBuckets = AllocBucketArray(newB, out byte* nextOverflow);
+            byte* newBuckets = AllocBucketArray(newB, commit, out byte* nextOverflow);
 
             if (_oldOverflow.Count != 0)
             {

@@ -29,9 +29,11 @@ namespace NativeGoMap
     //   - Promotion and release steps run at the start of a write's slow path, before the write
     //     retires anything: memory a write retires is never released by that same write, so an
     //     operation racing it (misuse) still points at mapped memory.
-    //   - A release step returns a bounded piece: up to ReleaseBudgetBytes of a big array's pages
-    //     (discarded from the tail, a huge page at a time; they stay mapped and read as zeros) or
-    //     up to ReleaseBudgetBlocks small blocks. No write pays for a whole generation (the stall
+    //   - A release step returns a bounded piece: one piece of a big array's pages (discarded
+    //     from the tail, a huge page or 512 KiB of base pages at a time; they stay mapped and read
+    //     as zeros) or up to ReleaseBudgetBlocks small blocks. The step decides and accounts; the
+    //     system calls (madvise, munmap, free) are made on ReleaseThread, since each one took
+    //     about 200 µs and up to several ms on the README's VM. No write pays for a whole generation (the stall
     //     that the end of a growth used to be). In Go mode an emptied big array stays mapped
     //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until a growth
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
@@ -44,9 +46,6 @@ namespace NativeGoMap
     //     growth started before a release finished just add to the queue.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
-        /// <summary>Bytes of a big block that one release step returns (one huge page).</summary>
-        private const ulong ReleaseBudgetBytes = OsMemory.HugePage;
-
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
         private const long ParkedGraceMilliseconds = 1000;
 
@@ -57,9 +56,9 @@ namespace NativeGoMap
         private const long MaxChunkBuckets = 128;
 
         /// <summary>Allocates a block charged to this map.</summary>
-        internal byte* AllocBlock(ulong size, bool zero, int align = 16)
+        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false)
         {
-            byte* p = NativeHeap.Alloc(size, zero, align);
+            byte* p = NativeHeap.Alloc(size, zero, align, commit);
             _nativeBytes += NativeHeap.ChargedSize(p);
             return p;
         }
@@ -212,8 +211,10 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// One release step: up to <see cref="ReleaseBudgetBytes"/> of a big block's pages, or up
-        /// to <see cref="ReleaseBudgetBlocks"/> whole small blocks, from the release queue. A big
+        /// One release step from the release queue: one piece of a big block's pages (a huge page,
+        /// or <see cref="NativeHeap.BasePageReleaseBytes"/> of base pages: see
+        /// <see cref="NativeHeap.ReleaseTail"/>), or up to <see cref="ReleaseBudgetBlocks"/> whole
+        /// small blocks. The system calls themselves are made on <see cref="ReleaseThread"/>. A big
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
         /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
         /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
@@ -226,7 +227,7 @@ namespace NativeGoMap
             while (_releaseQueue != null && blocks < ReleaseBudgetBlocks)
             {
                 byte* p = _releaseQueue;
-                long cut = NativeHeap.ReleaseTail(p, ReleaseBudgetBytes);
+                long cut = NativeHeap.ReleaseTail(p);
                 if (cut != 0)
                 {
                     _nativeBytes -= cut;
@@ -392,10 +393,13 @@ namespace NativeGoMap
 
         /// <summary>
         /// Go's makeBucketArray: 2^B buckets plus, for B ≥ 4, 2^(B−4) preallocated overflow
-        /// buckets, zeroed (fresh pages are not touched: a mapping of their own for big arrays,
-        /// calloc below) and cache-line aligned.
+        /// buckets, zeroed and cache-line aligned. <paramref name="commit"/>: the caller sized the
+        /// map (a capacity hint, EnsureCapacity, a snapshot load), so a big array is populated
+        /// now, in huge pages, and no write after faults in it. Otherwise (a growth under the
+        /// writes) fresh pages are not touched here: a mapping of their own in base pages for big
+        /// arrays (a write's first touch of a page is one small fault), calloc below.
         /// </summary>
-        private byte* AllocBucketArray(int b, out byte* nextOverflow)
+        private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow)
         {
             ulong? bytes = BucketLayout<TKey, TValue>.ArrayBytes(b);
             if (bytes is null || bytes.Value > MapMath.MaxAlloc)
@@ -403,9 +407,8 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
             }
 
-            byte* array = AllocBlock(bytes.Value, zero: true, align: 64);
+            byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit);
             _work.BucketAllocations++;
-            NativeHeap.Prefault(array, b == 0 ? 0 : MapMath.BucketShift(b - 1) * (ulong)BucketLayout<TKey, TValue>.BucketSize);
             nextOverflow = InitBucketArray(array, b);
             return array;
         }

@@ -33,11 +33,14 @@ namespace NativeGoMap
         /// empty map it sizes the bucket array as the constructor's hint would (the old array is
         /// retired); on a populated one it starts a growth to that size, which the following writes
         /// carry on incrementally as any growth (several levels at once when needed), so this call
-        /// allocates the new array without touching its pages and moves no entry. If a growth is
-        /// already running, the growth to this capacity starts when it ends (at the next write).
+        /// moves no entry; it allocates the new array and commits its memory (on Linux, populated
+        /// in 2 MiB pages from 2 MiB up), so that the writes that fill it take no page fault. If a
+        /// growth is already running, the growth to this capacity starts when it ends (at the
+        /// next write), and its array is then faulted in by the writes as a growth's is.
         /// Either way no insert of a new key, up to <paramref name="capacity"/> entries, starts a
         /// growth of its own (deletes mixed in may still start a same-size growth that compacts
-        /// overflow chains, as in Go). O(1) plus the array's allocation; invalidates refs into the map.
+        /// overflow chains, as in Go). O(1) plus the array's allocation and its page faults (O(capacity));
+        /// invalidates refs into the map.
         /// </summary>
         /// <param name="capacity">The number of entries that must fit.</param>
         /// <returns>The number of entries the map now holds without another growth: 6.5 × 2^B for the
@@ -75,7 +78,7 @@ namespace NativeGoMap
                         _resizeB = plan == _b && _oldBuckets == null ? -1 : plan;
                         if (_oldBuckets == null && _resizeB >= 0)
                         {
-                            ContinueResize();
+                            ContinueResize(commit: true);
                         }
                     }
 
@@ -170,7 +173,7 @@ namespace NativeGoMap
                                 _resizeB = MapMath.BForHint(_count);
                             }
 
-                            if (_resizeB < 0 || !ContinueResize() || _oldBuckets == null)
+                            if (_resizeB < 0 || !ContinueResize(commit: false) || _oldBuckets == null)
                             {
                                 break;
                             }
@@ -219,8 +222,10 @@ namespace NativeGoMap
         /// levels (the rest stays pending), a same-size compaction, or, for an empty map, a new
         /// array in place of the old one. Never goes below what the entries need now: inserts
         /// since the request may have raised that. Returns false when nothing was left to do.
+        /// <paramref name="commit"/>: called by EnsureCapacity itself, which populates a larger
+        /// array now (the capacity the caller asked for); a write or a trim never does.
         /// </summary>
-        private bool ContinueResize()
+        private bool ContinueResize(bool commit)
         {
             int target = Math.Max(_resizeB, MapMath.BForHint(_count));
             bool compact = target == _b && HasExcessOverflow();
@@ -233,25 +238,26 @@ namespace NativeGoMap
             // Allocation first (it may throw, leaving the request pending), then the new plan.
             if (_count == 0)
             {
-                ReplaceEmpty(target);
+                ReplaceEmpty(target, commit && target > _b);
                 _resizeB = -1;
                 return true;
             }
 
             int newB = Math.Max(target, _b - MaxShrinkLevels);
-            StartGrowth(newB);
+            StartGrowth(newB, commit && newB > _b);
             _resizeB = newB == target ? -1 : target;
             return true;
         }
 
         /// <summary>
         /// An empty map changes size without a growth: the new array (none for B = 0, as a new map)
-        /// replaces the old, which is retired with its overflow chunks. Allocates first.
+        /// replaces the old, which is retired with its overflow chunks. Allocates first (and
+        /// populates, with <paramref name="commit"/>: see <see cref="AllocBucketArray"/>).
         /// </summary>
-        private void ReplaceEmpty(int b)
+        private void ReplaceEmpty(int b, bool commit)
         {
             byte* nextOverflow = null;
-            byte* array = b == 0 ? null : AllocBucketArray(b, out nextOverflow);
+            byte* array = b == 0 ? null : AllocBucketArray(b, commit, out nextOverflow);
             if (_buckets != null)
             {
                 RetireBucketMemory(_buckets);

@@ -397,7 +397,7 @@ namespace NativeGoMap
         {
             if (b != _b || _buckets == null)
             {
-                byte* array = AllocBucketArray(b, out byte* nextOverflow);
+                byte* array = AllocBucketArray(b, commit: true, out byte* nextOverflow);
                 FreeBlock(_buckets);
                 _buckets = array;
                 _nextOverflow = nextOverflow;

@@ -23,11 +23,14 @@
 // when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
 // i + 2^B, … into new bucket i (GoMap.Resize.cs). No single write pays for more than two
 // evacuation units (two old chains, or for a shrink two groups of at most 32), so no insert
-// stalls on a whole-table rehash. The new array comes as untouched
-// zero pages (a 2 MiB-aligned mapping of its own with transparent huge pages from 2 MiB up,
-// OsMemory.cs), so allocating it does not stall either; and the old generation is not freed by
-// the write that ends the growth but released by the writes that follow, one huge page or 32
-// small blocks at a time (GoMap.Memory.cs), so ending a growth does not stall.
+// stalls on a whole-table rehash. The new array of a growth comes as untouched zero pages in
+// base pages (a 2 MiB-aligned mapping of its own from 64 KiB up, OsMemory.cs), so allocating
+// it does not stall and a write that first touches one of its pages takes a small fault; an
+// array the caller sized (a capacity hint, EnsureCapacity, a snapshot load) is populated up
+// front in huge pages instead. The old generation is not freed by the write that ends the
+// growth but released by the writes that follow, a piece or 32 small blocks at a time
+// (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), so
+// ending a growth does not stall.
 //
 // Iteration walks buckets in order from a random start bucket and slot offset, then each
 // chain, then each slot. Entries never move within their chain, so an iteration yields each
@@ -68,7 +71,8 @@
 // GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
 // ConcurrencyChecks.cs (the two modes), GoMap.Memory.cs (ownership, retirement and release of
 // native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
-// pages), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
+// pages, populating), ReleaseThread.cs (the system calls that return memory, off the writer's
+// thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
 // GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
 // program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
 // counters), ThrowHelper.cs (every throw the library originates), GoMap.Snapshot.cs (WriteTo and
@@ -167,8 +171,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// Creates a map sized for <paramref name="capacityHint"/> entries (Go's <c>make(map[K]V, hint)</c>):
-        /// B is the smallest with hint ≤ 6.5 × 2^B. The bucket array is allocated at once but
-        /// its pages are only touched as entries arrive. Negative or absurd hints count as 0.
+        /// B is the smallest with hint ≤ 6.5 × 2^B. The bucket array is allocated and its memory
+        /// committed now (on Linux, populated in 2 MiB pages from 2 MiB up), so that no insert up
+        /// to the hint takes a page fault: this call costs O(hint) in page faults once, about
+        /// 144 bytes per 6.5 entries for &lt;long,long&gt;. Negative or absurd hints count as 0.
         /// </summary>
         /// <param name="capacityHint">Expected number of entries.</param>
         public GoMap(long capacityHint)
@@ -214,6 +220,7 @@ namespace NativeGoMap
                 ThrowHelper.ThrowUnsupportedKey(KeyOps<TKey>.UnsupportedReason!);
             }
 
+            ReleaseThread.EnsureStarted(); // once per process: no operation allocates it
             _comparer = comparer;
             _failFast = options?.FailFast ?? false;
             if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
@@ -241,7 +248,7 @@ namespace NativeGoMap
             int b = MapMath.BForHint(hint);
             if (b != 0)
             {
-                _buckets = AllocBucketArray(b, out _nextOverflow);
+                _buckets = AllocBucketArray(b, commit: true, out _nextOverflow);
             }
 
             _b = b;

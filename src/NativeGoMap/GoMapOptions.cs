@@ -7,7 +7,8 @@ namespace NativeGoMap
         /// Expected number of entries. The map starts with the smallest 2^B buckets that hold this
         /// many under the load factor 6.5, so that filling it to the hint never grows. Negative
         /// hints, and hints whose bucket memory could not be addressed, are treated as 0 (Go's
-        /// behaviour). A hint of 8 or less allocates nothing until the first insert.
+        /// behaviour). A hint of 8 or less allocates nothing until the first insert. The memory for
+        /// the hint is committed when the map is created (see <see cref="GoMap{TKey, TValue}.GoMap(long)"/>).
         /// </summary>
         public long CapacityHint { get; set; }
 

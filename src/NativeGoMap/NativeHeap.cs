@@ -36,6 +36,12 @@ namespace NativeGoMap
         /// </summary>
         internal const ulong MappedThreshold = 64 * 1024;
 
+        /// <summary>Low bit of a mapping's length word: the mapping asked for huge pages (its pieces are released a huge page at a time).</summary>
+        private const ulong HugeFlag = 1;
+
+        /// <summary>What one <see cref="ReleaseTail"/> discards of a mapping in base pages: 128 pages, about 30 µs of MADV_DONTNEED on the README's VM (2 MiB took 121 µs on average and up to 2 ms).</summary>
+        internal const ulong BasePageReleaseBytes = 512 * 1024;
+
         /// <summary>Offset of the user bytes in a mapping: a cache line, so bucket arrays stay 64-byte aligned.</summary>
         private const ulong MappedOffset = 64;
         private const ulong SizeMask = (1UL << 48) - 1;
@@ -104,10 +110,14 @@ namespace NativeGoMap
         /// Allocates <paramref name="size"/> bytes whose address is a multiple of
         /// <paramref name="align"/> (a power of two, 16 or more). With <paramref name="zero"/>
         /// the memory comes from <c>calloc</c>, which for large sizes maps fresh zero pages
-        /// from the OS without touching them.
+        /// from the OS without touching them. With <paramref name="commit"/> (zeroed blocks only)
+        /// the block's pages are populated now, in 2 MiB pages where it has a mapping of its own,
+        /// so that no later write faults in it: for memory the caller asked for up front (see
+        /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping gets base pages,
+        /// faulted in one at a time by the writes that first touch them.
         /// </summary>
         /// <exception cref="OutOfMemoryException">The C heap is exhausted, or the fault seam fired.</exception>
-        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize)
+        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false)
         {
             long n = ++t_allocations;
             if (t_failAt != 0 && n == t_failAt)
@@ -116,9 +126,9 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory_Injected();
             }
 
-            if (size >= MappedThreshold && align <= (int)MappedOffset && OsMemory.Supported)
+            if (GetsMapping(size, align))
             {
-                byte* mapped = AllocMapped(size);
+                byte* mapped = AllocMapped(size, commit);
                 if (mapped != null)
                 {
                     return mapped;
@@ -126,7 +136,7 @@ namespace NativeGoMap
             }
 
             ulong slack = (ulong)(align > HeaderSize ? align : 0);
-            ulong total = size + HeaderSize + slack;
+            ulong total = Math.Max(size + HeaderSize + slack, ReleaseThread.JobSize); // room for the job that frees it
             if (size > SizeMask || total > SizeMask)
             {
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
@@ -148,16 +158,26 @@ namespace NativeGoMap
             *(ulong*)(user - HeaderSize) = total | (offset << 48) | Magic;
             *(byte**)(user - 8) = null;
             Interlocked.Add(ref s_liveBytes, (long)total);
+            if (commit && zero && size >= MappedThreshold)
+            {
+                OsMemory.Touch(user, size); // calloc may have mapped fresh pages without touching them
+            }
+
             return user;
         }
 
+        /// <summary>Does a block of <paramref name="size"/> bytes aligned to <paramref name="align"/> get a mapping of its own?</summary>
+        private static bool GetsMapping(ulong size, int align) => size >= MappedThreshold && align <= (int)MappedOffset && OsMemory.Supported;
+
         /// <summary>
-        /// A block in a mapping of its own: always zeroed (fresh pages), untouched until used. The
-        /// mapping's length is kept in its first word (the header is 16 bytes below the user
-        /// bytes, 64 above the mapping's start), since the header's size shrinks as pieces are
-        /// released.
+        /// A block in a mapping of its own: always zeroed (fresh pages). Committed: asked for huge
+        /// pages and populated now; else in base pages, untouched until used (a growth's new array:
+        /// a write that first touches a page pays one base-page fault, never a 2 MiB one). The
+        /// mapping's first word holds its length, with <see cref="HugeFlag"/> in its low bit (the
+        /// header is 16 bytes below the user bytes, 64 above the mapping's start), since the
+        /// header's size shrinks as pieces are released.
         /// </summary>
-        private static byte* AllocMapped(ulong size)
+        private static byte* AllocMapped(ulong size, bool commit)
         {
             ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
             if (total > SizeMask)
@@ -165,32 +185,23 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
-            byte* baseP = OsMemory.Map(total);
+            byte* baseP = OsMemory.Map(total, huge: commit);
             if (baseP == null)
             {
                 return null; // the C heap may still manage
             }
 
-            *(ulong*)baseP = total;
+            if (commit)
+            {
+                OsMemory.Populate(baseP, total);
+            }
+
+            *(ulong*)baseP = total | (commit && OsMemory.HugePages ? HugeFlag : 0);
             byte* user = baseP + MappedOffset;
             *(ulong*)(user - HeaderSize) = total | (MappedOffset << 48) | MappedMagic;
             *(byte**)(user - 8) = null;
             Interlocked.Add(ref s_liveBytes, (long)total);
             return user;
-        }
-
-        /// <summary>
-        /// Has a mapped block's pages populated ahead of use by <see cref="OsMemory.Prefault"/>,
-        /// in the order of two cursors <paramref name="split"/> bytes apart (a doubling's
-        /// evacuation writes bucket i and bucket i + 2^(B−1) together). No-op for other blocks.
-        /// </summary>
-        internal static void Prefault(byte* p, ulong split)
-        {
-            if (IsMapped(p))
-            {
-                byte* baseP = p - MappedOffset;
-                OsMemory.Prefault(baseP, *(ulong*)baseP, split == 0 ? 0 : split + MappedOffset);
-            }
         }
 
         /// <summary>
@@ -204,15 +215,16 @@ namespace NativeGoMap
         internal static bool IsMapped(byte* p) => (*(ulong*)(p - HeaderSize) & MagicMask) == MappedMagic && !t_poison;
 
         /// <summary>
-        /// Returns up to about <paramref name="budget"/> bytes from the end of a mapped block's
-        /// still-populated part to the OS (<c>MADV_DONTNEED</c>, at huge-page boundaries, down to
-        /// the first page that holds the header). The pages stay mapped and read as zeros, so a
-        /// racing read (misuse) that still holds a pointer into them finds empty buckets instead
-        /// of faulting; the block stays owned and must still be freed with <see cref="Free"/>,
-        /// which unmaps it. Returns the bytes released, 0 when nothing is left to release or the
-        /// block is not mapped.
+        /// Returns one piece from the end of a mapped block's still-populated part to the OS
+        /// (<c>MADV_DONTNEED</c>, down to the first page that holds the header): a huge page for a
+        /// mapping in huge pages, <see cref="BasePageReleaseBytes"/> for one in base pages, cut at
+        /// that granularity so that no huge page is split. The pages stay mapped and read as
+        /// zeros, so a racing read (misuse) that still holds a pointer into them finds empty
+        /// buckets instead of faulting; the block stays owned and must still be freed with
+        /// <see cref="Free"/>, which unmaps it. Returns the bytes released, 0 when nothing is left
+        /// to release or the block is not mapped.
         /// </summary>
-        internal static long ReleaseTail(byte* p, ulong budget)
+        internal static long ReleaseTail(byte* p)
         {
             if (!IsMapped(p))
             {
@@ -227,18 +239,24 @@ namespace NativeGoMap
                 return 0;
             }
 
-            ulong keep = total > budget ? (total - budget + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1) : 0;
-            if (keep >= total || keep < OsMemory.Page)
-            {
-                keep = total > budget + OsMemory.HugePage ? total - budget : OsMemory.Page;
-            }
+            ulong piece = (*(ulong*)baseP & HugeFlag) != 0 ? OsMemory.HugePage : BasePageReleaseBytes;
+            ulong keep = Math.Max((total - 1) & ~(piece - 1), OsMemory.Page);
 
-            keep = OsMemory.RoundUpToPage(keep);
-            OsMemory.Discard(baseP + keep, total - keep);
+            // The discard is made on the release thread; its job lives in the first bytes of the
+            // piece, which nothing reads any more (a Go-mode read racing the writes, misuse, may
+            // read them instead of zeros until then, as it read the stale buckets before).
+            ReleaseThread.Job* job = (ReleaseThread.Job*)(baseP + keep);
+            job->What = ReleaseThread.Kind.Discard;
+            job->Start = baseP + keep;
+            job->Length = total - keep;
+            ReleaseThread.Post(job);
             *(ulong*)(p - HeaderSize) = (header & ~SizeMask) | keep;
             Interlocked.Add(ref s_liveBytes, -(long)(total - keep));
             return (long)(total - keep);
         }
+
+        /// <summary>True for a block in a mapping of its own that asked for huge pages (a committed one).</summary>
+        internal static bool IsHugeMapped(byte* p) => IsMapped(p) && (*(ulong*)(p - MappedOffset) & HugeFlag) != 0;
 
         /// <summary>Bytes charged for the block at <paramref name="p"/> (header and slack included).</summary>
         internal static long ChargedSize(byte* p) => (long)(*(ulong*)(p - HeaderSize) & SizeMask);
@@ -277,13 +295,13 @@ namespace NativeGoMap
                 return;
             }
 
-            if (magic == MappedMagic)
-            {
-                OsMemory.Unmap(baseP, *(ulong*)baseP); // the whole mapping, released pieces included
-                return;
-            }
-
-            NativeMemory.Free(baseP);
+            // The call itself is made on the release thread; its job lives in the block's own
+            // memory: the mapping's words 2..5 (below the header), a heap block's first 32 bytes.
+            ReleaseThread.Job* job = (ReleaseThread.Job*)(magic == MappedMagic ? baseP + 16 : baseP);
+            job->What = magic == MappedMagic ? ReleaseThread.Kind.Unmap : ReleaseThread.Kind.Free;
+            job->Start = baseP;
+            job->Length = magic == MappedMagic ? *(ulong*)baseP & ~HugeFlag : 0; // the whole mapping, released pieces included
+            ReleaseThread.Post(job);
         }
     }
 }

@@ -5,12 +5,20 @@ namespace NativeGoMap
 {
     /// <summary>
     /// Anonymous memory mappings straight from the OS (Linux), for big bucket arrays: aligned to
-    /// 2 MiB and marked <c>MADV_HUGEPAGE</c> so that transparent huge pages back them (one TLB
-    /// entry per 2 MiB instead of 512: a lookup in a 1M+ table stops paying a page-table walk on
-    /// top of its cache miss), zero pages that nobody touches until an entry arrives, and
-    /// releasable piece by piece (<c>munmap</c> of a tail), which is how a retired array is
-    /// returned a bounded step per write. Elsewhere <see cref="Supported"/> is false and
-    /// <see cref="NativeHeap"/> uses the C heap.
+    /// 2 MiB, zero pages, and releasable piece by piece (<c>MADV_DONTNEED</c> of a tail), which
+    /// is how a retired array is returned a bounded step per write. Two kinds (see
+    /// <see cref="NativeHeap.Alloc"/>):
+    /// <list type="bullet">
+    /// <item>Committed (an array the caller sized: a capacity hint, <c>EnsureCapacity</c>, a
+    /// snapshot load): marked <c>MADV_HUGEPAGE</c> so that transparent huge pages back it (one
+    /// TLB entry per 2 MiB instead of 512: a lookup in a 1M+ table stops paying a page-table
+    /// walk on top of its cache miss) and populated at once, in the call that asked for it.</item>
+    /// <item>On demand (an array a growth allocates under the writes): base pages, untouched
+    /// until an entry arrives. A first touch of a fresh 2 MiB page was measured at 3 to 5 ms on
+    /// the README's VM (the host backs guest memory lazily), a base-page fault at about 16 µs:
+    /// huge pages here would put a multi-millisecond fault into single writes.</item>
+    /// </list>
+    /// Elsewhere <see cref="Supported"/> is false and <see cref="NativeHeap"/> uses the C heap.
     /// </summary>
     internal static unsafe class OsMemory
     {
@@ -29,9 +37,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// Maps <paramref name="length"/> bytes (a multiple of <see cref="Page"/>) of zeroed memory
-        /// aligned to <see cref="HugePage"/>, or returns null when the OS refuses.
+        /// aligned to <see cref="HugePage"/>, or returns null when the OS refuses. With
+        /// <paramref name="huge"/> (and <see cref="HugePages"/>), asks for transparent huge pages.
         /// </summary>
-        internal static byte* Map(ulong length)
+        internal static byte* Map(ulong length, bool huge)
         {
             // Over-map by one huge page, then trim the unaligned head and the tail.
             ulong span = length + HugePage;
@@ -55,7 +64,7 @@ namespace NativeGoMap
                 NativeMethods.munmap((IntPtr)usedEnd, (nuint)(end - usedEnd));
             }
 
-            if (HugePages && length >= HugePage)
+            if (huge && HugePages && length >= HugePage)
             {
                 NativeMethods.madvise((IntPtr)aligned, (nuint)length, NativeMethods.MadvHugePage);
             }
@@ -86,97 +95,44 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// True when new mappings are populated ahead of use by a background thread: off unless
-        /// NATIVEGOMAP_PREFAULT=1. Its effect on the slowest inserts could not be measured apart
-        /// from the noise of the shared VM it was built on, so it is not the default.
+        /// Populates <paramref name="length"/> bytes at <paramref name="p"/> (page-aligned, freshly
+        /// mapped, nobody else using them) for writing, so that no later write takes a page fault
+        /// in them: MADV_POPULATE_WRITE (Linux 5.14+; the contents stay zero), else a zero byte
+        /// written to every base page. Costs what the faults would have cost, in one call: on the
+        /// 2-vCPU KVM guest of the README, about 2 ms per MiB of memory the host had not backed yet.
         /// </summary>
-        internal static readonly bool PrefaultEnabled = Environment.GetEnvironmentVariable("NATIVEGOMAP_PREFAULT") == "1";
-
-        private static readonly object s_prefaultLock = new object();
-        private static readonly System.Collections.Generic.Queue<(IntPtr Start, ulong Length, ulong Split)> s_prefaultQueue = new System.Collections.Generic.Queue<(IntPtr, ulong, ulong)>(64);
-        private static System.Threading.Thread? s_prefaulter;
-        private static bool s_prefaultUnsupported;
-
-        /// <summary>
-        /// Asks a background thread to populate a new mapping's pages for writing
-        /// (MADV_POPULATE_WRITE: the kernel allocates and zeroes them; the contents do not
-        /// change, so it is safe beside writes to the same pages), a huge page at a time, from
-        /// its start. A first touch of a fresh page is a page fault, and on a virtual machine
-        /// whose host backs guest memory lazily a fault of a fresh 2 MiB page was measured at
-        /// milliseconds: without this the writes that evacuate into a new array would pay those
-        /// faults one by one. A mapping unmapped before its turn (Dispose) is skipped: the kernel
-        /// refuses an unmapped range, and populating a range reused by another mapping changes
-        /// nothing in it. Allocates nothing once the thread and its queue exist.
-        /// </summary>
-        internal static void Prefault(byte* p, ulong length, ulong split)
+        internal static void Populate(byte* p, ulong length)
         {
-            if (!PrefaultEnabled || s_prefaultUnsupported)
+            if (length == 0 || (!s_populateUnsupported && NativeMethods.madvise((IntPtr)p, (nuint)length, NativeMethods.MadvPopulateWrite) == 0))
             {
                 return;
             }
 
-            lock (s_prefaultLock)
-            {
-                if (s_prefaulter is null)
-                {
-                    s_prefaulter = new System.Threading.Thread(PrefaultLoop) { IsBackground = true, Name = "NativeGoMap prefault", Priority = System.Threading.ThreadPriority.BelowNormal };
-                    s_prefaulter.Start();
-                }
-
-                s_prefaultQueue.Enqueue(((IntPtr)p, length, split & ~(HugePage - 1)));
-                System.Threading.Monitor.Pulse(s_prefaultLock);
-            }
-        }
-
-        private static void PrefaultLoop()
-        {
-            while (true)
-            {
-                (IntPtr Start, ulong Length, ulong Split) job;
-                lock (s_prefaultLock)
-                {
-                    while (s_prefaultQueue.Count == 0)
-                    {
-                        System.Threading.Monitor.Wait(s_prefaultLock);
-                    }
-
-                    job = s_prefaultQueue.Dequeue();
-                }
-
-                // With a split, two cursors advance together: [0, split) and [split, 2 split);
-                // then whatever lies beyond.
-                ulong paired = job.Split != 0 && 2 * job.Split <= job.Length ? job.Split : 0;
-                bool ok = true;
-                for (ulong done = 0; ok && done < paired; done += HugePage)
-                {
-                    ok = Populate(job.Start, done, paired) && Populate(job.Start, paired + done, 2 * paired);
-                }
-
-                for (ulong done = 2 * paired; ok && done < job.Length; done += HugePage)
-                {
-                    ok = Populate(job.Start, done, job.Length);
-                }
-            }
-        }
-
-        /// <summary>Populates one huge page's worth at <paramref name="offset"/>, not past <paramref name="end"/>; false when the kernel refuses.</summary>
-        private static bool Populate(IntPtr start, ulong offset, ulong end)
-        {
-            ulong n = Math.Min(HugePage, end - offset);
-            if (NativeMethods.madvise(start + (nint)offset, (nuint)n, NativeMethods.MadvPopulateWrite) == 0)
-            {
-                return true;
-            }
-
-            // EINVAL: a kernel before 5.14 (no MADV_POPULATE_WRITE): stop asking.
-            // ENOMEM: the mapping is gone (its map was disposed): skip the rest.
+            // EINVAL: a kernel before 5.14 (no MADV_POPULATE_WRITE): stop asking. Anything else
+            // (ENOMEM: not enough memory now) falls back to touching, which faults as writes would.
             if (Marshal.GetLastWin32Error() == 22)
             {
-                s_prefaultUnsupported = true;
+                s_populateUnsupported = true;
             }
 
-            return false;
+            Touch(p, length);
         }
+
+        /// <summary>Writes a zero byte to every base page that <paramref name="length"/> bytes at <paramref name="p"/> (zeroed memory nobody else uses) overlap, faulting them in.</summary>
+        internal static void Touch(byte* p, ulong length)
+        {
+            for (ulong o = 0; o < length; o += Page)
+            {
+                System.Threading.Volatile.Write(ref p[o], (byte)0);
+            }
+
+            if (length != 0)
+            {
+                System.Threading.Volatile.Write(ref p[length - 1], (byte)0);
+            }
+        }
+
+        private static bool s_populateUnsupported;
 
         /// <summary>Rounds up to a whole number of base pages.</summary>
         internal static ulong RoundUpToPage(ulong n) => (n + Page - 1) & ~(Page - 1);

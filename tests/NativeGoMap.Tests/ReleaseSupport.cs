@@ -14,7 +14,7 @@ namespace NativeGoMap.Tests
         /// <summary>Whole blocks one release step frees at most (GoMap.Memory.cs, ReleaseBudgetBlocks).</summary>
         public const int BlocksPerStep = 32;
 
-        /// <summary>Bytes of a big block's tail one release step returns (one huge page).</summary>
+        /// <summary>Most bytes of a big block's tail one release step returns: one huge page (a mapping in base pages gives 512 KiB).</summary>
         public const long BytesPerStep = 2L << 20;
 
         /// <summary>

@@ -1,0 +1,165 @@
+using System;
+using System.Runtime.InteropServices;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// How big bucket arrays are backed (OsMemory.cs, NativeHeap.cs): an array the caller sized
+    /// (a capacity hint, EnsureCapacity) is committed up front in huge pages, so that no write
+    /// after faults in it; an array a growth allocates under the writes is in base pages and
+    /// untouched until written, so that a write's first touch of a page is a small fault; retired
+    /// mappings go back to the OS in pieces of the page size they were made with, and the system
+    /// calls are made on the release thread. Residency is read with mincore(2), so these tests
+    /// run where the map uses mappings (64-bit Linux) and return early elsewhere. Runs alone
+    /// (NativeMemory collection): it reads the global count and the process's mappings, which
+    /// another test's allocation could reuse.
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public unsafe class PageBackingTests
+    {
+        // B = 15 for <long,long>: 2^15 + 2^11 buckets of 144 bytes, about 5 MB: a mapping of its own.
+        private const long HintForB15 = 13L << 14;
+
+        [Fact]
+        public void AnArrayForACapacityHint_IsPopulatedWhenTheMapIsCreated()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            using var map = new GoMap<long, long>(HintForB15);
+            byte* array = map.BucketArray;
+            Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(array));
+            (long resident, long pages) = Residency(array);
+            Assert.Equal(pages, resident);
+        }
+
+        [Fact]
+        public void AnArrayAGrowthAllocates_IsInBasePages_AndUntouchedUntilWritten()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            using var map = new GoMap<long, long>();
+            long k = 0;
+            while (map.GetStats().B < 15 || !map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            // The growth to B = 15 has just started: its first write evacuated two old buckets.
+            byte* array = map.BucketArray;
+            Assert.True(NativeHeap.IsMapped(array));
+            Assert.False(NativeHeap.IsHugeMapped(array));
+            (long resident, long pages) = Residency(array);
+            Assert.True(resident <= pages / 10, $"{resident} of {pages} pages resident at the growth start");
+        }
+
+        [Fact]
+        public void EnsureCapacity_OnAPopulatedMap_PopulatesTheArrayOfTheGrowthItStarts()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 1000; k++)
+            {
+                map[k] = k;
+            }
+
+            map.EnsureCapacity(HintForB15);
+            Assert.True(map.GetStats().IsGrowing);
+            byte* array = map.BucketArray;
+            Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(array));
+            (long resident, long pages) = Residency(array);
+            Assert.Equal(pages, resident);
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void ReleaseTail_ReturnsAMappingInPiecesOfItsPageSize_DownToItsFirstPage(bool commit)
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            long live = NativeHeap.LiveBytes;
+            byte* p = NativeHeap.Alloc(3UL << 20, zero: true, align: 64, commit: commit);
+            long charged = NativeHeap.ChargedSize(p);
+            long piece = NativeHeap.IsHugeMapped(p) ? (long)OsMemory.HugePage : (long)NativeHeap.BasePageReleaseBytes;
+            long released = 0;
+            int steps = 0;
+            for (long cut; (cut = NativeHeap.ReleaseTail(p)) != 0; steps++)
+            {
+                Assert.InRange(cut, 1, piece);
+                released += cut;
+            }
+
+            // Whole pieces, after one shorter piece when the mapping's length is not a multiple.
+            Assert.Equal(charged - (long)OsMemory.Page, released);
+            Assert.InRange(steps, (released + piece - 1) / piece, ((released + piece - 1) / piece) + 1);
+            Assert.Equal((long)OsMemory.Page, NativeHeap.ChargedSize(p));
+            NativeHeap.Free(p);
+            Assert.Equal(live, NativeHeap.LiveBytes);
+        }
+
+        [Fact]
+        public void AFreedMapping_IsChargedOffAtOnce_AndUnmappedByTheReleaseThread()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            long live = NativeHeap.LiveBytes;
+            byte* p = NativeHeap.Alloc(1UL << 20, zero: true, align: 64);
+            p[0] = 1;
+            byte* page = (byte*)((ulong)p & ~(OsMemory.Page - 1));
+            Assert.True(IsMapped(page));
+            NativeHeap.Free(p);
+            Assert.Equal(live, NativeHeap.LiveBytes);
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            Assert.False(IsMapped(page));
+        }
+
+        /// <summary>Resident base pages of the bucket array at <paramref name="array"/>, and all its pages (mincore).</summary>
+        private static (long Resident, long Pages) Residency(byte* array)
+        {
+            byte* start = (byte*)((ulong)array & ~(OsMemory.Page - 1));
+            long length = NativeHeap.ChargedSize(array) - (long)OsMemory.Page; // the mapping less the page holding the header
+            long pages = length / (long)OsMemory.Page;
+            byte[] vec = new byte[pages];
+            fixed (byte* v = vec)
+            {
+                Assert.Equal(0, mincore((IntPtr)(start + OsMemory.Page), (nuint)length, v));
+            }
+
+            long resident = 0;
+            foreach (byte b in vec)
+            {
+                resident += b & 1;
+            }
+
+            return (resident, pages);
+        }
+
+        /// <summary>Is the page at <paramref name="page"/> mapped? (mincore fails with ENOMEM on an unmapped range.)</summary>
+        private static bool IsMapped(byte* page)
+        {
+            byte v;
+            return mincore((IntPtr)page, (nuint)OsMemory.Page, &v) == 0;
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int mincore(IntPtr addr, nuint length, byte* vec);
+    }
+}
