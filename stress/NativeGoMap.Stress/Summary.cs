@@ -164,6 +164,7 @@ namespace NativeGoMap.Stress
             }
 
             GC.Collect();
+            ReleaseThread.WaitIdle(); // the OS calls of what finalizers and disposals released, so RSS shows them
         }
     }
 }
