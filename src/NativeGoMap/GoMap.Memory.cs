@@ -396,8 +396,9 @@ namespace NativeGoMap
         /// buckets, zeroed and cache-line aligned. <paramref name="commit"/>: the caller sized the
         /// map (a capacity hint, EnsureCapacity, a snapshot load), so a big array is populated
         /// now, in huge pages, and no write after faults in it. Otherwise (a growth under the
-        /// writes) fresh pages are not touched here: a mapping of their own in base pages for big
-        /// arrays (a write's first touch of a page is one small fault), calloc below.
+        /// writes) fresh pages are not touched here: a big array is a mapping of its own in base
+        /// pages, which the release thread populates ahead of the writes (a write that gets to a
+        /// page first takes one small fault); calloc below.
         /// </summary>
         private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow)
         {
@@ -409,6 +410,11 @@ namespace NativeGoMap
 
             byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit);
             _work.BucketAllocations++;
+            if (!commit)
+            {
+                NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it
+            }
+
             nextOverflow = InitBucketArray(array, b);
             return array;
         }

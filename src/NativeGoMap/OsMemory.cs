@@ -103,19 +103,31 @@ namespace NativeGoMap
         /// </summary>
         internal static void Populate(byte* p, ulong length)
         {
+            if (!TryPopulate(p, length))
+            {
+                Touch(p, length); // faults as writes would
+            }
+        }
+
+        /// <summary>
+        /// MADV_POPULATE_WRITE of <paramref name="length"/> bytes at <paramref name="p"/>
+        /// (page-aligned): the pages are allocated and mapped, their contents unchanged, so it is
+        /// safe beside writes to them. False when the kernel refuses (before 5.14: EINVAL, after
+        /// which it is not asked again; ENOMEM: no memory now, or the range is not mapped).
+        /// </summary>
+        internal static bool TryPopulate(byte* p, ulong length)
+        {
             if (length == 0 || (!s_populateUnsupported && NativeMethods.madvise((IntPtr)p, (nuint)length, NativeMethods.MadvPopulateWrite) == 0))
             {
-                return;
+                return true;
             }
 
-            // EINVAL: a kernel before 5.14 (no MADV_POPULATE_WRITE): stop asking. Anything else
-            // (ENOMEM: not enough memory now) falls back to touching, which faults as writes would.
-            if (Marshal.GetLastWin32Error() == 22)
+            if (!s_populateUnsupported && Marshal.GetLastWin32Error() == 22)
             {
                 s_populateUnsupported = true;
             }
 
-            Touch(p, length);
+            return false;
         }
 
         /// <summary>Writes a zero byte to every base page that <paramref name="length"/> bytes at <paramref name="p"/> (zeroed memory nobody else uses) overlap, faulting them in.</summary>

@@ -53,6 +53,9 @@ namespace NativeGoMap
 
             /// <summary>Discard (MADV_DONTNEED) <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>.</summary>
             Discard = 3,
+
+            /// <summary>Populate (MADV_POPULATE_WRITE, contents unchanged) <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>, in pieces.</summary>
+            Populate = 4,
         }
 
         /// <summary>
@@ -74,6 +77,9 @@ namespace NativeGoMap
 
         /// <summary>Size of a <see cref="Job"/>: a block posted here must have room for it where its job lives.</summary>
         internal const int JobSize = 32;
+
+        /// <summary>True once the thread runs (never when <see cref="Enabled"/> is false).</summary>
+        internal static bool Running => Volatile.Read(ref s_thread) != null;
 
         /// <summary>Starts the thread if it is not running (called when a map is created: it allocates once per process).</summary>
         internal static void EnsureStarted()
@@ -222,6 +228,18 @@ namespace NativeGoMap
                     break;
                 case Kind.Discard:
                     OsMemory.Discard(start, length);
+                    break;
+                case Kind.Populate:
+                    // Page-aligned pieces, so that a fault of the writer waits for one piece at most.
+                    byte* end = start + length;
+                    for (byte* p = (byte*)((ulong)start & ~(OsMemory.Page - 1)); p < end; p += UnmapPiece)
+                    {
+                        if (!OsMemory.TryPopulate(p, Math.Min(UnmapPiece, (ulong)(end - p))))
+                        {
+                            break; // not supported here, or no memory now: the writes fault as usual
+                        }
+                    }
+
                     break;
             }
         }

@@ -120,7 +120,7 @@ namespace NativeGoMap.Tests
                 // Arrays from NativeHeap.MappedThreshold up are mappings of their own: a cache
                 // line of header room, rounded up to whole pages.
                 long expected = OsMemory.Supported && bytes >= NativeHeap.MappedThreshold
-                    ? (long)OsMemory.RoundUpToPage(bytes + 64)
+                    ? (long)OsMemory.RoundUpToPage(bytes + NativeHeap.MappedOffset)
                     : (long)bytes + slack;
                 Assert.Equal(expected, map.GetStats().NativeBytes);
                 Assert.Equal(0, map.GetStats().OverflowBuckets);
