@@ -41,6 +41,10 @@ namespace NativeGoMap
         private static bool s_waiting;
         private static long s_posted;
         private static long s_done;
+        private static long s_failures;
+
+        /// <summary>Calls the OS refused on the release thread (a munmap or madvise that failed); the stress program checks it stays 0.</summary>
+        internal static long Failures => Volatile.Read(ref s_failures);
 
         /// <summary>What a job does.</summary>
         internal enum Kind : long
@@ -199,7 +203,8 @@ namespace NativeGoMap
                 catch (InvalidOperationException)
                 {
                     // A refused munmap or madvise: nothing a map can do about it here; the bytes
-                    // were already charged off. Keep serving the other jobs.
+                    // were already charged off. Count it and keep serving the other jobs.
+                    Interlocked.Increment(ref s_failures);
                 }
 
                 Interlocked.Increment(ref s_done);

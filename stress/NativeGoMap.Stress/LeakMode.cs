@@ -57,6 +57,7 @@ namespace NativeGoMap.Stress
 
             long rssFinal = Util.RssBytes();
             summary.Check(rssFinal - rssBase <= RssToleranceBytes, $"RSS grew by {Util.Mib(rssFinal - rssBase)} (tolerance {Util.Mib(RssToleranceBytes)})");
+            summary.Check(ReleaseThread.Failures == 0, $"{ReleaseThread.Failures} munmap/madvise calls refused on the release thread");
             summary.Row("rounds per phase", rounds);
             summary.Row("native bytes baseline", nativeBase);
             summary.Row("native bytes final", GoMapDiagnostics.LiveNativeBytes);
