@@ -126,7 +126,8 @@ namespace NativeGoMap
         /// the block's pages are populated now, in 2 MiB pages where it has a mapping of its own,
         /// so that no later write faults in it: for memory the caller asked for up front (see
         /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping gets base pages,
-        /// faulted in one at a time by the writes that first touch them.
+        /// untouched (see <see cref="PopulateInBackground"/>), and a zeroed C heap block of a page
+        /// or more is populated by one call.
         /// </summary>
         /// <exception cref="OutOfMemoryException">The C heap is exhausted, or the fault seam fired.</exception>
         internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false)
@@ -192,8 +193,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// A block in a mapping of its own: always zeroed (fresh pages). Committed: asked for huge
-        /// pages and populated now; else in base pages, untouched until used (a growth's new array:
-        /// a write that first touches a page pays one base-page fault, never a 2 MiB one). The
+        /// pages and populated now; else in base pages, untouched (a growth's new array, which
+        /// <see cref="PopulateInBackground"/> has populated off the writer's thread). The
         /// mapping's first word holds its length, with <see cref="HugeFlag"/> in its low bit (the
         /// header is 16 bytes below the user bytes, <see cref="MappedOffset"/> above the mapping's
         /// start), since the header's size shrinks as pieces are released.
