@@ -31,9 +31,10 @@ namespace NativeGoMap
     //     operation racing it (misuse) still points at mapped memory.
     //   - A release step returns a bounded piece: one piece of a big array's pages (discarded
     //     from the tail, a huge page or 512 KiB of base pages at a time; they stay mapped and read
-    //     as zeros) or up to ReleaseBudgetBlocks small blocks. The step decides and accounts; the
-    //     system calls (madvise, munmap, free) are made on ReleaseThread, since each one took
-    //     about 200 µs and up to several ms on the README's VM. No write pays for a whole generation (the stall
+    //     as zeros) or a few small blocks (ReleaseBudgetBlocks, ReleaseBudgetSmallBytes: a free()
+    //     may trim the C heap). The step decides and accounts; the system calls on mappings
+    //     (madvise, munmap) are made on ReleaseThread, since each one took about 200 µs and up
+    //     to several ms on the README's VM. No write pays for a whole generation (the stall
     //     that the end of a growth used to be). In Go mode an emptied big array stays mapped
     //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until a growth
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
@@ -49,8 +50,16 @@ namespace NativeGoMap
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
         private const long ParkedGraceMilliseconds = 1000;
 
-        /// <summary>Small blocks (overflow chunks, list storage) that one release step frees.</summary>
+        /// <summary>Small blocks (overflow chunks, list storage) that one release step frees at most.</summary>
         private const int ReleaseBudgetBlocks = 32;
+
+        /// <summary>
+        /// Bytes of small blocks after which a release step stops (it frees at least one block):
+        /// two 18 KiB overflow chunks. A free() at the top of the C heap gives pages back to the
+        /// OS (brk), 27 µs on average on the README's VM and now and then a millisecond or more;
+        /// a step of 32 chunks took 2 to 7 ms there.
+        /// </summary>
+        private const long ReleaseBudgetSmallBytes = 32 * 1024;
 
         /// <summary>Largest overflow chunk, in buckets (18 KiB for &lt;long,long&gt;).</summary>
         private const long MaxChunkBuckets = 128;
@@ -213,8 +222,10 @@ namespace NativeGoMap
         /// <summary>
         /// One release step from the release queue: one piece of a big block's pages (a huge page,
         /// or <see cref="NativeHeap.BasePageReleaseBytes"/> of base pages: see
-        /// <see cref="NativeHeap.ReleaseTail"/>), or up to <see cref="ReleaseBudgetBlocks"/> whole
-        /// small blocks. The system calls themselves are made on <see cref="ReleaseThread"/>. A big
+        /// <see cref="NativeHeap.ReleaseTail"/>), or whole small blocks, up to
+        /// <see cref="ReleaseBudgetBlocks"/> of them and <see cref="ReleaseBudgetSmallBytes"/>. A
+        /// big block's system calls are made on <see cref="ReleaseThread"/>; small blocks are
+        /// freed here. A big
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
         /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
         /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
@@ -224,7 +235,8 @@ namespace NativeGoMap
         {
             _work.ReleaseSteps++;
             int blocks = 0;
-            while (_releaseQueue != null && blocks < ReleaseBudgetBlocks)
+            long freed = 0;
+            while (_releaseQueue != null && blocks < ReleaseBudgetBlocks && freed < ReleaseBudgetSmallBytes)
             {
                 byte* p = _releaseQueue;
                 long cut = NativeHeap.ReleaseTail(p);
@@ -253,6 +265,7 @@ namespace NativeGoMap
                 _work.ReleasedBytes += size;
                 FreeBlock(p);
                 blocks++;
+                freed += size;
             }
         }
 

@@ -126,8 +126,7 @@ namespace NativeGoMap
         /// the block's pages are populated now, in 2 MiB pages where it has a mapping of its own,
         /// so that no later write faults in it: for memory the caller asked for up front (see
         /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping gets base pages,
-        /// untouched (see <see cref="PopulateInBackground"/>), and a zeroed C heap block of a page
-        /// or more is populated by one call.
+        /// untouched (see <see cref="PopulateInBackground"/>).
         /// </summary>
         /// <exception cref="OutOfMemoryException">The C heap is exhausted, or the fault seam fired.</exception>
         internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false)
@@ -149,7 +148,7 @@ namespace NativeGoMap
             }
 
             ulong slack = (ulong)(align > HeaderSize ? align : 0);
-            ulong total = Math.Max(size + HeaderSize + slack, ReleaseThread.JobSize); // room for the job that frees it
+            ulong total = size + HeaderSize + slack;
             if (size > SizeMask || total > SizeMask)
             {
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
@@ -174,15 +173,6 @@ namespace NativeGoMap
             if (commit && zero && size >= MappedThreshold)
             {
                 OsMemory.Touch(user, size); // calloc may have mapped fresh pages without touching them
-            }
-            else if (zero && size >= OsMemory.Page && OsMemory.Supported)
-            {
-                // An overflow chunk: calloc hands out fresh heap pages untouched, and each first
-                // write to one would fault (about 20 µs on the README's VM); one populate call
-                // maps them all for about 1.2 µs a page. Contents do not change, so the pages it
-                // shares with neighbouring blocks are safe.
-                byte* first = (byte*)((ulong)baseP & ~(OsMemory.Page - 1));
-                OsMemory.TryPopulate(first, OsMemory.RoundUpToPage((ulong)(baseP + total - first)));
             }
 
             return user;
@@ -238,9 +228,9 @@ namespace NativeGoMap
         /// </summary>
         internal static void PopulateInBackground(byte* p)
         {
-            if (!IsMapped(p) || IsHugeMapped(p) || !ReleaseThread.Running)
+            if (!IsMapped(p) || IsHugeMapped(p) || !ReleaseThread.Running || ChargedSize(p) < (long)OsMemory.HugePage)
             {
-                return;
+                return; // below 2 MiB the faults cost less than waking the thread is worth
             }
 
             byte* baseP = p - MappedOffset;
@@ -311,7 +301,11 @@ namespace NativeGoMap
         /// <summary>The deferred-free link of a block (null when not linked).</summary>
         internal static ref byte* Next(byte* p) => ref *(byte**)(p - 8);
 
-        /// <summary>Frees a block from <see cref="Alloc"/>; null is ignored. A block freed twice is caught.</summary>
+        /// <summary>
+        /// Frees a block from <see cref="Alloc"/>; null is ignored. A block freed twice is caught.
+        /// A mapping is unmapped on the release thread (munmap is slow: see
+        /// <see cref="ReleaseThread"/>); a C heap block is freed here.
+        /// </summary>
         internal static void Free(byte* p)
         {
             if (p == null)
@@ -342,13 +336,19 @@ namespace NativeGoMap
                 return;
             }
 
-            // The call itself is made on the release thread; its job lives in the block's own
-            // memory: the mapping's words 2..5 (below the header), a heap block's first 32 bytes.
-            // A populate job posted earlier for the mapping runs first (jobs run in order).
-            ReleaseThread.Job* job = (ReleaseThread.Job*)(magic == MappedMagic ? baseP + UnmapJobOffset : baseP);
-            job->What = magic == MappedMagic ? ReleaseThread.Kind.Unmap : ReleaseThread.Kind.Free;
+            if (magic != MappedMagic)
+            {
+                NativeMemory.Free(baseP);
+                return;
+            }
+
+            // The unmap is made on the release thread; its job lives in the mapping's words 2..5
+            // (below the header). A populate job posted earlier for the mapping runs first (jobs
+            // run in order).
+            ReleaseThread.Job* job = (ReleaseThread.Job*)(baseP + UnmapJobOffset);
+            job->What = ReleaseThread.Kind.Unmap;
             job->Start = baseP;
-            job->Length = magic == MappedMagic ? *(ulong*)baseP & ~HugeFlag : 0; // the whole mapping, released pieces included
+            job->Length = *(ulong*)baseP & ~HugeFlag; // the whole mapping, released pieces included
             ReleaseThread.Post(job);
         }
     }

@@ -172,7 +172,7 @@ namespace NativeGoMap.Tests
             long arrayBytes = NativeHeap.ChargedSize(map.OldBucketArray);
             IterationHelpers.FinishGrowth(map, 0L, 0L);
             map[0] = 0; // a release step: old chunks first
-            for (int w = 0; OsMemory.Supported && w < 10 && map.GetStats().DeferredBytes >= arrayBytes; w++)
+            for (int w = 0; OsMemory.Supported && w < 1000 && map.GetStats().DeferredBytes >= arrayBytes; w++)
             {
                 map[0] = 0; // then the array's tail (without mappings the array is freed whole)
             }

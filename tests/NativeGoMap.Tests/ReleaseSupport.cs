@@ -17,19 +17,26 @@ namespace NativeGoMap.Tests
         /// <summary>Most bytes of a big block's tail one release step returns: one huge page (a mapping in base pages gives 512 KiB).</summary>
         public const long BytesPerStep = 2L << 20;
 
+        /// <summary>Least bytes of a big block's tail one release step returns when more is left: a mapping in base pages gives 512 KiB.</summary>
+        public const long MinBytesPerStep = 512L << 10;
+
+        /// <summary>Bytes of small blocks after which a release step stops (GoMap.Memory.cs, ReleaseBudgetSmallBytes).</summary>
+        public const long SmallBytesPerStep = 32L << 10;
+
         /// <summary>
         /// The most writes that may be needed to release everything the map holds retired now,
-        /// one step per write: one per <see cref="BlocksPerStep"/> blocks, and per huge page of
-        /// retired bytes one for a piece of a big block's tail and one for the step that a big
-        /// block ends early.
+        /// one step per write: one per <see cref="BlocksPerStep"/> blocks or per
+        /// <see cref="SmallBytesPerStep"/> bytes of them, and per <see cref="MinBytesPerStep"/>
+        /// of retired bytes one for a piece of a big block's tail and one for the step that a
+        /// big block ends early.
         /// </summary>
         public static int MaxWritesToRelease<TKey, TValue>(GoMap<TKey, TValue> map)
             where TKey : unmanaged
             where TValue : unmanaged
         {
             long blocks = map.DeferredBlockCount + map.QueuedBlockCount;
-            long hugePages = map.GetStats().DeferredBytes / BytesPerStep;
-            return (int)(((blocks + BlocksPerStep - 1) / BlocksPerStep) + (2 * hugePages) + 1);
+            long bytes = map.GetStats().DeferredBytes;
+            return (int)(((blocks + BlocksPerStep - 1) / BlocksPerStep) + (bytes / SmallBytesPerStep) + (2 * (bytes / MinBytesPerStep)) + 2);
         }
 
         /// <summary>
