@@ -24,20 +24,21 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// For <see cref="Remove(TKey, out TValue)"/>, between BeginWrite and EndWrite: the fast
+        /// For <see cref="RemoveCore"/>, between BeginWrite and EndWrite: the fast
         /// path of <see cref="Delete"/> when nothing in it can throw (default equality on keys
         /// that run no user code, no growth, no retired memory waiting, no indirect blocks).
         /// False when it declined and changed nothing; the caller then takes its try/finally path.
+        /// The removed value is read only when <paramref name="wantValue"/>; else it is <c>default</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteNoThrow(TKey key, ulong hash, out TValue value, out bool removed)
+        private bool DeleteNoThrow(TKey key, ulong hash, bool wantValue, out TValue value, out bool removed)
         {
             if (_slowWrites == 0 && !KeysRunUserCode && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);
                 BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
-                removed = DeleteFast(key, hash, b, out value);
+                removed = DeleteFast(key, hash, b, wantValue, out value);
                 return true;
             }
 
@@ -58,7 +59,7 @@ namespace NativeGoMap
         /// <see cref="MarkEmptyRestBackwards"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, out TValue value)
+        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, bool wantValue, out TValue value)
         {
             byte top = MapMath.TopHash(hash);
             DefaultKeys keys = default;
@@ -73,7 +74,7 @@ namespace NativeGoMap
                         continue;
                     }
 
-                    value = BucketLayout<TKey, TValue>.Value(b, i);
+                    value = wantValue ? BucketLayout<TKey, TValue>.Value(b, i) : default;
                     if (BucketLayout<TKey, TValue>.Overflow(b) == null)
                     {
                         // The chain's last bucket (alone in most chains): one store, no data branch.
