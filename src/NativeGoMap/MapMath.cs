@@ -232,7 +232,8 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong MarkDeletedInLastBucket(ulong word, int i, byte top)
         {
-            // Slot i becomes emptyOne: it holds top, so one xor does it.
+            // Slot i becomes emptyOne with one xor: it holds top (its key equals the deleted one,
+            // so its hash does; the caller found it by key, not by a candidate byte alone).
             ulong w = word ^ ((ulong)(byte)(top ^ EmptyOne) << (i * 8));
 
             // In the chain's last bucket every slot after the last live one is emptyRest (the
