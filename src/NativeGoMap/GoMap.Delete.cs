@@ -24,20 +24,21 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// For <see cref="Remove(TKey, out TValue)"/>, between BeginWrite and EndWrite: the fast
+        /// For <see cref="RemoveCore"/>, between BeginWrite and EndWrite: the fast
         /// path of <see cref="Delete"/> when nothing in it can throw (default equality on keys
         /// that run no user code, no growth, no retired memory waiting, no indirect blocks).
         /// False when it declined and changed nothing; the caller then takes its try/finally path.
+        /// The removed value is read only when <paramref name="wantValue"/>; else it is <c>default</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteNoThrow(TKey key, ulong hash, out TValue value, out bool removed)
+        private bool DeleteNoThrow(TKey key, ulong hash, bool wantValue, out TValue value, out bool removed)
         {
             if (_slowWrites == 0 && !KeysRunUserCode && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);
                 BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
-                removed = DeleteFast(key, hash, b, out value);
+                removed = DeleteFast(key, hash, b, wantValue, out value);
                 return true;
             }
 
@@ -50,12 +51,15 @@ namespace NativeGoMap
         /// <see cref="DeleteIn"/> for the fast path (default equality, no indirect blocks; the
         /// search loop mirrors DeleteIn's, keep in sync). Marks the emptied slot with one word
         /// store computed from the tophash word: emptyOne when a live slot follows; else
-        /// emptyRest for it, the slots after it, and the run of emptyOne slots before it. The
-        /// cases that cross buckets (slot 7 of a chained bucket, or a bucket that empties
-        /// behind an earlier one) go to <see cref="MarkEmptyRestBackwards"/>.
+        /// emptyRest for it, the slots after it, and the run of emptyOne slots before it. In the
+        /// chain's last bucket (the only one, in most chains) that store takes no branch on the
+        /// data (<see cref="MapMath.MarkDeletedInLastBucket"/>); in an earlier bucket of a chain
+        /// it is <see cref="MapMath.TryMarkDeleted"/>'s. The cases that cross buckets (slot 7 of
+        /// a bucket with a successor, or a bucket that empties behind an earlier one) go on in
+        /// <see cref="MarkEmptyRestBackwards"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, out TValue value)
+        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, bool wantValue, out TValue value)
         {
             byte top = MapMath.TopHash(hash);
             DefaultKeys keys = default;
@@ -70,8 +74,18 @@ namespace NativeGoMap
                         continue;
                     }
 
-                    value = BucketLayout<TKey, TValue>.Value(b, i);
-                    if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
+                    value = wantValue ? BucketLayout<TKey, TValue>.Value(b, i) : default;
+                    if (BucketLayout<TKey, TValue>.Overflow(b) == null)
+                    {
+                        // The chain's last bucket (alone in most chains): one store, no data branch.
+                        ulong w = MapMath.MarkDeletedInLastBucket(BucketLayout<TKey, TValue>.TopHashWord(b), i, top);
+                        BucketLayout<TKey, TValue>.TopHashWordRef(b) = w;
+                        if (b != bOrig && w == 0) // the predictable test first: whether the bucket emptied is data
+                        {
+                            MarkEmptyRestBackwards(bOrig, b, 0);
+                        }
+                    }
+                    else if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
                     {
                         b[i] = MapMath.EmptyOne;
                         MarkEmptyRestBackwards(bOrig, b, i);
@@ -187,6 +201,7 @@ namespace NativeGoMap
         /// After slot <paramref name="i"/> of <paramref name="b"/> became empty: if everything
         /// after it in the chain is empty, mark it and the empty slots before it emptyRest.
         /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         private static void MarkEmptyRestBackwards(byte* bOrig, byte* b, int i)
         {
             if (i == MapMath.BucketCnt - 1)

@@ -25,6 +25,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the current hash seed (Go's hash0).</summary>
         internal ulong HashSeed => _hash0;
 
+        /// <summary>Test hook: the 64-bit hash of a key under the key type's default equality and the current seed.</summary>
+        internal ulong DefaultHashForTest(TKey key) => KeyOps<TKey>.Hash(key, _k1, _k2);
+
         /// <summary>Test hook: the 64-bit hash a comparer hash code becomes under the current seed.</summary>
         internal ulong HashOfHashCode(int hashCode) => Hasher.FromHashCode(hashCode, _k1, _k2);
 

@@ -221,6 +221,31 @@ namespace NativeGoMap
             return true;
         }
 
+        /// <summary>
+        /// The tophash word of the last bucket of a chain after its slot <paramref name="i"/>,
+        /// live with tophash <paramref name="top"/>, is deleted: mapdelete's marking as one word
+        /// (emptyOne when a live slot follows; else emptyRest for the slot and the emptyOne run
+        /// below it). Zero when the bucket is left empty: if it is not the chain's first, the run
+        /// goes on in the previous bucket (the caller's job). Only for a table that is not being
+        /// evacuated, whose tophash bytes are emptyRest, emptyOne or live.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong MarkDeletedInLastBucket(ulong word, int i, byte top)
+        {
+            // Slot i becomes emptyOne with one xor: it holds top (its key equals the deleted one,
+            // so its hash does; the caller found it by key, not by a candidate byte alone).
+            ulong w = word ^ ((ulong)(byte)(top ^ EmptyOne) << (i * 8));
+
+            // In the chain's last bucket every slot after the last live one is emptyRest (the
+            // invariant this marking keeps), so whichever case applies, the result keeps the bits
+            // up to the highest live slot and clears the rest: no branch and no select on whether
+            // slot i was the last live one (data, which mispredicts). Bits 1..7 are set in live
+            // bytes only, so the highest of them ends the bits to keep; with no live slot left
+            // (lzcnt 64, which a shift would take as 0) the last mask clears the whole word.
+            int lz = BitOperations.LeadingZeroCount(w & ~Lsb);
+            return w & (ulong.MaxValue >> lz) & (ulong)((long)(lz - 64) >> 63);
+        }
+
         /// <summary>All ones when <paramref name="x"/> is nonzero, else zero, without a branch.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong NonZeroMask(ulong x) => (ulong)((long)(x | (0UL - x)) >> 63);

@@ -317,6 +317,50 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void MarkDeletedInLastBucket_MatchesMapdeletesBytewiseMarking()
+        {
+            // Every word a chain's last bucket can hold (live slots and emptyOne, the last of them
+            // live, then an emptyRest tail) and every live slot, 7 included: the one-word marking
+            // must equal mapdelete's byte loop with no bucket after this one, and be zero exactly
+            // when that loop would walk on into the previous bucket.
+            byte[] kinds = { 1, 5, 0x9C, 0xFF }; // emptyOne, and live tophash values
+            long checks = 0;
+            for (int lead = 1; lead <= 8; lead++)
+            {
+                int combos = (int)Math.Pow(kinds.Length, lead);
+                for (int c = 0; c < combos; c++)
+                {
+                    var bytes = new byte[8];
+                    for (int i = 0, x = c; i < lead; i++, x /= kinds.Length)
+                    {
+                        bytes[i] = kinds[x % kinds.Length];
+                    }
+
+                    if (bytes[lead - 1] < MapMath.MinTopHash)
+                    {
+                        continue; // a last bucket never ends in emptyOne
+                    }
+
+                    for (int slot = 0; slot < lead; slot++)
+                    {
+                        if (bytes[slot] < MapMath.MinTopHash)
+                        {
+                            continue;
+                        }
+
+                        (ulong expected, bool crossesBucket) = Reference.MarkDeletedInLastBucket(bytes, slot);
+                        ulong word = MapMath.MarkDeletedInLastBucket(BitConverter.ToUInt64(bytes, 0), slot, bytes[slot]);
+                        Assert.Equal(expected, word);
+                        Assert.Equal(crossesBucket, word == 0);
+                        checks++;
+                    }
+                }
+            }
+
+            Assert.True(checks > 50_000);
+        }
+
+        [Fact]
         public void SwarHelpers_AgreeWithBytewiseReferenceOnRandomWords()
         {
             Seeded.Run(seed =>
@@ -437,6 +481,31 @@ namespace NativeGoMap.Tests
                 byte[] b = (byte[])bucket.Clone();
                 b[slot] = MapMath.EmptyOne;
                 if (b[slot + 1] != MapMath.EmptyRest)
+                {
+                    return (BitConverter.ToUInt64(b, 0), false);
+                }
+
+                for (int i = slot; ; i--)
+                {
+                    b[i] = MapMath.EmptyRest;
+                    if (i == 0)
+                    {
+                        return (BitConverter.ToUInt64(b, 0), true);
+                    }
+
+                    if (b[i - 1] != MapMath.EmptyOne)
+                    {
+                        return (BitConverter.ToUInt64(b, 0), false);
+                    }
+                }
+            }
+
+            /// <summary>mapdelete's marking in the last bucket of a chain (nothing after slot 7), byte by byte; true when it would go on into the previous bucket.</summary>
+            internal static (ulong Word, bool CrossesBucket) MarkDeletedInLastBucket(byte[] bucket, int slot)
+            {
+                byte[] b = (byte[])bucket.Clone();
+                b[slot] = MapMath.EmptyOne;
+                if (slot < 7 && b[slot + 1] != MapMath.EmptyRest)
                 {
                     return (BitConverter.ToUInt64(b, 0), false);
                 }

@@ -378,6 +378,55 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Remove_WithDefaultEquality_MarksSlotsLikeGoMapdelete_EmptyRestFlowsBackAcrossBuckets()
+        {
+            // The fast remove path (default equality) marks a chain's last bucket with one word
+            // store and walks back only when that bucket empties; the other buckets keep the byte loop.
+            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = GoGrowth.HintFor(1), Seed = 1 });
+            var keys = new List<long>();
+            for (long k = 0; keys.Count < 13; k++)
+            {
+                if ((map.DefaultHashForTest(k) & 1) == 0)
+                {
+                    keys.Add(k); // chain 0 of the B = 1 table
+                }
+            }
+
+            foreach (long k in keys)
+            {
+                map[k] = k;
+            }
+
+            Assert.Equal(1, map.GetStats().B);
+            Assert.Equal("LLLLLLLL|LLLLL000", ChainMarks(map, 0));
+
+            void RemoveExpect(int index, string marks)
+            {
+                Assert.True(map.Remove(keys[index]));
+                Assert.Equal(marks, ChainMarks(map, 0));
+                map.Validate();
+                MapInternals<long, long>.AssertEmptyRestTails(map);
+            }
+
+            RemoveExpect(6, "LLLLLL1L|LLLLL000");  // first bucket, a live slot follows: emptyOne
+            RemoveExpect(7, "LLLLLL11|LLLLL000");  // slot 7, the next bucket starts live: emptyOne
+            RemoveExpect(9, "LLLLLL11|L1LLL000");  // last bucket, a live slot follows: emptyOne
+            RemoveExpect(12, "LLLLLL11|L1LL0000"); // last live slot of the chain: emptyRest
+            RemoveExpect(11, "LLLLLL11|L1L00000");
+            RemoveExpect(10, "LLLLLL11|L0000000"); // emptyRest flows back over the emptyOne
+            RemoveExpect(8, "LLLLLL00|00000000");  // the last bucket empties: on into the first bucket
+            RemoveExpect(0, "1LLLLL00|00000000");
+            for (int i = 1; i < 5; i++)
+            {
+                Assert.True(map.Remove(keys[i]));
+            }
+
+            Assert.Equal("11111L00|00000000", ChainMarks(map, 0));
+            RemoveExpect(5, "00000000|00000000");  // back across the whole first bucket
+            Assert.Equal(0L, map.LongCount);
+        }
+
+        [Fact]
         public void Insert_ReusesTheFirstFreeSlotOfTheChain()
         {
             using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = GoGrowth.HintFor(2), Seed = 2 }, ConstantHashComparer<long>.Instance);
