@@ -65,9 +65,9 @@ namespace NativeGoMap
         private const long MaxChunkBuckets = 128;
 
         /// <summary>Allocates a block charged to this map.</summary>
-        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false)
+        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false, bool smallPages = false)
         {
-            byte* p = NativeHeap.Alloc(size, zero, align, commit);
+            byte* p = NativeHeap.Alloc(size, zero, align, commit, smallPages);
             _nativeBytes += NativeHeap.ChargedSize(p);
             return p;
         }
@@ -409,9 +409,11 @@ namespace NativeGoMap
         /// buckets, zeroed and cache-line aligned. <paramref name="commit"/>: the caller sized the
         /// map (a capacity hint, EnsureCapacity, a snapshot load), so a big array is populated
         /// now, in huge pages, and no write after faults in it. Otherwise (a growth under the
-        /// writes) fresh pages are not touched here: a big array is a mapping of its own in base
-        /// pages, which the release thread populates ahead of the writes (a write that gets to a
-        /// page first takes one small fault); calloc below.
+        /// writes) fresh pages are not touched here: a big array is a mapping of its own, in huge
+        /// pages that the writes fault in as they first touch them, or with
+        /// <see cref="GoMapOptions.SmallPagesForGrowth"/> in base pages that the release thread
+        /// populates ahead of the writes (a write that gets to a page first takes one small
+        /// fault); calloc below.
         /// </summary>
         private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow)
         {
@@ -421,9 +423,9 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
             }
 
-            byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit);
+            byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth);
             _work.BucketAllocations++;
-            if (!commit)
+            if (!commit && _smallPagesForGrowth)
             {
                 NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it
             }

@@ -23,11 +23,12 @@
 // when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
 // i + 2^B, … into new bucket i (GoMap.Resize.cs). No single write pays for more than two
 // evacuation units (two old chains, or for a shrink two groups of at most 32), so no insert
-// stalls on a whole-table rehash. The new array of a growth comes as untouched zero pages in
-// base pages (a 2 MiB-aligned mapping of its own from 64 KiB up, OsMemory.cs), so allocating
-// it does not stall and a write that first touches one of its pages takes a small fault; an
-// array the caller sized (a capacity hint, EnsureCapacity, a snapshot load) is populated up
-// front in huge pages instead. The old generation is not freed by the write that ends the
+// stalls on a whole-table rehash. The new array of a growth comes as untouched zero pages (a
+// 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
+// so allocating it does not stall; the writes fault its pages in as they reach them (with
+// GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
+// writes). An array the caller sized (a capacity hint, EnsureCapacity, a snapshot load) is
+// populated up front in huge pages. The old generation is not freed by the write that ends the
 // growth but released by the writes that follow, a piece or 32 small blocks at a time
 // (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), so
 // ending a growth does not stall.
@@ -154,6 +155,7 @@ namespace NativeGoMap
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
         private long _state;            // hashWriting and the write sequence
         private int _flags;             // strict, poisoned, disposed; changed by interlocked operations only
+        private readonly bool _smallPagesForGrowth; // GoMapOptions.SmallPagesForGrowth
         private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
         private int _writer;            // managed thread id of the last thread to take hashWriting (user-code keys only)
@@ -223,6 +225,7 @@ namespace NativeGoMap
             ReleaseThread.EnsureStarted(); // once per process: no operation allocates it
             _comparer = comparer;
             _failFast = options?.FailFast ?? false;
+            _smallPagesForGrowth = options?.SmallPagesForGrowth ?? false;
             if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
             {
                 _flags = FlagStrict;

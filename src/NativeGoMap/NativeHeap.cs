@@ -125,11 +125,11 @@ namespace NativeGoMap
         /// from the OS without touching them. With <paramref name="commit"/> (zeroed blocks only)
         /// the block's pages are populated now, in 2 MiB pages where it has a mapping of its own,
         /// so that no later write faults in it: for memory the caller asked for up front (see
-        /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping gets base pages,
-        /// untouched (see <see cref="PopulateInBackground"/>).
+        /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping is untouched, in
+        /// huge pages unless <paramref name="smallPages"/> (see <see cref="PopulateInBackground"/>).
         /// </summary>
         /// <exception cref="OutOfMemoryException">The C heap is exhausted, or the fault seam fired.</exception>
-        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false)
+        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false, bool smallPages = false)
         {
             long n = ++t_allocations;
             if (t_failAt != 0 && n == t_failAt)
@@ -140,7 +140,7 @@ namespace NativeGoMap
 
             if (GetsMapping(size, align))
             {
-                byte* mapped = AllocMapped(size, commit);
+                byte* mapped = AllocMapped(size, commit, huge: commit || !smallPages);
                 if (mapped != null)
                 {
                     return mapped;
@@ -182,14 +182,15 @@ namespace NativeGoMap
         private static bool GetsMapping(ulong size, int align) => size >= MappedThreshold && align <= (int)MappedOffset && OsMemory.Supported;
 
         /// <summary>
-        /// A block in a mapping of its own: always zeroed (fresh pages). Committed: asked for huge
-        /// pages and populated now; else in base pages, untouched (a growth's new array, which
-        /// <see cref="PopulateInBackground"/> has populated off the writer's thread). The
+        /// A block in a mapping of its own: always zeroed (fresh pages), in huge pages when
+        /// <paramref name="huge"/>. Committed: populated now; else untouched (a growth's new
+        /// array in base pages is then populated off the writer's thread by
+        /// <see cref="PopulateInBackground"/>). The
         /// mapping's first word holds its length, with <see cref="HugeFlag"/> in its low bit (the
         /// header is 16 bytes below the user bytes, <see cref="MappedOffset"/> above the mapping's
         /// start), since the header's size shrinks as pieces are released.
         /// </summary>
-        private static byte* AllocMapped(ulong size, bool commit)
+        private static byte* AllocMapped(ulong size, bool commit, bool huge)
         {
             ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
             if (total > SizeMask)
@@ -197,7 +198,7 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
-            byte* baseP = OsMemory.Map(total, huge: commit);
+            byte* baseP = OsMemory.Map(total, huge);
             if (baseP == null)
             {
                 return null; // the C heap may still manage
@@ -208,7 +209,7 @@ namespace NativeGoMap
                 OsMemory.Populate(baseP, total);
             }
 
-            *(ulong*)baseP = total | (commit && OsMemory.HugePages ? HugeFlag : 0);
+            *(ulong*)baseP = total | (huge && OsMemory.HugePages && total >= OsMemory.HugePage ? HugeFlag : 0);
             byte* user = baseP + MappedOffset;
             *(ulong*)(user - HeaderSize) = total | (MappedOffset << 48) | MappedMagic;
             *(byte**)(user - 8) = null;

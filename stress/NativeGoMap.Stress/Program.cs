@@ -10,7 +10,7 @@ namespace NativeGoMap.Stress
     /// <param name="Seconds">--seconds: duration of the soak.</param>
     /// <param name="Count">--count: entries of the scale build.</param>
     /// <param name="Seed">--seed: base seed of every random choice (printed so a run can be replayed).</param>
-    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed);
+    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed, bool SmallPages = false);
 
     internal static class Program
     {
@@ -25,9 +25,10 @@ namespace NativeGoMap.Stress
         };
 
         private const string Usage =
-            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|all> [--quick] [--seconds N] [--count N] [--seed N]\n" +
+            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages]\n" +
             "  --seconds N  soak duration (default 60, quick 10)\n" +
             "  --count N    scale: entries to build (default 50,000,000, quick 2,000,000)\n" +
+            "  --small-pages scale: build with GoMapOptions.SmallPagesForGrowth\n" +
             "  --seed N     base seed of all random choices (default: random, printed)\n" +
             "Each mode stops by itself, prints a summary and exits non-zero on any failure.";
 
@@ -78,6 +79,7 @@ namespace NativeGoMap.Stress
             bool quick = false;
             int? seconds = null;
             long? count = null;
+            bool smallPages = false;
             ulong seed = (ulong)Random.Shared.NextInt64(1, int.MaxValue);
             options = new StressOptions(false, null, null, seed);
             for (int i = 1; i < args.Length; i++)
@@ -96,6 +98,9 @@ namespace NativeGoMap.Stress
                         count = c;
                         i++;
                         break;
+                    case "--small-pages":
+                        smallPages = true;
+                        break;
                     case "--seed" when ulong.TryParse(next, CultureInfo.InvariantCulture, out ulong sd):
                         seed = sd;
                         i++;
@@ -105,7 +110,7 @@ namespace NativeGoMap.Stress
                 }
             }
 
-            options = new StressOptions(quick, seconds, count, seed);
+            options = new StressOptions(quick, seconds, count, seed, smallPages);
             return mode.Length > 0;
         }
     }

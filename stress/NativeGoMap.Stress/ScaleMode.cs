@@ -34,7 +34,7 @@ namespace NativeGoMap.Stress
             var beyondByCause = new long[1 << Cause.KindNames.Length];
             var worst = new Worst(10);
             var quiet = new Worst(1);
-            using (var warm = new GoMap<long, long>())
+            using (var warm = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = o.SmallPages }))
             {
                 Fill(warm, histogram, 100_000, worst, quiet, beyondByCause, out _, out _); // JIT warm-up: the timed build runs optimized code
             }
@@ -43,7 +43,7 @@ namespace NativeGoMap.Stress
             Array.Clear(beyondByCause);
             worst = new Worst(worst.Size);
             quiet = new Worst(quiet.Size);
-            using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed });
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed, SmallPagesForGrowth = o.SmallPages });
             int[] gcBefore = { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
             long managedBefore = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
@@ -54,6 +54,7 @@ namespace NativeGoMap.Stress
 
             GoMapStats stats = map.GetStats();
             summary.Row("entries", count);
+            summary.Row("pages of growth arrays", o.SmallPages ? "4 KiB, populated by the release thread (SmallPagesForGrowth)" : "2 MiB huge pages where the OS gives them (default)");
             summary.Row("build", build);
             summary.Row("inserts per second", count / build.TotalSeconds);
             summary.Row("native bytes", stats.NativeBytes);

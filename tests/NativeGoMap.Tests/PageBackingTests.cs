@@ -7,9 +7,9 @@ namespace NativeGoMap.Tests
     /// <summary>
     /// How big bucket arrays are backed (OsMemory.cs, NativeHeap.cs): an array the caller sized
     /// (a capacity hint, EnsureCapacity) is committed up front in huge pages, so that no write
-    /// after faults in it; an array a growth allocates under the writes is in base pages,
-    /// populated by the release thread ahead of the writes, so that a write that gets to a page
-    /// first takes a small fault, never a huge page's; retired
+    /// after faults in it; an array a growth allocates under the writes is in huge pages that
+    /// the writes fault in, or with SmallPagesForGrowth in base pages populated by the release
+    /// thread ahead of the writes, so that a write takes a small fault at most; retired
     /// mappings go back to the OS in pieces of the page size they were made with, and the system
     /// calls are made on the release thread. Residency is read with mincore(2), so these tests
     /// run where the map uses mappings (64-bit Linux) and return early elsewhere. Runs alone
@@ -38,29 +38,50 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void AnArrayAGrowthAllocates_IsInBasePages_AndPopulatedByTheReleaseThread()
+        public void AnArrayAGrowthAllocates_IsInHugePages_AndUntouchedUntilWritten()
         {
             if (!OsMemory.Supported)
             {
                 return;
             }
 
+            // B = 17: a 20 MB array, ten huge pages; the growth's first write touches three.
             using var map = new GoMap<long, long>();
-            long k = 0;
-            while (map.GetStats().B < 15 || !map.GetStats().IsGrowing)
+            byte* array = GrowTo(map, 17);
+            Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(array));
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            (long resident, long pages) = Residency(array);
+            Assert.True(resident <= pages / 2, $"{resident} of {pages} pages resident at the growth start");
+        }
+
+        [Fact]
+        public void WithSmallPagesForGrowth_AnArrayAGrowthAllocates_IsInBasePages_AndPopulatedByTheReleaseThread()
+        {
+            if (!OsMemory.Supported)
             {
-                map[k] = k;
-                k++;
+                return;
             }
 
-            // The growth to B = 15 has just started: its first write evacuated two old buckets,
-            // and the release thread was asked to populate the rest.
-            byte* array = map.BucketArray;
+            using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true });
+            byte* array = GrowTo(map, 15);
             Assert.True(NativeHeap.IsMapped(array));
             Assert.False(NativeHeap.IsHugeMapped(array));
             Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
             (long resident, long pages) = Residency(array);
             Assert.Equal(ReleaseThread.Running ? pages : resident, resident);
+        }
+
+        /// <summary>Inserts until the growth to B = <paramref name="b"/> has just started (its first write evacuated two old buckets); returns the new array.</summary>
+        private static byte* GrowTo(GoMap<long, long> map, int b)
+        {
+            long k = 0;
+            while (map.GetStats().B < b || !map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            return map.BucketArray;
         }
 
         [Fact]
