@@ -65,8 +65,16 @@ namespace NativeGoMap.Benchmarks
 
         internal GoMap<TKey, TValue> Map => _map;
 
+        /// <summary>
+        /// Whether maps made by <see cref="Create(int)"/> take <see cref="GoMapOptions.SmallPagesForGrowth"/>:
+        /// set only in the child process of the quick comparison's small-pages stall row.
+        /// </summary>
+        internal static bool SmallPagesForGrowth { get; set; }
+
         public static GoMapAdapter<TKey, TValue> Create(int capacityHint) =>
-            new(capacityHint == 0 ? new GoMap<TKey, TValue>() : new GoMap<TKey, TValue>(capacityHint));
+            new(capacityHint == 0 && !SmallPagesForGrowth
+                ? new GoMap<TKey, TValue>()
+                : new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = capacityHint, SmallPagesForGrowth = SmallPagesForGrowth }));
 
         /// <summary>A new map with the given concurrency checks (<see cref="Create(int)"/> takes the default, Go).</summary>
         internal static GoMapAdapter<TKey, TValue> Create(int capacityHint, ConcurrencyChecks checks) =>

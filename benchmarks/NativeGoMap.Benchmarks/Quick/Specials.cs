@@ -42,6 +42,9 @@ namespace NativeGoMap.Benchmarks.Quick
                 }
             }
 
+            QuickComparison.Progress($"special: stall gomap with SmallPagesForGrowth n={Big:N0} (child process)");
+            RunChild(new[] { "stall", "gomap-small", Inv(Big) }, null, table);
+
             QuickComparison.Progress($"special: batch (TryGetValues) both n={Big:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(Big), Inv(reps) }, null, table);
         }
@@ -94,19 +97,28 @@ namespace NativeGoMap.Benchmarks.Quick
             bool goMap = args[2] switch
             {
                 "gomap" => true,
+                "gomap-small" => true,
                 "dict" => false,
                 _ => throw new ArgumentException($"unknown implementation {args[2]}"),
             };
+            string suffix = "";
+            if (args[2] == "gomap-small")
+            {
+                GoMapAdapter<long, long>.SmallPagesForGrowth = true;
+                suffix = SmallPagesSuffix;
+            }
+
             switch (args[1])
             {
                 case "stall":
                     if (goMap)
                     {
-                        Stall<GoMapAdapter<long, long>>(n);
+                        Stall<GoMapAdapter<long, long>>(n, suffix);
                     }
                     else
                     {
-                        Stall<DictionaryAdapter<long, long>>(n);
+                        Stall<DictionaryAdapter<long, long>>(n, "");
+                        Stall<DictionaryAdapter<long, long>>(n, SmallPagesSuffix); // measured again, beside the small-pages row
                     }
 
                     break;
@@ -296,7 +308,10 @@ namespace NativeGoMap.Benchmarks.Quick
             return m;
         }
 
-        private static void Stall<TMap>(int n)
+        /// <summary>Suffix of the stall rows of a GoMap built with <see cref="GoMapOptions.SmallPagesForGrowth"/>.</summary>
+        internal const string SmallPagesSuffix = "_small_pages";
+
+        private static void Stall<TMap>(int n, string suffix)
             where TMap : struct, IMap<long, long, TMap>
         {
             var hist = new uint[HistBuckets];
@@ -332,11 +347,15 @@ namespace NativeGoMap.Benchmarks.Quick
                 p999 = overflow[Math.Min(count - 1, (int)(rank - seen))];
             }
 
-            Emit<TMap>(n, "stall_max_us", slowest.MaxNs / 1000.0);
-            Emit<TMap>(n, "stall_p999_us", p999 / 1000.0);
-            Emit<TMap>(n, "gc_count", gcs);
+            Emit<TMap>(n, "stall" + suffix + "_max_us", slowest.MaxNs / 1000.0);
+            Emit<TMap>(n, "stall" + suffix + "_p999_us", p999 / 1000.0);
+            if (suffix.Length == 0)
+            {
+                Emit<TMap>(n, "gc_count", gcs);
+            }
+
             Note<TMap>(FormattableString.Invariant(
-                $"stall: {m.Count:N0} entries, {overflowed} inserts slower than 10 ms; the slowest, with the map's work in them:"));
+                $"stall{suffix}: {m.Count:N0} entries, {overflowed} inserts slower than 10 ms; the slowest, with the map's work in them:"));
             foreach (string line in slowest.Describe())
             {
                 Note<TMap>("  " + line);
