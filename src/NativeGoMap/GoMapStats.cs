@@ -50,7 +50,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Of <see cref="NativeBytes"/>, retired memory not yet released: kept for live enumerators,
-        /// or queued for the release steps of the writes that follow (one huge page or 32 blocks per write).
+        /// or queued for the release steps of the writes that follow (a piece of an array, or up to 32 small blocks and 32 KiB, per write).
         /// </summary>
         public long DeferredBytes { get; }
 
