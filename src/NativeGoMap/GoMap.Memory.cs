@@ -17,7 +17,8 @@ namespace NativeGoMap
     // nothing points at it; here a retired block travels:
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
-    //                                                              └─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
+    //                                                              ├─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
+    //                                                              └─(whole mappings ≤ 4 MiB)─► NativeHeap's reuse cache ──► the next map of that size
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -45,6 +46,11 @@ namespace NativeGoMap
     //     is registered, else freed at once by the Remove or Clear that drops them.
     //   - Dispose releases everything at once, deferred and queued included; Clear and a new
     //     growth started before a release finished just add to the queue.
+    //   - A whole mapping of at most 4 MiB (a mid-size bucket array) is not discarded: it goes
+    //     to NativeHeap's process-wide reuse cache (16 MiB at most), still mapped, and the next
+    //     array of its exact size, in any map, takes it back zeroed instead of faulting in fresh
+    //     pages (a 10,000-entry map of 64-byte values built and disposed in a loop: 994 → 49 ns
+    //     per insert on the README's VM).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
@@ -82,6 +88,23 @@ namespace NativeGoMap
 
             _nativeBytes -= NativeHeap.ChargedSize(p);
             NativeHeap.Free(p);
+        }
+
+        /// <summary>
+        /// Frees a block of this map now, into the process's mapping reuse cache when it qualifies
+        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB), else as
+        /// <see cref="FreeBlock"/>. For bucket arrays, which the next map of the same size can take back.
+        /// </summary>
+        private void FreeBlockOrCache(byte* p)
+        {
+            long size = p == null ? 0 : NativeHeap.ChargedSize(p);
+            if (NativeHeap.FreeToCache(p))
+            {
+                _nativeBytes -= size;
+                return;
+            }
+
+            FreeBlock(p);
         }
 
         /// <summary>Frees a block the map no longer reaches, or defers it while enumerators may read it.</summary>
@@ -239,6 +262,20 @@ namespace NativeGoMap
             while (_releaseQueue != null && blocks < ReleaseBudgetBlocks && freed < ReleaseBudgetSmallBytes)
             {
                 byte* p = _releaseQueue;
+                long whole = NativeHeap.ChargedSize(p);
+                byte* next = NativeHeap.Next(p);
+                NativeHeap.Next(p) = null;
+                if (NativeHeap.FreeToCache(p))
+                {
+                    // A whole mapping of at most 4 MiB: kept mapped for the next map of its size.
+                    _releaseQueue = next;
+                    _nativeBytes -= whole;
+                    _deferredBytes -= whole;
+                    _work.ReleasedBytes += whole;
+                    return;
+                }
+
+                NativeHeap.Next(p) = next;
                 long cut = NativeHeap.ReleaseTail(p);
                 if (cut != 0)
                 {
@@ -307,7 +344,7 @@ namespace NativeGoMap
                 byte* next = NativeHeap.Next(p);
                 NativeHeap.Next(p) = null;
                 _deferredBytes -= NativeHeap.ChargedSize(p);
-                FreeBlock(p);
+                FreeBlockOrCache(p);
                 p = next;
             }
         }
@@ -466,7 +503,7 @@ namespace NativeGoMap
             RetireOverflowList(ref _overflow);
             _chunkNext = null;
             _chunkLeft = 0;
-            FreeBlock(_buckets);
+            FreeBlockOrCache(_buckets);
             _buckets = null;
             _nextOverflow = null;
             byte* deferred = _deferred;

@@ -155,6 +155,79 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped(page));
         }
 
+        // B = 11 for <long,long>: 2^11 + 2^7 buckets of 144 bytes, about 313 KB: a mapping that the reuse cache keeps.
+        private const long HintForB11 = 13L << 10;
+
+        [Fact]
+        public void ADisposedMapsArray_IsTakenBackByTheNextMapOfItsSize_AndReadsZero()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            NativeHeap.EmptyCache();
+            long live = NativeHeap.LiveBytes;
+            byte* first;
+            using (var map = new GoMap<long, long>(HintForB11))
+            {
+                for (long k = 0; k < HintForB11; k++)
+                {
+                    map[k] = k;
+                }
+
+                first = map.BucketArray;
+            }
+
+            long cached = NativeHeap.CachedBytes;
+            Assert.True(cached > 0, "the disposed map's array did not go to the cache");
+            Assert.Equal(live, NativeHeap.LiveBytes); // cached memory is not live
+
+            using var next = new GoMap<long, long>(HintForB11);
+            Assert.True(first == next.BucketArray, "the next map of the same size did not take the cached array back");
+            Assert.Equal(0L, NativeHeap.CachedBytes);
+            ulong bytes = (ulong)NativeHeap.ChargedSize(next.BucketArray) - NativeHeap.MappedOffset;
+            Assert.True(new ReadOnlySpan<byte>(next.BucketArray, (int)bytes).IndexOfAnyExcept((byte)0) is var at && (at < 0 || IsSentinel(next, at)), $"byte {at} of the reused array is not zero");
+            Assert.Empty(next);
+            next[1] = 1;
+            Assert.Equal(1, next[1]);
+            next.Validate();
+        }
+
+        [Fact]
+        public void TheMappingCache_HoldsAtMostItsBound_AndNothingOfItIsLive()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            NativeHeap.EmptyCache();
+            long live = NativeHeap.LiveBytes;
+            for (int m = 0; m < 40; m++)
+            {
+                // Maps of B = 10..13 (150 KB to 1.2 MB arrays) disposed while none is taken back.
+                using var map = new GoMap<long, long>((13L << 9) << (m % 4));
+                map[m] = m;
+            }
+
+            Assert.InRange(NativeHeap.CachedBytes, 1, NativeHeap.CacheMaxBytes);
+            Assert.Equal(live, NativeHeap.LiveBytes);
+            NativeHeap.EmptyCache();
+            Assert.Equal(0L, NativeHeap.CachedBytes);
+        }
+
+        /// <summary>Is byte <paramref name="at"/> of the array part of the last bucket's overflow sentinel (InitBucketArray's one non-zero word)?</summary>
+        private static bool IsSentinel(GoMap<long, long> map, int at)
+        {
+            byte* last = BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.ArrayBucketCount(map.GetStats().B) - 1);
+            ref byte* overflow = ref BucketLayout<long, long>.Overflow(last);
+            fixed (byte** word = &overflow)
+            {
+                return map.BucketArray + at >= (byte*)word && map.BucketArray + at < (byte*)(word + 1);
+            }
+        }
+
         /// <summary>Resident base pages of the bucket array at <paramref name="array"/>, and all its pages (mincore).</summary>
         private static (long Resident, long Pages) Residency(byte* array)
         {
