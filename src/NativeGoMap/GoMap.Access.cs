@@ -117,7 +117,7 @@ namespace NativeGoMap
             return ProbeOverflow(keys, key, top, p);
         }
 
-        /// <summary>The rest of <see cref="ProbeChain"/>: the overflow buckets after <paramref name="p"/> (the loop mirrors ProbeChain's; keep in sync).</summary>
+        /// <summary>The rest of <see cref="ProbeChain"/>: the overflow buckets after <paramref name="p"/> (the loop mirrors ProbeChain's; keep in sync). A shared per-bucket helper was measured slower on the lookup paths (1,000 entries: hits 0.61-0.66 against 0.68-0.72 of Dictionary, update_via_ref 0.53-0.61 against 0.70-0.84, two alternating runs), so the copy stays.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static TValue* ProbeOverflow<TK>(TK keys, TKey key, byte top, byte* p)
             where TK : struct, IKeys

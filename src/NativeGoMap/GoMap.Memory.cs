@@ -263,8 +263,7 @@ namespace NativeGoMap
             {
                 byte* p = _releaseQueue;
                 long whole = NativeHeap.ChargedSize(p);
-                byte* next = NativeHeap.Next(p);
-                NativeHeap.Next(p) = null;
+                byte* next = NativeHeap.Next(p); // read first: a cached block may be taken by another thread at once
                 if (NativeHeap.FreeToCache(p))
                 {
                     // A whole mapping of at most 4 MiB: kept mapped for the next map of its size.
@@ -275,7 +274,6 @@ namespace NativeGoMap
                     return;
                 }
 
-                NativeHeap.Next(p) = next;
                 long cut = NativeHeap.ReleaseTail(p);
                 if (cut != 0)
                 {

@@ -475,12 +475,17 @@ namespace NativeGoMap.Tests
                 return m;
             }
 
-            /// <summary>mapdelete's marking within one bucket, byte by byte; true when it would go on into the previous bucket.</summary>
-            internal static (ulong Word, bool CrossesBucket) MarkDeleted(byte[] bucket, int slot)
+            /// <summary>
+            /// mapdelete's marking within one bucket, byte by byte; true when it would go on into the
+            /// previous bucket. In the last bucket of a chain (<paramref name="lastInChain"/>) nothing
+            /// follows slot 7, so emptying it counts as followed by emptyRest.
+            /// </summary>
+            internal static (ulong Word, bool CrossesBucket) MarkDeleted(byte[] bucket, int slot, bool lastInChain = false)
             {
                 byte[] b = (byte[])bucket.Clone();
                 b[slot] = MapMath.EmptyOne;
-                if (b[slot + 1] != MapMath.EmptyRest)
+                bool restFollows = (lastInChain && slot == 7) || b[slot + 1] == MapMath.EmptyRest;
+                if (!restFollows)
                 {
                     return (BitConverter.ToUInt64(b, 0), false);
                 }
@@ -500,30 +505,8 @@ namespace NativeGoMap.Tests
                 }
             }
 
-            /// <summary>mapdelete's marking in the last bucket of a chain (nothing after slot 7), byte by byte; true when it would go on into the previous bucket.</summary>
-            internal static (ulong Word, bool CrossesBucket) MarkDeletedInLastBucket(byte[] bucket, int slot)
-            {
-                byte[] b = (byte[])bucket.Clone();
-                b[slot] = MapMath.EmptyOne;
-                if (slot < 7 && b[slot + 1] != MapMath.EmptyRest)
-                {
-                    return (BitConverter.ToUInt64(b, 0), false);
-                }
-
-                for (int i = slot; ; i--)
-                {
-                    b[i] = MapMath.EmptyRest;
-                    if (i == 0)
-                    {
-                        return (BitConverter.ToUInt64(b, 0), true);
-                    }
-
-                    if (b[i - 1] != MapMath.EmptyOne)
-                    {
-                        return (BitConverter.ToUInt64(b, 0), false);
-                    }
-                }
-            }
+            /// <summary>mapdelete's marking in the last bucket of a chain, byte by byte (see <see cref="MarkDeleted"/>).</summary>
+            internal static (ulong Word, bool CrossesBucket) MarkDeletedInLastBucket(byte[] bucket, int slot) => MarkDeleted(bucket, slot, lastInChain: true);
 
             internal static bool HasZero(ulong word)
             {
