@@ -422,14 +422,17 @@ namespace NativeGoMap
         /// <summary>
         /// Allocates an overflow chunk of at least <paramref name="atLeast"/> buckets for the current
         /// generation and makes it the one <see cref="NewOverflow"/> takes from. Chunks grow with
-        /// the generation's overflow count (1, 2, … up to <see cref="MaxChunkBuckets"/>), so small
-        /// maps stay small and big ones allocate and release a few hundred chunks instead of a
-        /// hundred thousand buckets. What is left of the previous chunk stays owned, unused.
-        /// Allocates before changing anything.
+        /// the generation's overflow count, from 2^B/16 buckets (as many as the array's own
+        /// preallocated tail; at least 1) up to <see cref="MaxChunkBuckets"/>: a table filled to
+        /// its load factor needs about 2^B/5 overflow buckets, so a growing map makes a few chunks
+        /// per generation instead of one per bucket for the first dozen, and a big map a few hundred
+        /// chunks instead of a hundred thousand buckets. What is left of the previous chunk stays
+        /// owned, unused. Allocates before changing anything.
         /// </summary>
         private void NewOverflowChunk(long atLeast)
         {
-            long n = Math.Max(atLeast, Math.Min(MaxChunkBuckets, Math.Max(1, _overflowUsed / 4)));
+            long floor = Math.Max(1, (long)(MapMath.BucketShift(_b) >> 4));
+            long n = Math.Max(atLeast, Math.Min(MaxChunkBuckets, Math.Max(floor, _overflowUsed / 4)));
             _overflow.EnsureRoom(this, 1);
             byte* chunk = AllocBlock(BucketLayout<TKey, TValue>.ChunkBytes(n), zero: true, align: 64);
             _work.BucketAllocations++;
