@@ -99,17 +99,18 @@ namespace NativeGoMap
         private static TValue* ProbeChain<TK>(TK keys, TKey key, byte top, byte* p)
             where TK : struct, IKeys
         {
-            ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
-            for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
+            for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(p, top); match != 0; match &= match - 1)
             {
-                int i = MapMath.FirstSlot(match);
+                int i = MapMath.FirstSlotOfBits(match);
                 if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
                 {
                     return BucketLayout<TKey, TValue>.ValuePtr(p, i);
                 }
             }
 
-            if (MapMath.HasEmptyRest(word))
+            // The word is loaded again here, after the match: the match reads it straight into a
+            // vector register, which a shared load into a general register would undo.
+            if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(p)))
             {
                 return null;
             }
@@ -130,17 +131,16 @@ namespace NativeGoMap
                     return null;
                 }
 
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(p);
-                for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
+                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(p, top); match != 0; match &= match - 1)
                 {
-                    int i = MapMath.FirstSlot(match);
+                    int i = MapMath.FirstSlotOfBits(match);
                     if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
                     {
                         return BucketLayout<TKey, TValue>.ValuePtr(p, i);
                     }
                 }
 
-                if (MapMath.HasEmptyRest(word))
+                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(p)))
                 {
                     return null;
                 }

@@ -110,9 +110,9 @@ namespace NativeGoMap
             while (true)
             {
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
                 {
-                    int i = MapMath.FirstSlot(match);
+                    int i = MapMath.FirstSlotOfBits(match);
                     if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
                     {
                         // Already present: .NET keeps the stored key (Go would overwrite it for

@@ -65,10 +65,9 @@ namespace NativeGoMap
             DefaultKeys keys = default;
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (ulong match = MapMath.MatchCandidates(word, top); match != 0; match &= match - 1)
+                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
                 {
-                    int i = MapMath.FirstSlot(match);
+                    int i = MapMath.FirstSlotOfBits(match);
                     if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
                     {
                         continue;
@@ -95,7 +94,7 @@ namespace NativeGoMap
                     return true;
                 }
 
-                if (MapMath.HasEmptyRest(word))
+                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(b)))
                 {
                     break;
                 }
@@ -152,10 +151,9 @@ namespace NativeGoMap
             byte top = MapMath.TopHash(hash);
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
                 {
-                    int i = MapMath.FirstSlot(match);
+                    int i = MapMath.FirstSlotOfBits(match);
                     if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
                     {
                         continue;
@@ -169,7 +167,7 @@ namespace NativeGoMap
                     return true;
                 }
 
-                if (MapMath.HasEmptyRest(word))
+                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(b)))
                 {
                     break;
                 }

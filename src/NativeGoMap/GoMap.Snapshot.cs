@@ -345,9 +345,9 @@ namespace NativeGoMap
             while (true)
             {
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (ulong match = MapMath.MatchTopHash(word, top); match != 0; match &= match - 1)
+                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
                 {
-                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, MapMath.FirstSlot(match))))
+                    if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, MapMath.FirstSlotOfBits(match))))
                     {
                         SnapshotErrors.DuplicateKey(key);
                     }

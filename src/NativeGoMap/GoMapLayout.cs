@@ -139,6 +139,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref ulong TopHashWordRef(byte* b) => ref *(ulong*)b;
 
+        /// <summary>Bit i set where slot i of bucket <paramref name="b"/> has tophash <paramref name="top"/> (<see cref="MapMath.MatchTopHashBits"/> on the bucket's tophash word).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint MatchTopHash(byte* b, byte top) => MapMath.MatchTopHashBits((ulong*)b, top);
+
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);

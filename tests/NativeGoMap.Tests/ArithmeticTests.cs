@@ -232,15 +232,17 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void MatchCandidates_FlagsEveryMatch_TheLowestExactly_AndExtrasOnlyAboveAMatch()
+        public unsafe void MatchTopHashBits_SetsBitIForEverySlotIHoldingTheTopHash()
         {
+            // The key searches' match (a vector compare where accelerated, as on the test
+            // machines): random words built mostly from the probe byte, its neighbours and the marks.
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
                 byte[] interesting = { 0, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
                 for (int n = 0; n < 200_000; n++)
                 {
-                    byte top = (byte)rng.Next(256);
+                    byte top = (byte)rng.Next(1, 256); // a tophash is never 0
                     ulong word = 0;
                     for (int i = 0; i < 8; i++)
                     {
@@ -249,19 +251,32 @@ namespace NativeGoMap.Tests
                         word |= (ulong)b << (i * 8);
                     }
 
-                    ulong exact = Reference.Match(word, top);
-                    ulong candidates = MapMath.MatchCandidates(word, top);
-                    Assert.Equal(exact, candidates & exact);
-                    Assert.Equal(exact & (0UL - exact), candidates & (0UL - candidates));
-                    ulong extra = candidates & ~exact;
-                    for (; extra != 0; extra &= extra - 1)
+                    uint actual = MapMath.MatchTopHashBits(&word, top);
+                    if (actual != Reference.SlotBits(Reference.Match(word, top)))
                     {
-                        int slot = BitOperations.TrailingZeroCount(extra) >> 3;
-                        Assert.True(slot > 0 && (exact & ((1UL << (slot * 8)) - 1)) != 0, $"extra candidate in slot {slot} below every match of 0x{word:X16}");
-                        Assert.Equal((byte)(top ^ 1), (byte)(word >> (slot * 8)));
+                        Assert.Fail($"MatchTopHashBits(0x{word:X16}, {top}) = 0x{actual:X2}, expected 0x{Reference.SlotBits(Reference.Match(word, top)):X2}");
                     }
                 }
             });
+        }
+
+        [Fact]
+        public void GatherSlotFlags_MovesEachSlotsFlagToBitI_ForAll256Masks()
+        {
+            // The fallback of MatchTopHashBits without vectors: every combination of 0x80 flags.
+            for (int bits = 0; bits < 256; bits++)
+            {
+                ulong mask = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    if ((bits & (1 << i)) != 0)
+                    {
+                        mask |= 0x80UL << (i * 8);
+                    }
+                }
+
+                Assert.Equal((uint)bits, MapMath.GatherSlotFlags(mask));
+            }
         }
 
         [Fact]
@@ -459,6 +474,21 @@ namespace NativeGoMap.Tests
                 }
 
                 return m;
+            }
+
+            /// <summary>A 0x80-per-slot mask as bits 0..7, slot by slot.</summary>
+            internal static uint SlotBits(ulong mask)
+            {
+                uint bits = 0;
+                for (int i = 0; i < 8; i++)
+                {
+                    if (((mask >> (i * 8)) & 0x80) != 0)
+                    {
+                        bits |= 1u << i;
+                    }
+                }
+
+                return bits;
             }
 
             internal static ulong Empty(ulong word)
