@@ -33,8 +33,7 @@ namespace NativeGoMap
         private ref TValue AssignFast<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
             where TK : struct, IKeys
         {
-            TValue* v = TryAssignFast(keys, key, hash, out exists);
-            if (v != null)
+            if (TryAssignFast(keys, key, hash, out TValue* v, out exists))
             {
                 return ref *v;
             }
@@ -43,14 +42,14 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The fast path of <see cref="AssignFast"/>: the value slot of an update, or of an insert
-        /// into a free slot of the chain, or null when the slow path must run (nothing changed
-        /// then). Allocates nothing and, with default equality on keys that run no user code,
-        /// cannot throw, which lets the public writes run it outside their try/finally
-        /// (<see cref="AssignNoThrow"/>).
+        /// The fast path of <see cref="AssignFast"/>: true with the value slot of an update, or of
+        /// an insert into a free slot of the chain; false when the slow path must run (nothing
+        /// changed then). A bool and not a null test of the slot, which the JIT cannot fold. Allocates nothing and, with default equality on keys that run no user code,
+        /// cannot throw, which lets the public writes run it outside their try/finally (they
+        /// call it only for such keys, see the indexer's set).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TValue* TryAssignFast<TK>(TK keys, TKey key, ulong hash, out bool exists)
+        private bool TryAssignFast<TK>(TK keys, TKey key, ulong hash, out TValue* v, out bool exists)
             where TK : struct, IKeys
         {
             exists = false;
@@ -63,53 +62,37 @@ namespace NativeGoMap
                 byte top = MapMath.TopHash(hash);
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(t, hash);
                 BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
-                TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
-                if (v != null)
+                if (FindForAssign(keys, key, top, ref b, out v, out byte* insertB, out int insertI))
                 {
                     exists = true;
-                    return v;
+                    return true;
                 }
 
                 if (insertB != null && _count < _insertSlowAt && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
                 {
-                    return (TValue*)Unsafe.AsPointer(ref StoreNew(key, top, insertB, insertI));
+                    v = (TValue*)Unsafe.AsPointer(ref StoreNew(key, top, insertB, insertI));
+                    return true;
                 }
             }
 
-            return null;
+            v = null;
+            return false;
         }
 
         /// <summary>
-        /// For the public writes, between BeginWrite and EndWrite: <see cref="TryAssignFast"/>
-        /// when nothing in it can throw (default equality on keys that run no user code), else
-        /// null, and the caller takes its try/finally path through <see cref="Assign"/>.
+        /// mapassign's search: true with the key's value slot in <paramref name="value"/>, or false
+        /// with the first free slot seen (<paramref name="insertB"/>, null when the chain is full)
+        /// and <paramref name="b"/> left at the chain's last bucket.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TValue* AssignNoThrow(TKey key, ulong hash, out bool exists)
-        {
-            if (!KeysRunUserCode)
-            {
-                return TryAssignFast(default(DefaultKeys), key, hash, out exists);
-            }
-
-            exists = false;
-            return null;
-        }
-
-        /// <summary>
-        /// mapassign's search: the value of the key, or null with the first free slot seen
-        /// (<paramref name="insertB"/>, null when the chain is full) and <paramref name="b"/> left
-        /// at the chain's last bucket.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TValue* FindForAssign<TK>(TK keys, TKey key, byte top, ref byte* b, out byte* insertB, out int insertI)
+        private static bool FindForAssign<TK>(TK keys, TKey key, byte top, ref byte* b, out TValue* value, out byte* insertB, out int insertI)
             where TK : struct, IKeys
         {
+            value = null;
             insertB = null;
             insertI = 0;
             while (true)
             {
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
                 for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
@@ -117,10 +100,14 @@ namespace NativeGoMap
                     {
                         // Already present: .NET keeps the stored key (Go would overwrite it for
                         // keys whose equal values may differ in bytes, such as +0 and -0).
-                        return BucketLayout<TKey, TValue>.ValuePtr(b, i);
+                        value = BucketLayout<TKey, TValue>.ValuePtr(b, i);
+                        return true;
                     }
                 }
 
+                // Loaded after the match, which reads the tophash bytes straight into a vector
+                // register (see ProbeChain).
+                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
                 if (insertB == null)
                 {
                     ulong empty = MapMath.MatchFirstEmpty(word);
@@ -133,13 +120,13 @@ namespace NativeGoMap
 
                 if (MapMath.HasEmptyRest(word))
                 {
-                    return null;
+                    return false;
                 }
 
                 byte* ovf = BucketLayout<TKey, TValue>.Overflow(b);
                 if (ovf == null)
                 {
-                    return null;
+                    return false;
                 }
 
                 b = ovf;
@@ -181,8 +168,7 @@ namespace NativeGoMap
                 }
 
                 byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, bucket);
-                TValue* v = FindForAssign(keys, key, top, ref b, out byte* insertB, out int insertI);
-                if (v != null)
+                if (FindForAssign(keys, key, top, ref b, out TValue* v, out byte* insertB, out int insertI))
                 {
                     exists = true;
                     return ref *v;

@@ -127,7 +127,16 @@ namespace NativeGoMap
 
         /// <summary>Takes hashWriting, or throws for a disposed, poisoned or concurrently written map.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void BeginWrite()
+        private void BeginWrite() => BeginWrite(KeysRunUserCode);
+
+        /// <summary>
+        /// <see cref="BeginWrite()"/> for a write that has already decided
+        /// <see cref="KeysRunUserCode"/> (passed as <paramref name="keysRunUserCode"/>): the fast
+        /// writes decide it once, before hashing, and the test is not repeated after the store to
+        /// the state word (which the JIT does not move loads across).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void BeginWrite(bool keysRunUserCode)
         {
             long s = Volatile.Read(ref _state);
             if (((s & StateWriting) | (uint)_flags) != 0)
@@ -142,7 +151,7 @@ namespace NativeGoMap
 
             // Only keys whose comparison or hash runs user code can call back into the map
             // during this write; only they need the writer's thread recorded (see Poison).
-            if (KeysRunUserCode)
+            if (keysRunUserCode)
             {
                 _writer = Environment.CurrentManagedThreadId;
             }

@@ -24,16 +24,16 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// For <see cref="RemoveCore"/>, between BeginWrite and EndWrite: the fast
-        /// path of <see cref="Delete"/> when nothing in it can throw (default equality on keys
-        /// that run no user code, no growth, no retired memory waiting, no indirect blocks).
+        /// For <see cref="RemoveCore"/>, between BeginWrite and EndWrite, for keys that run no
+        /// user code (the caller's test): the fast path of <see cref="Delete"/> when nothing in it
+        /// can throw (default equality, no growth, no retired memory waiting, no indirect blocks).
         /// False when it declined and changed nothing; the caller then takes its try/finally path.
         /// The removed value is read only when <paramref name="wantValue"/>; else it is <c>default</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool DeleteNoThrow(TKey key, ulong hash, bool wantValue, out TValue value, out bool removed)
         {
-            if (_slowWrites == 0 && !KeysRunUserCode && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+            if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
                 byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);

@@ -326,13 +326,21 @@ namespace NativeGoMap
 
             set
             {
-                ulong hash = Hash(key); // before hashWriting, since hashing may throw
-                BeginWrite();
+                // Decided once per write (as Dictionary's FindValue decides its comparer): keys that
+                // run user code take the general path, all of it under try/finally.
+                if (KeysRunUserCode)
+                {
+                    SetCallingUserCode(key, value);
+                    return;
+                }
 
-                // The fast path cannot throw, so it needs no try/finally (which would keep the
-                // map and the key in memory instead of registers); the rest runs in SetSlow.
-                TValue* v = AssignNoThrow(key, hash, out _);
-                if (v == null)
+                // Default equality on keys that run no user code: the fast path cannot throw, so it
+                // needs no try/finally (which would keep the map and the key in memory instead of
+                // registers); the rest runs in SetSlow. Hashing cannot throw either, so it comes
+                // after hashWriting is taken, and the hash need not live across BeginWrite's call.
+                BeginWrite(keysRunUserCode: false);
+                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+                if (!TryAssignFast(default(DefaultKeys), key, hash, out TValue* v, out _))
                 {
                     SetSlow(key, hash, value);
                     return;
@@ -381,10 +389,17 @@ namespace NativeGoMap
         /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
         public bool TryAdd(TKey key, TValue value)
         {
-            ulong hash = Hash(key);
-            BeginWrite();
-            TValue* v = AssignNoThrow(key, hash, out bool found); // as in the indexer's set
-            if (v == null)
+            // As in the indexer's set: keys that run user code take the general path.
+            if (KeysRunUserCode)
+            {
+                ulong userHash = Hash(key); // before hashWriting, since hashing may throw
+                BeginWrite(keysRunUserCode: true);
+                return TryAddSlow(key, userHash, value);
+            }
+
+            BeginWrite(keysRunUserCode: false);
+            ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+            if (!TryAssignFast(default(DefaultKeys), key, hash, out TValue* v, out bool found))
             {
                 return TryAddSlow(key, hash, value);
             }
@@ -398,7 +413,16 @@ namespace NativeGoMap
             return !found;
         }
 
-        /// <summary>The indexer's set after <see cref="AssignNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        /// <summary>The indexer's set for keys that run user code: hashes, takes hashWriting, and runs <see cref="SetSlow"/>.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SetCallingUserCode(TKey key, TValue value)
+        {
+            ulong hash = Hash(key); // before hashWriting, since hashing may throw
+            BeginWrite(keysRunUserCode: true);
+            SetSlow(key, hash, value);
+        }
+
+        /// <summary>The indexer's set after its fast path declined, or for keys that run user code: hashWriting is held; releases it.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void SetSlow(TKey key, ulong hash, TValue value)
         {
@@ -412,7 +436,7 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary><see cref="TryAdd"/> after <see cref="AssignNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        /// <summary><see cref="TryAdd"/> after its fast path declined, or for keys that run user code: hashWriting is held; releases it.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private bool TryAddSlow(TKey key, ulong hash, TValue value)
         {
@@ -486,8 +510,16 @@ namespace NativeGoMap
                 return false;
             }
 
-            ulong hash = Hash(key);
-            BeginWrite();
+            // As in the indexer's set: keys that run user code take the general path.
+            if (KeysRunUserCode)
+            {
+                ulong userHash = Hash(key); // before hashWriting, since hashing may throw
+                BeginWrite(keysRunUserCode: true);
+                return RemoveSlow(key, userHash, out value);
+            }
+
+            BeginWrite(keysRunUserCode: false);
+            ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
             if (DeleteNoThrow(key, hash, wantValue, out value, out bool removed))
             {
                 EndWrite(); // as in the indexer's set: no try/finally around a path that cannot throw
@@ -497,7 +529,7 @@ namespace NativeGoMap
             return RemoveSlow(key, hash, out value);
         }
 
-        /// <summary><see cref="RemoveCore"/> after <see cref="DeleteNoThrow"/> declined: hashWriting is held; releases it.</summary>
+        /// <summary><see cref="RemoveCore"/> after <see cref="DeleteNoThrow"/> declined, or for keys that run user code: hashWriting is held; releases it.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private bool RemoveSlow(TKey key, ulong hash, out TValue value)
         {
