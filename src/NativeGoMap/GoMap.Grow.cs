@@ -163,6 +163,12 @@ namespace NativeGoMap
         {
             byte* xb = BucketLayout<TKey, TValue>.Bucket(_buckets, oldbucket);
             byte* yb = BucketLayout<TKey, TValue>.Bucket(_buckets, oldbucket + newbit);
+
+            // In a table larger than the caches the old bucket and both destinations are misses
+            // (a write evacuates the unit its key needs, at random): start them all at once.
+            BucketLayout<TKey, TValue>.PrefetchBucket(b);
+            BucketLayout<TKey, TValue>.PrefetchBucket(xb);
+            BucketLayout<TKey, TValue>.PrefetchBucket(yb);
             int xi = 0;
             int yi = 0;
             for (; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
