@@ -52,9 +52,10 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The search of Go's mapaccess2: hash, one tophash word per bucket matched in one go, key
-        /// compares only where the tophash byte matches, stop at the first emptyRest. Straight
-        /// line for a table that is not growing; the growing case and overflow buckets are out of line.
+        /// The search of Go's mapaccess2: hash, the 8 tophash bytes of a bucket matched in one go
+        /// (<see cref="MapMath.MatchTopHashBits"/>), key compares only where the tophash byte
+        /// matches, stop at the first emptyRest. Straight line for a table that is not growing;
+        /// the growing case and overflow buckets are out of line.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private TValue* Probe<TK>(TK keys, TKey key)

@@ -8,8 +8,9 @@ namespace NativeGoMap.Tests
     /// <summary>
     /// The integer arithmetic of the map: bucket counts, masks, addresses and array sizes stay
     /// exact in 64 bits for B = 31..40 (where 32-bit arithmetic would wrap), the load-factor rule,
-    /// and the SWAR helpers the lookup hot path matches tophash words with. No memory is touched:
-    /// bucket addresses are computed from a fake base pointer and never dereferenced.
+    /// the SWAR helpers that read and mark tophash words, and the key searches' tophash match.
+    /// No bucket memory is touched: bucket addresses are computed from a fake base pointer and
+    /// never dereferenced (the match reads a word on the test's stack).
     /// </summary>
     public class ArithmeticTests
     {
