@@ -25,6 +25,8 @@ namespace NativeGoMap.Benchmarks.Quick
         private const int Big = 10_000_000;
         private const int BigProbes = 1_000_000; // lookups per pass in the 10M table: a random sample of its keys
         private const ulong ProbeSeed = 777;
+        private const int RandomOrderSize = 1_000_000; // the random-order lookup rows beside the standard 1M rows
+        private const string RandomOrderSuffix = "_random";
         private const int HistResolutionNs = 10;
         private const int HistBuckets = 1_000_000; // 0 .. 10 ms; slower inserts go to the overflow list
         private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
@@ -47,6 +49,12 @@ namespace NativeGoMap.Benchmarks.Quick
 
             QuickComparison.Progress($"special: batch (TryGetValues) both n={Big:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(Big), Inv(reps) }, null, table);
+
+            // The same at 1M, beside the standard 1M rows, which look keys up in the order they
+            // were inserted (the Go program's workload): in that order Dictionary reads its entries
+            // array sequentially, which keys in random order (most uses) do not give it.
+            QuickComparison.Progress($"special: random-order lookups both n={RandomOrderSize:N0} (child process)");
+            RunChild(new[] { "batch", "both", Inv(RandomOrderSize), Inv(reps), RandomOrderSuffix }, null, table);
         }
 
         /// <summary>
@@ -64,21 +72,21 @@ namespace NativeGoMap.Benchmarks.Quick
         }
 
         /// <summary>
-        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps</c>
+        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps [suffix]</c>
         /// or <c>--child lookups both n types reps</c>.
         /// </summary>
         internal static int ChildMain(string[] args)
         {
             if (args.Length < 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps | --child lookups both n types reps");
+                Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps [suffix] | --child lookups both n types reps");
                 return 2;
             }
 
             int n = int.Parse(args[3], CultureInfo.InvariantCulture);
-            if (args[1] == "batch" && args.Length == 5)
+            if (args[1] == "batch" && (args.Length == 5 || args.Length == 6))
             {
-                Batch(n, int.Parse(args[4], CultureInfo.InvariantCulture));
+                Batch(n, int.Parse(args[4], CultureInfo.InvariantCulture), args.Length == 6 ? args[5] : "");
                 return 0;
             }
 
@@ -221,9 +229,10 @@ namespace NativeGoMap.Benchmarks.Quick
         /// <summary>
         /// Lookups in a table of <paramref name="n"/> <c>&lt;long,long&gt;</c> entries built with
         /// the capacity given: <see cref="BigProbes"/> keys drawn at random from the whole table per
-        /// pass, one TryGetValue each (lookup_hit) and through TryGetValues (lookup_batch).
+        /// pass, one TryGetValue each (lookup_hit) and through TryGetValues (lookup_batch); the
+        /// rows' op names end with <paramref name="suffix"/>.
         /// </summary>
-        private static void Batch(int n, int reps)
+        private static void Batch(int n, int reps, string suffix)
         {
             JitWarmUp.Run<long, long>();
             var keys = new long[n];
@@ -242,7 +251,7 @@ namespace NativeGoMap.Benchmarks.Quick
             var set = new KeySet<long, long>(keys, keys, probes, probes, Array.Empty<long>(), Array.Empty<uint>());
             using var go = new QuickRunner<long, long, GoMapAdapter<long, long>>(set, reps);
             using var dict = new QuickRunner<long, long, DictionaryAdapter<long, long>>(set, reps);
-            QuickRows.Pair("long", n, go, dict, new[] { QuickOp.LookupHit, QuickOp.LookupBatch }, "", Out);
+            QuickRows.Pair("long", n, go, dict, new[] { QuickOp.LookupHit, QuickOp.LookupBatch }, suffix, Out);
         }
 
         /// <summary>
