@@ -305,8 +305,8 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Sets a bit of <see cref="_flags"/> with a full fence (never a plain store, see above).
-        /// True when this call set it, false when it was set already.
+        /// Sets a bit of <see cref="_flags"/> with a full fence (never a plain store, see above), then
+        /// bumps the enumerators' walk epoch. True when this call set it, false when it was set already.
         /// </summary>
         private bool SetFlag(int flag)
         {
@@ -316,6 +316,7 @@ namespace NativeGoMap
                 int seen = Interlocked.CompareExchange(ref _flags, f | flag, f);
                 if (seen == f)
                 {
+                    Interlocked.Increment(ref _walkEpoch); // enumerators' inline walks stop at their next step
                     return true;
                 }
 

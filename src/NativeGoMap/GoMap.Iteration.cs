@@ -11,12 +11,14 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         private const ulong NoCheck = ulong.MaxValue; // Go's noCheck: the bucket being walked needs no filtering
-        private const ulong NotFast = ulong.MaxValue; // Enumerator._fastEnds while the inline walk is off: _iterEnds never gets there
+        private const long NotFast = -1; // Enumerator._fastEpoch while the inline walk is off: _walkEpoch counts up from 0 and never gets there
 
-        // Number of registrations ended so far (UnregisterIterator). Enumerator.MoveNext's inline
-        // walk compares it, one load, instead of reading its own registration slot: when any
-        // enumerator ends, every other one takes one slow step, where its own ticket is checked.
-        private ulong _iterEnds;
+        // Bumped when a registration ends (UnregisterIterator) and when a flag is set (SetFlag:
+        // poisoned, disposed). Enumerator.MoveNext's inline walk compares it, one load per entry,
+        // instead of reading its own registration slot and the flags: when any enumerator ends or
+        // the map is poisoned or disposed, every enumerator takes a slow step, where its own
+        // ticket and the flags are checked. Strict maps never start the inline walk.
+        private long _walkEpoch; // long, not ulong: netstandard2.1's Interlocked.Increment has no ulong overload
 
         /// <summary>
         /// Starts an enumeration (Go's <c>for k, v := range m</c>). Cost: O(1) plus, the first time
@@ -95,7 +97,7 @@ namespace NativeGoMap
                 }
 
                 _iterSlots[slot] = default;
-                Volatile.Write(ref _iterEnds, _iterEnds + 1); // after the ticket is cleared: see MoveNextSlow
+                Interlocked.Increment(ref _walkEpoch); // after the ticket is cleared (see MoveNextSlow); SetFlag bumps it outside the lock
                 _liveIterators--;
                 if (_deferred != null)
                 {
@@ -293,7 +295,7 @@ namespace NativeGoMap
             internal int _i;                // next slot position (in rotated order) in _bptr (*)
             internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written
             internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written
-            private ulong _fastEnds;        // the map's _iterEnds when the inline walk was allowed, else NotFast
+            private long _fastEpoch;        // the map's _walkEpoch when the inline walk was allowed, else NotFast
             private ulong _fastMask;        // inline walk: _bptr's live slots (rotated) from the current entry's on
             private byte* _next;            // inline walk: the next regular bucket to start (_bucket as a pointer)
             private byte* _stop;            // inline walk: where it hands over to IterNext (the array's end, or the start bucket after the wrap)
@@ -304,7 +306,7 @@ namespace NativeGoMap
             internal ulong _groupLeft;      // old chains of the group left to walk
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives after a slow step, for CurrentValueRef
-            // (*) and _wrapped: stale while _fastEnds is set; MoveNextSlow derives them from _fastMask and _next.
+            // (*) and _wrapped: stale while _fastEpoch is set; MoveNextSlow derives them from _fastMask and _next.
             internal KeyValuePair<TKey, TValue> _current;
             private long _stepState;        // the map's state word during the last step
             private bool _done;
@@ -314,7 +316,7 @@ namespace NativeGoMap
             internal Enumerator(GoMap<TKey, TValue> map, bool ordered)
             {
                 this = default;
-                _fastEnds = NotFast;
+                _fastEpoch = NotFast;
                 _map = map;
                 _walkMap = map;
                 _ordered = ordered;
@@ -407,7 +409,7 @@ namespace NativeGoMap
                     }
 
                     // After an inline step, the entry is the first slot of _fastMask in _bptr.
-                    return ref _fastEnds == NotFast
+                    return ref _fastEpoch == NotFast
                         ? ref *_curValue
                         : ref *BucketLayout<TKey, TValue>.ValuePtr(_bptr, (MapMath.FirstSlot(_fastMask) + _offset) & (MapMath.BucketCnt - 1));
                 }
@@ -438,9 +440,10 @@ namespace NativeGoMap
                 // _wrapped, which MoveNextSlow derives from them before it calls IterNext.
                 GoMap<TKey, TValue>? map = _walkMap;
 
-                // Before any bucket read: the map is not disposed, poisoned or Strict, and no
-                // registration ended (else memory retired under this walk may be released).
-                if (map is not null && map._iterEnds == _fastEnds && map._flags == 0)
+                // Before any bucket read: no registration ended (else memory retired under this
+                // walk may be released) and the map was not poisoned or disposed since the last
+                // slow step (one epoch word says both; Strict maps never get here).
+                if (map is not null && map._walkEpoch == _fastEpoch)
                 {
                     // The enumeration walks the current array and no growth ran at the last slow
                     // step: walk on by tophash words, as IterNext would, without its per-bucket
@@ -522,7 +525,7 @@ namespace NativeGoMap
             }
 
             /// <summary>The live slots of <see cref="_bptr"/> (rotated) still to yield, in either form of the position; for tests.</summary>
-            internal readonly ulong RestOfBucket => _fastEnds != NotFast ? _fastMask & (_fastMask - 1) : _mask;
+            internal readonly ulong RestOfBucket => _fastEpoch != NotFast ? _fastMask & (_fastMask - 1) : _mask;
 
             /// <summary>The slot of a bucket that the lowest position of a rotated slot mask stands for.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -561,11 +564,11 @@ namespace NativeGoMap
             private void MoveNextSlow()
             {
                 GoMap<TKey, TValue>? map = _map;
-                if (_fastEnds != NotFast)
+                if (_fastEpoch != NotFast)
                 {
                     // Back from the inline walk's form to IterNext's: resume after the current
                     // entry's slot of _bptr, and start the regular bucket _next points at.
-                    _fastEnds = NotFast;
+                    _fastEpoch = NotFast;
                     _i = MapMath.FirstSlot(_fastMask) + 1;
                     ulong bucket = (ulong)(_next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
                     if (bucket == MapMath.BucketShift(_b))
@@ -591,12 +594,11 @@ namespace NativeGoMap
                     return;
                 }
 
+                // The epoch is read before the flags (BeginRead) and the ticket, and SetFlag and
+                // UnregisterIterator bump it after they set a flag or clear a ticket: a flag set or
+                // a registration ended after these checks changes the epoch the inline walk compares.
+                long epoch = Volatile.Read(ref map._walkEpoch);
                 long token = map.BeginRead(GoMessages.ConcurrentIterationWrite);
-
-                // The count of ended registrations is read before the ticket, and UnregisterIterator
-                // counts after it clears the ticket: a registration that ends after this check
-                // changes the count that the inline walk compares.
-                ulong ends = Volatile.Read(ref map._iterEnds);
                 if (map._iterSlots[_slot].Ticket != _ticket)
                 {
                     AbandonRead(token);
@@ -623,13 +625,13 @@ namespace NativeGoMap
                     _current = default;
                     map.UnregisterIterator(_slot, _ticket);
                 }
-                else if (_fast)
+                else if (_fast && (map._flags & FlagStrict) == 0)
                 {
                     // IterNext allows the inline walk: hand it the position in its form.
                     _fastMask = _mask | (0x80UL << ((_i - 1) * 8));
                     _next = BucketLayout<TKey, TValue>.Bucket(_buckets, _bucket);
                     _stop = BucketLayout<TKey, TValue>.Bucket(_buckets, _wrapped ? _startBucket : MapMath.BucketShift(_b));
-                    _fastEnds = ends;
+                    _fastEpoch = epoch;
                 }
             }
 
@@ -646,7 +648,7 @@ namespace NativeGoMap
                     _done = true;
                     _mask = 0;
                     _fast = false;
-                    _fastEnds = NotFast;
+                    _fastEpoch = NotFast;
                     _map.UnregisterIterator(_slot, _ticket);
                 }
             }
