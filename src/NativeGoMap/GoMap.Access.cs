@@ -233,7 +233,8 @@ namespace NativeGoMap
                 // (UnregisterIterator); if it did so after the read above, the store above may have
                 // undone it. Look again after a full fence, so the last store agrees with the pending
                 // reclaim whatever the interleaving (the stress program's Strict iterator-vs-writer
-                // trials once caught Validate's "slow-write flag is stale" from this race).
+                // trials once caught a pending reclaim with the flag clear from this race). The
+                // other order leaves the flag raised with nothing pending, which is harmless: see Validate.
                 Thread.MemoryBarrier();
                 if (Volatile.Read(ref _reclaimPending))
                 {

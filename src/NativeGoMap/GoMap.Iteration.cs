@@ -101,8 +101,12 @@ namespace NativeGoMap
                 _liveIterators--;
                 if (_deferred != null)
                 {
+                    // Raise the slow-write flag, never recompute it here: this thread may run while a
+                    // writer changes the fields the flag summarizes (misuse), and a recomputation
+                    // from stale reads could clear it during a growth. A flag left raised with
+                    // nothing pending costs the next write one slow path (see Validate).
                     _reclaimPending = true;
-                    UpdateSlowWrites();
+                    Volatile.Write(ref _slowWrites, 1);
                 }
             }
         }
