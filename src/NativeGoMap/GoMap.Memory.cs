@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -139,13 +140,19 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Pushes a block on the deferred list (newest first), linked through its header: never allocates.</summary>
+        /// <summary>
+        /// Pushes a block on the deferred list (newest first), linked through its header: never
+        /// allocates. Raises the slow-write flag with the pending reclaim: a write's slow path
+        /// would publish it anyway, but an enumerator's registration (RegisterIterator, outside any
+        /// write) retires its old slot table here too, and then no Publish follows.
+        /// </summary>
         private void Defer(byte* p)
         {
             NativeHeap.Next(p) = _deferred;
             _deferred = p;
             _deferredBytes += NativeHeap.ChargedSize(p);
             _reclaimPending = true;
+            Volatile.Write(ref _slowWrites, 1);
         }
 
         /// <summary>

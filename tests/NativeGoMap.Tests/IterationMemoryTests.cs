@@ -239,6 +239,34 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void GrowingTheRegistrationTableUnderLiveEnumerators_LeavesWritesOnTheSlowPathUntilItIsReleased()
+        {
+            // The fifth live enumerator outgrows the first table (4 slots); the old table is
+            // retired (others may be reading it), outside any write, so the registration itself
+            // must raise the slow-write flag that Validate checks against the pending reclaim.
+            using GoMap<int, long> map = IterationHelpers.IntMap(100);
+            var live = new List<GoMap<int, long>.Enumerator>();
+            for (int k = 0; k < 5; k++)
+            {
+                GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                Assert.True(e.MoveNext());
+                live.Add(e);
+            }
+
+            Assert.True(map.DeferredBlockCount > 0, "the outgrown registration table was not retired");
+            map.Validate();
+
+            foreach (GoMap<int, long>.Enumerator e in live)
+            {
+                e.Dispose();
+            }
+
+            Release.Drain(map, () => map[0] = 0L);
+            Assert.Equal(0, map.DeferredBlockCount);
+            map.Validate();
+        }
+
+        [Fact]
         public void ForeachReleasesItsRegistrationWhenLeftEarly()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
