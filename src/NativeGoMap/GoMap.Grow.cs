@@ -322,17 +322,10 @@ namespace NativeGoMap
                 di = 0;
             }
 
-            CopySlot(b, i, top, db, di);
-            di++;
-        }
-
-        /// <summary>Copies slot <paramref name="i"/> of <paramref name="b"/> (tophash <paramref name="top"/>, key and value slots as they are) to slot <paramref name="di"/> of <paramref name="db"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void CopySlot(byte* b, int i, byte top, byte* db, int di)
-        {
             db[di] = top;
             Buffer.MemoryCopy(BucketLayout<TKey, TValue>.KeySlot(b, i), BucketLayout<TKey, TValue>.KeySlot(db, di), BucketLayout<TKey, TValue>.KeySlotSize, BucketLayout<TKey, TValue>.KeySlotSize);
             Buffer.MemoryCopy(BucketLayout<TKey, TValue>.ValueSlot(b, i), BucketLayout<TKey, TValue>.ValueSlot(db, di), BucketLayout<TKey, TValue>.ValueSlotSize, BucketLayout<TKey, TValue>.ValueSlotSize);
+            di++;
         }
 
         /// <summary>
