@@ -66,8 +66,17 @@ namespace NativeGoMap
                         Buffer.MemoryCopy(_iterSlots, slots, (long)n * sizeof(IterSlot), (long)_iterSlotCount * sizeof(IterSlot));
                     }
 
-                    // Another thread's enumerator may be reading the old table right now: retire it.
-                    Retire((byte*)_iterSlots);
+                    // Another thread's enumerator may be reading the old table right now (it loads
+                    // _iterSlots without this lock), so the table is kept until Dispose, on a list
+                    // that only this lock and Dispose touch. Not on the deferred list: writers own
+                    // that one, and a registration is not a write (one racing a writer would push
+                    // to it at the same time). The tables double, so the kept ones together are
+                    // smaller than the current one.
+                    if (_iterSlots != null)
+                    {
+                        NativeHeap.Next((byte*)_iterSlots) = _oldIterSlots;
+                        _oldIterSlots = (byte*)_iterSlots;
+                    }
                     free = _iterSlotCount;
                     _iterSlots = slots;
                     _iterSlotCount = n;

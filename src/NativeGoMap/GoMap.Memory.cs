@@ -1,6 +1,5 @@
 using System;
 using System.Diagnostics;
-using System.Threading;
 
 namespace NativeGoMap
 {
@@ -12,6 +11,7 @@ namespace NativeGoMap
     //   overflow chunk (1..128 buckets)    _overflow / _oldOverflow list  generation retired, Clear, Dispose
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
     //   list storage, enumerator slots     the list / the registry        resize, Dispose
+    //   outgrown enumerator slot tables    _oldIterSlots                  Dispose (kept: see RegisterIterator)
     //
     // "Retire" is how a block leaves the map while something may still read it, and "release"
     // is returning it to the system. Go's garbage collector frees an old generation whenever
@@ -142,9 +142,9 @@ namespace NativeGoMap
 
         /// <summary>
         /// Pushes a block on the deferred list (newest first), linked through its header: never
-        /// allocates. Raises the slow-write flag with the pending reclaim: a write's slow path
-        /// would publish it anyway, but an enumerator's registration (RegisterIterator, outside any
-        /// write) retires its old slot table here too, and then no Publish follows.
+        /// allocates. Only writes defer (their slow path's Publish raises the slow-write flag for
+        /// the pending reclaim); an enumerator's registration keeps its outgrown table apart
+        /// (_oldIterSlots), since it is not a write and had left the flag behind the reclaim.
         /// </summary>
         private void Defer(byte* p)
         {
@@ -152,7 +152,6 @@ namespace NativeGoMap
             _deferred = p;
             _deferredBytes += NativeHeap.ChargedSize(p);
             _reclaimPending = true;
-            Volatile.Write(ref _slowWrites, 1);
         }
 
         /// <summary>
@@ -524,6 +523,14 @@ namespace NativeGoMap
             FreeBlock((byte*)_iterSlots);
             _iterSlots = null;
             _iterSlotCount = 0;
+            for (byte* p = _oldIterSlots; p != null;)
+            {
+                byte* next = NativeHeap.Next(p);
+                FreeBlock(p);
+                p = next;
+            }
+
+            _oldIterSlots = null;
             _count = 0;
             _b = 0;
             _table = 0;

@@ -49,6 +49,9 @@ namespace NativeGoMap
         /// <summary>Test hook: retired blocks waiting for release steps (the release queue).</summary>
         internal int QueuedBlockCount => CountLinked(_releaseQueue);
 
+        /// <summary>Enumerator registration tables outgrown and kept until Dispose.</summary>
+        internal int OutgrownEnumeratorTableCount => CountLinked(_oldIterSlots);
+
         private static int CountLinked(byte* p)
         {
             int n = 0;

@@ -18,7 +18,7 @@ namespace NativeGoMap
             int f = Volatile.Read(ref _flags);
             if ((f & FlagDisposed) != 0)
             {
-                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _nativeBytes == 0, "disposed map still holds memory");
+                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _oldIterSlots == null && _nativeBytes == 0, "disposed map still holds memory");
                 return;
             }
 
@@ -85,6 +85,11 @@ namespace NativeGoMap
                 }
 
                 Check(live == _liveIterators, "live enumerator count differs from the registration table");
+            }
+
+            for (byte* p = _oldIterSlots; p != null; p = NativeHeap.Next(p))
+            {
+                Own(p, "outgrown enumerator table");
             }
 
             long deferredBytes = 0;

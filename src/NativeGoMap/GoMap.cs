@@ -148,6 +148,7 @@ namespace NativeGoMap
         private bool _reclaimPending;   // something may have become releasable since the last reclaim
         private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
+        private byte* _oldIterSlots;    // outgrown _iterSlots tables, linked through their block headers; freed by Dispose
         private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
         private ulong _nextTicket;      // last ticket issued
         private readonly object _iterLock = new object();
