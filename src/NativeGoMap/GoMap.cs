@@ -331,7 +331,7 @@ namespace NativeGoMap
                 // run user code take the general path, all of it under try/finally.
                 if (KeysRunUserCode)
                 {
-                    SetCallingUserCode(key, value);
+                    SetSlow(key, BeginUserCodeWrite(key), value);
                     return;
                 }
 
@@ -393,9 +393,7 @@ namespace NativeGoMap
             // As in the indexer's set: keys that run user code take the general path.
             if (KeysRunUserCode)
             {
-                ulong userHash = Hash(key); // before hashWriting, since hashing may throw
-                BeginWrite(keysRunUserCode: true);
-                return TryAddSlow(key, userHash, value);
+                return TryAddSlow(key, BeginUserCodeWrite(key), value);
             }
 
             BeginWrite(keysRunUserCode: false);
@@ -414,13 +412,18 @@ namespace NativeGoMap
             return !found;
         }
 
-        /// <summary>The indexer's set for keys that run user code: hashes, takes hashWriting, and runs <see cref="SetSlow"/>.</summary>
+        /// <summary>
+        /// The start of the indexer's set, <see cref="TryAdd"/> and <see cref="Remove(TKey)"/> for
+        /// keys that run user code: the key's hash (before hashWriting, since hashing may throw),
+        /// then hashWriting with the writer's thread recorded. Out of line: the fast writes inline
+        /// only their own path.
+        /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private void SetCallingUserCode(TKey key, TValue value)
+        private ulong BeginUserCodeWrite(TKey key)
         {
-            ulong hash = Hash(key); // before hashWriting, since hashing may throw
+            ulong hash = Hash(key);
             BeginWrite(keysRunUserCode: true);
-            SetSlow(key, hash, value);
+            return hash;
         }
 
         /// <summary>The indexer's set after its fast path declined, or for keys that run user code: hashWriting is held; releases it.</summary>
@@ -514,9 +517,7 @@ namespace NativeGoMap
             // As in the indexer's set: keys that run user code take the general path.
             if (KeysRunUserCode)
             {
-                ulong userHash = Hash(key); // before hashWriting, since hashing may throw
-                BeginWrite(keysRunUserCode: true);
-                return RemoveSlow(key, userHash, out value);
+                return RemoveSlow(key, BeginUserCodeWrite(key), out value);
             }
 
             BeginWrite(keysRunUserCode: false);

@@ -177,13 +177,11 @@ namespace NativeGoMap.Stress
             return summary;
         }
 
-        /// <summary>A bijection of the longs (splitmix64's finalizer on i × its gamma): distinct keys that look random to the map's hash.</summary>
+        /// <summary>A bijection of the longs (the library's splitmix64 step from state <paramref name="i"/>): distinct keys that look random to the map's hash.</summary>
         private static long Scatter(long i)
         {
-            ulong z = unchecked((ulong)i * 0x9E3779B97F4A7C15UL);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return (long)(z ^ (z >> 31));
+            ulong state = (ulong)i;
+            return (long)Hasher.SplitMix(ref state);
         }
 
         private static object[] Sweep<TKey, TValue, TCodec>(Summary summary, string name, long size, ulong seed, Action<FaultRunner<TKey, TValue, TCodec>> workload)

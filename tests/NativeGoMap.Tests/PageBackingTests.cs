@@ -155,19 +155,31 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped(page));
         }
 
+        /// <summary>Empties the mapping cache and returns the live native bytes after it; false where mappings are not supported (the test then has nothing to check).</summary>
+        private static bool StartWithAnEmptyCache(out long live)
+        {
+            live = 0;
+            if (!OsMemory.Supported)
+            {
+                return false;
+            }
+
+            NativeHeap.EmptyCache();
+            live = NativeHeap.LiveBytes;
+            return true;
+        }
+
         // B = 11 for <long,long>: 2^11 + 2^7 buckets of 144 bytes, about 313 KB: a mapping that the reuse cache keeps.
         private const long HintForB11 = 13L << 10;
 
         [Fact]
         public void ADisposedMapsArray_IsTakenBackByTheNextMapOfItsSize_AndReadsZero()
         {
-            if (!OsMemory.Supported)
+            if (!StartWithAnEmptyCache(out long live))
             {
                 return;
             }
 
-            NativeHeap.EmptyCache();
-            long live = NativeHeap.LiveBytes;
             byte* first;
             using (var map = new GoMap<long, long>(HintForB11))
             {
@@ -197,13 +209,11 @@ namespace NativeGoMap.Tests
         [Fact]
         public void TheMappingCache_HoldsAtMostItsBound_AndNothingOfItIsLive()
         {
-            if (!OsMemory.Supported)
+            if (!StartWithAnEmptyCache(out long live))
             {
                 return;
             }
 
-            NativeHeap.EmptyCache();
-            long live = NativeHeap.LiveBytes;
             for (int m = 0; m < 40; m++)
             {
                 // Maps of B = 10..13 (150 KB to 1.2 MB arrays) disposed while none is taken back.
