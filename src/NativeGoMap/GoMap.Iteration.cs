@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using System.Collections;
 using System.Collections.Generic;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace NativeGoMap
@@ -11,6 +12,7 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         private const ulong NoCheck = ulong.MaxValue; // Go's noCheck: the bucket being walked needs no filtering
+        private const int GroupBuckets = 8; // regular buckets per group of the inline walk: one 64-bit mask holds their slots
         private const long NotFast = -1; // Enumerator._fastEpoch while the inline walk is off: _walkEpoch counts up from 0 and never gets there
 
         // Bumped when a registration ends (UnregisterIterator) and when a flag is set (SetFlag:
@@ -304,13 +306,14 @@ namespace NativeGoMap
             internal int _offset;           // slot offset within each bucket (it.offset)
             internal bool _wrapped;         // walked past the end back to bucket 0
             internal ulong _bucket;         // next bucket to start (*)
-            internal byte* _bptr;           // bucket being walked, or null between buckets
+            internal byte* _bptr;           // bucket being walked, or null between buckets; in the inline walk, the first bucket of its group
             internal int _i;                // next slot position (in rotated order) in _bptr (*)
             internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written
             internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written
             private long _fastEpoch;        // the map's _walkEpoch when the inline walk was allowed, else NotFast
-            private ulong _fastMask;        // inline walk: _bptr's live slots (rotated) from the current entry's on
-            private byte* _next;            // inline walk: the next regular bucket to start (_bucket as a pointer)
+            private ulong _fastMask;        // inline walk: the group's live slots from the current entry's on, 8 bits per bucket from _bptr's on (rotated)
+            private byte* _tail;            // inline walk: the group's last bucket, whose overflow chain comes next
+            private byte* _next;            // inline walk: the regular bucket after the chain of _tail (_bucket as a pointer)
             private byte* _stop;            // inline walk: where it hands over to IterNext (the array's end, or the start bucket after the wrap)
             internal ulong _checkBucket;    // new bucket whose entries are picked from an old bucket, or NoCheck
             internal bool _onOld;           // the chain being walked is an old array's (a growth's, walked for a new bucket)
@@ -319,7 +322,7 @@ namespace NativeGoMap
             internal ulong _groupLeft;      // old chains of the group left to walk
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives after a slow step, for CurrentValueRef
-            // (*) and _wrapped: stale while _fastEpoch is set; MoveNextSlow derives them from _fastMask and _next.
+            // (*) and _wrapped: stale while _fastEpoch is set; MoveNextSlow derives them from _bptr, _fastMask, _tail and _next.
             internal KeyValuePair<TKey, TValue> _current;
             private long _stepState;        // the map's state word during the last step
             private bool _done;
@@ -421,10 +424,14 @@ namespace NativeGoMap
                         ThrowHelper.ThrowStaleValueRef();
                     }
 
-                    // After an inline step, the entry is the first slot of _fastMask in _bptr.
-                    return ref _fastEpoch == NotFast
-                        ? ref *_curValue
-                        : ref *BucketLayout<TKey, TValue>.ValuePtr(_bptr, (MapMath.FirstSlot(_fastMask) + _offset) & (MapMath.BucketCnt - 1));
+                    // After an inline step, the entry is the lowest bit of _fastMask in _bptr's group.
+                    if (_fastEpoch == NotFast)
+                    {
+                        return ref *_curValue;
+                    }
+
+                    int bit = BitOperations.TrailingZeroCount(_fastMask);
+                    return ref *BucketLayout<TKey, TValue>.ValuePtr(BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit), (int)FastSlot(bit, _offset));
                 }
             }
 
@@ -434,8 +441,9 @@ namespace NativeGoMap
 
             /// <summary>
             /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry: while the
-            /// map is not written, the rest of a bucket is yielded from a mask without reading the
-            /// bucket again; an entry moved by a growth since the enumeration started costs one lookup.
+            /// map is not written, the walk reads the tophash words of up to eight buckets at a time
+            /// and yields their entries from one mask; an entry moved by a growth since the
+            /// enumeration started costs one lookup.
             /// </summary>
             /// <returns>False at the end, and on every call after the end or after <see cref="Dispose"/>;
             /// the registration is released at the end.</returns>
@@ -449,8 +457,8 @@ namespace NativeGoMap
                 // registers, as the JIT does for Dictionary's enumerator, provided that the
                 // caller's enumerator never has its address taken: so the slow path takes and
                 // returns the struct by value (SlowStep), never `ref this`. While it runs,
-                // _bptr, _fastMask and _next stand for IterNext's _bptr, _i, _mask, _bucket and
-                // _wrapped, which MoveNextSlow derives from them before it calls IterNext.
+                // _bptr, _fastMask, _tail and _next stand for IterNext's _bptr, _i, _mask, _bucket
+                // and _wrapped, which MoveNextSlow derives from them before it calls IterNext.
                 GoMap<TKey, TValue>? map = _walkMap;
 
                 // Before any bucket read: no registration ended (else memory retired under this
@@ -459,8 +467,9 @@ namespace NativeGoMap
                 if (map is not null && map._walkEpoch == _fastEpoch)
                 {
                     // The enumeration walks the current array and no growth ran at the last slow
-                    // step: walk on by tophash words, as IterNext would, without its per-bucket
-                    // checks. Mirrors IterNext's walk for that case; keep in sync.
+                    // step: walk on by groups of tophash words (LoadGroup), in IterNext's order,
+                    // without its per-bucket checks. Mirrors IterNext's walk for that case; keep
+                    // in sync.
                     if ((BucketLayout<TKey, TValue>.IndirectKey || BucketLayout<TKey, TValue>.IndirectValue) &&
                         Volatile.Read(ref map._state) != _stepState)
                     {
@@ -472,10 +481,12 @@ namespace NativeGoMap
                     ulong mask = _fastMask & (_fastMask - 1);
                     if (mask != 0)
                     {
-                        // The next entry is in the same bucket (the common case).
-                        nint slot = FastSlot(mask, _offset);
-                        TKey key = *FastKey(_bptr, slot);
-                        TValue value = *FastValue(_bptr, slot);
+                        // The next entry is in the same group (the common case).
+                        int bit = BitOperations.TrailingZeroCount(mask);
+                        byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
+                        nint slot = FastSlot(bit, _offset);
+                        TKey key = *FastKey(b, slot);
+                        TValue value = *FastValue(b, slot);
 
                         // Go's per-step check, and more: commit only if nothing was written since
                         // the last step (writes from this thread between steps included: then the
@@ -492,38 +503,43 @@ namespace NativeGoMap
                     }
                     else
                     {
-                        byte* b = _bptr;
+                        // The group is done: next comes the overflow chain of its last bucket,
+                        // else the next group of regular buckets.
+                        byte* group;
+                        byte* tail = _tail;
                         byte* next = _next;
                         do
                         {
-                            b = BucketLayout<TKey, TValue>.Overflow(b);
-                            if (b == null)
+                            group = BucketLayout<TKey, TValue>.Overflow(tail);
+                            if (group != null)
+                            {
+                                tail = group; // an overflow bucket is a group of its own
+                                mask = MapMath.RotateSlotBits(BucketLayout<TKey, TValue>.LiveSlots(group), _offset);
+                            }
+                            else
                             {
                                 if (next == _stop)
                                 {
                                     goto Slow; // the wrap or the end: IterNext's business
                                 }
 
-                                b = next;
-                                next += BucketLayout<TKey, TValue>.BucketSize;
-
-                                // A 144-byte stride may defeat some hardware prefetchers: ask for the
-                                // bucket a few ahead (past the end is harmless, a prefetch never faults).
-                                // On a Zen 5 guest, 0 to 32 buckets ahead made no difference within noise.
-                                Prefetch.Read(b + (4 * BucketLayout<TKey, TValue>.BucketSize));
+                                group = next;
+                                mask = LoadGroup(group, _stop, _offset, out tail);
+                                next = tail + BucketLayout<TKey, TValue>.BucketSize;
                             }
-
-                            mask = MapMath.RotateSlots(MapMath.MatchLive(BucketLayout<TKey, TValue>.TopHashWord(b)), _offset);
                         }
                         while (mask == 0);
 
-                        // Mirrors the same-bucket case above, and commits the new bucket too.
-                        nint slot = FastSlot(mask, _offset);
+                        // Mirrors the same-group case above, and commits the new group too.
+                        int bit = BitOperations.TrailingZeroCount(mask);
+                        byte* b = BucketLayout<TKey, TValue>.GroupBucket(group, bit);
+                        nint slot = FastSlot(bit, _offset);
                         TKey key = *FastKey(b, slot);
                         TValue value = *FastValue(b, slot);
                         if (Volatile.Read(ref map._state) == _stepState)
                         {
-                            _bptr = b;
+                            _bptr = group;
+                            _tail = tail;
                             _next = next;
                             _fastMask = mask;
                             _current = new KeyValuePair<TKey, TValue>(key, value);
@@ -537,13 +553,74 @@ namespace NativeGoMap
                 return _hasCurrent;
             }
 
-            /// <summary>The live slots of <see cref="_bptr"/> (rotated) still to yield, in either form of the position; for tests.</summary>
-            internal readonly ulong RestOfBucket => _fastEpoch != NotFast ? _fastMask & (_fastMask - 1) : _mask;
+            /// <summary>The bucket of the current entry, in either form of the position; for tests.</summary>
+            internal readonly byte* CurrentBucket =>
+                _fastEpoch != NotFast ? BucketLayout<TKey, TValue>.GroupBucket(_bptr, BitOperations.TrailingZeroCount(_fastMask)) : _bptr;
 
-            /// <summary>The slot of a bucket that the lowest position of a rotated slot mask stands for.</summary>
+            /// <summary>The live slots of <see cref="CurrentBucket"/> still to yield, rotated (byte i for slot (i + offset) mod 8, as IterNext's mask), in either form of the position; for tests.</summary>
+            internal readonly ulong RestOfBucket
+            {
+                get
+                {
+                    if (_fastEpoch == NotFast)
+                    {
+                        return _mask;
+                    }
+
+                    int bit = BitOperations.TrailingZeroCount(_fastMask);
+                    uint rest = (uint)((_fastMask & (_fastMask - 1)) >> (bit & ~(MapMath.BucketCnt - 1))) & 0xFF;
+                    ulong spread = 0;
+                    for (; rest != 0; rest &= rest - 1)
+                    {
+                        spread |= 0x80UL << (BitOperations.TrailingZeroCount(rest) * 8);
+                    }
+
+                    return spread;
+                }
+            }
+
+            /// <summary>The slot that bit <paramref name="bit"/> of a group mask stands for (bit i of a bucket's byte is slot (i + offset) mod 8).</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static nint FastSlot(ulong mask, int offset) =>
-                (nint)(((uint)MapMath.FirstSlot(mask) + (uint)offset) & (MapMath.BucketCnt - 1));
+            private static nint FastSlot(int bit, int offset) =>
+                (nint)(((uint)bit + (uint)offset) & (MapMath.BucketCnt - 1));
+
+            /// <summary>
+            /// The inline walk's next group from the regular bucket <paramref name="b"/> on (before
+            /// <paramref name="stop"/>): up to eight consecutive buckets, ending early at the first
+            /// one that has an overflow chain (walked before the next regular bucket, as Go's order
+            /// wants). Returns their live slots, eight bits per bucket in the enumeration's order
+            /// (<see cref="MapMath.RotateSlotBits"/>); <paramref name="last"/> is the group's last
+            /// bucket. Reading the tophash words of a group together, rather than one bucket at a
+            /// time behind a branch on the previous one, lets their cache misses overlap, and the
+            /// walk mispredicts once per group instead of once per bucket. Measured (quick
+            /// comparison, <c>&lt;long,long&gt;</c>, alternating runs against the bucket-at-a-time
+            /// walk): 3.65-3.89 → 2.15-3.11 ns per entry at 1,000,000 entries. At 1,000 it costs
+            /// 1.43 → 1.67-1.95: a walk that small, repeated, has every per-bucket branch predicted,
+            /// and finding an entry's bucket from its bit is a multiply more per entry.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static ulong LoadGroup(byte* b, byte* stop, int offset, out byte* last)
+            {
+                nint span = GroupBuckets * (nint)BucketLayout<TKey, TValue>.BucketSize;
+                byte* end = stop - b > span ? b + span : stop;
+                ulong bits = 0;
+                int shift = 0;
+                while (true)
+                {
+                    bits |= (ulong)BucketLayout<TKey, TValue>.LiveSlots(b) << shift;
+                    byte* after = b + BucketLayout<TKey, TValue>.BucketSize;
+                    if (BucketLayout<TKey, TValue>.Overflow(b) != null || after == end)
+                    {
+                        break;
+                    }
+
+                    b = after;
+                    shift += MapMath.BucketCnt;
+                }
+
+                last = b;
+                return MapMath.RotateSlotBits(bits, offset);
+            }
 
             /// <summary>BucketLayout.Key with a native-sized slot index (no sign extension in the inline walk); mirrors it.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -580,10 +657,15 @@ namespace NativeGoMap
                 if (_fastEpoch != NotFast)
                 {
                     // Back from the inline walk's form to IterNext's: resume after the current
-                    // entry's slot of _bptr, and start the regular bucket _next points at.
+                    // entry's slot of its bucket, then start the regular bucket after it (after
+                    // the group's last bucket: the one _next points at).
                     _fastEpoch = NotFast;
-                    _i = MapMath.FirstSlot(_fastMask) + 1;
-                    ulong bucket = (ulong)(_next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
+                    int bit = BitOperations.TrailingZeroCount(_fastMask);
+                    byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
+                    byte* next = b == _tail ? _next : b + BucketLayout<TKey, TValue>.BucketSize;
+                    _bptr = b;
+                    _i = (bit & (MapMath.BucketCnt - 1)) + 1;
+                    ulong bucket = (ulong)(next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
                     if (bucket == MapMath.BucketShift(_b))
                     {
                         bucket = 0;
@@ -640,8 +722,10 @@ namespace NativeGoMap
                 }
                 else if (_fast && (map._flags & FlagStrict) == 0)
                 {
-                    // IterNext allows the inline walk: hand it the position in its form.
-                    _fastMask = _mask | (0x80UL << ((_i - 1) * 8));
+                    // IterNext allows the inline walk: hand it the position in its form (the
+                    // rest of the bucket as a group of one).
+                    _fastMask = MapMath.GatherSlotFlags(_mask | (0x80UL << ((_i - 1) * 8)));
+                    _tail = _bptr;
                     _next = BucketLayout<TKey, TValue>.Bucket(_buckets, _bucket);
                     _stop = BucketLayout<TKey, TValue>.Bucket(_buckets, _wrapped ? _startBucket : MapMath.BucketShift(_b));
                     _fastEpoch = epoch;

@@ -143,6 +143,17 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint MatchTopHash(byte* b, byte top) => MapMath.MatchTopHashBits((ulong*)b, top);
 
+        /// <summary>Bit i set where slot i of bucket <paramref name="b"/> is live (<see cref="MapMath.LiveSlotBits"/> on the bucket's tophash word).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint LiveSlots(byte* b) => MapMath.LiveSlotBits((ulong*)b);
+
+        /// <summary>
+        /// The bucket that bit <paramref name="bit"/> of an iteration's group mask stands for
+        /// (eight bits per bucket, consecutive buckets of one array from <paramref name="b"/> on).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* GroupBucket(byte* b, int bit) => b + ((nint)((uint)bit >> MapMath.BucketCntBits) * BucketSize);
+
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);

@@ -292,6 +292,39 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong RotateSlots(ulong mask, int offset) => BitOperations.RotateRight(mask, offset * 8);
 
+        /// <summary>
+        /// Bit i set where slot i of the tophash word at <paramref name="tophash"/> is live
+        /// (tophash ≥ minTopHash): <see cref="MatchLive"/> as eight bits, for the iteration's
+        /// slot groups. With SSE2, an unsigned max and a compare (pmaxub, pcmpeqb, pmovmskb);
+        /// elsewhere the word arithmetic, its flags gathered.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static unsafe uint LiveSlotBits(ulong* tophash)
+        {
+#if !NETSTANDARD2_1
+            if (Sse2.IsSupported)
+            {
+                // The upper 8 lanes are zero, below minTopHash, so they never count: no mask.
+                Vector128<byte> slots = Sse2.LoadScalarVector128(tophash).AsByte();
+                return Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Max(slots, Vector128.Create(MinTopHash)), slots));
+            }
+#endif
+            return GatherSlotFlags(MatchLive(*tophash));
+        }
+
+        /// <summary>
+        /// Each byte of <paramref name="bits"/> (eight slot bits of one bucket, bit i = slot i)
+        /// rotated into an iteration's order: bit i of a byte of the result is slot
+        /// (i + offset) mod 8. The eight-bit form of <see cref="RotateSlots"/>, for up to eight
+        /// buckets at once.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong RotateSlotBits(ulong bits, int offset)
+        {
+            ulong low = (0xFFUL >> offset) * Lsb; // per byte, the bits that move down
+            return ((bits >> offset) & low) | ((bits << (BucketCnt - offset)) & ~low);
+        }
+
         /// <summary>A mask of the slot positions <paramref name="i"/> and after (0 when <paramref name="i"/> is 8).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong SlotsFrom(int i) => i >= BucketCnt ? 0 : ulong.MaxValue << (i * 8);

@@ -426,6 +426,54 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void LiveSlotBits_SetsBitIExactlyWhereSlotIIsLive_ForEveryByteValueInEverySlot()
+        {
+            // The iteration's group masks: bit i for a tophash of minTopHash (5) or more in slot i.
+            foreach (ulong background in Backgrounds)
+            {
+                for (int slot = 0; slot < 8; slot++)
+                {
+                    for (int v = 0; v < 256; v++)
+                    {
+                        ulong word = WithByte(background, slot, (byte)v);
+                        uint expected = 0;
+                        for (int i = 0; i < 8; i++)
+                        {
+                            expected |= (byte)(word >> (i * 8)) >= MapMath.MinTopHash ? 1u << i : 0;
+                        }
+
+                        Assert.Equal(expected, MapMath.LiveSlotBits(&word));
+                    }
+                }
+            }
+        }
+
+        [Fact]
+        public void RotateSlotBits_RotatesEveryByteIntoTheIterationsOrder_ForEveryOffset()
+        {
+            // Bit i of each byte of the result is bit (i + offset) mod 8 of the same byte before.
+            var rng = new Random(20261201);
+            for (int round = 0; round < 200; round++)
+            {
+                ulong bits = (ulong)rng.NextInt64() ^ ((ulong)rng.Next() << 63);
+                for (int offset = 0; offset < 8; offset++)
+                {
+                    ulong expected = 0;
+                    for (int b = 0; b < 8; b++)
+                    {
+                        uint x = (uint)(bits >> (b * 8)) & 0xFF;
+                        for (int i = 0; i < 8; i++)
+                        {
+                            expected |= (ulong)((x >> ((i + offset) & 7)) & 1) << ((b * 8) + i);
+                        }
+                    }
+
+                    Assert.True(expected == MapMath.RotateSlotBits(bits, offset), $"bits {bits:X16}, offset {offset}");
+                }
+            }
+        }
+
+        [Fact]
         public void CountLive_CountsTopHashesOfFiveAndAbove()
         {
             Assert.Equal(0, MapMath.CountLive(0x0404030302020101UL));

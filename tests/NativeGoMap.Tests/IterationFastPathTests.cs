@@ -38,7 +38,7 @@ namespace NativeGoMap.Tests
                     for (ulong m = e.RestOfBucket; m != 0; m &= m - 1)
                     {
                         int slot = ((BitOperations.TrailingZeroCount(m) >> 3) + e._offset) & 7; // one 0x80 byte per slot, rotated by the offset
-                        keys.Add(MapInternals<int, long>.Key(e._bptr, slot));
+                        keys.Add(MapInternals<int, long>.Key(e.CurrentBucket, slot));
                     }
 
                     return keys;

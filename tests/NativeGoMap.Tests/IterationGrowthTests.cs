@@ -515,7 +515,7 @@ namespace NativeGoMap.Tests
         {
             byte* tail = e._buckets + (16 * GoMap<int, long>.Layout.BucketSize);
             int steps = 0;
-            while (e._bptr != tail)
+            while (e.CurrentBucket != tail)
             {
                 Assert.True(e.MoveNext());
                 steps++;
