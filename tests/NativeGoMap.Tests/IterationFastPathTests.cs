@@ -10,8 +10,9 @@ namespace NativeGoMap.Tests
 {
     /// <summary>
     /// Iteration's cached-mask fast path: after yielding an entry, an enumerator keeps the rest of
-    /// the bucket's live slots as a bit mask and yields them without reading the bucket again
-    /// while the map is not written. Whatever happens between two steps inside a bucket (a
+    /// the live slots of its bucket (and of the buckets read with it, up to eight) as a bit mask
+    /// and yields them without reading the tophash words again while the map is not written.
+    /// Whatever happens between two steps inside a bucket (a
     /// delete, an update, a clear, a disposal, a write on another thread) must be honoured as if
     /// the bucket were read again.
     /// </summary>
