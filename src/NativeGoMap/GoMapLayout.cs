@@ -150,9 +150,14 @@ namespace NativeGoMap
         /// <summary>
         /// The bucket that bit <paramref name="bit"/> of an iteration's group mask stands for
         /// (eight bits per bucket, consecutive buckets of one array from <paramref name="b"/> on).
+        /// The bit's bucket-aligned part times a bucket's size in words (a bucket is a whole number
+        /// of words): for 144-byte buckets the JIT then scales with two lea instead of a shift and
+        /// an imul, which took an iteration probe at 1,000 entries from 1.60-1.75 to 1.43-1.55 ns
+        /// per entry (three alternating runs; the quick comparison's loop, whose enumerator the
+        /// JIT keeps in memory, did not move).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static byte* GroupBucket(byte* b, int bit) => b + ((nint)((uint)bit >> MapMath.BucketCntBits) * BucketSize);
+        internal static byte* GroupBucket(byte* b, int bit) => b + ((nint)((uint)bit & ~(uint)(MapMath.BucketCnt - 1)) * (BucketSize / MapMath.BucketCnt));
 
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
