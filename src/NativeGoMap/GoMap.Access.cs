@@ -151,7 +151,12 @@ namespace NativeGoMap
         /// <summary>
         /// The batched search of <see cref="TryGetValues"/>: for blocks of keys, hash each and
         /// prefetch its bucket, then probe them all, so the cache misses of a big table overlap
-        /// instead of queueing. Falls back to one search per key while growing or with user equality.
+        /// instead of queueing. The next block is hashed and prefetched before the current one
+        /// is probed: a 1M-entry lookup_batch went from 18-25 to 12-13 ns per key for
+        /// <c>&lt;long,long&gt;</c> and from 13-20 to 9-10 for <c>&lt;int,int&gt;</c> (quick
+        /// comparison, three alternating runs; <c>&lt;Guid,long&gt;</c> 24-33 → 23-26; at 1,000
+        /// entries about 5 % slower). Falls back to one search per key while growing or with user
+        /// equality.
         /// </summary>
         private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, long token)
         {
@@ -179,24 +184,29 @@ namespace NativeGoMap
             ulong mask = MapMath.BucketMask(BucketLayout<TKey, TValue>.TableB(t));
             ulong k1 = _k1;
             ulong k2 = _k2;
-            byte* tops = stackalloc byte[Block];
-            byte** buckets = stackalloc byte*[Block];
+            // Two blocks in flight: the buckets of the next block are prefetched before the
+            // current one is probed, so its probes find their lines arrived (or on the way) a
+            // whole block later instead of right after their own prefetches.
+            byte* tops = stackalloc byte[2 * Block];
+            byte** buckets = stackalloc byte*[2 * Block];
+            PrefetchBlock(ref key0, 0, Math.Min(Block, keys.Length), array, mask, k1, k2, tops, buckets);
             for (int start = 0; start < keys.Length; start += Block)
             {
                 int n = Math.Min(Block, keys.Length - start);
-                for (int j = 0; j < n; j++)
+                int half = (start / Block) & 1;
+                int nextStart = start + Block;
+                if (nextStart < keys.Length)
                 {
-                    ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, start + j), k1, k2);
-                    byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
-                    buckets[j] = p;
-                    tops[j] = MapMath.TopHash(hash);
-                    BucketLayout<TKey, TValue>.PrefetchBucket(p);
+                    int other = (half ^ 1) * Block;
+                    PrefetchBlock(ref key0, nextStart, Math.Min(Block, keys.Length - nextStart), array, mask, k1, k2, tops + other, buckets + other);
                 }
 
+                byte* blockTops = tops + (half * Block);
+                byte** blockBuckets = buckets + (half * Block);
                 for (int j = 0; j < n; j++)
                 {
                     int i = start + j;
-                    TValue* v = ProbeChain(default(DefaultKeys), Unsafe.Add(ref key0, i), tops[j], buckets[j]);
+                    TValue* v = ProbeChain(default(DefaultKeys), Unsafe.Add(ref key0, i), blockTops[j], blockBuckets[j]);
                     found[i] = v != null;
                     values[i] = v != null ? *v : default;
                     hits += v != null ? 1 : 0;
@@ -204,6 +214,20 @@ namespace NativeGoMap
             }
 
             return hits;
+        }
+
+        /// <summary>For <see cref="FindMany"/>: hashes keys <paramref name="start"/> to <paramref name="start"/> + <paramref name="n"/> − 1, keeps their buckets and tophash bytes, and prefetches the buckets.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PrefetchBlock(ref TKey key0, int start, int n, byte* array, ulong mask, ulong k1, ulong k2, byte* tops, byte** buckets)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, start + j), k1, k2);
+                byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
+                buckets[j] = p;
+                tops[j] = MapMath.TopHash(hash);
+                BucketLayout<TKey, TValue>.PrefetchBucket(p);
+            }
         }
 
         /// <summary>

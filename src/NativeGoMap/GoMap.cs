@@ -623,7 +623,8 @@ namespace NativeGoMap
         /// Looks up many keys at once: for each i, <paramref name="found"/>[i] and
         /// <paramref name="values"/>[i] are what <see cref="TryGetValue"/> of <paramref name="keys"/>[i]
         /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
-        /// buckets before probing any, so the memory latencies of a big table overlap: the way to
+        /// buckets before probing any (and the next block's before probing this one), so the
+        /// memory latencies of a big table overlap: the way to
         /// do many lookups in a table larger than the CPU caches. O(keys.Length), no allocation,
         /// no write.
         /// </summary>

@@ -70,7 +70,12 @@ namespace NativeGoMap.Tests
         [InlineData(15)]
         [InlineData(16)]
         [InlineData(17)]
+        [InlineData(31)]
+        [InlineData(32)]
         [InlineData(33)]
+        [InlineData(48)]
+        [InlineData(49)]
+        [InlineData(1000)]
         public void TryGetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
         {
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 2 });
@@ -79,6 +84,7 @@ namespace NativeGoMap.Tests
                 map[k] = k + 1;
             }
 
+            Assert.False(map.GetStats().IsGrowing); // else the batched search is not used
             var keys = new long[n];
             for (int i = 0; i < n; i++)
             {
