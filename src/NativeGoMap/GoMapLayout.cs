@@ -214,20 +214,18 @@ namespace NativeGoMap
         internal static TValue* ValuePtr(byte* b, int i) =>
             IndirectValue ? *(TValue**)ValueSlot(b, i) : (TValue*)ValueSlot(b, i);
 
-        /// <summary>Asks the CPU to start loading a bucket's cache lines (all of them for buckets up to 192 bytes).</summary>
+        /// <summary>
+        /// Asks the CPU to start loading a bucket's cache lines: up to four, which cover every
+        /// line of a bucket of 208 bytes or less wherever it starts in its line (a bucket starts at
+        /// a multiple of its size's largest power-of-two factor up to 64). Before the fourth line
+        /// was added, a <c>&lt;Guid,long&gt;</c> bucket (208 bytes) could have its last values
+        /// outside the prefetched lines.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static void PrefetchBucket(byte* b)
         {
             Prefetch.Read(b);
-            if (BucketSize > 64)
-            {
-                Prefetch.Read(b + 64);
-            }
-
-            if (BucketSize > 128)
-            {
-                Prefetch.Read(b + 128);
-            }
+            PrefetchPastTopHash(b);
         }
 
         /// <summary>
