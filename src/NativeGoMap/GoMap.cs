@@ -624,9 +624,8 @@ namespace NativeGoMap
         /// <paramref name="values"/>[i] are what <see cref="TryGetValue"/> of <paramref name="keys"/>[i]
         /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
         /// buckets before probing any (and the next block's before probing this one), so the
-        /// memory latencies of a big table overlap: the way to
-        /// do many lookups in a table larger than the CPU caches. O(keys.Length), no allocation,
-        /// no write.
+        /// memory latencies of a big table overlap: the way to do many lookups in a table larger
+        /// than the CPU caches. O(keys.Length), no allocation, no write.
         /// </summary>
         /// <param name="keys">The keys to look up.</param>
         /// <param name="values">Receives the values; at least as long as <paramref name="keys"/>.</param>
