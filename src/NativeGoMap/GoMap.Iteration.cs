@@ -461,27 +461,21 @@ namespace NativeGoMap
                 // and _wrapped, which MoveNextSlow derives from them before it calls IterNext.
                 GoMap<TKey, TValue>? map = _walkMap;
 
-                // Before any bucket read: no registration ended (else memory retired under this
-                // walk may be released) and the map was not poisoned or disposed since the last
-                // slow step (one epoch word says both; Strict maps never get here).
-                if (map is not null && map._walkEpoch == _fastEpoch)
+                // The enumeration walks the current array and no growth ran at the last slow step:
+                // walk on by groups of tophash words (LoadGroup), in IterNext's order, without its
+                // per-bucket checks. Mirrors IterNext's walk for that case; keep in sync. Before
+                // any bucket read, WalkAllowed: no registration ended (else memory retired under
+                // this walk may be released), the map was not poisoned or disposed since the last
+                // slow step (one epoch word says both; Strict maps never get here), and for keys
+                // or values behind pointers no write since the last step.
+                ulong mask = _fastMask & (_fastMask - 1);
+                if (mask != 0)
                 {
-                    // The enumeration walks the current array and no growth ran at the last slow
-                    // step: walk on by groups of tophash words (LoadGroup), in IterNext's order,
-                    // without its per-bucket checks. Mirrors IterNext's walk for that case; keep
-                    // in sync.
-                    if ((BucketLayout<TKey, TValue>.IndirectKey || BucketLayout<TKey, TValue>.IndirectValue) &&
-                        Volatile.Read(ref map._state) != _stepState)
+                    // The next entry is in the same group (the common case). Only a constructed
+                    // enumerator has group bits, and its _walkMap is never null: no null test here,
+                    // the epoch load checks (a default enumerator takes the branch below).
+                    if (WalkAllowed(map!))
                     {
-                        // A key or value behind a pointer may have been freed by a write since the
-                        // last step: check before following one (the branch is gone for inline ones).
-                        goto Slow;
-                    }
-
-                    ulong mask = _fastMask & (_fastMask - 1);
-                    if (mask != 0)
-                    {
-                        // The next entry is in the same group (the common case).
                         int bit = BitOperations.TrailingZeroCount(mask);
                         byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
                         nint slot = FastSlot(bit, _offset);
@@ -494,57 +488,57 @@ namespace NativeGoMap
                         // retired memory outlives registered enumerators) and no write began
                         // during this one (misuse). Else the slow path redoes the step from the
                         // last committed position and checks properly.
-                        if (Volatile.Read(ref map._state) == _stepState)
+                        if (Volatile.Read(ref map!._state) == _stepState)
                         {
                             _fastMask = mask;
                             _current = new KeyValuePair<TKey, TValue>(key, value);
                             return true;
                         }
                     }
-                    else
+                }
+                else if (map is not null && WalkAllowed(map))
+                {
+                    // The group is done: next comes the overflow chain of its last bucket, else
+                    // the next group of regular buckets.
+                    byte* group;
+                    byte* tail = _tail;
+                    byte* next = _next;
+                    do
                     {
-                        // The group is done: next comes the overflow chain of its last bucket,
-                        // else the next group of regular buckets.
-                        byte* group;
-                        byte* tail = _tail;
-                        byte* next = _next;
-                        do
+                        group = BucketLayout<TKey, TValue>.Overflow(tail);
+                        if (group != null)
                         {
-                            group = BucketLayout<TKey, TValue>.Overflow(tail);
-                            if (group != null)
-                            {
-                                tail = group; // an overflow bucket is a group of its own
-                                mask = MapMath.RotateSlotBits(BucketLayout<TKey, TValue>.LiveSlots(group), _offset);
-                            }
-                            else
-                            {
-                                if (next == _stop)
-                                {
-                                    goto Slow; // the wrap or the end: IterNext's business
-                                }
-
-                                group = next;
-                                mask = LoadGroup(group, _stop, _offset, out tail);
-                                next = tail + BucketLayout<TKey, TValue>.BucketSize;
-                            }
+                            tail = group; // an overflow bucket is a group of its own
+                            mask = MapMath.RotateSlotBits(BucketLayout<TKey, TValue>.LiveSlots(group), _offset);
                         }
-                        while (mask == 0);
-
-                        // Mirrors the same-group case above, and commits the new group too.
-                        int bit = BitOperations.TrailingZeroCount(mask);
-                        byte* b = BucketLayout<TKey, TValue>.GroupBucket(group, bit);
-                        nint slot = FastSlot(bit, _offset);
-                        TKey key = *FastKey(b, slot);
-                        TValue value = *FastValue(b, slot);
-                        if (Volatile.Read(ref map._state) == _stepState)
+                        else
                         {
-                            _bptr = group;
-                            _tail = tail;
-                            _next = next;
-                            _fastMask = mask;
-                            _current = new KeyValuePair<TKey, TValue>(key, value);
-                            return true;
+                            if (next == _stop)
+                            {
+                                goto Slow; // the wrap or the end: IterNext's business
+                            }
+
+                            group = next;
+                            mask = LoadGroup(group, _stop, _offset, out tail);
+                            next = tail + BucketLayout<TKey, TValue>.BucketSize;
                         }
+                    }
+                    while (mask == 0);
+
+                    // Mirrors the same-group case above, and commits the new group too.
+                    int bit = BitOperations.TrailingZeroCount(mask);
+                    byte* b = BucketLayout<TKey, TValue>.GroupBucket(group, bit);
+                    nint slot = FastSlot(bit, _offset);
+                    TKey key = *FastKey(b, slot);
+                    TValue value = *FastValue(b, slot);
+                    if (Volatile.Read(ref map._state) == _stepState)
+                    {
+                        _bptr = group;
+                        _tail = tail;
+                        _next = next;
+                        _fastMask = mask;
+                        _current = new KeyValuePair<TKey, TValue>(key, value);
+                        return true;
                     }
                 }
 
@@ -552,6 +546,16 @@ namespace NativeGoMap
                 this = SlowStep(this);
                 return _hasCurrent;
             }
+
+            /// <summary>
+            /// Whether MoveNext's inline walk may read buckets now: the map's epoch is the one of
+            /// the last slow step that allowed it, and for keys or values behind pointers no write
+            /// came since (one may have freed them; the test is gone for inline ones).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private readonly bool WalkAllowed(GoMap<TKey, TValue> map) =>
+                map._walkEpoch == _fastEpoch &&
+                (!(BucketLayout<TKey, TValue>.IndirectKey || BucketLayout<TKey, TValue>.IndirectValue) || Volatile.Read(ref map._state) == _stepState);
 
             /// <summary>The bucket of the current entry, in either form of the position; for tests.</summary>
             internal readonly byte* CurrentBucket =>
