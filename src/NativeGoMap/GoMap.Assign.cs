@@ -134,8 +134,9 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The whole of Go's mapassign, holding the structural right: a release step, the first
-        /// array, the next step of a pending resize, growth work, starting a growth, a new overflow bucket, indirect blocks.
+        /// The whole of Go's mapassign, holding the structural right: a release step, the next
+        /// step of a pending resize, the first array (after that step, which may leave an emptied
+        /// map without one), growth work, starting a growth, a new overflow bucket, indirect blocks.
         /// Everything that can fail is allocated before the map changes, so an
         /// <see cref="System.OutOfMemoryException"/> leaves it as it was, apart from growth work
         /// already completed, which is a valid state of its own.
@@ -148,15 +149,16 @@ namespace NativeGoMap
             try
             {
                 ReclaimStep();
+                if (_oldBuckets == null && _resizeB >= 0)
+                {
+                    ContinueResize(commit: false); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
+                }
+
+                // After the resize step: on an empty map it replaces the array, with none for B = 0.
                 if (_buckets == null)
                 {
                     _buckets = AllocBucketArray(0, commit: false, out _nextOverflow);
                     Publish();
-                }
-
-                if (_oldBuckets == null && _resizeB >= 0)
-                {
-                    ContinueResize(commit: false); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
                 }
 
                 byte top = MapMath.TopHash(hash);

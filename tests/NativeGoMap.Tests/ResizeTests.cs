@@ -276,6 +276,77 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void InsertIntoAMapEmptiedWhileAShrinkToBZeroWasPending_AddsTheKey()
+        {
+            // Found by review: the write allocated the first array, then the pending shrink step
+            // replaced it with none (an empty map's B = 0), and the insert read bucket 0 of null.
+            using var map = new GoMap<long, long>();
+            map.EnsureCapacity(1336); // B = 8
+            map[1] = 1;
+            map.TrimExcess(); // B 8 -> 3 (MaxShrinkLevels), the rest (B = 0) pending
+            Assert.Equal(0, map.PendingResizeB);
+            map.Remove(1);
+            map[2] = 2;
+            Assert.Equal(2, map[2]);
+            Assert.Equal(1L, map.LongCount);
+            map.Validate();
+        }
+
+        [Fact]
+        public void InsertIntoAMapEmptiedWhileAShrinkWasPending_AfterClear_AddsTheKey()
+        {
+            using var map = new GoMap<long, long>();
+            map.EnsureCapacity(1336);
+            map[1] = 1;
+            map.TrimExcess();
+            map.Clear();
+            Assert.True(map.TryAdd(2, 2));
+            Assert.Equal(2, map[2]);
+            map.Validate();
+        }
+
+        [Fact]
+        public void InsertIntoAMapEmptiedByTheWritesThatFinishedAShrink_AddsTheKey()
+        {
+            // The removes that carry the shrink to its end also take the last entries; the next
+            // write meets the pending step to B = 0 with an empty map.
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 3000); // B = 9
+            for (long k = 5; k < 3000; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            map.TrimExcess(); // 9 -> 4 (16 evacuation units), B = 0 pending
+            Assert.True(map.GetStats().IsGrowing);
+            Assert.Equal(0, map.PendingResizeB);
+            for (long k = 1_000_000; k < 1_000_003; k++)
+            {
+                Assert.False(map.Remove(k)); // absent, but each carries the shrink by two units
+            }
+
+            for (long k = 0; k < 5; k++)
+            {
+                map.Remove(k);
+                model.Remove(k);
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.Equal(0L, map.LongCount);
+            Assert.Equal(0, map.PendingResizeB);
+            for (long k = 100; k < 200; k++)
+            {
+                map[k] = k;
+                model[k] = k;
+            }
+
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
         public void TrimExcess_GivesTheMemoryBack()
         {
             using var map = new GoMap<long, long>();
