@@ -190,11 +190,11 @@ namespace NativeGoMap
             byte* tops = stackalloc byte[2 * Block];
             byte** buckets = stackalloc byte*[2 * Block];
             PrefetchBlock(ref key0, 0, Math.Min(Block, keys.Length), array, mask, k1, k2, tops, buckets);
-            for (int start = 0; start < keys.Length; start += Block)
+            for (int start = 0; start < keys.Length;)
             {
                 int n = Math.Min(Block, keys.Length - start);
                 int half = (start / Block) & 1;
-                int nextStart = start + Block;
+                int nextStart = start + n; // at most keys.Length: start + Block would wrap for spans within 16 of int.MaxValue
                 if (nextStart < keys.Length)
                 {
                     int other = (half ^ 1) * Block;
@@ -211,6 +211,8 @@ namespace NativeGoMap
                     values[i] = v != null ? *v : default;
                     hits += v != null ? 1 : 0;
                 }
+
+                start = nextStart;
             }
 
             return hits;
