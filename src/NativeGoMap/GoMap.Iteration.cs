@@ -127,8 +127,9 @@ namespace NativeGoMap
         /// the end, for a read that began with <paramref name="token"/>. A bucket's tophash word
         /// is read once and its candidate slots taken from a bit mask (in the enumeration's
         /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
-        /// mask is left in the enumerator so that the next steps need no bucket read at all while
-        /// the map is not written (<see cref="Enumerator.MoveNext"/>).
+        /// mask is left in the enumerator so that, while the map is not written, the next steps
+        /// read only the entries and, group by group, the tophash words of the buckets after it
+        /// (<see cref="Enumerator.MoveNext"/>).
         /// </summary>
         private bool IterNext(ref Enumerator it, long token)
         {
@@ -322,7 +323,7 @@ namespace NativeGoMap
             internal ulong _groupLeft;      // old chains of the group left to walk
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives after a slow step, for CurrentValueRef
-            // (*) and _wrapped: stale while _fastEpoch is set; MoveNextSlow derives them from _bptr, _fastMask, _tail and _next.
+            // (*) stale while _fastEpoch is set; MoveNextSlow derives them from _bptr, _fastMask, _tail and _next (and _wrapped when that passes the array's end).
             internal KeyValuePair<TKey, TValue> _current;
             private long _stepState;        // the map's state word during the last step
             private bool _done;
@@ -457,8 +458,9 @@ namespace NativeGoMap
                 // registers, as the JIT does for Dictionary's enumerator, provided that the
                 // caller's enumerator never has its address taken: so the slow path takes and
                 // returns the struct by value (SlowStep), never `ref this`. While it runs,
-                // _bptr, _fastMask, _tail and _next stand for IterNext's _bptr, _i, _mask, _bucket
-                // and _wrapped, which MoveNextSlow derives from them before it calls IterNext.
+                // _bptr, _fastMask, _tail and _next stand for IterNext's _bptr, _i, _mask and
+                // _bucket, which MoveNextSlow derives from them before it calls IterNext (and
+                // _wrapped, when the next bucket is past the array's end: the walk hands over there).
                 GoMap<TKey, TValue>? map = _walkMap;
 
                 // The enumeration walks the current array and no growth ran at the last slow step:

@@ -215,11 +215,15 @@ namespace NativeGoMap
             IndirectValue ? *(TValue**)ValueSlot(b, i) : (TValue*)ValueSlot(b, i);
 
         /// <summary>
-        /// Asks the CPU to start loading a bucket's cache lines: up to four, which cover every
-        /// line of a bucket of 208 bytes or less wherever it starts in its line (a bucket starts at
-        /// a multiple of its size's largest power-of-two factor up to 64). Before the fourth line
-        /// was added, a <c>&lt;Guid,long&gt;</c> bucket (208 bytes) could have its last values
-        /// outside the prefetched lines.
+        /// Asks the CPU to start loading a bucket's cache lines: the lines of b, b + 64, b + 128
+        /// and b + 192, as far as the bucket reaches (up to four). That covers every line of a
+        /// bucket whose size is a multiple of 16, up to 208 bytes, wherever it starts (it starts at
+        /// a multiple of 16 then): <c>&lt;long,long&gt;</c> (144 bytes), <c>&lt;int,int&gt;</c>
+        /// (80), <c>&lt;Guid,long&gt;</c> (208; before the fourth line was added, its last values
+        /// could fall outside). Not covered: the last bytes (the overflow pointer) of a bucket of
+        /// another size that starts late in its line (an 88-byte <c>&lt;long,byte&gt;</c> one at
+        /// offset 48 spans three lines, two are asked for), and the lines past the fourth of a
+        /// bucket over 256 bytes.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static void PrefetchBucket(byte* b)
