@@ -658,11 +658,19 @@ namespace NativeGoMap.Tests
                 GoMap<long, long>.Enumerator? live = null;
                 var liveSeen = new HashSet<long>();
                 var present = new HashSet<long>(); // present since the live enumeration started
-                for (int op = 0; op < 60_000; op++)
+                for (int op = 0; op < 75_000; op++)
                 {
+                    // Three phases: a big table, a smaller key space (shrinks of several levels),
+                    // then six keys and clears (maps that empty while a shrink to B = 0 is pending).
                     int r = rng.Next(1000);
-                    long key = rng.Next(op < 30_000 ? 20_000 : 2_000);
-                    if (r < 450)
+                    long key = rng.Next(op < 30_000 ? 20_000 : op < 60_000 ? 2_000 : 6);
+                    if (op >= 60_000 && r >= 990)
+                    {
+                        map.Clear();
+                        model.Clear();
+                        present.Clear();
+                    }
+                    else if (r < 450)
                     {
                         map[key] = op;
                         model[key] = op;
