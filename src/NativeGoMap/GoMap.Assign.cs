@@ -269,19 +269,11 @@ namespace NativeGoMap
             byte* ovf;
             if (_nextOverflow != null)
             {
-                // We have preallocated overflow buckets available. The last one carries a
-                // non-null overflow pointer (the sentinel) to say so.
+                // We have preallocated overflow buckets available; the last one ends the array
+                // (Go marks it with a sentinel overflow pointer instead: see InitBucketArray).
                 ovf = _nextOverflow;
-                ref byte* next = ref BucketLayout<TKey, TValue>.Overflow(ovf);
-                if (next == null)
-                {
-                    _nextOverflow = ovf + BucketLayout<TKey, TValue>.BucketSize;
-                }
-                else
-                {
-                    next = null;
-                    _nextOverflow = null;
-                }
+                byte* next = ovf + BucketLayout<TKey, TValue>.BucketSize;
+                _nextOverflow = next == BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b)) ? null : next;
             }
             else
             {

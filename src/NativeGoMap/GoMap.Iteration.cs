@@ -141,9 +141,8 @@ namespace NativeGoMap
             {
                 // The map was cleared since the last step. Nothing left in the chain being walked
                 // existed before the clear, and its buckets may since have been reused in another
-                // chain (or, for the last preallocated one, point back at bucket 0 as the
-                // sentinel): leave the chain (and the old chains of its group) and go on with the
-                // next bucket.
+                // chain: leave the chain (and the old chains of its group) and go on with the next
+                // bucket.
                 it._clearSeq = _clearSeq;
                 b = null;
                 it._groupLeft = 0;

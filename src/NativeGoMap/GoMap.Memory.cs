@@ -479,21 +479,18 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Sets up the preallocated overflow tail of a zeroed array: the last bucket's overflow
-        /// pointer is a sentinel (the array start, never a real successor) marking the end.
-        /// Returns the first preallocated bucket, or null when B &lt; 4.
+        /// The first preallocated overflow bucket of a zeroed array, or null when B &lt; 4. Go
+        /// marks the tail's last bucket with a sentinel overflow pointer (the array start); this
+        /// writes nothing: <see cref="NewOverflow"/> knows the last one by its address. The
+        /// sentinel's store touched the array's last page at every growth start, for a bucket
+        /// that is used last if at all: one more page fault in the write that starts the growth
+        /// (a base page, since a mapping's partial last 2 MiB is not a huge page: about 15 µs on
+        /// the VM of the README's figures) and a page resident for nothing.
         /// </summary>
         private static byte* InitBucketArray(byte* array, int b)
         {
-            ulong nbuckets = MapMath.ArrayBucketCount(b);
             ulong regular = MapMath.BucketShift(b);
-            if (nbuckets == regular)
-            {
-                return null;
-            }
-
-            BucketLayout<TKey, TValue>.Overflow(BucketLayout<TKey, TValue>.Bucket(array, nbuckets - 1)) = array;
-            return BucketLayout<TKey, TValue>.Bucket(array, regular);
+            return MapMath.ArrayBucketCount(b) == regular ? null : BucketLayout<TKey, TValue>.Bucket(array, regular);
         }
 
         /// <summary>

@@ -148,9 +148,7 @@ namespace NativeGoMap
                     tailUsed += used ? 1 : 0;
                     if (free)
                     {
-                        Check(*(ulong*)t == 0, "free preallocated overflow bucket is not empty");
-                        byte* sentinel = BucketLayout<TKey, TValue>.Overflow(t);
-                        Check(t + BucketLayout<TKey, TValue>.BucketSize == end ? sentinel == _buckets : sentinel == null, "bad preallocated overflow sentinel");
+                        Check(*(ulong*)t == 0 && BucketLayout<TKey, TValue>.Overflow(t) == null, "free preallocated overflow bucket is not empty");
                     }
                 }
 

@@ -453,10 +453,10 @@ namespace NativeGoMap.Tests
         [Fact]
         public void ClearWhileInsideTheLastPreallocatedOverflowBucketDoesNotWalkIntoBucketZero()
         {
-            // With B = 4 the bucket array ends with one preallocated overflow bucket, whose
-            // overflow pointer in a fresh array is a sentinel (the array start). The enumerator
-            // stands in that bucket when the map is cleared; the clear re-creates the sentinel.
-            // Later entries, none needing an overflow bucket, must still be yielded at most once.
+            // With B = 4 the bucket array ends with one preallocated overflow bucket (whose
+            // overflow pointer Go sets to the array start as a sentinel; this map leaves it null).
+            // The enumerator stands in that bucket when the map is cleared. Later entries, none
+            // needing an overflow bucket, must still be yielded at most once.
             for (ulong seed = 1; seed <= 20; seed++)
             {
                 using GoMap<int, long> map = TailOverflowMap(seed);
