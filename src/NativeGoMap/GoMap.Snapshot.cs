@@ -53,7 +53,8 @@ namespace NativeGoMap
         /// <remarks>
         /// Nothing may write to the map while it is written out. A write from another thread is
         /// detected as for an enumeration; a write from inside the stream's own <c>Write</c>
-        /// makes <see cref="WriteTo"/> throw <see cref="InvalidOperationException"/>. When the
+        /// makes <see cref="WriteTo"/> throw <see cref="InvalidOperationException"/>, a
+        /// <see cref="Dispose"/> from there <see cref="ObjectDisposedException"/>. When the
         /// stream throws, the exception propagates and the map is unchanged and usable; the
         /// stream then holds an incomplete snapshot, which <see cref="ReadFrom(Stream, GoMapOptions?)"/>
         /// refuses.
@@ -61,7 +62,7 @@ namespace NativeGoMap
         /// <param name="stream">A writable stream; written from its current position, not flushed or closed.</param>
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
         /// <exception cref="ArgumentException"><paramref name="stream"/> is not writable.</exception>
-        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed, or was disposed from inside the stream's <c>Write</c>.</exception>
         /// <exception cref="ConcurrentMapAccessException">Another thread wrote to the map meanwhile.</exception>
         /// <exception cref="InvalidOperationException">The map was written from inside the stream's <c>Write</c>.</exception>
         /// <exception cref="NotSupportedException">The machine is big-endian.</exception>
@@ -568,6 +569,10 @@ namespace NativeGoMap
 
                 Stream.Write(new ReadOnlySpan<byte>(Buffer, Used));
                 Used = 0;
+
+                // Disposed from inside Write: Dispose frees everything at once, this walk's
+                // registration notwithstanding, and does not change the state word.
+                Map.CheckUsable();
                 if (Volatile.Read(ref Map._state) != State)
                 {
                     SnapshotErrors.WrittenDuring();

@@ -349,6 +349,24 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_WriteTo_ThrowsObjectDisposedWhenTheStreamDisposesTheMap()
+        {
+            // Found by review: Dispose frees everything at once, WriteTo's registration
+            // notwithstanding, and WriteTo went on reading the freed buckets (a crash at 2M
+            // entries; a snapshot of freed memory at 1,000). 1,000 entries: the old code returned.
+            var map = new GoMap<long, long>();
+            for (long k = 0; k < 1_000; k++)
+            {
+                map[k] = k;
+            }
+
+            var disposing = new FailingStream(failAt: 0, onWrite: map.Dispose);
+            Assert.Throws<ObjectDisposedException>(() => map.WriteTo(disposing));
+            Assert.True(map.IsDisposed);
+            map.Validate();
+        }
+
+        [Fact]
         public void Snapshot_WriteTo_DuringAWriteOnAnotherThread_IsARace()
         {
             var map = new GoMap<long, long>();
