@@ -75,10 +75,21 @@ namespace NativeGoMap
                         // Raise the plan: a pending shrink stops at the capacity asked for, a
                         // smaller plan grows to it.
                         plan = Math.Max(target, plan);
+                        int before = _resizeB;
                         _resizeB = plan == _b && _oldBuckets == null ? -1 : plan;
                         if (_oldBuckets == null && _resizeB >= 0)
                         {
-                            ContinueResize(commit: true);
+                            try
+                            {
+                                ContinueResize(commit: true);
+                            }
+                            catch (OutOfMemoryException)
+                            {
+                                // The map is unchanged, its plan included: left pending, the request
+                                // would make every later write try (and fail) to allocate it.
+                                _resizeB = before;
+                                throw;
+                            }
                         }
                     }
 
@@ -158,6 +169,17 @@ namespace NativeGoMap
                     {
                         // A pending EnsureCapacity growth is cut to the capacity asked for now.
                         _resizeB = target > _b ? Math.Min(target, _resizeB) : -1;
+                    }
+                    else if (_resizeB >= 0)
+                    {
+                        // A deeper shrink pending from an earlier trim (this B is already at or
+                        // below the target): the latest call wins, so it goes no further.
+                        _resizeB = -1;
+                    }
+                    else if (_count == 0 && _b == 0 && _buckets != null && _oldBuckets == null)
+                    {
+                        // An empty map drops its arrays at B = 0 too (a new map has none).
+                        ReplaceEmpty(0, commit: false);
                     }
 
                     long budget = TrimStepBuckets;

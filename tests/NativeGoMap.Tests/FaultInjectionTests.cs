@@ -419,6 +419,42 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Fault_EnsureCapacity_LeavesNoRequestPending_SoLaterWritesNeedNoAllocation()
+        {
+            // Found by review: the failed request stayed pending, and the next write (an update
+            // included) allocated its array, or threw OutOfMemoryException again and again.
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>())
+            {
+                for (long k = 0; k < 100; k++)
+                {
+                    map[k] = k;
+                }
+
+                long before = map.GetStats().NativeBytes;
+                int b = map.GetStats().B;
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map.EnsureCapacity(100_000));
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(-1, map.PendingResizeB);
+                map[1] = 42; // an update: no allocation, no growth
+                Assert.Equal(b, map.GetStats().B);
+                Assert.Equal(before, map.GetStats().NativeBytes);
+                Assert.Equal(42, map[1]);
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
         public void Fault_ConstructorWithHint_LeavesNothingBehind()
         {
             long baseline = LiveBytes.Settled();

@@ -347,6 +347,44 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void TrimExcessWithCapacity_CancelsADeeperShrinkAnEarlierTrimLeftPending()
+        {
+            // Found by review: only a pending growth was cut to the new capacity.
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 10_000; k++)
+            {
+                map[k] = k; // B = 11
+            }
+
+            for (long k = 20; k < 10_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            map.TrimExcess(); // 11 -> 6 under way, B = 2 pending
+            Assert.Equal(6, map.GetStats().B);
+            Assert.Equal(2, map.PendingResizeB);
+            TrimToEnd(map, () => map.TrimExcess(1000)); // 1,000 entries need B = 8: nothing below 6
+            Assert.Equal(6, map.GetStats().B);
+            Assert.Equal(-1, map.PendingResizeB);
+            Assert.Equal(20L, map.LongCount);
+        }
+
+        [Fact]
+        public void TrimExcess_OnAnEmptiedMapAtBZero_DropsItsArray()
+        {
+            using var map = new GoMap<long, long>();
+            map[1] = 1;
+            map.Remove(1);
+            Assert.True(map.GetStats().NativeBytes > 0);
+            TrimToEnd(map, map.TrimExcess);
+            Assert.Equal(0, map.GetStats().NativeBytes);
+            map[2] = 2;
+            Assert.Equal(2, map[2]);
+            map.Validate();
+        }
+
+        [Fact]
         public void TrimExcess_GivesTheMemoryBack()
         {
             using var map = new GoMap<long, long>();
