@@ -24,7 +24,7 @@ namespace NativeGoMap
         /// </summary>
         internal const int MaxShrinkLevels = 5;
 
-        /// <summary>Old buckets one <see cref="TrimExcess()"/> call evacuates at most (besides one release step): a quarter of a millisecond or so in a big table.</summary>
+        /// <summary>Old buckets one <see cref="TrimExcess()"/> call evacuates (besides one release step): its last evacuation unit may take it up to 31 past this, when a call ends a doubling and starts a shrink; a quarter of a millisecond or so in a big table.</summary>
         internal const int TrimStepBuckets = 256;
 
         /// <summary>
@@ -115,7 +115,7 @@ namespace NativeGoMap
         /// ones, more than a table filled to the load factor has, and at least as many entries
         /// were deleted since the array was made). The move
         /// is incremental, so this call never stalls on a big table: it starts the shrink and
-        /// carries it a bounded step (at most 256 old buckets evacuated and one release step of
+        /// carries it a bounded step (about 256 old buckets evacuated, at most 287, and one release step of
         /// retired memory), and every later write carries it on as it carries a growth. Call it
         /// again until it returns true to finish without writes. An empty map drops its arrays.
         /// Enumerators in progress keep Go's rules across the shrink. Invalidates refs into the map.

@@ -21,9 +21,10 @@
 // bit. When the overflow buckets of a table become as many as its regular buckets (deletes
 // leave chains sparse), a same-size growth compacts them. Go's map never shrinks; ours does
 // when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
-// i + 2^B, … into new bucket i (GoMap.Resize.cs). No single write pays for more than two
-// evacuation units (two old chains, or for a shrink two groups of at most 32), so no insert
-// stalls on a whole-table rehash. The new array of a growth comes as untouched zero pages (a
+// i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for two evacuation units (two
+// old chains, or for a shrink two groups of at most 32), four in the rare insert that ends one
+// growth and must start the next (Go's mapassign does the same), so no insert stalls on a
+// whole-table rehash. The new array of a growth comes as untouched zero pages (a
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
 // GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
