@@ -42,9 +42,11 @@ namespace NativeGoMap
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
     //     unannounced in Go mode, perhaps preempted for milliseconds) finds zeros, not an
     //     unmapped page.
-    //   - Indirect key/value blocks are read by enumerators only (a lookup racing a write reads
-    //     at worst a stale small heap block, which stays mapped): deferred while an enumerator
-    //     is registered, else freed at once by the Remove or Clear that drops them.
+    //   - Indirect key/value blocks are read through the pointers in the buckets, by lookups as
+    //     by enumerators: deferred while an enumerator is registered, while a Strict read is
+    //     announced on another thread, or when the block is a mapping of its own (a free would
+    //     unmap it under a racing read); else freed at once by the Remove or Clear that drops
+    //     them (a racing Go-mode read then reads at worst a stale small heap block, still mapped).
     //   - Dispose releases everything at once, deferred and queued included; Clear and a new
     //     growth started before a release finished just add to the queue.
     //   - A whole mapping of at most 4 MiB (a mid-size bucket array) is not discarded: it goes
@@ -108,7 +110,14 @@ namespace NativeGoMap
             FreeBlock(p);
         }
 
-        /// <summary>Frees a block the map no longer reaches, or defers it while enumerators may read it.</summary>
+        /// <summary>
+        /// Frees an indirect key or value block the map no longer reaches, or defers it while a
+        /// read may still follow its pointer: an enumerator that started before (THE RULE below),
+        /// a Strict read announced on another thread (it may have loaded the pointer just before
+        /// this write began; Promote releases the block once no read is announced), or, in either
+        /// mode, a read racing this write when the block is a mapping of its own (64 KiB and
+        /// more), which a free would unmap (a small block goes back to the C heap and stays mapped).
+        /// </summary>
         private void Retire(byte* p)
         {
             if (p == null)
@@ -116,7 +125,7 @@ namespace NativeGoMap
                 return;
             }
 
-            if (_liveIterators == 0)
+            if (_liveIterators == 0 && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
             {
                 FreeBlock(p);
                 return;

@@ -174,6 +174,51 @@ namespace NativeGoMap.Tests
             map.Dispose();
         }
 
+        [Fact]
+        public void Strict_ARemoveWhileAReadIsInProgressOnAnotherThread_DefersTheIndirectBlockItDrops()
+        {
+            // Found by review: indirect blocks were freed at once whenever no enumerator was
+            // registered, so a Strict read that had loaded a value pointer could read freed
+            // memory. The block must wait, as retired bucket memory does, until no read announces.
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, Value200>(Strict(), comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = Value200.Of(k);
+            }
+
+            Assert.Equal(0, map.GetStats().DeferredBytes);
+            using var pause = Pause.AtNextEquals(comparer);
+            OffThread reader = OffThread.Start(() => map.ContainsKey(7));
+            pause.WaitUntilInside();
+
+            Assert.True(map.Remove(8));
+            Assert.True(map.GetStats().DeferredBytes > 0, "the dropped value block was freed while a Strict read was in progress");
+            pause.Resume();
+            var e = Assert.IsType<ConcurrentMapAccessException>(reader.Join());
+            Assert.Equal("concurrent map read and map write", e.Message);
+            map.Dispose();
+        }
+
+        [Fact]
+        public void GoMode_ARemoveOfAValueInAMappingOfItsOwn_DefersIt_SoARacingReadFindsItMapped()
+        {
+            // A value of 64 KiB or more is a mapping of its own, which a free unmaps: a lookup
+            // racing the Remove (misuse, Go mode) could then fault. It waits for a later write.
+            var map = new GoMap<int, Value70K>();
+            map[1] = default;
+            Assert.Equal(0, map.GetStats().DeferredBytes);
+            Assert.True(map.Remove(1));
+            Assert.True(map.GetStats().DeferredBytes >= 70_000, "the removed 70 KB value was freed (unmapped) by the Remove itself");
+            map.Dispose();
+        }
+
+        /// <summary>A value too big for a C heap block: an indirect block in a mapping of its own.</summary>
+        private unsafe struct Value70K
+        {
+            public fixed byte Data[70_000];
+        }
+
         /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
         private sealed class Pause : IDisposable
         {
