@@ -418,16 +418,35 @@ namespace NativeGoMap
         /// <summary>
         /// The start of the indexer's set, <see cref="TryAdd"/> and <see cref="Remove(TKey)"/> for
         /// keys that run user code: the key's hash (before hashWriting, since hashing may throw),
-        /// then hashWriting with the writer's thread recorded. Out of line: the fast writes inline
-        /// only their own path.
+        /// then hashWriting with the writer's thread recorded, then <see cref="RehashIfReseeded"/>.
+        /// Out of line: the fast writes inline only their own path.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private ulong BeginUserCodeWrite(TKey key)
         {
+            ulong seed = _k1;
             ulong hash = Hash(key);
             BeginWrite(keysRunUserCode: true);
-            return hash;
+            try
+            {
+                return RehashIfReseeded(key, hash, seed);
+            }
+            catch
+            {
+                EndWrite();
+                throw;
+            }
         }
+
+        /// <summary>
+        /// For a hash computed before hashWriting was taken, under seed <paramref name="seed"/>
+        /// (<c>_k1</c> then): the hash again if the map took a new seed since (it emptied or was
+        /// cleared), by the user code of that very hash or on another thread, which hashWriting
+        /// did not exclude yet. A stale hash would file the key under the old seed's bucket and
+        /// tophash, where no lookup finds it and a second insert adds it again. Found by a review
+        /// of the protocol. The caller holds hashWriting now, so the seed cannot change again.
+        /// </summary>
+        private ulong RehashIfReseeded(TKey key, ulong hash, ulong seed) => _k1 == seed ? hash : Hash(key);
 
         /// <summary>The indexer's set after its fast path declined, or for keys that run user code: hashWriting is held; releases it.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
@@ -608,11 +627,12 @@ namespace NativeGoMap
         /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
         public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
         {
+            ulong seed = _k1;
             ulong hash = Hash(key);
             BeginWrite();
             try
             {
-                return ref Assign(key, hash, out exists);
+                return ref Assign(key, RehashIfReseeded(key, hash, seed), out exists);
             }
             finally
             {

@@ -235,5 +235,61 @@ namespace NativeGoMap.Tests
             Assert.Throws<ObjectDisposedException>(() => keys.GetEnumerator());
             Assert.Throws<ObjectDisposedException>(() => values.GetEnumerator());
         }
+
+        [Theory]
+        [InlineData("indexer")]
+        [InlineData("TryAdd")]
+        [InlineData("GetValueRefOrAddDefault")]
+        public void AnInsertWhoseKeyHashClearsTheMap_FilesTheKeyUnderTheNewSeed(string how)
+        {
+            // Found by review: the hash of a key that runs user code is computed before
+            // hashWriting is taken; a Clear inside it renews the seed, and the insert filed the
+            // key under the old seed's bucket and tophash (found by no lookup; Validate failed).
+            using var map = new GoMap<ReseedingKey, int>();
+            for (int k = 0; k < 100; k++)
+            {
+                map[new ReseedingKey(k)] = k;
+            }
+
+            ReseedingKey.OnHash = () =>
+            {
+                ReseedingKey.OnHash = null;
+                map.Clear();
+                map[new ReseedingKey(7)] = 7;
+            };
+            var key = new ReseedingKey(1000);
+            switch (how)
+            {
+                case "indexer": map[key] = 1; break;
+                case "TryAdd": Assert.True(map.TryAdd(key, 1)); break;
+                default: map.GetValueRefOrAddDefault(key, out _) = 1; break;
+            }
+
+            map.Validate();
+            Assert.Equal(2L, map.LongCount);
+            Assert.Equal(1, map[key]);
+            Assert.Equal(7, map[new ReseedingKey(7)]);
+        }
+
+        /// <summary>A key whose hash runs user code (IEquatable), which may act on the map once.</summary>
+        private readonly struct ReseedingKey : IEquatable<ReseedingKey>
+        {
+            [ThreadStatic]
+            public static Action? OnHash;
+
+            public ReseedingKey(int id) => Id = id;
+
+            public int Id { get; }
+
+            public bool Equals(ReseedingKey other) => Id == other.Id;
+
+            public override bool Equals(object? obj) => obj is ReseedingKey k && Equals(k);
+
+            public override int GetHashCode()
+            {
+                OnHash?.Invoke();
+                return Id;
+            }
+        }
     }
 }
