@@ -160,7 +160,9 @@ namespace NativeGoMap
                 try
                 {
                     ReclaimStep();
-                    int target = TargetB(Math.Max(capacity, _count));
+
+                    // A capacity no array could hold asks for no shrink (Dictionary's TrimExcess(int.MaxValue) does nothing).
+                    int target = Addressable(Math.Max(capacity, _count)) ? TargetB(Math.Max(capacity, _count)) : int.MaxValue;
                     if (target < _b || (target == _b && _oldBuckets == null && HasExcessOverflow()))
                     {
                         _resizeB = target; // overrides a pending EnsureCapacity: the latest call wins, as for Dictionary
@@ -176,7 +178,7 @@ namespace NativeGoMap
                         // below the target): the latest call wins, so it goes no further.
                         _resizeB = -1;
                     }
-                    else if (_count == 0 && _b == 0 && _buckets != null && _oldBuckets == null)
+                    else if (target == 0 && _count == 0 && _buckets != null && _oldBuckets == null)
                     {
                         // An empty map drops its arrays at B = 0 too (a new map has none).
                         ReplaceEmpty(0, commit: false);
@@ -218,10 +220,14 @@ namespace NativeGoMap
             }
         }
 
+        /// <summary>Whether a bucket array could hold <paramref name="capacity"/> entries (see <see cref="TargetB"/>).</summary>
+        private static bool Addressable(long capacity) =>
+            (ulong)capacity / MapMath.BucketCnt <= MapMath.MaxAlloc / (ulong)BucketLayout<TKey, TValue>.BucketSize;
+
         /// <summary>The smallest B that holds <paramref name="capacity"/> entries under the load factor (Go's makemap rule); throws for a capacity no array could hold.</summary>
         private static int TargetB(long capacity)
         {
-            if ((ulong)capacity / MapMath.BucketCnt > MapMath.MaxAlloc / (ulong)BucketLayout<TKey, TValue>.BucketSize)
+            if (!Addressable(capacity))
             {
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for {capacity} entries cannot be addressed.");
             }

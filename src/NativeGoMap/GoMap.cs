@@ -424,6 +424,7 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.NoInlining)]
         private ulong BeginUserCodeWrite(TKey key)
         {
+            CheckUsable(); // a disposed or poisoned map throws that, not what the key's hash might throw
             ulong seed = _k1;
             ulong hash = Hash(key);
             BeginWrite(keysRunUserCode: true);
@@ -627,6 +628,7 @@ namespace NativeGoMap
         /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
         public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
         {
+            CheckUsable(); // as BeginUserCodeWrite
             ulong seed = _k1;
             ulong hash = Hash(key);
             BeginWrite();

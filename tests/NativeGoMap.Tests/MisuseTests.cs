@@ -291,5 +291,32 @@ namespace NativeGoMap.Tests
                 return Id;
             }
         }
+
+        [Theory]
+        [InlineData("indexer")]
+        [InlineData("TryAdd")]
+        [InlineData("Add")]
+        [InlineData("Remove")]
+        [InlineData("GetValueRefOrAddDefault")]
+        public void DisposedMap_WriteWithAKeyWhoseHashThrows_ThrowsObjectDisposed(string how)
+        {
+            // Found by review: these writes hashed the key (user code) before checking the map.
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, int>(null, comparer);
+            map[1] = 1;
+            map.Dispose();
+            comparer.OnHash = () => throw new FormatException("the key's hash ran on a disposed map");
+            Assert.Throws<ObjectDisposedException>(() =>
+            {
+                switch (how)
+                {
+                    case "indexer": map[3] = 1; break;
+                    case "TryAdd": map.TryAdd(3, 1); break;
+                    case "Add": map.Add(3, 1); break;
+                    case "Remove": map.Remove(3); break;
+                    default: map.GetValueRefOrAddDefault(3, out _); break;
+                }
+            });
+        }
     }
 }

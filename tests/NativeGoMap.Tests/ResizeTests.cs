@@ -385,6 +385,19 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void TrimExcessWithACapacityNoArrayCouldHold_ChangesNothing()
+        {
+            // Found by review: it threw OutOfMemoryException (as Dictionary.TrimExcess(int.MaxValue) does nothing).
+            using var map = new GoMap<long, long>();
+            Fill(map, null, 0, 100);
+            GoMapStats before = map.GetStats();
+            Assert.True(map.TrimExcess(long.MaxValue));
+            Assert.Equal(before.B, map.GetStats().B);
+            Assert.Equal(before.NativeBytes, map.GetStats().NativeBytes);
+            map.Validate();
+        }
+
+        [Fact]
         public void TrimExcess_GivesTheMemoryBack()
         {
             using var map = new GoMap<long, long>();
