@@ -96,10 +96,12 @@ namespace NativeGoMap
                 Detected(message, insideWrite: false);
             }
 
-            // Strict: announce before the read loads any pointer, then look at the state again.
+            // Strict: announce before the read loads any pointer, then look at the state again,
+            // and at the flags: Dispose does not change the state word, and once it has seen no
+            // read announced it frees everything (found by a review of the protocol).
             ReaderRegistry.Enter(_id);
             long again = Volatile.Read(ref _state);
-            if (again != s)
+            if (again != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
             {
                 ReaderRegistry.Exit();
                 ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
