@@ -194,6 +194,13 @@ namespace NativeGoMap
                     return;
                 }
 
+                if (ReaderRegistry.ThisThreadReading(_id))
+                {
+                    // A write from user code that a read of this map runs on this thread: caught
+                    // before it touches memory, as a write on another thread is (found by review).
+                    Detected(GoMessages.ConcurrentReadWrite, insideWrite: false);
+                }
+
                 if (Interlocked.CompareExchange(ref _state, s | StateWriting, s) == s)
                 {
                     // A poisoning or Dispose that raced the compare-and-swap: both set their flag

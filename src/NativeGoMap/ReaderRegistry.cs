@@ -47,6 +47,30 @@ namespace NativeGoMap
             slot.Depth++;
         }
 
+        /// <summary>
+        /// Whether this thread is inside an announced read of map <paramref name="mapId"/>: a write
+        /// or a Dispose it starts now comes from user code that read runs (a comparer, a key's
+        /// equality), which <see cref="AnyReading"/> (other threads only) does not see.
+        /// </summary>
+        internal static bool ThisThreadReading(long mapId)
+        {
+            ReaderSlot? slot = t_slot;
+            if (slot is null)
+            {
+                return false;
+            }
+
+            for (int k = 0; k < slot.Depth; k++)
+            {
+                if (slot.Ids[k] == mapId)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         /// <summary>Ends this thread's innermost announced read.</summary>
         internal static void Exit()
         {

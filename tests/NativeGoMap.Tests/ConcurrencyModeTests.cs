@@ -219,6 +219,40 @@ namespace NativeGoMap.Tests
             public fixed byte Data[70_000];
         }
 
+        [Fact]
+        public void Strict_AWriteFromUserCodeThatAReadRunsOnTheSameThread_IsCaughtBeforeItTouchesMemory()
+        {
+            // Found by review: only other threads' reads were seen, so a comparer's write (or the
+            // release steps it ran) could free memory under the read that called it.
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, long>(Strict(), comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            bool innerWrote = false;
+            string? innerCaught = null;
+            comparer.OnEquals = () =>
+            {
+                comparer.OnEquals = null;
+                try
+                {
+                    map.Remove(8);
+                    innerWrote = true;
+                }
+                catch (ConcurrentMapAccessException e)
+                {
+                    innerCaught = e.Message;
+                    throw;
+                }
+            };
+            Assert.Throws<ConcurrentMapAccessException>(() => map.TryGetValue(7, out _));
+            Assert.False(innerWrote, "the write from inside the read ran");
+            Assert.Equal("concurrent map read and map write", innerCaught);
+            map.Dispose();
+        }
+
         /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
         private sealed class Pause : IDisposable
         {
