@@ -526,17 +526,25 @@ namespace NativeGoMap
             _releaseQueue = null;
             FreeChain(queued);
             FreeParked(all: true);
-            FreeBlock((byte*)_iterSlots);
-            _iterSlots = null;
-            _iterSlotCount = 0;
-            for (byte* p = _oldIterSlots; p != null;)
+
+            // Under the registration lock: an enumerator's Dispose or start on another thread
+            // (misuse) that took it before the disposed flag was set writes into the table until
+            // it lets go; after that it sees the flag (found by a review of the protocol).
+            lock (_iterLock)
             {
-                byte* next = NativeHeap.Next(p);
-                FreeBlock(p);
-                p = next;
+                FreeBlock((byte*)_iterSlots);
+                _iterSlots = null;
+                _iterSlotCount = 0;
+                for (byte* p = _oldIterSlots; p != null;)
+                {
+                    byte* next = NativeHeap.Next(p);
+                    FreeBlock(p);
+                    p = next;
+                }
+
+                _oldIterSlots = null;
             }
 
-            _oldIterSlots = null;
             _count = 0;
             _b = 0;
             _table = 0;
