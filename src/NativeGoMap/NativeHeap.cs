@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -63,7 +64,18 @@ namespace NativeGoMap
         private static readonly object s_cacheLock = new object();
         private static readonly IntPtr[] s_cache = new IntPtr[16]; // mapping starts; zero = empty slot
         private static readonly long[] s_cacheAge = new long[16];  // when each slot was filled (s_cacheClock)
+        private static readonly long[] s_cacheTime = new long[16]; // and its Stopwatch timestamp, for the eviction grace period
         private static long s_cacheClock;
+
+        /// <summary>
+        /// How long a cached mapping stays mapped before an eviction may unmap it: the grace period
+        /// of a Go-mode map's parked arrays (GoMap.Memory.cs), for the same reason. A retired array
+        /// goes to the cache at a release step, and a read racing the writes (misuse) may still be
+        /// in it: an eviction by another map's free right after unmapped it under that read (found
+        /// by a review of the protocol). A block that finds no room but young entries is not
+        /// cached; its caller releases it the ordinary way (discarded, then parked or freed).
+        /// </summary>
+        internal const long CacheGraceMilliseconds = 1000;
         private static long s_cachedBytes;
 
         /// <summary>What one <see cref="ReleaseTail"/> discards of a mapping in base pages: 128 pages, about 30 µs of MADV_DONTNEED on the README's VM (2 MiB took 121 µs on average and up to 2 ms).</summary>
@@ -278,7 +290,9 @@ namespace NativeGoMap
         /// Frees a mapped block into the process's reuse cache instead of returning it to the OS,
         /// when it is whole (no piece released), at most <see cref="CacheMaxMapping"/> and never had
         /// a populate job; the oldest cached mappings are unmapped to make room (at most
-        /// <see cref="CacheMaxBytes"/> in 16 slots), so the cache follows the sizes in use. Charged
+        /// <see cref="CacheMaxBytes"/> in 16 slots), so the cache follows the sizes in use, but
+        /// only those cached <see cref="CacheGraceMilliseconds"/> or more ago: when younger ones
+        /// would have to go, the block is not cached (false). Charged
         /// off <see cref="LiveBytes"/> at once as <see cref="Free"/> does; false (and nothing
         /// done) otherwise. A map of the same layout and size made next takes it back with its
         /// pages still mapped: on the README's VM a fresh 1 MiB mapping costs about 5 ms of page
@@ -305,16 +319,40 @@ namespace NativeGoMap
             int evictions = 0;
             lock (s_cacheLock)
             {
-                int slot = Array.IndexOf(s_cache, IntPtr.Zero);
-                while (slot < 0 || s_cachedBytes + (long)length > CacheMaxBytes)
+                // First whether the room can be made from entries past the grace period, oldest
+                // first; only then evict them.
+                long now = Stopwatch.GetTimestamp();
+                long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
+                Span<bool> planned = stackalloc bool[16];
+                bool hasSlot = Array.IndexOf(s_cache, IntPtr.Zero) >= 0;
+                long bytes = s_cachedBytes;
+                while (!hasSlot || bytes + (long)length > CacheMaxBytes)
                 {
                     int oldest = -1;
                     for (int k = 0; k < s_cache.Length; k++)
                     {
-                        if (s_cache[k] != IntPtr.Zero && (oldest < 0 || s_cacheAge[k] < s_cacheAge[oldest]))
+                        if (s_cache[k] != IntPtr.Zero && !planned[k] && (oldest < 0 || s_cacheAge[k] < s_cacheAge[oldest]))
                         {
                             oldest = k;
                         }
+                    }
+
+                    if (oldest < 0 || now - s_cacheTime[oldest] < grace)
+                    {
+                        return false;
+                    }
+
+                    planned[oldest] = true;
+                    hasSlot = true;
+                    bytes -= (long)(*(ulong*)s_cache[oldest] & LengthMask);
+                }
+
+                int slot = Array.IndexOf(s_cache, IntPtr.Zero);
+                for (int oldest = 0; oldest < s_cache.Length; oldest++)
+                {
+                    if (!planned[oldest])
+                    {
+                        continue;
                     }
 
                     evicted[evictions++] = s_cache[oldest];
@@ -327,6 +365,7 @@ namespace NativeGoMap
                 Interlocked.Add(ref s_liveBytes, -(long)length);
                 s_cache[slot] = (IntPtr)baseP;
                 s_cacheAge[slot] = ++s_cacheClock;
+                s_cacheTime[slot] = now;
                 s_cachedBytes += (long)length;
             }
 

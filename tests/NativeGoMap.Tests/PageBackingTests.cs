@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using Xunit;
 
@@ -226,6 +227,33 @@ namespace NativeGoMap.Tests
             next[1] = 1;
             Assert.Equal(1, next[1]);
             next.Validate();
+        }
+
+        [Fact]
+        public void ACachedMapping_IsNotUnmappedByAnEvictionWithinItsGracePeriod()
+        {
+            // Found by review: a retired array goes to the cache, where another map's free could
+            // evict and unmap it at once, under a Go-mode read still racing in it (misuse).
+            if (!StartWithAnEmptyCache(out _))
+            {
+                return;
+            }
+
+            var maps = new List<GoMap<long, long>>();
+            for (int m = 0; m < 17; m++)
+            {
+                maps.Add(new GoMap<long, long>(HintForB11)); // ~313 KB mappings, 17 for the cache's 16 slots
+            }
+
+            byte* first = maps[0].BucketArray;
+            foreach (GoMap<long, long> map in maps)
+            {
+                map.Dispose(); // the 17th finds only entries younger than the grace period
+            }
+
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            Assert.True(IsMapped((byte*)((ulong)first & ~(OsMemory.Page - 1))), "the oldest cached mapping was unmapped within its grace period");
+            NativeHeap.EmptyCache();
         }
 
         [Fact]
