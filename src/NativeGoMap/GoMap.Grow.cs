@@ -93,8 +93,8 @@ namespace NativeGoMap
         /// the new array, each to new bucket hash &amp; (2^B − 1), leaving evacuatedX/Y/Empty marks
         /// behind (Y where an entry moved to another bucket index). A unit is evacuated whole, so
         /// the first tophash byte of its first old bucket says whether it is. Every overflow bucket
-        /// it may need is reserved first, so it cannot fail halfway; a key hash that throws (only a
-        /// user comparer can) poisons the map instead. Returns the number of old buckets the unit has.
+        /// it may need is reserved first, so it cannot fail halfway; a key hash that throws (a user
+        /// comparer's, or an IEquatable key's GetHashCode) poisons the map instead. Returns the number of old buckets the unit has.
         /// </summary>
         private ulong Evacuate(ulong unit)
         {

@@ -689,8 +689,11 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees all native memory of the map at once, including retired memory not yet released
-        /// and memory kept for enumerators. Idempotent; works on a poisoned map. Every other
-        /// member then throws <see cref="ObjectDisposedException"/>. O(blocks owned).
+        /// and memory kept for enumerators. Idempotent; works on a poisoned map. Every member that
+        /// reads or writes the entries then throws <see cref="ObjectDisposedException"/> (the
+        /// configuration getters, such as <see cref="Comparer"/>, <see cref="ConcurrencyChecks"/>
+        /// and <see cref="IsDisposed"/>, and the <see cref="Keys"/> and <see cref="Values"/>
+        /// views, still answer; the views throw when used). O(blocks owned).
         /// </summary>
         /// <exception cref="ConcurrentMapAccessException">Another thread is writing to the map
         /// right now; the map is poisoned and left for a later Dispose or the finalizer.</exception>
