@@ -194,10 +194,13 @@ namespace NativeGoMap
                     return;
                 }
 
-                if (ReaderRegistry.ThisThreadReading(_id))
+                if (KeysRunUserCode && ReaderRegistry.ThisThreadReading(_id))
                 {
-                    // A write from user code that a read of this map runs on this thread: caught
-                    // before it touches memory, as a write on another thread is (found by review).
+                    // A write from user code that a read of this map runs on this thread (only a
+                    // comparer or a key's own equality runs inside a read): caught before it
+                    // touches memory, as a write on another thread is (found by review). Keys
+                    // that run no user code skip the thread-static lookup: update_strict at 1,000
+                    // <long,long> went from 10.0-10.3 to 10.8-12.2 ns with it.
                     Detected(GoMessages.ConcurrentReadWrite, insideWrite: false);
                 }
 
