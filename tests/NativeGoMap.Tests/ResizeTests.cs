@@ -26,6 +26,16 @@ namespace NativeGoMap.Tests
             }
         }
 
+        /// <summary>Removes keys <paramref name="from"/> to <paramref name="to"/> − 1 from the map and the model (the reverse of <see cref="Fill"/>).</summary>
+        private static void Drop(GoMap<long, long> map, Dictionary<long, long>? model, long from, long to)
+        {
+            for (long k = from; k < to; k++)
+            {
+                map.Remove(k);
+                model?.Remove(k);
+            }
+        }
+
         /// <summary>Calls TrimExcess until it reports completion; returns the number of calls.</summary>
         private static int TrimToEnd(GoMap<long, long> map, Func<bool> trim)
         {
@@ -154,10 +164,7 @@ namespace NativeGoMap.Tests
             // 6,650 entries at B = 11 shrink to B = 10 (6,656 entries fit); 10 inserts meanwhile.
             using var map = new GoMap<long, long>();
             Fill(map, null, 0, 13_000);
-            for (long k = 6_650; k < 13_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 6_650, 13_000);
 
             map.TrimExcess();
             Assert.True(map.GetStats().IsShrinking);
@@ -183,11 +190,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             var model = new Dictionary<long, long>();
             Fill(map, model, 0, 100_000); // B = 14
-            for (long k = 1000; k < 100_000; k++)
-            {
-                map.Remove(k);
-                model.Remove(k);
-            }
+            Drop(map, model, 1000, 100_000);
 
             TrimToEnd(map, map.TrimExcess);
             Assert.Equal(GoGrowth.BForHint(1000), map.GetStats().B);
@@ -200,10 +203,7 @@ namespace NativeGoMap.Tests
         {
             using var map = new GoMap<long, long>();
             Fill(map, null, 0, 400_000); // B = 16
-            for (long k = 100; k < 400_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 100, 400_000);
 
             Assert.False(map.TrimExcess(), "one call cannot finish a shrink of 65,536 buckets");
             GoMapStats s = map.GetStats();
@@ -219,11 +219,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             var model = new Dictionary<long, long>();
             Fill(map, model, 0, 400_000); // B = 16
-            for (long k = 10; k < 400_000; k++)
-            {
-                map.Remove(k);
-                model.Remove(k);
-            }
+            Drop(map, model, 10, 400_000);
 
             map.TrimExcess();
             Assert.Equal(16 - GoMap<long, long>.MaxShrinkLevels, map.GetStats().B);
@@ -240,11 +236,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             var model = new Dictionary<long, long>();
             Fill(map, model, 0, 50_000);
-            for (long k = 0; k < 49_000; k++)
-            {
-                map.Remove(k);
-                model.Remove(k);
-            }
+            Drop(map, model, 0, 49_000);
 
             map.TrimExcess();
             long k2 = 1_000_000;
@@ -313,11 +305,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             var model = new Dictionary<long, long>();
             Fill(map, model, 0, 3000); // B = 9
-            for (long k = 5; k < 3000; k++)
-            {
-                map.Remove(k);
-                model.Remove(k);
-            }
+            Drop(map, model, 5, 3000);
 
             map.TrimExcess(); // 9 -> 4 (16 evacuation units), B = 0 pending
             Assert.True(map.GetStats().IsGrowing);
@@ -327,11 +315,7 @@ namespace NativeGoMap.Tests
                 Assert.False(map.Remove(k)); // absent, but each carries the shrink by two units
             }
 
-            for (long k = 0; k < 5; k++)
-            {
-                map.Remove(k);
-                model.Remove(k);
-            }
+            Drop(map, model, 0, 5);
 
             Assert.False(map.GetStats().IsGrowing);
             Assert.Equal(0L, map.LongCount);
@@ -356,10 +340,7 @@ namespace NativeGoMap.Tests
                 map[k] = k; // B = 11
             }
 
-            for (long k = 20; k < 10_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 20, 10_000);
 
             map.TrimExcess(); // 11 -> 6 under way, B = 2 pending
             Assert.Equal(6, map.GetStats().B);
@@ -403,10 +384,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             Fill(map, null, 0, 200_000);
             long before = map.GetStats().NativeBytes;
-            for (long k = 2000; k < 200_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 2000, 200_000);
 
             TrimToEnd(map, map.TrimExcess);
             long after = map.GetStats().NativeBytes;
@@ -419,10 +397,7 @@ namespace NativeGoMap.Tests
         {
             using var map = new GoMap<long, long>();
             Fill(map, null, 0, 100_000);
-            for (long k = 100; k < 100_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 100, 100_000);
 
             TrimToEnd(map, () => map.TrimExcess(5000));
             Assert.Equal(GoGrowth.BForHint(5000), map.GetStats().B);
@@ -530,11 +505,7 @@ namespace NativeGoMap.Tests
                 using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
                 var model = new Dictionary<long, long>();
                 Fill(map, model, 0, 20_000);
-                for (long k = 500; k < 20_000; k++)
-                {
-                    map.Remove(k);
-                    model.Remove(k);
-                }
+                Drop(map, model, 500, 20_000);
 
                 var seen = new HashSet<long>();
                 int step = 0;
@@ -561,11 +532,7 @@ namespace NativeGoMap.Tests
                 using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
                 var model = new Dictionary<long, long>();
                 Fill(map, model, 0, 200_000); // B = 15
-                for (long k = 3000; k < 200_000; k++)
-                {
-                    map.Remove(k);
-                    model.Remove(k);
-                }
+                Drop(map, model, 3000, 200_000);
 
                 Assert.False(map.TrimExcess()); // a shrink of 5 levels (then 1 more), partly done
                 Assert.True(map.GetStats().IsGrowing);
@@ -595,10 +562,7 @@ namespace NativeGoMap.Tests
         {
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
             Fill(map, null, 0, 100_000);
-            for (long k = 2000; k < 100_000; k++)
-            {
-                map.Remove(k);
-            }
+            Drop(map, null, 2000, 100_000);
 
             map.TrimExcess();
             Assert.True(map.GetStats().IsGrowing);
