@@ -16,6 +16,19 @@ namespace NativeGoMap.Tests
     {
         private static GoMapOptions Strict(ulong? seed = null) => new() { ConcurrencyChecks = ConcurrencyChecks.Strict, Seed = seed };
 
+        /// <summary>A Strict map of keys 0..49 (value = key) over a comparer a test can act through mid-operation.</summary>
+        private static GoMap<int, long> StrictMapOfFifty(out CollidingComparer<int> comparer)
+        {
+            comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, long>(Strict(), comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            return map;
+        }
+
         [Fact]
         public void ConcurrencyChecks_DefaultsToGo()
         {
@@ -111,12 +124,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void Strict_DisposeOnAnotherThread_WaitsForALookupInProgress()
         {
-            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
-            var map = new GoMap<int, long>(Strict(), comparer);
-            for (int k = 0; k < 50; k++)
-            {
-                map[k] = k;
-            }
+            GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
 
             using var pause = Pause.AtNextEquals(comparer);
             long found = -1;
@@ -224,12 +232,7 @@ namespace NativeGoMap.Tests
         {
             // Found by review: only other threads' reads were seen, so a comparer's write (or the
             // release steps it ran) could free memory under the read that called it.
-            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
-            var map = new GoMap<int, long>(Strict(), comparer);
-            for (int k = 0; k < 50; k++)
-            {
-                map[k] = k;
-            }
+            GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
 
             bool innerWrote = false;
             string? innerCaught = null;
