@@ -96,19 +96,27 @@ namespace NativeGoMap
                 Detected(message, insideWrite: false);
             }
 
-            // Strict: announce before the read loads any pointer, then look at the state again,
-            // and at the flags: Dispose does not change the state word, and once it has seen no
-            // read announced it frees everything (found by a review of the protocol).
+            AnnounceRead(s, message);
+            return s | TokenAnnounced;
+        }
+
+        /// <summary>
+        /// Strict: announces a read of this map on this thread before it loads any pointer, then
+        /// looks at the state word again (still <paramref name="s"/>) and at the flags: Dispose
+        /// does not change the state word, and once it has seen no read announced it frees
+        /// everything (found by a review of the protocol). Withdraws the announcement and throws
+        /// (disposed, poisoned, or <paramref name="message"/>) when either changed. For reads and
+        /// for each stretch of WriteTo's walk.
+        /// </summary>
+        private void AnnounceRead(long s, string message)
+        {
             ReaderRegistry.Enter(_id);
-            long again = Volatile.Read(ref _state);
-            if (again != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
+            if (Volatile.Read(ref _state) != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
             {
                 ReaderRegistry.Exit();
                 ThrowIfDisposedOrPoisoned(Volatile.Read(ref _flags));
                 Detected(message, insideWrite: false);
             }
-
-            return s | TokenAnnounced;
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]

@@ -162,7 +162,8 @@ namespace NativeGoMap
                     ReclaimStep();
 
                     // A capacity no array could hold asks for no shrink (Dictionary's TrimExcess(int.MaxValue) does nothing).
-                    int target = Addressable(Math.Max(capacity, _count)) ? TargetB(Math.Max(capacity, _count)) : int.MaxValue;
+                    long need = Math.Max(capacity, _count);
+                    int target = Addressable(need) ? TargetB(need) : int.MaxValue;
                     if (target < _b || (target == _b && _oldBuckets == null && HasExcessOverflow()))
                     {
                         _resizeB = target; // overrides a pending EnsureCapacity: the latest call wins, as for Dictionary

@@ -536,22 +536,16 @@ namespace NativeGoMap
 
             /// <summary>
             /// Starts a stretch of walking: in Strict mode announced as a read, so that releases of
-            /// bucket memory (and Dispose on another thread) wait for it; then, as a Strict read
-            /// begins, the flags and the state are looked at again, since a Dispose or a write on
-            /// another thread may have run since the last look (found by a review of the protocol).
+            /// bucket memory (and Dispose on another thread) wait for it, with the checks a Strict
+            /// read begins with (<see cref="AnnounceRead"/>), since a Dispose or a write on another
+            /// thread may have run since the last look.
             /// </summary>
             internal void BeginWalk()
             {
                 if (Map.IsStrict)
                 {
-                    ReaderRegistry.Enter(Map._id);
+                    Map.AnnounceRead(State, GoMessages.ConcurrentIterationWrite);
                     _announced = true;
-                    if ((Volatile.Read(ref Map._flags) & (FlagPoisoned | FlagDisposed)) != 0 || Volatile.Read(ref Map._state) != State)
-                    {
-                        EndWalk(check: false);
-                        Map.CheckUsable();
-                        Map.EndRead(State, GoMessages.ConcurrentIterationWrite);
-                    }
                 }
             }
 
