@@ -63,9 +63,7 @@ namespace NativeGoMap
 
         private static readonly object s_cacheLock = new object();
         private static readonly IntPtr[] s_cache = new IntPtr[16]; // mapping starts; zero = empty slot
-        private static readonly long[] s_cacheAge = new long[16];  // when each slot was filled (s_cacheClock)
-        private static readonly long[] s_cacheTime = new long[16]; // and its Stopwatch timestamp, for the eviction grace period
-        private static long s_cacheClock;
+        private static readonly long[] s_cacheTime = new long[16]; // when each slot was filled (Stopwatch timestamp): eviction order and grace period
 
         /// <summary>
         /// How long a cached mapping stays mapped before an eviction may unmap it: the grace period
@@ -292,7 +290,8 @@ namespace NativeGoMap
         /// a populate job; the oldest cached mappings are unmapped to make room (at most
         /// <see cref="CacheMaxBytes"/> in 16 slots), so the cache follows the sizes in use, but
         /// only those cached <see cref="CacheGraceMilliseconds"/> or more ago: when younger ones
-        /// would have to go, the block is not cached (false). Charged
+        /// would have to go, the block is not cached (false; older ones evicted on the way stay
+        /// evicted). Charged
         /// off <see cref="LiveBytes"/> at once as <see cref="Free"/> does; false (and nothing
         /// done) otherwise. A map of the same layout and size made next takes it back with its
         /// pages still mapped: on the README's VM a fresh 1 MiB mapping costs about 5 ms of page
@@ -317,21 +316,21 @@ namespace NativeGoMap
 
             Span<IntPtr> evicted = stackalloc IntPtr[16];
             int evictions = 0;
+            bool cached = true;
             lock (s_cacheLock)
             {
-                // First whether the room can be made from entries past the grace period, oldest
-                // first; only then evict them.
+                // Room from the oldest entries, but only from those cached a grace period ago: the
+                // first younger one ends the search (all the others are younger still), and the
+                // block is not cached (the older ones evicted on the way were safe to unmap).
                 long now = Stopwatch.GetTimestamp();
                 long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
-                Span<bool> planned = stackalloc bool[16];
-                bool hasSlot = Array.IndexOf(s_cache, IntPtr.Zero) >= 0;
-                long bytes = s_cachedBytes;
-                while (!hasSlot || bytes + (long)length > CacheMaxBytes)
+                int slot = Array.IndexOf(s_cache, IntPtr.Zero);
+                while (slot < 0 || s_cachedBytes + (long)length > CacheMaxBytes)
                 {
                     int oldest = -1;
                     for (int k = 0; k < s_cache.Length; k++)
                     {
-                        if (s_cache[k] != IntPtr.Zero && !planned[k] && (oldest < 0 || s_cacheAge[k] < s_cacheAge[oldest]))
+                        if (s_cache[k] != IntPtr.Zero && (oldest < 0 || s_cacheTime[k] < s_cacheTime[oldest]))
                         {
                             oldest = k;
                         }
@@ -339,20 +338,8 @@ namespace NativeGoMap
 
                     if (oldest < 0 || now - s_cacheTime[oldest] < grace)
                     {
-                        return false;
-                    }
-
-                    planned[oldest] = true;
-                    hasSlot = true;
-                    bytes -= (long)(*(ulong*)s_cache[oldest] & LengthMask);
-                }
-
-                int slot = Array.IndexOf(s_cache, IntPtr.Zero);
-                for (int oldest = 0; oldest < s_cache.Length; oldest++)
-                {
-                    if (!planned[oldest])
-                    {
-                        continue;
+                        cached = false;
+                        break;
                     }
 
                     evicted[evictions++] = s_cache[oldest];
@@ -361,12 +348,14 @@ namespace NativeGoMap
                     slot = oldest;
                 }
 
-                *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
-                Interlocked.Add(ref s_liveBytes, -(long)length);
-                s_cache[slot] = (IntPtr)baseP;
-                s_cacheAge[slot] = ++s_cacheClock;
-                s_cacheTime[slot] = now;
-                s_cachedBytes += (long)length;
+                if (cached)
+                {
+                    *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
+                    Interlocked.Add(ref s_liveBytes, -(long)length);
+                    s_cache[slot] = (IntPtr)baseP;
+                    s_cacheTime[slot] = now;
+                    s_cachedBytes += (long)length;
+                }
             }
 
             for (int k = 0; k < evictions; k++)
@@ -374,7 +363,7 @@ namespace NativeGoMap
                 PostUnmap((byte*)evicted[k]);
             }
 
-            return true;
+            return cached;
         }
 
         /// <summary>Bytes of freed mappings the reuse cache holds now (not counted in <see cref="LiveBytes"/>).</summary>
