@@ -23,9 +23,10 @@ namespace NativeGoMap
     /// A mapping starts with <see cref="MappedOffset"/> bytes of its own below that header:
     /// <code>
     ///   word 0: length | HugeFlag   word 1: parked stamp   words 2-5: free/unmap job
-    ///   words 8-11: populate job    words 14-15: the header above, then the user bytes
+    ///   words 6-9: discard job      words 10-13: populate job
+    ///   words 14-15: the header above, then the user bytes
     /// </code>
-    /// (the jobs are <see cref="ReleaseThread.Job"/>s; a discard job lives in the discarded piece).
+    /// (the jobs are <see cref="ReleaseThread.Job"/>s; none lives in bytes a map may still read).
     /// Whole mappings of up to <see cref="CacheMaxMapping"/> freed through <see cref="FreeToCache"/>
     /// wait in a process-wide reuse cache (at most <see cref="CacheMaxBytes"/>, not counted in
     /// <see cref="LiveBytes"/>) for the next block of their exact size.
@@ -85,8 +86,11 @@ namespace NativeGoMap
         /// <summary>Where a mapping's free (unmap) job lives, from its start.</summary>
         private const ulong UnmapJobOffset = 16;
 
+        /// <summary>Where a mapping's discard job lives, from its start (<see cref="ReleaseTail"/>).</summary>
+        private const ulong DiscardJobOffset = 48;
+
         /// <summary>Where a mapping's populate job lives, from its start.</summary>
-        private const ulong PopulateJobOffset = 64;
+        private const ulong PopulateJobOffset = 80;
         private const ulong SizeMask = (1UL << 48) - 1;
 
         /// <summary>Byte written over freed memory in poison mode; as a tophash it reads as a live slot, so a stale read shows.</summary>
@@ -464,14 +468,12 @@ namespace NativeGoMap
             ulong piece = (*(ulong*)baseP & HugeFlag) != 0 ? OsMemory.HugePage : BasePageReleaseBytes;
             ulong keep = Math.Max((total - 1) & ~(piece - 1), OsMemory.Page);
 
-            // The discard is made on the release thread; its job lives in the first bytes of the
-            // piece, which nothing reads any more (a Go-mode read racing the writes, misuse, may
-            // read them instead of zeros until then, as it read the stale buckets before).
-            ReleaseThread.Job* job = (ReleaseThread.Job*)(baseP + keep);
-            job->What = ReleaseThread.Kind.Discard;
-            job->Start = baseP + keep;
-            job->Length = total - keep;
-            ReleaseThread.Post(job);
+            // The discard is made on the release thread. Its job lives in the mapping's words
+            // 6..9, not in the piece: a Go-mode read racing the writes (misuse) may still be in
+            // the retired buckets, and job words there would read as overflow pointers (a kind
+            // or a length) until the discard ran. A piece cut while the previous one still waits
+            // joins that job (pieces are cut downward, each ending where the last began).
+            ReleaseThread.PostDiscard((ReleaseThread.Job*)(baseP + DiscardJobOffset), baseP + keep, total - keep);
             *(ulong*)(p - HeaderSize) = (header & ~SizeMask) | keep;
             Interlocked.Add(ref s_liveBytes, -(long)(total - keep));
             return (long)(total - keep);

@@ -52,6 +52,9 @@ namespace NativeGoMap
         /// <summary>What a job does.</summary>
         internal enum Kind : long
         {
+            /// <summary>Not queued: never posted, or taken by the thread.</summary>
+            None = 0,
+
             /// <summary>Unmap <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>.</summary>
             Unmap = 2,
 
@@ -63,9 +66,10 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// One posted call: 32 bytes that live in memory of the mapping it is about (its header
-        /// words, or the first bytes of a piece being discarded), written before the post and
-        /// read by the thread before it makes the call.
+        /// One posted call: 32 bytes that live in the header words of the mapping it is about
+        /// (NativeHeap.cs draws them), written before the post and read by the thread before it
+        /// makes the call. <see cref="What"/> is <see cref="Kind.None"/> once the thread has
+        /// taken the job (and before it was ever posted), so a slot can tell whether it waits.
         /// </summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct Job
@@ -139,6 +143,60 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// Has the thread discard <paramref name="length"/> bytes at <paramref name="start"/>
+        /// through a mapping's one discard slot <paramref name="job"/>: when that slot still waits
+        /// in the queue, the piece joins it (it must end where the waiting one starts), so a
+        /// mapping released faster than the thread runs needs no second slot; otherwise the slot
+        /// is filled and posted. Inline when the thread is off or not started.
+        /// </summary>
+        internal static void PostDiscard(Job* job, byte* start, ulong length)
+        {
+            if (!Enabled || Volatile.Read(ref s_thread) == null)
+            {
+                Run(Kind.Discard, start, length);
+                return;
+            }
+
+            lock (s_lock)
+            {
+                if (job->What == Kind.Discard)
+                {
+                    if (start + length != job->Start)
+                    {
+                        ThrowHelper.ThrowBadMapState("a discarded piece does not end where the waiting one starts");
+                    }
+
+                    job->Start = start;
+                    job->Length += length;
+                    return;
+                }
+
+                job->What = Kind.Discard;
+                job->Start = start;
+                job->Length = length;
+                Post(job);
+            }
+        }
+
+        /// <summary>Jobs posted so far (a merged discard counts once): tests see merging by it.</summary>
+        internal static long Posted
+        {
+            get
+            {
+                lock (s_lock)
+                {
+                    return s_posted;
+                }
+            }
+        }
+
+        /// <summary>
+        /// The lock every post and every take holds: a test that holds it keeps the thread from
+        /// taking jobs (posting from the same thread still works, the lock is reentrant).
+        /// </summary>
+        internal static object QueueLockForTests => s_lock;
+
+        /// <summary>
         /// Waits until every call posted so far has been made (at most <paramref name="timeoutMs"/>);
         /// true when they have. For tests and the stress program, which read the OS's view (RSS,
         /// mappings) after releasing.
@@ -193,6 +251,7 @@ namespace NativeGoMap
                     what = job->What;
                     start = job->Start;
                     length = job->Length;
+                    job->What = Kind.None; // taken: a later discard of the mapping posts its slot again
                 }
 
                 try

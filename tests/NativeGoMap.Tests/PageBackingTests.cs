@@ -177,6 +177,96 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped(page));
         }
 
+        [Fact]
+        public void AReleasedPiece_KeepsItsBytesUntilTheReleaseThreadDiscardsIt()
+        {
+            // Found by review: the discard job lived in the piece's first bytes, where a Go-mode
+            // read racing the writes (misuse) could take a job word for an overflow pointer.
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            ReleaseThread.EnsureStarted();
+            byte* p = FilledMapping(0xCC);
+            try
+            {
+                byte* piece;
+                long released;
+                lock (ReleaseThread.QueueLockForTests) // the thread takes no job while this is held
+                {
+                    released = NativeHeap.ReleaseTail(p);
+                    piece = p - NativeHeap.MappedOffset + NativeHeap.ChargedSize(p);
+                    Assert.True(released > 0, "nothing was released");
+                    byte expected = ReleaseThread.Running ? (byte)0xCC : (byte)0; // inline without the thread
+                    int at = new ReadOnlySpan<byte>(piece, (int)released).IndexOfAnyExcept(expected);
+                    Assert.True(at < 0, $"byte {at} of the piece waiting for its discard was written");
+                }
+
+                Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+                int nonZero = new ReadOnlySpan<byte>(piece, (int)released).IndexOfAnyExcept((byte)0);
+                Assert.True(nonZero < 0, $"byte {nonZero} of the discarded piece is not zero");
+            }
+            finally
+            {
+                NativeHeap.Free(p);
+            }
+        }
+
+        [Fact]
+        public void PiecesOfOneMappingReleasedWhileItsDiscardWaits_JoinThatDiscard()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            ReleaseThread.EnsureStarted();
+            if (!ReleaseThread.Running)
+            {
+                return; // NATIVEGOMAP_RELEASE_THREAD=0: every discard is made inline
+            }
+
+            byte* p = FilledMapping(0xCC);
+            try
+            {
+                long charged = NativeHeap.ChargedSize(p);
+                long posted;
+                lock (ReleaseThread.QueueLockForTests)
+                {
+                    posted = ReleaseThread.Posted;
+                    NativeHeap.ReleaseTail(p);
+                    NativeHeap.ReleaseTail(p);
+                    Assert.Equal(posted + 1, ReleaseThread.Posted);
+                }
+
+                Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+                long kept = NativeHeap.ChargedSize(p);
+                byte* start = p - NativeHeap.MappedOffset + kept;
+                int nonZero = new ReadOnlySpan<byte>(start, (int)(charged - kept)).IndexOfAnyExcept((byte)0);
+                Assert.True(nonZero < 0, $"byte {nonZero} of the two discarded pieces is not zero");
+
+                // Taken by the thread, the slot is posted anew by the next piece.
+                NativeHeap.ReleaseTail(p);
+                Assert.Equal(posted + 2, ReleaseThread.Posted);
+                Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            }
+            finally
+            {
+                NativeHeap.Free(p);
+            }
+        }
+
+        /// <summary>A block filling a 2 MiB base-page mapping of its own (four 512 KiB release pieces, no slack) with every byte set to <paramref name="fill"/>.</summary>
+        private static byte* FilledMapping(byte fill)
+        {
+            const int size = (2 << 20) - (int)NativeHeap.MappedOffset;
+            byte* p = NativeHeap.Alloc(size, zero: true, align: 64, smallPages: true);
+            Assert.True(NativeHeap.IsMapped(p), "a 2 MiB block is not a mapping of its own");
+            new Span<byte>(p, size).Fill(fill);
+            return p;
+        }
+
         /// <summary>Empties the mapping cache and returns the live native bytes after it; false where mappings are not supported (the test then has nothing to check).</summary>
         private static bool StartWithAnEmptyCache(out long live)
         {
