@@ -330,7 +330,9 @@ namespace NativeGoMap
 
             // A record struct's compiler-generated equality compares field by field with each
             // field's default equality: the same as comparing bytes when the fields allow it.
-            if (noPadding && IsCompilerGeneratedEquality(t))
+            // Not when a fixed buffer lies inside: the generated equality reaches it through
+            // ValueType.Equals, which compares a fixed buffer's first element only.
+            if (noPadding && IsCompilerGeneratedEquality(t) && !ContainsFixedBuffer(t))
             {
                 return (KeyKind.Bytes, null);
             }
@@ -409,6 +411,21 @@ namespace NativeGoMap
             }
 
             return null;
+        }
+
+        /// <summary>True when a fixed buffer lies in <paramref name="t"/> or in a struct field of it, at any depth.</summary>
+        private static bool ContainsFixedBuffer(Type t)
+        {
+            foreach (FieldInfo f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                if (f.IsDefined(typeof(FixedBufferAttribute), false) ||
+                    (f.FieldType.IsValueType && !f.FieldType.IsPrimitive && !f.FieldType.IsEnum && f.FieldType != t && ContainsFixedBuffer(f.FieldType)))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static bool IsStructDefaultEquality(Type t) =>

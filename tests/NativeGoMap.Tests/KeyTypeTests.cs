@@ -295,6 +295,31 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void RecordStructHoldingAFixedBuffer_UsesItsEquality_AsDictionaryDoes()
+        {
+            // Found by review: a record struct's generated Equals reaches a nested fixed buffer
+            // through ValueType.Equals, which compares its first element only; the map compared
+            // every byte, so two keys Equals, Dictionary and the map's own Comparer call equal
+            // were two entries.
+            Assert.Equal(KeyKind.Equatable, KeyOps<NamedRecord>.Kind);
+            var first = default(Name4);
+            first.Bytes[0] = 1;
+            first.Bytes[1] = 2;
+            Name4 second = first;
+            second.Bytes[1] = 3;
+            var a = new NamedRecord(first);
+            var b = new NamedRecord(second);
+            var dictionary = new Dictionary<NamedRecord, int> { [a] = 1, [b] = 2 };
+
+            using var map = new GoMap<NamedRecord, int>();
+            map[a] = 1;
+            map[b] = 2;
+            Assert.True(map.Comparer.Equals(a, b));
+            Assert.Equal(dictionary.Count, map.Count);
+            Assert.Equal(2, map[a]);
+        }
+
+        [Fact]
         public void RecordStructOfInts_IsComparedByBytes()
         {
             Assert.Equal(KeyKind.Bytes, KeyOps<IntPair>.Kind);
@@ -642,6 +667,15 @@ namespace NativeGoMap.Tests
 
             public override int GetHashCode() => HashCode.Combine(A, B);
         }
+
+        /// <summary>A four-byte fixed buffer in a struct without equality of its own.</summary>
+        public unsafe struct Name4
+        {
+            public fixed byte Bytes[4];
+        }
+
+        /// <summary>A record struct around <see cref="Name4"/>: its generated equality compares the buffer's first byte only.</summary>
+        public readonly record struct NamedRecord(Name4 Name);
 
         public readonly record struct IntPair(int A, int B);
 
