@@ -98,7 +98,7 @@ namespace NativeGoMap
                 byte[] keyName = SnapshotTypeName<TKey>.Utf8;
                 byte[] valueName = SnapshotTypeName<TValue>.Utf8;
                 var header = new Span<byte>(w.Buffer, SnapshotFormat.HeaderLength(keyName.Length, valueName.Length));
-                uint headerChecksum = SnapshotFormat.WriteHeader(header, count, sizeof(TKey), sizeof(TValue), SnapshotType<TKey, TValue>.Fingerprint, g.B, keyName, valueName);
+                uint headerChecksum = SnapshotFormat.WriteHeader(header, count, sizeof(TKey), sizeof(TValue), SnapshotType<TKey, TValue>.Fingerprint, Math.Max(g.B, MapMath.BForHint(count)), keyName, valueName);
                 w.Used = header.Length;
                 w.Flush(checksummed: false);
                 w.Crc = SnapshotFormat.EntriesCrcStart(headerChecksum);
@@ -223,7 +223,7 @@ namespace NativeGoMap
             }
 
             int b = Math.Max(_b, MapMath.BForHint(count));
-            SizeForLoad(b);
+            SizeForLoad(b, commit: stream.CanSeek); // a stream that cannot seek was not measured: reserve, do not populate
             int entrySize = SnapshotType<TKey, TValue>.EntrySize;
             load.Bits = LoadPartitionBits(b);
             load.Shift = b - load.Bits;
@@ -394,11 +394,11 @@ namespace NativeGoMap
         }
 
         /// <summary>Gives the new map the bucket array of 2^<paramref name="b"/> buckets the load fills (allocate first, then replace).</summary>
-        private void SizeForLoad(int b)
+        private void SizeForLoad(int b, bool commit)
         {
             if (b != _b || _buckets == null)
             {
-                byte* array = AllocBucketArray(b, commit: true, out byte* nextOverflow);
+                byte* array = AllocBucketArray(b, commit, out byte* nextOverflow);
                 FreeBlock(_buckets);
                 _buckets = array;
                 _nextOverflow = nextOverflow;

@@ -18,9 +18,11 @@
 //   32         8      type fingerprint: FNV-1a 64 of the shapes of the key and value types (the types
 //                     of their fields, recursively, fixed-buffer and inline-array lengths, explicit
 //                     layouts), so that a type whose name stayed but whose fields changed is refused
-//   40         1      B of the writing map, log2 of its buckets. Informational: the loader checks it
-//                     is consistent with the count (B ≥ Go's B for the count) but builds the map with
-//                     Go's B for the count, as inserts would (a sparse map loads compact)
+//   40         1      B of the writing map, log2 of its buckets, raised to Go's B for the count when
+//                     the map holds more (inserts during a shrink or a same-size growth start no
+//                     growth, so a live map can). Informational: the loader checks it is consistent
+//                     with the count (B ≥ Go's B for the count) but builds the map with Go's B for
+//                     the count, as inserts would (a sparse map loads compact)
 //   41         1      seed policy: 0 = the loader draws a fresh seed, or takes GoMapOptions.Seed.
 //                     The only policy of version 1: a seed is never written, because a seed on disk
 //                     is a hash-flooding key handed to whoever can read the file

@@ -380,6 +380,30 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void WriteTo_InTheMiddleOfAShrinkThatInsertsFilledPastItsTarget_RoundTripsThroughReadFrom()
+        {
+            // Found by review: inserts during a shrink start no growth, so the count passed the
+            // load factor of the shrink's target B, which WriteTo wrote as the header's B; ReadFrom
+            // refused the map's own snapshot as corrupt (B too small for the count).
+            var model = new Dictionary<long, long>();
+            using GoMap<long, long> map = Filled(13_000, model);
+            Assert.Equal(11, map.GetStats().B);
+            RemoveFrom(map, model, 6_600, 13_000);
+            map.TrimExcess(); // starts 11 -> 10 (6.5 x 2^10 = 6,656 entries)
+            for (long k = 100_000; k < 100_100; k++)
+            {
+                map[k] = k;
+                model[k] = k;
+            }
+
+            Assert.True(map.GetStats().IsShrinking);
+            Assert.True(map.Count > 6_656, $"{map.Count} entries");
+            using GoMap<long, long> loaded = RoundTrip(map);
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model);
+        }
+
+        [Fact]
         public void WriteTo_InTheMiddleOfAnEnsureCapacityGrowthOfSeveralLevels_RoundTripsThroughReadFrom()
         {
             var model = new Dictionary<long, long>();

@@ -282,6 +282,32 @@ namespace NativeGoMap.Tests
             });
         }
 
+        [Fact]
+        public void AStreamThatCannotSeek_ClaimingAHugeCount_GetsItsArrayReservedNotPopulated()
+        {
+            // Found by review: the array for the header's count was populated before any entry
+            // arrived, so a 72-byte header claiming 16M entries made 612 MiB resident (the README
+            // promises a reservation whose untouched pages cost nothing).
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+
+            byte[] crafted = Snap.Craft(Snap.LongLong(10), s =>
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), 16_000_000);
+                s[40] = 22;
+            });
+            var stream = new HeaderOnlyStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray());
+            long baseline = LiveBytes.Settled();
+            long residentBefore = HeaderOnlyStream.ResidentBytes();
+            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream));
+            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+            Assert.Equal(baseline, LiveBytes.Settled());
+            long grown = stream.ResidentAtFirstEntryRead - residentBefore;
+            Assert.True(grown < 64L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
+        }
+
         private static InvalidDataException ExpectInvalid<TKey, TValue>(byte[] snapshot, string what)
             where TKey : unmanaged
             where TValue : unmanaged
@@ -325,6 +351,73 @@ namespace NativeGoMap.Tests
             }
 
             return map;
+        }
+
+        /// <summary>
+        /// A stream that cannot seek: serves a header, then ends, noting the process's resident
+        /// memory (VmRSS) when the loader first asks for entry bytes.
+        /// </summary>
+        private sealed class HeaderOnlyStream : Stream
+        {
+            private readonly byte[] _header;
+            private int _position;
+
+            public HeaderOnlyStream(byte[] header) => _header = header;
+
+            public long ResidentAtFirstEntryRead { get; private set; } = -1;
+
+            public override bool CanRead => true;
+
+            public override bool CanSeek => false;
+
+            public override bool CanWrite => false;
+
+            public override long Length => throw new NotSupportedException();
+
+            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+            public static long ResidentBytes()
+            {
+                foreach (string line in File.ReadAllLines("/proc/self/status"))
+                {
+                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    {
+                        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                    }
+                }
+
+                throw new InvalidOperationException("no VmRSS line in /proc/self/status");
+            }
+
+            public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+            public override int Read(Span<byte> buffer)
+            {
+                if (_position == _header.Length)
+                {
+                    if (ResidentAtFirstEntryRead < 0)
+                    {
+                        ResidentAtFirstEntryRead = ResidentBytes();
+                    }
+
+                    return 0;
+                }
+
+                int n = Math.Min(buffer.Length, _header.Length - _position);
+                _header.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            public override void Flush()
+            {
+            }
+
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+            public override void SetLength(long value) => throw new NotSupportedException();
+
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
 
         /// <summary>Throws from GetHashCode for one key, as user code may on a value it never expects.</summary>
