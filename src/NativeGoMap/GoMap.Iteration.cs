@@ -183,14 +183,17 @@ namespace NativeGoMap
                         {
                             // Decide the kind now: another growth may follow before the walk is
                             // done. A doubling (or a growth of several levels) splits an old chain
-                            // between new buckets: yield only the entries bound for this one. A
-                            // shrink merges a group of old chains into this one: walk them all.
+                            // between new buckets; a shrink merges a group of old chains into
+                            // this one: walk them all. Either way, and for a same-size growth,
+                            // yield only the keys that hash to this new bucket. For a doubling
+                            // that is its split; for the others it drops only keys that left and
+                            // came back under a new seed (the map emptied in between): an
+                            // evacuated slot's lookup finds such a key in another new bucket,
+                            // where this walk meets it again (Go skips the filter for a
+                            // same-size growth and would yield it twice).
                             it._onOld = true;
-                            if (oldB < it._b)
-                            {
-                                checkBucket = bucket;
-                            }
-                            else if (oldB > it._b)
+                            checkBucket = bucket;
+                            if (oldB > it._b)
                             {
                                 it._groupArray = oldArray;
                                 it._groupNext = bucket + MapMath.BucketShift(it._b);
@@ -228,8 +231,8 @@ namespace NativeGoMap
                     ref TKey k = ref BucketLayout<TKey, TValue>.Key(b, offi);
                     if (checkBucket != NoCheck)
                     {
-                        // Walking an unevacuated old bucket for a doubling growth: skip the keys
-                        // that will go to another of its new buckets.
+                        // Walking an unevacuated old chain: skip the keys that belong to
+                        // another new bucket (see above).
                         if ((Hash(k) & MapMath.BucketMask(it._b)) != checkBucket)
                         {
                             continue;

@@ -131,6 +131,78 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
+        // Found by review: an enumeration started during a shrink or a same-size growth walked a
+        // new bucket's old chains without Go's hash filter. When the map empties under it (a new
+        // seed) and keys come back, an evacuated old slot's lookup found a key that now lives in
+        // another new bucket, where the walk met it again.
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void AKeyReaddedAfterTheMapEmpties_DuringAShrinkUnderAnEnumeration_IsYieldedOnce(ConcurrencyChecks checks)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 30, ConcurrencyChecks = checks });
+            for (long k = 0; k < 10_000; k++)
+            {
+                map[k] = k;
+            }
+
+            for (long k = 30; k < 10_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            map.TrimExcess(); // B 11 -> 6; the first call carries 256 of 2,048 old buckets
+            Assert.True(map.GetStats().IsShrinking);
+            GoMap<long, long>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            Assert.True(e._onOld, "the enumeration does not start in an old chain");
+            AssertReaddedKeysYieldedOnce(map, ref e, Enumerable.Range(0, 30).Select(k => (long)k).ToList());
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void AKeyReaddedAfterTheMapEmpties_DuringASameSizeGrowthUnderAnEnumeration_IsYieldedOnce(ConcurrencyChecks checks)
+        {
+            using GoMap<int, long> map = IterationHelpers.ChurnableIntMap(60, seed: 1, checks);
+            IterationHelpers.ChurnUntilSameSizeGrowing(map);
+            Assert.True(map.GetStats().IsSameSizeGrow);
+            var keys = new List<int>(IterationHelpers.OrderOf(map));
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            bool more;
+            while ((more = e.MoveNext()) && !e._onOld)
+            {
+            }
+
+            Assert.True(more, "the enumeration never walked an old chain");
+            AssertReaddedKeysYieldedOnce(map, ref e, keys);
+        }
+
+        /// <summary>Removes <paramref name="keys"/> (all the map holds: the last remove renews the seed), adds them back, and walks <paramref name="e"/> to its end: no key twice.</summary>
+        private static void AssertReaddedKeysYieldedOnce<TKey>(GoMap<TKey, long> map, ref GoMap<TKey, long>.Enumerator e, List<TKey> keys)
+            where TKey : unmanaged
+        {
+            foreach (TKey k in keys)
+            {
+                Assert.True(map.Remove(k));
+            }
+
+            Assert.Equal(0L, map.LongCount);
+            foreach (TKey k in keys)
+            {
+                map[k] = 1;
+            }
+
+            var seen = new HashSet<TKey>();
+            while (e.MoveNext())
+            {
+                Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key}, added once during the enumeration, was yielded twice");
+            }
+
+            map.Validate();
+        }
+
         [Fact]
         public void OddKeysDeletedAfterAGrowthDuringIterationAreNotYielded()
         {

@@ -326,10 +326,10 @@ namespace NativeGoMap.Tests
         /// as usual but gives keys from <see cref="ChurnBase"/> on one hash code per 16, so that
         /// <see cref="ChurnUntilSameSizeGrowing"/> can pile up overflow buckets.
         /// </summary>
-        public static GoMap<int, long> ChurnableIntMap(int n, ulong seed)
+        public static GoMap<int, long> ChurnableIntMap(int n, ulong seed, ConcurrencyChecks checks = ConcurrencyChecks.Go)
         {
             var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k < ChurnBase ? k : k >> 4);
-            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed }, comparer);
+            var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, ConcurrencyChecks = checks }, comparer);
             for (int i = 0; i < n; i++)
             {
                 map.Add(i, i * 10L);
