@@ -448,9 +448,9 @@ namespace NativeGoMap
             /// and yields their entries from one mask; an entry moved by a growth since the
             /// enumeration started costs one lookup.
             /// </summary>
-            /// <returns>False at the end, and on every call after the end or after <see cref="Dispose"/>;
-            /// the registration is released at the end.</returns>
-            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <returns>False at the end, and on every call after the end or after <see cref="Dispose"/>
+            /// while the map lives; the registration is released at the end.</returns>
+            /// <exception cref="ObjectDisposedException">The map is disposed (also after the end or after <see cref="Dispose"/>).</exception>
             /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the step.</exception>
             /// <exception cref="InvalidOperationException">Another copy of this enumerator was disposed, finished or reset.</exception>
             [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the caller's loop: see below

@@ -174,6 +174,20 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AFinishedEnumerator_ThrowsObjectDisposed_OnceTheMapIsDisposed()
+        {
+            GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            while (e.MoveNext())
+            {
+            }
+
+            Assert.False(e.MoveNext()); // after the end, while the map lives
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => e.MoveNext());
+        }
+
+        [Fact]
         public void AWriteInProgressOnAnotherThread_IsDetectedInsideABucket()
         {
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
