@@ -138,11 +138,13 @@ namespace NativeGoMap
                 return;
             }
 
-            foreach ((IntPtr b, ulong length, bool mapped) in t_quarantine)
+            foreach ((IntPtr b, ulong _, bool mapped) in t_quarantine)
             {
                 if (mapped)
                 {
-                    OsMemory.Unmap((byte*)b, length);
+                    // The whole mapping, its released tail included (the recorded length is only
+                    // what was still charged), after any job still queued for it in its header words.
+                    PostUnmap((byte*)b);
                 }
                 else
                 {

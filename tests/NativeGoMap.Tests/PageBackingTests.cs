@@ -257,6 +257,37 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Fact]
+        public void APoisonQuarantinedMapping_WithAReleasedTail_IsUnmappedWhole()
+        {
+            // Found by review: the quarantine unmapped only what was still charged (the kept
+            // part), on the caller's thread, past any job still queued in the mapping's words.
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            ReleaseThread.EnsureStarted();
+            byte* p = FilledMapping(0xCC);
+            byte* start = p - NativeHeap.MappedOffset;
+            Assert.True(NativeHeap.ReleaseTail(p) > 0, "nothing was released");
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            NativeHeap.PoisonFreedMemory = true;
+            try
+            {
+                NativeHeap.Free(p);
+            }
+            finally
+            {
+                NativeHeap.PoisonFreedMemory = false;
+                NativeHeap.ReleaseQuarantine();
+            }
+
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            Assert.False(IsMapped(start), "the mapping's first page is still mapped");
+            Assert.False(IsMapped(start + (2 << 20) - OsMemory.Page), "the released tail of the quarantined mapping is still mapped");
+        }
+
         /// <summary>A block filling a 2 MiB base-page mapping of its own (four 512 KiB release pieces, no slack) with every byte set to <paramref name="fill"/>.</summary>
         private static byte* FilledMapping(byte fill)
         {
