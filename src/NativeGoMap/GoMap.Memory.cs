@@ -42,8 +42,10 @@ namespace NativeGoMap
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
     //     unannounced in Go mode, perhaps preempted for milliseconds) finds zeros, not an
     //     unmapped page. A whole array of 64 KiB to 4 MiB goes to the process-wide reuse cache
-    //     instead, where it stays mapped (another map may take it and clear it) and an eviction
-    //     unmaps it only a second or more after it came (NativeHeap.CacheGraceMilliseconds).
+    //     instead, where it stays mapped (another map may take it and clear it) and is unmapped
+    //     only a second or more after it came (NativeHeap.CacheGraceMilliseconds): by an
+    //     eviction, or by the release thread, which holds a freed mapping until its stamp's
+    //     grace period is over (NativeHeap.UnmapDueAt) when another map took it and freed it sooner.
     //   - Indirect key/value blocks are read through the pointers in the buckets, by lookups as
     //     by enumerators: deferred while an enumerator is registered, while a Strict read is
     //     announced on another thread, or when the block is a mapping of its own (a free would

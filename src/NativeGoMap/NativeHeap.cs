@@ -22,7 +22,7 @@ namespace NativeGoMap
     /// (see <c>GoMap.Memory.cs</c>: retired memory waits there for enumerators and release steps).
     /// A mapping starts with <see cref="MappedOffset"/> bytes of its own below that header:
     /// <code>
-    ///   word 0: length | HugeFlag   word 1: parked stamp   words 2-5: free/unmap job
+    ///   word 0: length | HugeFlag   word 1: stamp (MappedStamp)   words 2-5: free/unmap job
     ///   words 6-9: discard job      words 10-13: populate job
     ///   words 14-15: the header above, then the user bytes
     /// </code>
@@ -238,8 +238,9 @@ namespace NativeGoMap
             byte* baseP = TakeFromCache(total, huge && OsMemory.HugePages && total >= OsMemory.HugePage);
             if (baseP != null)
             {
-                new Span<byte>(baseP + MappedOffset, (int)(total - MappedOffset)).Clear(); // a block from here is zeroed, as a fresh one
-                *(long*)(baseP + 8) = 0; // the parked stamp
+                // A block from here is zeroed, as a fresh one. Its stamp stays: when it went to the
+                // cache, which its next free honours (UnmapDueAt).
+                new Span<byte>(baseP + MappedOffset, (int)(total - MappedOffset)).Clear();
             }
             else
             {
@@ -360,6 +361,7 @@ namespace NativeGoMap
                     Interlocked.Add(ref s_liveBytes, -(long)length);
                     s_cache[slot] = (IntPtr)baseP;
                     s_cacheTime[slot] = now;
+                    *(long*)(baseP + 8) = now; // the stamp: the last moment another map's read may have held it
                     s_cachedBytes += (long)length;
                 }
             }
@@ -434,10 +436,26 @@ namespace NativeGoMap
 
         /// <summary>
         /// A word of a mapped block's own, below its header (the mapping's bytes 8..15; bytes 0..7
-        /// hold its length): GoMap.Memory.cs records there when it parked the block. Only for
-        /// blocks <see cref="IsMapped"/> says are mapped.
+        /// hold its length): a Stopwatch timestamp of the last moment a read racing another
+        /// owner's writes may have held the mapping, 0 for a fresh one. GoMap.Memory.cs records
+        /// there when it parked the block, <see cref="FreeToCache"/> when it cached it; a block
+        /// taken from the cache keeps it. Only for blocks <see cref="IsMapped"/> says are mapped.
         /// </summary>
         internal static ref long MappedStamp(byte* p) => ref *(long*)(p - MappedOffset + 8);
+
+        /// <summary>
+        /// When the mapping at <paramref name="baseP"/> (its start) may be unmapped: its stamp
+        /// (<see cref="MappedStamp"/>) plus <see cref="CacheGraceMilliseconds"/>, as a Stopwatch
+        /// timestamp; 0 for a fresh one. The release thread holds a freed mapping until then: a
+        /// retired array that another map took from the cache and freed at once may still be
+        /// under a read racing its first owner's writes (misuse, Go mode), which must find
+        /// mapped memory (found by a review of the protocol).
+        /// </summary>
+        internal static long UnmapDueAt(byte* baseP)
+        {
+            long stamp = *(long*)(baseP + 8);
+            return stamp == 0 ? 0 : stamp + (Stopwatch.Frequency / 1000 * CacheGraceMilliseconds);
+        }
 
         /// <summary>True for a block in a mapping of its own (outside poison mode), which <see cref="ReleaseTail"/> can release in pieces.</summary>
         internal static bool IsMapped(byte* p) => (*(ulong*)(p - HeaderSize) & MagicMask) == MappedMagic && !t_poison;

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -23,7 +24,10 @@ namespace NativeGoMap
     /// links live in the mapping's own words). Memory posted here is no longer reachable
     /// by the map (GoMap.Memory.cs decides when that is), so returning it a little later changes
     /// nothing a map can observe. Posts are carried out in order, so a piece of a mapping
-    /// discarded before the mapping is unmapped is discarded first.
+    /// discarded before the mapping is unmapped is discarded first. One exception to the order:
+    /// an unmap whose mapping another map's racing read may still hold (a retired array reused
+    /// from the cache and freed again within the grace period, see NativeHeap.UnmapDueAt) waits
+    /// on the thread's own list, and the thread wakes for it when it is due.
     /// </para>
     /// <para>
     /// The thread starts with the first map (<see cref="EnsureStarted"/>, so that no operation
@@ -41,6 +45,7 @@ namespace NativeGoMap
         private static Thread? s_thread;
         private static Job* s_head;
         private static Job* s_tail;
+        private static Job* s_delayed; // the thread's own: unmaps waiting for their grace period (Loop)
         private static bool s_waiting;
         private static long s_posted;
         private static long s_done;
@@ -55,7 +60,11 @@ namespace NativeGoMap
             /// <summary>Not queued: never posted, or taken by the thread.</summary>
             None = 0,
 
-            /// <summary>Unmap <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>.</summary>
+            /// <summary>
+            /// Unmap <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>, a whole mapping, not
+            /// before <see cref="NativeHeap.UnmapDueAt"/> says: until then it waits on the thread's
+            /// own list while later jobs run (the thread off, it is unmapped at once).
+            /// </summary>
             Unmap = 2,
 
             /// <summary>Discard (MADV_DONTNEED) <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>.</summary>
@@ -197,7 +206,7 @@ namespace NativeGoMap
         internal static object QueueLockForTests => s_lock;
 
         /// <summary>
-        /// Waits until every call posted so far has been made (at most <paramref name="timeoutMs"/>);
+        /// Waits until every call posted so far has been made, delayed unmaps included (at most <paramref name="timeoutMs"/>);
         /// true when they have. For tests and the stress program, which read the OS's view (RSS,
         /// mappings) after releasing.
         /// </summary>
@@ -227,45 +236,132 @@ namespace NativeGoMap
         {
             while (true)
             {
-                Kind what;
-                byte* start;
-                ulong length;
+                Job* job = null;
+                Kind what = Kind.None;
+                byte* start = null;
+                ulong length = 0;
                 lock (s_lock)
                 {
-                    while (s_head == null)
+                    while (s_head == null && !DelayedDue())
                     {
                         s_waiting = true;
-                        Monitor.Wait(s_lock);
+                        Monitor.Wait(s_lock, DelayedWaitMilliseconds());
                     }
 
                     s_waiting = false;
-
-                    // Copy the job out before the call: the call may free the memory it lives in.
-                    Job* job = s_head;
-                    s_head = job->Next;
-                    if (s_head == null)
+                    if (s_head != null)
                     {
-                        s_tail = null;
+                        // Copy the job out before the call: the call may free the memory it lives in.
+                        job = s_head;
+                        s_head = job->Next;
+                        if (s_head == null)
+                        {
+                            s_tail = null;
+                        }
+
+                        what = job->What;
+                        start = job->Start;
+                        length = job->Length;
+                        job->What = Kind.None; // taken: a later discard of the mapping posts its slot again
+                    }
+                }
+
+                if (job != null)
+                {
+                    if (what == Kind.Unmap && NativeHeap.UnmapDueAt(start) > Stopwatch.GetTimestamp())
+                    {
+                        // A racing read may still be in it: it waits on the thread's own list (its
+                        // job words are the thread's alone now), and other jobs go on meanwhile.
+                        job->Next = s_delayed;
+                        s_delayed = job;
+                    }
+                    else
+                    {
+                        RunCounted(what, start, length);
+                    }
+                }
+
+                RunDueDelayed();
+            }
+        }
+
+        /// <summary>Makes a call taken from the queue (or the delayed list) and counts it done.</summary>
+        private static void RunCounted(Kind what, byte* start, ulong length)
+        {
+            try
+            {
+                Run(what, start, length);
+            }
+            catch (InvalidOperationException)
+            {
+                // A refused munmap or madvise: nothing a map can do about it here; the bytes
+                // were already charged off. Count it and keep serving the other jobs.
+                Interlocked.Increment(ref s_failures);
+            }
+
+            Interlocked.Increment(ref s_done);
+        }
+
+        /// <summary>True when an unmap on the delayed list is due (the thread only).</summary>
+        private static bool DelayedDue()
+        {
+            long now = Stopwatch.GetTimestamp();
+            for (Job* j = s_delayed; j != null; j = j->Next)
+            {
+                if (NativeHeap.UnmapDueAt(j->Start) <= now)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>How long the thread may sleep before the next delayed unmap is due; infinite when none waits.</summary>
+        private static int DelayedWaitMilliseconds()
+        {
+            if (s_delayed == null)
+            {
+                return Timeout.Infinite;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            long soonest = long.MaxValue;
+            for (Job* j = s_delayed; j != null; j = j->Next)
+            {
+                soonest = Math.Min(soonest, NativeHeap.UnmapDueAt(j->Start) - now);
+            }
+
+            return (int)Math.Clamp((soonest * 1000 / Stopwatch.Frequency) + 1, 1, NativeHeap.CacheGraceMilliseconds);
+        }
+
+        /// <summary>Unmaps the delayed mappings whose grace period is over (the thread only).</summary>
+        private static void RunDueDelayed()
+        {
+            long now = Stopwatch.GetTimestamp();
+            Job* prev = null;
+            for (Job* j = s_delayed; j != null;)
+            {
+                Job* next = j->Next;
+                if (NativeHeap.UnmapDueAt(j->Start) <= now)
+                {
+                    if (prev == null)
+                    {
+                        s_delayed = next;
+                    }
+                    else
+                    {
+                        prev->Next = next;
                     }
 
-                    what = job->What;
-                    start = job->Start;
-                    length = job->Length;
-                    job->What = Kind.None; // taken: a later discard of the mapping posts its slot again
+                    RunCounted(Kind.Unmap, j->Start, j->Length); // j lives in the mapping: not read after this
+                }
+                else
+                {
+                    prev = j;
                 }
 
-                try
-                {
-                    Run(what, start, length);
-                }
-                catch (InvalidOperationException)
-                {
-                    // A refused munmap or madvise: nothing a map can do about it here; the bytes
-                    // were already charged off. Count it and keep serving the other jobs.
-                    Interlocked.Increment(ref s_failures);
-                }
-
-                Interlocked.Increment(ref s_done);
+                j = next;
             }
         }
 

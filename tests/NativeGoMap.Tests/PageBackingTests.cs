@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using System.Threading;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -286,6 +287,58 @@ namespace NativeGoMap.Tests
             Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
             Assert.False(IsMapped(start), "the mapping's first page is still mapped");
             Assert.False(IsMapped(start + (2 << 20) - OsMemory.Page), "the released tail of the quarantined mapping is still mapped");
+        }
+
+        [Fact]
+        public void ARetiredArrayAnotherMapTookFromTheCache_StaysMappedForTheGracePeriodWhenThatMapFreesIt()
+        {
+            // Found by review: taken from the cache by map B, A's retired array was unmapped as
+            // soon as B was disposed (the cache full of young entries), under a read that may
+            // still race A's writes (misuse) in it.
+            if (!StartWithAnEmptyCache(out _))
+            {
+                return;
+            }
+
+            const long hintB13 = 13L << 12; // a 1.2 MB array, which the cache keeps
+            using var a = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13, Seed = 1 });
+            byte* old = a.BucketArray;
+            for (long k = 0; a.BucketArray == old || a.GetStats().IsGrowing; k++)
+            {
+                a[k] = k;
+            }
+
+            while (a.GetStats().DeferredBytes != 0)
+            {
+                a[0] = 0; // release steps: the retired array goes whole to the cache
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var b = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
+            Assert.True(b.BucketArray == old, "map B did not take A's retired array from the cache");
+            var others = new GoMap<long, long>[14];
+            for (int i = 0; i < others.Length; i++)
+            {
+                others[i] = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
+            }
+
+            foreach (GoMap<long, long> m in others)
+            {
+                m.Dispose(); // fills the cache with young entries: B's array finds no room
+            }
+
+            b.Dispose();
+            Thread.Sleep(50); // time for the release thread to unmap it, if it were going to
+            bool mapped = IsMapped((byte*)((ulong)old & ~(OsMemory.Page - 1)));
+            long elapsed = clock.ElapsedMilliseconds;
+            NativeHeap.EmptyCache();
+            if (elapsed < NativeHeap.CacheGraceMilliseconds)
+            {
+                Assert.True(mapped, $"A's retired array was unmapped {elapsed} ms after it went to the cache");
+            }
+
+            Assert.True(ReleaseThread.WaitIdle(), "the delayed unmap did not happen within 10 s");
+            Assert.False(IsMapped((byte*)((ulong)old & ~(OsMemory.Page - 1))), "the array was never unmapped");
         }
 
         /// <summary>A block filling a 2 MiB base-page mapping of its own (four 512 KiB release pieces, no slack) with every byte set to <paramref name="fill"/>.</summary>
