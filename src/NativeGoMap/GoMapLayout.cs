@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NativeGoMap
 {
@@ -171,15 +172,36 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* ValueSlot(byte* b, int i) => b + ValuesOffset + ((nint)i * ValueSlotSize);
 
-        /// <summary>The key stored in slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        /// <summary>
+        /// What <see cref="Key"/> and <see cref="Value"/> read through a null slot pointer: zero
+        /// bytes, one block per layout with indirect slots, made once and never freed (outside
+        /// <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
+        /// racing writes (misuse, Go mode) can meet one: it matched a slot's tophash, then the
+        /// bucket was discarded (zero pages) or cleared by the map that took it from the reuse
+        /// cache. It then reads a zero key or value instead of dereferencing null (found by a
+        /// hostile harness: NullReferenceException and access violations in Go mode).
+        /// </summary>
+        private static readonly byte* s_nullSlotTarget = IndirectKey || IndirectValue
+            ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))
+            : null;
+
+        /// <summary>A slot's pointer, or <see cref="s_nullSlotTarget"/> for null.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static byte* SlotTarget(byte* slot)
+        {
+            byte* p = *(byte**)slot;
+            return p != null ? p : s_nullSlotTarget;
+        }
+
+        /// <summary>The key stored in slot <paramref name="i"/>, through its pointer when indirect (a null pointer reads as a zero key, see <see cref="s_nullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TKey Key(byte* b, int i) =>
-            ref IndirectKey ? ref *(TKey*)*(byte**)KeySlot(b, i) : ref *(TKey*)KeySlot(b, i);
+            ref IndirectKey ? ref *(TKey*)SlotTarget(KeySlot(b, i)) : ref *(TKey*)KeySlot(b, i);
 
-        /// <summary>The value stored in slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        /// <summary>The value stored in slot <paramref name="i"/>, through its pointer when indirect (a null pointer reads as a zero value, see <see cref="s_nullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TValue Value(byte* b, int i) =>
-            ref IndirectValue ? ref *(TValue*)*(byte**)ValueSlot(b, i) : ref *(TValue*)ValueSlot(b, i);
+            ref IndirectValue ? ref *(TValue*)SlotTarget(ValueSlot(b, i)) : ref *(TValue*)ValueSlot(b, i);
 
         /// <summary>Mask of B in a published table word (arrays are 64-byte aligned, so B fits below the address).</summary>
         internal const nuint TableBMask = 63;
@@ -209,10 +231,10 @@ namespace NativeGoMap
         /// <summary>Bucket <paramref name="i"/> of an overflow chunk.</summary>
         internal static byte* ChunkBucket(byte* chunk, long i) => chunk + 64 + ((ulong)i * (ulong)BucketSize);
 
-        /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect.</summary>
+        /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect (never null: see <see cref="s_nullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static TValue* ValuePtr(byte* b, int i) =>
-            IndirectValue ? *(TValue**)ValueSlot(b, i) : (TValue*)ValueSlot(b, i);
+            IndirectValue ? (TValue*)SlotTarget(ValueSlot(b, i)) : (TValue*)ValueSlot(b, i);
 
         /// <summary>
         /// Asks the CPU to start loading a bucket's cache lines: the lines of b, b + 64, b + 128

@@ -284,5 +284,79 @@ namespace NativeGoMap.Tests
                 _resume.Dispose();
             }
         }
+
+        // ---- Go mode: what a read racing writes may meet ----
+
+        /// <summary>
+        /// Found by a hostile harness: a Go-mode read that matched a slot's tophash just before a
+        /// racing write discarded the bucket's pages (or another map cleared it after taking it
+        /// from the reuse cache) loaded a null key or value pointer and dereferenced it. Here the
+        /// slot's pointer is set to null by hand, as such a read would see it.
+        /// </summary>
+        [Fact]
+        public unsafe void ANullKeyPointerInAMatchedSlot_ReadsAsAZeroKey_NotAFault()
+        {
+            using var map = new GoMap<Blob200, long>();
+            Blob200 key = Blob200.Of(7);
+            map[key] = 1;
+            byte* slot = FirstLiveSlot(map, out int i) + GoMap<Blob200, long>.Layout.KeysOffset + (i * GoMap<Blob200, long>.Layout.KeySlotSize);
+            byte* saved = *(byte**)slot;
+            *(byte**)slot = null;
+            try
+            {
+                Assert.False(map.ContainsKey(key)); // compared with zero bytes, which are not the key
+            }
+            finally
+            {
+                *(byte**)slot = saved;
+            }
+
+            Assert.True(map.ContainsKey(key));
+            map.Validate();
+        }
+
+        [Fact]
+        public unsafe void ANullValuePointerInALiveSlot_ReadsAsAZeroValue_NotAFault()
+        {
+            using var map = new GoMap<long, Blob200>();
+            map[7] = Blob200.Of(7);
+            byte* slot = FirstLiveSlot(map, out int i) + GoMap<long, Blob200>.Layout.ValuesOffset + (i * GoMap<long, Blob200>.Layout.ValueSlotSize);
+            byte* saved = *(byte**)slot;
+            *(byte**)slot = null;
+            try
+            {
+                GoMap<long, Blob200>.Enumerator e = map.GetEnumerator();
+                Assert.True(e.MoveNext());
+                Assert.Equal(7, e.Current.Key);
+                Blob200 value = e.Current.Value;
+                Assert.True(new Blob200Comparer().Equals(value, default), "the value read through a null pointer is not zero");
+                e.Dispose();
+            }
+            finally
+            {
+                *(byte**)slot = saved;
+            }
+
+            Assert.True(new Blob200Comparer().Equals(map[7], Blob200.Of(7)));
+            map.Validate();
+        }
+
+        /// <summary>The one live slot of a one-entry map at B = 0: its bucket, and the slot in <paramref name="slot"/>.</summary>
+        private static unsafe byte* FirstLiveSlot<TKey, TValue>(GoMap<TKey, TValue> map, out int slot)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            Assert.Equal(0, map.GetStats().B);
+            byte* b = map.BucketArray;
+            for (slot = 0; slot < 8; slot++)
+            {
+                if (b[slot] >= 5)
+                {
+                    return b;
+                }
+            }
+
+            throw new InvalidOperationException("no live slot in bucket 0");
+        }
     }
 }
