@@ -472,7 +472,7 @@ namespace NativeGoMap
         /// populates ahead of the writes (a write that gets to a page first takes one small
         /// fault); calloc below.
         /// </summary>
-        private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow)
+        private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow, bool populateAhead = true)
         {
             ulong? bytes = BucketLayout<TKey, TValue>.ArrayBytes(b);
             if (bytes is null || bytes.Value > MapMath.MaxAlloc)
@@ -482,7 +482,7 @@ namespace NativeGoMap
 
             byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth);
             _work.BucketAllocations++;
-            if (!commit && _smallPagesForGrowth)
+            if (!commit && populateAhead && _smallPagesForGrowth)
             {
                 NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it
             }

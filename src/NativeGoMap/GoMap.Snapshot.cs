@@ -398,7 +398,7 @@ namespace NativeGoMap
         {
             if (b != _b || _buckets == null)
             {
-                byte* array = AllocBucketArray(b, commit, out byte* nextOverflow);
+                byte* array = AllocBucketArray(b, commit, out byte* nextOverflow, populateAhead: commit); // an unmeasured stream's array is reserved only
                 FreeBlock(_buckets);
                 _buckets = array;
                 _nextOverflow = nextOverflow;

@@ -300,12 +300,37 @@ namespace NativeGoMap.Tests
             });
             var stream = new HeaderOnlyStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray());
             long baseline = LiveBytes.Settled();
-            long residentBefore = HeaderOnlyStream.ResidentBytes();
+            long residentBefore = ProcessMemory.ResidentBytes();
             var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream));
             Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
             Assert.Equal(baseline, LiveBytes.Settled());
             long grown = stream.ResidentAtFirstEntryRead - residentBefore;
             Assert.True(grown < 64L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
+        }
+
+        [Fact]
+        public void AStreamThatCannotSeek_ClaimingAHugeCount_GetsNoArrayPopulatedAhead_WithSmallPagesForGrowth()
+        {
+            // Found by review: with SmallPagesForGrowth the reserved array was handed to the
+            // release thread to populate ahead of writes, so the claimed count became resident anyway.
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+
+            ReleaseThread.EnsureStarted();
+            byte[] crafted = Snap.Craft(Snap.LongLong(10), s =>
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), 4_000_000); // B = 20: 151 MiB
+                s[40] = 20;
+            });
+            var stream = new HeaderOnlyStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray());
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            long residentBefore = ProcessMemory.ResidentBytes();
+            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream, new GoMapOptions { SmallPagesForGrowth = true }));
+            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+            long grown = stream.ResidentAtFirstEntryRead - residentBefore;
+            Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
         private static InvalidDataException ExpectInvalid<TKey, TValue>(byte[] snapshot, string what)
@@ -355,7 +380,8 @@ namespace NativeGoMap.Tests
 
         /// <summary>
         /// A stream that cannot seek: serves a header, then ends, noting the process's resident
-        /// memory (VmRSS) when the loader first asks for entry bytes.
+        /// memory (VmRSS) when the loader first asks for entry bytes (after the release thread
+        /// caught up).
         /// </summary>
         private sealed class HeaderOnlyStream : Stream
         {
@@ -376,19 +402,6 @@ namespace NativeGoMap.Tests
 
             public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-            public static long ResidentBytes()
-            {
-                foreach (string line in File.ReadAllLines("/proc/self/status"))
-                {
-                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                    {
-                        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-                    }
-                }
-
-                throw new InvalidOperationException("no VmRSS line in /proc/self/status");
-            }
-
             public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
             public override int Read(Span<byte> buffer)
@@ -397,7 +410,8 @@ namespace NativeGoMap.Tests
                 {
                     if (ResidentAtFirstEntryRead < 0)
                     {
-                        ResidentAtFirstEntryRead = ResidentBytes();
+                        ReleaseThread.WaitIdle(); // a populate job for the array would have run by now
+                        ResidentAtFirstEntryRead = ProcessMemory.ResidentBytes();
                     }
 
                     return 0;

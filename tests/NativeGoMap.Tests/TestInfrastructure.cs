@@ -34,4 +34,21 @@ namespace NativeGoMap.Tests
             }
         }
     }
+
+    /// <summary>The process's resident memory as the OS counts it (VmRSS), for tests that check what a map keeps resident.</summary>
+    public static class ProcessMemory
+    {
+        public static long ResidentBytes()
+        {
+            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                }
+            }
+
+            throw new InvalidOperationException("no VmRSS line in /proc/self/status");
+        }
+    }
 }
