@@ -46,6 +46,7 @@ namespace NativeGoMap
         private static Job* s_head;
         private static Job* s_tail;
         private static Job* s_delayed; // the thread's own: unmaps waiting for their grace period (Loop)
+        private static int s_delayedCount; // unmaps taken and not yet made because their grace period runs (WaitIdle reads it)
         private static bool s_waiting;
         private static long s_posted;
         private static long s_done;
@@ -218,8 +219,12 @@ namespace NativeGoMap
                 target = s_posted;
             }
 
+            // A delayed unmap lets later jobs finish first, each counted done in its place: s_done
+            // reaching the target says every job up to it was taken, and no delayed one left
+            // says those taken were made (read in this order: the thread counts a job delayed
+            // before it makes any later one).
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (Volatile.Read(ref s_done) < target)
+            while (Volatile.Read(ref s_done) < target || Volatile.Read(ref s_delayedCount) != 0)
             {
                 if (clock.ElapsedMilliseconds > timeoutMs)
                 {
@@ -237,6 +242,7 @@ namespace NativeGoMap
             while (true)
             {
                 Job* job = null;
+                bool delay = false;
                 Kind what = Kind.None;
                 byte* start = null;
                 ulong length = 0;
@@ -263,15 +269,35 @@ namespace NativeGoMap
                         start = job->Start;
                         length = job->Length;
                         job->What = Kind.None; // taken: a later discard of the mapping posts its slot again
+                        delay = what == Kind.Unmap && NativeHeap.UnmapDueAt(start) > Stopwatch.GetTimestamp();
+                        if (delay)
+                        {
+                            Interlocked.Increment(ref s_delayedCount); // before any later job is counted done (WaitIdle)
+                        }
                     }
                 }
 
                 if (job != null)
                 {
-                    if (what == Kind.Unmap && NativeHeap.UnmapDueAt(start) > Stopwatch.GetTimestamp())
+                    if (delay)
                     {
                         // A racing read may still be in it: it waits on the thread's own list (its
                         // job words are the thread's alone now), and other jobs go on meanwhile.
+                        // Its pages past the first (which holds the job) are discarded now: they
+                        // read as zeros, as a released piece does, and the process's resident
+                        // memory does not wait the grace period out.
+                        if (length > OsMemory.Page)
+                        {
+                            try
+                            {
+                                OsMemory.Discard(start + OsMemory.Page, length - OsMemory.Page);
+                            }
+                            catch (InvalidOperationException)
+                            {
+                                Interlocked.Increment(ref s_failures);
+                            }
+                        }
+
                         job->Next = s_delayed;
                         s_delayed = job;
                     }
@@ -355,6 +381,7 @@ namespace NativeGoMap
                     }
 
                     RunCounted(Kind.Unmap, j->Start, j->Length); // j lives in the mapping: not read after this
+                    Interlocked.Decrement(ref s_delayedCount);
                 }
                 else
                 {
