@@ -637,7 +637,7 @@ namespace NativeGoMap
             private static TKey* FastKey(byte* b, nint slot)
             {
                 byte* p = b + BucketLayout<TKey, TValue>.KeysOffset + (slot * BucketLayout<TKey, TValue>.KeySlotSize);
-                return BucketLayout<TKey, TValue>.IndirectKey ? *(TKey**)p : (TKey*)p;
+                return BucketLayout<TKey, TValue>.IndirectKey ? (TKey*)BucketLayout<TKey, TValue>.SlotTarget(p) : (TKey*)p;
             }
 
             /// <summary>BucketLayout.ValuePtr with a native-sized slot index; mirrors it.</summary>
@@ -645,7 +645,7 @@ namespace NativeGoMap
             private static TValue* FastValue(byte* b, nint slot)
             {
                 byte* p = b + BucketLayout<TKey, TValue>.ValuesOffset + (slot * BucketLayout<TKey, TValue>.ValueSlotSize);
-                return BucketLayout<TKey, TValue>.IndirectValue ? *(TValue**)p : (TValue*)p;
+                return BucketLayout<TKey, TValue>.IndirectValue ? (TValue*)BucketLayout<TKey, TValue>.SlotTarget(p) : (TValue*)p;
             }
 
             /// <summary>

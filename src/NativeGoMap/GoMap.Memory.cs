@@ -464,13 +464,15 @@ namespace NativeGoMap
         /// <summary>
         /// Go's makeBucketArray: 2^B buckets plus, for B ≥ 4, 2^(B−4) preallocated overflow
         /// buckets, zeroed and cache-line aligned. <paramref name="commit"/>: the caller sized the
-        /// map (a capacity hint, EnsureCapacity, a snapshot load), so a big array is populated
-        /// now, in huge pages, and no write after faults in it. Otherwise (a growth under the
-        /// writes) fresh pages are not touched here: a big array is a mapping of its own, in huge
-        /// pages that the writes fault in as they first touch them, or with
-        /// <see cref="GoMapOptions.SmallPagesForGrowth"/> in base pages that the release thread
-        /// populates ahead of the writes (a write that gets to a page first takes one small
-        /// fault); calloc below.
+        /// map (a capacity hint, EnsureCapacity, a load from a stream that can seek), so a big
+        /// array is populated now, in huge pages, and no write after faults in it. Otherwise (a
+        /// growth under the writes, or a load from a stream that cannot seek) fresh pages are not
+        /// touched here: a big array is a mapping of its own, in huge pages that the writes fault
+        /// in as they first touch them, or with <see cref="GoMapOptions.SmallPagesForGrowth"/> in
+        /// base pages that the release thread populates ahead of the writes when
+        /// <paramref name="populateAhead"/> (the load from an unmeasured stream passes false), for
+        /// arrays of 2 MiB and more, with the thread running (a write that gets to a page first
+        /// takes one small fault); calloc below.
         /// </summary>
         private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow, bool populateAhead = true)
         {

@@ -28,8 +28,9 @@
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
 // GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
-// writes). An array the caller sized (a capacity hint, EnsureCapacity, a snapshot load) is
-// populated up front in huge pages. The old generation is not freed by the write that ends the
+// writes). An array the caller sized (a capacity hint, EnsureCapacity outside a running
+// growth, a load from a stream that can seek) is populated up front in huge pages; a load from
+// a stream that cannot seek only reserves its array. The old generation is not freed by the write that ends the
 // growth but released by the writes that follow, a piece or 32 small blocks at a time
 // (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), so
 // ending a growth does not stall.

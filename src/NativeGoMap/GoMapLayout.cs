@@ -185,9 +185,9 @@ namespace NativeGoMap
             ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))
             : null;
 
-        /// <summary>A slot's pointer, or <see cref="s_nullSlotTarget"/> for null.</summary>
+        /// <summary>An indirect slot's pointer, or <see cref="s_nullSlotTarget"/> for null (every read through an indirect slot goes through here).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static byte* SlotTarget(byte* slot)
+        internal static byte* SlotTarget(byte* slot)
         {
             byte* p = *(byte**)slot;
             return p != null ? p : s_nullSlotTarget;

@@ -316,28 +316,50 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public unsafe void ANullValuePointerInALiveSlot_ReadsAsAZeroValue_NotAFault()
+        public unsafe void NullValuePointersInLiveSlots_ReadAsZeroValues_InBothEnumerationWalks()
         {
+            // Five entries in the one bucket: the first step is IterNext's, the others the inline walk's.
             using var map = new GoMap<long, Blob200>();
-            map[7] = Blob200.Of(7);
-            byte* slot = FirstLiveSlot(map, out int i) + GoMap<long, Blob200>.Layout.ValuesOffset + (i * GoMap<long, Blob200>.Layout.ValueSlotSize);
-            byte* saved = *(byte**)slot;
-            *(byte**)slot = null;
+            for (long k = 1; k <= 5; k++)
+            {
+                map[k] = Blob200.Of(k);
+            }
+
+            Assert.Equal(0, map.GetStats().B);
+            byte* b = map.BucketArray;
+            var saved = new Dictionary<int, IntPtr>();
+            for (int i = 0; i < 8; i++)
+            {
+                if (b[i] >= 5)
+                {
+                    byte** slot = (byte**)(b + GoMap<long, Blob200>.Layout.ValuesOffset + (i * GoMap<long, Blob200>.Layout.ValueSlotSize));
+                    saved[i] = (IntPtr)(*slot);
+                    *slot = null;
+                }
+            }
+
+            var comparer = new Blob200Comparer();
             try
             {
-                GoMap<long, Blob200>.Enumerator e = map.GetEnumerator();
-                Assert.True(e.MoveNext());
-                Assert.Equal(7, e.Current.Key);
-                Blob200 value = e.Current.Value;
-                Assert.True(new Blob200Comparer().Equals(value, default), "the value read through a null pointer is not zero");
-                e.Dispose();
+                var keys = new List<long>();
+                foreach (KeyValuePair<long, Blob200> kv in map)
+                {
+                    keys.Add(kv.Key);
+                    Assert.True(comparer.Equals(kv.Value, default), $"the value of key {kv.Key}, read through a null pointer, is not zero");
+                }
+
+                keys.Sort();
+                Assert.Equal(new long[] { 1, 2, 3, 4, 5 }, keys);
             }
             finally
             {
-                *(byte**)slot = saved;
+                foreach ((int i, IntPtr p) in saved)
+                {
+                    *(byte**)(b + GoMap<long, Blob200>.Layout.ValuesOffset + (i * GoMap<long, Blob200>.Layout.ValueSlotSize)) = (byte*)p;
+                }
             }
 
-            Assert.True(new Blob200Comparer().Equals(map[7], Blob200.Of(7)));
+            Assert.True(comparer.Equals(map[3], Blob200.Of(3)));
             map.Validate();
         }
 
