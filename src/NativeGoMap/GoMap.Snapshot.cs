@@ -578,8 +578,18 @@ namespace NativeGoMap
                 // Disposed from inside Write: Dispose frees everything at once, this walk's
                 // registration notwithstanding, and does not change the state word.
                 Map.CheckUsable();
-                if (Volatile.Read(ref Map._state) != State)
+                long state = Volatile.Read(ref Map._state);
+                if (state != State)
                 {
+                    if ((state & StateWriting) != 0)
+                    {
+                        // A write still running after the stream's Write returned is another
+                        // thread's: Go's detection (poisons the map, or FailFast). One that ended
+                        // within the stream call cannot be told from the stream's own (found by a
+                        // hostile harness: both were reported as the stream's, unpoisoned).
+                        Map.Detected(GoMessages.ConcurrentIterationWrite, insideWrite: false);
+                    }
+
                     SnapshotErrors.WrittenDuring();
                 }
             }

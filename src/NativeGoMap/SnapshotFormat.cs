@@ -498,6 +498,6 @@ namespace NativeGoMap
 
         [DoesNotReturn]
         internal static void WrittenDuring() =>
-            throw new InvalidOperationException("The map was written while WriteTo ran (from inside the stream's Write); what was written is not a valid snapshot.");
+            throw new InvalidOperationException("The map was written while WriteTo ran (from inside the stream's Write, or by another thread while the stream was written); what was written is not a valid snapshot.");
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using NativeGoMap.Tests.CoreSupport;
 using NativeGoMap.Tests.SnapshotSupport;
 using Xunit;
@@ -346,6 +347,73 @@ namespace NativeGoMap.Tests
             Assert.Throws<InvalidOperationException>(() => map.WriteTo(meddling));
             map.Validate();
             Assert.Equal(0, map.GetStats().LiveEnumerators);
+        }
+
+        [Fact]
+        public void Snapshot_WriteTo_DetectsAnotherThreadsWriteStillRunningAfterAStreamCall()
+        {
+            // Found by a hostile harness: every write seen across a stream call was reported as the
+            // stream's own (InvalidOperationException) and the map was left unpoisoned. Here another
+            // thread's update is held inside its key comparison (hashWriting held) while the
+            // stream's first Write returns.
+            var comparer = new HoldingComparer();
+            using var map = new GoMap<long, long>(null, comparer);
+            for (long k = 0; k < 100; k++)
+            {
+                map[k] = k;
+            }
+
+            Thread? writer = null;
+            Exception? writerError = null;
+            var stream = new FailingStream(failAt: 0, onWrite: () =>
+            {
+                if (writer != null)
+                {
+                    return;
+                }
+
+                writer = new Thread(() =>
+                {
+                    try
+                    {
+                        map[5] = 50; // an update: compares keys while it holds hashWriting
+                    }
+                    catch (Exception e)
+                    {
+                        writerError = e;
+                    }
+                });
+                comparer.HoldOn = writer;
+                writer.Start();
+                Assert.True(comparer.Entered.Wait(10_000), "the other thread's write never reached its key comparison");
+            });
+
+            var error = Assert.Throws<ConcurrentMapAccessException>(() => map.WriteTo(stream));
+            Assert.Equal("concurrent map iteration and map write", error.Message);
+            writer!.Join();
+            Assert.Throws<ConcurrentMapAccessException>(() => map.ContainsKey(1)); // poisoned
+            Assert.True(writerError is null or ConcurrentMapAccessException, $"the writer failed with {writerError}");
+        }
+
+        /// <summary>Equality that, on one chosen thread, signals and then holds the caller for 200 ms (inside a write, hashWriting stays held).</summary>
+        private sealed class HoldingComparer : IEqualityComparer<long>
+        {
+            public Thread? HoldOn { get; set; }
+
+            public ManualResetEventSlim Entered { get; } = new ManualResetEventSlim();
+
+            public bool Equals(long x, long y)
+            {
+                if (Thread.CurrentThread == HoldOn && !Entered.IsSet)
+                {
+                    Entered.Set();
+                    Thread.Sleep(200);
+                }
+
+                return x == y;
+            }
+
+            public int GetHashCode(long obj) => obj.GetHashCode();
         }
 
         [Fact]
