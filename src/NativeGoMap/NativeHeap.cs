@@ -83,6 +83,9 @@ namespace NativeGoMap
         /// <summary>Offset of the user bytes in a mapping: two cache lines (room for the words above), so bucket arrays stay 64-byte aligned.</summary>
         internal const ulong MappedOffset = 128;
 
+        /// <summary>Where a mapping's stamp (<see cref="MappedStamp"/>) lives, from its start.</summary>
+        private const ulong StampOffset = 8;
+
         /// <summary>Where a mapping's free (unmap) job lives, from its start.</summary>
         private const ulong UnmapJobOffset = 16;
 
@@ -361,7 +364,7 @@ namespace NativeGoMap
                     Interlocked.Add(ref s_liveBytes, -(long)length);
                     s_cache[slot] = (IntPtr)baseP;
                     s_cacheTime[slot] = now;
-                    *(long*)(baseP + 8) = now; // the stamp: the last moment another map's read may have held it
+                    StampOf(baseP) = now; // the last moment another map's read may have held it
                     s_cachedBytes += (long)length;
                 }
             }
@@ -441,7 +444,10 @@ namespace NativeGoMap
         /// there when it parked the block, <see cref="FreeToCache"/> when it cached it; a block
         /// taken from the cache keeps it. Only for blocks <see cref="IsMapped"/> says are mapped.
         /// </summary>
-        internal static ref long MappedStamp(byte* p) => ref *(long*)(p - MappedOffset + 8);
+        internal static ref long MappedStamp(byte* p) => ref StampOf(p - MappedOffset);
+
+        /// <summary><see cref="MappedStamp"/> by the mapping's start (word 1).</summary>
+        private static ref long StampOf(byte* baseP) => ref *(long*)(baseP + StampOffset);
 
         /// <summary>
         /// When the mapping at <paramref name="baseP"/> (its start) may be unmapped: its stamp
@@ -453,7 +459,7 @@ namespace NativeGoMap
         /// </summary>
         internal static long UnmapDueAt(byte* baseP)
         {
-            long stamp = *(long*)(baseP + 8);
+            long stamp = StampOf(baseP);
             return stamp == 0 ? 0 : stamp + (Stopwatch.Frequency / 1000 * CacheGraceMilliseconds);
         }
 

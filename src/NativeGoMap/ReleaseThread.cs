@@ -248,10 +248,12 @@ namespace NativeGoMap
                 ulong length = 0;
                 lock (s_lock)
                 {
-                    while (s_head == null && !DelayedDue())
+                    long wait;
+                    while (s_head == null && (wait = TicksUntilDelayedDue()) > 0)
                     {
                         s_waiting = true;
-                        Monitor.Wait(s_lock, DelayedWaitMilliseconds());
+                        int ms = wait == long.MaxValue ? Timeout.Infinite : (int)Math.Min((wait * 1000 / Stopwatch.Frequency) + 1, NativeHeap.CacheGraceMilliseconds);
+                        Monitor.Wait(s_lock, ms); // a post wakes it sooner
                     }
 
                     s_waiting = false;
@@ -288,14 +290,7 @@ namespace NativeGoMap
                         // memory does not wait the grace period out.
                         if (length > OsMemory.Page)
                         {
-                            try
-                            {
-                                OsMemory.Discard(start + OsMemory.Page, length - OsMemory.Page);
-                            }
-                            catch (InvalidOperationException)
-                            {
-                                Interlocked.Increment(ref s_failures);
-                            }
+                            TryRun(Kind.Discard, start + OsMemory.Page, length - OsMemory.Page);
                         }
 
                         job->Next = s_delayed;
@@ -314,6 +309,13 @@ namespace NativeGoMap
         /// <summary>Makes a call taken from the queue (or the delayed list) and counts it done.</summary>
         private static void RunCounted(Kind what, byte* start, ulong length)
         {
+            TryRun(what, start, length);
+            Interlocked.Increment(ref s_done);
+        }
+
+        /// <summary>Makes a call on the thread; a refusal is counted, not thrown.</summary>
+        private static void TryRun(Kind what, byte* start, ulong length)
+        {
             try
             {
                 Run(what, start, length);
@@ -324,33 +326,11 @@ namespace NativeGoMap
                 // were already charged off. Count it and keep serving the other jobs.
                 Interlocked.Increment(ref s_failures);
             }
-
-            Interlocked.Increment(ref s_done);
         }
 
-        /// <summary>True when an unmap on the delayed list is due (the thread only).</summary>
-        private static bool DelayedDue()
+        /// <summary>Stopwatch ticks until the first delayed unmap is due: 0 or less when one is, long.MaxValue when none waits (the thread only).</summary>
+        private static long TicksUntilDelayedDue()
         {
-            long now = Stopwatch.GetTimestamp();
-            for (Job* j = s_delayed; j != null; j = j->Next)
-            {
-                if (NativeHeap.UnmapDueAt(j->Start) <= now)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
-        /// <summary>How long the thread may sleep before the next delayed unmap is due; infinite when none waits.</summary>
-        private static int DelayedWaitMilliseconds()
-        {
-            if (s_delayed == null)
-            {
-                return Timeout.Infinite;
-            }
-
             long now = Stopwatch.GetTimestamp();
             long soonest = long.MaxValue;
             for (Job* j = s_delayed; j != null; j = j->Next)
@@ -358,7 +338,7 @@ namespace NativeGoMap
                 soonest = Math.Min(soonest, NativeHeap.UnmapDueAt(j->Start) - now);
             }
 
-            return (int)Math.Clamp((soonest * 1000 / Stopwatch.Frequency) + 1, 1, NativeHeap.CacheGraceMilliseconds);
+            return soonest;
         }
 
         /// <summary>Unmaps the delayed mappings whose grace period is over (the thread only).</summary>
