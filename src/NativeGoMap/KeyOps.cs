@@ -305,7 +305,8 @@ namespace NativeGoMap
             }
 
             bool equatable = typeof(IEquatable<>).MakeGenericType(t).IsAssignableFrom(t);
-            string? whyNotBytes = WhyNotBytes(t, out long fieldBytes);
+            bool fixedBuffer = false;
+            string? whyNotBytes = WhyNotBytes(t, out long fieldBytes, ref fixedBuffer);
             bool noPadding = whyNotBytes is null && fieldBytes == SizeOf(t);
 
             if (!equatable)
@@ -332,7 +333,7 @@ namespace NativeGoMap
             // field's default equality: the same as comparing bytes when the fields allow it.
             // Not when a fixed buffer lies inside: the generated equality reaches it through
             // ValueType.Equals, which compares a fixed buffer's first element only.
-            if (noPadding && IsCompilerGeneratedEquality(t) && !ContainsFixedBuffer(t))
+            if (noPadding && IsCompilerGeneratedEquality(t) && !fixedBuffer)
             {
                 return (KeyKind.Bytes, null);
             }
@@ -346,8 +347,13 @@ namespace NativeGoMap
             t == typeof(bool) || t == typeof(nint) || t == typeof(nuint) || t == typeof(Guid) ||
             t == CoreTypes.Int128 || t == CoreTypes.UInt128 || t.IsPointer || t.IsFunctionPointer;
 
-        /// <summary>Null when every field is comparable by bytes; <paramref name="bytes"/> is then the sum of the field sizes.</summary>
-        private static string? WhyNotBytes(Type t, out long bytes)
+        /// <summary>
+        /// Null when every field is comparable by bytes; <paramref name="bytes"/> is then the sum
+        /// of the field sizes, and <paramref name="fixedBuffer"/> is set when a fixed buffer lies
+        /// in <paramref name="t"/> or a struct field of it, at any depth (complete only when null
+        /// is returned: the walk stops at the first field that is not comparable).
+        /// </summary>
+        private static string? WhyNotBytes(Type t, out long bytes, ref bool fixedBuffer)
         {
             bytes = 0;
             if (IsPrimitiveBytes(t))
@@ -381,27 +387,28 @@ namespace NativeGoMap
             if (inline is not null && fields.Length == 1)
             {
                 int length = (int)inline.GetType().GetProperty("Length")!.GetValue(inline)!;
-                string? why = WhyNotBytes(fields[0].FieldType, out long elem);
+                string? why = WhyNotBytes(fields[0].FieldType, out long elem, ref fixedBuffer);
                 bytes = elem * length;
                 return why;
             }
 
             foreach (FieldInfo f in fields)
             {
-                FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
-                if (fixedBuffer is not null)
+                FixedBufferAttribute? buffer = f.GetCustomAttribute<FixedBufferAttribute>();
+                if (buffer is not null)
                 {
-                    string? whyElem = WhyNotBytes(fixedBuffer.ElementType, out long elem);
+                    fixedBuffer = true;
+                    string? whyElem = WhyNotBytes(buffer.ElementType, out long elem, ref fixedBuffer);
                     if (whyElem is not null)
                     {
                         return whyElem;
                     }
 
-                    bytes += elem * fixedBuffer.Length;
+                    bytes += elem * buffer.Length;
                     continue;
                 }
 
-                string? whyField = WhyNotBytes(f.FieldType, out long fb);
+                string? whyField = WhyNotBytes(f.FieldType, out long fb, ref fixedBuffer);
                 if (whyField is not null)
                 {
                     return whyField;
@@ -411,21 +418,6 @@ namespace NativeGoMap
             }
 
             return null;
-        }
-
-        /// <summary>True when a fixed buffer lies in <paramref name="t"/> or in a struct field of it, at any depth.</summary>
-        private static bool ContainsFixedBuffer(Type t)
-        {
-            foreach (FieldInfo f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
-            {
-                if (f.IsDefined(typeof(FixedBufferAttribute), false) ||
-                    (f.FieldType.IsValueType && !f.FieldType.IsPrimitive && !f.FieldType.IsEnum && f.FieldType != t && ContainsFixedBuffer(f.FieldType)))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
 
         private static bool IsStructDefaultEquality(Type t) =>
