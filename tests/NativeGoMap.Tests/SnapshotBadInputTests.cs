@@ -293,18 +293,7 @@ namespace NativeGoMap.Tests
                 return;
             }
 
-            byte[] crafted = Snap.Craft(Snap.LongLong(10), s =>
-            {
-                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), 16_000_000);
-                s[40] = 22;
-            });
-            var stream = new HeaderOnlyStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray());
-            long baseline = LiveBytes.Settled();
-            long residentBefore = ProcessMemory.ResidentBytes();
-            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream));
-            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
-            Assert.Equal(baseline, LiveBytes.Settled());
-            long grown = stream.ResidentAtFirstEntryRead - residentBefore;
+            long grown = ResidentGrowthBeforeTheEntries(16_000_000, 22, null);
             Assert.True(grown < 64L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
@@ -319,18 +308,36 @@ namespace NativeGoMap.Tests
             }
 
             ReleaseThread.EnsureStarted();
+            long grown = ResidentGrowthBeforeTheEntries(4_000_000, 20, new GoMapOptions { SmallPagesForGrowth = true }); // B = 20: 151 MiB
+            Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
+        }
+
+        /// <summary>
+        /// Loads a header claiming <paramref name="count"/> entries at B = <paramref name="b"/>
+        /// from a stream that cannot seek and ends after the header (truncated: nothing leaks);
+        /// returns how much the process's resident memory grew by the first read for entry bytes,
+        /// once the release thread caught up (a populate job for the array would have run).
+        /// </summary>
+        private static long ResidentGrowthBeforeTheEntries(long count, byte b, GoMapOptions? options)
+        {
             byte[] crafted = Snap.Craft(Snap.LongLong(10), s =>
             {
-                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), 4_000_000); // B = 20: 151 MiB
-                s[40] = 20;
+                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), count);
+                s[40] = b;
             });
-            var stream = new HeaderOnlyStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray());
+            long residentAtEnd = -1;
+            var stream = new TrickleStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray(), int.MaxValue, seekable: false, atEnd: () =>
+            {
+                ReleaseThread.WaitIdle();
+                residentAtEnd = ProcessMemory.ResidentBytes();
+            });
             Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            long baseline = LiveBytes.Settled();
             long residentBefore = ProcessMemory.ResidentBytes();
-            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream, new GoMapOptions { SmallPagesForGrowth = true }));
+            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream, options));
             Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
-            long grown = stream.ResidentAtFirstEntryRead - residentBefore;
-            Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
+            Assert.Equal(baseline, LiveBytes.Settled());
+            return residentAtEnd - residentBefore;
         }
 
         private static InvalidDataException ExpectInvalid<TKey, TValue>(byte[] snapshot, string what)
@@ -376,62 +383,6 @@ namespace NativeGoMap.Tests
             }
 
             return map;
-        }
-
-        /// <summary>
-        /// A stream that cannot seek: serves a header, then ends, noting the process's resident
-        /// memory (VmRSS) when the loader first asks for entry bytes (after the release thread
-        /// caught up).
-        /// </summary>
-        private sealed class HeaderOnlyStream : Stream
-        {
-            private readonly byte[] _header;
-            private int _position;
-
-            public HeaderOnlyStream(byte[] header) => _header = header;
-
-            public long ResidentAtFirstEntryRead { get; private set; } = -1;
-
-            public override bool CanRead => true;
-
-            public override bool CanSeek => false;
-
-            public override bool CanWrite => false;
-
-            public override long Length => throw new NotSupportedException();
-
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-            public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-            public override int Read(Span<byte> buffer)
-            {
-                if (_position == _header.Length)
-                {
-                    if (ResidentAtFirstEntryRead < 0)
-                    {
-                        ReleaseThread.WaitIdle(); // a populate job for the array would have run by now
-                        ResidentAtFirstEntryRead = ProcessMemory.ResidentBytes();
-                    }
-
-                    return 0;
-                }
-
-                int n = Math.Min(buffer.Length, _header.Length - _position);
-                _header.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-
-            public override void Flush()
-            {
-            }
-
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-            public override void SetLength(long value) => throw new NotSupportedException();
-
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
 
         /// <summary>Throws from GetHashCode for one key, as user code may on a value it never expects.</summary>

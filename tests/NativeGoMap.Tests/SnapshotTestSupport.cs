@@ -71,19 +71,24 @@ namespace NativeGoMap.Tests.SnapshotSupport
         }
     }
 
-    /// <summary>A stream over bytes that hands out at most <c>maxRead</c> bytes per read and may refuse to seek.</summary>
+    /// <summary>
+    /// A stream over bytes that hands out at most <c>maxRead</c> bytes per read and may refuse to
+    /// seek; <c>atEnd</c>, when given, runs once, at the first read past the last byte.
+    /// </summary>
     public sealed class TrickleStream : Stream
     {
         private readonly byte[] _bytes;
         private readonly int _maxRead;
         private readonly bool _seekable;
+        private Action? _atEnd;
         private long _position;
 
-        public TrickleStream(byte[] bytes, int maxRead, bool seekable)
+        public TrickleStream(byte[] bytes, int maxRead, bool seekable, Action? atEnd = null)
         {
             _bytes = bytes;
             _maxRead = maxRead;
             _seekable = seekable;
+            _atEnd = atEnd;
         }
 
         public override bool CanRead => true;
@@ -106,6 +111,12 @@ namespace NativeGoMap.Tests.SnapshotSupport
 
         public override int Read(Span<byte> buffer)
         {
+            if (_position == _bytes.Length && _atEnd is { } atEnd)
+            {
+                _atEnd = null;
+                atEnd();
+            }
+
             int n = (int)Math.Min(Math.Min(buffer.Length, _maxRead), _bytes.Length - _position);
             _bytes.AsSpan((int)_position, n).CopyTo(buffer);
             _position += n;
