@@ -50,6 +50,7 @@ namespace NativeGoMap
         private static bool s_waiting;
         private static long s_posted;
         private static long s_done;
+        private static long s_taken; // jobs the thread has handled: run, or delayed with their pages past the first discarded (WaitTaken)
         private static long s_failures;
 
         /// <summary>Calls the OS refused on the release thread (a munmap or madvise that failed); the stress program checks it stays 0.</summary>
@@ -237,6 +238,34 @@ namespace NativeGoMap
             return true;
         }
 
+        /// <summary>
+        /// Waits until the thread has handled every job posted so far (at most
+        /// <paramref name="timeoutMs"/>): made it, or, for an unmap within its grace period, put it
+        /// on the delayed list with its pages past the first discarded. Unlike
+        /// <see cref="WaitIdle"/>, it does not wait the grace periods out. For tests.
+        /// </summary>
+        internal static bool WaitTaken(int timeoutMs = 10_000)
+        {
+            long target;
+            lock (s_lock)
+            {
+                target = s_posted;
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (Volatile.Read(ref s_taken) < target)
+            {
+                if (clock.ElapsedMilliseconds > timeoutMs)
+                {
+                    return false;
+                }
+
+                Thread.Sleep(1);
+            }
+
+            return true;
+        }
+
         private static void Loop()
         {
             while (true)
@@ -300,6 +329,8 @@ namespace NativeGoMap
                     {
                         RunCounted(what, start, length);
                     }
+
+                    Volatile.Write(ref s_taken, s_taken + 1);
                 }
 
                 RunDueDelayed();

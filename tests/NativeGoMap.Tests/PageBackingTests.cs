@@ -424,17 +424,23 @@ namespace NativeGoMap.Tests
                 Assert.True(NativeHeap.FreeToCache(fillers[i])); // the cache fills with young entries
             }
 
+            var lengths = new long[4];
             for (int i = 0; i < 4; i++)
             {
+                lengths[i] = NativeHeap.ChargedSize(taken[i]);
                 Assert.False(NativeHeap.FreeToCache(taken[i]), $"the cache took it ({NativeHeap.CachedBytes} cached, {i})");
                 NativeHeap.Free(taken[i]); // its unmap waits on the release thread
             }
 
-            System.Threading.Thread.Sleep(100); // "a moment later", well within the grace period
+            // Once the thread has taken the unmaps, not after a fixed sleep: under the whole suite
+            // on two cores the thread was once more than 100 ms behind, and the pages still resident.
+            Assert.True(ReleaseThread.WaitTaken(), "the release thread did not take the unmaps within 10 s");
             var resident = new long[4];
             for (int i = 0; i < 4; i++)
             {
-                resident[i] = Residency(taken[i]).Resident; // pages past the one holding the header; still mapped
+                byte* start = (byte*)((ulong)taken[i] & ~(OsMemory.Page - 1));
+                Assert.True(IsMapped(start), $"mapping {i} was unmapped before the check: the thread took its unmap after the grace period");
+                resident[i] = Residency(start, lengths[i]).Resident; // pages past the one holding the header; still mapped
             }
 
             NativeHeap.EmptyCache();
@@ -568,7 +574,13 @@ namespace NativeGoMap.Tests
         private static (long Resident, long Pages) Residency(byte* array)
         {
             byte* start = (byte*)((ulong)array & ~(OsMemory.Page - 1));
-            long length = NativeHeap.ChargedSize(array) - (long)OsMemory.Page; // the mapping less the page holding the header
+            return Residency(start, NativeHeap.ChargedSize(array));
+        }
+
+        /// <summary><see cref="Residency(byte*)"/> of the mapping at page <paramref name="start"/> of <paramref name="charged"/> bytes, without reading its header.</summary>
+        private static (long Resident, long Pages) Residency(byte* start, long charged)
+        {
+            long length = charged - (long)OsMemory.Page; // the mapping less the page holding the header
             long pages = length / (long)OsMemory.Page;
             byte[] vec = new byte[pages];
             fixed (byte* v = vec)
