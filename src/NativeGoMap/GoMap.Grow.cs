@@ -154,9 +154,13 @@ namespace NativeGoMap
         /// <summary>
         /// Go's evacuate for a doubling: one old chain split between new buckets x and y = x +
         /// <paramref name="newbit"/>. Per old bucket, the hash bit of every live slot is taken
-        /// first (independent hashes, which the CPU overlaps), then the x slots and the y slots
-        /// are copied in two runs with a cursor each: where an entry goes is data, and a branch on
-        /// it would mispredict half the time. The bucket's evacuation marks are stored as one word.
+        /// first (independent hashes, which the CPU overlaps; for keys whose hash runs no user
+        /// code, of all eight slots, so that the loop's exit is predictable). A chain of one
+        /// bucket is then copied whole to both destinations (<see cref="SplitBucket"/>, where
+        /// <see cref="SplitByCopy"/>); otherwise the x slots and the y slots are copied in two
+        /// runs with a cursor each, as Go packs them. Either way no branch depends on where an
+        /// entry goes, which would mispredict half the time. The bucket's evacuation marks are
+        /// stored as one word.
         /// </summary>
         private void EvacuateChain<TK>(TK keys, byte* b, ulong oldbucket, ulong newbit)
             where TK : struct, IKeys
@@ -176,19 +180,81 @@ namespace NativeGoMap
                 ulong word = EvacuationWord(b);
                 ulong live = MapMath.MatchLive(word);
                 ulong toY = 0;
-                for (ulong m = live; m != 0; m &= m - 1)
+                if (HashEverySlot && typeof(TK) == typeof(DefaultKeys))
                 {
-                    int i = MapMath.FirstSlot(m);
-                    ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
-                    toY |= bit << ((i * 8) + 7);
+                    // A fixed trip count, which the CPU predicts; the empty slots' bits are dropped.
+                    for (int i = 0; i < MapMath.BucketCnt; i++)
+                    {
+                        ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
+                        toY |= bit << ((i * 8) + 7);
+                    }
+
+                    toY &= live;
+                }
+                else
+                {
+                    for (ulong m = live; m != 0; m &= m - 1)
+                    {
+                        int i = MapMath.FirstSlot(m);
+                        ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
+                        toY |= bit << ((i * 8) + 7);
+                    }
                 }
 
-                MoveSlots(b, word, live & ~toY, ref xb, ref xi);
-                MoveSlots(b, word, toY, ref yb, ref yi);
+                if (SplitByCopy && xi == 0 && yi == 0 && BucketLayout<TKey, TValue>.Overflow(b) == null)
+                {
+                    // A chain of one bucket (most of them): each entry keeps its slot index.
+                    SplitBucket(b, word, live & ~toY, xb);
+                    SplitBucket(b, word, toY, yb);
+                }
+                else
+                {
+                    MoveSlots(b, word, live & ~toY, ref xb, ref xi);
+                    MoveSlots(b, word, toY, ref yb, ref yi);
+                }
 
                 // evacuatedEmpty (4) where empty, evacuatedX (2) where live, evacuatedY (3) where it went to y.
                 BucketLayout<TKey, TValue>.TopHashWordRef(b) = (MapMath.Lsb * MapMath.EvacuatedEmpty) - ((live >> 7) * 2) + (toY >> 7);
             }
+        }
+
+        /// <summary>
+        /// True where <see cref="EvacuateChain"/> hashes all eight key slots of an old bucket,
+        /// empty ones included, and drops the empty slots' bits after: keys stored inline whose
+        /// default hash is a pure function of at most 16 bytes (no user code, which must not see
+        /// a stale or zero key), with the map's default equality (checked at the call).
+        /// </summary>
+        private static readonly bool HashEverySlot =
+            !BucketLayout<TKey, TValue>.IndirectKey && KeyOps<TKey>.Kind is KeyKind.Bytes or KeyKind.Single or KeyKind.Double or KeyKind.Half && sizeof(TKey) <= 16;
+
+        /// <summary>
+        /// True where <see cref="EvacuateChain"/> splits a chain of one bucket by copying the whole
+        /// bucket to both destinations (<see cref="SplitBucket"/>): keys and values stored inline,
+        /// and buckets small enough that two whole copies cost less than moving the live slots
+        /// one by one (up to 288 bytes; <c>&lt;int,Entity64&gt;</c>'s 560-byte buckets move slot by slot).
+        /// Measured on the README's VM, quick comparison, 1,000 entries without a hint, two runs
+        /// alternating with the code before: <c>&lt;long,long&gt;</c> 28.4-28.8 → 25.9-26.7 ns per
+        /// insert, <c>&lt;Guid,long&gt;</c> 30.3-31.0 → 27.5-28.9, <c>&lt;int,int&gt;</c> 26.3-28.1 → 25.1-26.3.
+        /// </summary>
+        private static readonly bool SplitByCopy =
+            !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue && BucketLayout<TKey, TValue>.BucketSize <= 288;
+
+        /// <summary>
+        /// One half of a doubling's split of a chain of one bucket into a new, empty bucket
+        /// <paramref name="db"/>: copies every key and value slot of <paramref name="b"/> across
+        /// (straight-line vector moves, no branch on where each entry goes), then keeps the tophash
+        /// bytes of the slots in <paramref name="keep"/> (0x80 per slot) and marks the others
+        /// empty: emptyOne below the last kept slot, emptyRest from there on, as deletes would
+        /// leave them. The entries keep their slot indices (Go's evacuate packs them from slot 0;
+        /// both are valid layouts, and lookups, inserts and iteration read either). The bytes of
+        /// the slots not kept are stale copies, as a deleted slot's are.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void SplitBucket(byte* b, ulong word, ulong keep, byte* db)
+        {
+            uint data = (uint)(BucketLayout<TKey, TValue>.OverflowOffset - BucketLayout<TKey, TValue>.KeysOffset);
+            Unsafe.CopyBlockUnaligned(db + BucketLayout<TKey, TValue>.KeysOffset, b + BucketLayout<TKey, TValue>.KeysOffset, data);
+            BucketLayout<TKey, TValue>.TopHashWordRef(db) = MapMath.KeepSlots(word, keep);
         }
 
         /// <summary>

@@ -210,6 +210,18 @@ namespace NativeGoMap
         internal static bool HasEmptyRest(ulong word) => ((word - Lsb) & ~word & Msb) != 0;
 
         /// <summary>
+        /// A tophash word that keeps the bytes of <paramref name="word"/> flagged in
+        /// <paramref name="keep"/> (0x80 per slot) and marks every other slot empty: emptyOne
+        /// below the highest kept slot, emptyRest above it (all emptyRest when none is kept).
+        /// </summary>
+        internal static ulong KeepSlots(ulong word, ulong keep)
+        {
+            ulong kept = (keep >> 7) * 0xFF;
+            ulong upToLast = keep == 0 ? 0 : ulong.MaxValue >> BitOperations.LeadingZeroCount(keep);
+            return (word & kept) | (Lsb * EmptyOne & upToLast & ~kept);
+        }
+
+        /// <summary>
         /// Marks slot <paramref name="i"/> (0..6, live) of a tophash word deleted, with one store
         /// (mapdelete's marking without its byte loop): emptyOne when the next slot is not
         /// emptyRest; else emptyRest from slot i up, and over the emptyOne run just below it.

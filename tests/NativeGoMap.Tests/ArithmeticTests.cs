@@ -377,6 +377,45 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void KeepSlots_KeepsTheFlaggedBytes_EmptyOneBelowTheLastKept_EmptyRestAfter()
+        {
+            // A doubling's split of a one-bucket chain: every live tophash value in every slot,
+            // every set of slots kept (all 256), against a byte loop.
+            var rng = new Random(20261202);
+            for (int round = 0; round < 200; round++)
+            {
+                var bytes = new byte[8];
+                for (int i = 0; i < 8; i++)
+                {
+                    bytes[i] = (byte)rng.Next(MapMath.MinTopHash, 256);
+                }
+
+                ulong word = BitConverter.ToUInt64(bytes, 0);
+                for (int set = 0; set < 256; set++)
+                {
+                    ulong keep = 0;
+                    int last = -1;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        if ((set & (1 << i)) != 0)
+                        {
+                            keep |= 0x80UL << (i * 8);
+                            last = i;
+                        }
+                    }
+
+                    var expected = new byte[8];
+                    for (int i = 0; i < 8; i++)
+                    {
+                        expected[i] = (set & (1 << i)) != 0 ? bytes[i] : i < last ? MapMath.EmptyOne : MapMath.EmptyRest;
+                    }
+
+                    Assert.Equal(BitConverter.ToUInt64(expected, 0), MapMath.KeepSlots(word, keep));
+                }
+            }
+        }
+
+        [Fact]
         public void SwarHelpers_AgreeWithBytewiseReferenceOnRandomWords()
         {
             Seeded.Run(seed =>

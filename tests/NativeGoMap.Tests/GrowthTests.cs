@@ -151,6 +151,107 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void Growth_DoublingOfAOneBucketChain_KeepsEachEntryInItsSlot()
+        {
+            // <long,long> buckets are split by copying the whole bucket to both halves: an entry
+            // keeps its slot index in its new bucket (Go packs them from slot 0), the slots it
+            // left are emptyOne below the last entry kept and emptyRest after it.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            long next = 0;
+            while (map.GetStats().B < 12)
+            {
+                // Insert up to the next growth start; look there for an old bucket that tells.
+                do
+                {
+                    map[next] = next;
+                    next++;
+                }
+                while (map.OldBucketArray == null);
+
+                if (SplitOneOldBucket(map, next))
+                {
+                    return;
+                }
+
+                while (map.OldBucketArray != null)
+                {
+                    map[next] = next;
+                    next++;
+                }
+            }
+
+            Assert.Fail("no old bucket to split found");
+        }
+
+        /// <summary>
+        /// For <see cref="Growth_DoublingOfAOneBucketChain_KeepsEachEntryInItsSlot"/>: finds an old
+        /// bucket not yet evacuated, alone in its chain, whose entries go to both halves with one
+        /// bound for y ahead of one bound for x; has an update evacuate it and checks both new
+        /// buckets. False when the growth has no such bucket.
+        /// </summary>
+        private static unsafe bool SplitOneOldBucket(GoMap<long, long> map, long next)
+        {
+            int oldB = MapInternals<long, long>.OldB(map);
+            ulong newbit = 1UL << oldB;
+            byte* old = map.OldBucketArray;
+            for (ulong u = 0; u < newbit; u++)
+            {
+                byte* ob = MapInternals<long, long>.Bucket(old, u);
+                if (*ob is > 1 and < 5 || MapInternals<long, long>.Overflow(ob) != null)
+                {
+                    continue; // evacuated already, or a chain of more than one bucket
+                }
+
+                var slots = new List<(int Slot, long Key, byte Top, bool ToY)>();
+                for (int i = 0; i < 8; i++)
+                {
+                    if (ob[i] >= MapMath.MinTopHash)
+                    {
+                        long key = MapInternals<long, long>.Key(ob, i);
+                        slots.Add((i, key, ob[i], (map.DefaultHashForTest(key) & newbit) != 0));
+                    }
+                }
+
+                if (!slots.Exists(e => e.ToY) || !slots.Exists(e => !e.ToY) || slots.FindIndex(e => e.ToY) == 0)
+                {
+                    continue; // Go's packing would leave some entry in its slot too: not telling
+                }
+
+                map[slots[0].Key] = -1; // an update: its growth work evacuates old bucket u
+                Assert.True(*ob is > 1 and < 5, $"old bucket {u} was not evacuated");
+                foreach (bool toY in new[] { false, true })
+                {
+                    byte* nb = MapInternals<long, long>.Bucket(map.BucketArray, toY ? u + newbit : u);
+                    List<(int Slot, long Key, byte Top, bool ToY)> kept = slots.FindAll(e => e.ToY == toY);
+                    int last = kept[^1].Slot;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        int k = kept.FindIndex(e => e.Slot == i);
+                        if (k >= 0)
+                        {
+                            Assert.Equal(kept[k].Top, nb[i]);
+                            Assert.Equal(kept[k].Key, MapInternals<long, long>.Key(nb, i));
+                        }
+                        else
+                        {
+                            Assert.Equal(i < last ? MapMath.EmptyOne : MapMath.EmptyRest, nb[i]);
+                        }
+                    }
+                }
+
+                map.Validate();
+                for (long k = 0; k < next; k++)
+                {
+                    Assert.Equal(k == slots[0].Key ? -1 : k, map[k]);
+                }
+
+                return true;
+            }
+
+            return false;
+        }
+
+        [Fact]
         public void Growth_ReadsDoNotEvacuate()
         {
             Seeded.Run(seed =>
