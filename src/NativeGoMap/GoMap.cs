@@ -719,10 +719,19 @@ namespace NativeGoMap
         {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
             TValue* v = Find(key, token);
-            bool found = v != null;
-            value = found ? *v : default;
+
+            // Two returns, each with its own state check, rather than a flag: the JIT branched on
+            // the pointer, materialized the flag and branched on it again (five instructions).
+            if (v != null)
+            {
+                value = *v;
+                EndRead(token, GoMessages.ConcurrentReadWrite);
+                return true;
+            }
+
+            value = default;
             EndRead(token, GoMessages.ConcurrentReadWrite);
-            return found;
+            return false;
         }
 
         /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
