@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
+using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -17,7 +18,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void BadInput_DisposedMap_EveryPublicMemberThrowsObjectDisposed()
         {
-            long baseline = GoMapDiagnostics.LiveNativeBytes;
+            long baseline = LiveBytes.Settled(); // not the raw count: a map an earlier test left undisposed would be finalized mid-test
             var map = Filled(1000, out _);
             map.Dispose();
             AssertEveryMemberThrowsDisposed(map, 5, 5);
@@ -114,7 +115,7 @@ namespace NativeGoMap.Tests
         [InlineData((1L << 48) / 144 + 1)] // the first hint whose <long,long> buckets pass Go's maxAlloc (2^48 bytes)
         public void BadInput_NegativeOrAbsurdCapacityHint_TreatedAsZero(long hint)
         {
-            long baseline = GoMapDiagnostics.LiveNativeBytes;
+            long baseline = LiveBytes.Settled(); // not the raw count: a map an earlier test left undisposed would be finalized mid-test
             foreach (var map in new[] { new GoMap<long, long>(hint), new GoMap<long, long>(new GoMapOptions { CapacityHint = hint }) })
             {
                 GoMapStats stats = map.GetStats();
@@ -147,7 +148,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void BadInput_EnumeratorAfterMapDisposed_ThrowsObjectDisposed()
         {
-            long baseline = GoMapDiagnostics.LiveNativeBytes;
+            long baseline = LiveBytes.Settled(); // not the raw count: a map an earlier test left undisposed would be finalized mid-test
             var map = Filled(1000, out _);
             var midway = map.GetEnumerator();
             for (int i = 0; i < 10; i++)
@@ -203,7 +204,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void BadInput_KeyTypeWithoutByteEqualityOrEquatable_ThrowsNotSupportedAtConstruction()
         {
-            long baseline = GoMapDiagnostics.LiveNativeBytes;
+            long baseline = LiveBytes.Settled(); // not the raw count: a map an earlier test left undisposed would be finalized mid-test
             AssertRefused<PaddedKey>();
             AssertRefused<FloatFieldKey>();
             AssertRefused<ObjectEqualsKey>();

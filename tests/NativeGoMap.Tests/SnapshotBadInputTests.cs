@@ -17,12 +17,23 @@ namespace NativeGoMap.Tests
     [Collection(NativeMemoryCollection.Name)]
     public class SnapshotBadInputTests
     {
+        /// <summary>
+        /// Maps earlier tests left undisposed are finalized before each test, not in the middle of
+        /// one: <see cref="ExpectInvalid"/> compares the raw LiveNativeBytes around each load.
+        /// </summary>
+        public SnapshotBadInputTests() => LiveBytes.Settled();
+
         [Fact]
         public void BadSnapshot_EveryCorruptedByte_IsInvalidData_AndLeaksNothing()
         {
             // Two types: long names and 3-byte keys, so header and entries both have odd offsets.
             byte[] longs = Snap.LongLong(20);
-            byte[] key3s = Snap.Of(Fill(new GoMap<Key3, short>(), 15, i => Key3.Of((int)i), i => (short)i));
+            byte[] key3s;
+            using (GoMap<Key3, short> source = Fill(new GoMap<Key3, short>(), 15, i => Key3.Of((int)i), i => (short)i))
+            {
+                key3s = Snap.Of(source); // disposed: left to the finalizer, it was freed in the middle of a later test
+            }
+
             long baseline = LiveBytes.Settled();
             foreach (byte flip in new byte[] { 0x01, 0x80, 0xFF })
             {

@@ -384,30 +384,52 @@ namespace NativeGoMap.Tests
                     }
                 });
                 comparer.HoldOn = writer;
+                comparer.HoldUntil = () => map.PoisonMessage is not null; // the detection has begun: it waits for this write
                 writer.Start();
                 Assert.True(comparer.Entered.Wait(10_000), "the other thread's write never reached its key comparison");
             });
 
-            var error = Assert.Throws<ConcurrentMapAccessException>(() => map.WriteTo(stream));
+            ConcurrentMapAccessException error;
+            try
+            {
+                error = Assert.Throws<ConcurrentMapAccessException>(() => map.WriteTo(stream));
+            }
+            finally
+            {
+                comparer.Release.Set(); // WriteTo returned without detecting the write: let it end
+            }
+
             Assert.Equal("concurrent map iteration and map write", error.Message);
             writer!.Join();
             Assert.Throws<ConcurrentMapAccessException>(() => map.ContainsKey(1)); // poisoned
             Assert.True(writerError is null or ConcurrentMapAccessException, $"the writer failed with {writerError}");
         }
 
-        /// <summary>Equality that, on one chosen thread, signals and then holds the caller for 200 ms (inside a write, hashWriting stays held).</summary>
+        /// <summary>
+        /// Equality that, on one chosen thread, signals and then holds the caller (inside a write,
+        /// hashWriting stays held) until <see cref="HoldUntil"/> is true or <see cref="Release"/>
+        /// is set, not for a fixed time: a WriteTo thread descheduled longer than that on a
+        /// loaded machine would find the write over and report it as the stream's own.
+        /// </summary>
         private sealed class HoldingComparer : IEqualityComparer<long>
         {
             public Thread? HoldOn { get; set; }
 
+            public Func<bool>? HoldUntil { get; set; }
+
             public ManualResetEventSlim Entered { get; } = new ManualResetEventSlim();
+
+            public ManualResetEventSlim Release { get; } = new ManualResetEventSlim();
 
             public bool Equals(long x, long y)
             {
                 if (Thread.CurrentThread == HoldOn && !Entered.IsSet)
                 {
                     Entered.Set();
-                    Thread.Sleep(200);
+                    var deadline = DateTime.UtcNow.AddSeconds(60); // hang guard only
+                    while (!(HoldUntil?.Invoke() ?? false) && !Release.Wait(1) && DateTime.UtcNow < deadline)
+                    {
+                    }
                 }
 
                 return x == y;
