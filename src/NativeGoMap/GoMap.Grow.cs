@@ -156,7 +156,8 @@ namespace NativeGoMap
         /// <paramref name="newbit"/>. Per old bucket, the hash bit of every live slot is taken
         /// first (independent hashes, which the CPU overlaps; for keys whose hash runs no user
         /// code, of all eight slots, so that the loop's exit is predictable). A chain of one
-        /// bucket is then copied whole to both destinations (<see cref="SplitBucket"/>, where
+        /// bucket (or whose earlier buckets hold no live entry) is then copied whole to each
+        /// destination that gets an entry (<see cref="SplitBucket"/>, where
         /// <see cref="SplitByCopy"/>); otherwise the x slots and the y slots are copied in two
         /// runs with a cursor each, as Go packs them. Either way no branch depends on where an
         /// entry goes, which would mispredict half the time. The bucket's evacuation marks are
@@ -203,7 +204,9 @@ namespace NativeGoMap
 
                 if (SplitByCopy && xi == 0 && yi == 0 && BucketLayout<TKey, TValue>.Overflow(b) == null)
                 {
-                    // A chain of one bucket (most of them): each entry keeps its slot index.
+                    // The chain's last bucket, and nothing moved before it: a chain of one bucket
+                    // (most of them), or one whose earlier buckets hold no live entry. Both
+                    // destinations are still empty; each entry keeps its slot index.
                     SplitBucket(b, word, live & ~toY, xb);
                     SplitBucket(b, word, toY, yb);
                 }
@@ -240,7 +243,7 @@ namespace NativeGoMap
             !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue && BucketLayout<TKey, TValue>.BucketSize <= 288;
 
         /// <summary>
-        /// One half of a doubling's split of a chain of one bucket into a new, empty bucket
+        /// One half of a doubling's split of a chain's only live bucket into a new, empty bucket
         /// <paramref name="db"/>: copies every key and value slot of <paramref name="b"/> across
         /// (straight-line vector moves, no branch on where each entry goes), then keeps the tophash
         /// bytes of the slots in <paramref name="keep"/> (0x80 per slot) and marks the others
@@ -252,6 +255,14 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void SplitBucket(byte* b, ulong word, ulong keep, byte* db)
         {
+            if (keep == 0)
+            {
+                // Nothing goes there: the new bucket stays as it came (zero: all emptyRest), and
+                // its page untouched. Rare with a spread hash, so the branch predicts; with few
+                // distinct hash codes (a poor comparer), copying anyway would write every new bucket.
+                return;
+            }
+
             uint data = (uint)(BucketLayout<TKey, TValue>.OverflowOffset - BucketLayout<TKey, TValue>.KeysOffset);
             Unsafe.CopyBlockUnaligned(db + BucketLayout<TKey, TValue>.KeysOffset, b + BucketLayout<TKey, TValue>.KeysOffset, data);
             BucketLayout<TKey, TValue>.TopHashWordRef(db) = MapMath.KeepSlots(word, keep);

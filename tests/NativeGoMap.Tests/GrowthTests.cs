@@ -183,11 +183,72 @@ namespace NativeGoMap.Tests
             Assert.Fail("no old bucket to split found");
         }
 
+        [Fact]
+        public unsafe void Growth_DoublingLeavesANewBucketThatGetsNoEntryUntouched()
+        {
+            // An old bucket whose entries all go to one half: the other new bucket stays as the
+            // array gave it, every byte zero, rather than receive a copy with no slot kept (with
+            // few distinct hash codes that would write, and fault in, the whole new array).
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 11 });
+            long next = 0;
+            while (map.GetStats().B < 14)
+            {
+                do
+                {
+                    map[next] = next;
+                    next++;
+                }
+                while (map.OldBucketArray == null);
+
+                int oldB = MapInternals<long, long>.OldB(map);
+                ulong newbit = 1UL << oldB;
+                for (ulong u = 0; u < newbit; u++)
+                {
+                    byte* ob = MapInternals<long, long>.Bucket(map.OldBucketArray, u);
+                    if (*ob is > 1 and < 5 || MapInternals<long, long>.Overflow(ob) != null || ob[0] < MapMath.MinTopHash)
+                    {
+                        continue; // evacuated already, a longer chain, or empty
+                    }
+
+                    var sides = new List<bool>();
+                    for (int i = 0; i < 8; i++)
+                    {
+                        if (ob[i] >= MapMath.MinTopHash)
+                        {
+                            sides.Add((map.DefaultHashForTest(MapInternals<long, long>.Key(ob, i)) & newbit) != 0);
+                        }
+                    }
+
+                    if (sides.Contains(true) && sides.Contains(false))
+                    {
+                        continue;
+                    }
+
+                    byte* empty = MapInternals<long, long>.Bucket(map.BucketArray, sides[0] ? u : u + newbit);
+                    map[MapInternals<long, long>.Key(ob, 0)] = -1; // an update: its growth work evacuates old bucket u
+                    Assert.True(*ob is > 1 and < 5, $"old bucket {u} was not evacuated");
+                    int size = GoMap<long, long>.Layout.BucketSize;
+                    Assert.True(new ReadOnlySpan<byte>(empty, size).IndexOfAnyExcept((byte)0) < 0, $"the new bucket that got no entry of old bucket {u} was written");
+                    map.Validate();
+                    return;
+                }
+
+                while (map.OldBucketArray != null)
+                {
+                    map[next] = next;
+                    next++;
+                }
+            }
+
+            Assert.Fail("no old bucket whose entries all go to one half found");
+        }
+
         /// <summary>
         /// For <see cref="Growth_DoublingOfAOneBucketChain_KeepsEachEntryInItsSlot"/>: finds an old
-        /// bucket not yet evacuated, alone in its chain, whose entries go to both halves with one
-        /// bound for y ahead of one bound for x; has an update evacuate it and checks both new
-        /// buckets. False when the growth has no such bucket.
+        /// bucket not yet evacuated, alone in its chain, whose entries go to both halves, the first
+        /// of them to x (so that Go's packing would move some entry bound for y to a lower slot);
+        /// has an update evacuate it and checks both new buckets. False when the growth has no
+        /// such bucket.
         /// </summary>
         private static unsafe bool SplitOneOldBucket(GoMap<long, long> map, long next)
         {
