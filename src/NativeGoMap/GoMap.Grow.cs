@@ -186,8 +186,7 @@ namespace NativeGoMap
                     // A fixed trip count, which the CPU predicts; the empty slots' bits are dropped.
                     for (int i = 0; i < MapMath.BucketCnt; i++)
                     {
-                        ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
-                        toY |= bit << ((i * 8) + 7);
+                        toY |= GoesToY(keys, b, i, newbit);
                     }
 
                     toY &= live;
@@ -196,9 +195,7 @@ namespace NativeGoMap
                 {
                     for (ulong m = live; m != 0; m &= m - 1)
                     {
-                        int i = MapMath.FirstSlot(m);
-                        ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
-                        toY |= bit << ((i * 8) + 7);
+                        toY |= GoesToY(keys, b, MapMath.FirstSlot(m), newbit);
                     }
                 }
 
@@ -219,6 +216,15 @@ namespace NativeGoMap
                 // evacuatedEmpty (4) where empty, evacuatedX (2) where live, evacuatedY (3) where it went to y.
                 BucketLayout<TKey, TValue>.TopHashWordRef(b) = (MapMath.Lsb * MapMath.EvacuatedEmpty) - ((live >> 7) * 2) + (toY >> 7);
             }
+        }
+
+        /// <summary>Slot <paramref name="i"/>'s flag (0x80 in its byte) when its key's hash has <paramref name="newbit"/>: bound for y.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ulong GoesToY<TK>(TK keys, byte* b, int i, ulong newbit)
+            where TK : struct, IKeys
+        {
+            ulong bit = (keys.Hash(this, BucketLayout<TKey, TValue>.Key(b, i)) & newbit) != 0 ? 1UL : 0UL;
+            return bit << ((i * 8) + 7);
         }
 
         /// <summary>

@@ -49,8 +49,7 @@ namespace NativeGoMap
         private static int s_delayedCount; // unmaps taken and not yet made because their grace period runs (WaitIdle reads it)
         private static bool s_waiting;
         private static long s_posted;
-        private static long s_done;
-        private static long s_taken; // jobs the thread has handled: run, or delayed with their pages past the first discarded (WaitTaken)
+        private static long s_taken; // jobs the thread has handled: made, or delayed with their pages past the first discarded (the waits read it)
         private static long s_failures;
 
         /// <summary>Calls the OS refused on the release thread (a munmap or madvise that failed); the stress program checks it stays 0.</summary>
@@ -212,31 +211,7 @@ namespace NativeGoMap
         /// true when they have. For tests and the stress program, which read the OS's view (RSS,
         /// mappings) after releasing.
         /// </summary>
-        internal static bool WaitIdle(int timeoutMs = 10_000)
-        {
-            long target;
-            lock (s_lock)
-            {
-                target = s_posted;
-            }
-
-            // A delayed unmap lets later jobs finish first, each counted done in its place: s_done
-            // reaching the target says every job up to it was taken, and no delayed one left
-            // says those taken were made (read in this order: the thread counts a job delayed
-            // before it makes any later one).
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (Volatile.Read(ref s_done) < target || Volatile.Read(ref s_delayedCount) != 0)
-            {
-                if (clock.ElapsedMilliseconds > timeoutMs)
-                {
-                    return false;
-                }
-
-                Thread.Sleep(1);
-            }
-
-            return true;
-        }
+        internal static bool WaitIdle(int timeoutMs = 10_000) => WaitForPosted(timeoutMs, delayedToo: true);
 
         /// <summary>
         /// Waits until the thread has handled every job posted so far (at most
@@ -244,7 +219,15 @@ namespace NativeGoMap
         /// on the delayed list with its pages past the first discarded. Unlike
         /// <see cref="WaitIdle"/>, it does not wait the grace periods out. For tests.
         /// </summary>
-        internal static bool WaitTaken(int timeoutMs = 10_000)
+        internal static bool WaitTaken(int timeoutMs = 10_000) => WaitForPosted(timeoutMs, delayedToo: false);
+
+        /// <summary>
+        /// The two waits: until the jobs posted so far are taken and, with
+        /// <paramref name="delayedToo"/>, no delayed unmap is left. Read in this order: the
+        /// thread counts a job delayed before it counts it taken, so once every job up to the
+        /// target is taken, an empty delayed count says the delayed ones among them were made.
+        /// </summary>
+        private static bool WaitForPosted(int timeoutMs, bool delayedToo)
         {
             long target;
             lock (s_lock)
@@ -253,7 +236,7 @@ namespace NativeGoMap
             }
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (Volatile.Read(ref s_taken) < target)
+            while (Volatile.Read(ref s_taken) < target || (delayedToo && Volatile.Read(ref s_delayedCount) != 0))
             {
                 if (clock.ElapsedMilliseconds > timeoutMs)
                 {
@@ -303,7 +286,7 @@ namespace NativeGoMap
                         delay = what == Kind.Unmap && NativeHeap.UnmapDueAt(start) > Stopwatch.GetTimestamp();
                         if (delay)
                         {
-                            Interlocked.Increment(ref s_delayedCount); // before any later job is counted done (WaitIdle)
+                            Interlocked.Increment(ref s_delayedCount); // before it is counted taken (WaitForPosted)
                         }
                     }
                 }
@@ -327,7 +310,7 @@ namespace NativeGoMap
                     }
                     else
                     {
-                        RunCounted(what, start, length);
+                        TryRun(what, start, length);
                     }
 
                     Volatile.Write(ref s_taken, s_taken + 1);
@@ -335,13 +318,6 @@ namespace NativeGoMap
 
                 RunDueDelayed();
             }
-        }
-
-        /// <summary>Makes a call taken from the queue (or the delayed list) and counts it done.</summary>
-        private static void RunCounted(Kind what, byte* start, ulong length)
-        {
-            TryRun(what, start, length);
-            Interlocked.Increment(ref s_done);
         }
 
         /// <summary>Makes a call on the thread; a refusal is counted, not thrown.</summary>
@@ -391,7 +367,7 @@ namespace NativeGoMap
                         prev->Next = next;
                     }
 
-                    RunCounted(Kind.Unmap, j->Start, j->Length); // j lives in the mapping: not read after this
+                    TryRun(Kind.Unmap, j->Start, j->Length); // j lives in the mapping: not read after this
                     Interlocked.Decrement(ref s_delayedCount);
                 }
                 else

@@ -354,8 +354,8 @@ namespace NativeGoMap.Tests
         public void WaitIdle_DoesNotReturn_WhileAnUnmapPostedBeforeItIsStillDelayed()
         {
             // Found by review: WaitIdle promises every call posted so far, delayed unmaps included. It
-            // compares s_done with s_posted, but a delayed unmap lets later jobs finish first, and
-            // each of those counts as done in its place.
+            // compared the jobs made with those posted, but a delayed unmap lets later jobs finish
+            // first, and each of those counted as made in its place.
             if (!OsMemory.Supported || !ReleaseThread.Enabled)
             {
                 return;
