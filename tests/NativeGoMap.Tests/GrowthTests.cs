@@ -151,16 +151,26 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public unsafe void Growth_DoublingOfAOneBucketChain_KeepsEachEntryInItsSlot()
+        public void Growth_DoublingOfAOneBucketChain_KeepsEachEntryInItsSlot()
         {
             // <long,long> buckets are split by copying the whole bucket to both halves: an entry
             // keeps its slot index in its new bucket (Go packs them from slot 0), the slots it
             // left are emptyOne below the last entry kept and emptyRest after it.
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            Assert.True(AtSomeGrowthStart(map, 12, SplitOneOldBucket), "no old bucket to split found");
+        }
+
+        /// <summary>
+        /// Inserts keys 0, 1, 2, … (value = key) into <paramref name="map"/> and, at each growth
+        /// start up to B = <paramref name="maxB"/>, asks <paramref name="tryHere"/> (given the
+        /// map and how many keys it holds); finishes that growth when it declines. True when it
+        /// accepted one.
+        /// </summary>
+        private static unsafe bool AtSomeGrowthStart(GoMap<long, long> map, int maxB, Func<GoMap<long, long>, long, bool> tryHere)
+        {
             long next = 0;
-            while (map.GetStats().B < 12)
+            while (map.GetStats().B < maxB)
             {
-                // Insert up to the next growth start; look there for an old bucket that tells.
                 do
                 {
                     map[next] = next;
@@ -168,19 +178,15 @@ namespace NativeGoMap.Tests
                 }
                 while (map.OldBucketArray == null);
 
-                if (SplitOneOldBucket(map, next))
+                if (tryHere(map, next))
                 {
-                    return;
+                    return true;
                 }
 
-                while (map.OldBucketArray != null)
-                {
-                    map[next] = next;
-                    next++;
-                }
+                IterationHelpers.FinishGrowth(map, 0L, 0L);
             }
 
-            Assert.Fail("no old bucket to split found");
+            return false;
         }
 
         [Fact]
@@ -248,63 +254,56 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public unsafe void Growth_DoublingLeavesANewBucketThatGetsNoEntryUntouched()
+        public void Growth_DoublingLeavesANewBucketThatGetsNoEntryUntouched()
         {
             // An old bucket whose entries all go to one half: the other new bucket stays as the
             // array gave it, every byte zero, rather than receive a copy with no slot kept (with
             // few distinct hash codes that would write, and fault in, the whole new array).
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 11 });
-            long next = 0;
-            while (map.GetStats().B < 14)
+            Assert.True(AtSomeGrowthStart(map, 14, EvacuateAnOldBucketBoundForOneHalf), "no old bucket whose entries all go to one half found");
+        }
+
+        /// <summary>
+        /// For <see cref="Growth_DoublingLeavesANewBucketThatGetsNoEntryUntouched"/>: finds an old
+        /// bucket not yet evacuated, alone in its chain, whose entries all go to one half; has an
+        /// update evacuate it and checks the other half's new bucket. False when there is none.
+        /// </summary>
+        private static unsafe bool EvacuateAnOldBucketBoundForOneHalf(GoMap<long, long> map, long count)
+        {
+            int oldB = MapInternals<long, long>.OldB(map);
+            ulong newbit = 1UL << oldB;
+            for (ulong u = 0; u < newbit; u++)
             {
-                do
+                byte* ob = MapInternals<long, long>.Bucket(map.OldBucketArray, u);
+                if (*ob is > 1 and < 5 || MapInternals<long, long>.Overflow(ob) != null || ob[0] < MapMath.MinTopHash)
                 {
-                    map[next] = next;
-                    next++;
-                }
-                while (map.OldBucketArray == null);
-
-                int oldB = MapInternals<long, long>.OldB(map);
-                ulong newbit = 1UL << oldB;
-                for (ulong u = 0; u < newbit; u++)
-                {
-                    byte* ob = MapInternals<long, long>.Bucket(map.OldBucketArray, u);
-                    if (*ob is > 1 and < 5 || MapInternals<long, long>.Overflow(ob) != null || ob[0] < MapMath.MinTopHash)
-                    {
-                        continue; // evacuated already, a longer chain, or empty
-                    }
-
-                    var sides = new List<bool>();
-                    for (int i = 0; i < 8; i++)
-                    {
-                        if (ob[i] >= MapMath.MinTopHash)
-                        {
-                            sides.Add((map.DefaultHashForTest(MapInternals<long, long>.Key(ob, i)) & newbit) != 0);
-                        }
-                    }
-
-                    if (sides.Contains(true) && sides.Contains(false))
-                    {
-                        continue;
-                    }
-
-                    byte* empty = MapInternals<long, long>.Bucket(map.BucketArray, sides[0] ? u : u + newbit);
-                    map[MapInternals<long, long>.Key(ob, 0)] = -1; // an update: its growth work evacuates old bucket u
-                    Assert.True(*ob is > 1 and < 5, $"old bucket {u} was not evacuated");
-                    int size = GoMap<long, long>.Layout.BucketSize;
-                    Assert.True(new ReadOnlySpan<byte>(empty, size).IndexOfAnyExcept((byte)0) < 0, $"the new bucket that got no entry of old bucket {u} was written");
-                    map.Validate();
-                    return;
+                    continue; // evacuated already, a longer chain, or empty
                 }
 
-                while (map.OldBucketArray != null)
+                var sides = new List<bool>();
+                for (int i = 0; i < 8; i++)
                 {
-                    map[next] = next;
-                    next++;
+                    if (ob[i] >= MapMath.MinTopHash)
+                    {
+                        sides.Add((map.DefaultHashForTest(MapInternals<long, long>.Key(ob, i)) & newbit) != 0);
+                    }
                 }
+
+                if (sides.Contains(true) && sides.Contains(false))
+                {
+                    continue;
+                }
+
+                byte* empty = MapInternals<long, long>.Bucket(map.BucketArray, sides[0] ? u : u + newbit);
+                map[MapInternals<long, long>.Key(ob, 0)] = -1; // an update: its growth work evacuates old bucket u
+                Assert.True(*ob is > 1 and < 5, $"old bucket {u} was not evacuated");
+                int size = GoMap<long, long>.Layout.BucketSize;
+                Assert.True(new ReadOnlySpan<byte>(empty, size).IndexOfAnyExcept((byte)0) < 0, $"the new bucket that got no entry of old bucket {u} was written");
+                map.Validate();
+                return true;
             }
 
-            Assert.Fail("no old bucket whose entries all go to one half found");
+            return false;
         }
 
         /// <summary>
