@@ -251,16 +251,37 @@ namespace NativeGoMap
         internal static void PrefetchBucket(byte* b)
         {
             Prefetch.Read(b);
-            PrefetchPastTopHash(b);
+            PrefetchNextLines(b);
         }
 
         /// <summary>
-        /// Asks the CPU to start loading the cache lines of a bucket after the one its tophash
-        /// word is in (up to 3 more), as soon as the bucket is known: in a table larger than the
-        /// caches the tophash, key and value lines then miss together instead of one after another.
+        /// For one lookup, insert or delete: asks the CPU to start loading the cache lines of a
+        /// bucket after the one its tophash word is in (up to 3 more), as soon as the bucket is
+        /// known, for buckets of at most <see cref="PrefetchedBucketBytes"/>: in a table larger than
+        /// the caches the tophash, key and value lines then miss together instead of one after
+        /// another. A bigger bucket asks for nothing: its slot's key and value are one or two of
+        /// five to nine further lines, so the first three are mostly not the ones the operation
+        /// reads, and loading them takes memory bandwidth and miss slots from the operations after
+        /// it. Measured at 1,000,000 entries (quick comparison, three alternating runs):
+        /// <c>&lt;int,Entity64&gt;</c> (560-byte buckets) update_via_ref 0.79-0.94 → 0.91-1.11 of
+        /// Dictionary, lookup_hit unchanged (0.64-0.67 → 0.60-0.95); 32-byte name keys (304-byte
+        /// buckets) lookup_miss 14.3-19.7 → 10.6-15.4 ns, lookup_hit unchanged.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static void PrefetchPastTopHash(byte* b)
+        {
+            if (BucketSize <= PrefetchedBucketBytes)
+            {
+                PrefetchNextLines(b);
+            }
+        }
+
+        /// <summary>Up to this size (four lines), a single operation prefetches the whole bucket (<see cref="PrefetchPastTopHash"/>).</summary>
+        internal const int PrefetchedBucketBytes = 256;
+
+        /// <summary>The lines of b + 64, b + 128 and b + 192, as far as the bucket reaches.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void PrefetchNextLines(byte* b)
         {
             if (BucketSize > 64)
             {
