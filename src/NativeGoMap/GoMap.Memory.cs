@@ -61,7 +61,7 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
-        private const long ParkedGraceMilliseconds = 1000;
+        internal const long ParkedGraceMilliseconds = 1000;
 
         /// <summary>Small blocks (overflow chunks, list storage) that one release step frees at most.</summary>
         private const int ReleaseBudgetBlocks = 32;
