@@ -4,6 +4,9 @@ namespace NativeGoMap
     // project (InternalsVisibleTo) instead of reflection. The map never calls them.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
+        /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>
+        internal bool BatchLookupPrefetches => _buckets != null && !BatchFitsInCache(_b);
+
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
 

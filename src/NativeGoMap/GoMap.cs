@@ -650,7 +650,8 @@ namespace NativeGoMap
         /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
         /// buckets before probing any (and the next block's before probing this one), so the
         /// memory latencies of a big table overlap: the way to do many lookups in a table larger
-        /// than the CPU caches. O(keys.Length), no allocation, no write.
+        /// than the CPU caches. A bucket array of at most 1 MiB, which the caches hold, is probed
+        /// key by key instead. O(keys.Length), no allocation, no write.
         /// </summary>
         /// <param name="keys">The keys to look up.</param>
         /// <param name="values">Receives the values; at least as long as <paramref name="keys"/>.</param>

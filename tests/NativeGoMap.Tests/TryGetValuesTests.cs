@@ -49,10 +49,33 @@ namespace NativeGoMap.Tests
             return keys;
         }
 
+        /// <summary>A map whose bucket array (2^13 buckets of 144 bytes, 1.2 MB) is over the 1 MiB that TryGetValues probes key by key: it runs the prefetching pipeline.</summary>
+        private static GoMap<long, long> MapBeyondTheCacheBound(int seed, ConcurrencyChecks checks = ConcurrencyChecks.Go)
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed, CapacityHint = 40_000, ConcurrencyChecks = checks });
+            Assert.True(map.BatchLookupPrefetches, "the map is meant to take the prefetching pipeline");
+            return map;
+        }
+
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
         [InlineData(ConcurrencyChecks.Strict)]
         public void TryGetValues_MatchesTryGetValue_ForPresentAndAbsentKeys(ConcurrencyChecks checks)
+        {
+            using var map = MapBeyondTheCacheBound(1, checks);
+            for (long k = 0; k < 5000; k++)
+            {
+                map[k] = k * 7;
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            AssertMatchesTryGetValue(map, MixedKeys(5000, 1), -99L);
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void TryGetValues_OnAnArrayTheCachesHold_ProbesKeyByKey_AndMatchesTryGetValue(ConcurrencyChecks checks)
         {
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 1, ConcurrencyChecks = checks });
             for (long k = 0; k < 5000; k++)
@@ -61,6 +84,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.False(map.GetStats().IsGrowing);
+            Assert.False(map.BatchLookupPrefetches); // 2^10 buckets of 144 bytes
             AssertMatchesTryGetValue(map, MixedKeys(5000, 1), -99L);
         }
 
@@ -78,7 +102,7 @@ namespace NativeGoMap.Tests
         [InlineData(1000)]
         public void TryGetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
         {
-            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 2 });
+            using var map = MapBeyondTheCacheBound(2);
             for (long k = 0; k < 100; k++)
             {
                 map[k] = k + 1;
@@ -183,14 +207,18 @@ namespace NativeGoMap.Tests
             Assert.Equal(new[] { true, false, true, true }, found);
         }
 
-        [Fact]
-        public void TryGetValues_AllocatesNothing()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void TryGetValues_AllocatesNothing(bool prefetching)
         {
-            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 6 });
+            using var map = prefetching ? MapBeyondTheCacheBound(6) : new GoMap<long, long>(new GoMapOptions { Seed = 6 });
             for (long k = 0; k < 10_000; k++)
             {
                 map[k] = k;
             }
+
+            Assert.Equal(prefetching, map.BatchLookupPrefetches);
 
             long[] keys = MixedKeys(1000, 6);
             var values = new long[keys.Length];
