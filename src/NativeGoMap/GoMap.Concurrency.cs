@@ -39,7 +39,9 @@ namespace NativeGoMap
     // Reads check the state word before and after (a seqlock): a read that sees a write in
     // progress, or a changed sequence afterwards, throws. That is best effort in both modes: a
     // read racing a write may still have looked at memory the write was changing before it
-    // notices; it never looks at released memory in Strict mode.
+    // notices; it never looks at released memory in Strict mode. The enumerator's inline steps
+    // (Go mode only) check before their reads alone, as Go's mapiternext does; a write that
+    // begins during one is caught at the next (Enumerator.MoveNext).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         private const long StateWriting = 1;

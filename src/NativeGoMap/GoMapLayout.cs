@@ -260,7 +260,7 @@ namespace NativeGoMap
         /// known, for buckets of at most <see cref="PrefetchedBucketBytes"/>: in a table larger than
         /// the caches the tophash, key and value lines then miss together instead of one after
         /// another. A bigger bucket asks for nothing: its slot's key and value are one or two of
-        /// five to nine further lines, so the first three are mostly not the ones the operation
+        /// four to nine further lines, so the first three are mostly not the ones the operation
         /// reads, and loading them takes memory bandwidth and miss slots from the operations after
         /// it. Measured at 1,000,000 entries (quick comparison, three alternating runs):
         /// <c>&lt;int,Entity64&gt;</c> (560-byte buckets) update_via_ref 0.79-0.94 → 0.91-1.11 of
