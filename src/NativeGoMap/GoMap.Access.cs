@@ -173,10 +173,7 @@ namespace NativeGoMap
             {
                 for (int i = 0; i < keys.Length; i++)
                 {
-                    TValue* v = Find(Unsafe.Add(ref key0, i), token);
-                    found[i] = v != null;
-                    values[i] = v != null ? *v : default;
-                    hits += v != null ? 1 : 0;
+                    hits += StoreResult(Find(Unsafe.Add(ref key0, i), token), ref values[i], ref found[i]);
                 }
 
                 return hits;
@@ -214,10 +211,7 @@ namespace NativeGoMap
                 for (int j = 0; j < n; j++)
                 {
                     int i = start + j;
-                    TValue* v = ProbeChain(default(DefaultKeys), Unsafe.Add(ref key0, i), blockTops[j], blockBuckets[j]);
-                    found[i] = v != null;
-                    values[i] = v != null ? *v : default;
-                    hits += v != null ? 1 : 0;
+                    hits += StoreResult(ProbeChain(default(DefaultKeys), Unsafe.Add(ref key0, i), blockTops[j], blockBuckets[j]), ref values[i], ref found[i]);
                 }
 
                 start = nextStart;
@@ -242,20 +236,29 @@ namespace NativeGoMap
                 TKey key = Unsafe.Add(ref key0, i);
                 ulong hash = KeyOps<TKey>.Hash(key, k1, k2);
                 TValue* v = ProbeChain(default(DefaultKeys), key, MapMath.TopHash(hash), BucketLayout<TKey, TValue>.Bucket(array, hash & mask));
-                if (v != null)
-                {
-                    Unsafe.Add(ref value0, i) = *v;
-                    Unsafe.Add(ref found0, i) = true;
-                    hits++;
-                }
-                else
-                {
-                    Unsafe.Add(ref value0, i) = default;
-                    Unsafe.Add(ref found0, i) = false;
-                }
+                hits += StoreResult(v, ref Unsafe.Add(ref value0, i), ref Unsafe.Add(ref found0, i));
             }
 
             return hits;
+        }
+
+        /// <summary>
+        /// One key's outputs in <see cref="FindMany"/>'s loops: the value at <paramref name="v"/>
+        /// (<c>default</c> when null) and whether it was found. Returns 1 when found, else 0.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int StoreResult(TValue* v, ref TValue value, ref bool found)
+        {
+            if (v != null)
+            {
+                value = *v;
+                found = true;
+                return 1;
+            }
+
+            value = default;
+            found = false;
+            return 0;
         }
 
         /// <summary>

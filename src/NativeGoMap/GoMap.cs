@@ -20,9 +20,9 @@
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit (a chain of one bucket is copied whole to both, each entry keeping its slot index; Go
 // packs them from slot 0). When the overflow buckets of a table become as many as its
-// regular buckets (deletes leave chains sparse), a same-size growth compacts them. Go's map never shrinks; ours does
-// when asked (TrimExcess): the same incremental evacuation run in reverse merges old buckets i,
-// i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for two evacuation units (two
+// regular buckets (deletes leave chains sparse), a same-size growth compacts them. Go's map
+// never shrinks; ours does when asked (TrimExcess): the same incremental evacuation run in
+// reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for two evacuation units (two
 // old chains, or for a shrink two groups of at most 32), four in the rare insert that ends one
 // growth and must start the next (Go's mapassign does the same), so no insert stalls on a
 // whole-table rehash. The new array of a growth comes as untouched zero pages (a

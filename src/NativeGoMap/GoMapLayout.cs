@@ -277,7 +277,7 @@ namespace NativeGoMap
         }
 
         /// <summary>Up to this size (four lines), a single operation prefetches the whole bucket (<see cref="PrefetchPastTopHash"/>).</summary>
-        internal const int PrefetchedBucketBytes = 256;
+        private const int PrefetchedBucketBytes = 256;
 
         /// <summary>The lines of b + 64, b + 128 and b + 192, as far as the bucket reaches.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
