@@ -542,7 +542,7 @@ namespace NativeGoMap
             // As in the indexer's set: keys that run user code take the general path.
             if (KeysRunUserCode)
             {
-                return RemoveSlow(key, BeginUserCodeWrite(key), out value);
+                return RemoveSlow(key, BeginUserCodeWrite(key), wantValue, out value);
             }
 
             BeginWrite(keysRunUserCode: false);
@@ -553,8 +553,31 @@ namespace NativeGoMap
                 return removed;
             }
 
-            return RemoveSlow(key, hash, out value);
+            return RemoveSlow(key, hash, wantValue, out value);
         }
+
+        /// <summary>
+        /// <see cref="RemoveSlow(TKey, ulong, out TValue)"/> for <see cref="RemoveCore"/>: when the
+        /// caller discards the value, the slow call gets none of its locals' addresses, so that
+        /// <see cref="Remove(TKey)"/>'s fast path keeps them in registers (with the discard's
+        /// address passed out, the JIT kept it on the stack and stored <c>default</c> there on
+        /// every remove).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool RemoveSlow(TKey key, ulong hash, bool wantValue, out TValue value)
+        {
+            if (wantValue)
+            {
+                return RemoveSlow(key, hash, out value);
+            }
+
+            value = default;
+            return RemoveSlowDiscarding(key, hash);
+        }
+
+        /// <summary><see cref="RemoveSlow(TKey, ulong, out TValue)"/> with the value dropped here.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool RemoveSlowDiscarding(TKey key, ulong hash) => RemoveSlow(key, hash, out _);
 
         /// <summary><see cref="RemoveCore"/> after <see cref="DeleteNoThrow"/> declined, or for keys that run user code: hashWriting is held; releases it.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
