@@ -53,7 +53,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// The search of Go's mapaccess2: hash, the 8 tophash bytes of a bucket matched in one go
-        /// (<see cref="MapMath.MatchTopHashBits"/>), key compares only where the tophash byte
+        /// (<see cref="MapMath.MatchTopHashAndEnd"/>), key compares only where the tophash byte
         /// matches, stop at the first emptyRest. Straight line for a table that is not growing;
         /// the growing case and overflow buckets are out of line.
         /// </summary>
@@ -100,7 +100,8 @@ namespace NativeGoMap
         private static TValue* ProbeChain<TK>(TK keys, TKey key, byte top, byte* p)
             where TK : struct, IKeys
         {
-            for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(p, top); match != 0; match &= match - 1)
+            uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+            for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
             {
                 int i = MapMath.FirstSlotOfBits(match);
                 if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
@@ -109,9 +110,7 @@ namespace NativeGoMap
                 }
             }
 
-            // The word is loaded again here, after the match: the match reads it straight into a
-            // vector register, which a shared load into a general register would undo.
-            if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(p)))
+            if (MapMath.ChainEnds(bits))
             {
                 return null;
             }
@@ -132,7 +131,8 @@ namespace NativeGoMap
                     return null;
                 }
 
-                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(p, top); match != 0; match &= match - 1)
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
                     if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
@@ -141,7 +141,7 @@ namespace NativeGoMap
                     }
                 }
 
-                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(p)))
+                if (MapMath.ChainEnds(bits))
                 {
                     return null;
                 }

@@ -93,7 +93,8 @@ namespace NativeGoMap
             insertI = 0;
             while (true)
             {
-                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
                     if (keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
@@ -118,7 +119,7 @@ namespace NativeGoMap
                     }
                 }
 
-                if (MapMath.HasEmptyRest(word))
+                if (MapMath.ChainEnds(bits))
                 {
                     return false;
                 }

@@ -65,7 +65,8 @@ namespace NativeGoMap
             DefaultKeys keys = default;
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
-                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
                     if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
@@ -94,7 +95,7 @@ namespace NativeGoMap
                     return true;
                 }
 
-                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(b)))
+                if (MapMath.ChainEnds(bits))
                 {
                     break;
                 }
@@ -151,7 +152,8 @@ namespace NativeGoMap
             byte top = MapMath.TopHash(hash);
             for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
             {
-                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
                     if (!keys.Equal(key, BucketLayout<TKey, TValue>.Key(b, i)))
@@ -167,7 +169,7 @@ namespace NativeGoMap
                     return true;
                 }
 
-                if (MapMath.HasEmptyRest(BucketLayout<TKey, TValue>.TopHashWord(b)))
+                if (MapMath.ChainEnds(bits))
                 {
                     break;
                 }

@@ -144,6 +144,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint MatchTopHash(byte* b, byte top) => MapMath.MatchTopHashBits((ulong*)b, top);
 
+        /// <summary><see cref="MapMath.MatchTopHashAndEnd"/> on bucket <paramref name="b"/>'s tophash word: candidates in bits 0..7, emptyRest slots in bits 8..15.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint MatchTopHashAndEnd(byte* b, byte top) => MapMath.MatchTopHashAndEnd((ulong*)b, top);
+
         /// <summary>Bit i set where slot i of bucket <paramref name="b"/> is live (<see cref="MapMath.LiveSlotBits"/> on the bucket's tophash word).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint LiveSlots(byte* b) => MapMath.LiveSlotBits((ulong*)b);

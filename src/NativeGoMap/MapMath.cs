@@ -167,6 +167,42 @@ namespace NativeGoMap
             return GatherSlotFlags(MatchTopHash(*tophash, top));
         }
 
+        /// <summary>
+        /// <see cref="MatchTopHashBits"/> in bits 0..7 and, in bits 8..15, bit 8 + i set where slot
+        /// i is emptyRest (0): a probe's candidates and whether its chain ends in this bucket, from
+        /// one load. With SSE3 the tophash word is loaded into both halves of a vector (movddup) and
+        /// compared once with <paramref name="top"/> in the low half and 0 in the high half, so the
+        /// chain-end test after a miss is a test of the mask rather than a second load of the word
+        /// and a zero-byte search in general registers (seven instructions).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static unsafe uint MatchTopHashAndEnd(ulong* tophash, byte top)
+        {
+#if !NETSTANDARD2_1
+            if (Sse3.IsSupported)
+            {
+                Vector128<byte> slots = Sse3.LoadAndDuplicateToVector128((double*)tophash).AsByte();
+                Vector128<byte> wanted = Sse2.MoveScalar(Vector128.Create(top).AsUInt64()).AsByte();
+                return Vector128.ExtractMostSignificantBits(Vector128.Equals(slots, wanted));
+            }
+#endif
+            ulong word = *tophash;
+            return GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
+        }
+
+        /// <summary>
+        /// Whether a <see cref="MatchTopHashAndEnd"/> mask, its lowest candidates cleared one by one
+        /// (<c>m &amp;= m - 1</c>), has a candidate left; its lowest set bit is then that candidate.
+        /// The mask is tested rather than masked to bits 0..7 first: a hit's key compare then
+        /// waits on one instruction fewer.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool HasCandidate(uint matchAndEnd) => (byte)matchAndEnd != 0;
+
+        /// <summary>Whether a <see cref="MatchTopHashAndEnd"/> mask has an emptyRest slot: the chain ends in its bucket.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static bool ChainEnds(uint matchAndEnd) => matchAndEnd > 0xFF;
+
         /// <summary>A 0x80-per-slot mask as bits 0..7: bit i from byte i's 0x80 (the eight flags multiplied into the top byte, no carries: each lands alone).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint GatherSlotFlags(ulong mask) => (uint)(((mask >> 7) * 0x0102040810204080UL) >> 56);
