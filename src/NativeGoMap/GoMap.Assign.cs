@@ -106,8 +106,8 @@ namespace NativeGoMap
                     }
                 }
 
-                // Loaded after the match, which reads the tophash bytes straight into a vector
-                // register (see ProbeChain).
+                // Loaded again for the free slot, after the match, which reads the tophash bytes
+                // straight into a vector register (MapMath.MatchTopHashAndEnd).
                 ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
                 if (insertB == null)
                 {
