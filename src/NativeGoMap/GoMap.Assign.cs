@@ -93,7 +93,7 @@ namespace NativeGoMap
             insertI = 0;
             while (true)
             {
-                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
+                uint bits = BucketLayout<TKey, TValue>.MatchForInsert(b, top, out uint empty);
                 for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
@@ -106,17 +106,10 @@ namespace NativeGoMap
                     }
                 }
 
-                // Loaded again for the free slot, after the match, which reads the tophash bytes
-                // straight into a vector register (MapMath.MatchTopHashAndEnd).
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                if (insertB == null)
+                if (insertB == null && empty != 0)
                 {
-                    ulong empty = MapMath.MatchFirstEmpty(word);
-                    if (empty != 0)
-                    {
-                        insertB = b;
-                        insertI = MapMath.FirstSlot(empty);
-                    }
+                    insertB = b;
+                    insertI = MapMath.FirstSlotOfBits(empty);
                 }
 
                 if (MapMath.ChainEnds(bits))

@@ -148,6 +148,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint MatchTopHashAndEnd(byte* b, byte top) => MapMath.MatchTopHashAndEnd((ulong*)b, top);
 
+        /// <summary><see cref="MapMath.MatchForInsert"/> on bucket <paramref name="b"/>'s tophash word: <see cref="MatchTopHashAndEnd"/>, and the empty slots in <paramref name="empty"/> (bit i: slot i is emptyRest or emptyOne).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint MatchForInsert(byte* b, byte top, out uint empty) => MapMath.MatchForInsert((ulong*)b, top, out empty);
+
         /// <summary>Bit i set where slot i of bucket <paramref name="b"/> is live (<see cref="MapMath.LiveSlotBits"/> on the bucket's tophash word).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint LiveSlots(byte* b) => MapMath.LiveSlotBits((ulong*)b);

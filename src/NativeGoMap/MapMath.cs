@@ -181,14 +181,49 @@ namespace NativeGoMap
 #if !NETSTANDARD2_1
             if (Sse3.IsSupported)
             {
-                Vector128<byte> slots = Sse3.LoadAndDuplicateToVector128((double*)tophash).AsByte();
-                Vector128<byte> wanted = Sse2.MoveScalar(Vector128.Create(top).AsUInt64()).AsByte();
-                return Vector128.ExtractMostSignificantBits(Vector128.Equals(slots, wanted));
+                return Vector128.ExtractMostSignificantBits(Vector128.Equals(TopHashTwice(tophash), TopAndEmptyRest(top)));
             }
 #endif
             ulong word = *tophash;
             return GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
         }
+
+        /// <summary>
+        /// <see cref="MatchTopHashAndEnd"/>, and in <paramref name="empty"/> bit i set where slot i
+        /// is empty (emptyRest or emptyOne): the insert search's free slots, from the same vector
+        /// (one more compare: min(slot, 1) == slot) instead of a second load of the word and eight
+        /// instructions of word arithmetic with three 64-bit constants (seen in the disassembly of
+        /// an insert loop). Quick comparison at 1,000 entries, three runs alternating with the
+        /// code before: clear_refill 0.72-0.95 → 0.76-0.99 of Dictionary, insert_nohint 0.40-0.52
+        /// → 0.44-0.64; insert_hint within the noise.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static unsafe uint MatchForInsert(ulong* tophash, byte top, out uint empty)
+        {
+#if !NETSTANDARD2_1
+            if (Sse3.IsSupported)
+            {
+                Vector128<byte> slots = TopHashTwice(tophash);
+                empty = (byte)Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Min(slots, Vector128.Create((byte)1)), slots));
+                return Vector128.ExtractMostSignificantBits(Vector128.Equals(slots, TopAndEmptyRest(top)));
+            }
+#endif
+            ulong word = *tophash;
+            empty = GatherSlotFlags(MatchEmpty(word));
+            return GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
+        }
+
+#if !NETSTANDARD2_1
+        /// <summary>The tophash word at <paramref name="tophash"/> in both halves of a vector (movddup).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe Vector128<byte> TopHashTwice(ulong* tophash) =>
+            Sse3.LoadAndDuplicateToVector128((double*)tophash).AsByte();
+
+        /// <summary><paramref name="top"/> in the low 8 lanes, emptyRest (0) in the high 8.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<byte> TopAndEmptyRest(byte top) =>
+            Sse2.MoveScalar(Vector128.Create(top).AsUInt64()).AsByte();
+#endif
 
         /// <summary>
         /// Whether a <see cref="MatchTopHashAndEnd"/> mask, its lowest candidates cleared one by one
@@ -226,19 +261,6 @@ namespace NativeGoMap
             // A byte is 0 or 1 exactly when its bits 1..7 are clear.
             ulong x = word & ~Lsb;
             return ~(((x & Low7) + Low7) | x | Low7);
-        }
-
-        /// <summary>
-        /// Nonzero exactly when some slot is empty (emptyRest or emptyOne), and then its lowest
-        /// flagged byte is the first empty slot; bytes above that one may be flagged wrongly
-        /// (borrows), so take <see cref="FirstSlot"/> of it only. 4 operations to
-        /// <see cref="MatchEmpty"/>'s 7, for an insert's search of a free slot.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong MatchFirstEmpty(ulong word)
-        {
-            ulong x = word & ~Lsb; // a byte is 0 or 1 exactly when this leaves it 0
-            return (x - Lsb) & ~x & Msb;
         }
 
         /// <summary>True when some slot of the word is emptyRest (a zero byte), so the chain ends here.</summary>

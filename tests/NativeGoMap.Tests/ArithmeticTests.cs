@@ -296,6 +296,36 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void MatchForInsert_AddsTheEmptySlotsToMatchTopHashAndEnd()
+        {
+            // The insert search's mask: MatchTopHashAndEnd's, and bit i of empty where slot i is
+            // emptyRest (0) or emptyOne (1), nothing above bit 7.
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                byte[] interesting = { 0, 1, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
+                for (int n = 0; n < 200_000; n++)
+                {
+                    byte top = (byte)rng.Next(1, 256);
+                    ulong word = 0;
+                    for (int i = 0; i < 8; i++)
+                    {
+                        int pick = rng.Next(4);
+                        byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
+                        word |= (ulong)b << (i * 8);
+                    }
+
+                    uint actual = MapMath.MatchForInsert(&word, top, out uint empty);
+                    uint expectedEmpty = Reference.SlotBits(Reference.Empty(word));
+                    if (actual != MapMath.MatchTopHashAndEnd(&word, top) || empty != expectedEmpty)
+                    {
+                        Assert.Fail($"MatchForInsert(0x{word:X16}, {top}) = 0x{actual:X4}, empty 0x{empty:X2}; expected 0x{MapMath.MatchTopHashAndEnd(&word, top):X4}, empty 0x{expectedEmpty:X2}");
+                    }
+                }
+            });
+        }
+
+        [Fact]
         public void GatherSlotFlags_MovesEachSlotsFlagToBitI_ForAll256Masks()
         {
             // The fallback of MatchTopHashBits without vectors: every combination of 0x80 flags.
@@ -468,9 +498,6 @@ namespace NativeGoMap.Tests
                     byte top = (byte)rng.Next(256);
                     Assert.Equal(Reference.Match(word, top), MapMath.MatchTopHash(word, top));
                     Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
-                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
-                    ulong empty = Reference.Empty(word);
-                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                     Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                 }
@@ -488,9 +515,6 @@ namespace NativeGoMap.Tests
                     {
                         ulong word = WithByte(background, slot, (byte)v);
                         Assert.Equal(Reference.Empty(word), MapMath.MatchEmpty(word));
-                    ulong firstEmpty = MapMath.MatchFirstEmpty(word);
-                    ulong empty = Reference.Empty(word);
-                    Assert.Equal(empty & (0UL - empty), firstEmpty & (0UL - firstEmpty));
                         Assert.Equal(Reference.Live(word), MapMath.CountLive(word));
                         Assert.Equal(Reference.HasZero(word), MapMath.HasEmptyRest(word));
                     }
