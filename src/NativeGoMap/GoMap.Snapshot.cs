@@ -345,8 +345,8 @@ namespace NativeGoMap
             int insertI = 0;
             while (true)
             {
-                ulong word = BucketLayout<TKey, TValue>.TopHashWord(b);
-                for (uint match = BucketLayout<TKey, TValue>.MatchTopHash(b, top); match != 0; match &= match - 1)
+                uint bits = BucketLayout<TKey, TValue>.MatchForInsert(b, top, out uint empty);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     if (KeyEquals(key, BucketLayout<TKey, TValue>.Key(b, MapMath.FirstSlotOfBits(match))))
                     {
@@ -354,10 +354,10 @@ namespace NativeGoMap
                     }
                 }
 
-                if (MapMath.HasEmptyRest(word))
+                if (MapMath.ChainEnds(bits))
                 {
                     insertB = b;
-                    insertI = MapMath.FirstSlot(MapMath.MatchEmpty(word));
+                    insertI = MapMath.FirstSlotOfBits(empty);
                     break;
                 }
 

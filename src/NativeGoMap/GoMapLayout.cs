@@ -140,10 +140,6 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref ulong TopHashWordRef(byte* b) => ref *(ulong*)b;
 
-        /// <summary>Bit i set where slot i of bucket <paramref name="b"/> has tophash <paramref name="top"/> (<see cref="MapMath.MatchTopHashBits"/> on the bucket's tophash word).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static uint MatchTopHash(byte* b, byte top) => MapMath.MatchTopHashBits((ulong*)b, top);
-
         /// <summary><see cref="MapMath.MatchTopHashAndEnd"/> on bucket <paramref name="b"/>'s tophash word: candidates in bits 0..7, emptyRest slots in bits 8..15.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint MatchTopHashAndEnd(byte* b, byte top) => MapMath.MatchTopHashAndEnd((ulong*)b, top);

@@ -233,40 +233,13 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public unsafe void MatchTopHashBits_SetsBitIForEverySlotIHoldingTheTopHash()
-        {
-            // The key searches' match (a vector compare where accelerated, as on the test
-            // machines): random words built mostly from the probe byte, its neighbours and the marks.
-            Seeded.Run(seed =>
-            {
-                var rng = new Random(seed);
-                byte[] interesting = { 0, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
-                for (int n = 0; n < 200_000; n++)
-                {
-                    byte top = (byte)rng.Next(1, 256); // a tophash is never 0
-                    ulong word = 0;
-                    for (int i = 0; i < 8; i++)
-                    {
-                        int pick = rng.Next(4);
-                        byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
-                        word |= (ulong)b << (i * 8);
-                    }
-
-                    uint actual = MapMath.MatchTopHashBits(&word, top);
-                    if (actual != Reference.SlotBits(Reference.Match(word, top)))
-                    {
-                        Assert.Fail($"MatchTopHashBits(0x{word:X16}, {top}) = 0x{actual:X2}, expected 0x{Reference.SlotBits(Reference.Match(word, top)):X2}");
-                    }
-                }
-            });
-        }
-
-        [Fact]
         public unsafe void MatchTopHashAndEnd_SetsCandidatesInTheLowByteAndEmptyRestSlotsInTheNext()
         {
-            // The probe loops' match and chain-end test from one load (a duplicated vector compare
-            // where accelerated; the netstandard2.1 suite runs the word arithmetic): bits 0..7 as
-            // MatchTopHashBits, bit 8 + i where slot i is emptyRest (0), nothing above.
+            // The key searches' match and chain-end test from one load (a duplicated vector compare
+            // where accelerated, as on the test machines; the netstandard2.1 suite runs the word
+            // arithmetic): bit i where slot i holds the tophash, bit 8 + i where slot i is
+            // emptyRest (0), nothing above. Random words built mostly from the probe byte, its
+            // neighbours and the marks.
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
@@ -328,7 +301,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void GatherSlotFlags_MovesEachSlotsFlagToBitI_ForAll256Masks()
         {
-            // The fallback of MatchTopHashBits without vectors: every combination of 0x80 flags.
+            // The fallback of MatchTopHashAndEnd and MatchForInsert without vectors: every combination of 0x80 flags.
             for (int bits = 0; bits < 256; bits++)
             {
                 ulong mask = 0;
