@@ -5,7 +5,8 @@
 // keys, then 8 values, then a pointer to an overflow bucket (GoMapLayout.cs draws it). The low
 // B bits of a key's 64-bit hash choose the bucket; the top 8 bits are kept in the tophash byte
 // of the entry's slot, so a lookup compares whole keys only where that byte matches. We read
-// the 8 tophash bytes of a bucket as one word and match them all at once (MapMath.MatchTopHash).
+// the 8 tophash bytes of a bucket as one word and match them all at once, the chain's end with
+// them (MapMath.MatchTopHashAndEnd).
 //
 // A bucket that fills up chains an overflow bucket. For B >= 4 the bucket array carries
 // 2^(B-4) spare buckets at its tail (nextOverflow) so that the first overflows cost no
