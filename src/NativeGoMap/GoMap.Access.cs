@@ -10,11 +10,13 @@ namespace NativeGoMap
     // batched form behind TryGetValues.
     //
     // Readers load the bucket array and B as one word (_table: the array is 64-byte aligned, so
-    // its low 6 bits hold B) and the old array with its B the same way (_oldTable). A write that
+    // its low 6 bits hold B) and the old array with its B the same way (_oldTable); _quietTable
+    // repeats _table while no growth runs and no comparer is set, and is 0 otherwise, so that the
+    // inline lookup (Find) decides with one load that it may search the table alone. A write that
     // races a read (misuse) can therefore never pair a new B with an older, smaller array and
-    // send an index past its end. Writes publish both words after the fields they summarize
-    // (old before new at a growth start), so a reader that sees a new table also sees its old
-    // one. Past that, the memory a reader reaches stays mapped: retired memory is released by
+    // send an index past its end. Writes publish the words after the fields they summarize
+    // (old before new at a growth start, the quiet word last), so a reader that sees a new
+    // table also sees its old one. Past that, the memory a reader reaches stays mapped: retired memory is released by
     // later writes only (Go mode) and not while a Strict reader announces itself.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
@@ -26,8 +28,30 @@ namespace NativeGoMap
         /// The key comes by value, so that the inline search compares it from a register: a
         /// reference would force the caller to store it in memory.
         /// </summary>
+        /// <remarks>
+        /// The common case tests one published word, <see cref="_quietTable"/> (an array, no
+        /// growth, no comparer), where <see cref="Probe"/> tested the comparer, the array and the
+        /// old array one by one; everything else goes out of line (<see cref="FindSlow"/>).
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private TValue* Find(TKey key, long token)
+        {
+            nuint t = Volatile.Read(ref _quietTable);
+            if (t != 0 && (KeyOps<TKey>.Kind != KeyKind.Equatable || (token & TokenAnnounced) == 0))
+            {
+                // Probe's search of a table that is not growing; mirrors it.
+                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+                byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
+                BucketLayout<TKey, TValue>.PrefetchPastTopHash(p);
+                return ProbeChain(default(DefaultKeys), key, MapMath.TopHash(hash), p);
+            }
+
+            return FindSlow(key, token);
+        }
+
+        /// <summary><see cref="Find"/> for a growing map, one without an array, one with a comparer, or user equality in a Strict read.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private TValue* FindSlow(TKey key, long token)
         {
             if (_comparer is null && (!KeysRunUserCode || (token & TokenAnnounced) == 0))
             {
@@ -296,7 +320,9 @@ namespace NativeGoMap
         private void Publish()
         {
             Volatile.Write(ref _oldTable, BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()));
-            Volatile.Write(ref _table, BucketLayout<TKey, TValue>.Table(_buckets, _b));
+            nuint table = BucketLayout<TKey, TValue>.Table(_buckets, _b);
+            Volatile.Write(ref _table, table);
+            Volatile.Write(ref _quietTable, _oldBuckets == null && _comparer is null ? table : 0);
 
             // An insert of a new key takes the slow path when it would start a growth (Go's
             // overLoadFactor(count+1, B) || tooManyOverflowBuckets(noverflow, B)).

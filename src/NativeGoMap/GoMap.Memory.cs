@@ -555,6 +555,7 @@ namespace NativeGoMap
             _b = 0;
             _table = 0;
             _oldTable = 0;
+            _quietTable = 0;
         }
 
         /// <summary>

@@ -26,6 +26,7 @@ namespace NativeGoMap
             Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
             Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
+            Check(_quietTable == (_oldBuckets == null && _comparer is null ? _table : 0), "the published quiet table is not the table of a map that neither grows nor has a comparer");
             Check(_insertSlowAt == (MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b)), "the insert threshold is stale");
             // One direction only: a write that must take the slow path finds the flag raised. The flag
             // may stay raised with nothing pending when an enumerator ends on another thread during a

@@ -134,6 +134,7 @@ namespace NativeGoMap
         // ---- what lookups read: published by writes (GoMap.Access.cs) ----
         private nuint _table;           // _buckets | _b in one word (arrays are 64-byte aligned, B < 64): one load, one consistent pair
         private nuint _oldTable;        // _oldBuckets | old B, or 0 when not growing
+        private nuint _quietTable;      // _table while no growth runs and no comparer is set, else 0: the one word Find's inline search tests
         private long _insertSlowAt;     // count at which an insert must take the slow path (a growth is due); 0 forces it
         private int _slowWrites;        // non-zero while every write must take the slow path: growing, no array, memory to reclaim
 
