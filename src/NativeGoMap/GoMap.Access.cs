@@ -41,8 +41,7 @@ namespace NativeGoMap
             {
                 // Probe's search of a table that is not growing; mirrors it.
                 ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
-                byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
-                BucketLayout<TKey, TValue>.PrefetchPastTopHash(p);
+                byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 return ProbeChain(default(DefaultKeys), key, MapMath.TopHash(hash), p);
             }
 
@@ -92,8 +91,7 @@ namespace NativeGoMap
                 return null; // no bucket array yet
             }
 
-            byte* p = BucketLayout<TKey, TValue>.TableBucket(t, hash);
-            BucketLayout<TKey, TValue>.PrefetchPastTopHash(p);
+            byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
             nuint old = _oldTable;
             if (old != 0)
             {

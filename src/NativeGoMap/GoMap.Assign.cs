@@ -60,8 +60,7 @@ namespace NativeGoMap
                 // array would index past the array's end.
                 nuint t = _table;
                 byte top = MapMath.TopHash(hash);
-                byte* b = BucketLayout<TKey, TValue>.TableBucket(t, hash);
-                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
+                byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 if (FindForAssign(keys, key, top, ref b, out v, out byte* insertB, out int insertI))
                 {
                     exists = true;

@@ -36,8 +36,7 @@ namespace NativeGoMap
             if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
-                byte* b = BucketLayout<TKey, TValue>.TableBucket(_table, hash);
-                BucketLayout<TKey, TValue>.PrefetchPastTopHash(b);
+                byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(_table, hash);
                 removed = DeleteFast(key, hash, b, wantValue, out value);
                 return true;
             }

@@ -226,6 +226,18 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), MapMath.BucketIndex(hash, (uint)(table & TableBMask)));
 
+        /// <summary>
+        /// <see cref="TableBucket"/> for a single lookup, insert or delete, its further lines
+        /// asked for at once (<see cref="PrefetchPastTopHash"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* TableBucketPrefetched(nuint table, ulong hash)
+        {
+            byte* b = TableBucket(table, hash);
+            PrefetchPastTopHash(b);
+            return b;
+        }
+
         /// <summary>Bytes of an overflow chunk of <paramref name="n"/> buckets: a cache line holding the count, then the buckets.</summary>
         internal static ulong ChunkBytes(long n) => 64 + ((ulong)n * (ulong)BucketSize);
 

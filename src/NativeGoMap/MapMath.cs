@@ -165,11 +165,10 @@ namespace NativeGoMap
 #if !NETSTANDARD2_1
             if (Sse3.IsSupported)
             {
-                return Vector128.ExtractMostSignificantBits(Vector128.Equals(TopHashTwice(tophash), TopAndEmptyRest(top)));
+                return MatchAndEnd(TopHashTwice(tophash), top);
             }
 #endif
-            ulong word = *tophash;
-            return GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
+            return MatchAndEnd(*tophash, top);
         }
 
         /// <summary>
@@ -189,15 +188,25 @@ namespace NativeGoMap
             {
                 Vector128<byte> slots = TopHashTwice(tophash);
                 empty = (byte)Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Min(slots, Vector128.Create((byte)1)), slots));
-                return Vector128.ExtractMostSignificantBits(Vector128.Equals(slots, TopAndEmptyRest(top)));
+                return MatchAndEnd(slots, top);
             }
 #endif
             ulong word = *tophash;
             empty = GatherSlotFlags(MatchEmpty(word));
-            return GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
+            return MatchAndEnd(word, top);
         }
 
+        /// <summary>The word arithmetic behind <see cref="MatchTopHashAndEnd"/> and <see cref="MatchForInsert"/> without vectors, on the loaded word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static uint MatchAndEnd(ulong word, byte top) =>
+            GatherSlotFlags(MatchTopHash(word, top)) | (GatherSlotFlags(MatchTopHash(word, EmptyRest)) << 8);
+
 #if !NETSTANDARD2_1
+        /// <summary>The vector compare behind <see cref="MatchTopHashAndEnd"/> and <see cref="MatchForInsert"/>, on the word loaded twice (<see cref="TopHashTwice"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static uint MatchAndEnd(Vector128<byte> slots, byte top) =>
+            Vector128.ExtractMostSignificantBits(Vector128.Equals(slots, TopAndEmptyRest(top)));
+
         /// <summary>The tophash word at <paramref name="tophash"/> in both halves of a vector (movddup).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static unsafe Vector128<byte> TopHashTwice(ulong* tophash) =>

@@ -243,17 +243,10 @@ namespace NativeGoMap.Tests
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
-                byte[] interesting = { 0, 0, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
                 for (int n = 0; n < 200_000; n++)
                 {
                     byte top = (byte)rng.Next(1, 256); // a tophash is never 0
-                    ulong word = 0;
-                    for (int i = 0; i < 8; i++)
-                    {
-                        int pick = rng.Next(4);
-                        byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
-                        word |= (ulong)b << (i * 8);
-                    }
+                    ulong word = ProbeWord(rng, top);
 
                     uint expected = Reference.SlotBits(Reference.Match(word, top)) | (Reference.SlotBits(Reference.Match(word, 0)) << 8);
                     uint actual = MapMath.MatchTopHashAndEnd(&word, top);
@@ -276,17 +269,10 @@ namespace NativeGoMap.Tests
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
-                byte[] interesting = { 0, 1, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
                 for (int n = 0; n < 200_000; n++)
                 {
-                    byte top = (byte)rng.Next(1, 256);
-                    ulong word = 0;
-                    for (int i = 0; i < 8; i++)
-                    {
-                        int pick = rng.Next(4);
-                        byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
-                        word |= (ulong)b << (i * 8);
-                    }
+                    byte top = (byte)rng.Next(1, 256); // a tophash is never 0
+                    ulong word = ProbeWord(rng, top);
 
                     uint actual = MapMath.MatchForInsert(&word, top, out uint empty);
                     uint expectedEmpty = Reference.SlotBits(Reference.Empty(word));
@@ -296,6 +282,25 @@ namespace NativeGoMap.Tests
                     }
                 }
             });
+        }
+
+        /// <summary>
+        /// A random tophash word for the key searches' masks, built mostly from the probe byte
+        /// <paramref name="top"/>, its neighbour, and the marks (emptyRest and emptyOne twice as
+        /// often as the other interesting bytes).
+        /// </summary>
+        private static ulong ProbeWord(Random rng, byte top)
+        {
+            byte[] interesting = { 0, 0, 1, 1, 2, 3, 4, 5, 6, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
+            ulong word = 0;
+            for (int i = 0; i < 8; i++)
+            {
+                int pick = rng.Next(4);
+                byte b = pick == 0 ? top : pick == 1 ? (byte)(top ^ 1) : pick == 2 ? (byte)rng.Next(256) : interesting[rng.Next(interesting.Length)];
+                word |= (ulong)b << (i * 8);
+            }
+
+            return word;
         }
 
         [Fact]
