@@ -410,9 +410,10 @@ namespace NativeGoMap.Benchmarks
 
         /// <summary>
         /// Every operation once, untimed (JIT warm-up): a build without hint, then on
-        /// <paramref name="empty"/> (a new map with capacity for the keys) all the others.
+        /// <paramref name="empty"/> (a new map with capacity for the keys) all the others; the
+        /// enumeration only when <paramref name="iterate"/>.
         /// </summary>
-        internal static void RunAllOnce(KeySet<TKey, TValue> keys, TMap empty)
+        internal static void RunAllOnce(KeySet<TKey, TValue> keys, TMap empty, bool iterate = true)
         {
             Build(keys.BuildKeys, keys.BuildValues, 0).Free();
             TMap m = Fill(empty, keys.BuildKeys, keys.BuildValues);
@@ -421,7 +422,11 @@ namespace NativeGoMap.Benchmarks
             Sink.Keep(LookupBatch(m, keys.Present, new TValue[BatchSize], new bool[BatchSize]));
             Update(m, keys.Present, keys.Values);
             UpdateViaRef(m, keys.Present, keys.Values);
-            Sink.Keep(m.SumValues());
+            if (iterate)
+            {
+                Sink.Keep(m.SumValues());
+            }
+
             Sink.Keep(Mix(m, keys.Present, keys.Values, keys.MixOps));
             ClearRefill(m, keys.BuildKeys, keys.BuildValues);
             RemoveAll(m, keys.Present);
@@ -463,7 +468,11 @@ namespace NativeGoMap.Benchmarks
                 while (sw.ElapsedMilliseconds < ms)
                 {
                     Workload<TGoKey, TValue, GoMapAdapter<TGoKey, TValue>>.RunAllOnce(goKeys, GoMapAdapter<TGoKey, TValue>.Create(n, ConcurrencyChecks.Go));
-                    Workload<TGoKey, TValue, GoMapAdapter<TGoKey, TValue>>.RunAllOnce(goKeys, GoMapAdapter<TGoKey, TValue>.Create(n, ConcurrencyChecks.Strict));
+                    Workload<TGoKey, TValue, GoMapAdapter<TGoKey, TValue>>.RunAllOnce(goKeys, GoMapAdapter<TGoKey, TValue>.Create(n, ConcurrencyChecks.Strict), iterate: false);
+                    // Not the Strict map's enumeration: its every step is the slow one, and its
+                    // profile, shared with the Go maps' MoveNext, made the JIT keep the timed
+                    // loop's enumerator in memory (1,000 <long,long>: 1.55-1.74 ns per entry
+                    // against 1.20 without; no row times a Strict enumeration).
                     Workload<TDictKey, TValue, DictionaryAdapter<TDictKey, TValue>>.RunAllOnce(dictKeys, DictionaryAdapter<TDictKey, TValue>.Create(n));
                 }
 
