@@ -151,5 +151,77 @@ namespace NativeGoMap.Tests
             Assert.True(new ReadOnlySpan<byte>(keyBlock, 200).SequenceEqual(key));
             Assert.Equal(99L, *(long*)(bucket + 72 + (8 * slot)));
         }
+
+        /// <summary>
+        /// Checks every entry of the inline walk's slot table against Go's offsets, written out
+        /// from the layout's numbers: bit b of a group mask is slot (b mod 8 + offset) mod 8 of
+        /// the group's bucket b / 8.
+        /// </summary>
+        private static unsafe void AssertWalkTableFindsEverySlot<TKey, TValue>()
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            GoMapLayout l = GoMap<TKey, TValue>.Layout;
+            byte* group = (byte*)0x100000; // never read: the layouts checked here keep keys and values inline
+            for (int offset = 0; offset < 8; offset++)
+            {
+                ushort* row = BucketLayout<TKey, TValue>.WalkRow(offset);
+                for (int bit = 0; bit < 64; bit++)
+                {
+                    int slot = ((bit % 8) + offset) % 8;
+                    byte* bucket = group + ((bit / 8) * l.BucketSize);
+                    ushort* e = BucketLayout<TKey, TValue>.WalkEntry(row, bit);
+                    Assert.True(BucketLayout<TKey, TValue>.WalkKey(group, e) == (TKey*)(bucket + l.KeysOffset + (slot * l.KeySlotSize)), $"key of offset {offset}, bit {bit}");
+                    Assert.True(BucketLayout<TKey, TValue>.WalkValue(group, e) == (TValue*)(bucket + l.ValuesOffset + (slot * l.ValueSlotSize)), $"value of offset {offset}, bit {bit}");
+                }
+            }
+        }
+
+        [Fact]
+        public void WalkTable_LongLong_FindsEverySlotOfAGroup() => AssertWalkTableFindsEverySlot<long, long>();
+
+        [Fact]
+        public void WalkTable_KeyAndValueOfDifferentSizes_FindsEverySlotOfAGroup()
+        {
+            AssertWalkTableFindsEverySlot<Guid, long>();
+            AssertWalkTableFindsEverySlot<int, sbyte>();
+            AssertWalkTableFindsEverySlot<Key3, int>();
+            AssertWalkTableFindsEverySlot<long, Bytes128>();
+        }
+
+        [Fact]
+        public void WalkTable_LargestInlineBucket_FindsEverySlotOfAGroup() => AssertWalkTableFindsEverySlot<Bytes128, Bytes128>();
+
+        [Fact]
+        public unsafe void WalkTable_IndirectSlots_ReadThroughTheSlotsPointers()
+        {
+            // Eight buckets whose key and value slots point at distinct blocks: the walk must
+            // return the blocks, not the slots.
+            GoMapLayout l = GoMap<Blob200, Blob200>.Layout;
+            byte[] group = new byte[8 * l.BucketSize];
+            byte[] blocks = new byte[64 * 2];
+            fixed (byte* g = group)
+            fixed (byte* blk = blocks)
+            {
+                for (int slotIndex = 0; slotIndex < 64; slotIndex++)
+                {
+                    byte* bucket = g + ((slotIndex / 8) * l.BucketSize);
+                    *(byte**)(bucket + l.KeysOffset + ((slotIndex % 8) * l.KeySlotSize)) = blk + (2 * slotIndex);
+                    *(byte**)(bucket + l.ValuesOffset + ((slotIndex % 8) * l.ValueSlotSize)) = blk + (2 * slotIndex) + 1;
+                }
+
+                for (int offset = 0; offset < 8; offset++)
+                {
+                    ushort* row = BucketLayout<Blob200, Blob200>.WalkRow(offset);
+                    for (int bit = 0; bit < 64; bit++)
+                    {
+                        int slotIndex = ((bit / 8) * 8) + (((bit % 8) + offset) % 8);
+                        ushort* e = BucketLayout<Blob200, Blob200>.WalkEntry(row, bit);
+                        Assert.True(BucketLayout<Blob200, Blob200>.WalkKey(g, e) == (Blob200*)(blk + (2 * slotIndex)), $"key of offset {offset}, bit {bit}");
+                        Assert.True(BucketLayout<Blob200, Blob200>.WalkValue(g, e) == (Blob200*)(blk + (2 * slotIndex) + 1), $"value of offset {offset}, bit {bit}");
+                    }
+                }
+            }
+        }
     }
 }
