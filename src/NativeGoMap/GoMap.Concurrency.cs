@@ -180,10 +180,13 @@ namespace NativeGoMap
             long s = _state;
             if ((s & StateWriting) == 0)
             {
+                // Detected does not return. Saying so here keeps s out of the call's way: the JIT
+                // kept it on the stack across the call, a store and a load in every write.
                 Detected(GoMessages.ConcurrentWrites, insideWrite: true);
+                return;
             }
 
-            Volatile.Write(ref _state, (s & ~StateWriting) + StateSeqOne);
+            Volatile.Write(ref _state, s + (StateSeqOne - StateWriting)); // hashWriting is set: clear it, bump the sequence
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
