@@ -626,6 +626,19 @@ namespace NativeGoMap
                 }
 
                 last = b;
+
+                // The group's last bucket has an overflow chain, walked after the group: an
+                // overflow bucket lies anywhere in memory, where the array's stream of lines does
+                // not bring it, so ask for it now, while the group's entries are yielded. About
+                // 1.6 % of the buckets of a <long,long> table at 1,000,000 entries have one (3.8
+                // entries per bucket): their misses took 8 % of the walk (probe, five alternating
+                // pairs of processes: 1.71-2.16 → 1.65-1.75 ns per entry).
+                byte* overflow = BucketLayout<TKey, TValue>.Overflow(b);
+                if (overflow != null)
+                {
+                    BucketLayout<TKey, TValue>.PrefetchBucket(overflow);
+                }
+
                 return MapMath.RotateSlotBits(bits, offset);
             }
 
