@@ -92,7 +92,7 @@ namespace NativeGoMap
             insertI = 0;
             while (true)
             {
-                uint bits = BucketLayout<TKey, TValue>.MatchForInsert(b, top, out uint empty);
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
                 for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
@@ -105,10 +105,16 @@ namespace NativeGoMap
                     }
                 }
 
-                if (insertB == null && empty != 0)
+                if (insertB == null)
                 {
-                    insertB = b;
-                    insertI = MapMath.FirstSlotOfBits(empty);
+                    // The free slots only now that the key is not in this bucket: an update never
+                    // computes them (MapMath.MatchForInsert's remarks).
+                    uint empty = BucketLayout<TKey, TValue>.EmptySlots(b);
+                    if (empty != 0)
+                    {
+                        insertB = b;
+                        insertI = MapMath.FirstSlotOfBits(empty);
+                    }
                 }
 
                 if (MapMath.ChainEnds(bits))

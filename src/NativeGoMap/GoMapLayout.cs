@@ -148,6 +148,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint MatchForInsert(byte* b, byte top, out uint empty) => MapMath.MatchForInsert((ulong*)b, top, out empty);
 
+        /// <summary><see cref="MapMath.EmptySlotBits"/> on bucket <paramref name="b"/>'s tophash word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static uint EmptySlots(byte* b) => MapMath.EmptySlotBits((ulong*)b);
+
         /// <summary>Bit i set where slot i of bucket <paramref name="b"/> is live (<see cref="MapMath.LiveSlotBits"/> on the bucket's tophash word).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint LiveSlots(byte* b) => MapMath.LiveSlotBits((ulong*)b);

@@ -284,6 +284,27 @@ namespace NativeGoMap.Tests
             });
         }
 
+        [Fact]
+        public unsafe void EmptySlotBits_SetsBitIWhereSlotIIsEmptyRestOrEmptyOne()
+        {
+            // The insert search's free slots, asked for after the key was not found: bit i where
+            // slot i is emptyRest (0) or emptyOne (1), nothing above bit 7.
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                for (int n = 0; n < 200_000; n++)
+                {
+                    ulong word = ProbeWord(rng, (byte)rng.Next(1, 256));
+                    uint actual = MapMath.EmptySlotBits(&word);
+                    uint expected = Reference.SlotBits(Reference.Empty(word));
+                    if (actual != expected)
+                    {
+                        Assert.Fail($"EmptySlotBits(0x{word:X16}) = 0x{actual:X2}; expected 0x{expected:X2}");
+                    }
+                }
+            });
+        }
+
         /// <summary>
         /// A random tophash word for the key searches' masks, built mostly from the probe byte
         /// <paramref name="top"/>, its neighbour, and the marks (emptyRest and emptyOne twice as
