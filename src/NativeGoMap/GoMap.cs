@@ -42,7 +42,8 @@
 // entry at most once; when the table grows under it, the iterator keeps walking the array it
 // started on and looks up in the new table any entry marked as evacuated (GoMap.Iteration.cs).
 // While the map is not written and not growing, an enumerator walks on without those checks,
-// reading the tophash words of up to eight buckets at a time into one mask.
+// reading the tophash words of up to eight buckets at a time into one mask and finding each
+// entry's key and value from its bit through a table of slot offsets (GoMapLayout.cs).
 // Because no garbage collector keeps that old array alive for it, memory retired while an
 // enumerator is live waits on a deferred-free list (GoMap.Memory.cs).
 //
