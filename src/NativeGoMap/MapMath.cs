@@ -354,7 +354,7 @@ namespace NativeGoMap
 #if !NETSTANDARD2_1
             if (Bmi2.X64.IsSupported)
             {
-                // bzhi keeps the 64 - lz low bits, none when lz is 64: four instructions fewer
+                // bzhi keeps the 64 - lz low bits, none when lz is 64: five instructions fewer
                 // than the shifted mask and the sign fix below it.
                 return Bmi2.X64.ZeroHighBits(w, (uint)(64 - lz));
             }
