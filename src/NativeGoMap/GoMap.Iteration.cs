@@ -315,7 +315,7 @@ namespace NativeGoMap
             internal int _b;                // B at start (it.B)
             internal ulong _startBucket;    // bucket the walk started at
             internal int _offset;           // slot offset within each bucket (it.offset)
-            private ushort* _walkRow;       // inline walk: BucketLayout.WalkRow(_offset), where each group bit's key and value are
+            private ushort* _walkRow;       // inline walk: BucketLayout.WalkRow(_offset), where each group bit's key and value are (kept beside _offset: the step reads it, not the offset)
             internal bool _wrapped;         // walked past the end back to bucket 0
             internal ulong _bucket;         // next bucket to start (*)
             internal byte* _bptr;           // bucket being walked, or null between buckets; in the inline walk, the first bucket of its group

@@ -187,22 +187,15 @@ namespace NativeGoMap
 
         /// <summary>The key of the slot a <see cref="WalkEntry"/> stands for in the group from <paramref name="group"/> (through its pointer when indirect, as <see cref="Key"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static TKey* WalkKey(byte* group, ushort* entry)
-        {
-            byte* p = group + entry[0];
-            return IndirectKey ? (TKey*)SlotTarget(p) : (TKey*)p;
-        }
+        internal static TKey* WalkKey(byte* group, ushort* entry) => KeyAt(group + entry[0]);
 
         /// <summary>
         /// The value of the slot a <see cref="WalkEntry"/> stands for, as <see cref="ValuePtr"/>.
         /// When key and value slots have one size, from the key's offset (one load per entry).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static TValue* WalkValue(byte* group, ushort* entry)
-        {
-            byte* p = KeySlotSize == ValueSlotSize ? group + entry[0] + (ValuesOffset - KeysOffset) : group + entry[1];
-            return IndirectValue ? (TValue*)SlotTarget(p) : (TValue*)p;
-        }
+        internal static TValue* WalkValue(byte* group, ushort* entry) =>
+            ValueAt(KeySlotSize == ValueSlotSize ? group + entry[0] + (ValuesOffset - KeysOffset) : group + entry[1]);
 
         private static ushort* MakeWalkSlotOffsets()
         {
@@ -255,12 +248,25 @@ namespace NativeGoMap
             return p != null ? p : s_nullSlotTarget;
         }
 
-        /// <summary>The key stored in slot <paramref name="i"/>, through its pointer when indirect (a null pointer reads as a zero key, see <see cref="s_nullSlotTarget"/>).</summary>
+        /// <summary>The key of the key slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero key, see <see cref="s_nullSlotTarget"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static TKey* KeyAt(byte* slot) => IndirectKey ? (TKey*)SlotTarget(slot) : (TKey*)slot;
+
+        /// <summary>The value of the value slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero value, see <see cref="s_nullSlotTarget"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static TValue* ValueAt(byte* slot) => IndirectValue ? (TValue*)SlotTarget(slot) : (TValue*)slot;
+
+        /// <summary>
+        /// The key stored in slot <paramref name="i"/>: <see cref="KeyAt"/> of its key slot, written
+        /// as a ref select. Written through <see cref="KeyAt"/>, the JIT laid the lookup loop's
+        /// blocks out differently (same instructions) and hits at 1,000 entries measured about
+        /// 2 % slower (probe medians 2.69 → 2.74 ns, nine pairs), so this form stays.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TKey Key(byte* b, int i) =>
             ref IndirectKey ? ref *(TKey*)SlotTarget(KeySlot(b, i)) : ref *(TKey*)KeySlot(b, i);
 
-        /// <summary>The value stored in slot <paramref name="i"/>, through its pointer when indirect (a null pointer reads as a zero value, see <see cref="s_nullSlotTarget"/>).</summary>
+        /// <summary>The value stored in slot <paramref name="i"/>: <see cref="ValueAt"/> of its value slot, as a ref select as <see cref="Key"/> is.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TValue Value(byte* b, int i) =>
             ref IndirectValue ? ref *(TValue*)SlotTarget(ValueSlot(b, i)) : ref *(TValue*)ValueSlot(b, i);
@@ -307,8 +313,7 @@ namespace NativeGoMap
 
         /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect (never null: see <see cref="s_nullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static TValue* ValuePtr(byte* b, int i) =>
-            IndirectValue ? (TValue*)SlotTarget(ValueSlot(b, i)) : (TValue*)ValueSlot(b, i);
+        internal static TValue* ValuePtr(byte* b, int i) => ValueAt(ValueSlot(b, i));
 
         /// <summary>
         /// Asks the CPU to start loading a bucket's cache lines: the lines of b, b + 64, b + 128

@@ -191,12 +191,12 @@ namespace NativeGoMap
             if (Sse3.IsSupported)
             {
                 Vector128<byte> slots = TopHashTwice(tophash);
-                empty = (byte)Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Min(slots, Vector128.Create((byte)1)), slots));
+                empty = EmptyBits(slots);
                 return MatchAndEnd(slots, top);
             }
 #endif
             ulong word = *tophash;
-            empty = GatherSlotFlags(MatchEmpty(word));
+            empty = EmptyBits(word);
             return MatchAndEnd(word, top);
         }
 
@@ -211,12 +211,26 @@ namespace NativeGoMap
 #if !NETSTANDARD2_1
             if (Sse2.IsSupported)
             {
-                Vector128<byte> slots = Sse2.LoadScalarVector128(tophash).AsByte();
-                return (byte)Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Min(slots, Vector128.Create((byte)1)), slots));
+                return EmptyBits(Sse2.LoadScalarVector128(tophash).AsByte());
             }
 #endif
-            return GatherSlotFlags(MatchEmpty(*tophash));
+            return EmptyBits(*tophash);
         }
+
+        /// <summary>The word arithmetic behind <see cref="EmptySlotBits"/> and <see cref="MatchForInsert"/>'s free slots, on the loaded word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static uint EmptyBits(ulong word) => GatherSlotFlags(MatchEmpty(word));
+
+#if !NETSTANDARD2_1
+        /// <summary>
+        /// The vector compare behind <see cref="EmptySlotBits"/> and <see cref="MatchForInsert"/>'s
+        /// free slots: min(slot, 1) == slot, on a vector whose low 8 lanes hold the word (the high
+        /// 8 lanes, zero or a copy of the word, are cut off).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static uint EmptyBits(Vector128<byte> slots) =>
+            (byte)Vector128.ExtractMostSignificantBits(Vector128.Equals(Vector128.Min(slots, Vector128.Create((byte)1)), slots));
+#endif
 
         /// <summary>The word arithmetic behind <see cref="MatchTopHashAndEnd"/> and <see cref="MatchForInsert"/> without vectors, on the loaded word.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

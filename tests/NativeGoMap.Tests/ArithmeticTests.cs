@@ -240,24 +240,17 @@ namespace NativeGoMap.Tests
             // arithmetic): bit i where slot i holds the tophash, bit 8 + i where slot i is
             // emptyRest (0), nothing above. Random words built mostly from the probe byte, its
             // neighbours and the marks.
-            Seeded.Run(seed =>
+            ForEachProbeWord((word, top) =>
             {
-                var rng = new Random(seed);
-                for (int n = 0; n < 200_000; n++)
+                uint expected = Reference.SlotBits(Reference.Match(word, top)) | (Reference.SlotBits(Reference.Match(word, 0)) << 8);
+                uint actual = MapMath.MatchTopHashAndEnd(&word, top);
+                if (actual != expected)
                 {
-                    byte top = (byte)rng.Next(1, 256); // a tophash is never 0
-                    ulong word = ProbeWord(rng, top);
-
-                    uint expected = Reference.SlotBits(Reference.Match(word, top)) | (Reference.SlotBits(Reference.Match(word, 0)) << 8);
-                    uint actual = MapMath.MatchTopHashAndEnd(&word, top);
-                    if (actual != expected)
-                    {
-                        Assert.Fail($"MatchTopHashAndEnd(0x{word:X16}, {top}) = 0x{actual:X4}, expected 0x{expected:X4}");
-                    }
-
-                    Assert.Equal(Reference.SlotBits(Reference.Match(word, top)) != 0, MapMath.HasCandidate(actual));
-                    Assert.Equal(Reference.Match(word, 0) != 0, MapMath.ChainEnds(actual));
+                    Assert.Fail($"MatchTopHashAndEnd(0x{word:X16}, {top}) = 0x{actual:X4}, expected 0x{expected:X4}");
                 }
+
+                Assert.Equal(Reference.SlotBits(Reference.Match(word, top)) != 0, MapMath.HasCandidate(actual));
+                Assert.Equal(Reference.Match(word, 0) != 0, MapMath.ChainEnds(actual));
             });
         }
 
@@ -266,20 +259,13 @@ namespace NativeGoMap.Tests
         {
             // The insert search's mask: MatchTopHashAndEnd's, and bit i of empty where slot i is
             // emptyRest (0) or emptyOne (1), nothing above bit 7.
-            Seeded.Run(seed =>
+            ForEachProbeWord((word, top) =>
             {
-                var rng = new Random(seed);
-                for (int n = 0; n < 200_000; n++)
+                uint actual = MapMath.MatchForInsert(&word, top, out uint empty);
+                uint expectedEmpty = Reference.SlotBits(Reference.Empty(word));
+                if (actual != MapMath.MatchTopHashAndEnd(&word, top) || empty != expectedEmpty)
                 {
-                    byte top = (byte)rng.Next(1, 256); // a tophash is never 0
-                    ulong word = ProbeWord(rng, top);
-
-                    uint actual = MapMath.MatchForInsert(&word, top, out uint empty);
-                    uint expectedEmpty = Reference.SlotBits(Reference.Empty(word));
-                    if (actual != MapMath.MatchTopHashAndEnd(&word, top) || empty != expectedEmpty)
-                    {
-                        Assert.Fail($"MatchForInsert(0x{word:X16}, {top}) = 0x{actual:X4}, empty 0x{empty:X2}; expected 0x{MapMath.MatchTopHashAndEnd(&word, top):X4}, empty 0x{expectedEmpty:X2}");
-                    }
+                    Assert.Fail($"MatchForInsert(0x{word:X16}, {top}) = 0x{actual:X4}, empty 0x{empty:X2}; expected 0x{MapMath.MatchTopHashAndEnd(&word, top):X4}, empty 0x{expectedEmpty:X2}");
                 }
             });
         }
@@ -289,18 +275,30 @@ namespace NativeGoMap.Tests
         {
             // The insert search's free slots, asked for after the key was not found: bit i where
             // slot i is emptyRest (0) or emptyOne (1), nothing above bit 7.
+            ForEachProbeWord((word, _) =>
+            {
+                uint actual = MapMath.EmptySlotBits(&word);
+                uint expected = Reference.SlotBits(Reference.Empty(word));
+                if (actual != expected)
+                {
+                    Assert.Fail($"EmptySlotBits(0x{word:X16}) = 0x{actual:X2}; expected 0x{expected:X2}");
+                }
+            });
+        }
+
+        /// <summary>
+        /// Runs <paramref name="check"/> on 200,000 seeded (<see cref="ProbeWord"/>, probe byte)
+        /// pairs per seed; the probe byte is a tophash, never 0.
+        /// </summary>
+        private static void ForEachProbeWord(Action<ulong, byte> check)
+        {
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
                 for (int n = 0; n < 200_000; n++)
                 {
-                    ulong word = ProbeWord(rng, (byte)rng.Next(1, 256));
-                    uint actual = MapMath.EmptySlotBits(&word);
-                    uint expected = Reference.SlotBits(Reference.Empty(word));
-                    if (actual != expected)
-                    {
-                        Assert.Fail($"EmptySlotBits(0x{word:X16}) = 0x{actual:X2}; expected 0x{expected:X2}");
-                    }
+                    byte top = (byte)rng.Next(1, 256);
+                    check(ProbeWord(rng, top), top);
                 }
             });
         }
