@@ -9,10 +9,36 @@ namespace NativeGoMap
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
-        /// Go's hashGrow: starts the growth an insert needs. Doubles B when over the load factor,
-        /// else keeps it (a same-size growth that compacts overflow chains).
+        /// Go's hashGrow: starts the growth an insert needs. Over the load factor, a larger table
+        /// (<see cref="GrownB"/>); else the same B (a same-size growth that compacts overflow chains).
         /// </summary>
-        private void HashGrow() => StartGrowth(MapMath.OverLoadFactor(_count + 1, _b) ? _b + 1 : _b, commit: false);
+        private void HashGrow() => StartGrowth(MapMath.OverLoadFactor(_count + 1, _b) ? GrownB(_b) : _b, commit: false);
+
+        /// <summary>
+        /// Largest bucket array (regular buckets, in bytes) that an insert's growth goes to four
+        /// times at once; larger tables double as Go's do.
+        /// </summary>
+        internal const long QuadrupleMaxBytes = 64 * 1024;
+
+        /// <summary>
+        /// The B an insert's growth goes to from <paramref name="b"/>: b + 2 while the new array
+        /// stays within <see cref="QuadrupleMaxBytes"/>, else b + 1 (Go's doubling).
+        /// </summary>
+        /// <remarks>
+        /// Go doubles at every size, so a map built from empty moves its entries again at each of
+        /// its growths: a 1,000-entry <c>&lt;long,long&gt;</c> map grows 8 times and moves about
+        /// 1,660 entries. Growing small tables four times at once (as CPython's dict did below
+        /// 50,000 entries) halves the growths and, averaged over sizes, the moves; a growth of
+        /// several levels is the one <see cref="EnsureCapacity"/> starts (<see cref="EvacuateSpread"/>),
+        /// incremental like any other. The cost is memory: a small map is at most twice the
+        /// array it would have had (at most 32 KiB more), with 1.6 rather than 3.25 entries per
+        /// bucket just after such a growth. Measured on the README's machine (probe building and
+        /// disposing maps from empty, <c>&lt;long,long&gt;</c>, best of three processes):
+        /// 300 entries 27.9 → 17.8 ns per insert, 1,000 25.6 → 17.0, 3,000 20.7 → 16.7,
+        /// 10,000 23.8 → 22.8.
+        /// </remarks>
+        internal int GrownB(int b) =>
+            (long)BucketLayout<TKey, TValue>.BucketSize << (b + 2) <= _quadrupleMaxBytes ? b + 2 : b + 1;
 
         /// <summary>
         /// Starts a growth from the current array (2^B buckets) to a new one of 2^<paramref name="newB"/>

@@ -16,6 +16,9 @@ namespace NativeGoMap
         /// <summary>Test hook: log2 of the old array's regular bucket count while growing (B − 1 for a doubling, B for a same-size growth, more for a shrink).</summary>
         internal int OldBForTest => _oldB;
 
+        /// <summary>Test hook: makes every later growth of an insert double as Go's does, small tables too (<see cref="GrownB"/>), so that a test sees Go's growth schedule and the doubling's split on small maps.</summary>
+        internal void DoubleLikeGoForTest() => _quadrupleMaxBytes = 0;
+
         /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
         internal long DeletesSinceGrowth => _deletesSinceGrowth;
 

@@ -128,6 +128,7 @@ namespace NativeGoMap
         private byte* _oldBuckets;      // previous array, half the size (or equal on a same-size growth); non-null only while growing
         private ulong _nevacuate;       // progress counter: evacuation units below it are evacuated (GoMap.Grow.cs)
         private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B (same size), more (a shrink)
+        private long _quadrupleMaxBytes = QuadrupleMaxBytes; // GrownB's limit; tests set 0 for Go's doubling at every size
         private int _resizeB = -1;      // B an EnsureCapacity or TrimExcess still has to reach once the growth in progress ends, or -1
         private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + chunks), exact
         private long _deletesSinceGrowth; // deletes since the current array was made: what may have left its overflow chains sparse (TrimExcess)

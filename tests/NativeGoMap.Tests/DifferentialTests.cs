@@ -202,7 +202,7 @@ namespace NativeGoMap.Tests
 
             Assert.Equal(0, map.GetStats().B);
             map[8] = 8;
-            Assert.Equal(1, map.GetStats().B);
+            Assert.Equal(2, map.GetStats().B); // a small table grows four times at once (GoMap.GrownB)
         }
 
         [Fact]
@@ -481,8 +481,10 @@ namespace NativeGoMap.Tests
         {
             Seeded.Run(seed =>
             {
+                // Up to B = 10: 2 → 4 → 6 → 8 → 9 → 10 seen growing (0 → 2 ends in the write that
+                // starts it: one old bucket).
                 Summary s = new Differential<int, int>(i => (int)(i * 2654435761u), v => (int)v) { KeySpace = 6000, Ops = 350_000 }.Run(seed);
-                Assert.True(s.Growths >= 8, s.ToString());
+                Assert.True(s.Growths >= 5, s.ToString());
             });
         }
 

@@ -326,6 +326,7 @@ namespace NativeGoMap.Tests
             {
                 using var s = new Sweep<int, int>(new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed }, new GroupComparer(8)));
                 GoMap<int, int> map = s.Map;
+                map.DoubleLikeGoForTest(); // Go's doubling, as big tables grow
 
                 // Hash codes whose mixed hashes fall where we need them (key = code << 8 | i).
                 int Code(Func<ulong, bool> wanted, int after = 0)

@@ -8,7 +8,11 @@ namespace NativeGoMap.Tests
     /// <summary>
     /// Growth as Go does it: doubling exactly at Go's load-factor thresholds, incrementally (each
     /// write evacuates at most two old buckets, reads none), lookups correct mid-growth, and a
-    /// same-size growth when deletes leave too many overflow buckets behind.
+    /// same-size growth when deletes leave too many overflow buckets behind. A map grows its small
+    /// tables four times at once (GoMap.GrownB) and doubles past 64 KiB as Go does at every size:
+    /// the tests of Go's schedule and of the doubling's split turn the quadrupling off
+    /// (DoubleLikeGoForTest), so that small maps show what big ones do; the tests of work done
+    /// mid-growth run both schedules.
     /// </summary>
     public class GrowthTests
     {
@@ -40,6 +44,7 @@ namespace NativeGoMap.Tests
             Seeded.Run(seed =>
             {
                 using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                map.DoubleLikeGoForTest();
                 int expectedB = 0;
                 for (long n = 1; n <= 6657; n++)
                 {
@@ -63,11 +68,91 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Growth_NoHint_SmallTablesQuadrupleThenDoubleAtGoThresholds()
+        {
+            // <long,long> buckets are 144 bytes: B 0 → 2 → 4 → 6 → 8 (256 buckets, 36 KiB),
+            // then doubling (1,024 would be 144 KiB, past GrownB's 64 KiB), each growth at
+            // Go's load-factor threshold of the B it leaves.
+            Seeded.Run(seed =>
+            {
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                var expected = new Dictionary<long, int> { [9] = 2, [27] = 4, [105] = 6, [417] = 8, [1665] = 9, [3329] = 10, [6657] = 11 };
+                int b = 0;
+                for (long n = 1; n <= 6657; n++)
+                {
+                    map[(n * 0x5851F42D4C957F2DL) ^ seed] = n;
+                    if (expected.TryGetValue(n, out int next))
+                    {
+                        b = next;
+                    }
+
+                    Assert.True(b == map.GetStats().B, $"after {n} inserts B is {map.GetStats().B}, expected {b}");
+                }
+
+                map.Validate();
+            });
+        }
+
+        [Fact]
+        public void Growth_NoHint_QuadruplesOnlyUpTo64KiBOfBuckets()
+        {
+            // 1,072-byte buckets (<int> keys, 128-byte values): 4 and 16 buckets (17 KiB) come
+            // four times at once; 64 would be 67 KiB, so B 4 doubles to 5, and on.
+            using var map = new GoMap<int, Bytes128>(new GoMapOptions { Seed = 3 });
+            var bs = new List<int> { 0 };
+            for (int n = 1; n <= 833; n++)
+            {
+                map[n] = default;
+                if (map.GetStats().B != bs[^1])
+                {
+                    bs.Add(map.GetStats().B);
+                }
+            }
+
+            Assert.Equal(new[] { 0, 2, 4, 5, 6, 7, 8 }, bs);
+            map.Validate();
+        }
+
+        [Fact]
+        public void Growth_ThatQuadruples_IsCarriedByTheWritesAfterIt()
+        {
+            // The 417th insert of a <long,long> map takes B from 6 to 8: 64 old buckets, which
+            // the writes after it evacuate one or two at a time, as a doubling's.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 11 });
+            for (long k = 0; k < 416; k++)
+            {
+                map[k] = k;
+            }
+
+            Assert.Equal(6, map.GetStats().B);
+            map[416] = 416;
+            GoMapStats s = map.GetStats();
+            Assert.Equal(8, s.B);
+            Assert.True(s.IsGrowing);
+            Assert.Equal(6, MapInternals<long, long>.OldB(map));
+            Assert.InRange(MapInternals<long, long>.EvacuatedOldBuckets(map), 1, 2);
+            int writes = 1;
+            for (long k = 417; map.GetStats().IsGrowing; k++)
+            {
+                map[k] = k;
+                writes++;
+                map.Validate();
+            }
+
+            Assert.InRange(writes, 32, 64);
+            for (long k = 0; k < 416 + writes; k++)
+            {
+                Assert.Equal(k, map[k]);
+            }
+        }
+
+        [Fact]
         public void Growth_InsertOverTheThreshold_StartsAnIncrementalGrowth()
         {
             Seeded.Run(seed =>
             {
                 using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                map.DoubleLikeGoForTest();
                 for (int k = 0; k < 52; k++)
                 {
                     map[k] = k;
@@ -87,13 +172,20 @@ namespace NativeGoMap.Tests
             });
         }
 
-        [Fact]
-        public void Growth_EachWriteEvacuatesOneOrTwoOldBuckets()
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public void Growth_EachWriteEvacuatesOneOrTwoOldBuckets(bool goDoubling)
         {
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
                 using var map = new GoMap<int, int>(new GoMapOptions { Seed = (ulong)seed });
+                if (goDoubling)
+                {
+                    map.DoubleLikeGoForTest();
+                }
+
                 var model = new Dictionary<int, int>();
                 int next = 0;
                 int growthsSeen = 0;
@@ -144,7 +236,9 @@ namespace NativeGoMap.Tests
                     }
                 }
 
-                Assert.True(growthsSeen >= 7, $"only {growthsSeen} growths completed");
+                // Up to B = 10: 0 → 1 → … → 10 doubling, or 0 → 2 → 4 → 6 → 8 → 9 → 10 (<int,int>
+                // buckets are 80 bytes: 256 of them are the last table that quadruples).
+                Assert.True(growthsSeen >= (goDoubling ? 7 : 4), $"only {growthsSeen} growths completed");
                 MapAssert.SameEntries(map, model);
                 map.Validate();
             });
@@ -157,6 +251,7 @@ namespace NativeGoMap.Tests
             // keeps its slot index in its new bucket (Go packs them from slot 0), the slots it
             // left are emptyOne below the last entry kept and emptyRest after it.
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 7 });
+            map.DoubleLikeGoForTest();
             Assert.True(AtSomeGrowthStart(map, 12, SplitOneOldBucket), "no old bucket to split found");
         }
 
@@ -223,6 +318,7 @@ namespace NativeGoMap.Tests
         {
             var rng = new Random(seed);
             using var map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)seed }, comparer);
+            map.DoubleLikeGoForTest();
             var model = new Dictionary<TKey, TValue>(comparer ?? EqualityComparer<TKey>.Default);
             int growthEnds = 0;
             for (int op = 0; map.GetStats().B < 8; op++)
@@ -408,17 +504,24 @@ namespace NativeGoMap.Tests
             });
         }
 
-        [Fact]
-        public void Growth_LookupsMidGrowth_FindEveryEntry()
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public void Growth_LookupsMidGrowth_FindEveryEntry(bool goDoubling)
         {
             Seeded.Run(seed =>
             {
                 var rng = new Random(seed);
                 using var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed });
+                if (goDoubling)
+                {
+                    map.DoubleLikeGoForTest();
+                }
+
                 var model = new Dictionary<long, long>();
                 long next = 1;
                 int writesWhileGrowing = 0;
-                while (map.GetStats().B < 9)
+                while (map.GetStats().B < 10)
                 {
                     long k = rng.Next(4) == 0 && model.Count > 0 ? rng.NextInt64(1, next) : next++;
                     if (rng.Next(5) == 0)
@@ -442,6 +545,8 @@ namespace NativeGoMap.Tests
                     }
                 }
 
+                // A growth takes about 2^(old B − 1) writes: up to B = 9 (the loop ends as the growth
+                // to 10 starts), 1 + 2 + … + 128 doubling, or 1 + 2 + 8 + 32 + 128 quadrupling to 8.
                 Assert.True(writesWhileGrowing > 100, $"only {writesWhileGrowing} writes saw a growth in progress");
                 map.Validate();
             });

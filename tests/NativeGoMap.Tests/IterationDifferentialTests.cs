@@ -12,9 +12,12 @@ namespace NativeGoMap.Tests
     {
         private const int Rounds = 3;
 
-        [Fact]
-        public void IntKeysFollowTheIterationRules() =>
-            Seeded.Run(seed => RunRounds(seed, s => new DifferentialRun<int, long>(s, IntKeys.Instance, LongValues.Instance, comparer: null, maxCount: 3000, ops: 4000)));
+        /// <summary>With <paramref name="goDoubling"/>, every growth doubles (Go's schedule, which big tables follow); else small tables grow four times at once.</summary>
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void IntKeysFollowTheIterationRules(bool goDoubling) =>
+            Seeded.Run(seed => RunRounds(seed, s => new DifferentialRun<int, long>(s, IntKeys.Instance, LongValues.Instance, comparer: null, maxCount: 3000, ops: 4000, goDoubling)));
 
         [Fact]
         public void IntKeysWithCollidingHashesFollowTheIterationRules() =>
@@ -27,9 +30,11 @@ namespace NativeGoMap.Tests
             Seeded.Run(seed => RunRounds(seed, s => new DifferentialRun<int, long>(
                 s, IntKeys.Instance, LongValues.Instance, new CollidingComparer<int>(EqualityComparer<int>.Default, k => k >> 3), maxCount: 200, ops: 4000)));
 
-        [Fact]
-        public void IndirectKeysFollowTheIterationRules() =>
-            Seeded.Run(seed => RunRounds(seed, s => new DifferentialRun<BigKey, long>(s, BigKeys.Instance, LongValues.Instance, comparer: null, maxCount: 1500, ops: 3000)));
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void IndirectKeysFollowTheIterationRules(bool goDoubling) =>
+            Seeded.Run(seed => RunRounds(seed, s => new DifferentialRun<BigKey, long>(s, BigKeys.Instance, LongValues.Instance, comparer: null, maxCount: 1500, ops: 3000, goDoubling)));
 
         [Fact]
         public void IndirectKeysWithCollidingHashesFollowTheIterationRules() =>
@@ -97,7 +102,7 @@ namespace NativeGoMap.Tests
         private long _stamp;
         private int _nextId;
 
-        public DifferentialRun(int seed, KeyCodec<TKey> keys, ValueCodec<TValue> values, IEqualityComparer<TKey>? comparer, int maxCount, int ops)
+        public DifferentialRun(int seed, KeyCodec<TKey> keys, ValueCodec<TValue> values, IEqualityComparer<TKey>? comparer, int maxCount, int ops, bool goDoubling = false)
         {
             _rng = new Random(seed);
             _keys = keys;
@@ -105,6 +110,10 @@ namespace NativeGoMap.Tests
             _maxCount = maxCount;
             _ops = ops;
             _map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)seed }, comparer);
+            if (goDoubling)
+            {
+                _map.DoubleLikeGoForTest();
+            }
         }
 
         public void Run()

@@ -12,13 +12,18 @@ namespace NativeGoMap.Tests
 
         // ---- 3. growth during iteration ----
 
+        // goDoubling: every growth doubles (Go's schedule, which big tables follow); else the small
+        // tables here grow four times at once (GoMap.GrownB).
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(7)]
-        public void IterationStartedBeforeAGrowthYieldsEveryOriginalEntryOnce(int insertsPerStep)
+        [InlineData(0, false)]
+        [InlineData(1, false)]
+        [InlineData(7, false)]
+        [InlineData(0, true)]
+        [InlineData(1, true)]
+        [InlineData(7, true)]
+        public void IterationStartedBeforeAGrowthYieldsEveryOriginalEntryOnce(int insertsPerStep, bool goDoubling)
         {
-            using GoMap<int, long> map = IterationHelpers.IntMap(100);
+            using GoMap<int, long> map = IterationHelpers.IntMap(100, goDoubling: goDoubling);
             int b0 = map.GetStats().B;
             var log = new YieldLog();
             int next = 1000;
@@ -41,13 +46,17 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(3)]
-        [InlineData(50)]
-        public void IterationStartedDuringAGrowthYieldsEveryOriginalEntryOnce(int insertsPerStep)
+        [InlineData(0, false)]
+        [InlineData(1, false)]
+        [InlineData(3, false)]
+        [InlineData(50, false)]
+        [InlineData(0, true)]
+        [InlineData(1, true)]
+        [InlineData(3, true)]
+        [InlineData(50, true)]
+        public void IterationStartedDuringAGrowthYieldsEveryOriginalEntryOnce(int insertsPerStep, bool goDoubling)
         {
-            using GoMap<int, long> map = IterationHelpers.IntMap(200);
+            using GoMap<int, long> map = IterationHelpers.IntMap(200, goDoubling: goDoubling);
             int next = IterationHelpers.InsertUntilGrowing(map, 200);
             int originals = next;
             GoMapStats atStart = map.GetStats();
@@ -75,13 +84,15 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(1)]
-        [InlineData(4)]
-        public void UpdatesThatAdvanceAGrowthDuringIterationAreYieldedCurrent(int updatesPerStep)
+        [InlineData(1, false)]
+        [InlineData(4, false)]
+        [InlineData(1, true)]
+        [InlineData(4, true)]
+        public void UpdatesThatAdvanceAGrowthDuringIterationAreYieldedCurrent(int updatesPerStep, bool goDoubling)
         {
             // Updates write (and so evacuate) without adding keys: every entry is present
             // throughout, and each one must be yielded with the value it has at that moment.
-            using GoMap<int, long> map = IterationHelpers.IntMap(300);
+            using GoMap<int, long> map = IterationHelpers.IntMap(300, goDoubling: goDoubling);
             int n = IterationHelpers.InsertUntilGrowing(map, 300);
             var model = Enumerable.Range(0, n).ToDictionary(k => k, k => k * 10L);
             var rng = new Random(7);

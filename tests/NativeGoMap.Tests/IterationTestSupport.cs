@@ -266,10 +266,15 @@ namespace NativeGoMap.Tests
             return after - before;
         }
 
-        /// <summary>Fills a map with keys 0..n-1, value = key * 10.</summary>
-        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0, ConcurrencyChecks checks = ConcurrencyChecks.Go)
+        /// <summary>Fills a map with keys 0..n-1, value = key * 10; with <paramref name="goDoubling"/>, its growths double at every size as Go's (DoubleLikeGoForTest).</summary>
+        public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0, ConcurrencyChecks checks = ConcurrencyChecks.Go, bool goDoubling = false)
         {
             var map = new GoMap<int, long>(new GoMapOptions { Seed = seed, CapacityHint = capacityHint, ConcurrencyChecks = checks });
+            if (goDoubling)
+            {
+                map.DoubleLikeGoForTest();
+            }
+
             for (int i = 0; i < n; i++)
             {
                 map.Add(i, i * 10L);

@@ -63,10 +63,11 @@ namespace NativeGoMap.Tests
         [Fact]
         public void AnEvacuation_ReservesOneChunkForItsWholeChain()
         {
-            // One chain of 26 entries at B = 2; the 27th starts the growth to B = 3 (no
+            // One chain of 26 entries at B = 2; the 27th starts the doubling to B = 3 (no
             // preallocated tail below B = 4), whose evacuation of that chain needs 3 overflow
             // buckets: one chunk holds them all.
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 3 }, ConstantHashComparer<long>.Instance);
+            map.DoubleLikeGoForTest(); // Go's doubling, as big tables grow
             for (long k = 0; k < 26; k++)
             {
                 map[k] = k;

@@ -117,6 +117,7 @@ namespace NativeGoMap.Tests
         public void EnsureCapacity_OnAPopulatedMap_StartsOneGrowthOfSeveralLevels_CarriedByLaterWrites()
         {
             using var map = new GoMap<long, long>();
+            map.DoubleLikeGoForTest(); // Go's doubling, as big tables grow
             var model = new Dictionary<long, long>();
             Fill(map, model, 0, 500); // B = 7
             Assert.Equal(7, map.GetStats().B);
@@ -145,7 +146,7 @@ namespace NativeGoMap.Tests
         {
             using var map = new GoMap<long, long>();
             var model = new Dictionary<long, long>();
-            Fill(map, model, 0, 105); // the 105th insert started a doubling to B = 4
+            Fill(map, model, 0, 105); // the 105th insert started a growth (B 4 → 6)
             Assert.True(map.GetStats().IsGrowing);
             long guaranteed = map.EnsureCapacity(50_000);
             Assert.Equal(13, map.PendingResizeB);
