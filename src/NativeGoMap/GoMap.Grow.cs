@@ -5,7 +5,8 @@ using System.Runtime.CompilerServices;
 namespace NativeGoMap
 {
     // Growth: Go's hashGrow, growWork, evacuate and advanceEvacuationMark, generalized to growths
-    // of several levels (EnsureCapacity) and to shrinks (TrimExcess, GoMap.Resize.cs).
+    // of several levels (a small table's insert growth, EnsureCapacity) and to shrinks
+    // (TrimExcess, GoMap.Resize.cs).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
@@ -42,7 +43,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Starts a growth from the current array (2^B buckets) to a new one of 2^<paramref name="newB"/>
-        /// buckets. Go only ever doubles (newB = B + 1) or compacts (newB = B); <see cref="EnsureCapacity"/>
+        /// buckets. Go only ever doubles (newB = B + 1) or compacts (newB = B); an insert's growth of a
+        /// small table goes up two levels (<see cref="GrownB"/>), <see cref="EnsureCapacity"/>
         /// may grow several levels at once and <see cref="TrimExcess()"/> shrinks (newB &lt; B). Only
         /// allocates the new array here; the copying is done an evacuation unit at a time by
         /// <see cref="GrowWork"/>. The new array is allocated before any field changes, so an
@@ -446,7 +448,9 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// A growth of several levels at once (<see cref="EnsureCapacity"/>): the entries of one
+        /// A growth of several levels at once (<see cref="EnsureCapacity"/>, and a small table's
+        /// quadrupling where <see cref="EvacuateChain4"/> does not apply: a comparer, or keys
+        /// that are not hashed slot by slot): the entries of one
         /// old chain go to up to 2^(B − oldB) new buckets, each appended after the last entry of
         /// its destination chain (those chains are filled by this evacuation alone).
         /// </summary>

@@ -16,11 +16,13 @@
 // releases them, a few hundred chunks instead of a hundred thousand buckets at 10M entries.
 //
 // Growth is incremental. When an insert would take the average load past 6.5 entries per
-// bucket, a new array twice as large is allocated and the old one kept ("growing"). Every
+// bucket, a new array twice as large is allocated and the old one kept ("growing"); four times
+// as large while that stays within 64 KiB (GrownB: Go doubles at every size, which makes a map
+// built from empty move its entries again at each of many small growths). Every
 // later write first evacuates the old bucket it needs and one more (growWork), splitting each
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit (a chain of one bucket is copied whole to both, each entry keeping its slot index; Go
-// packs them from slot 0). When the overflow buckets of a table become as many as its
+// packs them from slot 0), or for a quadrupling between i + k·2^(B-2) by two. When the overflow buckets of a table become as many as its
 // regular buckets (deletes leave chains sparse), a same-size growth compacts them. Go's map
 // never shrinks; ours does when asked (TrimExcess): the same incremental evacuation run in
 // reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for two evacuation units (two

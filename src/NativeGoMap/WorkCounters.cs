@@ -7,7 +7,7 @@ namespace NativeGoMap
     /// </summary>
     internal struct WorkCounters
     {
-        /// <summary>Growths started (Go's hashGrow), doubling or same-size.</summary>
+        /// <summary>Growths started (Go's hashGrow): doubling, quadrupling (small tables), same-size, or a resize's.</summary>
         internal long GrowthStarts;
 
         /// <summary>Old buckets evacuated (Go's evacuate on a bucket not yet evacuated).</summary>
