@@ -7,8 +7,9 @@ namespace NativeGoMap
     // same incremental growth as an insert's (GoMap.Grow.cs), generalized: a growth may go up
     // several levels at once, and a shrink merges old buckets i, i + 2^B, i + 2·2^B, … into new
     // bucket i (the reverse of a doubling's split), one such group per evacuation unit. So no
-    // call and no write pays for a whole table: writes carry a resize on two units at a time as
-    // they carry a growth, and each TrimExcess call carries it a bounded step further.
+    // call and no write pays for a whole table: writes carry a resize a few units at a time as
+    // they carry a growth (four units up, two groups down), and each TrimExcess call carries it a
+    // bounded step further.
     //
     // Iteration rules hold across a shrink as across a doubling: an enumerator that started
     // before it walks its own (old) array and looks up entries marked evacuated; one that starts

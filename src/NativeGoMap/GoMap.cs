@@ -19,15 +19,16 @@
 // bucket, a new array twice as large is allocated and the old one kept ("growing"); four times
 // as large while that stays within 64 KiB (GrownB: Go doubles at every size, which makes a map
 // built from empty move its entries again at each of many small growths). Every
-// later write first evacuates the old bucket it needs and one more (growWork), splitting each
+// later write first evacuates the old bucket it needs and three more in order (growWork; Go:
+// one more), splitting each
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit (a chain of one bucket is copied whole to both, each entry keeping its slot index; Go
 // packs them from slot 0), or for a quadrupling between i + k·2^(B-2) by two. When the overflow buckets of a table become as many as its
 // regular buckets (deletes leave chains sparse), a same-size growth compacts them. Go's map
 // never shrinks; ours does when asked (TrimExcess): the same incremental evacuation run in
-// reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for two evacuation units (two
-// old chains, or for a shrink two groups of at most 32), four in the rare insert that ends one
-// growth and must start the next (Go's mapassign does the same), so no insert stalls on a
+// reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for four evacuation units (four
+// old chains; for a shrink, two groups of at most 32), twice that in the rare insert that ends
+// one growth and must start the next (Go's mapassign does the same), so no insert stalls on a
 // whole-table rehash. The new array of a growth comes as untouched zero pages (a
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
@@ -316,8 +317,8 @@ namespace NativeGoMap
         /// <summary>
         /// Gets or sets the value of a key. Get is Go's <c>v := m[k]</c> but throws for a missing
         /// key, as <see cref="Dictionary{TKey, TValue}"/> does; set inserts or updates. Amortized O(1);
-        /// set may advance a growth by two old buckets or release a bounded piece of retired
-        /// memory, and invalidates refs into the map.
+        /// set may advance a growth by four old buckets (or two shrink groups) or release a bounded
+        /// piece of retired memory, and invalidates refs into the map.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <exception cref="KeyNotFoundException">Get of a key that is not present.</exception>
@@ -391,7 +392,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Adds a key and value if the key is absent. Amortized O(1); may start a growth or advance
-        /// one by two old buckets; invalidates refs into the map.
+        /// one by four old buckets; invalidates refs into the map.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <param name="value">The value.</param>
@@ -508,7 +509,7 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Removes a key (Go's <c>delete(m, k)</c>). O(1); may advance a growth by two old
+        /// Removes a key (Go's <c>delete(m, k)</c>). O(1); may advance a growth by four old
         /// buckets; invalidates refs into the map. A map that becomes empty gets a new hash seed.
         /// </summary>
         /// <param name="key">The key.</param>

@@ -481,10 +481,10 @@ namespace NativeGoMap.Tests
         {
             Seeded.Run(seed =>
             {
-                // Up to B = 10: 2 → 4 → 6 → 8 → 9 → 10 seen growing (0 → 2 ends in the write that
-                // starts it: one old bucket).
+                // Up to B = 10: 4 → 6 → 8 → 9 → 10 seen growing (0 → 2 and 2 → 4 end in the write
+                // that starts them: four old buckets at most).
                 Summary s = new Differential<int, int>(i => (int)(i * 2654435761u), v => (int)v) { KeySpace = 6000, Ops = 350_000 }.Run(seed);
-                Assert.True(s.Growths >= 5, s.ToString());
+                Assert.True(s.Growths >= 4, s.ToString());
             });
         }
 
