@@ -1,7 +1,8 @@
 namespace NativeGoMap
 {
-    // Test hooks: read-only views of the internals that no public member shows, for the test
-    // project (InternalsVisibleTo) instead of reflection. The map never calls them.
+    // Test hooks: read-only views of the internals that no public member shows, and one switch
+    // (DoubleLikeGoForTest), for the test and stress projects (InternalsVisibleTo) instead of
+    // reflection. The map never calls them.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>

@@ -32,7 +32,9 @@ namespace NativeGoMap.Stress
     /// </remarks>
     internal sealed class EnumerationStartRace
     {
-        // A fresh map doubles at 9, 14, 27, 53, 105, 209, 417 and 833 entries (B 0 → 7).
+        // A fresh map grows at 9, 27, 105 and 417 entries (B 0 → 2 → 4 → 6 → 8: small tables
+        // grow four times at once); every other round it doubles as Go's, at 9, 14, 27, 53, 105,
+        // 209, 417 and 833 entries (B 0 → 8).
         private const int RoundInserts = 1_000;
         private const uint SleepMicros = 20;    // the writer's sleep after each burst (plus timer slack)
         private const int ShortWalk = 1;        // steps of an enumeration that no growth ran into
@@ -132,6 +134,11 @@ namespace NativeGoMap.Stress
             {
                 round++;
                 var r = new Round(round, new GoMap<long, long>(new GoMapOptions { Seed = _seed + (ulong)round, ConcurrencyChecks = _checks }));
+                if (round % 2 == 0)
+                {
+                    r.Map.DoubleLikeGoForTest(); // every other round Go's schedule: twice the growth starts
+                }
+
                 pending.Enqueue(r);
                 Volatile.Write(ref pair.Current, r);
                 try
