@@ -325,29 +325,16 @@ namespace NativeGoMap
 
         /// <summary>
         /// For <see cref="EvacuateChain4"/>: bits <paramref name="shift"/> and
-        /// <paramref name="shift"/> + 1 of all eight slots' key hashes, empty slots included
-        /// (<see cref="HashEverySlot"/>), as 0x80 flags per slot byte: the lower bit returned, the
-        /// upper in <paramref name="high"/>. Written out slot by slot as <see cref="SlotsGoingToY"/>.
+        /// <paramref name="shift"/> + 1 of all eight slots' key hashes (<see cref="SlotHashBits"/>),
+        /// as 0x80 flags per slot byte: the lower bit returned, the upper in <paramref name="high"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong SlotsGoingUp(byte* b, ulong k1, ulong k2, int shift, out ulong high)
         {
-            ulong bits = SlotBits2(b, 0, k1, k2, shift);
-            bits |= SlotBits2(b, 1, k1, k2, shift) << 8;
-            bits |= SlotBits2(b, 2, k1, k2, shift) << 16;
-            bits |= SlotBits2(b, 3, k1, k2, shift) << 24;
-            bits |= SlotBits2(b, 4, k1, k2, shift) << 32;
-            bits |= SlotBits2(b, 5, k1, k2, shift) << 40;
-            bits |= SlotBits2(b, 6, k1, k2, shift) << 48;
-            bits |= SlotBits2(b, 7, k1, k2, shift) << 56;
+            ulong bits = SlotHashBits(b, k1, k2, shift, 3);
             high = (bits & (MapMath.Lsb * 2)) << 6;
             return (bits & MapMath.Lsb) << 7;
         }
-
-        /// <summary>Bits <paramref name="shift"/> and <paramref name="shift"/> + 1 of slot <paramref name="i"/>'s key hash, in bits 0 and 1.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong SlotBits2(byte* b, int i, ulong k1, ulong k2, int shift) =>
-            (KeyOps<TKey>.Hash(BucketLayout<TKey, TValue>.Key(b, i), k1, k2) >> shift) & 3;
 
         /// <summary>Slot <paramref name="i"/>'s flag (0x80 in its byte) when its key's hash has <paramref name="newbit"/>: bound for y.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -360,8 +347,16 @@ namespace NativeGoMap
 
         /// <summary>
         /// <see cref="GoesToY"/> for all eight key slots of <paramref name="b"/>, empty ones
-        /// included (where <see cref="HashEverySlot"/>), under the default hash: written out
-        /// slot by slot with the seed in locals, so that the eight hashes are independent
+        /// included (where <see cref="HashEverySlot"/>), under the default hash (<see cref="SlotHashBits"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong SlotsGoingToY(byte* b, ulong k1, ulong k2, int shift) => SlotHashBits(b, k1, k2, shift, 1) << 7;
+
+        /// <summary>
+        /// The bits <paramref name="mask"/> selects of each of the eight key slots' hashes shifted
+        /// right by <paramref name="shift"/>, one byte per slot (slot i in byte i), empty slots
+        /// included (where <see cref="HashEverySlot"/>), under the default hash: written out slot
+        /// by slot with the seed in locals, so that the eight hashes are independent
         /// straight-line code. As a loop the JIT kept the slot index, the seed's second half and
         /// the bit on the stack (21 instructions per slot, 40 % of a doubling's time in a profile
         /// of 1,000 <c>&lt;long,long&gt;</c> inserts without a hint); written out, 12. Measured on the
@@ -371,23 +366,23 @@ namespace NativeGoMap
         /// within its noise).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong SlotsGoingToY(byte* b, ulong k1, ulong k2, int shift)
+        private static ulong SlotHashBits(byte* b, ulong k1, ulong k2, int shift, ulong mask)
         {
-            ulong bits = SlotBit(b, 0, k1, k2, shift);
-            bits |= SlotBit(b, 1, k1, k2, shift) << 8;
-            bits |= SlotBit(b, 2, k1, k2, shift) << 16;
-            bits |= SlotBit(b, 3, k1, k2, shift) << 24;
-            bits |= SlotBit(b, 4, k1, k2, shift) << 32;
-            bits |= SlotBit(b, 5, k1, k2, shift) << 40;
-            bits |= SlotBit(b, 6, k1, k2, shift) << 48;
-            bits |= SlotBit(b, 7, k1, k2, shift) << 56;
-            return bits << 7;
+            ulong bits = SlotBits(b, 0, k1, k2, shift, mask);
+            bits |= SlotBits(b, 1, k1, k2, shift, mask) << 8;
+            bits |= SlotBits(b, 2, k1, k2, shift, mask) << 16;
+            bits |= SlotBits(b, 3, k1, k2, shift, mask) << 24;
+            bits |= SlotBits(b, 4, k1, k2, shift, mask) << 32;
+            bits |= SlotBits(b, 5, k1, k2, shift, mask) << 40;
+            bits |= SlotBits(b, 6, k1, k2, shift, mask) << 48;
+            bits |= SlotBits(b, 7, k1, k2, shift, mask) << 56;
+            return bits;
         }
 
-        /// <summary>Bit <paramref name="shift"/> of slot <paramref name="i"/>'s key hash, in bit 0.</summary>
+        /// <summary>Slot <paramref name="i"/>'s key hash shifted right by <paramref name="shift"/>, masked with <paramref name="mask"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong SlotBit(byte* b, int i, ulong k1, ulong k2, int shift) =>
-            (KeyOps<TKey>.Hash(BucketLayout<TKey, TValue>.Key(b, i), k1, k2) >> shift) & 1;
+        private static ulong SlotBits(byte* b, int i, ulong k1, ulong k2, int shift, ulong mask) =>
+            (KeyOps<TKey>.Hash(BucketLayout<TKey, TValue>.Key(b, i), k1, k2) >> shift) & mask;
 
         /// <summary>
         /// True where <see cref="EvacuateChain"/> hashes all eight key slots of an old bucket,
