@@ -30,13 +30,15 @@ namespace NativeGoMap
         /// its growths: a 1,000-entry <c>&lt;long,long&gt;</c> map grows 8 times and moves about
         /// 1,660 entries. Growing small tables four times at once (as CPython's dict did below
         /// 50,000 entries) halves the growths and, averaged over sizes, the moves; a growth of
-        /// several levels is the one <see cref="EnsureCapacity"/> starts (<see cref="EvacuateSpread"/>),
-        /// incremental like any other. The cost is memory: a small map is at most twice the
+        /// several levels is the kind <see cref="EnsureCapacity"/> starts, incremental like any
+        /// other (split by <see cref="EvacuateChain4"/>, or by <see cref="EvacuateSpread"/> where keys
+        /// are not hashed slot by slot: a comparer, keys hashed through their GetHashCode, over 16
+        /// bytes or stored indirectly). The cost is memory: a small map is at most twice the
         /// array it would have had (at most 32 KiB more), with 1.6 rather than 3.25 entries per
         /// bucket just after such a growth. Measured on the README's machine (probe building and
-        /// disposing maps from empty, <c>&lt;long,long&gt;</c>, best of three processes):
-        /// 300 entries 27.9 → 17.8 ns per insert, 1,000 25.6 → 17.0, 3,000 20.7 → 16.7,
-        /// 10,000 23.8 → 22.8.
+        /// disposing maps from empty, <c>&lt;long,long&gt;</c>, best of three processes, the split
+        /// still by EvacuateSpread): 300 entries 27.9 → 17.8 ns per insert, 1,000 25.6 → 17.0,
+        /// 3,000 20.7 → 16.7, 10,000 23.8 → 22.8.
         /// </remarks>
         internal int GrownB(int b) =>
             (long)BucketLayout<TKey, TValue>.BucketSize << (b + 2) <= _quadrupleMaxBytes ? b + 2 : b + 1;
