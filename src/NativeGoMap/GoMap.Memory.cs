@@ -334,6 +334,11 @@ namespace NativeGoMap
         /// </summary>
         private void FreeParked(bool all = false)
         {
+            if (_parked == null)
+            {
+                return; // the common case, without a clock read (every growth start and Dispose come here)
+            }
+
             long now = Stopwatch.GetTimestamp();
             long grace = Stopwatch.Frequency / 1000 * ParkedGraceMilliseconds;
             ref byte* link = ref _parked;
