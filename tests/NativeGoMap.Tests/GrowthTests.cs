@@ -586,6 +586,37 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Growth_AWriteEvacuatesItsOldBucketAndThreeMoreInOrder()
+        {
+            // A doubling of 256 old buckets (B 8 → 9), then one insert whose old bucket lies far
+            // past the evacuation mark: it evacuates that bucket and the three at the mark
+            // (Go's growWork: one at the mark).
+            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 5 });
+            map.DoubleLikeGoForTest();
+            int k = 0;
+            while (!(map.GetStats().IsGrowing && map.GetStats().B == 9))
+            {
+                map[k] = k;
+                k++;
+            }
+
+            long oldBuckets = 1L << MapInternals<int, int>.OldB(map);
+            int key = k;
+            while ((map.DefaultHashForTest(key) & (ulong)(oldBuckets - 1)) < (ulong)oldBuckets / 2)
+            {
+                key++;
+            }
+
+            long before = MapInternals<int, int>.EvacuatedOldBuckets(map);
+            long mark = map.GetStats().EvacuatedBuckets;
+            Assert.True(before <= 8 && mark <= 8, $"precondition: the growth has just started ({before} evacuated, mark {mark})");
+            map[key] = key;
+            Assert.Equal(before + 4, MapInternals<int, int>.EvacuatedOldBuckets(map));
+            Assert.True(map.GetStats().EvacuatedBuckets >= mark + 3, "the mark did not move past the three buckets in order");
+            map.Validate();
+        }
+
+        [Fact]
         public void Growth_CompletesWithinOneWritePerOldBucket()
         {
             Seeded.Run(seed =>
