@@ -7,7 +7,9 @@ namespace NativeGoMap
     // The concurrency protocol: the one home of every check that catches concurrent misuse.
     // Every read goes through BeginRead/EndRead, every write through BeginWrite/EndWrite, every
     // write that restructures native memory through EnterStructural/ExitStructural, and the two
-    // ConcurrencyChecks modes are the two behaviours of these methods.
+    // ConcurrencyChecks modes are the two behaviours of these methods. (The lookups' inline path
+    // begins with BeginRead's common case, TryBeginPlainRead, and hands every other case to an
+    // out-of-line read that begins with BeginRead.)
     //
     //   _state  bit 0   hashWriting   a write is in progress
     //           bit 8+  sequence      bumped by every write, so a read can tell a write overlapped it
@@ -61,13 +63,25 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private long BeginRead(string message)
         {
-            long s = Volatile.Read(ref _state);
-            if (((s & StateWriting) | (uint)_flags) != 0)
+            if (!TryBeginPlainRead(out long s))
             {
                 s = BeginReadSlow(s, message);
             }
 
             return s;
+        }
+
+        /// <summary>
+        /// <see cref="BeginRead"/>'s common case, for a caller that finishes every other case out
+        /// of line through <see cref="BeginRead"/>: true with the token in <paramref name="token"/>
+        /// when the map is in Go mode, not disposed, not poisoned and not being written (a plain
+        /// read: nothing to announce), else false. The state word first, as in BeginRead.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryBeginPlainRead(out long token)
+        {
+            token = Volatile.Read(ref _state);
+            return (token & StateWriting) == 0 && _flags == 0;
         }
 
         /// <summary>Ends a read: throws when a write ran during it; in Strict mode withdraws the announcement first.</summary>

@@ -746,24 +746,98 @@ namespace NativeGoMap
         /// state word (and in Strict mode announces the read), searches, copies the value, and
         /// checks the state word again.
         /// </summary>
+        /// <remarks>
+        /// The inline part is a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's
+        /// first bucket: <see cref="Find"/>'s inline search, <see cref="ProbeChain"/>'s loop
+        /// mirrored here (keep in sync). Every other case (a Strict, disposed, poisoned or
+        /// written map, a growing table, a comparer, an overflow bucket) is finished, state checks
+        /// included, by one call that nothing follows but the copy of its result, so that no value
+        /// of the caller's loop and none of the read's is live across a call. With BeginRead's
+        /// slow call and Find's pointer returning into this code, the JIT kept the map, the key
+        /// and the read token in stack slots, and a caller's loop (map, keys, index, sum in the
+        /// callee-saved registers) stored and reloaded them on every lookup.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryRead(TKey key, out TValue value)
         {
-            long token = BeginRead(GoMessages.ConcurrentReadWrite);
-            TValue* v = Find(key, token);
-
-            // Two returns, each with its own state check, rather than a flag: the JIT branched on
-            // the pointer, materialized the flag and branched on it again (five instructions).
-            if (v != null)
+            nuint t;
+            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
             {
-                value = *v;
-                EndRead(token, GoMessages.ConcurrentReadWrite);
-                return true;
+                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+                byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
+                byte top = MapMath.TopHash(hash);
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
+                {
+                    int i = MapMath.FirstSlotOfBits(match);
+                    if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
+                    {
+                        // Two returns, each with its own state check, rather than a flag: the JIT
+                        // branched on the pointer, materialized the flag and branched on it again.
+                        value = *BucketLayout<TKey, TValue>.ValuePtr(p, i);
+                        EndRead(token, GoMessages.ConcurrentReadWrite);
+                        return true;
+                    }
+                }
+
+                if (MapMath.ChainEnds(bits))
+                {
+                    value = default;
+                    EndRead(token, GoMessages.ConcurrentReadWrite);
+                    return false;
+                }
+
+                ReadResult o = TryReadOverflow(token, key, top, p);
+                value = o.Value;
+                return o.Found;
             }
 
-            value = default;
+            ReadResult r = TryReadGuarded(key);
+            value = r.Value;
+            return r.Found;
+        }
+
+        /// <summary>
+        /// <see cref="TryRead"/> past a full first bucket of a quiet table in a plain read: its
+        /// overflow buckets (<see cref="ProbeOverflow"/>; mostly none: a full bucket without one
+        /// ends the chain), the copy and the second state check.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ReadResult TryReadOverflow(long token, TKey key, byte top, byte* p)
+        {
+            TValue* v = ProbeOverflow(default(DefaultKeys), key, top, p);
+            ReadResult r = v != null ? new ReadResult(*v, true) : default;
             EndRead(token, GoMessages.ConcurrentReadWrite);
-            return false;
+            return r;
+        }
+
+        /// <summary>
+        /// <see cref="TryRead"/> for everything its inline part leaves (a Strict, disposed,
+        /// poisoned or written map, a growing table, one without an array, a comparer): the whole
+        /// guarded read, from <see cref="BeginRead"/> (which throws or announces) through
+        /// <see cref="Find"/> to <see cref="EndRead"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ReadResult TryReadGuarded(TKey key)
+        {
+            long token = BeginRead(GoMessages.ConcurrentReadWrite);
+            TValue* v = Find(key, token);
+            ReadResult r = v != null ? new ReadResult(*v, true) : default;
+            EndRead(token, GoMessages.ConcurrentReadWrite);
+            return r;
+        }
+
+        /// <summary>A value and whether it was found, returned in registers where they fit (<see cref="TryRead"/>'s out-of-line parts): an out parameter would keep the caller's value in memory.</summary>
+        private readonly struct ReadResult
+        {
+            internal readonly TValue Value;
+            internal readonly bool Found;
+
+            internal ReadResult(TValue value, bool found)
+            {
+                Value = value;
+                Found = found;
+            }
         }
 
         /// <summary>Hash of a key under the current seed, with the comparer when one was given.</summary>
