@@ -7,9 +7,10 @@ namespace NativeGoMap
     // The concurrency protocol: the one home of every check that catches concurrent misuse.
     // Every read goes through BeginRead/EndRead, every write through BeginWrite/EndWrite, every
     // write that restructures native memory through EnterStructural/ExitStructural, and the two
-    // ConcurrencyChecks modes are the two behaviours of these methods. (The lookups' inline path
-    // begins with BeginRead's common case, TryBeginPlainRead, and hands every other case to an
-    // out-of-line read that begins with BeginRead.)
+    // ConcurrencyChecks modes are the two behaviours of these methods. (The inline paths of the
+    // lookups and of the set, TryAdd and Remove begin with the common case of BeginRead or
+    // BeginWrite, TryBeginPlainRead or TryBeginPlainWrite, and hand every other case to an
+    // out-of-line method that begins with BeginRead or BeginWrite.)
     //
     //   _state  bit 0   hashWriting   a write is in progress
     //           bit 8+  sequence      bumped by every write, so a read can tell a write overlapped it
@@ -164,15 +165,9 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void BeginWrite(bool keysRunUserCode)
         {
-            long s = Volatile.Read(ref _state);
-            if (((s & StateWriting) | (uint)_flags) != 0)
+            if (!TryBeginPlainWrite())
             {
                 BeginWriteSlow();
-            }
-            else
-            {
-                // Go mode: a plain store, as Go's h.flags ^= hashWriting.
-                Volatile.Write(ref _state, s | StateWriting);
             }
 
             // Only keys whose comparison or hash runs user code can call back into the map
@@ -181,6 +176,26 @@ namespace NativeGoMap
             {
                 _writer = Environment.CurrentManagedThreadId;
             }
+        }
+
+        /// <summary>
+        /// <see cref="BeginWrite(bool)"/>'s common case, for a write whose keys run no user code
+        /// and whose caller finishes every other case out of line through BeginWrite: in Go mode,
+        /// on a map that is not disposed, poisoned or being written, takes hashWriting with a
+        /// plain store (as Go's <c>h.flags ^= hashWriting</c>) and returns true; else changes
+        /// nothing and returns false.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryBeginPlainWrite()
+        {
+            long s = Volatile.Read(ref _state);
+            if (((s & StateWriting) | (uint)_flags) != 0)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _state, s | StateWriting);
+            return true;
         }
 
         /// <summary>

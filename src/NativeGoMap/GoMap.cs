@@ -339,29 +339,54 @@ namespace NativeGoMap
 
             set
             {
-                // Decided once per write (as Dictionary's FindValue decides its comparer): keys that
-                // run user code take the general path, all of it under try/finally.
-                if (KeysRunUserCode)
+                // A plain Go-mode write of keys that run no user code (decided once per write, as
+                // Dictionary's FindValue decides its comparer) inline; everything else (Strict,
+                // disposed, poisoned, written, user code) in SetGuarded. Nothing of the caller's
+                // or of the write's is live across a call then: with BeginWrite's slow call
+                // returning into this code, the JIT kept the map, the key and the value in stack
+                // slots, stored and reloaded on every update of a benchmark loop.
+                if (!KeysRunUserCode && TryBeginPlainWrite())
                 {
-                    SetSlow(key, BeginUserCodeWrite(key), value);
+                    SetTaken(key, value);
                     return;
                 }
 
-                // Default equality on keys that run no user code: the fast path cannot throw, so it
-                // needs no try/finally (which would keep the map and the key in memory instead of
-                // registers); the rest runs in SetSlow. Hashing cannot throw either, so it comes
-                // after hashWriting is taken, and the hash need not live across BeginWrite's call.
-                BeginWrite(keysRunUserCode: false);
-                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
-                if (!TryAssignFast(default(DefaultKeys), key, hash, out TValue* v, out _))
-                {
-                    SetSlow(key, hash, value);
-                    return;
-                }
-
-                *v = value;
-                EndWrite();
+                SetGuarded(key, value);
             }
+        }
+
+        /// <summary>
+        /// The indexer's set once hashWriting is held, for keys that run no user code: the fast
+        /// path cannot throw, so it needs no try/finally (which would keep the map and the key in
+        /// memory instead of registers); the rest runs in SetSlow. Hashing cannot throw either,
+        /// so it comes after hashWriting is taken.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void SetTaken(TKey key, TValue value)
+        {
+            ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+            if (!TryAssignFast(default(DefaultKeys), key, hash, out TValue* v, out _))
+            {
+                SetSlow(key, hash, value);
+                return;
+            }
+
+            *v = value;
+            EndWrite();
+        }
+
+        /// <summary>The indexer's set for what its inline part leaves: keys that run user code take the general path, all of it under try/finally; the others BeginWrite (which throws or takes hashWriting Strict's way) and <see cref="SetTaken"/>.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SetGuarded(TKey key, TValue value)
+        {
+            if (KeysRunUserCode)
+            {
+                SetSlow(key, BeginUserCodeWrite(key), value);
+                return;
+            }
+
+            BeginWrite(keysRunUserCode: false);
+            SetTaken(key, value);
         }
 
         /// <summary>Looks a key up (Go's <c>v, ok := m[k]</c>). O(1), no allocation, no write.</summary>
@@ -402,13 +427,27 @@ namespace NativeGoMap
         /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
         public bool TryAdd(TKey key, TValue value)
         {
-            // As in the indexer's set: keys that run user code take the general path.
+            // As in the indexer's set: a plain write inline, everything else out of line.
+            return !KeysRunUserCode && TryBeginPlainWrite() ? TryAddTaken(key, value) : TryAddGuarded(key, value);
+        }
+
+        /// <summary><see cref="TryAdd"/> for what its inline part leaves, as <see cref="SetGuarded"/>.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool TryAddGuarded(TKey key, TValue value)
+        {
             if (KeysRunUserCode)
             {
                 return TryAddSlow(key, BeginUserCodeWrite(key), value);
             }
 
             BeginWrite(keysRunUserCode: false);
+            return TryAddTaken(key, value);
+        }
+
+        /// <summary><see cref="TryAdd"/> once hashWriting is held, for keys that run no user code (as <see cref="SetTaken"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryAddTaken(TKey key, TValue value)
+        {
             ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
             if (!TryAssignFast(default(DefaultKeys), key, hash, out TValue* v, out bool found))
             {
@@ -538,6 +577,31 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool RemoveCore(TKey key, bool wantValue, out TValue value)
         {
+            // As in the indexer's set: a plain write inline, everything else (and an empty map)
+            // out of line; the value's address goes to the out-of-line call only when the caller
+            // wants the value (see RemoveSlow's overloads).
+            if (_count != 0 && !KeysRunUserCode && TryBeginPlainWrite())
+            {
+                return RemoveTaken(key, wantValue, out value);
+            }
+
+            if (wantValue)
+            {
+                return RemoveGuarded(key, out value);
+            }
+
+            value = default;
+            return RemoveGuardedDiscarding(key);
+        }
+
+        /// <summary><see cref="RemoveGuarded"/> with the value dropped here.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool RemoveGuardedDiscarding(TKey key) => RemoveGuarded(key, out _);
+
+        /// <summary><see cref="RemoveCore"/> for what its inline part leaves, as <see cref="SetGuarded"/>, and an empty map.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private bool RemoveGuarded(TKey key, out TValue value)
+        {
             // Go's mapdelete returns before hashWriting for an empty map; we still check for misuse.
             if (_count == 0)
             {
@@ -546,13 +610,19 @@ namespace NativeGoMap
                 return false;
             }
 
-            // As in the indexer's set: keys that run user code take the general path.
             if (KeysRunUserCode)
             {
-                return RemoveSlow(key, BeginUserCodeWrite(key), wantValue, out value);
+                return RemoveSlow(key, BeginUserCodeWrite(key), out value);
             }
 
             BeginWrite(keysRunUserCode: false);
+            return RemoveTaken(key, wantValue: true, out value);
+        }
+
+        /// <summary><see cref="RemoveCore"/> once hashWriting is held, for keys that run no user code (as <see cref="SetTaken"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool RemoveTaken(TKey key, bool wantValue, out TValue value)
+        {
             ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
             if (DeleteNoThrow(key, hash, wantValue, out value, out bool removed))
             {
@@ -641,10 +711,55 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public ref TValue GetValueRefOrNullRef(TKey key)
         {
+            // TryRead's shape (see its remarks): a plain read of a quiet table's first bucket
+            // inline, ProbeChain's loop mirrored (keep in sync); every other case in one call.
+            nuint t;
+            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
+            {
+                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+                byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
+                byte top = MapMath.TopHash(hash);
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
+                {
+                    int i = MapMath.FirstSlotOfBits(match);
+                    if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
+                    {
+                        TValue* v = BucketLayout<TKey, TValue>.ValuePtr(p, i);
+                        EndRead(token, GoMessages.ConcurrentReadWrite);
+                        return ref *v;
+                    }
+                }
+
+                if (MapMath.ChainEnds(bits))
+                {
+                    EndRead(token, GoMessages.ConcurrentReadWrite);
+                    return ref Unsafe.NullRef<TValue>();
+                }
+
+                return ref *FindRefOverflow(token, key, top, p);
+            }
+
+            return ref *FindRefGuarded(key);
+        }
+
+        /// <summary><see cref="GetValueRefOrNullRef"/> past a full first bucket of a quiet table in a plain read: its overflow buckets and the second state check.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private TValue* FindRefOverflow(long token, TKey key, byte top, byte* p)
+        {
+            TValue* v = ProbeOverflow(default(DefaultKeys), key, top, p);
+            EndRead(token, GoMessages.ConcurrentReadWrite);
+            return v;
+        }
+
+        /// <summary><see cref="GetValueRefOrNullRef"/> for everything its inline part leaves, as <see cref="TryReadGuarded"/>: BeginRead, Find, EndRead.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private TValue* FindRefGuarded(TKey key)
+        {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
             TValue* v = Find(key, token);
             EndRead(token, GoMessages.ConcurrentReadWrite);
-            return ref *v;
+            return v;
         }
 
         /// <summary>
