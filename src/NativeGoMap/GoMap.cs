@@ -709,58 +709,7 @@ namespace NativeGoMap
         /// <returns>The value's reference, or a null reference.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
-        public ref TValue GetValueRefOrNullRef(TKey key)
-        {
-            // TryRead's shape (see its remarks): a plain read of a quiet table's first bucket
-            // inline, ProbeChain's loop mirrored (keep in sync); every other case in one call.
-            nuint t;
-            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
-            {
-                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
-                byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
-                byte top = MapMath.TopHash(hash);
-                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
-                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
-                {
-                    int i = MapMath.FirstSlotOfBits(match);
-                    if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
-                    {
-                        TValue* v = BucketLayout<TKey, TValue>.ValuePtr(p, i);
-                        EndRead(token, GoMessages.ConcurrentReadWrite);
-                        return ref *v;
-                    }
-                }
-
-                if (MapMath.ChainEnds(bits))
-                {
-                    EndRead(token, GoMessages.ConcurrentReadWrite);
-                    return ref Unsafe.NullRef<TValue>();
-                }
-
-                return ref *FindRefOverflow(token, key, top, p);
-            }
-
-            return ref *FindRefGuarded(key);
-        }
-
-        /// <summary><see cref="GetValueRefOrNullRef"/> past a full first bucket of a quiet table in a plain read: its overflow buckets and the second state check.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private TValue* FindRefOverflow(long token, TKey key, byte top, byte* p)
-        {
-            TValue* v = ProbeOverflow(default(DefaultKeys), key, top, p);
-            EndRead(token, GoMessages.ConcurrentReadWrite);
-            return v;
-        }
-
-        /// <summary><see cref="GetValueRefOrNullRef"/> for everything its inline part leaves, as <see cref="TryReadGuarded"/>: BeginRead, Find, EndRead.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private TValue* FindRefGuarded(TKey key)
-        {
-            long token = BeginRead(GoMessages.ConcurrentReadWrite);
-            TValue* v = Find(key, token);
-            EndRead(token, GoMessages.ConcurrentReadWrite);
-            return v;
-        }
+        public ref TValue GetValueRefOrNullRef(TKey key) => ref *(TValue*)PlainRead<ValueAddress, nint>(key);
 
         /// <summary>
         /// A reference to the value of a key, adding the key with <c>default</c> value when absent
@@ -861,19 +810,30 @@ namespace NativeGoMap
         /// state word (and in Strict mode announces the read), searches, copies the value, and
         /// checks the state word again.
         /// </summary>
-        /// <remarks>
-        /// The inline part is a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's
-        /// first bucket: <see cref="Find"/>'s inline search, <see cref="ProbeChain"/>'s loop
-        /// mirrored here (keep in sync). Every other case (a Strict, disposed, poisoned or
-        /// written map, a growing table, a comparer, an overflow bucket) is finished, state checks
-        /// included, by one call that nothing follows but the copy of its result, so that no value
-        /// of the caller's loop and none of the read's is live across a call. With BeginRead's
-        /// slow call and Find's pointer returning into this code, the JIT kept the map, the key
-        /// and the read token in stack slots, and a caller's loop (map, keys, index, sum in the
-        /// callee-saved registers) stored and reloaded them on every lookup.
-        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryRead(TKey key, out TValue value)
+        {
+            ReadResult r = PlainRead<ValueCopy, ReadResult>(key);
+            value = r.Value;
+            return r.Found;
+        }
+
+        /// <summary>
+        /// The lookups' guarded search, with what a hit hands back (a copy of the value, taken
+        /// before the second state check, or its address) chosen by <typeparamref name="TTake"/>.
+        /// Inline: a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's first bucket,
+        /// <see cref="Find"/>'s inline search with <see cref="ProbeChain"/>'s loop mirrored here
+        /// (keep in sync). Every other case (a Strict, disposed, poisoned or written map, a
+        /// growing table, a comparer, an overflow bucket) is finished, state checks included, by
+        /// one call that nothing follows but the use of its result, so that no value of the
+        /// caller's loop and none of the read's is live across a call: with BeginRead's slow
+        /// call and Find's pointer returning into the inline code, the JIT kept the map, the key
+        /// and the read token in stack slots, and a caller's loop (map, keys, index, sum in the
+        /// callee-saved registers) stored and reloaded them on every lookup.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private TResult PlainRead<TTake, TResult>(TKey key)
+            where TTake : struct, ITake<TResult>
         {
             nuint t;
             if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
@@ -889,60 +849,84 @@ namespace NativeGoMap
                     {
                         // Two returns, each with its own state check, rather than a flag: the JIT
                         // branched on the pointer, materialized the flag and branched on it again.
-                        value = *BucketLayout<TKey, TValue>.ValuePtr(p, i);
+                        TResult r = default(TTake).Found(BucketLayout<TKey, TValue>.ValuePtr(p, i));
                         EndRead(token, GoMessages.ConcurrentReadWrite);
-                        return true;
+                        return r;
                     }
                 }
 
                 if (MapMath.ChainEnds(bits))
                 {
-                    value = default;
                     EndRead(token, GoMessages.ConcurrentReadWrite);
-                    return false;
+                    return default(TTake).Absent();
                 }
 
-                ReadResult o = TryReadOverflow(token, key, top, p);
-                value = o.Value;
-                return o.Found;
+                return PlainReadOverflow<TTake, TResult>(token, key, top, p);
             }
 
-            ReadResult r = TryReadGuarded(key);
-            value = r.Value;
-            return r.Found;
+            return GuardedRead<TTake, TResult>(key);
         }
 
         /// <summary>
-        /// <see cref="TryRead"/> past a full first bucket of a quiet table in a plain read: its
-        /// overflow buckets (<see cref="ProbeOverflow"/>; mostly none: a full bucket without one
-        /// ends the chain), the copy and the second state check.
+        /// <see cref="PlainRead"/> past a full first bucket of a quiet table: its overflow buckets
+        /// (<see cref="ProbeOverflow"/>; mostly none: a full bucket without one ends the chain),
+        /// the hit's result and the second state check.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private ReadResult TryReadOverflow(long token, TKey key, byte top, byte* p)
+        private TResult PlainReadOverflow<TTake, TResult>(long token, TKey key, byte top, byte* p)
+            where TTake : struct, ITake<TResult>
         {
             TValue* v = ProbeOverflow(default(DefaultKeys), key, top, p);
-            ReadResult r = v != null ? new ReadResult(*v, true) : default;
+            TResult r = v != null ? default(TTake).Found(v) : default(TTake).Absent();
             EndRead(token, GoMessages.ConcurrentReadWrite);
             return r;
         }
 
         /// <summary>
-        /// <see cref="TryRead"/> for everything its inline part leaves (a Strict, disposed,
-        /// poisoned or written map, a growing table, one without an array, a comparer): the whole
-        /// guarded read, from <see cref="BeginRead"/> (which throws or announces) through
-        /// <see cref="Find"/> to <see cref="EndRead"/>.
+        /// <see cref="PlainRead"/> for everything its inline part leaves: the whole guarded read,
+        /// from <see cref="BeginRead"/> (which throws or announces) through <see cref="Find"/> to
+        /// <see cref="EndRead"/>.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private ReadResult TryReadGuarded(TKey key)
+        private TResult GuardedRead<TTake, TResult>(TKey key)
+            where TTake : struct, ITake<TResult>
         {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
             TValue* v = Find(key, token);
-            ReadResult r = v != null ? new ReadResult(*v, true) : default;
+            TResult r = v != null ? default(TTake).Found(v) : default(TTake).Absent();
             EndRead(token, GoMessages.ConcurrentReadWrite);
             return r;
         }
 
-        /// <summary>A value and whether it was found, returned in registers where they fit (<see cref="TryRead"/>'s out-of-line parts): an out parameter would keep the caller's value in memory.</summary>
+        /// <summary>What a lookup hands back for a value it found (before the second state check) and for a key that is absent.</summary>
+        private interface ITake<TResult>
+        {
+            TResult Found(TValue* v);
+
+            TResult Absent();
+        }
+
+        /// <summary>A copy of the value (<see cref="TryRead"/>).</summary>
+        private readonly struct ValueCopy : ITake<ReadResult>
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public ReadResult Found(TValue* v) => new ReadResult(*v, true);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public ReadResult Absent() => default;
+        }
+
+        /// <summary>The value's address, 0 when absent (<see cref="GetValueRefOrNullRef"/>).</summary>
+        private readonly struct ValueAddress : ITake<nint>
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public nint Found(TValue* v) => (nint)v;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public nint Absent() => 0;
+        }
+
+        /// <summary>A value and whether it was found, returned in registers where they fit: an out parameter of an out-of-line read would keep the caller's value in memory.</summary>
         private readonly struct ReadResult
         {
             internal readonly TValue Value;
