@@ -709,7 +709,31 @@ namespace NativeGoMap
         /// <returns>The value's reference, or a null reference.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
-        public ref TValue GetValueRefOrNullRef(TKey key) => ref *(TValue*)PlainRead<ValueAddress, nint>(key);
+        public ref TValue GetValueRefOrNullRef(TKey key)
+        {
+            // TryRead's shape and its first lines (see its remarks; keep in sync), with a null
+            // pointer for an absent key. An inline helper for those lines that returned the
+            // bucket or null cost a test of that pointer per lookup and, in the <int,Entity64>
+            // lookup loop, a spill of the key.
+            nuint t;
+            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
+            {
+                ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+                byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
+                byte top = MapMath.TopHash(hash);
+                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+                TValue* v = MatchKey(default(DefaultKeys), key, p, bits);
+                if (v != null || MapMath.ChainEnds(bits))
+                {
+                    EndRead(token, GoMessages.ConcurrentReadWrite);
+                    return ref *v;
+                }
+
+                return ref *(TValue*)PlainReadOverflow<ValueAddress, nint>(token, key, top, p);
+            }
+
+            return ref *(TValue*)GuardedRead<ValueAddress, nint>(key);
+        }
 
         /// <summary>
         /// A reference to the value of a key, adding the key with <c>default</c> value when absent
@@ -810,30 +834,21 @@ namespace NativeGoMap
         /// state word (and in Strict mode announces the read), searches, copies the value, and
         /// checks the state word again.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryRead(TKey key, out TValue value)
-        {
-            ReadResult r = PlainRead<ValueCopy, ReadResult>(key);
-            value = r.Value;
-            return r.Found;
-        }
-
-        /// <summary>
-        /// The lookups' guarded search, with what a hit hands back (a copy of the value, taken
-        /// before the second state check, or its address) chosen by <typeparamref name="TTake"/>.
-        /// Inline: a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's first bucket,
-        /// <see cref="Find"/>'s inline search with <see cref="ProbeChain"/>'s loop mirrored here
-        /// (keep in sync). Every other case (a Strict, disposed, poisoned or written map, a
-        /// growing table, a comparer, an overflow bucket) is finished, state checks included, by
-        /// one call that nothing follows but the use of its result, so that no value of the
+        /// <remarks>
+        /// Inline: a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's first bucket
+        /// (<see cref="Find"/>'s inline search). Every other case (a Strict, disposed, poisoned or
+        /// written map, a growing table, a comparer, an overflow bucket) is finished, state checks
+        /// included, by one call that nothing follows but the use of its result
+        /// (<see cref="PlainReadOverflow"/>, <see cref="GuardedRead"/>), so that no value of the
         /// caller's loop and none of the read's is live across a call: with BeginRead's slow
         /// call and Find's pointer returning into the inline code, the JIT kept the map, the key
         /// and the read token in stack slots, and a caller's loop (map, keys, index, sum in the
-        /// callee-saved registers) stored and reloaded them on every lookup.
-        /// </summary>
+        /// callee-saved registers) stored and reloaded them on every lookup. The hit copies the
+        /// value straight into <paramref name="value"/>: through a result struct that the calls
+        /// return too, a 64-byte value was copied whole to the stack twice per lookup.
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TResult PlainRead<TTake, TResult>(TKey key)
-            where TTake : struct, ITake<TResult>
+        private bool TryRead(TKey key, out TValue value)
         {
             nuint t;
             if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
@@ -842,33 +857,42 @@ namespace NativeGoMap
                 byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 byte top = MapMath.TopHash(hash);
                 uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+                // MatchKey's loop, mirrored so that a hit returns from inside it (keep in sync):
+                // with MatchKey's pointer, the JIT set it to null on a miss and tested it again
+                // (three more instructions per miss, one per hit). Two returns, each with its own
+                // state check, rather than a flag: the JIT branched on the pointer, materialized
+                // the flag and branched on it again.
                 for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int i = MapMath.FirstSlotOfBits(match);
                     if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
                     {
-                        // Two returns, each with its own state check, rather than a flag: the JIT
-                        // branched on the pointer, materialized the flag and branched on it again.
-                        TResult r = default(TTake).Found(BucketLayout<TKey, TValue>.ValuePtr(p, i));
+                        value = *BucketLayout<TKey, TValue>.ValuePtr(p, i);
                         EndRead(token, GoMessages.ConcurrentReadWrite);
-                        return r;
+                        return true;
                     }
                 }
 
                 if (MapMath.ChainEnds(bits))
                 {
+                    value = default;
                     EndRead(token, GoMessages.ConcurrentReadWrite);
-                    return default(TTake).Absent();
+                    return false;
                 }
 
-                return PlainReadOverflow<TTake, TResult>(token, key, top, p);
+                ReadResult o = PlainReadOverflow<ValueCopy, ReadResult>(token, key, top, p);
+                value = o.Value;
+                return o.Found;
             }
 
-            return GuardedRead<TTake, TResult>(key);
+            ReadResult r = GuardedRead<ValueCopy, ReadResult>(key);
+            value = r.Value;
+            return r.Found;
         }
 
         /// <summary>
-        /// <see cref="PlainRead"/> past a full first bucket of a quiet table: its overflow buckets
+        /// The lookups' search past a full first bucket of a quiet table in a plain read, what a
+        /// hit hands back chosen by <typeparamref name="TTake"/>: its overflow buckets
         /// (<see cref="ProbeOverflow"/>; mostly none: a full bucket without one ends the chain),
         /// the hit's result and the second state check.
         /// </summary>
@@ -883,7 +907,8 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// <see cref="PlainRead"/> for everything its inline part leaves: the whole guarded read,
+        /// The lookups' search for everything their inline part leaves, what a hit hands back
+        /// chosen by <typeparamref name="TTake"/>: the whole guarded read,
         /// from <see cref="BeginRead"/> (which throws or announces) through <see cref="Find"/> to
         /// <see cref="EndRead"/>.
         /// </summary>
@@ -906,7 +931,7 @@ namespace NativeGoMap
             TResult Absent();
         }
 
-        /// <summary>A copy of the value (<see cref="TryRead"/>).</summary>
+        /// <summary>A copy of the value, taken before the second state check (<see cref="TryRead"/>).</summary>
         private readonly struct ValueCopy : ITake<ReadResult>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
