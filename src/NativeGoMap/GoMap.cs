@@ -857,6 +857,7 @@ namespace NativeGoMap
                 byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 byte top = MapMath.TopHash(hash);
                 uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+
                 // MatchKey's loop, mirrored so that a hit returns from inside it (keep in sync):
                 // with MatchKey's pointer, the JIT set it to null on a miss and tested it again
                 // (three more instructions per miss, one per hit). Two returns, each with its own
