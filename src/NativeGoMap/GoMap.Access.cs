@@ -12,7 +12,8 @@ namespace NativeGoMap
     // Readers load the bucket array and B as one word (_table: the array is 64-byte aligned, so
     // its low 6 bits hold B) and the old array with its B the same way (_oldTable); _quietTable
     // repeats _table while no growth runs and no comparer is set, and is 0 otherwise, so that the
-    // inline lookup (Find) decides with one load that it may search the table alone. A write that
+    // inline lookups (Find, TryRead, GetValueRefOrNullRef) decide with one load that they may
+    // search the table alone. A write that
     // races a read (misuse) can therefore never pair a new B with an older, smaller array and
     // send an index past its end. Writes publish the words after the fields they summarize
     // (old before new at a growth start, the quiet word last), so a reader that sees a new

@@ -900,12 +900,8 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.NoInlining)]
         private TResult PlainReadOverflow<TTake, TResult>(long token, TKey key, byte top, byte* p)
             where TTake : struct, ITake<TResult>
-        {
-            TValue* v = ProbeOverflow(default(DefaultKeys), key, top, p);
-            TResult r = v != null ? default(TTake).Found(v) : default(TTake).Absent();
-            EndRead(token, GoMessages.ConcurrentReadWrite);
-            return r;
-        }
+            where TResult : struct =>
+            EndReadWith<TTake, TResult>(token, ProbeOverflow(default(DefaultKeys), key, top, p));
 
         /// <summary>
         /// The lookups' search for everything their inline part leaves, what a hit hands back
@@ -916,20 +912,27 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.NoInlining)]
         private TResult GuardedRead<TTake, TResult>(TKey key)
             where TTake : struct, ITake<TResult>
+            where TResult : struct
         {
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
-            TValue* v = Find(key, token);
-            TResult r = v != null ? default(TTake).Found(v) : default(TTake).Absent();
+            return EndReadWith<TTake, TResult>(token, Find(key, token));
+        }
+
+        /// <summary>The end of an out-of-line lookup: what a hit hands back (<c>default</c> for an absent key), taken before the second state check.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private TResult EndReadWith<TTake, TResult>(long token, TValue* v)
+            where TTake : struct, ITake<TResult>
+            where TResult : struct
+        {
+            TResult r = v != null ? default(TTake).Found(v) : default;
             EndRead(token, GoMessages.ConcurrentReadWrite);
             return r;
         }
 
-        /// <summary>What a lookup hands back for a value it found (before the second state check) and for a key that is absent.</summary>
+        /// <summary>What a lookup hands back for a value it found, before the second state check (an absent key gets <c>default</c>).</summary>
         private interface ITake<TResult>
         {
             TResult Found(TValue* v);
-
-            TResult Absent();
         }
 
         /// <summary>A copy of the value, taken before the second state check (<see cref="TryRead"/>).</summary>
@@ -937,19 +940,13 @@ namespace NativeGoMap
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public ReadResult Found(TValue* v) => new ReadResult(*v, true);
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public ReadResult Absent() => default;
         }
 
-        /// <summary>The value's address, 0 when absent (<see cref="GetValueRefOrNullRef"/>).</summary>
+        /// <summary>The value's address (<see cref="GetValueRefOrNullRef"/>; 0 when absent).</summary>
         private readonly struct ValueAddress : ITake<nint>
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public nint Found(TValue* v) => (nint)v;
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public nint Absent() => 0;
         }
 
         /// <summary>A value and whether it was found, returned in registers where they fit: an out parameter of an out-of-line read would keep the caller's value in memory.</summary>
