@@ -403,6 +403,13 @@ namespace NativeGoMap
         /// Measured on the README's VM, quick comparison, 1,000 entries without a hint, two runs
         /// alternating with the code before: <c>&lt;long,long&gt;</c> 28.4-28.8 → 25.9-26.7 ns per
         /// insert, <c>&lt;Guid,long&gt;</c> 30.3-31.0 → 27.5-28.9, <c>&lt;int,int&gt;</c> 26.3-28.1 → 25.1-26.3.
+        /// Tried and not kept (2026-12-02): the copies as non-temporal 16-byte stores (whole
+        /// buckets, the tophash word and the zero overflow pointer folded into the first and
+        /// last), without prefetching the destinations, for new arrays of 2^16 buckets and more,
+        /// to save the read for ownership of each destination line: building 1,000,000 entries
+        /// without a hint got slower in three alternated runs (<c>&lt;long&gt;</c> 85-102 →
+        /// 103-119 ns per insert, <c>&lt;int&gt;</c> 66-74 → 83-87, <c>&lt;Guid&gt;</c> 103-109
+        /// → 122-136), probably because the inserts that follow a split read its lines again.
         /// </summary>
         private static readonly bool SplitByCopy =
             !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue && BucketLayout<TKey, TValue>.BucketSize <= 288;
