@@ -265,7 +265,8 @@ namespace NativeGoMap
                     }
 
                     it._curValue = v;
-                    it._current = new KeyValuePair<TKey, TValue>(k, *v);
+                    it._currentKey = k;
+                    it._currentVal = *v;
                     it._bucket = bucket;
                     it._bptr = b;
                     it._i = j + 1;
@@ -335,7 +336,14 @@ namespace NativeGoMap
             internal ulong _clearSeq;       // the map's clear count when the chain being walked was entered
             internal TValue* _curValue;     // where Current's value lives after a slow step, for CurrentValueRef
             // (*) stale while _fastEpoch is set; MoveNextSlow derives them from _bptr, _fastMask, _tail and _next (and _wrapped when that passes the array's end).
-            internal KeyValuePair<TKey, TValue> _current;
+            // The current entry's key and value, as two fields rather than one KeyValuePair: the
+            // inline walk's step then stores the key straight from the bucket and the JIT keeps
+            // the value in a register, where for a KeyValuePair<Guid,long> it built the pair in a
+            // stack temporary and copied it over (three more memory operations per entry). Three
+            // alternating quick comparisons: <Guid> iterate 1.33-1.73 → 1.15-1.26 ns per entry at
+            // 1,000 entries and 2.49-2.93 → 1.97-2.58 at 1,000,000; <int> and <long> unchanged.
+            internal TKey _currentKey;
+            internal TValue _currentVal;
             private long _stepState;        // the map's state word during the last step
             private bool _done;
             private bool _hasCurrent;
@@ -397,7 +405,7 @@ namespace NativeGoMap
             /// The current entry: a copy taken when <see cref="MoveNext"/> found it; <c>default</c>
             /// before the first <see cref="MoveNext"/> and after the last, as for Dictionary. O(1).
             /// </summary>
-            public readonly KeyValuePair<TKey, TValue> Current => _current;
+            public readonly KeyValuePair<TKey, TValue> Current => new KeyValuePair<TKey, TValue>(_currentKey, _currentVal);
 
             /// <summary>
             /// <paramref name="current"/>, when there is a current entry; else throws, as the untyped
@@ -449,7 +457,7 @@ namespace NativeGoMap
 
             /// <summary>The current entry, boxed. Throws outside an entry, as Dictionary's does.</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
-            readonly object IEnumerator.Current => UntypedCurrent(_current);
+            readonly object IEnumerator.Current => UntypedCurrent(Current);
 
             /// <summary>
             /// Advances to the next entry (Go's mapiternext). Amortized O(1) per entry: while the
@@ -484,9 +492,10 @@ namespace NativeGoMap
                 // more: a write from this thread between steps is caught too, after which the
                 // buckets may hold other entries; the slow path then redoes the step from the
                 // last committed position and checks properly). Checked before the reads rather
-                // than after them as a seqlock would: the entry then goes straight into _current,
-                // which, with the foreach's finally cloned (see UnregisterIterator), took the
-                // quick comparison's step from 30 to 24 instructions, its sum now in a register
+                // than after them as a seqlock would: the entry then goes straight into the
+                // current key and value, which, with the foreach's finally cloned (see
+                // UnregisterIterator), took the quick comparison's step from 30 to 24
+                // instructions, its sum now in a register
                 // (1,000 <long,long>: 1.66-1.83 → 1.54-1.58 ns per entry there, three alternating
                 // runs; a probe 1.36-1.62 → 1.26-1.31). A write that begins on another thread
                 // during the reads (misuse) is caught at the next step, as in Go. The entry's key
@@ -505,7 +514,8 @@ namespace NativeGoMap
                     {
                         ushort* e = BucketLayout<TKey, TValue>.WalkEntry(_walkRow, BitOperations.TrailingZeroCount(mask));
                         _fastMask = mask;
-                        _current = new KeyValuePair<TKey, TValue>(*BucketLayout<TKey, TValue>.WalkKey(_bptr, e), *BucketLayout<TKey, TValue>.WalkValue(_bptr, e));
+                        _currentKey = *BucketLayout<TKey, TValue>.WalkKey(_bptr, e);
+                        _currentVal = *BucketLayout<TKey, TValue>.WalkValue(_bptr, e);
                         return true;
                     }
                 }
@@ -544,7 +554,8 @@ namespace NativeGoMap
                     _tail = tail;
                     _next = next;
                     _fastMask = mask;
-                    _current = new KeyValuePair<TKey, TValue>(*BucketLayout<TKey, TValue>.WalkKey(group, e), *BucketLayout<TKey, TValue>.WalkValue(group, e));
+                    _currentKey = *BucketLayout<TKey, TValue>.WalkKey(group, e);
+                    _currentVal = *BucketLayout<TKey, TValue>.WalkValue(group, e);
                     return true;
                 }
 
@@ -696,7 +707,8 @@ namespace NativeGoMap
                     }
 
                     _hasCurrent = false;
-                    _current = default;
+                    _currentKey = default;
+                    _currentVal = default;
                     return;
                 }
 
@@ -728,7 +740,8 @@ namespace NativeGoMap
                 if (!found)
                 {
                     _done = true;
-                    _current = default;
+                    _currentKey = default;
+                    _currentVal = default;
                     map.UnregisterIterator(_slot, _ticket);
                 }
                 else if (_fast && (map._flags & FlagStrict) == 0)
