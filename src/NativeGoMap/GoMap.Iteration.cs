@@ -338,8 +338,9 @@ namespace NativeGoMap
             // (*) stale while _fastEpoch is set; MoveNextSlow derives them from _bptr, _fastMask, _tail and _next (and _wrapped when that passes the array's end).
             // The current entry's key and value, as two fields rather than one KeyValuePair: the
             // inline walk's step then stores the key straight from the bucket and the JIT keeps
-            // the value in a register, where for a KeyValuePair<Guid,long> it built the pair in a
-            // stack temporary and copied it over (three more memory operations per entry). Three
+            // the value in a register, where for a KeyValuePair<Guid,long> it stored the key to a
+            // stack temporary and loaded it back before storing it into the enumerator (a store
+            // and a load more per entry: 21 instructions per step instead of 18). Three
             // alternating quick comparisons: <Guid> iterate 1.33-1.73 → 1.15-1.26 ns per entry at
             // 1,000 entries and 2.49-2.93 → 1.97-2.58 at 1,000,000; <int> and <long> unchanged.
             internal TKey _currentKey;
