@@ -352,14 +352,21 @@ namespace NativeGoMap
         /// of Dictionary, but name misses 8.2-8.3 → 11-17 ns. For values of 32 bytes or more only
         /// (four pairs alternated against the build without it): entity lookup_hit 0.69-0.79 →
         /// 0.74-0.88, fastest GoMap time 40.8 → 39.2 ns, within this VM's noise.
-        /// Measured on 2026-12-03, a probe timing 1,000,000 <c>&lt;long,long&gt;</c> lookups
-        /// (hits) alone, four alternating rounds per variant: this prefetch 21.8-25.3 ns, only
-        /// b + 64 22.0-27.4, b + 128 as well only where the bucket starts past the middle of its
-        /// line 23.7-26.7, none at all 23.3-24.2; updates and removes with none also within the
-        /// noise. So on this VM a 1M lookup is not waiting on its lines one after another: what
-        /// bounds it is how many lookups the core keeps in flight (about 50 instructions each;
-        /// <see cref="GoMap{TKey, TValue}.TryGetValues"/>, which asks for a block's buckets
-        /// first, takes about half the time). Kept, not re-measured in the other rows.
+        /// Measured again on 2026-12-03 for the lookups (TryRead and GetValueRefOrNullRef), in
+        /// one process that switched the prefetch off and on between rounds (a static the probe
+        /// set, so the machine's slow phases hit both alike; 1,000,000 and 10,000,000 entries,
+        /// <c>&lt;int,int&gt;</c>, <c>&lt;long,long&gt;</c> and <c>&lt;Guid,long&gt;</c> maps side by side,
+        /// hits and misses, 5 to 9 rounds): without it, hits took 15-20 % longer at 1M for
+        /// <c>&lt;long&gt;</c> and <c>&lt;Guid&gt;</c> (<c>&lt;long&gt;</c> 30.0-31.5 → 35.7-36.2 ns)
+        /// and 10-20 % longer at 10M for all three, while misses at 1M took 15-25 % less (a miss
+        /// reads only the tophash line; <c>&lt;long&gt;</c> 22.9-23.8 → 19.1-19.8 ns) and at 10M about
+        /// the same. Asking for b + 64 only measured as the whole prefetch. At 1,000 entries,
+        /// alternated quick comparisons ran lookups 4-13 % faster without it (four instructions
+        /// fewer; <c>&lt;long&gt;</c> misses 1.92-1.96 → 1.67-1.73 ns), the in-process rounds
+        /// mixed (<c>&lt;long&gt;</c> slower, <c>&lt;int&gt;</c> and <c>&lt;Guid&gt;</c> faster). Kept:
+        /// a hit is the common lookup, and big tables are what the prefetch is for. (The
+        /// alternated quick comparisons had also suggested 1M misses 45 % faster and hits
+        /// unchanged; the in-process rounds did not bear the hits out.)
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static void PrefetchPastTopHash(byte* b)
