@@ -36,8 +36,9 @@ namespace NativeGoMap
             if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see AssignFast).
-                byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(_table, hash);
-                removed = DeleteFast(key, hash, b, wantValue, out value);
+                nuint t = _table;
+                byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
+                removed = DeleteFast(key, hash, b, BucketLayout<TKey, TValue>.TableB(t), wantValue, out value);
                 return true;
             }
 
@@ -48,7 +49,17 @@ namespace NativeGoMap
 
         /// <summary>
         /// <see cref="DeleteIn"/> for the fast path (default equality, no indirect blocks; the
-        /// search loop mirrors DeleteIn's, keep in sync). Marks the emptied slot with one word
+        /// search loop mirrors DeleteIn's, keep in sync). In a table of
+        /// <see cref="BucketLayout{TKey, TValue}.BeyondL2B"/> or more (<paramref name="tableB"/>),
+        /// first mapdelete's own test: when the slot after it (slots 0..6) is not emptyRest, a live
+        /// slot follows in the chain and the slot becomes emptyOne (one byte), without reading the
+        /// overflow pointer, which lies in the bucket's last line. Measured 2026-12-03, three
+        /// alternated quick comparisons: 1,000,000 removes <c>&lt;long&gt;</c> 36.6-40.0 →
+        /// 31.7-33.2 ns, <c>&lt;Guid&gt;</c> 58.8-63.6 → 45.2-50.2, <c>&lt;int&gt;</c> within the
+        /// noise; 1,000-entry removes 1-4 % slower (the test on B, in a table where the shortcut is
+        /// never taken). Taken in every table, the shortcut's branch (data: whether the slot was
+        /// the last live one) made 1,000-entry removes 43 % slower (4.6 → 6.6 ns). Otherwise
+        /// marks the emptied slot with one word
         /// store computed from the tophash word: emptyOne when a live slot follows; else
         /// emptyRest for it, the slots after it, and the run of emptyOne slots before it. In the
         /// chain's last bucket (the only one, in most chains) that store takes no branch on the
@@ -75,7 +86,7 @@ namespace NativeGoMap
         /// at 1,000 or 1,000,000 entries while the overflow pointer is still read.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, bool wantValue, out TValue value)
+        private bool DeleteFast(TKey key, ulong hash, byte* bOrig, int tableB, bool wantValue, out TValue value)
         {
             byte top = MapMath.TopHash(hash);
             DefaultKeys keys = default;
@@ -91,7 +102,12 @@ namespace NativeGoMap
                     }
 
                     value = wantValue ? BucketLayout<TKey, TValue>.Value(b, i) : default;
-                    if (BucketLayout<TKey, TValue>.Overflow(b) == null)
+                    if (tableB >= BucketLayout<TKey, TValue>.BeyondL2B && i < MapMath.BucketCnt - 1 && b[i + 1] != MapMath.EmptyRest)
+                    {
+                        // A big table: mapdelete's test, from the tophash line alone (see above).
+                        b[i] = MapMath.EmptyOne;
+                    }
+                    else if (BucketLayout<TKey, TValue>.Overflow(b) == null)
                     {
                         // The chain's last bucket (alone in most chains): one store, no data branch.
                         ulong w = MapMath.MarkDeletedInLastBucket(BucketLayout<TKey, TValue>.TopHashWord(b), i, top);

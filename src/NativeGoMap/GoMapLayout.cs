@@ -286,6 +286,25 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int TableB(nuint table) => (int)(table & TableBMask);
 
+        /// <summary>
+        /// The smallest B whose bucket array is over 1 MiB (a core's L2 cache on the README's
+        /// machine, where a bucket's last line is mostly not at hand): from it up, the fast
+        /// delete takes mapdelete's own test before the word store (see DeleteFast).
+        /// </summary>
+        internal static readonly int BeyondL2B = MinBForMoreThan(1L << 20);
+
+        /// <summary>The smallest B whose bucket array (2^B buckets) is over <paramref name="bytes"/>.</summary>
+        private static int MinBForMoreThan(long bytes)
+        {
+            int b = 0;
+            while ((long)BucketSize << b <= bytes)
+            {
+                b++;
+            }
+
+            return b;
+        }
+
         /// <summary>The bucket of a table word that <paramref name="hash"/> selects (its low B bits).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* TableBucket(nuint table, ulong hash) => Bucket(TableArray(table), MapMath.BucketIndex(hash, (uint)(table & TableBMask)));

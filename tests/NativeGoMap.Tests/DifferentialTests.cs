@@ -382,13 +382,30 @@ namespace NativeGoMap.Tests
         {
             // The fast remove path (default equality) marks a chain's last bucket with one word
             // store and walks back only when that bucket empties; the other buckets keep the byte loop.
-            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = GoGrowth.HintFor(1), Seed = 1 });
+            Assert.True(1 < BucketLayout<long, long>.BeyondL2B);
+            RemovesInChainZeroMarkLikeGoMapdelete(1);
+        }
+
+        [Fact]
+        public void Remove_WithDefaultEquality_InATableBeyondL2_MarksSlotsLikeGoMapdelete()
+        {
+            // From BeyondL2B up, the fast remove path first takes mapdelete's own test (a slot
+            // after it that is not emptyRest: emptyOne, one byte) before the word store: the
+            // same marks must result.
+            RemovesInChainZeroMarkLikeGoMapdelete(BucketLayout<long, long>.BeyondL2B);
+        }
+
+        /// <summary>13 keys in chain 0 of a table of 2^<paramref name="b"/> buckets, removed in an order that meets every marking case.</summary>
+        private static void RemovesInChainZeroMarkLikeGoMapdelete(int b)
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = GoGrowth.HintFor(b), Seed = 1 });
+            ulong mask = (1UL << b) - 1;
             var keys = new List<long>();
             for (long k = 0; keys.Count < 13; k++)
             {
-                if ((map.DefaultHashForTest(k) & 1) == 0)
+                if ((map.DefaultHashForTest(k) & mask) == 0)
                 {
-                    keys.Add(k); // chain 0 of the B = 1 table
+                    keys.Add(k); // chain 0
                 }
             }
 
@@ -397,7 +414,7 @@ namespace NativeGoMap.Tests
                 map[k] = k;
             }
 
-            Assert.Equal(1, map.GetStats().B);
+            Assert.Equal(b, map.GetStats().B);
             Assert.Equal("LLLLLLLL|LLLLL000", ChainMarks(map, 0));
 
             void RemoveExpect(int index, string marks)
