@@ -516,6 +516,23 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Differential_LongLong_InATableBeyondL2_AgreesWithDictionary()
+        {
+            // Removes in a table of BeyondL2B take mapdelete's own test first (DeleteFast).
+            Seeded.Run(seed =>
+            {
+                int b = BucketLayout<long, long>.BeyondL2B;
+                Summary s = new Differential<long, long>(i => ((long)i << 33) ^ i, v => v)
+                {
+                    KeySpace = 20_000,
+                    Ops = 300_000,
+                    CapacityHint = GoGrowth.HintFor(b),
+                }.Run(seed);
+                Assert.True(s.MaxB >= b, s.ToString());
+            });
+        }
+
+        [Fact]
         public void Differential_16ByteStructKey_AgreesWithDictionary()
         {
             Seeded.Run(seed =>
@@ -623,10 +640,13 @@ namespace NativeGoMap.Tests
 
             public IEqualityComparer<TValue> Values { get; init; } = EqualityComparer<TValue>.Default;
 
+            /// <summary>The map's capacity hint (0: none), e.g. to start at a given B.</summary>
+            public long CapacityHint { get; init; }
+
             public Summary Run(int seed)
             {
                 var rng = new Random(seed);
-                using var map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)seed }, MapComparer);
+                using var map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)seed, CapacityHint = CapacityHint }, MapComparer);
                 var model = new Dictionary<TKey, TValue>(ModelComparer ?? MapComparer);
                 long growths = 0, sameSize = 0, clears = 0, maxOverflow = 0;
                 int maxB = 0;
