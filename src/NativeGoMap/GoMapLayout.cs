@@ -291,13 +291,13 @@ namespace NativeGoMap
         /// machine, where a bucket's last line is mostly not at hand): from it up, the fast
         /// delete takes mapdelete's own test before the word store (see DeleteFast).
         /// </summary>
-        internal static readonly int BeyondL2B = MinBForMoreThan(1L << 20);
+        internal static readonly int BeyondL2B = MinBForMoreThan(1UL << 20);
 
-        /// <summary>The smallest B whose bucket array (2^B buckets) is over <paramref name="bytes"/>.</summary>
-        private static int MinBForMoreThan(long bytes)
+        /// <summary>The smallest B whose bucket array (<see cref="ArrayBytes"/>: 2^B buckets and the preallocated overflow tail) is over <paramref name="bytes"/>.</summary>
+        private static int MinBForMoreThan(ulong bytes)
         {
             int b = 0;
-            while ((long)BucketSize << b <= bytes)
+            while ((ArrayBytes(b) ?? ulong.MaxValue) <= bytes)
             {
                 b++;
             }
