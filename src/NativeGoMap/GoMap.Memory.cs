@@ -19,7 +19,7 @@ namespace NativeGoMap
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
     //                                                              ├─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
-    //                                                              └─(whole mappings ≤ 4 MiB)─► NativeHeap's reuse cache ──► the next map of that size
+    //                                                              └─(whole mappings ≤ 4 MiB, or committed)─► NativeHeap's reuse cache ──► the next map of that size
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -41,7 +41,8 @@ namespace NativeGoMap
     //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until a growth
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
     //     unannounced in Go mode, perhaps preempted for milliseconds) finds zeros, not an
-    //     unmapped page. A whole array of 64 KiB to 4 MiB goes to the process-wide reuse cache
+    //     unmapped page. A whole array of 64 KiB to 4 MiB, or a bigger one that was committed
+    //     (a capacity hint's, EnsureCapacity's), goes to the process-wide reuse cache
     //     instead, where it stays mapped (another map may take it and clear it) and is unmapped
     //     only a second or more after it came (NativeHeap.CacheGraceMilliseconds): by an
     //     eviction, or by the release thread, which holds a freed mapping until its stamp's
@@ -57,7 +58,14 @@ namespace NativeGoMap
     //     to NativeHeap's process-wide reuse cache (16 MiB at most), still mapped, and the next
     //     array of its exact size, in any map, takes it back zeroed instead of faulting in fresh
     //     pages (a 10,000-entry map of 64-byte values built and disposed in a loop: 994 → 49 ns
-    //     per insert on the README's VM).
+    //     per insert on the README's VM). A bigger whole mapping goes to the cache's big pool
+    //     (512 MiB at most) when it was committed, and only a committed block (the array of a map
+    //     made with a capacity hint, or of EnsureCapacity) takes it back, clearing it on its own
+    //     thread as it would have populated a fresh one (a 1,000,000-entry <long,long> map made
+    //     with its capacity, filled and disposed in a loop: 31-53 → 25-27 ns per insert); the
+    //     release thread unmaps what no map took within two seconds. A growth's array is neither
+    //     cached there nor taken from there: clearing a big array would be the stall of the write
+    //     that starts a growth, and a big pool of growth arrays measured slower (see NativeHeap).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
@@ -99,7 +107,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees a block of this map now, into the process's mapping reuse cache when it qualifies
-        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB), else as
+        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB, or a committed one), else as
         /// <see cref="FreeBlock"/>. For bucket arrays, which the next map of the same size can take back.
         /// </summary>
         private void FreeBlockOrCache(byte* p)
@@ -285,7 +293,7 @@ namespace NativeGoMap
                 byte* next = NativeHeap.Next(p); // read first: a cached block may be taken by another thread at once
                 if (NativeHeap.FreeToCache(p))
                 {
-                    // A whole mapping of at most 4 MiB: kept mapped for the next map of its size.
+                    // A whole mapping of at most 4 MiB, or a committed one: kept mapped for the next map of its size.
                     _releaseQueue = next;
                     _nativeBytes -= whole;
                     _deferredBytes -= whole;

@@ -27,9 +27,12 @@ namespace NativeGoMap
     ///   words 14-15: the header above, then the user bytes
     /// </code>
     /// (the jobs are <see cref="ReleaseThread.Job"/>s; none lives in bytes a map may still read).
-    /// Whole mappings of up to <see cref="CacheMaxMapping"/> freed through <see cref="FreeToCache"/>
-    /// wait in a process-wide reuse cache (at most <see cref="CacheMaxBytes"/>, not counted in
-    /// <see cref="LiveBytes"/>) for the next block of their exact size.
+    /// Whole mappings freed through <see cref="FreeToCache"/> wait in a process-wide reuse cache
+    /// (not counted in <see cref="LiveBytes"/>) for the next block of their exact size, which
+    /// clears the one it takes: those of up to <see cref="CacheMaxMapping"/> in the small pool
+    /// (at most <see cref="CacheMaxBytes"/>, for any block), bigger committed ones in the big pool
+    /// (at most <see cref="BigCacheMaxBytes"/>, for committed blocks only, unmapped by the
+    /// release thread when not taken within <see cref="BigCacheKeepMilliseconds"/>).
     /// </summary>
     internal static unsafe class NativeHeap
     {
@@ -53,14 +56,44 @@ namespace NativeGoMap
         /// <summary>Bit 1 of a mapping's length word: a populate job was posted for it (<see cref="PopulateInBackground"/>), so it is never reused from the cache (the job's slot may still be queued).</summary>
         private const ulong PopulateFlag = 2;
 
+        /// <summary>Bit 2 of a mapping's length word: it was populated when allocated (a committed block: see <see cref="Alloc"/>); only such mappings go to the reuse cache's big pool.</summary>
+        private const ulong CommittedFlag = 4;
+
         /// <summary>The length bits of a mapping's first word.</summary>
-        private const ulong LengthMask = ~(HugeFlag | PopulateFlag);
+        private const ulong LengthMask = ~(HugeFlag | PopulateFlag | CommittedFlag);
 
         /// <summary>Largest mapping the reuse cache keeps (see <see cref="FreeToCache"/>): zeroing it again costs a writer a few hundred microseconds at most.</summary>
         internal const ulong CacheMaxMapping = 4UL << 20;
 
-        /// <summary>Most bytes the reuse cache holds, process-wide.</summary>
+        /// <summary>Most bytes the reuse cache's small pool holds, process-wide.</summary>
         internal const long CacheMaxBytes = 16L << 20;
+
+        /// <summary>
+        /// Most bytes the reuse cache's big pool (committed mappings over
+        /// <see cref="CacheMaxMapping"/>: the arrays of maps made with a capacity hint, or sized by
+        /// EnsureCapacity) holds, process-wide: the array of a 10,000,000-entry
+        /// <c>&lt;long,long&gt;</c> map made with its capacity is 302 MiB.
+        /// </summary>
+        /// <remarks>
+        /// Tried and not kept (2026-12-03, README's VM): every whole big mapping in the pool,
+        /// cleared by the release thread before a map could take it (pages not resident skipped
+        /// by mincore), and growths taking from it too. The quick comparison builds a map again
+        /// right after disposing the last, before the clear was done, so little was taken, and
+        /// the memory the pool held sent the builds to pages the host had to back afresh: 1M
+        /// <c>&lt;long&gt;</c> insert_hint 34 → 36-87 ns, without a hint 88 → 66-175, the
+        /// 1,000,000-entity build 222 → 702 (two runs). Clearing on the taker's thread for a
+        /// growth too (prototype) was faster in those loops (insert_hint 34 → 29, without a hint
+        /// 88 → 57-67) but moves a whole array's clear into the write that starts a growth.
+        /// </remarks>
+        internal const long BigCacheMaxBytes = 512L << 20;
+
+        /// <summary>
+        /// How long a mapping waits in the big pool for a map to take it before the release
+        /// thread unmaps it: the big pool holds memory for a map rebuilt soon after (a loop of
+        /// builds, a table replaced every tick), not for good. At least
+        /// <see cref="CacheGraceMilliseconds"/>, so a trim never cuts a grace period short.
+        /// </summary>
+        internal const long BigCacheKeepMilliseconds = 2000;
 
         private static readonly object s_cacheLock = new object();
         private static readonly IntPtr[] s_cache = new IntPtr[16]; // mapping starts; zero = empty slot
@@ -76,6 +109,12 @@ namespace NativeGoMap
         /// </summary>
         internal const long CacheGraceMilliseconds = 1000;
         private static long s_cachedBytes;
+
+        // The big pool: committed mappings over CacheMaxMapping, taken only by committed blocks.
+        private static readonly IntPtr[] s_big = new IntPtr[16];
+        private static readonly long[] s_bigTime = new long[16];
+        private static long s_bigCachedBytes;
+        private static long s_bigTrimAt = long.MaxValue; // Stopwatch timestamp of the next trim due (TrimBigCache); the release thread reads it without the lock
 
         /// <summary>What one <see cref="ReleaseTail"/> discards of a mapping in base pages: 128 pages, about 30 µs of MADV_DONTNEED on the README's VM (2 MiB took 121 µs on average and up to 2 ms).</summary>
         internal const ulong BasePageReleaseBytes = 512 * 1024;
@@ -222,13 +261,17 @@ namespace NativeGoMap
         private static bool GetsMapping(ulong size, int align) => size >= MappedThreshold && align <= (int)MappedOffset && OsMemory.Supported;
 
         /// <summary>
-        /// A block in a mapping of its own: always zeroed (fresh pages), in huge pages when
-        /// <paramref name="huge"/>. Committed: populated now; else untouched (a growth's new
+        /// A block in a mapping of its own: always zeroed (fresh pages, or a cached mapping of its
+        /// size cleared), in huge pages when <paramref name="huge"/>. Committed: populated now
+        /// (a cached mapping, small or big, is: clearing it touched every page, at a twentieth of
+        /// what faulting fresh pages costs on the README's VM); else untouched (a growth's new
         /// array in base pages is then populated off the writer's thread by
-        /// <see cref="PopulateInBackground"/>). The
-        /// mapping's first word holds its length, with <see cref="HugeFlag"/> in its low bit (the
-        /// header is 16 bytes below the user bytes, <see cref="MappedOffset"/> above the mapping's
-        /// start), since the header's size shrinks as pieces are released.
+        /// <see cref="PopulateInBackground"/>), and only the small pool is asked: clearing a big
+        /// array would be the stall of the write that starts a growth. The mapping's first word
+        /// holds its length, with <see cref="HugeFlag"/> in its low bit and
+        /// <see cref="CommittedFlag"/> (the header is 16 bytes below the user bytes,
+        /// <see cref="MappedOffset"/> above the mapping's start), since the header's size shrinks
+        /// as pieces are released.
         /// </summary>
         private static byte* AllocMapped(ulong size, bool commit, bool huge)
         {
@@ -238,29 +281,31 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
-            byte* baseP = TakeFromCache(total, huge && OsMemory.HugePages && total >= OsMemory.HugePage);
+            byte* baseP = TakeFromCache(total, huge && OsMemory.HugePages && total >= OsMemory.HugePage, commit);
             if (baseP != null)
             {
-                // A block from here is zeroed, as a fresh one. Its stamp stays: when it went to the
-                // cache, which its next free honours (UnmapDueAt).
-                new Span<byte>(baseP + MappedOffset, (int)(total - MappedOffset)).Clear();
+                // A block from here is zeroed, as a fresh one; a committed one is populated already.
+                // Its stamp stays: when it went to the cache, which its next free honours (UnmapDueAt).
+                for (ulong done = MappedOffset; done < total; done += 1UL << 30)
+                {
+                    new Span<byte>(baseP + done, (int)Math.Min(total - done, 1UL << 30)).Clear();
+                }
             }
             else
             {
                 baseP = OsMemory.Map(total, huge);
+                if (baseP == null)
+                {
+                    return null; // the C heap may still manage
+                }
+
+                if (commit)
+                {
+                    OsMemory.Populate(baseP, total);
+                }
             }
 
-            if (baseP == null)
-            {
-                return null; // the C heap may still manage
-            }
-
-            if (commit)
-            {
-                OsMemory.Populate(baseP, total);
-            }
-
-            *(ulong*)baseP = total | (huge && OsMemory.HugePages && total >= OsMemory.HugePage ? HugeFlag : 0);
+            *(ulong*)baseP = total | (huge && OsMemory.HugePages && total >= OsMemory.HugePage ? HugeFlag : 0) | (commit ? CommittedFlag : 0);
             byte* user = baseP + MappedOffset;
             *(ulong*)(user - HeaderSize) = total | (MappedOffset << 48) | MappedMagic;
             *(byte**)(user - 8) = null;
@@ -296,16 +341,21 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees a mapped block into the process's reuse cache instead of returning it to the OS,
-        /// when it is whole (no piece released), at most <see cref="CacheMaxMapping"/> and never had
-        /// a populate job; the oldest cached mappings are unmapped to make room (at most
-        /// <see cref="CacheMaxBytes"/> in 16 slots), so the cache follows the sizes in use, but
-        /// only those cached <see cref="CacheGraceMilliseconds"/> or more ago: when younger ones
-        /// would have to go, the block is not cached (false; older ones evicted on the way stay
-        /// evicted). Charged
-        /// off <see cref="LiveBytes"/> at once as <see cref="Free"/> does; false (and nothing
-        /// done) otherwise. A map of the same layout and size made next takes it back with its
-        /// pages still mapped: on the README's VM a fresh 1 MiB mapping costs about 5 ms of page
-        /// faults, clearing a reused one a few tens of microseconds. The pages stay mapped, so a
+        /// when it is whole (no piece released) and never had a populate job: up to
+        /// <see cref="CacheMaxMapping"/> into the small pool; bigger ones that were committed into
+        /// the big pool, while the release thread runs (it unmaps those not taken within
+        /// <see cref="BigCacheKeepMilliseconds"/>). A growth's arrays are not committed and only a
+        /// committed block takes from the big pool (see <see cref="AllocMapped"/>), so it holds
+        /// what a map made with a capacity hint can take back. The oldest entries of the pool are
+        /// unmapped to make room (16 slots and <see cref="CacheMaxBytes"/> or
+        /// <see cref="BigCacheMaxBytes"/>), so the cache
+        /// follows the sizes in use, but only those cached <see cref="CacheGraceMilliseconds"/>
+        /// or more ago: when younger ones would have to go, the block is not cached (false; older
+        /// ones evicted on the way stay evicted). Charged off <see cref="LiveBytes"/> at once as
+        /// <see cref="Free"/> does; false (and nothing done) otherwise. A map of the same layout
+        /// and size made next takes it back with its pages still mapped: on the README's VM a
+        /// fresh 1 MiB mapping costs about 5 ms of page faults, clearing a reused one a few tens
+        /// of microseconds, and a fresh 2 MiB huge page up to 6 ms. The pages stay mapped, so a
         /// Go-mode read racing the writes (misuse) still reads mapped memory, as after a discard.
         /// </summary>
         internal static bool FreeToCache(byte* p)
@@ -319,53 +369,41 @@ namespace NativeGoMap
             byte* baseP = p - MappedOffset;
             ulong word = *(ulong*)baseP;
             ulong length = word & LengthMask;
-            if ((header & SizeMask) != length || length > CacheMaxMapping || (word & PopulateFlag) != 0)
+            bool big = length > CacheMaxMapping;
+            if ((header & SizeMask) != length || (word & PopulateFlag) != 0 || (big && ((word & CommittedFlag) == 0 || length > (ulong)BigCacheMaxBytes || !ReleaseThread.Running)))
             {
                 return false;
             }
 
             Span<IntPtr> evicted = stackalloc IntPtr[16];
             int evictions = 0;
-            bool cached = true;
+            int slot;
+            bool firstBig = false;
             lock (s_cacheLock)
             {
-                // Room from the oldest entries, but only from those cached a grace period ago: the
-                // first younger one ends the search (all the others are younger still), and the
-                // block is not cached (the older ones evicted on the way were safe to unmap).
                 long now = Stopwatch.GetTimestamp();
-                long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
-                int slot = Array.IndexOf(s_cache, IntPtr.Zero);
-                while (slot < 0 || s_cachedBytes + (long)length > CacheMaxBytes)
-                {
-                    int oldest = -1;
-                    for (int k = 0; k < s_cache.Length; k++)
-                    {
-                        if (s_cache[k] != IntPtr.Zero && (oldest < 0 || s_cacheTime[k] < s_cacheTime[oldest]))
-                        {
-                            oldest = k;
-                        }
-                    }
-
-                    if (oldest < 0 || now - s_cacheTime[oldest] < grace)
-                    {
-                        cached = false;
-                        break;
-                    }
-
-                    evicted[evictions++] = s_cache[oldest];
-                    s_cachedBytes -= (long)(*(ulong*)s_cache[oldest] & LengthMask);
-                    s_cache[oldest] = IntPtr.Zero;
-                    slot = oldest;
-                }
-
-                if (cached)
+                slot = big
+                    ? FindRoom(s_big, s_bigTime, ref s_bigCachedBytes, BigCacheMaxBytes, (long)length, now, evicted, ref evictions)
+                    : FindRoom(s_cache, s_cacheTime, ref s_cachedBytes, CacheMaxBytes, (long)length, now, evicted, ref evictions);
+                if (slot >= 0)
                 {
                     *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
                     Interlocked.Add(ref s_liveBytes, -(long)length);
-                    s_cache[slot] = (IntPtr)baseP;
-                    s_cacheTime[slot] = now;
                     StampOf(baseP) = now; // the last moment another map's read may have held it
-                    s_cachedBytes += (long)length;
+                    if (big)
+                    {
+                        s_big[slot] = (IntPtr)baseP;
+                        s_bigTime[slot] = now;
+                        s_bigCachedBytes += (long)length;
+                        firstBig = s_bigTrimAt == long.MaxValue;
+                        Volatile.Write(ref s_bigTrimAt, Math.Min(s_bigTrimAt, now + (Stopwatch.Frequency / 1000 * BigCacheKeepMilliseconds)));
+                    }
+                    else
+                    {
+                        s_cache[slot] = (IntPtr)baseP;
+                        s_cacheTime[slot] = now;
+                        s_cachedBytes += (long)length;
+                    }
                 }
             }
 
@@ -374,17 +412,118 @@ namespace NativeGoMap
                 PostUnmap((byte*)evicted[k]);
             }
 
-            return cached;
+            if (firstBig)
+            {
+                ReleaseThread.Wake(); // it waits without a timeout while nothing is due
+            }
+
+            return slot >= 0;
         }
 
-        /// <summary>Bytes of freed mappings the reuse cache holds now (not counted in <see cref="LiveBytes"/>).</summary>
+        /// <summary>
+        /// A slot of a pool for <paramref name="length"/> more bytes (under the cache lock), made
+        /// from its oldest entries, but only from those cached a grace period ago: the first
+        /// younger one ends the search (all the others are younger still) with -1. The entries
+        /// evicted on the way (safe to unmap) are added to <paramref name="evicted"/>.
+        /// </summary>
+        private static int FindRoom(IntPtr[] slots, long[] times, ref long bytes, long max, long length, long now, Span<IntPtr> evicted, ref int evictions)
+        {
+            long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
+            int slot = Array.IndexOf(slots, IntPtr.Zero);
+            while (slot < 0 || bytes + length > max)
+            {
+                int oldest = -1;
+                for (int k = 0; k < slots.Length; k++)
+                {
+                    if (slots[k] != IntPtr.Zero && (oldest < 0 || times[k] < times[oldest]))
+                    {
+                        oldest = k;
+                    }
+                }
+
+                if (oldest < 0 || now - times[oldest] < grace)
+                {
+                    return -1;
+                }
+
+                evicted[evictions++] = slots[oldest];
+                bytes -= (long)(*(ulong*)slots[oldest] & LengthMask);
+                slots[oldest] = IntPtr.Zero;
+                slot = oldest;
+            }
+
+            return slot;
+        }
+
+        /// <summary>Stopwatch ticks until the next <see cref="TrimBigCache"/> is due: 0 or less when it is, long.MaxValue when the big pool is empty. Read by the release thread without the lock.</summary>
+        internal static long TicksUntilBigCacheTrim()
+        {
+            long at = Volatile.Read(ref s_bigTrimAt);
+            return at == long.MaxValue ? long.MaxValue : at - Stopwatch.GetTimestamp();
+        }
+
+        /// <summary>
+        /// Unmaps (through the release thread's queue) the big-pool mappings no map took within
+        /// <see cref="BigCacheKeepMilliseconds"/>, and sets when the next trim is due. Called by
+        /// the release thread when <see cref="TicksUntilBigCacheTrim"/> says one may be.
+        /// </summary>
+        internal static void TrimBigCache()
+        {
+            Span<IntPtr> due = stackalloc IntPtr[16];
+            int count = 0;
+            lock (s_cacheLock)
+            {
+                long now = Stopwatch.GetTimestamp();
+                long keep = Stopwatch.Frequency / 1000 * BigCacheKeepMilliseconds;
+                long next = long.MaxValue;
+                for (int k = 0; k < s_big.Length; k++)
+                {
+                    if (s_big[k] == IntPtr.Zero)
+                    {
+                        continue;
+                    }
+
+                    if (now - s_bigTime[k] >= keep)
+                    {
+                        due[count++] = s_big[k];
+                        s_bigCachedBytes -= (long)(*(ulong*)s_big[k] & LengthMask);
+                        s_big[k] = IntPtr.Zero;
+                    }
+                    else
+                    {
+                        next = Math.Min(next, s_bigTime[k] + keep);
+                    }
+                }
+
+                Volatile.Write(ref s_bigTrimAt, next);
+            }
+
+            for (int k = 0; k < count; k++)
+            {
+                PostUnmap((byte*)due[k]);
+            }
+        }
+
+        /// <summary>Bytes of freed mappings the reuse cache holds now, both pools (not counted in <see cref="LiveBytes"/>).</summary>
         internal static long CachedBytes
         {
             get
             {
                 lock (s_cacheLock)
                 {
-                    return s_cachedBytes;
+                    return s_cachedBytes + s_bigCachedBytes;
+                }
+            }
+        }
+
+        /// <summary>Bytes the big pool holds now.</summary>
+        internal static long BigCachedBytes
+        {
+            get
+            {
+                lock (s_cacheLock)
+                {
+                    return s_bigCachedBytes;
                 }
             }
         }
@@ -398,37 +537,62 @@ namespace NativeGoMap
                 lock (s_cacheLock)
                 {
                     int slot = Array.FindIndex(s_cache, x => x != IntPtr.Zero);
+                    IntPtr[] slots = s_cache;
                     if (slot < 0)
                     {
+                        slots = s_big;
+                        slot = Array.FindIndex(s_big, x => x != IntPtr.Zero);
+                    }
+
+                    if (slot < 0)
+                    {
+                        Volatile.Write(ref s_bigTrimAt, long.MaxValue);
                         return;
                     }
 
-                    baseP = (byte*)s_cache[slot];
-                    s_cache[slot] = IntPtr.Zero;
-                    s_cachedBytes -= (long)(*(ulong*)baseP & LengthMask);
+                    baseP = (byte*)slots[slot];
+                    slots[slot] = IntPtr.Zero;
+                    if (slots == s_big)
+                    {
+                        s_bigCachedBytes -= (long)(*(ulong*)baseP & LengthMask);
+                    }
+                    else
+                    {
+                        s_cachedBytes -= (long)(*(ulong*)baseP & LengthMask);
+                    }
                 }
 
                 PostUnmap(baseP);
             }
         }
 
-        /// <summary>Takes a cached mapping of exactly <paramref name="total"/> bytes and the page kind asked for, or null.</summary>
-        private static byte* TakeFromCache(ulong total, bool huge)
+        /// <summary>Takes a cached mapping of exactly <paramref name="total"/> bytes and the page kind asked for, or null; from the big pool only for a <paramref name="committed"/> block.</summary>
+        private static byte* TakeFromCache(ulong total, bool huge, bool committed)
         {
-            if (total > CacheMaxMapping || Volatile.Read(ref s_cachedBytes) == 0)
+            bool big = total > CacheMaxMapping;
+            if ((big && !committed) || Volatile.Read(ref big ? ref s_bigCachedBytes : ref s_cachedBytes) == 0)
             {
                 return null;
             }
 
             lock (s_cacheLock)
             {
-                for (int k = 0; k < s_cache.Length; k++)
+                IntPtr[] slots = big ? s_big : s_cache;
+                for (int k = 0; k < slots.Length; k++)
                 {
-                    byte* baseP = (byte*)s_cache[k];
-                    if (baseP != null && *(ulong*)baseP == (total | (huge ? HugeFlag : 0)))
+                    byte* baseP = (byte*)slots[k];
+                    if (baseP != null && (*(ulong*)baseP & ~CommittedFlag) == (total | (huge ? HugeFlag : 0)))
                     {
-                        s_cache[k] = IntPtr.Zero;
-                        s_cachedBytes -= (long)total;
+                        slots[k] = IntPtr.Zero;
+                        if (big)
+                        {
+                            s_bigCachedBytes -= (long)total;
+                        }
+                        else
+                        {
+                            s_cachedBytes -= (long)total;
+                        }
+
                         return baseP;
                     }
                 }

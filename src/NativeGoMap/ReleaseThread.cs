@@ -27,7 +27,9 @@ namespace NativeGoMap
     /// discarded before the mapping is unmapped is discarded first. One exception to the order:
     /// an unmap whose mapping another map's racing read may still hold (a retired array reused
     /// from the cache and freed again within the grace period, see NativeHeap.UnmapDueAt) waits
-    /// on the thread's own list, and the thread wakes for it when it is due.
+    /// on the thread's own list, and the thread wakes for it when it is due. It also wakes when a
+    /// mapping in the reuse cache's big pool is due to go (NativeHeap.TrimBigCache), and posts
+    /// that unmap to itself.
     /// </para>
     /// <para>
     /// The thread starts with the first map (<see cref="EnsureStarted"/>, so that no operation
@@ -153,6 +155,28 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// Wakes the thread if it waits, so that it works out again when its next timed work is
+        /// due: a mapping entered the reuse cache's empty big pool, whose trim it would otherwise
+        /// not wait for (NativeHeap.TicksUntilBigCacheTrim).
+        /// </summary>
+        internal static void Wake()
+        {
+            if (!Running)
+            {
+                return;
+            }
+
+            lock (s_lock)
+            {
+                if (s_waiting)
+                {
+                    s_waiting = false;
+                    Monitor.Pulse(s_lock);
+                }
+            }
+        }
+
+        /// <summary>
         /// Has the thread discard <paramref name="length"/> bytes at <paramref name="start"/>
         /// through a mapping's one discard slot <paramref name="job"/>: when that slot still waits
         /// in the queue, the piece joins it (it must end where the waiting one starts), so a
@@ -261,7 +285,7 @@ namespace NativeGoMap
                 lock (s_lock)
                 {
                     long wait;
-                    while (s_head == null && (wait = TicksUntilDelayedDue()) > 0)
+                    while (s_head == null && (wait = Math.Min(TicksUntilDelayedDue(), NativeHeap.TicksUntilBigCacheTrim())) > 0)
                     {
                         s_waiting = true;
                         int ms = wait == long.MaxValue ? Timeout.Infinite : (int)Math.Min((wait * 1000 / Stopwatch.Frequency) + 1, NativeHeap.CacheGraceMilliseconds);
@@ -317,6 +341,10 @@ namespace NativeGoMap
                 }
 
                 RunDueDelayed();
+                if (NativeHeap.TicksUntilBigCacheTrim() <= 0)
+                {
+                    NativeHeap.TrimBigCache(); // posts its unmaps to this queue
+                }
             }
         }
 

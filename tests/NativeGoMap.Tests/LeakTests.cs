@@ -161,8 +161,7 @@ namespace NativeGoMap.Tests
             // The old array of a B = 15 -> 16 growth is a mapping of its own that release steps
             // cut from its tail: Dispose must free what is left of a partly released mapping.
             long baseline = LiveBytes.Settled();
-            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 8 });
-            long k = 0;
+            GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 8 }, out long k);
             while (!map.GetStats().IsGrowing)
             {
                 map[k] = k;

@@ -596,6 +596,115 @@ namespace NativeGoMap.Tests
             Assert.Equal(0L, NativeHeap.CachedBytes);
         }
 
+        /// <summary>False where the big pool is not used (no mappings, or no release thread to trim it); else empties the cache first.</summary>
+        private static bool BigPoolInUse()
+        {
+            if (!OsMemory.Supported || !ReleaseThread.Enabled)
+            {
+                return false;
+            }
+
+            ReleaseThread.EnsureStarted();
+            NativeHeap.EmptyCache();
+            return true;
+        }
+
+        [Fact]
+        public void AMapMadeWithACapacityHint_TakesBackTheArrayOfADisposedMapOfThatHint_Cleared()
+        {
+            if (!BigPoolInUse())
+            {
+                return;
+            }
+
+            long live = NativeHeap.LiveBytes;
+            byte* first;
+            using (var map = new GoMap<long, long>(HintForB15))
+            {
+                for (long k = 0; k < HintForB15; k++)
+                {
+                    map[k] = k;
+                }
+
+                first = map.BucketArray;
+            }
+
+            Assert.True(NativeHeap.BigCachedBytes > (long)NativeHeap.CacheMaxMapping, "the disposed map's committed 5 MB array did not go to the big pool");
+            Assert.Equal(live, NativeHeap.LiveBytes); // cached memory is not live
+
+            using var next = new GoMap<long, long>(HintForB15);
+            Assert.True(first == next.BucketArray, "the next map of the same hint did not take the cached array back");
+            Assert.Equal(0L, NativeHeap.BigCachedBytes);
+            AssertEvery(next.BucketArray, NativeHeap.ChargedSize(next.BucketArray) - (long)NativeHeap.MappedOffset, 0, "of the reused array is not zero");
+            (long resident, long pages) = Residency(next.BucketArray);
+            Assert.Equal(pages, resident); // a committed array, populated as a fresh one would be
+            Assert.Empty(next);
+            next[1] = 1;
+            Assert.Equal(1, next[1]);
+            next.Validate();
+        }
+
+        [Fact]
+        public void AGrowthsArray_DoesNotGoToTheBigPool_AndAGrowthDoesNotTakeFromIt()
+        {
+            // A growth's array is not committed: caching it would keep memory that only a map made
+            // with that exact hint could take, and clearing a cached one would stall the write
+            // that starts a growth.
+            if (!BigPoolInUse())
+            {
+                return;
+            }
+
+            using (var hinted = new GoMap<long, long>(HintForB15))
+            {
+                hinted[0] = 0;
+            }
+
+            long cached = NativeHeap.BigCachedBytes;
+            Assert.True(cached > 0, "the hinted map's array did not go to the big pool");
+            byte* grownArray;
+            using (GoMap<long, long> grown = Release.GrownToB15(new GoMapOptions { Seed = 9 }, out _))
+            {
+                grownArray = grown.BucketArray;
+                Assert.Equal(cached, NativeHeap.BigCachedBytes); // its growth to B = 15 took a fresh mapping
+            }
+
+            Assert.Equal(cached, NativeHeap.BigCachedBytes); // and its array was not cached when it was disposed
+            CatchUp();
+            Assert.False(IsMapped((byte*)((ulong)grownArray & ~(OsMemory.Page - 1))), "the grown map's array is still mapped");
+            NativeHeap.EmptyCache();
+        }
+
+        [Fact]
+        public void TheBigPool_UnmapsAMappingNoMapTookWithinItsKeepTime()
+        {
+            if (!BigPoolInUse())
+            {
+                return;
+            }
+
+            byte* array;
+            using (var map = new GoMap<long, long>(HintForB15))
+            {
+                map[0] = 0;
+                array = map.BucketArray;
+            }
+
+            byte* page = (byte*)((ulong)array & ~(OsMemory.Page - 1));
+            Assert.True(NativeHeap.BigCachedBytes > 0, "the array did not go to the big pool");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (NativeHeap.BigCachedBytes != 0 && clock.ElapsedMilliseconds < NativeHeap.BigCacheKeepMilliseconds + 10_000)
+            {
+                Thread.Sleep(20);
+            }
+
+            long elapsed = clock.ElapsedMilliseconds;
+            Assert.Equal(0L, NativeHeap.BigCachedBytes);
+            Assert.True(elapsed >= NativeHeap.BigCacheKeepMilliseconds - 50, $"the big pool dropped the array after {elapsed} ms");
+            CatchUp();
+            Assert.False(IsMapped(page), "the trimmed array is still mapped");
+        }
+
         /// <summary>Resident base pages of the bucket array at <paramref name="array"/>, and all its pages (mincore).</summary>
         private static (long Resident, long Pages) Residency(byte* array)
         {

@@ -48,8 +48,7 @@ namespace NativeGoMap.Tests
         {
             // B = 15 -> 16 for <long,long>: the old array is 5.4 MB, a mapping of its own, which
             // release steps return from its tail a huge page at a time.
-            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 3 });
-            long k = 0;
+            using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 3 }, out long k);
             while (!map.GetStats().IsGrowing)
             {
                 map[k] = k;
@@ -113,10 +112,9 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
-        /// <summary>Grows a map whose second array is mapped, runs the growth and its release steps to the end; returns the next key.</summary>
-        private static long GrowAndRelease(GoMap<long, long> map)
+        /// <summary>Grows a map whose array is mapped (from key <paramref name="k"/> on), runs the growth and its release steps to the end; returns the next key.</summary>
+        private static long GrowAndRelease(GoMap<long, long> map, long k)
         {
-            long k = 0;
             while (!map.GetStats().IsGrowing)
             {
                 map[k] = k;
@@ -146,13 +144,13 @@ namespace NativeGoMap.Tests
         [InlineData(ConcurrencyChecks.Strict)]
         public void AnEmptiedBigArray_StaysMappedInGoMode_ThroughAGrowthStartWithinTheGracePeriod(ConcurrencyChecks checks)
         {
-            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 5, ConcurrencyChecks = checks });
+            using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5, ConcurrencyChecks = checks }, out long next);
 
             // Started before the writes that park (and stamp) the array: a check made within the
             // grace period by this clock is within it by the stamp's. The growth takes 50-200 ms
             // here; on a machine so loaded that it took longer than the grace, an unmap is right.
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            long k = GrowAndRelease(map);
+            long k = GrowAndRelease(map, next);
             bool parks = OsMemory.Supported && checks == ConcurrencyChecks.Go;
             Assert.Equal(parks ? (long)OsMemory.Page : 0L, map.ParkedBytes);
             GrowOnce(map, ref k);
@@ -169,8 +167,8 @@ namespace NativeGoMap.Tests
         [Fact]
         public void AnEmptiedBigArray_IsUnmappedByAGrowthStartAfterTheGracePeriod()
         {
-            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 14, Seed = 5 });
-            long k = GrowAndRelease(map);
+            using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5 }, out long next);
+            long k = GrowAndRelease(map, next);
             Thread.Sleep(1100);
             GrowOnce(map, ref k);
             Assert.Equal(0L, map.ParkedBytes);

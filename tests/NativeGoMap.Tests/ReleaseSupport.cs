@@ -24,6 +24,28 @@ namespace NativeGoMap.Tests
         public const long SmallBytesPerStep = 32L << 10;
 
         /// <summary>
+        /// A <c>&lt;long,long&gt;</c> map at B = 15 (a 5.4 MB array, a mapping of its own) that got
+        /// there by a growth from B = 14, with keys 0 to <paramref name="next"/> − 1 and nothing
+        /// retired. Its array is not committed, so when a growth retires it, release steps return
+        /// it in pieces; a capacity hint's array (committed) would go whole to the reuse cache's
+        /// big pool instead (NativeHeap.FreeToCache).
+        /// </summary>
+        public static GoMap<long, long> GrownToB15(GoMapOptions options, out long next)
+        {
+            options.CapacityHint = 13L << 13; // B = 14
+            var map = new GoMap<long, long>(options);
+            long k = 0;
+            while (map.GetStats().B < 15 || map.GetStats().IsGrowing || map.GetStats().DeferredBytes != 0)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            next = k;
+            return map;
+        }
+
+        /// <summary>
         /// The most writes that may be needed to release everything the map holds retired now,
         /// one step per write: one per <see cref="BlocksPerStep"/> blocks or per
         /// <see cref="SmallBytesPerStep"/> bytes of them, and per <see cref="MinBytesPerStep"/>
