@@ -61,7 +61,7 @@ namespace NativeGoMap
     //     per insert on the README's VM). A bigger whole mapping goes to the cache's big pool
     //     (512 MiB at most) when it was committed, and only a committed block (the array of a map
     //     made with a capacity hint, or of EnsureCapacity) takes it back, clearing it on its own
-    //     thread as it would have populated a fresh one (a 1,000,000-entry <long,long> map made
+    //     thread where it would have populated a fresh one (a 1,000,000-entry <long,long> map made
     //     with its capacity, filled and disposed in a loop: 31-53 → 25-27 ns per insert); the
     //     release thread unmaps what no map took within two seconds. A growth's array is neither
     //     cached there nor taken from there: clearing a big array would be the stall of the write
