@@ -82,8 +82,14 @@ namespace NativeGoMap
         /// the memory the pool held sent the builds to pages the host had to back afresh: 1M
         /// <c>&lt;long&gt;</c> insert_hint 34 → 36-87 ns, without a hint 88 → 66-175, the
         /// 1,000,000-entity build 222 → 702 (two runs). Clearing on the taker's thread for a
-        /// growth too (prototype) was faster in those loops (insert_hint 34 → 29, without a hint
-        /// 88 → 57-67) but moves a whole array's clear into the write that starts a growth.
+        /// growth too (prototype) was faster in those loops (three alternated runs: 1M
+        /// <c>&lt;long&gt;</c> builds without a hint 87-94 → 49-52 ns, <c>&lt;Guid&gt;</c>
+        /// 92-107 → 70-73, the entity build 209-246 → 163-199) but moves a whole array's clear
+        /// into the write that starts a growth. Caching only the arrays that Dispose frees, for
+        /// growths to take and clear: no faster in two alternated runs. A growth taking an array
+        /// unzeroed and zeroing each bucket as it first uses it (branch
+        /// wip/growth-arrays-from-big-pool): builds without a hint moved inconsistently and 1M
+        /// insert_hint got slower in eight alternated runs (<c>&lt;long&gt;</c> 28-51 → 42-83 ns).
         /// </remarks>
         internal const long BigCacheMaxBytes = 512L << 20;
 
