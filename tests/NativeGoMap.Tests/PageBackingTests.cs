@@ -508,15 +508,27 @@ namespace NativeGoMap.Tests
         [Fact]
         public void ADisposedMapsArray_IsTakenBackByTheNextMapOfItsSize_AndReadsZero()
         {
-            if (!StartWithAnEmptyCache(out long live))
+            if (!StartWithAnEmptyCache(out _))
             {
                 return;
             }
 
+            using GoMap<long, long> next = TakeBackTheArrayOfADisposedMap(HintForB11, () => NativeHeap.CachedBytes);
+        }
+
+        /// <summary>
+        /// Fills a map made with <paramref name="hint"/> and disposes it, checks that its array
+        /// went to the pool that <paramref name="pooled"/> counts (not live), then makes the next
+        /// map of that hint and checks that it took the same array back, zeroed, and works.
+        /// Returns that map.
+        /// </summary>
+        private static GoMap<long, long> TakeBackTheArrayOfADisposedMap(long hint, Func<long> pooled)
+        {
+            long live = NativeHeap.LiveBytes;
             byte* first;
-            using (var map = new GoMap<long, long>(HintForB11))
+            using (var map = new GoMap<long, long>(hint))
             {
-                for (long k = 0; k < HintForB11; k++)
+                for (long k = 0; k < hint; k++)
                 {
                     map[k] = k;
                 }
@@ -524,20 +536,18 @@ namespace NativeGoMap.Tests
                 first = map.BucketArray;
             }
 
-            long cached = NativeHeap.CachedBytes;
-            Assert.True(cached > 0, "the disposed map's array did not go to the cache");
+            Assert.True(pooled() > 0, "the disposed map's array did not go to the cache");
             Assert.Equal(live, NativeHeap.LiveBytes); // cached memory is not live
 
-            using var next = new GoMap<long, long>(HintForB11);
+            var next = new GoMap<long, long>(hint);
             Assert.True(first == next.BucketArray, "the next map of the same size did not take the cached array back");
-            Assert.Equal(0L, NativeHeap.CachedBytes);
-            ulong bytes = (ulong)NativeHeap.ChargedSize(next.BucketArray) - NativeHeap.MappedOffset;
-            int at = new ReadOnlySpan<byte>(next.BucketArray, (int)bytes).IndexOfAnyExcept((byte)0);
-            Assert.True(at < 0, $"byte {at} of the reused array is not zero");
+            Assert.Equal(0L, pooled());
+            AssertEvery(next.BucketArray, NativeHeap.ChargedSize(next.BucketArray) - (long)NativeHeap.MappedOffset, 0, "of the reused array is not zero");
             Assert.Empty(next);
             next[1] = 1;
             Assert.Equal(1, next[1]);
             next.Validate();
+            return next;
         }
 
         [Fact]
@@ -617,31 +627,10 @@ namespace NativeGoMap.Tests
                 return;
             }
 
-            long live = NativeHeap.LiveBytes;
-            byte* first;
-            using (var map = new GoMap<long, long>(HintForB15))
-            {
-                for (long k = 0; k < HintForB15; k++)
-                {
-                    map[k] = k;
-                }
-
-                first = map.BucketArray;
-            }
-
-            Assert.True(NativeHeap.BigCachedBytes > (long)NativeHeap.CacheMaxMapping, "the disposed map's committed 5 MB array did not go to the big pool");
-            Assert.Equal(live, NativeHeap.LiveBytes); // cached memory is not live
-
-            using var next = new GoMap<long, long>(HintForB15);
-            Assert.True(first == next.BucketArray, "the next map of the same hint did not take the cached array back");
-            Assert.Equal(0L, NativeHeap.BigCachedBytes);
-            AssertEvery(next.BucketArray, NativeHeap.ChargedSize(next.BucketArray) - (long)NativeHeap.MappedOffset, 0, "of the reused array is not zero");
+            using GoMap<long, long> next = TakeBackTheArrayOfADisposedMap(HintForB15, () => NativeHeap.BigCachedBytes);
+            Assert.True(NativeHeap.ChargedSize(next.BucketArray) > (long)NativeHeap.CacheMaxMapping, "a 5 MB array is in the small pool's range");
             (long resident, long pages) = Residency(next.BucketArray);
             Assert.Equal(pages, resident); // a committed array, populated as a fresh one would be
-            Assert.Empty(next);
-            next[1] = 1;
-            Assert.Equal(1, next[1]);
-            next.Validate();
         }
 
         [Fact]
