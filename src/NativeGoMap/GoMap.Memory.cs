@@ -65,7 +65,8 @@ namespace NativeGoMap
     //     with its capacity, filled and disposed in a loop: 31-53 → 25-27 ns per insert); the
     //     release thread unmaps what no map took within two seconds. A growth's array is neither
     //     cached there nor taken from there: clearing a big array would be the stall of the write
-    //     that starts a growth, and a big pool of growth arrays measured slower (see NativeHeap).
+    //     that starts a growth, and the ways of serving growths without that clear that were
+    //     measured made the build loops slower or no faster (NativeHeap.BigCacheMaxBytes).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
