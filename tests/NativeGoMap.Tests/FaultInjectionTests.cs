@@ -175,10 +175,12 @@ namespace NativeGoMap.Tests
                     s.Set(k, k);
                 }
 
-                // Every bucket allocation but the arrays (the first one and one per growth) is a chunk.
+                // Every bucket allocation but the arrays (the first one and one per growth) is a
+                // chunk: 19 to 25 of them, by the seed (19 for 12 of 3,000 seeds without faults;
+                // the bound was 20 until seed 477260928 made 19 here).
                 WorkCounters work = s.Map.Work;
                 long chunks = work.BucketAllocations - work.GrowthStarts - 1;
-                Assert.True(chunks >= 20, $"only {chunks} overflow chunks were allocated");
+                Assert.True(chunks >= 15, $"only {chunks} overflow chunks were allocated");
                 Assert.True(s.Faults >= chunks, $"only {s.Faults} faults for {chunks} chunk allocations");
                 for (long k = 0; k < 600; k += 2)
                 {
