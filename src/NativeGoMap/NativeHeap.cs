@@ -102,8 +102,8 @@ namespace NativeGoMap
         internal const long BigCacheKeepMilliseconds = 2000;
 
         private static readonly object s_cacheLock = new object();
-        private static readonly IntPtr[] s_cache = new IntPtr[16]; // mapping starts; zero = empty slot
-        private static readonly long[] s_cacheTime = new long[16]; // when each slot was filled (Stopwatch timestamp): eviction order and grace period
+        private static readonly Pool s_small = new Pool(CacheMaxBytes);
+        private static readonly Pool s_big = new Pool(BigCacheMaxBytes); // committed mappings over CacheMaxMapping, taken only by committed blocks
 
         /// <summary>
         /// How long a cached mapping stays mapped before an eviction may unmap it: the grace period
@@ -114,12 +114,6 @@ namespace NativeGoMap
         /// cached; its caller releases it the ordinary way (discarded, then parked or freed).
         /// </summary>
         internal const long CacheGraceMilliseconds = 1000;
-        private static long s_cachedBytes;
-
-        // The big pool: committed mappings over CacheMaxMapping, taken only by committed blocks.
-        private static readonly IntPtr[] s_big = new IntPtr[16];
-        private static readonly long[] s_bigTime = new long[16];
-        private static long s_bigCachedBytes;
         private static long s_bigTrimAt = long.MaxValue; // Stopwatch timestamp of the next trim due (TrimBigCache); the release thread reads it without the lock
 
         /// <summary>What one <see cref="ReleaseTail"/> discards of a mapping in base pages: 128 pages, about 30 µs of MADV_DONTNEED on the README's VM (2 MiB took 121 µs on average and up to 2 ms).</summary>
@@ -294,10 +288,7 @@ namespace NativeGoMap
             {
                 // A block from here is zeroed, as a fresh one; a committed one is populated already.
                 // Its stamp stays: when it went to the cache, which its next free honours (UnmapDueAt).
-                for (ulong done = MappedOffset; done < total; done += 1UL << 30)
-                {
-                    new Span<byte>(baseP + done, (int)Math.Min(total - done, 1UL << 30)).Clear();
-                }
+                NativeMemory.Clear(baseP + MappedOffset, (nuint)(total - MappedOffset));
             }
             else
             {
@@ -390,27 +381,18 @@ namespace NativeGoMap
             lock (s_cacheLock)
             {
                 long now = Stopwatch.GetTimestamp();
-                slot = big
-                    ? FindRoom(s_big, s_bigTime, ref s_bigCachedBytes, BigCacheMaxBytes, (long)length, now, evicted, ref evictions)
-                    : FindRoom(s_cache, s_cacheTime, ref s_cachedBytes, CacheMaxBytes, (long)length, now, evicted, ref evictions);
+                Pool pool = big ? s_big : s_small;
+                slot = pool.FindRoom((long)length, now, evicted, ref evictions);
                 if (slot >= 0)
                 {
                     *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
                     Interlocked.Add(ref s_liveBytes, -(long)length);
                     StampOf(baseP) = now; // the last moment another map's read may have held it
+                    pool.Put(slot, baseP, (long)length, now);
                     if (big)
                     {
-                        s_big[slot] = (IntPtr)baseP;
-                        s_bigTime[slot] = now;
-                        s_bigCachedBytes += (long)length;
                         firstBig = s_bigTrimAt == long.MaxValue;
                         Volatile.Write(ref s_bigTrimAt, Math.Min(s_bigTrimAt, now + (Stopwatch.Frequency / 1000 * BigCacheKeepMilliseconds)));
-                    }
-                    else
-                    {
-                        s_cache[slot] = (IntPtr)baseP;
-                        s_cacheTime[slot] = now;
-                        s_cachedBytes += (long)length;
                     }
                 }
             }
@@ -429,38 +411,70 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// A slot of a pool for <paramref name="length"/> more bytes (under the cache lock), made
-        /// from its oldest entries, but only from those cached a grace period ago: the first
-        /// younger one ends the search (all the others are younger still) with -1. The entries
-        /// evicted on the way (safe to unmap) are added to <paramref name="evicted"/>.
+        /// One pool of the reuse cache: 16 slots of mapping starts (zero = empty), when each was
+        /// filled (Stopwatch timestamp: eviction order and grace period), and the bytes they hold,
+        /// at most <see cref="Max"/>. Used under the cache lock only (<see cref="Bytes"/> is also
+        /// read without it, as a hint that the pool is empty).
         /// </summary>
-        private static int FindRoom(IntPtr[] slots, long[] times, ref long bytes, long max, long length, long now, Span<IntPtr> evicted, ref int evictions)
+        private sealed class Pool
         {
-            long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
-            int slot = Array.IndexOf(slots, IntPtr.Zero);
-            while (slot < 0 || bytes + length > max)
+            internal readonly IntPtr[] Slots = new IntPtr[16];
+            internal readonly long[] Times = new long[16];
+            internal readonly long Max;
+            internal long Bytes;
+
+            internal Pool(long max) => Max = max;
+
+            /// <summary>
+            /// A slot for <paramref name="length"/> more bytes, made from the oldest entries, but
+            /// only from those cached a grace period ago: the first younger one ends the search
+            /// (all the others are younger still) with -1. The entries evicted on the way (safe to
+            /// unmap) are added to <paramref name="evicted"/>.
+            /// </summary>
+            internal int FindRoom(long length, long now, Span<IntPtr> evicted, ref int evictions)
             {
-                int oldest = -1;
-                for (int k = 0; k < slots.Length; k++)
+                long grace = Stopwatch.Frequency / 1000 * CacheGraceMilliseconds;
+                int slot = Array.IndexOf(Slots, IntPtr.Zero);
+                while (slot < 0 || Bytes + length > Max)
                 {
-                    if (slots[k] != IntPtr.Zero && (oldest < 0 || times[k] < times[oldest]))
+                    int oldest = -1;
+                    for (int k = 0; k < Slots.Length; k++)
                     {
-                        oldest = k;
+                        if (Slots[k] != IntPtr.Zero && (oldest < 0 || Times[k] < Times[oldest]))
+                        {
+                            oldest = k;
+                        }
                     }
+
+                    if (oldest < 0 || now - Times[oldest] < grace)
+                    {
+                        return -1;
+                    }
+
+                    evicted[evictions++] = Slots[oldest];
+                    Remove(oldest);
+                    slot = oldest;
                 }
 
-                if (oldest < 0 || now - times[oldest] < grace)
-                {
-                    return -1;
-                }
-
-                evicted[evictions++] = slots[oldest];
-                bytes -= (long)(*(ulong*)slots[oldest] & LengthMask);
-                slots[oldest] = IntPtr.Zero;
-                slot = oldest;
+                return slot;
             }
 
-            return slot;
+            /// <summary>Puts the mapping at <paramref name="baseP"/> (its start, <paramref name="length"/> bytes) in slot <paramref name="slot"/>, filled at <paramref name="now"/>.</summary>
+            internal void Put(int slot, byte* baseP, long length, long now)
+            {
+                Slots[slot] = (IntPtr)baseP;
+                Times[slot] = now;
+                Bytes += length;
+            }
+
+            /// <summary>Empties slot <paramref name="k"/>; returns the mapping's start that was there.</summary>
+            internal byte* Remove(int k)
+            {
+                byte* baseP = (byte*)Slots[k];
+                Bytes -= (long)(*(ulong*)baseP & LengthMask);
+                Slots[k] = IntPtr.Zero;
+                return baseP;
+            }
         }
 
         /// <summary>Stopwatch ticks until the next <see cref="TrimBigCache"/> is due: 0 or less when it is, long.MaxValue when the big pool is empty. Read by the release thread without the lock.</summary>
@@ -484,22 +498,20 @@ namespace NativeGoMap
                 long now = Stopwatch.GetTimestamp();
                 long keep = Stopwatch.Frequency / 1000 * BigCacheKeepMilliseconds;
                 long next = long.MaxValue;
-                for (int k = 0; k < s_big.Length; k++)
+                for (int k = 0; k < s_big.Slots.Length; k++)
                 {
-                    if (s_big[k] == IntPtr.Zero)
+                    if (s_big.Slots[k] == IntPtr.Zero)
                     {
                         continue;
                     }
 
-                    if (now - s_bigTime[k] >= keep)
+                    if (now - s_big.Times[k] >= keep)
                     {
-                        due[count++] = s_big[k];
-                        s_bigCachedBytes -= (long)(*(ulong*)s_big[k] & LengthMask);
-                        s_big[k] = IntPtr.Zero;
+                        due[count++] = (IntPtr)s_big.Remove(k);
                     }
                     else
                     {
-                        next = Math.Min(next, s_bigTime[k] + keep);
+                        next = Math.Min(next, s_big.Times[k] + keep);
                     }
                 }
 
@@ -519,7 +531,7 @@ namespace NativeGoMap
             {
                 lock (s_cacheLock)
                 {
-                    return s_cachedBytes + s_bigCachedBytes;
+                    return s_small.Bytes + s_big.Bytes;
                 }
             }
         }
@@ -531,7 +543,7 @@ namespace NativeGoMap
             {
                 lock (s_cacheLock)
                 {
-                    return s_bigCachedBytes;
+                    return s_big.Bytes;
                 }
             }
         }
@@ -544,12 +556,12 @@ namespace NativeGoMap
                 byte* baseP = null;
                 lock (s_cacheLock)
                 {
-                    int slot = Array.FindIndex(s_cache, x => x != IntPtr.Zero);
-                    IntPtr[] slots = s_cache;
+                    Pool pool = s_small;
+                    int slot = Array.FindIndex(pool.Slots, x => x != IntPtr.Zero);
                     if (slot < 0)
                     {
-                        slots = s_big;
-                        slot = Array.FindIndex(s_big, x => x != IntPtr.Zero);
+                        pool = s_big;
+                        slot = Array.FindIndex(pool.Slots, x => x != IntPtr.Zero);
                     }
 
                     if (slot < 0)
@@ -558,16 +570,7 @@ namespace NativeGoMap
                         return;
                     }
 
-                    baseP = (byte*)slots[slot];
-                    slots[slot] = IntPtr.Zero;
-                    if (slots == s_big)
-                    {
-                        s_bigCachedBytes -= (long)(*(ulong*)baseP & LengthMask);
-                    }
-                    else
-                    {
-                        s_cachedBytes -= (long)(*(ulong*)baseP & LengthMask);
-                    }
+                    baseP = pool.Remove(slot);
                 }
 
                 PostUnmap(baseP);
@@ -578,30 +581,20 @@ namespace NativeGoMap
         private static byte* TakeFromCache(ulong total, bool huge, bool committed)
         {
             bool big = total > CacheMaxMapping;
-            if ((big && !committed) || Volatile.Read(ref big ? ref s_bigCachedBytes : ref s_cachedBytes) == 0)
+            Pool pool = big ? s_big : s_small;
+            if ((big && !committed) || Volatile.Read(ref pool.Bytes) == 0)
             {
                 return null;
             }
 
             lock (s_cacheLock)
             {
-                IntPtr[] slots = big ? s_big : s_cache;
-                for (int k = 0; k < slots.Length; k++)
+                for (int k = 0; k < pool.Slots.Length; k++)
                 {
-                    byte* baseP = (byte*)slots[k];
+                    byte* baseP = (byte*)pool.Slots[k];
                     if (baseP != null && (*(ulong*)baseP & ~CommittedFlag) == (total | (huge ? HugeFlag : 0)))
                     {
-                        slots[k] = IntPtr.Zero;
-                        if (big)
-                        {
-                            s_bigCachedBytes -= (long)total;
-                        }
-                        else
-                        {
-                            s_cachedBytes -= (long)total;
-                        }
-
-                        return baseP;
+                        return pool.Remove(k);
                     }
                 }
             }
