@@ -47,6 +47,22 @@ namespace NativeGoMap
         /// <summary>Test hook: the number of buckets of chunk <paramref name="index"/> of the current generation, oldest first.</summary>
         internal long OverflowChunkBuckets(long index) => BucketLayout<TKey, TValue>.ChunkCount(_overflow.Items[index]);
 
+        /// <summary>Test hook: chunk <paramref name="index"/> of the current generation's ownership list, oldest first.</summary>
+        internal nint OverflowChunkAt(long index) => (nint)_overflow.Items[index];
+
+        /// <summary>Test hook: the retired blocks an enumerator may still read, in the deferred list's order (newest first: the order in which release steps take them once promoted).</summary>
+        internal nint[] DeferredBlocks()
+        {
+            var blocks = new nint[CountLinked(_deferred)];
+            int i = 0;
+            for (byte* p = _deferred; p != null; p = NativeHeap.Next(p))
+            {
+                blocks[i++] = (nint)p;
+            }
+
+            return blocks;
+        }
+
         /// <summary>Test hook: free buckets left in the newest overflow chunk.</summary>
         internal long ChunkBucketsLeft => _chunkLeft;
 

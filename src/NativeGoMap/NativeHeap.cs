@@ -691,30 +691,14 @@ namespace NativeGoMap
                 return;
             }
 
-            ulong header = *(ulong*)(p - HeaderSize);
-            ulong magic = header & MagicMask;
-            if (magic != Magic && magic != MappedMagic)
-            {
-                ThrowHelper.ThrowBadMapState("native block freed twice or not ours");
-            }
-
-            ulong total = header & SizeMask;
-            ulong offset = (header >> 48) & 0xFF;
-            byte* baseP = p - offset;
-            *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
-            Interlocked.Add(ref s_liveBytes, -(long)total);
+            byte* baseP = MarkFreed(p, out ulong total, out bool mapped);
             if (t_poison)
             {
-                for (ulong done = 0; done < total - offset; done += int.MaxValue)
-                {
-                    new Span<byte>(p + done, (int)Math.Min(total - offset - done, int.MaxValue)).Fill(PoisonByte);
-                }
-
-                (t_quarantine ??= new List<(IntPtr, ulong, bool)>()).Add(((IntPtr)baseP, total, magic == MappedMagic));
+                Quarantine(p, baseP, total, mapped);
                 return;
             }
 
-            if (magic != MappedMagic)
+            if (!mapped)
             {
                 NativeMemory.Free(baseP);
                 return;
@@ -722,6 +706,81 @@ namespace NativeGoMap
 
             PostUnmap(baseP);
         }
+
+        /// <summary>
+        /// <see cref="Free"/> for a C heap block that its map will not allocate again soon (a
+        /// retired full-size overflow chunk: see GoMap.ReleaseSome): the free() call is made on
+        /// the release thread, where the C heap's trim of its top (a <c>brk</c> system call, which
+        /// took up to a millisecond on the README's VM) does not hold up a write. Charged off
+        /// <see cref="LiveBytes"/> at once, as <see cref="Free"/> does; the job lives in the
+        /// block's own first 32 bytes. As <see cref="Free"/> when the thread is off or not
+        /// started, in poison mode, for a mapping, or for a block too small to hold the job.
+        /// </summary>
+        internal static void FreeOnReleaseThread(byte* p)
+        {
+            if (p == null || IsMapped(p) || t_poison || !ReleaseThread.Running || UsableSize(p) < (ulong)sizeof(ReleaseThread.Job))
+            {
+                Free(p);
+                return;
+            }
+
+            byte* baseP = MarkFreed(p, out _, out _);
+            ReleaseThread.Job* job = (ReleaseThread.Job*)p;
+            job->What = ReleaseThread.Kind.FreeHeap;
+            job->Start = baseP;
+            job->Length = 0;
+            ReleaseThread.Post(job);
+        }
+
+        /// <summary>
+        /// The part of a free that every path shares: checks that <paramref name="p"/> is a live
+        /// block of ours (a block freed twice is caught), marks it freed and charges it off
+        /// <see cref="LiveBytes"/>. Returns where the block's memory starts (what free() or
+        /// munmap takes).
+        /// </summary>
+        private static byte* MarkFreed(byte* p, out ulong total, out bool mapped)
+        {
+            ulong header = *(ulong*)(p - HeaderSize);
+            ulong magic = header & MagicMask;
+            if (magic != Magic && magic != MappedMagic)
+            {
+                ThrowHelper.ThrowBadMapState("native block freed twice or not ours");
+            }
+
+            total = header & SizeMask;
+            mapped = magic == MappedMagic;
+            ulong offset = (header >> 48) & 0xFF;
+            *(ulong*)(p - HeaderSize) = (header & ~MagicMask) | FreedMagic;
+            Interlocked.Add(ref s_liveBytes, -(long)total);
+            return p - offset;
+        }
+
+        /// <summary>Poison mode: fills a freed block with <see cref="PoisonByte"/> and keeps it from reuse until <see cref="ReleaseQuarantine"/>.</summary>
+        private static void Quarantine(byte* p, byte* baseP, ulong total, bool mapped)
+        {
+            ulong usable = total - (ulong)(p - baseP);
+            for (ulong done = 0; done < usable; done += int.MaxValue)
+            {
+                new Span<byte>(p + done, (int)Math.Min(usable - done, int.MaxValue)).Fill(PoisonByte);
+            }
+
+            (t_quarantine ??= new List<(IntPtr, ulong, bool)>()).Add(((IntPtr)baseP, total, mapped));
+        }
+
+        /// <summary>Bytes of a live block from <paramref name="p"/> to its end.</summary>
+        private static ulong UsableSize(byte* p)
+        {
+            ulong header = *(ulong*)(p - HeaderSize);
+            return (header & SizeMask) - ((header >> 48) & 0xFF);
+        }
+
+        /// <summary>
+        /// The bytes a C heap block of <paramref name="size"/> bytes aligned to
+        /// <paramref name="align"/> is charged (<see cref="ChargedSize"/>), or -1 when such a
+        /// block gets a mapping of its own.
+        /// </summary>
+        internal static long ChargeOfHeapBlock(ulong size, int align) =>
+            GetsMapping(size, align) ? -1 : (long)(size + HeaderSize + (ulong)(align > HeaderSize ? align : 0));
 
         /// <summary>
         /// Has the release thread unmap the whole mapping at <paramref name="baseP"/> (released

@@ -8,9 +8,12 @@ namespace NativeGoMap
     /// <summary>
     /// Makes the system calls that return mappings to the OS (<c>munmap</c>, <c>MADV_DONTNEED</c>)
     /// and populate a growth's new array (<c>MADV_POPULATE_WRITE</c>) on a background thread of
-    /// the process, so that no write waits for them. C heap blocks are freed by the caller: a
-    /// free() from this thread lands outside the writer's thread cache, and the writer's next
-    /// allocations then took fresh pages (a 1,000-entry build went from 39 to 74 ns per insert).
+    /// the process, so that no write waits for them. C heap blocks are freed by the caller, but
+    /// for retired full-size overflow chunks (NativeHeap.FreeOnReleaseThread): a free() from this
+    /// thread lands outside the writer's thread cache, and the writer's next allocations then
+    /// took fresh pages (a 1,000-entry build went from 39 to 74 ns per insert, when every block
+    /// went here); a big generation's chunks are not allocated again soon, and their free()
+    /// calls are the ones that trim the C heap's top (a <c>brk</c>).
     /// <para>
     /// Why: on the README's 2-vCPU KVM guest each such call costs about 200 µs in a multi-threaded
     /// process and now and then 1 to 8 ms (unmapping a 78 MiB emptied array took 8.3 ms, a
@@ -53,9 +56,13 @@ namespace NativeGoMap
         private static long s_posted;
         private static long s_taken; // jobs the thread has handled: made, or delayed with their pages past the first discarded (the waits read it)
         private static long s_failures;
+        private static long s_heapFrees;
 
         /// <summary>Calls the OS refused on the release thread (a munmap or madvise that failed); the stress program checks it stays 0.</summary>
         internal static long Failures => Volatile.Read(ref s_failures);
+
+        /// <summary>C heap blocks freed by <see cref="Kind.FreeHeap"/> jobs so far (on the thread, or inline when it is off); tests read it.</summary>
+        internal static long HeapFreesMade => Volatile.Read(ref s_heapFrees);
 
         /// <summary>What a job does.</summary>
         internal enum Kind : long
@@ -75,6 +82,12 @@ namespace NativeGoMap
 
             /// <summary>Populate (MADV_POPULATE_WRITE, contents unchanged) <see cref="Job.Length"/> bytes at <see cref="Job.Start"/>, in pieces.</summary>
             Populate = 4,
+
+            /// <summary>
+            /// free() the C heap block whose memory starts at <see cref="Job.Start"/> (the job
+            /// lives in the block: NativeHeap.FreeOnReleaseThread).
+            /// </summary>
+            FreeHeap = 5,
         }
 
         /// <summary>
@@ -438,6 +451,10 @@ namespace NativeGoMap
                         }
                     }
 
+                    break;
+                case Kind.FreeHeap:
+                    NativeMemory.Free(start); // the job lived in this block: not read after this
+                    Interlocked.Increment(ref s_heapFrees);
                     break;
             }
         }

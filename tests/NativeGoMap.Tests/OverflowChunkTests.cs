@@ -15,16 +15,8 @@ namespace NativeGoMap.Tests
         [Fact]
         public void OverflowChunks_GrowWithTheOverflowCount_UpTo128Buckets()
         {
-            // B = 13 and 64 distinct hashes: 64 long chains, no growth.
-            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 12, Seed = 1 }, new LongModuloComparer(64));
-            for (long k = 0; k < 40_000; k++)
-            {
-                map[k] = k;
-            }
-
+            using GoMap<long, long> map = MapWithFullSizeChunks();
             GoMapStats s = map.GetStats();
-            Assert.Equal(13, s.B);
-            Assert.False(s.IsGrowing);
             long chunks = map.OverflowChunkCount;
             long buckets = 0;
             long previous = 0;
@@ -83,6 +75,49 @@ namespace NativeGoMap.Tests
             Assert.Equal(1, map.OverflowChunkCount);
             Assert.True(map.OverflowChunkBuckets(0) >= 3);
             map.Validate();
+        }
+
+        [Fact]
+        public void TheEndOfAGrowth_QueuesTheOldGenerationsChunksForRelease_OldestFirst()
+        {
+            // The newest chunks lie at the C heap's top: freed first, each would make it trim.
+            using GoMap<long, long> map = MapWithFullSizeChunks();
+            var chunks = new nint[map.OverflowChunkCount];
+            for (long i = 0; i < chunks.Length; i++)
+            {
+                chunks[i] = map.OverflowChunkAt(i);
+            }
+
+            map.EnsureCapacity(100_000); // a growth to B = 14: the chunks become the old generation's
+            IterationHelpers.FinishGrowth(map, 0L, 0L); // its last write retires them
+
+            nint[] releaseOrder = map.DeferredBlocks();
+            int previous = -1;
+            for (int i = 0; i < chunks.Length; i++)
+            {
+                int at = Array.IndexOf(releaseOrder, chunks[i]);
+                Assert.True(at > previous, $"chunk {i} of {chunks.Length} is at {at} of the deferred list, the chunk before it at {previous}");
+                previous = at;
+            }
+
+            map.Validate();
+        }
+
+        /// <summary>
+        /// A <c>&lt;long,long&gt;</c> map at B = 13 with 40,000 entries on 64 distinct hashes: 64 long
+        /// chains, overflow chunks from small ones up to full-size ones (128 buckets), no growth.
+        /// </summary>
+        internal static GoMap<long, long> MapWithFullSizeChunks()
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 12, Seed = 1 }, new LongModuloComparer(64));
+            for (long k = 0; k < 40_000; k++)
+            {
+                map[k] = k;
+            }
+
+            Assert.Equal(13, map.GetStats().B);
+            Assert.False(map.GetStats().IsGrowing);
+            return map;
         }
     }
 }

@@ -730,5 +730,47 @@ namespace NativeGoMap.Tests
 
         [DllImport("libc", SetLastError = true)]
         private static extern int mincore(IntPtr addr, nuint length, byte* vec);
+        [Fact]
+        public void AGrowthsRetiredFullSizeChunks_AreFreedOnTheReleaseThread_TheSmallerOnesByTheWrites()
+        {
+            ReleaseThread.EnsureStarted();
+            if (!ReleaseThread.Running)
+            {
+                return; // NATIVEGOMAP_RELEASE_THREAD=0: every free is made inline
+            }
+
+            // B = 10 and 64 distinct hashes: chunks of 64 buckets (2^B/16), then of 128.
+            using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 9, Seed = 4 }, new LongModuloComparer(64));
+            for (long k = 0; k < 6000; k++)
+            {
+                map[k] = k;
+            }
+
+            Assert.Equal(10, map.GetStats().B);
+            long full = 0;
+            for (long i = 0; i < map.OverflowChunkCount; i++)
+            {
+                full += map.OverflowChunkBuckets(i) == 128 ? 1 : 0;
+            }
+
+            Assert.InRange(full, 1, map.OverflowChunkCount - 1); // full-size chunks and smaller ones
+            map.EnsureCapacity(10_000); // a growth to B = 11, whose end retires them
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
+            long made = ReleaseThread.HeapFreesMade;
+            lock (ReleaseThread.QueueLockForTests) // the thread takes no job while this is held
+            {
+                long live = GoMapDiagnostics.LiveNativeBytes;
+                long held = map.GetStats().NativeBytes;
+                Release.Drain(map, () => map[0] = 0);
+
+                // Let go of and charged off at once; the full-size chunks' free() calls wait for the thread.
+                Assert.Equal(live - (held - map.GetStats().NativeBytes), GoMapDiagnostics.LiveNativeBytes);
+                Assert.Equal(made, ReleaseThread.HeapFreesMade);
+            }
+
+            Assert.True(ReleaseThread.WaitIdle(), "the release thread did not catch up within 10 s");
+            Assert.Equal(made + full, ReleaseThread.HeapFreesMade);
+            map.Validate();
+        }
     }
 }
