@@ -37,8 +37,9 @@
 // growth, a load from a stream that can seek) is populated up front in huge pages; a load from
 // a stream that cannot seek only reserves its array. The old generation is not freed by the write that ends the
 // growth but released by the writes that follow, a piece or 32 small blocks at a time
-// (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), so
-// ending a growth does not stall.
+// (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), and
+// the free() calls of full-size overflow chunks too (they trim the C heap), so ending a growth
+// does not stall.
 //
 // Iteration walks buckets in order from a random start bucket and slot offset, then each
 // chain, then each slot. Entries never move within their chain, so an iteration yields each
@@ -82,8 +83,8 @@
 // GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
 // ConcurrencyChecks.cs (the two modes), GoMap.Memory.cs (ownership, retirement and release of
 // native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
-// pages, populating), ReleaseThread.cs (the system calls that return memory, off the writer's
-// thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
+// pages, populating), ReleaseThread.cs (the system calls that return memory and the frees of
+// full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
 // GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
 // program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
 // counters), ThrowHelper.cs (every throw the library originates), GoMap.Snapshot.cs (WriteTo and

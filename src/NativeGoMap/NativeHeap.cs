@@ -27,6 +27,8 @@ namespace NativeGoMap
     ///   words 14-15: the header above, then the user bytes
     /// </code>
     /// (the jobs are <see cref="ReleaseThread.Job"/>s; none lives in bytes a map may still read).
+    /// A C heap block freed on the release thread (<see cref="FreeOnReleaseThread"/>: a retired
+    /// full-size overflow chunk) carries its job in its first 32 bytes, a chunk's count line.
     /// Whole mappings freed through <see cref="FreeToCache"/> wait in a process-wide reuse cache
     /// (not counted in <see cref="LiveBytes"/>) for the next block of their exact size, which
     /// clears the one it takes: those of up to <see cref="CacheMaxMapping"/> in the small pool

@@ -24,7 +24,7 @@ namespace NativeGoMap
     /// What stays on the caller's thread: every decision and all accounting.
     /// <see cref="NativeHeap"/> marks a block freed, charges its bytes off
     /// <see cref="NativeHeap.LiveBytes"/> and links it here in O(1), allocating nothing (the
-    /// links live in the mapping's own words). Memory posted here is no longer reachable
+    /// links live in the mapping's own words, or in a freed C heap block's first bytes). Memory posted here is no longer reachable
     /// by the map (GoMap.Memory.cs decides when that is), so returning it a little later changes
     /// nothing a map can observe. Posts are carried out in order, so a piece of a mapping
     /// discarded before the mapping is unmapped is discarded first. One exception to the order:
