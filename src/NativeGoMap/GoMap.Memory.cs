@@ -19,7 +19,7 @@ namespace NativeGoMap
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
     //                                                              ├─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
-    //                                                              └─(whole mappings ≤ 4 MiB, or committed)─► NativeHeap's reuse cache ──► the next map of that size
+    //                                                              └─(whole mappings ≤ 4 MiB, a growth's ≤ 32 MiB, or committed)─► NativeHeap's reuse cache ──► the next array of that size
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -44,7 +44,7 @@ namespace NativeGoMap
     //     (_parked, one page charged to NativeBytes, no longer to DeferredBytes) until a growth
     //     starts at least a second after it was parked, so a read racing the writes (misuse,
     //     unannounced in Go mode, perhaps preempted for milliseconds) finds zeros, not an
-    //     unmapped page. A whole array of 64 KiB to 4 MiB, or a bigger one that was committed
+    //     unmapped page. A whole array of 64 KiB to 32 MiB, or a bigger one that was committed
     //     (a capacity hint's, EnsureCapacity's), goes to the process-wide reuse cache
     //     instead, where it stays mapped (another map may take it and clear it) and is unmapped
     //     only a second or more after it came (NativeHeap.CacheGraceMilliseconds): by an
@@ -66,10 +66,15 @@ namespace NativeGoMap
     //     made with a capacity hint, or of EnsureCapacity) takes it back, clearing it on its own
     //     thread where it would have populated a fresh one (a 1,000,000-entry <long,long> map made
     //     with its capacity, filled and disposed in a loop: 31-53 → 25-27 ns per insert); the
-    //     release thread unmaps what no map took within two seconds. A growth's array is neither
-    //     cached there nor taken from there: clearing a big array would be the stall of the write
-    //     that starts a growth, and the ways of serving growths without that clear that were
-    //     measured made the build loops slower or no faster (NativeHeap.BigCacheMaxBytes).
+    //     release thread unmaps what no map took within two seconds. A growth's array goes there
+    //     too, and a growth takes one, up to 32 MiB (NativeHeap.GrowthCacheMaxMapping): the write
+    //     that starts the growth clears it (under 2 ms), where the growth's writes would fault in
+    //     fresh 2 MiB pages (0.35 to 6 ms each, up to four in that first write); a map built
+    //     without a hint and disposed in a loop: 1,000,000 <long,long> 90-107 → 69-77 ns per
+    //     insert. Bigger growth arrays are neither cached nor taken: their clear would be the
+    //     stall of the write that starts a growth, and the ways of serving them without that
+    //     clear that were measured made the build loops slower or no faster
+    //     (NativeHeap.BigCacheMaxBytes).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
@@ -134,7 +139,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees a block of this map now, into the process's mapping reuse cache when it qualifies
-        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB, or a committed one), else as
+        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB, one of a growth of at most 32 MiB, or a committed one), else as
         /// <see cref="FreeBlock"/>. For bucket arrays, which the next map of the same size can take back.
         /// </summary>
         private void FreeBlockOrCache(byte* p)
@@ -321,7 +326,7 @@ namespace NativeGoMap
                 byte* next = NativeHeap.Next(p); // read first: a cached block may be taken by another thread at once
                 if (NativeHeap.FreeToCache(p))
                 {
-                    // A whole mapping of at most 4 MiB, or a committed one: kept mapped for the next map of its size.
+                    // A whole mapping of at most 4 MiB (32 MiB for a growth's), or a committed one: kept mapped for the next block of its size.
                     _releaseQueue = next;
                     _nativeBytes -= whole;
                     _deferredBytes -= whole;
@@ -515,7 +520,9 @@ namespace NativeGoMap
         /// map (a capacity hint, EnsureCapacity, a load from a stream that can seek), so a big
         /// array is populated now, in huge pages, and no write after faults in it. Otherwise (a
         /// growth under the writes, or a load from a stream that cannot seek) fresh pages are not
-        /// touched here: a big array is a mapping of its own, in huge pages that the writes fault
+        /// touched here (when the reuse cache holds a whole array of its size, of at most 32 MiB,
+        /// that one is taken and cleared instead: see NativeHeap.GrowthCacheMaxMapping): a big
+        /// array is a mapping of its own, in huge pages that the writes fault
         /// in as they first touch them, or with <see cref="GoMapOptions.SmallPagesForGrowth"/> in
         /// base pages that the release thread populates ahead of the writes when
         /// <paramref name="populateAhead"/> (the load from an unmeasured stream passes false), for

@@ -32,9 +32,10 @@ namespace NativeGoMap
     /// Whole mappings freed through <see cref="FreeToCache"/> wait in a process-wide reuse cache
     /// (not counted in <see cref="LiveBytes"/>) for the next block of their exact size, which
     /// clears the one it takes: those of up to <see cref="CacheMaxMapping"/> in the small pool
-    /// (at most <see cref="CacheMaxBytes"/>, for any block), bigger committed ones in the big pool
-    /// (at most <see cref="BigCacheMaxBytes"/>, for committed blocks only, unmapped by the
-    /// release thread when not taken within <see cref="BigCacheKeepMilliseconds"/>).
+    /// (at most <see cref="CacheMaxBytes"/>, for any block), bigger ones in the big pool (at most
+    /// <see cref="BigCacheMaxBytes"/>, unmapped by the release thread when not taken within
+    /// <see cref="BigCacheKeepMilliseconds"/>): committed ones of any size, for committed blocks,
+    /// and any of up to <see cref="GrowthCacheMaxMapping"/>, for any block (<see cref="TakesBig"/>).
     /// </summary>
     internal static unsafe class NativeHeap
     {
@@ -58,7 +59,7 @@ namespace NativeGoMap
         /// <summary>Bit 1 of a mapping's length word: a populate job was posted for it (<see cref="PopulateInBackground"/>), so it is never reused from the cache (the job's slot may still be queued).</summary>
         private const ulong PopulateFlag = 2;
 
-        /// <summary>Bit 2 of a mapping's length word: it was populated when allocated (a committed block: see <see cref="Alloc"/>); only such mappings go to the reuse cache's big pool.</summary>
+        /// <summary>Bit 2 of a mapping's length word: it was populated when allocated (a committed block: see <see cref="Alloc"/>); only such mappings go to the reuse cache's big pool past <see cref="GrowthCacheMaxMapping"/>.</summary>
         private const ulong CommittedFlag = 4;
 
         /// <summary>The length bits of a mapping's first word.</summary>
@@ -67,14 +68,58 @@ namespace NativeGoMap
         /// <summary>Largest mapping the reuse cache keeps (see <see cref="FreeToCache"/>): zeroing it again costs a writer a few hundred microseconds at most.</summary>
         internal const ulong CacheMaxMapping = 4UL << 20;
 
+        /// <summary>
+        /// Largest mapping of a block that was not committed (a growth's array) that goes to the
+        /// big pool when freed, and that such a block takes from it; committed ones go and take
+        /// at any size (<see cref="TakesBig"/>). The taker clears it on its own thread, in the
+        /// write that starts its growth: about 65 µs per MiB on the README's VM (a 18 MiB array
+        /// of a 1,000,000-entry <c>&lt;long,long&gt;</c> build 1.2-1.6 ms), where the growth would
+        /// otherwise fault in fresh 2 MiB pages (0.35 ms each when the kernel had just freed
+        /// them, 3-6 ms when the host must back them afresh, up to four in that same write).
+        /// </summary>
+        /// <remarks>
+        /// Measured (2026-12-03, README's VM, quick comparison rows at 1,000,000 entries, builds
+        /// without a hint, a loop that disposes each map before the next): with growth arrays of
+        /// up to 4 MiB cached as before (the small pool), <c>&lt;long&gt;</c> 90-107 ns per
+        /// insert and <c>&lt;Guid&gt;</c> 108-119; up to 32 MiB, 69-77 and 80-90 (four alternated
+        /// pairs); up to 16 MiB, 84-87 and 104-109, up to 64 MiB 66-74 and 85-89 (two runs each,
+        /// one process each). In a probe of that loop, the write that starts the growth to
+        /// B = 15 took 4.3-5.1 ms before (fresh pages the host had taken back) and 0.3-0.4 ms
+        /// with a cached array, the one to B = 16 0.3-0.6 ms and 0.6-0.7, the one to B = 17
+        /// 0.6-0.8 ms and 1.2-1.6 (its clear, where the faults of later writes went away); the
+        /// B = 18 array (38 MiB) is not cached, and its first writes' faults stay the slowest
+        /// (0.6-16 ms either way). 32 MiB keeps a clear under about 2 ms. Builds with a
+        /// hint did not move (their committed arrays come from this pool as before). A single
+        /// map growing from empty takes nothing from it (each growth needs an array twice the
+        /// size of the one the last growth retired), and what it puts there (its old arrays of up
+        /// to 32 MiB) the release thread unmaps after <see cref="BigCacheKeepMilliseconds"/>.
+        /// </remarks>
+        internal const ulong GrowthCacheMaxMapping = 32UL << 20;
+
+        /// <summary>Whether a big mapping of <paramref name="length"/> bytes goes to the big pool, and a block of that size may take one from it: a committed block's at any size, another block's up to <see cref="GrowthCacheMaxMapping"/> (none on a thread that set <see cref="GrowthArraysUncachedForTests"/>).</summary>
+        private static bool TakesBig(ulong length, bool committed) => committed || (length <= GrowthCacheMaxMapping && !t_growthArraysUncached);
+
+        [ThreadStatic] private static bool t_growthArraysUncached;
+
+        /// <summary>
+        /// Test seam: on this thread, big mappings of blocks that were not committed neither go to
+        /// the big pool nor are taken from it, so that a test can watch a growth's array of a few
+        /// MiB released in pieces, as one over <see cref="GrowthCacheMaxMapping"/> is.
+        /// </summary>
+        internal static bool GrowthArraysUncachedForTests
+        {
+            get => t_growthArraysUncached;
+            set => t_growthArraysUncached = value;
+        }
+
         /// <summary>Most bytes the reuse cache's small pool holds, process-wide.</summary>
         internal const long CacheMaxBytes = 16L << 20;
 
         /// <summary>
-        /// Most bytes the reuse cache's big pool (committed mappings over
-        /// <see cref="CacheMaxMapping"/>: the arrays of maps made with a capacity hint, or sized by
-        /// EnsureCapacity) holds, process-wide: the array of a 10,000,000-entry
-        /// <c>&lt;long,long&gt;</c> map made with its capacity is 302 MiB.
+        /// Most bytes the reuse cache's big pool (mappings over <see cref="CacheMaxMapping"/>:
+        /// the arrays of maps made with a capacity hint, or sized by EnsureCapacity, and growths'
+        /// arrays of up to <see cref="GrowthCacheMaxMapping"/>) holds, process-wide: the array of a
+        /// 10,000,000-entry <c>&lt;long,long&gt;</c> map made with its capacity is 302 MiB.
         /// </summary>
         /// <remarks>
         /// Tried and not kept (2026-12-03, README's VM): every whole big mapping in the pool,
@@ -87,7 +132,8 @@ namespace NativeGoMap
         /// growth too (prototype) was faster in those loops (three alternated runs: 1M
         /// <c>&lt;long&gt;</c> builds without a hint 87-94 → 49-52 ns, <c>&lt;Guid&gt;</c>
         /// 92-107 → 70-73, the entity build 209-246 → 163-199) but moves a whole array's clear
-        /// into the write that starts a growth. Caching only the arrays that Dispose frees, for
+        /// into the write that starts a growth; growths now do that for arrays of up to
+        /// <see cref="GrowthCacheMaxMapping"/>, whose clear is bounded. Caching only the arrays that Dispose frees, for
         /// growths to take and clear: no faster in two alternated runs. A growth taking an array
         /// unzeroed and zeroing each bucket as it first uses it (branch
         /// wip/growth-arrays-from-big-pool): builds without a hint moved inconsistently and 1M
@@ -343,11 +389,12 @@ namespace NativeGoMap
         /// <summary>
         /// Frees a mapped block into the process's reuse cache instead of returning it to the OS,
         /// when it is whole (no piece released) and never had a populate job: up to
-        /// <see cref="CacheMaxMapping"/> into the small pool; bigger ones that were committed into
-        /// the big pool, while the release thread runs (it unmaps those not taken within
-        /// <see cref="BigCacheKeepMilliseconds"/>). A growth's arrays are not committed and only a
-        /// committed block takes from the big pool (see <see cref="AllocMapped"/>), so it holds
-        /// what a map made with a capacity hint can take back. The oldest entries of the pool are
+        /// <see cref="CacheMaxMapping"/> into the small pool; bigger ones into the big pool while
+        /// the release thread runs (it unmaps those not taken within
+        /// <see cref="BigCacheKeepMilliseconds"/>): a committed one of any size, for the next map
+        /// made with that capacity, and another (a growth's array) of up to
+        /// <see cref="GrowthCacheMaxMapping"/>, for the next growth to its size (see
+        /// <see cref="TakesBig"/> and <see cref="AllocMapped"/>). The oldest entries of the pool are
         /// unmapped to make room (16 slots and <see cref="CacheMaxBytes"/> or
         /// <see cref="BigCacheMaxBytes"/>), so the cache
         /// follows the sizes in use, but only those cached <see cref="CacheGraceMilliseconds"/>
@@ -371,7 +418,7 @@ namespace NativeGoMap
             ulong word = *(ulong*)baseP;
             ulong length = word & LengthMask;
             bool big = length > CacheMaxMapping;
-            if ((header & SizeMask) != length || (word & PopulateFlag) != 0 || (big && ((word & CommittedFlag) == 0 || length > (ulong)BigCacheMaxBytes || !ReleaseThread.Running)))
+            if ((header & SizeMask) != length || (word & PopulateFlag) != 0 || (big && (!TakesBig(length, (word & CommittedFlag) != 0) || length > (ulong)BigCacheMaxBytes || !ReleaseThread.Running)))
             {
                 return false;
             }
@@ -579,12 +626,12 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Takes a cached mapping of exactly <paramref name="total"/> bytes and the page kind asked for, or null; from the big pool only for a <paramref name="committed"/> block.</summary>
+        /// <summary>Takes a cached mapping of exactly <paramref name="total"/> bytes and the page kind asked for, or null; from the big pool for a <paramref name="committed"/> block, or one of up to <see cref="GrowthCacheMaxMapping"/>.</summary>
         private static byte* TakeFromCache(ulong total, bool huge, bool committed)
         {
             bool big = total > CacheMaxMapping;
             Pool pool = big ? s_big : s_small;
-            if ((big && !committed) || Volatile.Read(ref pool.Bytes) == 0)
+            if ((big && !TakesBig(total, committed)) || Volatile.Read(ref pool.Bytes) == 0)
             {
                 return null;
             }

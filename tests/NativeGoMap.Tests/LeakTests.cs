@@ -160,6 +160,7 @@ namespace NativeGoMap.Tests
         {
             // The old array of a B = 15 -> 16 growth is a mapping of its own that release steps
             // cut from its tail: Dispose must free what is left of a partly released mapping.
+            using IDisposable piecewise = Release.PiecewiseGrowthArrays();
             long baseline = LiveBytes.Settled();
             GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 8 }, out long k);
             while (!map.GetStats().IsGrowing)

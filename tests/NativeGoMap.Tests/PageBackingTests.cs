@@ -634,34 +634,71 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void AGrowthsArray_DoesNotGoToTheBigPool_AndAGrowthDoesNotTakeFromIt()
+        public void AGrowthsArrayOfAFewMiB_GoesToTheBigPool_AndTheNextGrowthToItsSizeTakesItBackCleared()
         {
-            // A growth's array is not committed: caching it would keep memory that only a map made
-            // with that exact hint could take, and clearing a cached one would stall the write
-            // that starts a growth.
             if (!BigPoolInUse())
             {
                 return;
             }
 
-            using (var hinted = new GoMap<long, long>(HintForB15))
+            byte* array;
+            long charged;
+            using (GoMap<long, long> first = GrownTo(15, seed: 9))
             {
-                hinted[0] = 0;
+                array = first.BucketArray; // 5 MB: over the small pool's 4 MiB, a growth's (not committed)
+                charged = NativeHeap.ChargedSize(array);
             }
 
-            long cached = NativeHeap.BigCachedBytes;
-            Assert.True(cached > 0, "the hinted map's array did not go to the big pool");
-            byte* grownArray;
-            using (GoMap<long, long> grown = Release.GrownToB15(new GoMapOptions { Seed = 9 }, out _))
+            Assert.Equal(charged, NativeHeap.BigCachedBytes);
+
+            // Dirty it where the map's invariants would show: every tophash byte a live slot's.
+            new Span<byte>(array, (int)(charged - (long)NativeHeap.MappedOffset)).Fill(0xEE);
+            using GoMap<long, long> second = GrownTo(15, seed: 10);
+            Assert.True(second.BucketArray == array, "the second map's growth to B = 15 did not take the cached array");
+            Assert.Equal(0L, NativeHeap.BigCachedBytes);
+            second.Validate(); // cleared before use: a dirty byte would be a live slot with a wrong key
+            for (long k = 0; k < second.LongCount; k++)
             {
-                grownArray = grown.BucketArray;
-                Assert.Equal(cached, NativeHeap.BigCachedBytes); // its growth to B = 15 took a fresh mapping
+                Assert.True(second.TryGetValue(k, out long v) && v == k, $"key {k}");
             }
 
-            Assert.Equal(cached, NativeHeap.BigCachedBytes); // and its array was not cached when it was disposed
-            CatchUp();
-            Assert.False(IsMapped((byte*)((ulong)grownArray & ~(OsMemory.Page - 1))), "the grown map's array is still mapped");
             NativeHeap.EmptyCache();
+        }
+
+        [Fact]
+        public void AGrowthsArrayOver32MiB_DoesNotGoToTheBigPool()
+        {
+            // Clearing it would cost the write that starts a growth more than the fresh pages it spares.
+            if (!BigPoolInUse())
+            {
+                return;
+            }
+
+            byte* array;
+            long cached;
+            using (GoMap<long, long> grown = GrownTo(18, seed: 11))
+            {
+                array = grown.BucketArray;
+                Assert.True((ulong)NativeHeap.ChargedSize(array) > NativeHeap.GrowthCacheMaxMapping, "a B = 18 array is within the bound");
+                Release.Drain(grown, () => grown[0] = 0); // its B = 17 array (19 MB), retired by the last growth, goes to the pool
+                cached = NativeHeap.BigCachedBytes;
+            }
+
+            Assert.Equal(cached, NativeHeap.BigCachedBytes);
+            CatchUp();
+            Assert.False(IsMapped((byte*)((ulong)array & ~(OsMemory.Page - 1))), "the grown map's array is still mapped");
+        }
+
+        /// <summary>A <c>&lt;long,long&gt;</c> map grown from empty (no hint) until it is at <paramref name="b"/>, its growth done (keys 0, 1, ...; value = key).</summary>
+        private static GoMap<long, long> GrownTo(int b, ulong seed)
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = seed });
+            for (long k = 0; map.GetStats().B < b || map.GetStats().IsGrowing; k++)
+            {
+                map[k] = k;
+            }
+
+            return map;
         }
 
         [Fact]

@@ -48,6 +48,7 @@ namespace NativeGoMap.Tests
         {
             // B = 15 -> 16 for <long,long>: the old array is 5.4 MB, a mapping of its own, which
             // release steps return from its tail a huge page at a time.
+            using IDisposable piecewise = Release.PiecewiseGrowthArrays();
             using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 3 }, out long k);
             while (!map.GetStats().IsGrowing)
             {
@@ -144,6 +145,7 @@ namespace NativeGoMap.Tests
         [InlineData(ConcurrencyChecks.Strict)]
         public void AnEmptiedBigArray_StaysMappedInGoMode_ThroughAGrowthStartWithinTheGracePeriod(ConcurrencyChecks checks)
         {
+            using IDisposable piecewise = Release.PiecewiseGrowthArrays();
             using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5, ConcurrencyChecks = checks }, out long next);
 
             // Started before the writes that park (and stamp) the array: a check made within the
@@ -167,6 +169,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void AnEmptiedBigArray_IsUnmappedByAGrowthStartAfterTheGracePeriod()
         {
+            using IDisposable piecewise = Release.PiecewiseGrowthArrays();
             using GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5 }, out long next);
             long k = GrowAndRelease(map, next);
             Thread.Sleep(1100);

@@ -26,12 +26,14 @@ namespace NativeGoMap.Tests
         /// <summary>
         /// A <c>&lt;long,long&gt;</c> map at B = 15 (a 5.4 MB array, a mapping of its own) that got
         /// there by a growth from B = 14, with keys 0 to <paramref name="next"/> − 1 and nothing
-        /// retired. Its array is not committed, so when a growth retires it, release steps return
-        /// it in pieces; a capacity hint's array (committed) would go whole to the reuse cache's
-        /// big pool instead (NativeHeap.FreeToCache).
+        /// retired. Its array is not committed, so when a growth retires it on a thread inside
+        /// <see cref="PiecewiseGrowthArrays"/>, release steps return it in pieces, as they do an
+        /// array over 32 MiB; a capacity hint's array (committed) would go whole to the reuse
+        /// cache's big pool instead (NativeHeap.FreeToCache), and so would this one outside the scope.
         /// </summary>
         public static GoMap<long, long> GrownToB15(GoMapOptions options, out long next)
         {
+            Assert.True(NativeHeap.GrowthArraysUncachedForTests, "GrownToB15 is for tests that watch its array released in pieces: open PiecewiseGrowthArrays first");
             options.CapacityHint = 13L << 13; // B = 14
             var map = new GoMap<long, long>(options);
             long k = 0;
@@ -43,6 +45,23 @@ namespace NativeGoMap.Tests
 
             next = k;
             return map;
+        }
+
+        /// <summary>
+        /// A scope (until disposed) in which this thread's growth arrays of a few MiB neither go
+        /// to the reuse cache's big pool nor come from it (NativeHeap.GrowthArraysUncachedForTests):
+        /// release steps return them in pieces, as they return arrays over 32 MiB, which take
+        /// seconds to build in a test.
+        /// </summary>
+        public static IDisposable PiecewiseGrowthArrays()
+        {
+            NativeHeap.GrowthArraysUncachedForTests = true;
+            return new SeamReset();
+        }
+
+        private sealed class SeamReset : IDisposable
+        {
+            public void Dispose() => NativeHeap.GrowthArraysUncachedForTests = false;
         }
 
         /// <summary>
