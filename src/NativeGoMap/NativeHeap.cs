@@ -65,7 +65,7 @@ namespace NativeGoMap
         /// <summary>The length bits of a mapping's first word.</summary>
         private const ulong LengthMask = ~(HugeFlag | PopulateFlag | CommittedFlag);
 
-        /// <summary>Largest mapping the reuse cache keeps (see <see cref="FreeToCache"/>): zeroing it again costs a writer a few hundred microseconds at most.</summary>
+        /// <summary>Largest mapping the reuse cache's small pool keeps, for any block (see <see cref="FreeToCache"/>): zeroing it again costs a writer a few hundred microseconds at most. Bigger ones go to the big pool (<see cref="TakesBig"/>).</summary>
         internal const ulong CacheMaxMapping = 4UL << 20;
 
         /// <summary>
@@ -151,7 +151,7 @@ namespace NativeGoMap
 
         private static readonly object s_cacheLock = new object();
         private static readonly Pool s_small = new Pool(CacheMaxBytes);
-        private static readonly Pool s_big = new Pool(BigCacheMaxBytes); // committed mappings over CacheMaxMapping, taken only by committed blocks
+        private static readonly Pool s_big = new Pool(BigCacheMaxBytes); // mappings over CacheMaxMapping that TakesBig admits
 
         /// <summary>
         /// How long a cached mapping stays mapped before an eviction may unmap it: the grace period
@@ -314,9 +314,9 @@ namespace NativeGoMap
         /// (a cached mapping, small or big, is: clearing it touched every page; on the README's
         /// VM a 1,000,000-entry <c>&lt;long,long&gt;</c> map's constructor took 0.6-0.7 ms so,
         /// 2.1-2.6 ms populating fresh pages the host still backed and 117 ms pages it did not);
-        /// else untouched (a growth's new
-        /// array in base pages is then populated off the writer's thread by
-        /// <see cref="PopulateInBackground"/>), and only the small pool is asked: clearing a big
+        /// else untouched when fresh (a growth's new array in base pages is then populated off the
+        /// writer's thread by <see cref="PopulateInBackground"/>), and the big pool is asked only
+        /// up to <see cref="GrowthCacheMaxMapping"/> (<see cref="TakesBig"/>): clearing a bigger
         /// array would be the stall of the write that starts a growth. The mapping's first word
         /// holds its length, with <see cref="HugeFlag"/> in its low bit and
         /// <see cref="CommittedFlag"/> (the header is 16 bytes below the user bytes,

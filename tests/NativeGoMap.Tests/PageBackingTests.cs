@@ -55,7 +55,9 @@ namespace NativeGoMap.Tests
                 return;
             }
 
-            // B = 17: a 20 MB array, ten huge pages; the growth's first write touches three.
+            // B = 17: a 20 MB array, ten huge pages; the growth's first write touches three. A
+            // cached array of that size (an earlier test's) would be taken and cleared instead.
+            NativeHeap.EmptyCache();
             using var map = new GoMap<long, long>();
             byte* array = GrowTo(map, 17);
             Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(array));
@@ -74,7 +76,9 @@ namespace NativeGoMap.Tests
 
             // B = 17: the array's last page holds the end of the preallocated overflow tail, which
             // the growth start has no use for. Go's sentinel store in the tail's last bucket
-            // faulted it in. A fixed seed keeps the two buckets this write evacuates away from it.
+            // faulted it in. A fixed seed keeps the two buckets this write evacuates away from it,
+            // and an empty cache keeps the growth on a fresh array.
+            NativeHeap.EmptyCache();
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = 1 });
             byte* array = GrowTo(map, 17);
             CatchUp();
@@ -689,15 +693,12 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped((byte*)((ulong)array & ~(OsMemory.Page - 1))), "the grown map's array is still mapped");
         }
 
-        /// <summary>A <c>&lt;long,long&gt;</c> map grown from empty (no hint) until it is at <paramref name="b"/>, its growth done (keys 0, 1, ...; value = key).</summary>
+        /// <summary>A <c>&lt;long,long&gt;</c> map grown from empty (no hint) to B = <paramref name="b"/>, that growth finished (<see cref="GrowTo"/>'s keys, value = key).</summary>
         private static GoMap<long, long> GrownTo(int b, ulong seed)
         {
             var map = new GoMap<long, long>(new GoMapOptions { Seed = seed });
-            for (long k = 0; map.GetStats().B < b || map.GetStats().IsGrowing; k++)
-            {
-                map[k] = k;
-            }
-
+            GrowTo(map, b);
+            IterationHelpers.FinishGrowth(map, 0L, 0L);
             return map;
         }
 
