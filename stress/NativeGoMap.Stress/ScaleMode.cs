@@ -72,7 +72,7 @@ namespace NativeGoMap.Stress
             summary.Row("  vs the target", VersusTarget(quiet.Ticks[0]));
             summary.Row("inserts over 1 ms", overMs);
             ReleaseThread.WaitIdle(); // the floor is measured with nothing else of ours running
-            (long floorWorst, long floorOverMs) = MachineFloor(build);
+            (long floorWorst, long floorOverMs) = Instruments.MachineFloor.Measure(build);
             summary.Row("machine floor: worst timed store (no map, as long as the build)", Micro(floorWorst));
             summary.Row("machine floor: stores over 1 ms", floorOverMs);
             summary.Table($"slowest {worst.Size} inserts", new[] { "#", "latency", "at insert", "map after it", "what it did" },
@@ -182,36 +182,6 @@ namespace NativeGoMap.Stress
             }
 
             return beyond;
-        }
-
-        /// <summary>
-        /// What this machine does to a loop with no map in it: stores at random places of a 64 MiB
-        /// array touched beforehand (no page fault, no system call), each timed as an insert is,
-        /// for as long as <paramref name="duration"/> (the build's). Its slowest store and its stores over 1 ms are the
-        /// machine's own stalls (interrupts, the hypervisor, the other tenants of a shared host):
-        /// the floor under any insert's worst figure. On the README's 2-vCPU VM a C loop of 20M
-        /// such stores showed a worst of 2 to 5 ms and 1 to 6 stores over 1 ms.
-        /// </summary>
-        private static (long Worst, long OverMs) MachineFloor(TimeSpan duration)
-        {
-            var cells = new long[8 << 20];
-            Array.Fill(cells, 1L);
-            long msTicks = Stopwatch.Frequency / 1000;
-            long worst = 0, overMs = 0;
-            ulong x = 1;
-            long end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-            for (long i = 0; (i & 1023) != 0 || Stopwatch.GetTimestamp() < end; i++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                x = (x * 6364136223846793005UL) + 1442695040888963407UL;
-                cells[(int)((x >> 40) & (ulong)(cells.Length - 1))] += i;
-                long dt = Stopwatch.GetTimestamp() - t0;
-                worst = Math.Max(worst, dt);
-                overMs += dt > msTicks ? 1 : 0;
-            }
-
-            GC.KeepAlive(cells);
-            return (worst, overMs);
         }
 
         /// <summary>The slowest inserts, the map's shape after each and what each did (no allocation while recording).</summary>

@@ -332,7 +332,9 @@ namespace NativeGoMap.Benchmarks.Quick
             GC.Collect();
             var slowest = new SlowInserts(5);
             int gcs = GC.CollectionCount(0);
+            long start = Stopwatch.GetTimestamp();
             TMap m = InsertTimed<TMap>(n, hist, overflow, slowest, out int overflowed);
+            TimeSpan build = Stopwatch.GetElapsedTime(start);
             gcs = GC.CollectionCount(0) - gcs;
 
             // 99.9th percentile: the smallest d such that at least 99.9% of the samples are <= d.
@@ -358,6 +360,12 @@ namespace NativeGoMap.Benchmarks.Quick
 
             Emit<TMap>(n, "stall" + suffix + "_max_us", slowest.MaxNs / 1000.0);
             Emit<TMap>(n, "stall" + suffix + "_p999_us", p999 / 1000.0);
+
+            // The machine's own stalls over as long as the build took, with nothing of ours
+            // running (GoMap's release thread idle): no insert's max can be read below it.
+            ReleaseThread.WaitIdle();
+            (long floorWorst, _) = Instruments.MachineFloor.Measure(build);
+            Emit<TMap>(n, "stall" + suffix + "_floor_us", floorWorst * 1e6 / Stopwatch.Frequency);
             if (suffix.Length == 0)
             {
                 Emit<TMap>(n, "gc_count", gcs);
