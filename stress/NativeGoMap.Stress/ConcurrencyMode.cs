@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Reflection;
 using System.Text;
 using System.Threading;
 
@@ -345,8 +344,6 @@ namespace NativeGoMap.Stress
         /// <summary>One race, in the child: 1 map, N threads started together by a barrier.</summary>
         private sealed class Trial
         {
-            private static readonly FieldInfo? CountField = typeof(GoMap<long, long>).GetField("_count", BindingFlags.Instance | BindingFlags.NonPublic);
-
             private readonly ConcurrencyChecks _checks;
             private readonly string _kind;
             private readonly int _threads;
@@ -625,11 +622,11 @@ namespace NativeGoMap.Stress
                 }
             }
 
-            /// <summary>A poisoned map must hold every completed write (every public member throws: the count is read from the field Validate() checked against the buckets).</summary>
+            /// <summary>A poisoned map must hold every completed write (every public member throws: the count is read through CountForTest, the field Validate() checked against the buckets).</summary>
             private string? CheckPoisonedCount()
             {
-                long? count = (long?)CountField?.GetValue(_map);
-                return count == ExpectedCount() ? null : $"poisoned map holds {count?.ToString(CultureInfo.InvariantCulture) ?? "(no _count field)"} entries, completed writes leave {ExpectedCount()}";
+                long count = _map.CountForTest;
+                return count == ExpectedCount() ? null : $"poisoned map holds {count.ToString(CultureInfo.InvariantCulture)} entries, completed writes leave {ExpectedCount()}";
             }
 
             /// <summary>No race detected: every thread ran to the end, so the contents are exactly known.</summary>

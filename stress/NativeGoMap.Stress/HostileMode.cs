@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Reflection;
 
 namespace NativeGoMap.Stress
 {
@@ -38,7 +37,7 @@ namespace NativeGoMap.Stress
             using (var map = new GoMap<long, long>(new GoMapOptions { Seed = s1 }))
             {
                 Fill(map, adversarial);
-                ulong before = Secrets(map).K1;
+                ulong before = map.HashSeed;
                 foreach (long k in adversarial)
                 {
                     map.Remove(k);
@@ -46,7 +45,7 @@ namespace NativeGoMap.Stress
 
                 var refilled = Measure("adversarial", adversarial, s1, "s1, emptied by Remove, refilled", map);
                 rows.Add(refilled.Row);
-                summary.Check(Secrets(map).K1 != before, "the seed did not change when Remove emptied the map");
+                summary.Check(map.HashSeed != before, "the seed did not change when Remove emptied the map");
                 summary.Check(refilled.MaxChain <= (2 * randomS1.MaxChain) + 2, $"after Remove emptied the map, the old adversarial keys still chain {refilled.MaxChain} buckets deep");
                 map.Clear();
                 rows.Add(Measure("adversarial", adversarial, s1, "s1, after Clear, refilled", map).Row);
@@ -60,7 +59,7 @@ namespace NativeGoMap.Stress
 
             IterationOrder(summary, o.Seed);
             summary.Note("after Remove empties the map, bucket 0 keeps its long chain of empty overflow buckets (Go does not unlink them) but every slot is emptyRest, so lookups and inserts stop at its first bucket: only Clear frees them.");
-            summary.Note("avg buckets/chain = (2^B + overflow buckets) / 2^B from GetStats(); max chain = occupied buckets of the longest chain, from the keys' hashes under the map's current seed (read by reflection).");
+            summary.Note("avg buckets/chain = (2^B + overflow buckets) / 2^B from GetStats(); max chain = occupied buckets of the longest chain, from the keys' hashes under the map's current seed (the library's InternalsVisibleTo accessor DefaultHashForTest).");
             summary.Note("the attacker is given seed s1 (as with a fixed Seed option, which the docs say never to use for adversarial keys); a random per-map seed is what protects real maps.");
             return summary;
         }
@@ -69,12 +68,11 @@ namespace NativeGoMap.Stress
         private static long[] FindColliding(ulong seed, int count)
         {
             using var probe = new GoMap<long, long>(new GoMapOptions { Seed = seed });
-            var (k1, k2) = Secrets(probe);
             var keys = new long[count];
             int n = 0;
             for (long k = 1; n < count; k++)
             {
-                if ((KeyOps<long>.Hash(k, k1, k2) & ((1UL << TargetBits) - 1)) == 0)
+                if ((probe.DefaultHashForTest(k) & ((1UL << TargetBits) - 1)) == 0)
                 {
                     keys[n++] = k;
                 }
@@ -98,8 +96,7 @@ namespace NativeGoMap.Stress
 
             double lookupNs = Stopwatch.GetElapsedTime(start).TotalNanoseconds / keys.Length;
             GoMapStats s = map.GetStats();
-            var (k1, k2) = Secrets(map);
-            long maxChain = keys.GroupBy(k => KeyOps<long>.Hash(k, k1, k2) & ((1UL << s.B) - 1)).Max(g => (g.LongCount() + 7) / 8);
+            long maxChain = keys.GroupBy(k => map.DefaultHashForTest(k) & ((1UL << s.B) - 1)).Max(g => (g.LongCount() + 7) / 8);
             if (reuse is null)
             {
                 map.Dispose();
@@ -147,15 +144,6 @@ namespace NativeGoMap.Stress
             {
                 map[k] = k;
             }
-        }
-
-        /// <summary>The hash secrets of a map's current seed: what an attacker who knows the seed knows.</summary>
-        private static (ulong K1, ulong K2) Secrets(GoMap<long, long> map)
-        {
-            const BindingFlags Private = BindingFlags.Instance | BindingFlags.NonPublic;
-            FieldInfo k1 = typeof(GoMap<long, long>).GetField("_k1", Private) ?? throw new InvalidOperationException("GoMap has no _k1 field: update HostileMode");
-            FieldInfo k2 = typeof(GoMap<long, long>).GetField("_k2", Private) ?? throw new InvalidOperationException("GoMap has no _k2 field: update HostileMode");
-            return ((ulong)k1.GetValue(map)!, (ulong)k2.GetValue(map)!);
         }
     }
 }
