@@ -17,11 +17,13 @@ namespace NativeGoMap.Instruments
         /// long as <paramref name="duration"/> (the build's). Its slowest store and its stores over
         /// 1 ms are the machine's own stalls (interrupts, the hypervisor, the other tenants of a
         /// shared host). On the README's 2-vCPU VM a C loop of 20M such stores showed a worst of
-        /// 2 to 5 ms and 1 to 6 stores over 1 ms. Allocates the array once (64 MiB on the GC heap).
+        /// 2 to 5 ms and 1 to 6 stores over 1 ms. First waits until the release thread is idle, so
+        /// that nothing of ours runs during the window. Allocates the array once (64 MiB on the GC heap).
         /// </summary>
         /// <returns>The slowest store and the count of stores over 1 ms, in Stopwatch ticks and stores.</returns>
         internal static (long Worst, long OverMs) Measure(TimeSpan duration)
         {
+            ReleaseThread.WaitIdle();
             var cells = new long[8 << 20];
             Array.Fill(cells, 1L);
             long msTicks = Stopwatch.Frequency / 1000;

@@ -71,7 +71,6 @@ namespace NativeGoMap.Stress
             summary.Row("insert worst while on the CPU", quiet.Describe(0));
             summary.Row("  vs the target", VersusTarget(quiet.Ticks[0]));
             summary.Row("inserts over 1 ms", overMs);
-            ReleaseThread.WaitIdle(); // the floor is measured with nothing else of ours running
             (long floorWorst, long floorOverMs) = Instruments.MachineFloor.Measure(build);
             summary.Row("machine floor: worst timed store (no map, as long as the build)", Micro(floorWorst));
             summary.Row("machine floor: stores over 1 ms", floorOverMs);
