@@ -41,7 +41,8 @@ namespace NativeGoMap
         /// a bucket array that a growth allocates under the writes is, from 2 MiB up on Linux, in
         /// 2 MiB huge pages, touched by the writes as entries arrive: the fastest builds and
         /// lookups, but the write that first touches a fresh huge page waits for the kernel to
-        /// provide it (on the README's VM 3 to 5 ms, as the host backs guest memory lazily; on
+        /// provide it (on the README's VM 3 to 5 ms, as its kernel hands free 2 MiB blocks back
+        /// to the host, which backs each again on its first touch; on
         /// bare metal the zeroing of 2 MiB, or longer when memory must be compacted). When true
         /// such arrays use 4 KiB pages that a background thread populates ahead of the writes, so
         /// a write pays at most a few small faults; measured on that VM (10M &lt;long,long&gt;

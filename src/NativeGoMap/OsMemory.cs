@@ -17,7 +17,9 @@ namespace NativeGoMap
     /// the writes as they reach them; or, with <see cref="GoMapOptions.SmallPagesForGrowth"/>,
     /// base pages populated by the release thread ahead of the writes
     /// (<see cref="NativeHeap.PopulateInBackground"/>). A first touch of a fresh 2 MiB page was
-    /// measured at 3 to 5 ms on the README's VM (the host backs guest memory lazily), a
+    /// measured at 3 to 5 ms on the README's VM (its kernel reports every free 2 MiB block to
+    /// the host, virtio-balloon free page reporting at order 9, and the host backs it again on
+    /// that touch; 0.1 ms for a block freed less than half a second before), a
     /// base-page fault at 16 to 27 µs, MADV_POPULATE_WRITE at about 1.2 µs a base page: huge
     /// pages put a multi-millisecond fault into single writes there, base pages cost builds up
     /// to 3 times as long and lookups 10-25 % more.</item>

@@ -1,16 +1,90 @@
 using System;
 using System.Diagnostics;
+using System.IO;
 
 namespace NativeGoMap.Instruments
 {
     /// <summary>
     /// What this machine does to a loop with no map in it, the floor under any insert's worst
-    /// figure. Shared by the stress program's scale mode and the quick comparison's stall rows
+    /// figure, and what it charges for a new 2 MiB page, the unit of a default growth's slowest
+    /// inserts. Shared by the stress program's scale mode and the quick comparison's stall rows
     /// (linked into the benchmark project), so that both read the slowest insert against the
-    /// same yardstick.
+    /// same yardsticks.
     /// </summary>
-    internal static class MachineFloor
+    internal static unsafe class MachineFloor
     {
+        /// <summary>
+        /// The first touch of <paramref name="pages"/> new 2 MiB pages, each timed as an insert
+        /// is: one store into each page of a fresh mapping that asked for transparent huge pages,
+        /// as a growth's writes first touch its new array (<c>OsMemory.Map</c>, the same call).
+        /// What a fresh page costs depends on where the kernel finds it: on the README's VM, whose
+        /// kernel hands every free 2 MiB block back to the host (virtio-balloon free page
+        /// reporting, see <see cref="PageReporting"/>), a block the process freed less than about
+        /// half a second before took 0.08-0.11 ms and any other 2.3-3.4 ms (a C probe of
+        /// MADV_POPULATE_WRITE, 2026-12-03): the host backs it again. Unmaps the pages after.
+        /// </summary>
+        /// <returns>The slowest and the mean first touch in Stopwatch ticks, or null where maps are not used or huge pages are off (<c>NATIVEGOMAP_MMAP=0</c>, <c>NATIVEGOMAP_HUGEPAGES=0</c>, not 64-bit Linux).</returns>
+        internal static (long Worst, long Mean)? FreshHugePages(int pages)
+        {
+            if (!OsMemory.Supported || !OsMemory.HugePages || pages <= 0)
+            {
+                return null;
+            }
+
+            ulong length = (ulong)pages * OsMemory.HugePage;
+            byte* p = OsMemory.Map(length, huge: true);
+            if (p == null)
+            {
+                return null;
+            }
+
+            long worst = 0, total = 0;
+            try
+            {
+                for (int i = 0; i < pages; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    p[(ulong)i * OsMemory.HugePage] = 1;
+                    long dt = Stopwatch.GetTimestamp() - t0;
+                    worst = Math.Max(worst, dt);
+                    total += dt;
+                }
+            }
+            finally
+            {
+                OsMemory.Unmap(p, length);
+            }
+
+            return (worst, total / pages);
+        }
+
+        /// <summary>
+        /// The smallest order of the free blocks that the kernel reports to a hypervisor for it to
+        /// take back (Linux's free page reporting, which a virtio-balloon device with the
+        /// reporting feature uses), or null where the kernel has no such parameter. The parameter
+        /// exists whenever the kernel was built with it, so it says what would be reported, not
+        /// that a device is taking anything: on the README's VM one is (the balloon offers the
+        /// feature, and the kernel's counter said 402 GB reported since boot), at order 9, so
+        /// every free 2 MiB block goes back to the host and a new huge page is mostly one the
+        /// host must back again on its first touch (<see cref="FreshHugePages"/>).
+        /// </summary>
+        internal static int? PageReporting()
+        {
+            try
+            {
+                string path = "/sys/module/page_reporting/parameters/page_reporting_order";
+                return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out int order) ? order : null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>
         /// Stores at random places of a 64 MiB array touched beforehand (no page fault, no system
         /// call), each timed as an insert is (Stopwatch.GetTimestamp before and after), for as

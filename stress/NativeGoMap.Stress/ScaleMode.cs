@@ -43,6 +43,8 @@ namespace NativeGoMap.Stress
             Array.Clear(beyondByCause);
             worst = new Worst(worst.Size);
             quiet = new Worst(quiet.Size);
+            // The unit of a default build's slowest inserts on this machine, before the build (see MachineFloor.FreshHugePages).
+            (long Worst, long Mean)? freshPage = Instruments.MachineFloor.FreshHugePages(8);
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed, SmallPagesForGrowth = o.SmallPages });
             int[] gcBefore = { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
             long managedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -74,6 +76,9 @@ namespace NativeGoMap.Stress
             (long floorWorst, long floorOverMs) = Instruments.MachineFloor.Measure(build);
             summary.Row("machine floor: worst timed store (no map, as long as the build)", Micro(floorWorst));
             summary.Row("machine floor: stores over 1 ms", floorOverMs);
+            summary.Row("machine: first touch of a new 2 MiB page (8, before the build)", freshPage is { } fresh ? $"worst {Micro(fresh.Worst)}, mean {Micro(fresh.Mean)}" : "not measured (no huge-page mappings here)");
+            int? reporting = Instruments.MachineFloor.PageReporting();
+            summary.Row("machine: free page reporting order", reporting is { } order ? $"{order} (free blocks of {(order >= 8 ? $"{1 << (order - 8)} MiB" : $"{4 << order} KiB")} and up may go back to the host)" : "none");
             summary.Table($"slowest {worst.Size} inserts", new[] { "#", "latency", "at insert", "map after it", "what it did" },
                 Enumerable.Range(0, worst.Size).Where(w => worst.Ticks[w] > 0).Select(w => new object[] { w + 1, Micro(worst.Ticks[w]), worst.At[w], Shape(worst.Shape[w]), worst.Causes[w].ToString() }));
             summary.Table("inserts over 100 µs by what they did", new[] { "what they did", "inserts" },

@@ -292,6 +292,8 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "      stall*_floor_us (GoMap only): the machine floor measured in the same process right after that build, for as long as it";
                 yield return "      took: the slowest of stores into a warm 64 MiB array timed the same way, with no map, page fault or system";
                 yield return "      call (stress/NativeGoMap.Stress/MachineFloor.cs). No insert's max can be read below it.";
+                yield return "      stall_fresh_page_us (GoMap default only): the slowest first touch of 4 new 2 MiB pages (one store each into";
+                yield return "      a fresh huge-page mapping, as a growth's writes touch its new array), timed in that process before its build.";
                 yield return "    gc_churn_*: build 10M (no hint), then 5M churn ops (7/8 updates, 1/8 remove + re-add) while allocating a";
                 yield return "      64-byte array per op into a 4096-slot ring. gen0/gen1/gen2 = GCs whose highest generation was 0/1/2;";
                 yield return "      pause_ms = GC.GetTotalPauseDuration() delta; wall_ms = build + churn.";

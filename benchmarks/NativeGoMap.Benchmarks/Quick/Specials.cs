@@ -317,6 +317,9 @@ namespace NativeGoMap.Benchmarks.Quick
             return m;
         }
 
+        /// <summary>New 2 MiB pages whose first touch the default GoMap stall child times before its build (<c>stall_fresh_page_us</c>, the slowest).</summary>
+        private const int FreshPages = 4;
+
         /// <summary>Suffix of the stall rows of a GoMap built with <see cref="GoMapOptions.SmallPagesForGrowth"/>.</summary>
         internal const string SmallPagesSuffix = "_small_pages";
 
@@ -330,6 +333,13 @@ namespace NativeGoMap.Benchmarks.Quick
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
+
+            // What a first touch of a new 2 MiB page costs on this machine just now, the unit of
+            // the default build's slowest inserts (MachineFloor.FreshHugePages): before the build,
+            // so that the build's own retired arrays are not what the kernel hands out.
+            (long Worst, long Mean)? freshPage = typeof(TMap) == typeof(GoMapAdapter<long, long>) && suffix.Length == 0
+                ? Instruments.MachineFloor.FreshHugePages(FreshPages)
+                : null;
             var slowest = new SlowInserts(5);
             int gcs = GC.CollectionCount(0);
             long start = Stopwatch.GetTimestamp();
@@ -370,6 +380,12 @@ namespace NativeGoMap.Benchmarks.Quick
                 (long floorWorst, _) = Instruments.MachineFloor.Measure(build);
                 Emit<TMap>(n, "stall" + suffix + "_floor_us", floorWorst * 1e6 / Stopwatch.Frequency);
             }
+
+            if (freshPage is { } fresh)
+            {
+                Emit<TMap>(n, "stall_fresh_page_us", fresh.Worst * 1e6 / Stopwatch.Frequency);
+            }
+
             if (suffix.Length == 0)
             {
                 Emit<TMap>(n, "gc_count", gcs);
