@@ -71,10 +71,16 @@ namespace NativeGoMap.Benchmarks
         /// </summary>
         internal static bool SmallPagesForGrowth { get; set; }
 
+        /// <summary>
+        /// Whether maps made by <see cref="Create(int)"/> take <see cref="GoMapOptions.PrepareGrowthAhead"/>:
+        /// set only in the child process of the quick comparison's prepared-ahead stall row.
+        /// </summary>
+        internal static bool PrepareGrowthAhead { get; set; }
+
         public static GoMapAdapter<TKey, TValue> Create(int capacityHint) =>
-            new(capacityHint == 0 && !SmallPagesForGrowth
+            new(capacityHint == 0 && !SmallPagesForGrowth && !PrepareGrowthAhead
                 ? new GoMap<TKey, TValue>()
-                : new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = capacityHint, SmallPagesForGrowth = SmallPagesForGrowth }));
+                : new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = capacityHint, SmallPagesForGrowth = SmallPagesForGrowth, PrepareGrowthAhead = PrepareGrowthAhead }));
 
         /// <summary>A new map with the given concurrency checks (<see cref="Create(int)"/> takes the default, Go).</summary>
         internal static GoMapAdapter<TKey, TValue> Create(int capacityHint, ConcurrencyChecks checks) =>

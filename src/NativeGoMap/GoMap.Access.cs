@@ -331,7 +331,7 @@ namespace NativeGoMap
 
             // An insert of a new key takes the slow path when it would start a growth (Go's
             // overLoadFactor(count+1, B) || tooManyOverflowBuckets(noverflow, B)).
-            _insertSlowAt = MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b);
+            _insertSlowAt = InsertSlowAt();
             UpdateSlowWrites();
         }
 

@@ -211,6 +211,11 @@ namespace NativeGoMap
                     goto again;
                 }
 
+                if (PrepareDue() && _count + 1 > PreparePoint())
+                {
+                    PrepareGrowthArray();
+                }
+
                 exists = false;
                 return ref InsertNew(key, top, b, insertB, insertI);
             }

@@ -12,6 +12,9 @@ namespace NativeGoMap
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
     //   list storage, enumerator slots     the list / the registry        resize, Dispose
     //   outgrown enumerator slot tables    _oldIterSlots                  Dispose (kept: see RegisterIterator)
+    //   next growth's array, prepared      _preparedArray                 taken by that growth; a growth to another size,
+    //     (GoMapOptions.PrepareGrowthAhead)                               an emptying resize, Dispose (freed at once: no
+    //                                                                     reader ever had it)
     //
     // "Retire" is how a block leaves the map while something may still read it, and "release"
     // is returning it to the system. Go's garbage collector frees an old generation whenever
@@ -108,9 +111,9 @@ namespace NativeGoMap
         private static readonly long FullChunkCharge = NativeHeap.ChargeOfHeapBlock(BucketLayout<TKey, TValue>.ChunkBytes(MaxChunkBuckets), 64);
 
         /// <summary>Allocates a block charged to this map.</summary>
-        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false, bool smallPages = false)
+        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false, bool smallPages = false, bool ahead = false)
         {
-            byte* p = NativeHeap.Alloc(size, zero, align, commit, smallPages);
+            byte* p = NativeHeap.Alloc(size, zero, align, commit, smallPages, ahead);
             _nativeBytes += NativeHeap.ChargedSize(p);
             return p;
         }
@@ -515,6 +518,95 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// The count at which an insert of a new key must take the slow path (<see cref="_insertSlowAt"/>,
+        /// which <see cref="Publish"/> sets): 0 when too many overflow buckets are due a same-size
+        /// growth, the prepare point while a next array is due (<see cref="PrepareDue"/>), else
+        /// the count that starts the next growth (Go's overLoadFactor(count+1, B)).
+        /// </summary>
+        private long InsertSlowAt() =>
+            MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : PrepareDue() ? PreparePoint() : MapMath.MaxCountBeforeGrowth(_b);
+
+        /// <summary>
+        /// With <see cref="GoMapOptions.PrepareGrowthAhead"/>, the count past which an insert
+        /// prepares the next growth's array: three quarters of the count that starts the growth.
+        /// The growth before ended and its old array was released long before (the growth from
+        /// B − 1 starts at half that count and is done within a few percent more inserts), so the
+        /// map then holds what the growth will hold at its start (its array and the next), not
+        /// more; the lead is a quarter of the inserts between two growths, in which the release
+        /// thread must fault the array in: on the README's VM, 3.4-4 ms per fresh 2 MiB page
+        /// (see OsMemory), about 550 ns per insert of that lead for <c>&lt;long,long&gt;</c>.
+        /// </summary>
+        private long PreparePoint() => MapMath.MaxCountBeforeGrowth(_b) / 4 * 3;
+
+        /// <summary>
+        /// Whether the map is to prepare the next growth's array now or when its count reaches
+        /// <see cref="PreparePoint"/>: the option is on, no array is prepared, the map has an
+        /// array and does not grow, the release thread runs (it faults the array in), and the
+        /// array of <see cref="GrownB"/> is a mapping worth faulting in ahead (2 MiB or more).
+        /// </summary>
+        private bool PrepareDue()
+        {
+            if (!_prepareGrowthAhead || _preparedArray != null || _buckets == null || _oldBuckets != null || !ReleaseThread.Running || !OsMemory.Supported)
+            {
+                return false;
+            }
+
+            ulong? bytes = BucketLayout<TKey, TValue>.ArrayBytes(GrownB(_b));
+            return bytes is not null && bytes.Value >= OsMemory.HugePage && bytes.Value <= MapMath.MaxAlloc;
+        }
+
+        /// <summary>
+        /// Allocates the next growth's array (a new mapping: see <see cref="NativeHeap.Alloc"/>'s
+        /// <c>ahead</c>) and has the release thread fault its pages in
+        /// (<see cref="NativeHeap.PopulateInBackground"/>). Allocates before changing anything: an
+        /// <see cref="OutOfMemoryException"/> leaves the map as it was, and the next insert tries again.
+        /// </summary>
+        private void PrepareGrowthArray()
+        {
+            int nb = GrownB(_b);
+            byte* array = AllocBlock(BucketLayout<TKey, TValue>.ArrayBytes(nb)!.Value, zero: true, align: 64, commit: false, smallPages: _smallPagesForGrowth, ahead: true);
+            _work.BucketAllocations++;
+            _preparedArray = array;
+            _preparedB = nb;
+            NativeHeap.PopulateInBackground(array, hugeToo: true);
+        }
+
+        /// <summary>
+        /// For <see cref="AllocBucketArray"/>: the prepared array when a growth under the writes
+        /// goes to its B, else null; frees it when the new array replaces the current one at
+        /// another size (its B would no longer be the next growth's), and keeps it for a same-size
+        /// growth, after which it still is.
+        /// </summary>
+        private byte* TakePrepared(int b, bool commit)
+        {
+            byte* p = _preparedArray;
+            if (p == null)
+            {
+                return null;
+            }
+
+            if (b == _preparedB && !commit)
+            {
+                _preparedArray = null;
+                return p;
+            }
+
+            if (b != _b || commit)
+            {
+                DropPrepared();
+            }
+
+            return null;
+        }
+
+        /// <summary>Frees the prepared array, if any, at once (no read ever reached it).</summary>
+        private void DropPrepared()
+        {
+            FreeBlock(_preparedArray);
+            _preparedArray = null;
+        }
+
+        /// <summary>
         /// Go's makeBucketArray: 2^B buckets plus, for B ≥ 4, 2^(B−4) preallocated overflow
         /// buckets, zeroed and cache-line aligned. <paramref name="commit"/>: the caller sized the
         /// map (a capacity hint, EnsureCapacity, a load from a stream that can seek), so a big
@@ -535,6 +627,14 @@ namespace NativeGoMap
             if (bytes is null || bytes.Value > MapMath.MaxAlloc)
             {
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
+            }
+
+            byte* prepared = TakePrepared(b, commit);
+            if (prepared != null)
+            {
+                _work.BucketAllocations++;
+                nextOverflow = InitBucketArray(prepared, b);
+                return prepared;
             }
 
             byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth);
@@ -580,6 +680,7 @@ namespace NativeGoMap
             FreeBlockOrCache(_buckets);
             _buckets = null;
             _nextOverflow = null;
+            DropPrepared();
             byte* deferred = _deferred;
             _deferred = null;
             FreeChain(deferred);

@@ -288,6 +288,11 @@ namespace NativeGoMap
         {
             byte* nextOverflow = null;
             byte* array = b == 0 ? null : AllocBucketArray(b, commit, out nextOverflow);
+            if (b == 0)
+            {
+                DropPrepared(); // the next growth starts from a new first array
+            }
+
             if (_buckets != null)
             {
                 RetireBucketMemory(_buckets);

@@ -11,6 +11,12 @@ namespace NativeGoMap
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
 
+        /// <summary>Test hook: the next growth's array prepared ahead (<see cref="GoMapOptions.PrepareGrowthAhead"/>), or null.</summary>
+        internal byte* PreparedArrayForTest => _preparedArray;
+
+        /// <summary>Test hook: the count past which an insert prepares the next growth's array (three quarters of the growth's).</summary>
+        internal long PreparePointForTest => PreparePoint();
+
         /// <summary>Test hook: the array being evacuated (Go's oldbuckets), or null when not growing.</summary>
         internal byte* OldBucketArray => _oldBuckets;
 

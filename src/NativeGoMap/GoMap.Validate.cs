@@ -27,7 +27,8 @@ namespace NativeGoMap
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
             Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
             Check(_quietTable == (_oldBuckets == null && _comparer is null ? _table : 0), "the published quiet table is not the table of a map that neither grows nor has a comparer");
-            Check(_insertSlowAt == (MapMath.TooManyOverflowBuckets(_noverflow, _b) ? 0 : MapMath.MaxCountBeforeGrowth(_b)), "the insert threshold is stale");
+            Check(_insertSlowAt == InsertSlowAt(), "the insert threshold is stale");
+
             // One direction only: a write that must take the slow path finds the flag raised. The flag
             // may stay raised with nothing pending when an enumerator ends on another thread during a
             // write (misuse, caught; UnregisterIterator raises it, after the writer's Publish cleared
@@ -53,6 +54,14 @@ namespace NativeGoMap
             else
             {
                 Own(_buckets, "bucket array");
+            }
+
+            if (_preparedArray != null)
+            {
+                Own(_preparedArray, "prepared growth array");
+                Check(_prepareGrowthAhead, "a prepared growth array without PrepareGrowthAhead");
+                Check(_buckets != null && _preparedB == GrownB(_b), "the prepared array is not of the next growth's size");
+                Check(_preparedArray != _buckets && _preparedArray != _oldBuckets, "the prepared array is in use");
             }
 
             var currentList = new HashSet<nint>();

@@ -170,6 +170,9 @@ namespace NativeGoMap
         private long _state;            // hashWriting and the write sequence
         private int _flags;             // strict, poisoned, disposed; changed by interlocked operations only
         private readonly bool _smallPagesForGrowth; // GoMapOptions.SmallPagesForGrowth
+        private readonly bool _prepareGrowthAhead;  // GoMapOptions.PrepareGrowthAhead
+        private byte* _preparedArray;               // the next growth's array, allocated ahead and populated by the release thread (PrepareGrowthAhead), or null
+        private int _preparedB;                     // the B of _preparedArray
         private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
         private int _writer;            // managed thread id of the last thread to take hashWriting (user-code keys only)
@@ -240,6 +243,7 @@ namespace NativeGoMap
             _comparer = comparer;
             _failFast = options?.FailFast ?? false;
             _smallPagesForGrowth = options?.SmallPagesForGrowth ?? false;
+            _prepareGrowthAhead = options?.PrepareGrowthAhead ?? false;
             if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
             {
                 _flags = FlagStrict;

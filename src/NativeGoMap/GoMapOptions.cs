@@ -54,6 +54,27 @@ namespace NativeGoMap
         public bool SmallPagesForGrowth { get; set; }
 
         /// <summary>
+        /// Where no write may wait for fresh memory, and memory may be held early for that. When
+        /// true, once a map's count reaches three quarters of the count that starts its next
+        /// growth (Go's load factor 6.5), and that growth's array is 2 MiB or more (on Linux,
+        /// where the map maps its own memory, with the release thread running), the insert that
+        /// gets there allocates the array (a new mapping, not touched) and the release thread
+        /// faults its pages in (one atomic add of zero per page: the contents stay zero); the
+        /// growth takes it when it starts, so its writes fault nothing in. The cost is memory: from
+        /// that insert the map holds the next array beside its own, as much as a growth holds at
+        /// its start, only earlier (a 10,000,000-entry <c>&lt;long,long&gt;</c> map holds its 302
+        /// MiB array from 5.1M entries, and a map that stops between three quarters and all of
+        /// its threshold keeps it, about three times the memory otherwise), and builds in a tight
+        /// loop may be slower, since the arrays skip the reuse cache and the thread competes with
+        /// the writer (see the README's Scale section for the figures). A growth to another size
+        /// (same-size, <c>EnsureCapacity</c>, <c>TrimExcess</c>), <c>ReadFrom</c> and
+        /// <c>Dispose</c> free it. Combines with <see cref="SmallPagesForGrowth"/> (the array in
+        /// base pages). No effect where the map does not map its own memory or the release thread
+        /// is off.
+        /// </summary>
+        public bool PrepareGrowthAhead { get; set; }
+
+        /// <summary>
         /// <paramref name="options"/> with a capacity hint of at least <paramref name="count"/>: the
         /// same object when its hint is already that large, else a copy (every option kept), so the
         /// caller's object never changes. Null options and a count of 0 give null.

@@ -254,9 +254,13 @@ namespace NativeGoMap
         /// so that no later write faults in it: for memory the caller asked for up front (see
         /// <see cref="OsMemory.Populate"/> for the cost). Without it, a mapping is untouched, in
         /// huge pages unless <paramref name="smallPages"/> (see <see cref="PopulateInBackground"/>).
+        /// With <paramref name="ahead"/> (an array allocated ahead of its growth), a mapping is
+        /// always a new one, not one of the reuse cache (whose clear would fall on this write),
+        /// and its first 2 MiB are in base pages (<see cref="OsMemory.SmallFirstHugePage"/>), so
+        /// that the header's write faults in 4 KiB.
         /// </summary>
         /// <exception cref="OutOfMemoryException">The C heap is exhausted, or the fault seam fired.</exception>
-        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false, bool smallPages = false)
+        internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false, bool smallPages = false, bool ahead = false)
         {
             long n = ++t_allocations;
             if (t_failAt != 0 && n == t_failAt)
@@ -267,7 +271,7 @@ namespace NativeGoMap
 
             if (GetsMapping(size, align))
             {
-                byte* mapped = AllocMapped(size, commit, huge: commit || !smallPages);
+                byte* mapped = AllocMapped(size, commit, huge: commit || !smallPages, ahead);
                 if (mapped != null)
                 {
                     return mapped;
@@ -323,7 +327,7 @@ namespace NativeGoMap
         /// <see cref="MappedOffset"/> above the mapping's start), since the header's size shrinks
         /// as pieces are released.
         /// </summary>
-        private static byte* AllocMapped(ulong size, bool commit, bool huge)
+        private static byte* AllocMapped(ulong size, bool commit, bool huge, bool ahead = false)
         {
             ulong total = OsMemory.RoundUpToPage(size + MappedOffset);
             if (total > SizeMask)
@@ -331,7 +335,7 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory("The native allocation failed.");
             }
 
-            byte* baseP = TakeFromCache(total, huge && OsMemory.HugePages && total >= OsMemory.HugePage, commit);
+            byte* baseP = ahead ? null : TakeFromCache(total, huge && OsMemory.HugePages && total >= OsMemory.HugePage, commit);
             if (baseP != null)
             {
                 // A block from here is zeroed, as a fresh one; a committed one is populated already.
@@ -344,6 +348,11 @@ namespace NativeGoMap
                 if (baseP == null)
                 {
                     return null; // the C heap may still manage
+                }
+
+                if (ahead && huge && OsMemory.HugePages && total > OsMemory.HugePage)
+                {
+                    OsMemory.SmallFirstHugePage(baseP);
                 }
 
                 if (commit)
@@ -366,20 +375,23 @@ namespace NativeGoMap
         /// VM where a write's first touch of a page faults for about 20 µs, and the whole of a
         /// 302 MiB array is populated in about 0.1 s while its growth takes several times that.
         /// A write that gets to a page first just takes the fault; the contents never change
-        /// (the call only maps zero pages), so it is safe beside the writes. No-op for other
+        /// (the call only maps zero pages), so it is safe beside the writes. With
+        /// <paramref name="hugeToo"/>, a block in huge pages too (an array prepared ahead of its
+        /// growth, GoMapOptions.PrepareGrowthAhead), which the thread faults in by touching its
+        /// pages instead (<see cref="ReleaseThread.Kind.Touch"/>). No-op for other
         /// blocks, and when the release thread is off (populating inline would be the stall
         /// this avoids).
         /// </summary>
-        internal static void PopulateInBackground(byte* p)
+        internal static void PopulateInBackground(byte* p, bool hugeToo = false)
         {
-            if (!IsMapped(p) || IsHugeMapped(p) || !ReleaseThread.Running || ChargedSize(p) < (long)OsMemory.HugePage)
+            if (!IsMapped(p) || (IsHugeMapped(p) && !hugeToo) || !ReleaseThread.Running || ChargedSize(p) < (long)OsMemory.HugePage)
             {
                 return; // below 2 MiB the faults cost less than waking the thread is worth
             }
 
             byte* baseP = p - MappedOffset;
             ReleaseThread.Job* job = (ReleaseThread.Job*)(baseP + PopulateJobOffset);
-            job->What = ReleaseThread.Kind.Populate;
+            job->What = IsHugeMapped(p) ? ReleaseThread.Kind.Touch : ReleaseThread.Kind.Populate;
             job->Start = p;
             job->Length = (*(ulong*)baseP & LengthMask) - MappedOffset;
             *(ulong*)baseP |= PopulateFlag;

@@ -78,6 +78,14 @@ namespace NativeGoMap
             return (byte*)aligned;
         }
 
+        /// <summary>
+        /// Asks for base pages in the first 2 MiB of a mapping of more than that, so that the
+        /// write of its header (<see cref="NativeHeap"/>) faults in one 4 KiB page (tens of µs)
+        /// rather than a fresh 2 MiB one (3-5 ms on the README's VM): for an array allocated ahead
+        /// of its growth, whose other pages the release thread faults in.
+        /// </summary>
+        internal static void SmallFirstHugePage(byte* p) => NativeMethods.madvise((IntPtr)p, (nuint)HugePage, NativeMethods.MadvNoHugePage);
+
         /// <summary>Returns <paramref name="length"/> bytes at <paramref name="p"/> (page-aligned) to the OS.</summary>
         internal static void Unmap(byte* p, ulong length)
         {
@@ -162,6 +170,7 @@ namespace NativeGoMap
             internal const int ProtReadWrite = 0x1 | 0x2;            // PROT_READ | PROT_WRITE
             internal const int MapPrivateAnonymous = 0x02 | 0x20;    // MAP_PRIVATE | MAP_ANONYMOUS (Linux)
             internal const int MadvHugePage = 14;                    // MADV_HUGEPAGE (Linux)
+            internal const int MadvNoHugePage = 15;                  // MADV_NOHUGEPAGE (Linux)
             internal const int MadvDontNeed = 4;                     // MADV_DONTNEED (Linux)
             internal const int MadvPopulateWrite = 23;               // MADV_POPULATE_WRITE (Linux 5.14+)
             internal static readonly IntPtr MapFailed = new IntPtr(-1);

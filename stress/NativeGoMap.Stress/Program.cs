@@ -10,7 +10,7 @@ namespace NativeGoMap.Stress
     /// <param name="Seconds">--seconds: duration of the soak.</param>
     /// <param name="Count">--count: entries of the scale build.</param>
     /// <param name="Seed">--seed: base seed of every random choice (printed so a run can be replayed).</param>
-    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed, bool SmallPages = false);
+    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed, bool SmallPages = false, bool PrepareAhead = false);
 
     internal static class Program
     {
@@ -25,10 +25,11 @@ namespace NativeGoMap.Stress
         };
 
         private const string Usage =
-            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages]\n" +
+            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages] [--prepare-ahead]\n" +
             "  --seconds N  soak duration (default 60, quick 10)\n" +
             "  --count N    scale: entries to build (default 50,000,000, quick 2,000,000)\n" +
             "  --small-pages scale: build with GoMapOptions.SmallPagesForGrowth\n" +
+            "  --prepare-ahead scale: build with GoMapOptions.PrepareGrowthAhead\n" +
             "  --seed N     base seed of all random choices (default: random, printed)\n" +
             "Each mode stops by itself, prints a summary and exits non-zero on any failure.";
 
@@ -80,6 +81,7 @@ namespace NativeGoMap.Stress
             int? seconds = null;
             long? count = null;
             bool smallPages = false;
+            bool prepareAhead = false;
             ulong seed = (ulong)Random.Shared.NextInt64(1, int.MaxValue);
             options = new StressOptions(false, null, null, seed);
             for (int i = 1; i < args.Length; i++)
@@ -101,6 +103,9 @@ namespace NativeGoMap.Stress
                     case "--small-pages":
                         smallPages = true;
                         break;
+                    case "--prepare-ahead":
+                        prepareAhead = true;
+                        break;
                     case "--seed" when ulong.TryParse(next, CultureInfo.InvariantCulture, out ulong sd):
                         seed = sd;
                         i++;
@@ -110,7 +115,7 @@ namespace NativeGoMap.Stress
                 }
             }
 
-            options = new StressOptions(quick, seconds, count, seed, smallPages);
+            options = new StressOptions(quick, seconds, count, seed, smallPages, prepareAhead);
             return mode.Length > 0;
         }
     }

@@ -34,7 +34,7 @@ namespace NativeGoMap.Stress
             var beyondByCause = new long[1 << Cause.KindNames.Length];
             var worst = new Worst(10);
             var quiet = new Worst(1);
-            using (var warm = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = o.SmallPages }))
+            using (var warm = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = o.SmallPages, PrepareGrowthAhead = o.PrepareAhead }))
             {
                 Fill(warm, histogram, 100_000, worst, quiet, beyondByCause, out _, out _); // JIT warm-up: the timed build runs optimized code
             }
@@ -45,7 +45,7 @@ namespace NativeGoMap.Stress
             quiet = new Worst(quiet.Size);
             // The unit of a default build's slowest inserts on this machine, before the build (see MachineFloor.FreshHugePages).
             (long Worst, long Mean)? freshPage = Instruments.MachineFloor.FreshHugePages(8);
-            using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed, SmallPagesForGrowth = o.SmallPages });
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed, SmallPagesForGrowth = o.SmallPages, PrepareGrowthAhead = o.PrepareAhead });
             int[] gcBefore = { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
             long managedBefore = GC.GetAllocatedBytesForCurrentThread();
             long start = Stopwatch.GetTimestamp();
@@ -57,6 +57,7 @@ namespace NativeGoMap.Stress
             GoMapStats stats = map.GetStats();
             summary.Row("entries", count);
             summary.Row("pages of growth arrays", o.SmallPages ? "4 KiB, populated by the release thread (SmallPagesForGrowth)" : "2 MiB huge pages where the OS gives them (default)");
+            summary.Row("growth arrays", o.PrepareAhead ? "allocated at 3/4 of the growth's count and faulted in by the release thread (PrepareGrowthAhead)" : "allocated by the write that starts the growth (default)");
             summary.Row("build", build);
             summary.Row("inserts per second", count / build.TotalSeconds);
             summary.Row("native bytes", stats.NativeBytes);

@@ -134,6 +134,48 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void Fault_ThePreparingInsert_LeavesTheMapAsItWas_AndTheNextInsertPrepares()
+        {
+            if (!OsMemory.Supported || !ReleaseThread.Running)
+            {
+                return;
+            }
+
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
+            {
+                long k = 0;
+                while (map.GetStats().B < 13 || map.Count < map.PreparePointForTest)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                long bytes = map.GetStats().NativeBytes;
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map[k] = k);
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                map.Validate();
+                Assert.Equal(k, map.Count);
+                Assert.False(map.ContainsKey(k));
+                Assert.True(map.PreparedArrayForTest == null, "an array was prepared by the failed insert");
+                Assert.Equal(bytes, map.GetStats().NativeBytes);
+                map[k] = k;
+                Assert.True(map.PreparedArrayForTest != null, "the next insert prepared no array");
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
         public void Fault_GrowthTriggeringInserts_LeaveTheMapAsItWas()
         {
             long baseline = LiveBytes.Settled();

@@ -106,6 +106,136 @@ namespace NativeGoMap.Tests
             Assert.Equal(ReleaseThread.Running ? pages : resident, resident);
         }
 
+        // With PrepareGrowthAhead, the first array worth preparing: B = 14 (2^14 + 2^10 buckets of
+        // 144 bytes, about 2.5 MB), prepared while the map has B = 13.
+        private const int FirstPreparedB = 14;
+
+        [Fact]
+        public void WithPrepareGrowthAhead_TheInsertPastThreeQuartersOfTheThreshold_PreparesTheNextArray_AndTheReleaseThreadFaultsItIn()
+        {
+            if (!OsMemory.Supported)
+            {
+                return;
+            }
+
+            using var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            Assert.Equal(FirstPreparedB - 1, map.GetStats().B);
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.Equal(MapMath.MaxCountBeforeGrowth(FirstPreparedB - 1) / 4 * 3, map.PreparePointForTest);
+            Assert.Equal(map.PreparePointForTest + 1, map.Count);
+            byte* prepared = map.PreparedArrayForTest;
+            Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(prepared));
+            map.Validate();
+            CatchUp();
+            (long resident, long pages) = Residency(prepared);
+            if (ReleaseThread.Running)
+            {
+                Assert.Equal(pages, resident);
+            }
+
+            // Faulted in by touches that add zero: every word still reads zero.
+            for (ulong off = 0; off < (ulong)BucketLayout<long, long>.ArrayBytes(FirstPreparedB)!.Value; off += sizeof(long))
+            {
+                Assert.Equal(0L, *(long*)(prepared + off));
+            }
+        }
+
+        [Fact]
+        public void WithPrepareGrowthAhead_TheGrowthTakesThePreparedArray_AndTheNextOneIsPreparedLater()
+        {
+            if (!OsMemory.Supported || !ReleaseThread.Running)
+            {
+                return;
+            }
+
+            using var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            byte* prepared = map.PreparedArrayForTest;
+            byte* array = GrowTo(map, FirstPreparedB);
+            Assert.True(array == prepared, "the growth allocated another array");
+            Assert.True(map.PreparedArrayForTest == null, "an array is prepared during the growth");
+            map.Validate();
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            Assert.Equal(FirstPreparedB, map.GetStats().B);
+            Assert.Equal(map.PreparePointForTest + 1, map.Count);
+            Assert.Equal(OsMemory.RoundUpToPage(BucketLayout<long, long>.ArrayBytes(FirstPreparedB + 1)!.Value + NativeHeap.MappedOffset), (ulong)NativeHeap.ChargedSize(map.PreparedArrayForTest));
+            map.Validate();
+            for (long i = 0; i < k; i++)
+            {
+                Assert.Equal(i, map[i]);
+            }
+        }
+
+        [Fact]
+        public void WithoutPrepareGrowthAhead_NoArrayIsPrepared()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k <= MapMath.MaxCountBeforeGrowth(FirstPreparedB - 1); k++)
+            {
+                map[k] = k;
+                Assert.True(map.PreparedArrayForTest == null, $"an array was prepared at {k + 1} entries");
+            }
+        }
+
+        [Fact]
+        public void APreparedArray_IsFreedByDispose_ByAnEmptyingTrimExcess_AndByEnsureCapacity()
+        {
+            if (!OsMemory.Supported || !ReleaseThread.Running)
+            {
+                return;
+            }
+
+            long baseline = LiveBytes.Settled();
+            foreach (string how in new[] { "Dispose", "TrimExcess", "EnsureCapacity" })
+            {
+                var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+                long k = 0;
+                while (map.PreparedArrayForTest == null)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                if (how == "TrimExcess")
+                {
+                    map.Clear();
+                    while (!map.TrimExcess())
+                    {
+                    }
+
+                    Assert.True(map.PreparedArrayForTest == null, how);
+                }
+                else if (how == "EnsureCapacity")
+                {
+                    map.EnsureCapacity(MapMath.MaxCountBeforeGrowth(FirstPreparedB + 1));
+                    Assert.True(map.PreparedArrayForTest == null, how);
+                }
+
+                map.Validate();
+                map.Dispose();
+                CatchUp();
+                Assert.Equal(baseline, LiveBytes.Settled());
+            }
+        }
+
         /// <summary>Inserts until the growth to B = <paramref name="b"/> has just started (its first write evacuated two old buckets); returns the new array.</summary>
         private static byte* GrowTo(GoMap<long, long> map, int b)
         {

@@ -289,6 +289,8 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "      start/end, evacuations, release steps, bucket allocations; Dictionary: a capacity change = resize).";
                 yield return "      stall_small_pages_*: the same with GoMapOptions.SmallPagesForGrowth (growth arrays in 4 KiB pages populated by";
                 yield return "      a background thread instead of 2 MiB pages touched by the inserts); Dictionary built again beside it.";
+                yield return "      stall_ahead_*: the same with GoMapOptions.PrepareGrowthAhead (each growth's array allocated at 3/4 of the count";
+                yield return "      that starts it and faulted in by a background thread, so the growth's writes fault nothing in); GoMap only.";
                 yield return "      stall*_floor_us (GoMap only): the machine floor measured in the same process right after that build, for as long as it";
                 yield return "      took: the slowest of stores into a warm 64 MiB array timed the same way, with no map, page fault or system";
                 yield return "      call (stress/NativeGoMap.Stress/MachineFloor.cs). No insert's max can be read below it.";

@@ -47,6 +47,9 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickComparison.Progress($"special: stall gomap with SmallPagesForGrowth n={Big:N0} (child process)");
             RunChild(new[] { "stall", "gomap-small", Inv(Big) }, null, table);
 
+            QuickComparison.Progress($"special: stall gomap with PrepareGrowthAhead n={Big:N0} (child process)");
+            RunChild(new[] { "stall", "gomap-ahead", Inv(Big) }, null, table);
+
             QuickComparison.Progress($"special: batch (TryGetValues) both n={Big:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(Big), Inv(reps) }, null, table);
 
@@ -106,6 +109,7 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 "gomap" => true,
                 "gomap-small" => true,
+                "gomap-ahead" => true,
                 "dict" => false,
                 _ => throw new ArgumentException($"unknown implementation {args[2]}"),
             };
@@ -114,6 +118,11 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 GoMapAdapter<long, long>.SmallPagesForGrowth = true;
                 suffix = SmallPagesSuffix;
+            }
+            else if (args[2] == "gomap-ahead")
+            {
+                GoMapAdapter<long, long>.PrepareGrowthAhead = true;
+                suffix = PrepareAheadSuffix;
             }
 
             switch (args[1])
@@ -322,6 +331,9 @@ namespace NativeGoMap.Benchmarks.Quick
 
         /// <summary>Suffix of the stall rows of a GoMap built with <see cref="GoMapOptions.SmallPagesForGrowth"/>.</summary>
         internal const string SmallPagesSuffix = "_small_pages";
+
+        /// <summary>Suffix of the stall rows of a GoMap built with <see cref="GoMapOptions.PrepareGrowthAhead"/>.</summary>
+        internal const string PrepareAheadSuffix = "_ahead";
 
         private static void Stall<TMap>(int n, string suffix)
             where TMap : struct, IMap<long, long, TMap>
