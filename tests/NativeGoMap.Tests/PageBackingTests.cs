@@ -110,6 +110,21 @@ namespace NativeGoMap.Tests
         // 144 bytes, about 2.5 MB), prepared while the map has B = 13.
         private const int FirstPreparedB = 14;
 
+        /// <summary>A map with PrepareGrowthAhead filled with keys 0, 1, ... up to the insert that prepared its first array; <paramref name="next"/> is the next key.</summary>
+        private static GoMap<long, long> FilledToFirstPrepare(out long next)
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            next = k;
+            return map;
+        }
+
         [Fact]
         public void WithPrepareGrowthAhead_TheInsertPastThreeQuartersOfTheThreshold_PreparesTheNextArray_AndTheReleaseThreadFaultsItIn()
         {
@@ -118,13 +133,7 @@ namespace NativeGoMap.Tests
                 return;
             }
 
-            using var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
-            long k = 0;
-            while (map.PreparedArrayForTest == null)
-            {
-                map[k] = k;
-                k++;
-            }
+            using GoMap<long, long> map = FilledToFirstPrepare(out _);
 
             Assert.Equal(FirstPreparedB - 1, map.GetStats().B);
             Assert.False(map.GetStats().IsGrowing);
@@ -155,13 +164,7 @@ namespace NativeGoMap.Tests
                 return;
             }
 
-            using var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
-            long k = 0;
-            while (map.PreparedArrayForTest == null)
-            {
-                map[k] = k;
-                k++;
-            }
+            using GoMap<long, long> map = FilledToFirstPrepare(out long k);
 
             byte* prepared = map.PreparedArrayForTest;
             byte* array = GrowTo(map, FirstPreparedB);
@@ -206,13 +209,7 @@ namespace NativeGoMap.Tests
             long baseline = LiveBytes.Settled();
             foreach (string how in new[] { "Dispose", "TrimExcess", "EnsureCapacity" })
             {
-                var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
-                long k = 0;
-                while (map.PreparedArrayForTest == null)
-                {
-                    map[k] = k;
-                    k++;
-                }
+                GoMap<long, long> map = FilledToFirstPrepare(out _);
 
                 if (how == "TrimExcess")
                 {
