@@ -233,6 +233,106 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Fact]
+        public void WithPrepareGrowthAhead_RandomWritesResizesAndWalks_AgreeWithAModel()
+        {
+            // Three cycles: 400,000 random operations over 150,000 keys (three inserts to every
+            // remove: about 110,000 live at the end, so the map grows through B = 13 and 14 to 15,
+            // each growth taking an array prepared ahead, with a TrimExcess or an EnsureCapacity
+            // about once in 100,000 operations and a Clear once in 800,000), then every key from 30,000 up removed and
+            // the map trimmed back down, so that the next cycle grows again.
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                var model = new Dictionary<long, long>();
+                using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true, Seed = (ulong)seed }))
+                {
+                    long prepared = 0;
+                    long taken = 0;
+                    byte* last = null;
+                    for (int cycle = 0; cycle < 3; cycle++)
+                    {
+                        for (int op = 0; op < 400_000; op++)
+                        {
+                            long key = rng.NextInt64(150_000);
+                            int r = rng.Next(100_000);
+                            if (r < 75_000)
+                            {
+                                map[key] = op;
+                                model[key] = op;
+                            }
+                            else if (r < 95_000)
+                            {
+                                Assert.Equal(model.Remove(key), map.Remove(key));
+                            }
+                            else if (r < 99_997)
+                            {
+                                Assert.Equal(model.TryGetValue(key, out long v), map.TryGetValue(key, out long w));
+                                Assert.Equal(v, w);
+                            }
+                            else if (r == 99_997)
+                            {
+                                map.TrimExcess();
+                            }
+                            else if (r == 99_998)
+                            {
+                                map.EnsureCapacity(model.Count + rng.Next(10_000));
+                            }
+                            else if (rng.Next(8) == 0)
+                            {
+                                map.Clear();
+                                model.Clear();
+                            }
+
+                            if (map.PreparedArrayForTest != null && map.PreparedArrayForTest != last)
+                            {
+                                last = map.PreparedArrayForTest;
+                                prepared++;
+                            }
+                            else if (last != null && map.PreparedArrayForTest == null && map.BucketArray == last)
+                            {
+                                last = null;
+                                taken++;
+                            }
+                        }
+
+                        map.Validate();
+                        long seen = 0;
+                        foreach (KeyValuePair<long, long> kv in map)
+                        {
+                            Assert.Equal(model[kv.Key], kv.Value);
+                            seen++;
+                        }
+
+                        Assert.Equal(model.Count, seen);
+                        foreach (long key in new List<long>(model.Keys))
+                        {
+                            if (key >= 30_000)
+                            {
+                                Assert.True(map.Remove(key));
+                                model.Remove(key);
+                            }
+                        }
+
+                        while (!map.TrimExcess())
+                        {
+                        }
+
+                        map.Validate();
+                        MapAssert.SameEntries(map, model);
+                    }
+
+                    if (OsMemory.Supported && ReleaseThread.Running)
+                    {
+                        Assert.True(taken >= 3, $"growths took {taken} prepared arrays ({prepared} prepared)");
+                    }
+                }
+
+                Assert.Equal(baseline, LiveBytes.Settled());
+            });
+        }
+
         /// <summary>Inserts until the growth to B = <paramref name="b"/> has just started (its first write evacuated two old buckets); returns the new array.</summary>
         private static byte* GrowTo(GoMap<long, long> map, int b)
         {
