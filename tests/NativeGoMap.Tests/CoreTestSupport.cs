@@ -369,6 +369,38 @@ namespace NativeGoMap.Tests.CoreSupport
     /// <summary>Assertions comparing a map with a model dictionary.</summary>
     public static class MapAssert
     {
+        /// <summary>
+        /// One operation of a randomized differential test, chosen by the draw <paramref name="r"/>:
+        /// below <paramref name="setBelow"/> the indexer's set of <paramref name="key"/> to
+        /// <paramref name="value"/>, below <paramref name="removeBelow"/> a Remove, below
+        /// <paramref name="lookupBelow"/> a TryGetValue, each on the map and the model with the
+        /// results compared. False for a draw from <paramref name="lookupBelow"/> up: the caller's
+        /// own operations.
+        /// </summary>
+        public static bool SetRemoveOrLookUp(GoMap<long, long> map, Dictionary<long, long> model, long key, long value, int r, int setBelow, int removeBelow, int lookupBelow)
+        {
+            if (r < setBelow)
+            {
+                map[key] = value;
+                model[key] = value;
+            }
+            else if (r < removeBelow)
+            {
+                Assert.Equal(model.Remove(key), map.Remove(key));
+            }
+            else if (r < lookupBelow)
+            {
+                Assert.Equal(model.TryGetValue(key, out long v), map.TryGetValue(key, out long got));
+                Assert.Equal(v, got);
+            }
+            else
+            {
+                return false;
+            }
+
+            return true;
+        }
+
         /// <summary>Same count, every model entry present with its value (by lookup, not by enumeration).</summary>
         public static void SameEntries<TKey, TValue>(GoMap<TKey, TValue> map, IReadOnlyDictionary<TKey, TValue> model, IEqualityComparer<TValue>? values = null)
             where TKey : unmanaged

@@ -62,45 +62,9 @@ namespace NativeGoMap.Tests
 
                     long key = rng.NextInt64(space);
                     int r = rng.Next(1000);
-                    if (r < 450)
+                    if (!MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 450, removeBelow: 800, lookupBelow: 960))
                     {
-                        map[key] = op;
-                        model[key] = op;
-                    }
-                    else if (r < 800)
-                    {
-                        Assert.Equal(model.Remove(key), map.Remove(key));
-                    }
-                    else if (r < 960)
-                    {
-                        Assert.Equal(model.TryGetValue(key, out long v), map.TryGetValue(key, out long got));
-                        Assert.Equal(v, got);
-                    }
-                    else if (r < 970)
-                    {
-                        Assert.True(map.EnsureCapacity(rng.NextInt64(3 * (model.Count + 10))) >= model.Count);
-                    }
-                    else if (r < 980)
-                    {
-                        map.TrimExcess(model.Count + rng.Next(1_000));
-                    }
-                    else if (r < 990)
-                    {
-                        map.TrimExcess();
-                    }
-                    else if (r < 999)
-                    {
-                        int calls = 0;
-                        while (!map.TrimExcess())
-                        {
-                            Assert.True(++calls < 1_000_000, "TrimExcess never completed");
-                        }
-
-                        Assert.False(map.GetStats().IsGrowing);
-                    }
-                    else
-                    {
-                        WalkWithResizes(map, model, rng);
+                        ResizeOrWalk(map, model, rng, r);
                     }
 
                     if (op % 501 == 0)
@@ -113,6 +77,37 @@ namespace NativeGoMap.Tests
                 map.Validate();
                 MapAssert.SameEntries(map, model);
             });
+        }
+
+        /// <summary>The rest of <see cref="RandomResizeWorkload_OnAStrictMap_MatchesTheModel"/>'s draws (<paramref name="r"/> from 960 to 999): a resize, a trim to completion or a walk.</summary>
+        private static void ResizeOrWalk(GoMap<long, long> map, Dictionary<long, long> model, Random rng, int r)
+        {
+            if (r < 970)
+            {
+                Assert.True(map.EnsureCapacity(rng.NextInt64(3 * (model.Count + 10))) >= model.Count);
+            }
+            else if (r < 980)
+            {
+                map.TrimExcess(model.Count + rng.Next(1_000));
+            }
+            else if (r < 990)
+            {
+                map.TrimExcess();
+            }
+            else if (r < 999)
+            {
+                int calls = 0;
+                while (!map.TrimExcess())
+                {
+                    Assert.True(++calls < 1_000_000, "TrimExcess never completed");
+                }
+
+                Assert.False(map.GetStats().IsGrowing);
+            }
+            else
+            {
+                WalkWithResizes(map, model, rng);
+            }
         }
 
         /// <summary>A walk (entries, keys or values) with resizes and writes between steps, checked by Go's rules.</summary>
