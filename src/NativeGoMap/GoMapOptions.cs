@@ -68,10 +68,11 @@ namespace NativeGoMap
         /// loop may be slower, since the arrays skip the reuse cache and the thread competes with
         /// the writer. The thread keeps ahead of inserts that take about 0.35 µs or more where a
         /// fresh 2 MiB page costs 3.5 ms (the README's VM); faster ones overtake it and fault in
-        /// the rest themselves (see the README's Scale section for the figures). A growth to another size
-        /// (same-size, <c>EnsureCapacity</c>, <c>TrimExcess</c>), <c>ReadFrom</c> and
-        /// <c>Dispose</c> free it. Combines with <see cref="SmallPagesForGrowth"/> (the array in
-        /// base pages). No effect where the map does not map its own memory or the release thread
+        /// the rest themselves (see the README's Scale section for the figures). A new array of
+        /// another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c> shrink, emptying to no array)
+        /// and <c>Dispose</c> free it; a same-size growth keeps it for the growth after. Combines
+        /// with <see cref="SmallPagesForGrowth"/> (the array in base pages, populated as such
+        /// arrays are). No effect where the map does not map its own memory or the release thread
         /// is off.
         /// </summary>
         public bool PrepareGrowthAhead { get; set; }
