@@ -566,16 +566,15 @@ namespace NativeGoMap
         private void PrepareGrowthArray()
         {
             int nb = GrownB(_b);
-            byte* array = AllocBlock(BucketLayout<TKey, TValue>.ArrayBytes(nb)!.Value, zero: true, align: 64, commit: false, smallPages: _smallPagesForGrowth, ahead: true);
-            _work.BucketAllocations++;
+            byte* array = NewArrayBlock(BucketLayout<TKey, TValue>.ArrayBytes(nb)!.Value, commit: false, ahead: true);
             _preparedArray = array;
             _preparedB = nb;
-            NativeHeap.PopulateInBackground(array, hugeToo: true);
+            NativeHeap.PopulateInBackground(array);
         }
 
         /// <summary>
         /// For <see cref="AllocBucketArray"/>: the prepared array when a growth under the writes
-        /// goes to its B, else null; frees it when the new array replaces the current one at
+        /// goes to its B (no allocation: the one counted when it was prepared), else null; frees it when the new array replaces the current one at
         /// another size (its B would no longer be the next growth's), and keeps it for a same-size
         /// growth, after which it still is.
         /// </summary>
@@ -631,22 +630,30 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
             }
 
-            byte* prepared = TakePrepared(b, commit);
-            if (prepared != null)
+            byte* array = TakePrepared(b, commit); // allocated and faulted in already
+            if (array == null)
             {
-                _work.BucketAllocations++;
-                nextOverflow = InitBucketArray(prepared, b);
-                return prepared;
-            }
-
-            byte* array = AllocBlock(bytes.Value, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth);
-            _work.BucketAllocations++;
-            if (!commit && populateAhead && _smallPagesForGrowth)
-            {
-                NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it
+                array = NewArrayBlock(bytes.Value, commit);
+                if (!commit && populateAhead && _smallPagesForGrowth)
+                {
+                    NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it
+                }
             }
 
             nextOverflow = InitBucketArray(array, b);
+            return array;
+        }
+
+        /// <summary>
+        /// The block of a bucket array of <paramref name="bytes"/> (zeroed, cache-line aligned,
+        /// in base pages for a growth with <see cref="GoMapOptions.SmallPagesForGrowth"/>), counted
+        /// as a bucket allocation: for <see cref="AllocBucketArray"/> and, with
+        /// <paramref name="ahead"/>, <see cref="PrepareGrowthArray"/>.
+        /// </summary>
+        private byte* NewArrayBlock(ulong bytes, bool commit, bool ahead = false)
+        {
+            byte* array = AllocBlock(bytes, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth, ahead);
+            _work.BucketAllocations++;
             return array;
         }
 

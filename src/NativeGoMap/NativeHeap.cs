@@ -370,21 +370,20 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Has the release thread populate a mapped block in base pages (a growth's new array)
-        /// ahead of the writes: MADV_POPULATE_WRITE costs about 1.2 µs per page on the README's
+        /// Has the release thread populate a mapped block (a growth's new array in base pages, or
+        /// one prepared ahead of its growth, GoMapOptions.PrepareGrowthAhead) ahead of the writes: MADV_POPULATE_WRITE costs about 1.2 µs per page on the README's
         /// VM where a write's first touch of a page faults for about 20 µs, and the whole of a
         /// 302 MiB array is populated in about 0.1 s while its growth takes several times that.
         /// A write that gets to a page first just takes the fault; the contents never change
-        /// (the call only maps zero pages), so it is safe beside the writes. With
-        /// <paramref name="hugeToo"/>, a block in huge pages too (an array prepared ahead of its
-        /// growth, GoMapOptions.PrepareGrowthAhead), which the thread faults in by touching its
-        /// pages instead (<see cref="ReleaseThread.Kind.Touch"/>). No-op for other
+        /// (the call only maps zero pages), so it is safe beside the writes. A block in huge pages
+        /// (only a prepared one comes here) the thread faults in by touching its pages instead
+        /// (<see cref="ReleaseThread.Kind.Touch"/>). No-op for other
         /// blocks, and when the release thread is off (populating inline would be the stall
         /// this avoids).
         /// </summary>
-        internal static void PopulateInBackground(byte* p, bool hugeToo = false)
+        internal static void PopulateInBackground(byte* p)
         {
-            if (!IsMapped(p) || (IsHugeMapped(p) && !hugeToo) || !ReleaseThread.Running || ChargedSize(p) < (long)OsMemory.HugePage)
+            if (!IsMapped(p) || !ReleaseThread.Running || ChargedSize(p) < (long)OsMemory.HugePage)
             {
                 return; // below 2 MiB the faults cost less than waking the thread is worth
             }

@@ -465,21 +465,15 @@ namespace NativeGoMap
                     break;
                 case Kind.Touch:
                 {
+                    // One touch per page: base pages up to the first 2 MiB boundary past the start (the
+                    // mapping's first 2 MiB, which hold the header, are base pages: see
+                    // OsMemory.SmallFirstHugePage) and in the tail, whole 2 MiB pages between.
                     byte* stop = start + length;
-                    byte* q = (byte*)((ulong)start & ~(OsMemory.Page - 1));
-                    for (byte* head = (byte*)(((ulong)start + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1)); q < head && q < stop; q += OsMemory.Page)
+                    byte* huge = (byte*)(((ulong)start + OsMemory.HugePage - 1) & ~(OsMemory.HugePage - 1));
+                    for (byte* q = (byte*)((ulong)start & ~(OsMemory.Page - 1)); q < stop;)
                     {
                         Interlocked.Add(ref *(long*)q, 0);
-                    }
-
-                    for (; q + OsMemory.HugePage <= stop; q += OsMemory.HugePage)
-                    {
-                        Interlocked.Add(ref *(long*)q, 0);
-                    }
-
-                    for (; q < stop; q += OsMemory.Page)
-                    {
-                        Interlocked.Add(ref *(long*)q, 0);
+                        q += q >= huge && q + OsMemory.HugePage <= stop ? OsMemory.HugePage : OsMemory.Page;
                     }
 
                     break;
