@@ -317,8 +317,10 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "      Dictionary GC.GetTotalMemory(true) delta. bytes_per_entry_after_trim: after / 100,000.";
                 yield return "    lookup_hit / lookup_batch at 10,000,000: both maps (capacity given) in one child; 1,000,000 keys drawn at";
                 yield return "      random from the whole table per pass. lookup_hit_random / lookup_batch_random at 1,000,000: the same";
-                yield return "      at 1M. The standard rows look keys up in the order they were inserted (the Go program's workload), in";
-                yield return "      which Dictionary reads its entries array sequentially; keys in random order do not give it that.";
+                yield return "      at 1M; update_random: m[k] = v+1 on those keys; remove_random: every key of a 1M table (built as for";
+                yield return "      remove) removed in a random permutation. The standard rows look keys up, update and remove them in the";
+                yield return "      order they were inserted (the Go program's workload), in which Dictionary reads its entries array";
+                yield return "      sequentially; random order does not give it that.";
                 yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";
             }
         }

@@ -25,7 +25,7 @@ namespace NativeGoMap.Benchmarks.Quick
         private const int Big = 10_000_000;
         private const int BigProbes = 1_000_000; // lookups per pass in the 10M table: a random sample of its keys
         private const ulong ProbeSeed = 777;
-        private const int RandomOrderSize = 1_000_000; // the random-order lookup rows beside the standard 1M rows
+        private const int RandomOrderSize = 1_000_000; // the random-order lookup, update and remove rows beside the standard 1M rows
         private const string RandomOrderSuffix = "_random";
         private const int HistResolutionNs = 10;
         private const int HistBuckets = 1_000_000; // 0 .. 10 ms; slower inserts go to the overflow list
@@ -53,10 +53,11 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickComparison.Progress($"special: batch (TryGetValues) both n={Big:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(Big), Inv(reps) }, null, table);
 
-            // The same at 1M, beside the standard 1M rows, which look keys up in the order they
-            // were inserted (the Go program's workload): in that order Dictionary reads its entries
-            // array sequentially, which keys in random order (most uses) do not give it.
-            QuickComparison.Progress($"special: random-order lookups both n={RandomOrderSize:N0} (child process)");
+            // The same at 1M, beside the standard 1M rows, which look keys up and remove them in
+            // the order they were inserted (the Go program's workload): in that order Dictionary
+            // reads its entries array sequentially, which keys in random order (most uses) do not
+            // give it. With updates and removes in random order too.
+            QuickComparison.Progress($"special: random-order lookups, updates and removes both n={RandomOrderSize:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(RandomOrderSize), Inv(reps), RandomOrderSuffix }, null, table);
         }
 
@@ -239,7 +240,10 @@ namespace NativeGoMap.Benchmarks.Quick
         /// Lookups in a table of <paramref name="n"/> <c>&lt;long,long&gt;</c> entries built with
         /// the capacity given: <see cref="BigProbes"/> keys drawn at random from the whole table per
         /// pass, one TryGetValue each (lookup_hit) and through TryGetValues (lookup_batch); the
-        /// rows' op names end with <paramref name="suffix"/>.
+        /// rows' op names end with <paramref name="suffix"/>. For the random-order rows
+        /// (<see cref="RandomOrderSuffix"/>) also update (the same keys) and remove: every key of
+        /// a table built as for the standard remove row, in a random permutation (seed
+        /// <see cref="ProbeSeed"/>).
         /// </summary>
         private static void Batch(int n, int reps, string suffix)
         {
@@ -258,9 +262,32 @@ namespace NativeGoMap.Benchmarks.Quick
             }
 
             var set = new KeySet<long, long>(keys, keys, probes, probes, Array.Empty<long>(), Array.Empty<uint>());
-            using var go = new QuickRunner<long, long, GoMapAdapter<long, long>>(set, reps);
-            using var dict = new QuickRunner<long, long, DictionaryAdapter<long, long>>(set, reps);
-            QuickRows.Pair("long", n, go, dict, new[] { QuickOp.LookupHit, QuickOp.LookupBatch }, suffix, Out);
+            using (var go = new QuickRunner<long, long, GoMapAdapter<long, long>>(set, reps))
+            using (var dict = new QuickRunner<long, long, DictionaryAdapter<long, long>>(set, reps))
+            {
+                QuickOp[] ops = suffix == RandomOrderSuffix
+                    ? new[] { QuickOp.LookupHit, QuickOp.LookupBatch, QuickOp.Update }
+                    : new[] { QuickOp.LookupHit, QuickOp.LookupBatch };
+                QuickRows.Pair("long", n, go, dict, ops, suffix, Out);
+            }
+
+            if (suffix != RandomOrderSuffix)
+            {
+                return;
+            }
+
+            // Fisher-Yates over a copy of the build order: each key removed once, in random order.
+            long[] order = (long[])keys.Clone();
+            for (int i = order.Length - 1; i > 0; i--)
+            {
+                int j = (int)(r.Next() % (ulong)(i + 1));
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+
+            var removeSet = new KeySet<long, long>(keys, keys, order, order, Array.Empty<long>(), Array.Empty<uint>());
+            using var goRemove = new QuickRunner<long, long, GoMapAdapter<long, long>>(removeSet, reps);
+            using var dictRemove = new QuickRunner<long, long, DictionaryAdapter<long, long>>(removeSet, reps);
+            QuickRows.Pair("long", n, goRemove, dictRemove, new[] { QuickOp.Remove }, suffix, Out);
         }
 
         /// <summary>
