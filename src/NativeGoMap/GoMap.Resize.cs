@@ -8,8 +8,9 @@ namespace NativeGoMap
     // several levels at once, and a shrink merges old buckets i, i + 2^B, i + 2·2^B, … into new
     // bucket i (the reverse of a doubling's split), one such group per evacuation unit. So no
     // call and no write pays for a whole table: writes carry a resize a few units at a time as
-    // they carry a growth (four units up, two groups down), and each TrimExcess call carries it a
-    // bounded step further.
+    // they carry a growth (four units up, two groups down; a growth from an old array of at most
+    // 64 KiB whole, in the next write, as an insert's: BulkEvacuationMaxBytes), and each
+    // TrimExcess call carries it a bounded step further.
     //
     // Iteration rules hold across a shrink as across a doubling: an enumerator that started
     // before it walks its own (old) array and looks up entries marked evacuated; one that starts
@@ -33,7 +34,8 @@ namespace NativeGoMap
         /// <see cref="System.Collections.Generic.Dictionary{TKey, TValue}.EnsureCapacity"/> does. On an
         /// empty map it sizes the bucket array as the constructor's hint would (the old array is
         /// retired); on a populated one it starts a growth to that size, which the following writes
-        /// carry on incrementally as any growth (several levels at once when needed), so this call
+        /// carry on incrementally as any growth (several levels at once when needed; from an old
+        /// array of at most 64 KiB, the next write evacuates it whole), so this call
         /// moves no entry; it allocates the new array and commits its memory (on Linux, populated
         /// in 2 MiB pages from 2 MiB up), so that the writes that fill it take no page fault. If a
         /// growth is already running, the growth to this capacity starts when it ends (at the

@@ -26,6 +26,9 @@ namespace NativeGoMap
         /// <summary>Test hook: makes every later growth of an insert double as Go's does, small tables too (<see cref="GrownB"/>), so that a test sees Go's growth schedule and the doubling's split on small maps.</summary>
         internal void DoubleLikeGoForTest() => _quadrupleMaxBytes = 0;
 
+        /// <summary>Test hook: gives this map the library's bound for evacuating a small table's growth in one write (<see cref="BulkEvacuationMaxBytes"/>), which the test assemblies set to 0 for the maps they create (<see cref="BulkEvacuation"/>).</summary>
+        internal void EvacuateInBulkForTest() => _bulkEvacuationMaxBytes = BulkEvacuationMaxBytes;
+
         /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
         internal long DeletesSinceGrowth => _deletesSinceGrowth;
 

@@ -29,7 +29,10 @@
 // reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for four evacuation units (four
 // old chains; for a shrink, two groups of at most 32), twice that in the rare insert that ends
 // one growth and must start the next (Go's mapassign does the same), so no insert stalls on a
-// whole-table rehash. The new array of a growth comes as untouched zero pages (a
+// whole-table rehash. Except for small tables: a growth (not a same-size one) from an old array
+// of at most 64 KiB is evacuated whole by the write that starts it, some microseconds, unless an
+// enumerator is live or the keys run user code (GoMap.Grow.cs, BulkEvacuationMaxBytes), so that
+// the inserts after it take the fast path at once. The new array of a growth comes as untouched zero pages (a
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
 // GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
@@ -133,6 +136,7 @@ namespace NativeGoMap
         private ulong _nevacuate;       // progress counter: evacuation units below it are evacuated (GoMap.Grow.cs)
         private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B (same size), more (a shrink)
         private long _quadrupleMaxBytes = QuadrupleMaxBytes; // GrownB's limit; tests set 0 for Go's doubling at every size
+        private long _bulkEvacuationMaxBytes = BulkEvacuation.DefaultMaxBytes; // GrowWork's limit for a whole growth in one write (0: Go's pace)
         private int _resizeB = -1;      // B an EnsureCapacity or TrimExcess still has to reach once the growth in progress ends, or -1
         private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + chunks), exact
         private long _deletesSinceGrowth; // deletes since the current array was made: what may have left its overflow chains sparse (TrimExcess)
@@ -322,7 +326,8 @@ namespace NativeGoMap
         /// <summary>
         /// Gets or sets the value of a key. Get is Go's <c>v := m[k]</c> but throws for a missing
         /// key, as <see cref="Dictionary{TKey, TValue}"/> does; set inserts or updates. Amortized O(1);
-        /// set may advance a growth by four old buckets (or two shrink groups) or release a bounded
+        /// set may advance a growth by four old buckets (or two shrink groups; a small table's whole
+        /// growth, from an old array of at most 64 KiB, some microseconds) or release a bounded
         /// piece of retired memory, and invalidates refs into the map.
         /// </summary>
         /// <param name="key">The key.</param>
@@ -422,7 +427,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Adds a key and value if the key is absent. Amortized O(1); may start a growth or advance
-        /// one by four old buckets; invalidates refs into the map.
+        /// one by four old buckets (a small table's by all of them: see the indexer); invalidates
+        /// refs into the map.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <param name="value">The value.</param>
@@ -554,7 +560,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Removes a key (Go's <c>delete(m, k)</c>). O(1); may advance a growth by four old
-        /// buckets; invalidates refs into the map. A map that becomes empty gets a new hash seed.
+        /// buckets (a small table's by all of them: see the indexer); invalidates refs into the
+        /// map. A map that becomes empty gets a new hash seed.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <returns>True when the key was present.</returns>

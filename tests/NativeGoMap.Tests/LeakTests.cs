@@ -38,6 +38,29 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void GrowthsEndedInTheWriteThatStartsThem_ReturnToBaseline()
+        {
+            // Growths evacuated whole by one write (GoMap.BulkEvacuationMaxBytes, on for this map
+            // only): their old generations are retired at once and released by later writes.
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = 4 });
+            map.EvacuateInBulkForTest();
+            for (long k = 0; k < 3000; k++)
+            {
+                map[k * 0x5851F42D4C957F2DL] = k;
+                if (k % 500 == 0)
+                {
+                    Assert.Equal(map.GetStats().NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+                }
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.Equal(map.GetStats().NativeBytes, GoMapDiagnostics.LiveNativeBytes - baseline);
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
         public void CreateFillClearDispose_IndirectKeysAndValues_ReturnsToBaseline()
         {
             long baseline = LiveBytes.Settled();
