@@ -29,6 +29,15 @@ namespace NativeGoMap.Tests
 
         private static long KeyOf(long i) => i * 0x5851F42D4C957F2DL;
 
+        /// <summary>The map is at B = <paramref name="b"/>, growing or not as <paramref name="growing"/> says, and valid.</summary>
+        private static void AssertAtB(GoMap<long, long> map, int b, bool growing)
+        {
+            GoMapStats s = map.GetStats();
+            Assert.Equal(b, s.B);
+            Assert.True(s.IsGrowing == growing, growing ? "the growth ended in the write that started it" : "the growth is still running after the write that started it");
+            map.Validate();
+        }
+
         [Fact]
         public void GrowthFromAnOldArrayWithinTheBound_EndsInTheWriteThatStartsIt()
         {
@@ -69,9 +78,7 @@ namespace NativeGoMap.Tests
                 map[KeyOf(i)] = i;
             }
 
-            GoMapStats s = map.GetStats();
-            Assert.Equal(10, s.B);
-            Assert.True(s.IsGrowing);
+            AssertAtB(map, 10, growing: true);
             Assert.Equal(9, MapInternals<long, long>.OldB(map));
             Assert.InRange(MapInternals<long, long>.EvacuatedOldBuckets(map), 1, 1 + GoMap<long, long>.SequentialUnitsPerWrite);
         }
@@ -91,9 +98,7 @@ namespace NativeGoMap.Tests
                 Assert.True(e.MoveNext());
                 seen.Add(e.Current.Key);
                 map[KeyOf(416)] = 416; // the 417th insert: B 6 → 8, a 9 KiB old array
-                GoMapStats s = map.GetStats();
-                Assert.Equal(8, s.B);
-                Assert.True(s.IsGrowing, "the growth ended in one write under a live enumerator");
+                AssertAtB(map, 8, growing: true);
                 while (e.MoveNext())
                 {
                     Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key} yielded twice");
@@ -124,10 +129,7 @@ namespace NativeGoMap.Tests
             }
 
             map[KeyOf(416)] = 416;
-            GoMapStats s = map.GetStats();
-            Assert.Equal(8, s.B);
-            Assert.False(s.IsGrowing);
-            map.Validate();
+            AssertAtB(map, 8, growing: false);
         }
 
         [Fact]
@@ -141,10 +143,7 @@ namespace NativeGoMap.Tests
                 map[i] = i; // the 417th insert: B 6 → 8
             }
 
-            GoMapStats s = map.GetStats();
-            Assert.Equal(8, s.B);
-            Assert.True(s.IsGrowing);
-            map.Validate();
+            AssertAtB(map, 8, growing: true);
         }
 
         [Fact]
