@@ -164,6 +164,75 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void OutOfMemoryAtEveryAllocationOfAGrowthInOneWrite_LeavesAValidMap()
+        {
+            // The insert that takes B from 8 to 9 (a 36 KiB old array) with its n-th allocation
+            // failing, for every n until it completes: the new array, then the overflow chunks
+            // the units reserve as the whole growth runs in that write. The keys all hash into
+            // 32 of the 512 new buckets (seed fixed), so the chains the growth builds need far
+            // more overflow buckets than the new array's preallocated 32.
+            const ulong Seed = 13;
+            var keys = new List<long>();
+            using (GoMap<long, long> probe = NewBulkMap(Seed))
+            {
+                for (long i = 0; keys.Count < 1665; i++)
+                {
+                    if ((probe.DefaultHashForTest(KeyOf(i)) & 511) < 32)
+                    {
+                        keys.Add(KeyOf(i));
+                    }
+                }
+            }
+
+            bool completed = false;
+            int faults = 0;
+            for (int n = 1; !completed; n++)
+            {
+                using GoMap<long, long> map = NewBulkMap(Seed);
+                for (int i = 0; i < 1664; i++)
+                {
+                    map[keys[i]] = i;
+                }
+
+                Assert.Equal(8, map.GetStats().B);
+                NativeHeap.FailAfter(n);
+                try
+                {
+                    map[keys[1664]] = 1664; // the 1,665th insert
+                    completed = true;
+                }
+                catch (OutOfMemoryException)
+                {
+                    faults++;
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                map.Validate();
+                Assert.False(completed && map.GetStats().IsGrowing, "the completed insert left its growth running");
+                Assert.Equal(completed, map.ContainsKey(keys[1664]));
+                Assert.Equal(completed ? 1665 : 1664, map.LongCount);
+                for (int i = 0; i < 1664; i++)
+                {
+                    Assert.True(map.TryGetValue(keys[i], out long v) && v == i, $"key {i} lost after a fault at allocation {n}");
+                }
+
+                // The map goes on: the growth (ended, running or not started) completes under later writes.
+                for (long i = 0; i < 1000; i++)
+                {
+                    map[KeyOf(-1 - i)] = i;
+                }
+
+                map.Validate();
+                Assert.Equal((completed ? 1665 : 1664) + 1000, map.LongCount);
+            }
+
+            Assert.True(faults >= 3, $"only {faults} allocations of the growing insert were failed: the growth reserved no overflow chunk");
+        }
+
+        [Fact]
         public void RandomWritesWithGrowthsInOneWrite_AgreeWithAModel()
         {
             Seeded.Run(seed =>
