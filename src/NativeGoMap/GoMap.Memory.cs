@@ -538,6 +538,15 @@ namespace NativeGoMap
         /// against 1.625 inserts), so a loop of faster inserts overtakes the thread and faults the
         /// rest in itself, as without the option.
         /// </summary>
+        /// <remarks>
+        /// Tried and not kept (2026-12-03, README's VM): five eighths of the count (a lead of three
+        /// eighths). Eight pairs of the quick comparison's <c>gomap-ahead</c> child alone,
+        /// alternated: the three-quarter point's slowest insert 0.55-1.95 ms and once 4.07 ms (the
+        /// thread overtaken at the growth to 2^16 buckets), five eighths' 0.46-0.72 ms in four
+        /// runs but 1.10, 1.54, 2.06 and 4.21 ms in the others, each an insert with no map work
+        /// while the thread faulted in an array for longer (the machine floor of those runs was
+        /// 0.08-0.11 ms). It also holds the next array over more of each size class.
+        /// </remarks>
         private long PreparePoint() => MapMath.MaxCountBeforeGrowth(_b) / 4 * 3;
 
         /// <summary>
