@@ -163,8 +163,9 @@ namespace NativeGoMap
         /// Go moves a growth on by two buckets per write however small the table, so a map built
         /// from empty takes the growth's slow path on a few percent of its inserts (each a call
         /// out of the inline insert and a unit's setup) at every size class. For an old array of
-        /// at most 64 KiB the whole evacuation (at most about 3,000 <c>&lt;long,long&gt;</c>
-        /// entries, some microseconds: far below what an insert may stall) costs less in one loop,
+        /// at most 64 KiB the whole evacuation (at most 1,664 <c>&lt;long,long&gt;</c> entries,
+        /// 3,328 <c>&lt;int,int&gt;</c>: some microseconds, far below what an insert may stall)
+        /// costs less in one loop,
         /// and the inserts after it take the fast path at once. It is the state a growth from one
         /// old bucket reaches in Go too (that growth ends in the write that starts it), so
         /// lookups, deletes and enumerators started later see a table that is not growing, as
