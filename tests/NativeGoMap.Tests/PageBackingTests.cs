@@ -236,11 +236,15 @@ namespace NativeGoMap.Tests
         [Fact]
         public void WithPrepareGrowthAhead_RandomWritesResizesAndWalks_AgreeWithAModel()
         {
-            // Three cycles: 400,000 random operations over 150,000 keys (three inserts to every
-            // remove: about 110,000 live at the end, so the map grows through B = 13 and 14 to 15,
-            // each growth taking an array prepared ahead, with a TrimExcess or an EnsureCapacity
-            // about once in 100,000 operations and a Clear once in 800,000), then every key from 30,000 up removed and
-            // the map trimmed back down, so that the next cycle grows again.
+            // Three cycles: 400,000 random operations over 170,000 keys (three inserts to every
+            // remove: about 125,000 live at the end, so the map grows through B = 13 and 14 to 15,
+            // each growth taking an array prepared ahead), then every key from 30,000 up removed
+            // and the map trimmed back down, so that the next cycle grows again. The first cycle
+            // has nothing else, so both its growths with a prepared array (to B = 14 and 15) take
+            // it; the later ones mix in a TrimExcess or an EnsureCapacity about once in 100,000
+            // operations and a Clear once in 800,000, which may free a prepared array first.
+            // (With the resizes in every cycle, 2 of 48 seeds tried, at 150,000 or 170,000 keys,
+            // took only 2 of their prepared arrays; one failed CI on 2026-12-03.)
             long baseline = LiveBytes.Settled();
             Seeded.Run(seed =>
             {
@@ -250,16 +254,17 @@ namespace NativeGoMap.Tests
                 {
                     long prepared = 0;
                     long taken = 0;
+                    long takenFirstCycle = 0;
                     byte* last = null;
                     for (int cycle = 0; cycle < 3; cycle++)
                     {
                         for (int op = 0; op < 400_000; op++)
                         {
-                            long key = rng.NextInt64(150_000);
+                            long key = rng.NextInt64(170_000);
                             int r = rng.Next(100_000);
-                            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997))
+                            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997) || cycle == 0)
                             {
-                                // The common draws; the rare ones below.
+                                // The common draws; the rare ones below, after the first cycle.
                             }
                             else if (r == 99_997)
                             {
@@ -285,6 +290,11 @@ namespace NativeGoMap.Tests
                                 last = null;
                                 taken++;
                             }
+                        }
+
+                        if (cycle == 0)
+                        {
+                            takenFirstCycle = taken;
                         }
 
                         map.Validate();
@@ -315,7 +325,8 @@ namespace NativeGoMap.Tests
 
                     if (OsMemory.Supported && ReleaseThread.Running)
                     {
-                        Assert.True(taken >= 3, $"growths took {taken} prepared arrays ({prepared} prepared)");
+                        Assert.True(takenFirstCycle == 2, $"the first cycle's growths took {takenFirstCycle} prepared arrays, not 2 ({prepared} prepared in all)");
+                        Assert.True(taken >= 2, $"growths took {taken} prepared arrays ({prepared} prepared)");
                     }
                 }
 
