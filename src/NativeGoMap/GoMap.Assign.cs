@@ -33,7 +33,7 @@ namespace NativeGoMap
         private ref TValue AssignFast<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
             where TK : struct, IKeys
         {
-            if (TryAssignFast(keys, key, hash, zeroNew: true, out TValue* v, out exists))
+            if (TryAssignFast(keys, key, hash, zeroValue: true, out TValue* v, out exists))
             {
                 return ref *v;
             }
@@ -46,12 +46,12 @@ namespace NativeGoMap
         /// an insert into a free slot of the chain; false when the slow path must run (nothing
         /// changed then). A bool and not a null test of the slot, which the JIT cannot fold. Allocates nothing and, with default equality on keys that run no user code,
         /// cannot throw, which lets the public writes run it outside their try/finally (they
-        /// call it only for such keys, see the indexer's set). <paramref name="zeroNew"/> (a
+        /// call it only for such keys, see the indexer's set). <paramref name="zeroValue"/> (a
         /// constant at each call): a new key's value slot is set to <c>default</c>; the indexer's
         /// set and TryAdd pass false, as they store the value right after (<see cref="StoreNew"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryAssignFast<TK>(TK keys, TKey key, ulong hash, bool zeroNew, out TValue* v, out bool exists)
+        private bool TryAssignFast<TK>(TK keys, TKey key, ulong hash, bool zeroValue, out TValue* v, out bool exists)
             where TK : struct, IKeys
         {
             exists = false;
@@ -71,7 +71,7 @@ namespace NativeGoMap
 
                 if (insertB != null && _count < _insertSlowAt && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
                 {
-                    v = (TValue*)Unsafe.AsPointer(ref StoreNew(key, top, insertB, insertI, zeroNew));
+                    v = (TValue*)Unsafe.AsPointer(ref StoreNew(key, top, insertB, insertI, zeroValue));
                     return true;
                 }
             }

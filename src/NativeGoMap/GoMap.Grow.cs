@@ -132,12 +132,12 @@ namespace NativeGoMap
         private void GrowWork(ulong bucket)
         {
             Evacuate(bucket & (EvacuationUnits() - 1));
-            if (_oldB < _b && _liveIterators == 0 && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
+            byte* old = _oldBuckets;
+            if (old != null && _oldB < _b && _liveIterators == 0 && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
             {
                 // The whole growth in this write; a growth that its end starts (a pending
                 // EnsureCapacity) goes on a few units per write, as any other.
-                byte* old = _oldBuckets;
-                while (_oldBuckets == old && old != null)
+                while (_oldBuckets == old)
                 {
                     Evacuate(_nevacuate);
                 }

@@ -375,7 +375,7 @@ namespace NativeGoMap
         private void SetTaken(TKey key, TValue value)
         {
             ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
-            if (!TryAssignFast(default(DefaultKeys), key, hash, zeroNew: false, out TValue* v, out _))
+            if (!TryAssignFast(default(DefaultKeys), key, hash, zeroValue: false, out TValue* v, out _))
             {
                 SetSlow(key, hash, value);
                 return;
@@ -460,7 +460,7 @@ namespace NativeGoMap
         private bool TryAddTaken(TKey key, TValue value)
         {
             ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
-            if (!TryAssignFast(default(DefaultKeys), key, hash, zeroNew: false, out TValue* v, out bool found))
+            if (!TryAssignFast(default(DefaultKeys), key, hash, zeroValue: false, out TValue* v, out bool found))
             {
                 return TryAddSlow(key, hash, value);
             }
