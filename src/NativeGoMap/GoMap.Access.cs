@@ -13,7 +13,9 @@ namespace NativeGoMap
     // its low 6 bits hold B) and the old array with its B the same way (_oldTable); _quietTable
     // repeats _table while no growth runs and no comparer is set, and is 0 otherwise, so that the
     // inline lookups (Find, TryRead, GetValueRefOrNullRef) decide with one load that they may
-    // search the table alone. A write that
+    // search the table alone. _plainReadTable repeats _quietTable in a Go-mode map that is neither
+    // poisoned nor disposed, and is 0 otherwise: TryRead and GetValueRefOrNullRef test it with the
+    // state word and nothing else (GoMap.Concurrency.cs, TryBeginInlineRead). A write that
     // races a read (misuse) can therefore never pair a new B with an older, smaller array and
     // send an index past its end. Writes publish the words after the fields they summarize
     // (old before new at a growth start, the quiet word last), so a reader that sees a new
@@ -327,7 +329,9 @@ namespace NativeGoMap
             Volatile.Write(ref _oldTable, BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()));
             nuint table = BucketLayout<TKey, TValue>.Table(_buckets, _b);
             Volatile.Write(ref _table, table);
-            Volatile.Write(ref _quietTable, _oldBuckets == null && _comparer is null ? table : 0);
+            nuint quiet = _oldBuckets == null && _comparer is null ? table : 0;
+            Volatile.Write(ref _quietTable, quiet);
+            PublishPlainReadTable(quiet);
 
             // An insert of a new key takes the slow path when it would start a growth (Go's
             // overLoadFactor(count+1, B) || tooManyOverflowBuckets(noverflow, B)).

@@ -730,6 +730,7 @@ namespace NativeGoMap
             _table = 0;
             _oldTable = 0;
             _quietTable = 0;
+            _plainReadTable = 0;
         }
 
         /// <summary>

@@ -1,12 +1,16 @@
 namespace NativeGoMap
 {
-    // Test hooks: read-only views of the internals that no public member shows, and one switch
-    // (DoubleLikeGoForTest), for the test and stress projects (InternalsVisibleTo) instead of
-    // reflection. The map never calls them.
+    // Test hooks: read-only views of the internals that no public member shows, a few switches
+    // (DoubleLikeGoForTest, EvacuateInBulkForTest) and one step of a write (PublishForTest), for
+    // the test and stress projects (InternalsVisibleTo) instead of reflection. The map never
+    // calls them.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>
         internal bool BatchLookupPrefetches => _buckets != null && !BatchFitsInCache(_b);
+
+        /// <summary>Test hook: publishes the lookups' words as a write in progress does at its end (Publish), so that a test can run that step after another thread's detection poisoned the map.</summary>
+        internal void PublishForTest() => Publish();
 
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;

@@ -145,6 +145,7 @@ namespace NativeGoMap
         private nuint _table;           // _buckets | _b in one word (arrays are 64-byte aligned, B < 64): one load, one consistent pair
         private nuint _oldTable;        // _oldBuckets | old B, or 0 when not growing
         private nuint _quietTable;      // _table while no growth runs and no comparer is set, else 0: the one word Find's inline search tests
+        private nuint _plainReadTable;  // _quietTable while no flag is set (Go mode, not poisoned or disposed), else 0: the one word TryRead and GetValueRefOrNullRef test after the state word
         private long _insertSlowAt;     // count at which an insert must take the slow path (a growth is due); 0 forces it
         private int _slowWrites;        // non-zero while every write must take the slow path: growing, no array, memory to reclaim
 
@@ -727,8 +728,7 @@ namespace NativeGoMap
             // pointer for an absent key. An inline helper for those lines that returned the
             // bucket or null cost a test of that pointer per lookup and, in the <int,Entity64>
             // lookup loop, a spill of the key.
-            nuint t;
-            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
+            if (TryBeginInlineRead(out long token, out nuint t))
             {
                 ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
                 byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
@@ -847,7 +847,7 @@ namespace NativeGoMap
         /// checks the state word again.
         /// </summary>
         /// <remarks>
-        /// Inline: a plain read (<see cref="TryBeginPlainRead"/>) of a quiet table's first bucket
+        /// Inline: a plain read (<see cref="TryBeginInlineRead"/>) of a quiet table's first bucket
         /// (<see cref="Find"/>'s inline search). Every other case (a Strict, disposed, poisoned or
         /// written map, a growing table, a comparer, an overflow bucket) is finished, state checks
         /// included, by one call that nothing follows but the use of its result
@@ -862,8 +862,7 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryRead(TKey key, out TValue value)
         {
-            nuint t;
-            if (TryBeginPlainRead(out long token) && (t = Volatile.Read(ref _quietTable)) != 0)
+            if (TryBeginInlineRead(out long token, out nuint t))
             {
                 ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
                 byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);

@@ -161,6 +161,27 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AWriteThatPublishesAfterADetectionPoisonedTheMap_LeavesItsLookupsThrowing()
+        {
+            // TryRead and GetValueRefOrNullRef test only hashWriting and the plain-read table: the racing
+            // write's Publish, which runs after the other thread set the poisoned flag, must not
+            // bring that word back.
+            using GoMap<int, int> map = Filled();
+            map.SimulateWriteBegin();
+            OffThread reader = OffThread.Start(() => map.ContainsKey(3));
+            Assert.True(SpinWait.SpinUntil(() => map.IsPoisoned, TimeSpan.FromSeconds(60))); // the flag is set (it waits for this write now)
+            map.PublishForTest();
+            map.SimulateWriteEnd();
+            Assert.IsType<ConcurrentMapAccessException>(reader.Join());
+
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => map.TryGetValue(7, out _));
+            Assert.Equal(ReadWrite, e.Message);
+            e = Assert.Throws<ConcurrentMapAccessException>(() => map.GetValueRefOrNullRef(7));
+            Assert.Equal(ReadWrite, e.Message);
+            map.Validate();
+        }
+
+        [Fact]
         public void PoisonedMap_IsStillStructurallyValid()
         {
             // Detection happens before the offending write touches anything.
