@@ -76,8 +76,12 @@ namespace NativeGoMap.Stress
                     ulong firstSeed = o.Seed + (ulong)(threads * 100_000);
                     long started = Stopwatch.GetTimestamp();
                     var results = RunTrials(checks, kind, threads, firstSeed, trials, kind == EnumerationStart ? EnumerationStartMilliseconds(o) : OpsPerThread);
-                    foreach (var (seed, outcome, detail) in results.Where(r => !Clean(r.Outcome)))
+                    bool goRate = checks == ConcurrencyChecks.Go && ((kind == "writers" && threads == 2) || kind == "reader-vs-writer");
+                    bool HeldOff((ulong Seed, Outcome Outcome, string Detail) r) => r.Outcome == Outcome.NotRaced && r.Detail.Contains(OverlapMarker, StringComparison.Ordinal);
+                    foreach (var (seed, outcome, detail) in results.Where(r => !Clean(r.Outcome) || (goRate && (r.Outcome == Outcome.Silent || HeldOff(r)))))
                     {
+                        // Where Go's rate is reported, its misses and the trials left out of it for a
+                        // writer held off the CPU too: each says how the threads overlapped.
                         summary.Note($"{checks} {label} seed {seed}: {outcome}: {Shorten(detail)} (replay: {TrialMode} {checks} {kind} {threads} {seed})");
                     }
 
@@ -102,10 +106,10 @@ namespace NativeGoMap.Stress
                         summary.Check(detected == raced, $"Strict {label}: racing writers detected in {detected} of {raced} trials where they overlapped (Strict must catch every one)");
                     }
 
-                    if (checks == ConcurrencyChecks.Go && ((kind == "writers" && threads == 2) || kind == "reader-vs-writer"))
+                    if (goRate)
                     {
                         // Go's check is best effort: the rate is reported against issue 8's target, not failed.
-                        summary.Row($"Go {label} detection", $"{detected} of {raced} = {rate} (target >= 99 %: {(detected * 100 >= raced * 99 ? "met" : "NOT met")}); {Count(Outcome.Silent)} silent, {Count(Outcome.Crashed)} crashed, {Count(Outcome.NotRaced)} not raced");
+                        summary.Row($"Go {label} detection", $"{detected} of {raced} = {rate} (target >= 99 %: {(detected * 100 >= raced * 99 ? "met" : "NOT met")}); {Count(Outcome.Silent)} silent, {Count(Outcome.Crashed)} crashed, {Count(Outcome.NotRaced)} not raced ({results.Count(HeldOff)} of them overlapped in time with a writer held off the CPU throughout: see the notes)");
                     }
 
                     summary.Check(Count(Outcome.Crashed) == 0, $"{checks} {label}: {Count(Outcome.Crashed)} trials crashed");
@@ -125,12 +129,15 @@ namespace NativeGoMap.Stress
             summary.Table("concurrency per mode and kind", new[] { "checks", "kind", "threads", "trials" }.Concat(ColumnNames).Append("detect rate").Append("time").Append("expected message").ToArray(), rows);
             summary.Table($"{EnumerationStart}: enumerations started while a writer grows the map", new[] { "checks", "trials", "rounds", "starts", "straddled a growth", "full walks", "detections" }, startRows);
             summary.Note($"each trial: a child process (batched: a child runs trials until one ends corrupt or with a wrong message, or dies; the next trial goes on in a fresh child). The map is prefilled with {Prefill:N0} entries (the next insert grows it), then threads released by one Barrier race: {OpsPerThread:N0} writes per writer thread; readers/iterators run until the writer ends.");
-            summary.Note("not raced = no writer's run overlapped another thread's in time (a thread was descheduled throughout, on a busy machine): nothing to detect, left out of the detect rate.");
+            summary.Note("not raced = no writer's run overlapped another thread's in time (a thread was descheduled throughout, on a busy machine), or, between writers, their runs overlapped but no two of them each completed a write during the overlap (one was held off the CPU throughout: each thread reads the others' write counts when it starts and when it ends): nothing to detect, left out of the detect rate. Before 2026-12-03 the second kind counted as raced, and silent.");
             summary.Note("silent = every thread finished without an exception although a writer overlapped another thread; the child then checks Validate() and the exact contents (a lost or resurrected write is corrupt, in both modes). detected = the child checks the exact message on every thread, that the map stays poisoned and that Dispose frees every byte; in Strict also Validate() and the entry count (in Go a detecting write may have half happened: a poisoned map's inconsistency is noted in the detail, since no call can observe it).");
             summary.Note("rule, both modes: 0 crashed, 0 corrupt (a corrupt map, a wrong value returned without an exception, an unexpected exception), 0 wrong messages. Strict: writer races detected in 100 % of the trials where writers overlapped (writes take hashWriting by CAS). Go: Go's best-effort flag; its detection rates are reported against the >= 99 % target, not failed. readers-only (2 readers + 2 threads each walking 3 enumerators at once, no writer) must never throw: a detection there is a false positive and counts as corrupt.");
             summary.Note($"{EnumerationStart}: per trial {EnumerationStartMilliseconds(o) / 1000.0:0.#} s of a writer/enumerator pair per CPU, each pair pinned to one CPU: the writer fills a fresh map per round (B 0 -> 8, by quadruplings, or every other round by Go's doublings) in bursts that end with a growth start, sleeping ~20 us after each, so that its wake-ups preempt the enumerator wherever it is; the enumerator starts enumerations back to back. straddled = starts during which a growth began (the map's work counters): those, and starts after the writer's last insert, are walked to the end and checked exactly. Expected: clean walks or \"{IterationMessage}\"; a crash, an unexpected exception, a foreign or repeated entry, or a missing entry fails.");
             return summary;
         }
+
+        /// <summary>How a trial's detail begins its account of the threads' overlap (<see cref="Trial"/>'s OverlapDetail).</summary>
+        private const string OverlapMarker = "longest overlap of a writer's run with another thread's";
 
         /// <summary>Outcomes after which a child goes on with its next trial (no sign of a damaged process).</summary>
         private static bool Clean(Outcome o) => o is Outcome.Detected or Outcome.Silent or Outcome.NotRaced;
@@ -353,6 +360,8 @@ namespace NativeGoMap.Stress
             private readonly long[] _completed;
             private readonly long[] _began;     // timestamp each thread left the barrier
             private readonly long[] _ended;     // timestamp each thread finished (or threw)
+            private readonly long[] _seenAtBegin; // [t * threads + u]: writes writer u had completed when thread t left the barrier
+            private readonly long[] _seenAtEnd;   // [t * threads + u]: writes writer u had completed when thread t finished
             private readonly string?[] _messages;
             private readonly Exception?[] _unexpected;
             private string? _wrongResult;
@@ -374,6 +383,8 @@ namespace NativeGoMap.Stress
                 _completed = new long[threads];
                 _began = new long[threads];
                 _ended = new long[threads];
+                _seenAtBegin = new long[threads * threads];
+                _seenAtEnd = new long[threads * threads];
                 _messages = new string?[threads];
                 _unexpected = new Exception?[threads];
             }
@@ -459,7 +470,9 @@ namespace NativeGoMap.Stress
 
                 return detected
                     ? (Outcome.Detected, messages[0] + (inconsistency is null ? "" : "; poisoned map inconsistent: " + inconsistency))
-                    : Overlapped() || ReadersOnly ? (Outcome.Silent, "contents verified") : (Outcome.NotRaced, "contents verified; no writer ran at the same time as another thread");
+                    : ReadersOnly ? (Outcome.Silent, "contents verified")
+                    : Overlapped() && (_kind != "writers" || WritersInterleaved()) ? (Outcome.Silent, "contents verified; " + OverlapDetail())
+                    : (Outcome.NotRaced, "contents verified; " + (Overlapped() ? OverlapDetail() : "no writer ran at the same time as another thread"));
             }
 
             private static long Key(int thread, long i) => ((long)thread << 40) | i;
@@ -468,6 +481,83 @@ namespace NativeGoMap.Stress
 
             /// <summary>After <paramref name="done"/> ops of the writer pattern, is the key of op <paramref name="i"/> present?</summary>
             private static bool Present(long i, long done) => (i & 3) != 3 && !((i & 3) == 1 && i + 2 < done);
+
+            /// <summary>Records the writes each other writer has completed so far, in thread <paramref name="t"/>'s row of <paramref name="seen"/>.</summary>
+            private void SeeOthers(int t, long[] seen)
+            {
+                for (int u = 0; u < _threads; u++)
+                {
+                    if (u != t && IsWriter(u))
+                    {
+                        seen[(t * _threads) + u] = Volatile.Read(ref _completed[u]);
+                    }
+                }
+            }
+
+            /// <summary>
+            /// Writes writer <paramref name="u"/> completed while its run and thread
+            /// <paramref name="t"/>'s both went on (from the later start to the earlier end), from
+            /// what each thread saw of the other's count when it started and when it finished.
+            /// </summary>
+            private long WritesDuringOverlap(int t, int u)
+            {
+                long atStart = _began[t] >= _began[u] ? _seenAtBegin[(t * _threads) + u] : 0; // u's count at the later start
+                long atEnd = _ended[t] <= _ended[u] ? _seenAtEnd[(t * _threads) + u] : _completed[u]; // u's count at the earlier end
+                return Math.Max(0, atEnd - atStart);
+            }
+
+            /// <summary>
+            /// Did two writers both complete writes while their runs overlapped? A writer that the
+            /// OS held off the CPU for the whole of another's run (both on one CPU of a busy
+            /// machine) overlaps it in time without a single write racing: Go's check has nothing
+            /// to see then.
+            /// </summary>
+            private bool WritersInterleaved()
+            {
+                for (int a = 0; a < _threads; a++)
+                {
+                    for (int b = a + 1; b < _threads; b++)
+                    {
+                        if (_began[a] < _ended[b] && _began[b] < _ended[a] && WritesDuringOverlap(a, b) > 0 && WritesDuringOverlap(b, a) > 0)
+                        {
+                            return true;
+                        }
+                    }
+                }
+
+                return false;
+            }
+
+            /// <summary>
+            /// How the threads' runs overlapped, for a trial that detected nothing: the longest
+            /// overlap of a writer's run with another thread's, the runs' lengths and, between
+            /// writers, how many writes each completed during their overlap, so that a miss of Go's
+            /// best-effort check shows whether the writers really raced.
+            /// </summary>
+            private string OverlapDetail()
+            {
+                long longest = 0;
+                var during = new List<string>();
+                for (int w = 0; w < _threads; w++)
+                {
+                    for (int u = 0; u < _threads; u++)
+                    {
+                        if (u != w && IsWriter(w))
+                        {
+                            longest = Math.Max(longest, Math.Min(_ended[w], _ended[u]) - Math.Max(_began[w], _began[u]));
+                            if (IsWriter(u) && _kind == "writers")
+                            {
+                                during.Add($"{u} during {w}'s: {WritesDuringOverlap(w, u)}");
+                            }
+                        }
+                    }
+                }
+
+                static string Us(long ticks) => (ticks * 1e6 / Stopwatch.Frequency).ToString("0.0", CultureInfo.InvariantCulture);
+                string runs = string.Join(", ", Enumerable.Range(0, _threads).Select(t => Us(_ended[t] - _began[t])));
+                string writes = during.Count == 0 ? "" : $"; writes of writer u while its run and writer w's overlapped: {string.Join(", ", during)}";
+                return $"{OverlapMarker} {Us(longest)} us (runs {runs} us){writes}";
+            }
 
             /// <summary>Did a writer's run overlap another thread's in time? If not, there was no race to detect.</summary>
             private bool Overlapped()
@@ -490,6 +580,7 @@ namespace NativeGoMap.Stress
             {
                 barrier.SignalAndWait();
                 _began[t] = Stopwatch.GetTimestamp();
+                SeeOthers(t, _seenAtBegin);
                 try
                 {
                     if (IsWriter(t))
@@ -515,6 +606,7 @@ namespace NativeGoMap.Stress
                 }
                 finally
                 {
+                    SeeOthers(t, _seenAtEnd);
                     _ended[t] = Stopwatch.GetTimestamp();
                     if (t == 0)
                     {
