@@ -139,7 +139,7 @@ namespace NativeGoMap
         /// The value of the slot among a bucket's candidates (bits 0..7 of a
         /// <see cref="MapMath.MatchTopHashAndEnd"/> mask) whose key equals <paramref name="key"/>,
         /// or null: the key compares of one bucket, for the searches that read (ProbeChain,
-        /// ProbeOverflow, GetValueRefOrNullRef; TryRead mirrors the loop).
+        /// ProbeOverflow; TryRead and GetValueRefOrNullRef mirror the loop).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static TValue* MatchKey<TK>(TK keys, TKey key, byte* p, uint bits)

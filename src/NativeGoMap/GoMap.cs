@@ -724,21 +724,34 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public ref TValue GetValueRefOrNullRef(TKey key)
         {
-            // TryRead's shape and its first lines (see its remarks; keep in sync), with a null
-            // pointer for an absent key. An inline helper for those lines that returned the
-            // bucket or null cost a test of that pointer per lookup and, in the <int,Entity64>
-            // lookup loop, a spill of the key.
+            // TryRead's shape, its first lines and its mirror of MatchKey's loop (see its
+            // remarks; keep the three in sync), with a null reference for an absent key. An
+            // inline helper for those lines that returned the bucket or null cost a test of that
+            // pointer per lookup and, in the <int,Entity64> lookup loop, a spill of the key.
+            // MatchKey's pointer, tested again after its loop, cost 5-6 % at 1,000 entries
+            // (2026-12-03, probe incrementing every value through the reference, three
+            // alternated pairs: <long,long> 2.51-2.69 -> 2.36-2.42 ns, <int,int> 2.45-2.65 ->
+            // 2.30-2.36).
             if (TryBeginInlineRead(out long token, out nuint t))
             {
                 ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
                 byte* p = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 byte top = MapMath.TopHash(hash);
                 uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
-                TValue* v = MatchKey(default(DefaultKeys), key, p, bits);
-                if (v != null || MapMath.ChainEnds(bits))
+                for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
+                {
+                    int i = MapMath.FirstSlotOfBits(match);
+                    if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, i)))
+                    {
+                        EndRead(token, GoMessages.ConcurrentReadWrite);
+                        return ref *BucketLayout<TKey, TValue>.ValuePtr(p, i);
+                    }
+                }
+
+                if (MapMath.ChainEnds(bits))
                 {
                     EndRead(token, GoMessages.ConcurrentReadWrite);
-                    return ref *v;
+                    return ref Unsafe.NullRef<TValue>();
                 }
 
                 return ref *(TValue*)PlainReadOverflow<ValueAddress, nint>(token, key, top, p);
