@@ -89,6 +89,26 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void TryGetValues_OnAFullTableWithOverflowBuckets_MatchesTryGetValue(bool prefetching)
+        {
+            // Filled to just under the load that grows it, so that many chains have overflow
+            // buckets: hits and misses past a chain's first bucket, in both loops.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 5, CapacityHint = prefetching ? 40_000 : 4_000 });
+            long entries = (long)(6.45 * map.GetStats().BucketCount);
+            for (long k = 0; k < entries; k++)
+            {
+                map[k] = k * 7;
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.True(map.GetStats().OverflowBuckets > map.GetStats().BucketCount / 20, $"{map.GetStats().OverflowBuckets} overflow buckets");
+            Assert.Equal(prefetching, map.BatchLookupPrefetches);
+            AssertMatchesTryGetValue(map, MixedKeys((int)entries, 3), -99L);
+        }
+
+        [Theory]
         [InlineData(0)]
         [InlineData(1)]
         [InlineData(15)]
