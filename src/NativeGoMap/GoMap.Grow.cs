@@ -195,6 +195,15 @@ namespace NativeGoMap
         /// 1,000,000 entries 142 → 124 ns per insert (two in order: 133; five: 125), 30,000
         /// 30.7 → 27.4, 1,000 within the noise. A write's share of a growth is four units
         /// instead of two (a few hundred nanoseconds at 1M; the slowest inserts are page faults).
+        /// Tried and not kept (2026-12-03, README's VM): in a growth to an array of 2 MiB or
+        /// more, a write whose own unit moved skipped the units in order when they would enter
+        /// a 2 MiB page the mark had not reached, so that no write first-touches more than the
+        /// two pages of its own unit (a growth's first write touched four). The stall child's
+        /// slowest insert to 10M: 7.9-15.8 ms over nine runs (median 11.3) against 7.6-17.1 over
+        /// eleven of the code before (median 14.9); the growth starts still took up to 15.8 ms
+        /// with one unit, as a fresh page cost 3.5-6 ms in that phase and any write whose own
+        /// unit moves pays two. Where a fresh page costs what zeroing it does (0.1-0.2 ms), four
+        /// pages are under the 1 ms target already.
         /// </remarks>
         internal const int SequentialUnitsPerWrite = 3;
 
