@@ -91,7 +91,8 @@ namespace NativeGoMap
         {
             byte top = MapMath.TopHash(hash);
             DefaultKeys keys = default;
-            for (byte* b = bOrig; b != null; b = BucketLayout<TKey, TValue>.Overflow(b))
+            byte* b = bOrig; // never null here: a write takes this path only with an array (_slowWrites)
+            while (true)
             {
                 uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(b, top);
                 for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
@@ -129,6 +130,12 @@ namespace NativeGoMap
                 }
 
                 if (MapMath.ChainEnds(bits))
+                {
+                    break;
+                }
+
+                b = BucketLayout<TKey, TValue>.Overflow(b);
+                if (b == null)
                 {
                     break;
                 }
