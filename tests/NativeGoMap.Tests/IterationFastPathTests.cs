@@ -207,5 +207,48 @@ namespace NativeGoMap.Tests
             Assert.Null(writer.Join());
             Assert.Equal("concurrent map iteration and map write", ex.Message);
         }
+
+        /// <summary>A 64-byte value, as an entity's: <c>&lt;int, Value64&gt;</c> buckets are 560 bytes.</summary>
+        private struct Value64
+        {
+            public long A, B, C, D, E, F, G, H;
+
+            public static Value64 Of(int k) => new Value64 { A = k, B = k + 1, C = k + 2, D = k + 3, E = k + 4, F = k + 5, G = k + 6, H = -k };
+        }
+
+        [Fact]
+        public void ATableOfBigBucketsPastThePrefetchBound_IsWalkedAskingAhead_YieldingEachEntryOnce()
+        {
+            // 2^16 buckets of 560 bytes (37 MB, over the 32 MiB bound), sparsely filled: the walk
+            // asks for lines two groups ahead and must still yield each entry once, whole.
+            using var map = new GoMap<int, Value64>(new GoMapOptions { Seed = 3, CapacityHint = 400_000 });
+            Assert.Equal(16, map.GetStats().B);
+            for (int k = 0; k < 20_000; k++)
+            {
+                map[k] = Value64.Of(k);
+            }
+
+            GoMap<int, Value64>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.PrefetchesAheadForTest);
+            var seen = new HashSet<int>();
+            while (e.MoveNext())
+            {
+                Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key} yielded twice");
+                Assert.Equal(Value64.Of(e.Current.Key), e.Current.Value);
+            }
+
+            Assert.Equal(20_000, seen.Count);
+        }
+
+        [Fact]
+        public void SmallBucketsOrAnArrayTheCachesHold_AreWalkedWithoutAskingAhead()
+        {
+            using var bigArraySmallBuckets = new GoMap<long, long>(new GoMapOptions { CapacityHint = 2_000_000 }); // 2^19 buckets of 144 bytes, 75 MB
+            using var bigBucketsSmallArray = new GoMap<int, Value64>(new GoMapOptions { CapacityHint = 100_000 }); // 2^14 buckets of 560 bytes, 9 MB
+            bigArraySmallBuckets[1] = 1;
+            bigBucketsSmallArray[1] = Value64.Of(1);
+            Assert.False(bigArraySmallBuckets.GetEnumerator().PrefetchesAheadForTest);
+            Assert.False(bigBucketsSmallArray.GetEnumerator().PrefetchesAheadForTest);
+        }
     }
 }

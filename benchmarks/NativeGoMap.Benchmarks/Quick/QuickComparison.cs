@@ -263,7 +263,8 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 yield return "  entity rows    = GoMap<int,Entity64> vs Dictionary<int,Entity64>: ids 1..n, a 64-byte struct value.";
                 yield return "                   insert_nohint inserts ids in order (no capacity); lookup_hit and update_via_ref use the ids in";
-                yield return "                   a fixed random order; update_via_ref writes Health through the ref.";
+                yield return "                   a fixed random order; update_via_ref writes Health through the ref; iterate sums Health over a";
+                yield return "                   foreach of the map built with its capacity (a game tick's walk).";
             }
 
             if (o.Types.Contains("name"))

@@ -20,8 +20,8 @@ namespace NativeGoMap.Benchmarks.Quick
         /// <summary>The environment switch of the library's 2 MiB-page bucket arrays ("0" turns them off).</summary>
         internal const string HugePagesVariable = "NATIVEGOMAP_HUGEPAGES";
 
-        /// <summary>Ops of the entity rows: build (no hint, ids in order), random-order lookup, update through a ref.</summary>
-        internal static readonly QuickOp[] EntityOps = { QuickOp.InsertNoHint, QuickOp.LookupHit, QuickOp.UpdateViaRef };
+        /// <summary>Ops of the entity rows: build (no hint, ids in order), random-order lookup, update through a ref, a walk of every entity (a game tick's loop).</summary>
+        internal static readonly QuickOp[] EntityOps = { QuickOp.InsertNoHint, QuickOp.LookupHit, QuickOp.UpdateViaRef, QuickOp.Iterate };
 
         /// <summary>Ops of the name rows: build (no hint), lookups of present and of absent words.</summary>
         internal static readonly QuickOp[] NameOps = { QuickOp.InsertNoHint, QuickOp.LookupHit, QuickOp.LookupMiss };
