@@ -11,14 +11,14 @@ namespace NativeGoMap
     //
     // Readers load the bucket array and B as one word (_table: the array is 64-byte aligned, so
     // its low 6 bits hold B) and the old array with its B the same way (_oldTable); _quietTable
-    // repeats _table while no growth runs and no comparer is set, and is 0 otherwise, so that the
-    // inline lookups (Find, TryRead, GetValueRefOrNullRef) decide with one load that they may
-    // search the table alone. _plainReadTable repeats _quietTable in a Go-mode map that is neither
-    // poisoned nor disposed, and is 0 otherwise: TryRead and GetValueRefOrNullRef test it with the
-    // state word and nothing else (GoMap.Concurrency.cs, TryBeginInlineRead). A write that
+    // repeats _table while no growth runs and no comparer is set, and is 0 otherwise, so that
+    // Find's inline search decides with one load that it may search the table alone.
+    // _plainReadTable repeats _quietTable in a Go-mode map that is neither poisoned nor disposed,
+    // and is 0 otherwise: the other inline lookups (TryRead, GetValueRefOrNullRef) test it with
+    // the state word and nothing else (GoMap.Concurrency.cs, TryBeginInlineRead). A write that
     // races a read (misuse) can therefore never pair a new B with an older, smaller array and
     // send an index past its end. Writes publish the words after the fields they summarize
-    // (old before new at a growth start, the quiet word last), so a reader that sees a new
+    // (old before new at a growth start, the quiet and plain-read words last), so a reader that sees a new
     // table also sees its old one. Past that, the memory a reader reaches stays mapped: retired memory is released by
     // later writes only (Go mode) and not while a Strict reader announces itself.
     public sealed unsafe partial class GoMap<TKey, TValue>

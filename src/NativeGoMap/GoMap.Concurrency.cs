@@ -9,8 +9,8 @@ namespace NativeGoMap
     // write that restructures native memory through EnterStructural/ExitStructural, and the two
     // ConcurrencyChecks modes are the two behaviours of these methods. (The inline paths of the
     // lookups and of the set, TryAdd and Remove begin with the common case of BeginRead or
-    // BeginWrite (TryBeginPlainRead, TryBeginInlineRead or TryBeginPlainWrite), and hand every other case to an
-    // out-of-line method that begins with BeginRead or BeginWrite.)
+    // BeginWrite: TryBeginPlainRead, TryBeginInlineRead or TryBeginPlainWrite; they hand every
+    // other case to an out-of-line method that begins with BeginRead or BeginWrite.)
     //
     //   _state  bit 0   hashWriting   a write is in progress
     //           bit 8+  sequence      bumped by every write, so a read can tell a write overlapped it
@@ -419,7 +419,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Sets a bit of <see cref="_flags"/> with a full fence (never a plain store, see above), then
-        /// clears the plain-read table and bumps the enumerators' walk epoch. True when this call set it, false when it was set already.
+        /// clears the plain-read table and bumps the enumerators' walk epoch. True when this call
+        /// set it, false when it was set already.
         /// </summary>
         private bool SetFlag(int flag)
         {

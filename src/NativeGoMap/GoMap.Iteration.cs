@@ -651,9 +651,9 @@ namespace NativeGoMap
             /// steps now look the bucket and slot up instead: <see cref="BucketLayout{TKey, TValue}.WalkRow"/>).
             /// Tried and not kept for small buckets (2026-12-02; buckets of 256 bytes and more in
             /// big arrays do it since: <see cref="WalkPrefetchAhead"/>): asking here for every
-            /// line of the group one, two or four groups ahead; iterate at 1,000,000 entries stayed within the noise for
-            /// <c>&lt;int&gt;</c>, <c>&lt;long&gt;</c> and <c>&lt;Guid&gt;</c> (two runs of each
-            /// distance: <c>&lt;long&gt;</c> 1.76-2.59 ns per entry without, 1.85-1.86 one group
+            /// line of the group one, two or four groups ahead; iterate at 1,000,000 entries
+            /// stayed within the noise for <c>&lt;int&gt;</c>, <c>&lt;long&gt;</c> and
+            /// <c>&lt;Guid&gt;</c> (two runs of each distance: <c>&lt;long&gt;</c> 1.76-2.59 ns per entry without, 1.85-1.86 one group
             /// ahead, 2.01-2.63 two, 1.57-1.97 four; <c>&lt;int&gt;</c> 1.35-1.52 without, 1.42-1.67
             /// four ahead): the array is read in address order, which the hardware prefetchers
             /// follow already. Nor (same day) a whole group in straight-line code when none of
