@@ -22,6 +22,16 @@ namespace NativeGoMap.Benchmarks
             return Finish(_state);
         }
 
+        /// <summary>Shuffles <paramref name="items"/> in place (Fisher-Yates), drawing from this stream.</summary>
+        internal void Shuffle<T>(T[] items)
+        {
+            for (int i = items.Length - 1; i > 0; i--)
+            {
+                int j = (int)(Next() % (ulong)(i + 1));
+                (items[i], items[j]) = (items[j], items[i]);
+            }
+        }
+
         /// <summary>Output number <paramref name="index"/> (0-based) of the stream with <paramref name="seed"/>, in O(1).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong At(ulong seed, long index) => Finish(seed + ((ulong)(index + 1) * Gamma));

@@ -145,13 +145,7 @@ namespace NativeGoMap.Benchmarks
                 order[i] = i;
             }
 
-            var r = new SplitMix64(ShuffleSeed);
-            for (int i = n - 1; i > 0; i--)
-            {
-                int j = (int)(r.Next() % (ulong)(i + 1));
-                (order[i], order[j]) = (order[j], order[i]);
-            }
-
+            new SplitMix64(ShuffleSeed).Shuffle(order);
             return order;
         }
     }

@@ -276,13 +276,9 @@ namespace NativeGoMap.Benchmarks.Quick
                 return;
             }
 
-            // Fisher-Yates over a copy of the build order: each key removed once, in random order.
+            // A copy of the build order shuffled by the probes' stream: each key removed once, in random order.
             long[] order = (long[])keys.Clone();
-            for (int i = order.Length - 1; i > 0; i--)
-            {
-                int j = (int)(r.Next() % (ulong)(i + 1));
-                (order[i], order[j]) = (order[j], order[i]);
-            }
+            r.Shuffle(order);
 
             var removeSet = new KeySet<long, long>(keys, keys, order, order, Array.Empty<long>(), Array.Empty<uint>());
             using var goRemove = new QuickRunner<long, long, GoMapAdapter<long, long>>(removeSet, reps);
