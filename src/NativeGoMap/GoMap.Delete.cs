@@ -85,6 +85,18 @@ namespace NativeGoMap
         /// instead, above; smaller ones pay only the test of B). Asking only for the lines the keys can reach (one
         /// line fewer for <c>&lt;long&gt;</c> and <c>&lt;Guid&gt;</c>) changed nothing measurable
         /// at 1,000 or 1,000,000 entries while the overflow pointer is still read.
+        /// Where the 1,000-entry gap to Dictionary goes (2026-12-03, a probe removing every key of
+        /// a 1,000-entry <c>&lt;long,long&gt;</c> map in random order, Dictionary in the same
+        /// process, best of ten rounds, two runs per variant, each piece taken out alone): as
+        /// it is, 4.05-4.35 ns against Dictionary's 3.2-3.5; the emptyRest marking taken out
+        /// (emptyOne stored as one byte, the overflow pointer still read) 3.23-3.37; the marking
+        /// computed but stored elsewhere, the byte stored here, 4.22-4.29 (so it is the
+        /// lzcnt/bzhi arithmetic, not the word store); only the emptyOne xor stored as a word
+        /// 3.63-3.70; hashWriting's begin and end taken out 4.03-4.11; the deletes count taken
+        /// out 4.09 (and once 5.01, a slow phase). The gap is Go's exact emptyRest marking,
+        /// which Validate checks; leaving trailing emptyOne marks would close it, and lookups
+        /// and inserts in those chains would then read the overflow pointer to find the chain's
+        /// end. Kept: the bytes stay Go's.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool DeleteFast(TKey key, ulong hash, byte* bOrig, int tableB, bool wantValue, out TValue value)
