@@ -12,6 +12,9 @@ namespace NativeGoMap
         /// <summary>Test hook: publishes the lookups' words as a write in progress does at its end (Publish), so that a test can run that step after another thread's detection poisoned the map.</summary>
         internal void PublishForTest() => Publish();
 
+        /// <summary>Test hook: whether this thread announces a read of this map now (Strict reads; see ReaderRegistry).</summary>
+        internal bool ThisThreadAnnouncesReadForTest => ReaderRegistry.ThisThreadReading(_id);
+
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
 

@@ -941,14 +941,24 @@ namespace NativeGoMap
         /// The lookups' search for everything their inline part leaves, what a hit hands back
         /// chosen by <typeparamref name="TTake"/>: the whole guarded read,
         /// from <see cref="BeginRead"/> (which throws or announces) through <see cref="Find"/> to
-        /// <see cref="EndRead"/>.
+        /// <see cref="EndRead"/>; for a Strict map that no write holds, from
+        /// <see cref="TryBeginStrictRead"/> to <see cref="EndStrictRead"/>, in line here.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private TResult GuardedRead<TTake, TResult>(TKey key)
             where TTake : struct, ITake<TResult>
             where TResult : struct
         {
-            long token = BeginRead(GoMessages.ConcurrentReadWrite);
+            if (TryBeginStrictRead(out long token, out ReaderRegistry.ReaderSlot? slot))
+            {
+                // EndReadWith's steps with the Strict end (keep in step).
+                TValue* v = Find(key, token);
+                TResult r = v != null ? default(TTake).Found(v) : default;
+                EndStrictRead(token, slot!, GoMessages.ConcurrentReadWrite);
+                return r;
+            }
+
+            token = BeginRead(GoMessages.ConcurrentReadWrite);
             return EndReadWith<TTake, TResult>(token, Find(key, token));
         }
 

@@ -33,8 +33,8 @@ namespace NativeGoMap
         /// <summary>A process-unique map id (never 0).</summary>
         internal static long NewMapId() => Interlocked.Increment(ref s_lastMapId);
 
-        /// <summary>Announces a read of map <paramref name="mapId"/> on this thread (nested reads stack).</summary>
-        internal static void Enter(long mapId)
+        /// <summary>Announces a read of map <paramref name="mapId"/> on this thread (nested reads stack); returns this thread's slot, whose <see cref="ReaderSlot.Exit"/> ends it.</summary>
+        internal static ReaderSlot Enter(long mapId)
         {
             ReaderSlot slot = t_slot ?? Register();
             long[] ids = slot.Ids;
@@ -45,6 +45,7 @@ namespace NativeGoMap
 
             Volatile.Write(ref ids[slot.Depth], mapId);
             slot.Depth++;
+            return slot;
         }
 
         /// <summary>
@@ -72,12 +73,7 @@ namespace NativeGoMap
         }
 
         /// <summary>Ends this thread's innermost announced read.</summary>
-        internal static void Exit()
-        {
-            ReaderSlot slot = t_slot!;
-            slot.Depth--;
-            Volatile.Write(ref slot.Ids[slot.Depth], 0);
-        }
+        internal static void Exit() => t_slot!.Exit();
 
         /// <summary>
         /// Whether any other thread may be reading map <paramref name="mapId"/>. Runs a
@@ -139,6 +135,13 @@ namespace NativeGoMap
 
             /// <summary>Number of announced reads in progress on this thread.</summary>
             internal int Depth;
+
+            /// <summary>Ends this thread's innermost announced read (the thread that owns this slot only).</summary>
+            internal void Exit()
+            {
+                Depth--;
+                Volatile.Write(ref Ids[Depth], 0);
+            }
 
             /// <summary>Doubles the stack (a deeply nested read; allocates once per thread and depth).</summary>
             internal long[] Grow()

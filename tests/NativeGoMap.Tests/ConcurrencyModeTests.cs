@@ -256,6 +256,48 @@ namespace NativeGoMap.Tests
             map.Dispose();
         }
 
+        [Fact]
+        public void Strict_EveryLookup_AnnouncesItsReadWhileItSearches_AndWithdrawsItWhenItReturns()
+        {
+            GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
+            int searches = 0;
+            comparer.OnEquals = () =>
+            {
+                Assert.True(map.ThisThreadAnnouncesReadForTest, "a Strict lookup compared keys without announcing its read");
+                searches++;
+            };
+
+            Assert.True(map.TryGetValue(7, out long v));
+            Assert.Equal(7, v);
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.True(map.ContainsKey(8));
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.Equal(9, map[9]);
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.Equal(10, map.GetValueOrDefault(10));
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.False(map.TryGetValue(500, out _));
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.Equal(11, map.GetValueRefOrNullRef(11));
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            Assert.True(searches >= 5, $"only {searches} key comparisons ran: the lookups did not search through the comparer");
+            map.Dispose();
+        }
+
+        [Fact]
+        public void Strict_ALookupWhoseComparerThrows_WithdrawsItsReadAnnouncement()
+        {
+            GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
+            comparer.OnEquals = () => throw new InvalidOperationException("comparer failed");
+
+            Assert.Throws<InvalidOperationException>(() => map.TryGetValue(7, out _));
+            Assert.False(map.ThisThreadAnnouncesReadForTest);
+            comparer.OnEquals = null;
+            Assert.True(map.TryGetValue(7, out long v));
+            Assert.Equal(7, v);
+            map.Dispose();
+        }
+
         /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
         private sealed class Pause : IDisposable
         {
