@@ -11,8 +11,9 @@ namespace NativeGoMap
     // lookups and of the set, TryAdd and Remove begin with the common case of BeginRead or
     // BeginWrite: TryBeginPlainRead, TryBeginInlineRead or TryBeginPlainWrite; they hand every
     // other case to an out-of-line method that begins with BeginRead or BeginWrite. That method
-    // of the lookups, GuardedRead, begins a Strict map's read with TryBeginStrictRead, BeginRead's
-    // Strict case, and ends it with EndStrictRead.)
+    // of the lookups, GuardedRead, and the enumerator's slow step begin and end their read with
+    // BeginGuardedRead and EndGuardedRead, which take a Strict map's read in line:
+    // TryBeginStrictRead, BeginRead's Strict case, and EndStrictRead.)
     //
     //   _state  bit 0   hashWriting   a write is in progress
     //           bit 8+  sequence      bumped by every write, so a read can tell a write overlapped it
@@ -207,7 +208,7 @@ namespace NativeGoMap
         /// 2.9-3.1 ns both ways.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryBeginStrictRead(out long token, out ReaderRegistry.ReaderSlot? slot)
+        private bool TryBeginStrictRead(string message, out long token, out ReaderRegistry.ReaderSlot? slot)
         {
             long s = Volatile.Read(ref _state);
             if (((s & StateWriting) | (uint)(Volatile.Read(ref _flags) ^ FlagStrict)) != 0)
@@ -217,9 +218,42 @@ namespace NativeGoMap
                 return false;
             }
 
-            slot = AnnounceRead(s, GoMessages.ConcurrentReadWrite);
+            slot = AnnounceRead(s, message);
             token = s | TokenAnnounced;
             return true;
+        }
+
+        /// <summary>
+        /// <see cref="BeginRead"/> for a caller that ends the read with
+        /// <see cref="EndGuardedRead"/>: a Strict map's read
+        /// begins in line (<see cref="TryBeginStrictRead"/>) and hands back this thread's
+        /// announcement slot in <paramref name="slot"/>; any other read begins with BeginRead
+        /// (<paramref name="slot"/> null). For the reads made once per operation out of line: the
+        /// lookups' GuardedRead and the enumerator's slow step.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private long BeginGuardedRead(string message, out ReaderRegistry.ReaderSlot? slot)
+        {
+            if (!TryBeginStrictRead(message, out long token, out slot))
+            {
+                token = BeginRead(message);
+            }
+
+            return token;
+        }
+
+        /// <summary>Ends a read that <see cref="BeginGuardedRead"/> began.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void EndGuardedRead(long token, ReaderRegistry.ReaderSlot? slot, string message)
+        {
+            if (slot is not null)
+            {
+                EndStrictRead(token, slot, message);
+            }
+            else
+            {
+                EndRead(token, message);
+            }
         }
 
         /// <summary><see cref="EndRead"/> for a read that <see cref="TryBeginStrictRead"/> began: withdraws the announcement, then throws when a write ran during the read.</summary>

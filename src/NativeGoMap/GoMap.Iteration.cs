@@ -797,7 +797,7 @@ namespace NativeGoMap
                 // UnregisterIterator bump it after they set a flag or clear a ticket: a flag set or
                 // a registration ended after these checks changes the epoch the inline walk compares.
                 long epoch = Volatile.Read(ref map._walkEpoch);
-                long token = map.BeginRead(GoMessages.ConcurrentIterationWrite);
+                long token = map.BeginGuardedRead(GoMessages.ConcurrentIterationWrite, out ReaderRegistry.ReaderSlot? strictSlot);
                 if (map._iterSlots[_slot].Ticket != _ticket)
                 {
                     AbandonRead(token);
@@ -815,7 +815,7 @@ namespace NativeGoMap
                     throw;
                 }
 
-                map.EndRead(token, GoMessages.ConcurrentIterationWrite);
+                map.EndGuardedRead(token, strictSlot, GoMessages.ConcurrentIterationWrite);
                 _stepState = token & ~TokenAnnounced;
                 _hasCurrent = found;
                 if (!found)

@@ -942,24 +942,19 @@ namespace NativeGoMap
         /// chosen by <typeparamref name="TTake"/>: the whole guarded read,
         /// from <see cref="BeginRead"/> (which throws or announces) through <see cref="Find"/> to
         /// <see cref="EndRead"/>; for a Strict map that no write holds, from
-        /// <see cref="TryBeginStrictRead"/> to <see cref="EndStrictRead"/>, in line here.
+        /// <see cref="TryBeginStrictRead"/> to <see cref="EndStrictRead"/>, in line here
+        /// (<see cref="BeginGuardedRead"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private TResult GuardedRead<TTake, TResult>(TKey key)
             where TTake : struct, ITake<TResult>
             where TResult : struct
         {
-            if (TryBeginStrictRead(out long token, out ReaderRegistry.ReaderSlot? slot))
-            {
-                // EndReadWith's steps with the Strict end (keep in step).
-                TValue* v = Find(key, token);
-                TResult r = v != null ? default(TTake).Found(v) : default;
-                EndStrictRead(token, slot!, GoMessages.ConcurrentReadWrite);
-                return r;
-            }
-
-            token = BeginRead(GoMessages.ConcurrentReadWrite);
-            return EndReadWith<TTake, TResult>(token, Find(key, token));
+            long token = BeginGuardedRead(GoMessages.ConcurrentReadWrite, out ReaderRegistry.ReaderSlot? slot);
+            TValue* v = Find(key, token);
+            TResult r = v != null ? default(TTake).Found(v) : default; // as EndReadWith, with the slot's end
+            EndGuardedRead(token, slot, GoMessages.ConcurrentReadWrite);
+            return r;
         }
 
         /// <summary>The end of an out-of-line lookup: what a hit hands back (<c>default</c> for an absent key), taken before the second state check.</summary>

@@ -285,6 +285,30 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Strict_EveryEnumerationStep_WithdrawsItsReadAnnouncement_SoTheLoopBodyMayWrite()
+        {
+            using var map = new GoMap<int, long>(Strict());
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            int seen = 0;
+            foreach (KeyValuePair<int, long> kv in map)
+            {
+                Assert.False(map.ThisThreadAnnouncesReadForTest, $"step {seen} left its read announced");
+                map[kv.Key] = kv.Value + 100; // an update during iteration, allowed as in Go
+                seen++;
+            }
+
+            Assert.Equal(50, seen);
+            for (int k = 0; k < 50; k++)
+            {
+                Assert.Equal(k + 100, map[k]);
+            }
+        }
+
+        [Fact]
         public void Strict_ALookupWhoseComparerThrows_WithdrawsItsReadAnnouncement()
         {
             GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
