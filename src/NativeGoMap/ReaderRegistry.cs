@@ -34,6 +34,7 @@ namespace NativeGoMap
         internal static long NewMapId() => Interlocked.Increment(ref s_lastMapId);
 
         /// <summary>Announces a read of map <paramref name="mapId"/> on this thread (nested reads stack); returns this thread's slot, whose <see cref="ReaderSlot.Exit"/> ends it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the Strict lookups' and steps' read, which the JIT may lay out as cold in a process that mostly reads Go-mode maps
         internal static ReaderSlot Enter(long mapId)
         {
             ReaderSlot slot = t_slot ?? Register();
@@ -137,6 +138,7 @@ namespace NativeGoMap
             internal int Depth;
 
             /// <summary>Ends this thread's innermost announced read (the thread that owns this slot only).</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             internal void Exit()
             {
                 Depth--;
