@@ -194,11 +194,11 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// <see cref="BeginRead"/> for the lookups' out-of-line search (GuardedRead), inline
-        /// there, in a Strict map that no write holds: announces the read (<see cref="AnnounceRead"/>)
-        /// and returns true with the token and this thread's slot, for
-        /// <see cref="EndStrictRead"/>. False, having announced nothing, for every other map, whose
-        /// read then begins with BeginRead.
+        /// BeginRead's Strict case, in line in <see cref="BeginGuardedRead"/>'s callers (the
+        /// lookups' GuardedRead, the enumerator's slow step), in a Strict map that no write holds:
+        /// announces the read (<see cref="AnnounceRead"/>) and returns true with the token and this
+        /// thread's slot, for <see cref="EndStrictRead"/>. False, having announced nothing, for
+        /// every other map, whose read then begins with BeginRead.
         /// </summary>
         /// <remarks>
         /// Through BeginRead and EndRead a Strict lookup made two more out-of-line calls
