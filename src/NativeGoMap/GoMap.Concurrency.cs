@@ -272,11 +272,8 @@ namespace NativeGoMap
         {
             if ((token & TokenAnnounced) != 0)
             {
-                ReaderRegistry.Exit();
-                if (Volatile.Read(ref _state) == (token & ~TokenAnnounced))
-                {
-                    return;
-                }
+                EndStrictRead(token, ReaderRegistry.ThisThreadSlot, message);
+                return;
             }
 
             ThrowReadRaced(message);

@@ -935,7 +935,7 @@ namespace NativeGoMap
         private TResult PlainReadOverflow<TTake, TResult>(long token, TKey key, byte top, byte* p)
             where TTake : struct, ITake<TResult>
             where TResult : struct =>
-            EndReadWith<TTake, TResult>(token, ProbeOverflow(default(DefaultKeys), key, top, p));
+            EndReadWith<TTake, TResult>(token, null, ProbeOverflow(default(DefaultKeys), key, top, p));
 
         /// <summary>
         /// The lookups' search for everything their inline part leaves, what a hit hands back
@@ -951,20 +951,21 @@ namespace NativeGoMap
             where TResult : struct
         {
             long token = BeginGuardedRead(GoMessages.ConcurrentReadWrite, out ReaderRegistry.ReaderSlot? slot);
-            TValue* v = Find(key, token);
-            TResult r = v != null ? default(TTake).Found(v) : default; // as EndReadWith, with the slot's end
-            EndGuardedRead(token, slot, GoMessages.ConcurrentReadWrite);
-            return r;
+            return EndReadWith<TTake, TResult>(token, slot, Find(key, token));
         }
 
-        /// <summary>The end of an out-of-line lookup: what a hit hands back (<c>default</c> for an absent key), taken before the second state check.</summary>
+        /// <summary>
+        /// The end of an out-of-line lookup: what a hit hands back (<c>default</c> for an absent
+        /// key), taken before the second state check (<see cref="EndGuardedRead"/>;
+        /// <paramref name="slot"/> null for a read that BeginRead began).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private TResult EndReadWith<TTake, TResult>(long token, TValue* v)
+        private TResult EndReadWith<TTake, TResult>(long token, ReaderRegistry.ReaderSlot? slot, TValue* v)
             where TTake : struct, ITake<TResult>
             where TResult : struct
         {
             TResult r = v != null ? default(TTake).Found(v) : default;
-            EndRead(token, GoMessages.ConcurrentReadWrite);
+            EndGuardedRead(token, slot, GoMessages.ConcurrentReadWrite);
             return r;
         }
 

@@ -74,7 +74,10 @@ namespace NativeGoMap
         }
 
         /// <summary>Ends this thread's innermost announced read.</summary>
-        internal static void Exit() => t_slot!.Exit();
+        internal static void Exit() => ThisThreadSlot.Exit();
+
+        /// <summary>This thread's slot, once it has announced a read (for the end of a read that did not keep the slot).</summary>
+        internal static ReaderSlot ThisThreadSlot => t_slot!;
 
         /// <summary>
         /// Whether any other thread may be reading map <paramref name="mapId"/>. Runs a
