@@ -97,6 +97,14 @@ namespace NativeGoMap
         /// which Validate checks; leaving trailing emptyOne marks would close it, and lookups
         /// and inserts in those chains would then read the overflow pointer to find the chain's
         /// end. Kept: the bytes stay Go's.
+        /// Nor (2026-12-03, probe removing 1,000,000 keys of each type in insertion order, best of
+        /// five, two alternated runs, with the full prefetch and the overflow read as a third
+        /// variant in the same build): in a table of BeyondL2B or more, a slot 0..6 whose next
+        /// slot is emptyRest taking the last bucket's store without reading the overflow pointer
+        /// (emptyRest already says nothing live follows in the chain), together with a Remove
+        /// that returns no value asking only for the lines the keys reach. <c>&lt;long&gt;</c>
+        /// 34.5-36.7 ns against 36.0-36.1 as it is, <c>&lt;Guid&gt;</c> 45.5-47.5 against
+        /// 45.8-47.3, <c>&lt;int&gt;</c> 34.4-34.7 against 35.5-36.2: within the noise.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool DeleteFast(TKey key, ulong hash, byte* bOrig, int tableB, bool wantValue, out TValue value)
