@@ -698,7 +698,18 @@ namespace NativeGoMap
             /// and eight overflow pointers taken with AVX2 gathers (four 64-bit lanes each, two
             /// per group for each) instead of one bucket at a time: 0.70 against 0.57 ns per entry
             /// at 256 buckets, and 6.9-7.1 against 1.1 at 2^18 buckets (the gathered lines miss
-            /// one after another, out of the hardware prefetchers' stream).
+            /// one after another, out of the hardware prefetchers' stream). Nor (same day, a probe
+            /// build) a walk API that is not an enumerator: a <c>ForEach</c> taking a struct
+            /// visitor by reference, its loop in the library with the walk's position in locals
+            /// (IterNext for every checked step, as the enumerator's slow step), passing each
+            /// entry's key and value by reference. 1,000 <c>&lt;long,long&gt;</c> entries
+            /// 0.94-1.10 ns per entry against <c>foreach</c>'s 1.10-1.15 (0.94-0.95 of that with
+            /// the per-entry check of the epoch and the state left out, an ablation), and at
+            /// 1,000,000 1.48-1.62 against 1.50-1.55; <c>&lt;Guid,long&gt;</c> the same. Only big
+            /// values gained, the 64-byte one not being copied: 1,000 <c>&lt;int,Entity64&gt;</c>
+            /// 1.31-1.33 against 1.97-2.02, 1,000,000 5.1-5.4 against 5.6-5.75. So the
+            /// enumerator's fields do stay in registers, and the 0.45 ns per entry over the bare
+            /// walk is the step's own work (the checks, the slot-offset row, the value's load).
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private static ulong LoadGroup(byte* b, byte* stop, int offset, nint prefetchAhead, out byte* last)
