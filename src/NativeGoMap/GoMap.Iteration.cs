@@ -703,10 +703,10 @@ namespace NativeGoMap
             /// visitor by reference, its loop in the library with the walk's position in locals
             /// (IterNext for every checked step, as the enumerator's slow step), passing each
             /// entry's key and value by reference. 1,000 <c>&lt;long,long&gt;</c> entries
-            /// 0.94-1.10 ns per entry against <c>foreach</c>'s 1.10-1.15 (0.94-0.95 of that with
-            /// the per-entry check of the epoch and the state left out, an ablation), and at
-            /// 1,000,000 1.48-1.62 against 1.50-1.55; <c>&lt;Guid,long&gt;</c> the same. Only big
-            /// values gained, the 64-byte one not being copied: 1,000 <c>&lt;int,Entity64&gt;</c>
+            /// 1.05-1.10 ns per entry against <c>foreach</c>'s 1.10-1.13 in the same rounds
+            /// (0.94-0.95 ns with the per-entry check of the epoch and the state left out, an
+            /// ablation), and at 1,000,000 1.48-1.62 against 1.50-1.55; <c>&lt;Guid,long&gt;</c>
+            /// 1.14-1.15 against 1.20-1.24 at 1,000, no faster at 1,000,000. Only big values gained, the 64-byte one not being copied: 1,000 <c>&lt;int,Entity64&gt;</c>
             /// 1.31-1.33 against 1.97-2.02, 1,000,000 5.1-5.4 against 5.6-5.75. So the
             /// enumerator's fields do stay in registers, and the 0.45 ns per entry over the bare
             /// walk is the step's own work (the checks, the slot-offset row, the value's load).
@@ -770,19 +770,23 @@ namespace NativeGoMap
             /// through the inline walk's group code (one announced read around it) instead of
             /// IterNext, still out of line: 28.5-31.6 ns per entry against 30.7-33.0, and in its
             /// perf profile the caller's loop took 36 % of the samples (the 432-byte enumerator
-            /// copied out and back, its fields reloaded), SlowStep 12 % and the step 12 %. The same step in line for the next entry of a group (an out-of-line
-            /// call that announces and checks the epoch and state, the entry read, the state
-            /// checked again and the announcement withdrawn, then committed), 9.1-9.3 ns per
-            /// entry, but Go-mode walks of that build took 1.47-1.68 ns against 1.08-1.16
+            /// copied out and back, its fields reloaded), SlowStep 12 % and the step 12 %. The
+            /// same step in line for the next entry of a group (an out-of-line call that announces
+            /// and checks the epoch and state, the entry read, the state checked again and the
+            /// announcement withdrawn, then committed): 9.1-9.3 ns per entry, but Go-mode walks of that build took 1.47-1.68 ns against 1.08-1.16
             /// (Go-mode maps alone in the process): the JIT then spilled the inline walk's fields
             /// around the new call, in the hot step too. With that step out of line instead, on a
             /// copy of the enumerator passed in by value and the entry handed back in a small
             /// struct (no copy back), Strict walks took 17.4 ns per entry against 34.0, and
             /// Go-mode walks 1.13-1.39 against 1.06-1.10 (four alternated pairs, three rounds
             /// each): the hot step gained three register moves where the two paths join.
-            /// So an unannounced inline step is what would make Strict walks cheap, which needs a
-            /// Strict Dispose that does not free what a registered enumerator may read, and a
-            /// check after each step's reads (Strict's reads check before and after).
+            /// So what would make Strict walks cheap is the inline step with no announcement,
+            /// which needs a check after each step's reads (Strict's reads check before and
+            /// after) and a Strict Dispose that leaves what a registered enumerator may read to
+            /// the end of the last registration (an abandoned enumerator would then hold the
+            /// map's memory past Dispose); holding one announcement across a whole enumeration
+            /// instead would make a Dispose on another thread wait for it, forever for an
+            /// abandoned enumerator.
             /// </remarks>
             [MethodImpl(MethodImplOptions.NoInlining)]
             private static Enumerator SlowStep(Enumerator e)
