@@ -400,6 +400,7 @@ namespace NativeGoMap
         {
             int slow = (_oldBuckets != null || _buckets == null || _resizeB >= 0 || _reclaimPending || _releaseQueue != null) ? 1 : 0;
             _slowWrites = slow;
+            Volatile.Write(ref _plainWriteTable, slow == 0 ? _plainReadTable : 0);
             if (slow == 0)
             {
                 // An enumerator that ends on another thread sets _reclaimPending and then this flag
@@ -408,10 +409,19 @@ namespace NativeGoMap
                 // reclaim whatever the interleaving (the stress program's Strict iterator-vs-writer
                 // trials once caught a pending reclaim with the flag clear from this race). The
                 // other order leaves the flag raised with nothing pending, which is harmless: see Validate.
+                // The plain-write table the same way, and against a flag that SetFlag set on
+                // another thread after PublishPlainReadTable looked (a poisoned or disposed map's
+                // writes must go on throwing).
                 Thread.MemoryBarrier();
                 if (Volatile.Read(ref _reclaimPending))
                 {
                     _slowWrites = 1;
+                    Volatile.Write(ref _plainWriteTable, (nuint)0);
+                }
+
+                if (Volatile.Read(ref _flags) != 0)
+                {
+                    Volatile.Write(ref _plainWriteTable, (nuint)0);
                 }
             }
         }

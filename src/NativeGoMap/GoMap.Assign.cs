@@ -33,7 +33,7 @@ namespace NativeGoMap
         private ref TValue AssignFast<TK>(TK keys, scoped in TKey key, ulong hash, out bool exists)
             where TK : struct, IKeys
         {
-            if (TryAssignFast(keys, key, hash, zeroValue: true, out TValue* v, out exists))
+            if (TryAssignFast(keys, key, hash, FastWriteTable(), zeroValue: true, out TValue* v, out exists))
             {
                 return ref *v;
             }
@@ -51,16 +51,16 @@ namespace NativeGoMap
         /// set and TryAdd pass false, as they store the value right after (<see cref="StoreNew"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool TryAssignFast<TK>(TK keys, TKey key, ulong hash, bool zeroValue, out TValue* v, out bool exists)
+        private bool TryAssignFast<TK>(TK keys, TKey key, ulong hash, nuint t, bool zeroValue, out TValue* v, out bool exists)
             where TK : struct, IKeys
         {
             exists = false;
-            if (_slowWrites == 0)
+            if (t != 0)
             {
-                // The array and B from one word, as lookups read them: in Go mode another writer
-                // may be starting a growth right now (misuse), and pairing its new B with the old
+                // The array and B from one word (t, the caller's FastWriteTable or the inline
+                // writes' plain-write table), as lookups read them: in Go mode another writer may
+                // be starting a growth right now (misuse), and pairing its new B with the old
                 // array would index past the array's end.
-                nuint t = _table;
                 byte top = MapMath.TopHash(hash);
                 byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 if (FindForAssign(keys, key, top, ref b, out v, out byte* insertB, out int insertI))

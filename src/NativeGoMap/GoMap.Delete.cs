@@ -31,12 +31,11 @@ namespace NativeGoMap
         /// The removed value is read only when <paramref name="wantValue"/>; else it is <c>default</c>.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteNoThrow(TKey key, ulong hash, bool wantValue, out TValue value, out bool removed)
+        private bool DeleteNoThrow(TKey key, ulong hash, nuint t, bool wantValue, out TValue value, out bool removed)
         {
-            if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+            if (t != 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
-                // The array and B from one word (see AssignFast).
-                nuint t = _table;
+                // The array and B from one word (t: see TryAssignFast).
                 byte* b = BucketLayout<TKey, TValue>.TableBucketPrefetched(t, hash);
                 removed = DeleteFast(key, hash, b, BucketLayout<TKey, TValue>.TableB(t), wantValue, out value);
                 return true;

@@ -128,6 +128,7 @@ namespace NativeGoMap
                     // nothing pending costs the next write one slow path (see Validate).
                     _reclaimPending = true;
                     Volatile.Write(ref _slowWrites, 1);
+                    Volatile.Write(ref _plainWriteTable, (nuint)0);
                 }
             }
         }

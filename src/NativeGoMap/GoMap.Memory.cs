@@ -731,6 +731,7 @@ namespace NativeGoMap
             _oldTable = 0;
             _quietTable = 0;
             _plainReadTable = 0;
+            _plainWriteTable = 0;
         }
 
         /// <summary>

@@ -28,6 +28,7 @@ namespace NativeGoMap
             Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
             Check(_quietTable == (_oldBuckets == null && _comparer is null ? _table : 0), "the published quiet table is not the table of a map that neither grows nor has a comparer");
             Check(_plainReadTable == (f == 0 ? _quietTable : 0), "the published plain-read table is not the quiet table of a Go-mode map that is not poisoned");
+            Check(_plainWriteTable == (_slowWrites == 0 ? _plainReadTable : 0), "the published plain-write table is not the plain-read table of a map whose writes may take the fast path");
             Check(_insertSlowAt == InsertSlowAt(), "the insert threshold is stale");
 
             // One direction only: a write that must take the slow path finds the flag raised. The flag
