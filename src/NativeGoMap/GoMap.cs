@@ -363,10 +363,11 @@ namespace NativeGoMap
                 // A plain Go-mode write of keys that run no user code (decided once per write, as
                 // Dictionary's FindValue decides its comparer: the key type here, the comparer
                 // through the plain-write table, which is 0 in a map with one) inline; everything
-                // else (Strict, disposed, poisoned, written, growing, user code) in SetGuarded. Nothing of the caller's
-                // or of the write's is live across a call then: with BeginWrite's slow call
-                // returning into this code, the JIT kept the map, the key and the value in stack
-                // slots, stored and reloaded on every update of a benchmark loop.
+                // else (Strict, disposed, poisoned, written, growing, user code) in SetGuarded.
+                // Nothing of the caller's or of the write's is live across a call then: with
+                // BeginWrite's slow call returning into this code, the JIT kept the map, the key
+                // and the value in stack slots, stored and reloaded on every update of a
+                // benchmark loop.
                 if (KeyOps<TKey>.Kind != KeyKind.Equatable && TryBeginInlineWrite(out nuint t))
                 {
                     SetTaken(key, value, t);

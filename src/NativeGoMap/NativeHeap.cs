@@ -101,9 +101,10 @@ namespace NativeGoMap
         /// at 32 MiB: those clears would stall the writes that start the growths by up to
         /// 10 ms. Taking a cached array without clearing it, each evacuation zeroing the new
         /// buckets it fills (no reader looks at a new bucket before its old one is evacuated),
-        /// would remove the stall but not the clear's work, and would let a racing Go-mode
-        /// reader follow a stale overflow pointer: at most the gains above, for builds that
-        /// repeat within two seconds.
+        /// would remove the stall but not the clear's work, for at most the gains above and for
+        /// builds that repeat within two seconds only; and a racing Go-mode reader (misuse) that
+        /// saw a new bucket before its zeroing could follow a stale overflow pointer, which a
+        /// zeroed array never holds.
         /// </remarks>
         internal const ulong GrowthCacheMaxMapping = 32UL << 20;
 
