@@ -384,6 +384,14 @@ namespace NativeGoMap
         /// memory instead of registers); the rest runs in SetSlow. Hashing cannot throw either,
         /// so it comes after hashWriting is taken.
         /// </summary>
+        /// <remarks>
+        /// Tried and not kept (2026-12-03): hashing in the indexer before hashWriting is taken
+        /// (Go's order). In the JIT's update loop the seed's second half then stayed in a
+        /// register (here it goes through a stack slot: stored, loaded back), but four alternated
+        /// quick comparisons at 1,000 entries measured the same updates and inserts (in the one
+        /// pair the host ran at full speed: <c>&lt;int&gt;</c> update 2.87 against 2.80 ns,
+        /// <c>&lt;long&gt;</c> 2.96 against 2.97).
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void SetTaken(TKey key, TValue value, nuint table)
         {
