@@ -315,11 +315,11 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// <see cref="BeginWrite(bool)"/>'s common case, for a write whose keys run no user code
-        /// and whose caller finishes every other case out of line through BeginWrite: in Go mode,
-        /// on a map that is not disposed, poisoned or being written, takes hashWriting with a
-        /// plain store (as Go's <c>h.flags ^= hashWriting</c>) and returns true; else changes
-        /// nothing and returns false.
+        /// <see cref="BeginWrite(bool)"/>'s common case: in Go mode, on a map that is not disposed,
+        /// poisoned or being written, takes hashWriting with a plain store (as Go's
+        /// <c>h.flags ^= hashWriting</c>) and returns true; else changes nothing and returns false.
+        /// The inline writes begin with <see cref="TryBeginInlineWrite"/> instead, which takes
+        /// hashWriting the same way (keep the two in step).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool TryBeginPlainWrite()
@@ -367,7 +367,7 @@ namespace NativeGoMap
             return true;
         }
 
-        /// <summary>The table a write that holds hashWriting may search on the fast path (<see cref="TryAssignFast"/>, <see cref="DeleteNoThrow"/>), or 0 when it must take the slow path.</summary>
+        /// <summary>The table a write that holds hashWriting may search on the fast path (<see cref="TryAssignFast"/>, <see cref="DeleteNoThrow"/>, <see cref="Delete"/>), or 0 when it must take the slow path.</summary>
         private nuint FastWriteTable() => _slowWrites == 0 ? _table : 0;
 
         /// <summary>

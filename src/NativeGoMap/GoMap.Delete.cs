@@ -14,10 +14,11 @@ namespace NativeGoMap
         /// </summary>
         private bool Delete(in TKey key, ulong hash, out TValue value)
         {
-            if (_slowWrites == 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+            nuint t = FastWriteTable();
+            if (t != 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
-                // The array and B from one word (see AssignFast).
-                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.TableBucket(_table, hash), out value);
+                // The array and B from one word (see TryAssignFast).
+                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.TableBucket(t, hash), out value);
             }
 
             return DeleteSlow(key, hash, out value);
