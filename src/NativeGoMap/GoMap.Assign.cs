@@ -293,6 +293,18 @@ namespace NativeGoMap
         /// insert loop has an xor and a store fewer, and a probe building 1,000-entry
         /// <c>&lt;long,long&gt;</c> maps with a hint took 4.18-4.21 ns per insert against
         /// 4.26-4.39 (four alternated pairs, 2026-12-03).
+        /// The tophash byte is stored alone. The next write or lookup in the same bucket loads the
+        /// whole tophash word, which the CPU cannot forward from that one-byte store still in its
+        /// store buffer: it waits for the store to reach the cache. In a map of one bucket (up to 8
+        /// entries) every insert does: a probe clearing and refilling an 8-entry
+        /// <c>&lt;long,long&gt;</c> map took 110-126 ns against Dictionary's 31-34. Tried and not
+        /// kept (2026-12-03, README's VM, one build switched by an environment variable, five
+        /// alternated pairs): the word stored whole (read, byte replaced, written back): that
+        /// refill 75-77 ns, but 1,000 inserts with a hint 4.30-4.44 → 4.96-5.04 ns each and
+        /// 1,000-entry refills 4.82-5.33 → 5.49-5.65; only in tables of at most 4 buckets (a test
+        /// on B from the table word): the refill of 8 as fast, but 1,000 inserts with a hint
+        /// 4.32-4.42 → 4.47-4.53 and 1,000 updates 2.72-2.84 → 2.93-3.00 (the inline set's code
+        /// with the test in it).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private ref TValue StoreNew(TKey key, byte top, byte* insertB, int insertI, bool zeroValue = true)
