@@ -132,6 +132,14 @@ namespace NativeGoMap
                 return;
             }
 
+            if (Volatile.Read(ref _plainReadTable) == quiet)
+            {
+                // Published already (a write that changed no table: see Publish): no store, so no
+                // fence. Storing nothing cannot undo a SetFlag that clears the word after this
+                // read; one that cleared it before left 0 here, which takes the path below.
+                return;
+            }
+
             Volatile.Write(ref _plainReadTable, quiet);
             Thread.MemoryBarrier();
             if (Volatile.Read(ref _flags) != 0)
