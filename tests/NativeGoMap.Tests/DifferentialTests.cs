@@ -243,6 +243,34 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Clear_OfAnEmptyMap_ChangesNothing()
+        {
+            // Go's mapclear returns at once when the count is 0: the seed the map took when it
+            // emptied stays, and so do its array, its overflow buckets and what waits for release.
+            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 80 });
+            for (int k = 0; k < 100; k++)
+            {
+                map[k] = k;
+            }
+
+            for (int k = 0; k < 100; k++)
+            {
+                map.Remove(k);
+            }
+
+            ulong seed = map.HashSeed;
+            GoMapStats before = map.GetStats();
+            map.Clear();
+            GoMapStats after = map.GetStats();
+            Assert.Equal(seed, map.HashSeed);
+            Assert.Equal(before.B, after.B);
+            Assert.Equal(before.OverflowBuckets, after.OverflowBuckets);
+            Assert.Equal(before.NativeBytes, after.NativeBytes);
+            Assert.Empty(map);
+            map.Validate();
+        }
+
+        [Fact]
         public void Remove_LastEntry_NewSeedPlacesKeysDifferently()
         {
             // The observable side of reseeding: the same keys land in other buckets.
