@@ -707,32 +707,37 @@ namespace NativeGoMap
         /// Removes every entry (Go's <c>mapclear</c>): O(bucket array); keeps the bucket array,
         /// retires overflow buckets and indirect blocks (released by later writes), ends any
         /// growth, renews the seed. Enumerators in progress yield nothing that existed before the clear.
-        /// On a map with no entries it does nothing, as Go's <c>mapclear</c> and <c>Dictionary</c>'s
-        /// Clear do (an emptied map keeps its chains and any growth it is in, and the seed it
-        /// took when it emptied; <see cref="TrimExcess()"/> gives memory back): O(1).
+        /// On a map with no entries it changes nothing, as Go's <c>mapclear</c> and
+        /// <c>Dictionary</c>'s Clear do (an emptied map keeps its chains, any growth it is in and
+        /// the seed it took when it emptied; <see cref="TrimExcess()"/> gives memory back): O(1),
+        /// and in <c>Go</c> mode no write at all, as in Go; a <c>Strict</c> map still takes and
+        /// releases hashWriting, so that an overlapping write is caught as for any other write.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public void Clear()
         {
-            if (_count == 0)
+            if (_count == 0 && Volatile.Read(ref _flags) == 0)
             {
-                // Go's mapclear: if h.count == 0 { return } (no write, so no write check either).
-                CheckUsable();
+                // Go's mapclear: if h.count == 0 { return }, before its write check. A Strict,
+                // poisoned or disposed map goes on to BeginWrite, which checks or throws.
                 return;
             }
 
             BeginWrite();
             try
             {
-                EnterStructural();
-                try
+                if (_count != 0)
                 {
-                    ClearCore();
-                }
-                finally
-                {
-                    ExitStructural();
+                    EnterStructural();
+                    try
+                    {
+                        ClearCore();
+                    }
+                    finally
+                    {
+                        ExitStructural();
+                    }
                 }
             }
             finally

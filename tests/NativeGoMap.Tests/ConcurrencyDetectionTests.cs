@@ -67,6 +67,26 @@ namespace NativeGoMap.Tests
             Assert.True(map.IsPoisoned);
         }
 
+        [Fact]
+        public void ClearOfAnEmptyStrictMap_DuringAWrite_ThrowsConcurrentMapWrites()
+        {
+            // Strict catches every overlapping write, an empty map's Clear included.
+            using var map = new GoMap<int, int>(new GoMapOptions { ConcurrencyChecks = ConcurrencyChecks.Strict });
+            Exception? e = AgainstSimulatedWriter(map, map.Clear);
+            var c = Assert.IsType<ConcurrentMapAccessException>(e);
+            Assert.Equal(Writes, c.Message);
+        }
+
+        [Fact]
+        public void ClearOfAnEmptyGoModeMap_DuringAWrite_DoesNothing()
+        {
+            // Go's mapclear returns before its write check when the count is 0.
+            using var map = new GoMap<int, int>();
+            Exception? e = AgainstSimulatedWriter(map, map.Clear);
+            Assert.Null(e);
+            Assert.False(map.IsPoisoned);
+        }
+
         [Theory]
         [InlineData("IndexerGet")]
         [InlineData("TryGetValue")]
