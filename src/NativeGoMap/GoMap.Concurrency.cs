@@ -8,8 +8,9 @@ namespace NativeGoMap
     // Every read goes through BeginRead/EndRead, every write through BeginWrite/EndWrite, every
     // write that restructures native memory through EnterStructural/ExitStructural, and the two
     // ConcurrencyChecks modes are the two behaviours of these methods. (The inline paths of the
-    // lookups and of the set, TryAdd and Remove begin with the common case of BeginRead or
-    // BeginWrite: TryBeginPlainRead, TryBeginInlineRead or TryBeginInlineWrite; they hand every
+    // lookups and of the set, TryAdd, GetValueRefOrAddDefault and Remove begin with the common
+    // case of BeginRead or BeginWrite: TryBeginPlainRead, TryBeginInlineRead or
+    // TryBeginInlineWrite; they hand every
     // other case to an out-of-line method that begins with BeginRead or BeginWrite. That method
     // of the lookups, GuardedRead, and the enumerator's slow step begin and end their read with
     // BeginGuardedRead and EndGuardedRead, which take a Strict map's read in line:
@@ -27,9 +28,9 @@ namespace NativeGoMap
     // common case tests (_state & hashWriting) | _flags once: Strict maps, poisoned and disposed
     // maps and detections all leave the fast path through that one test. TryRead and
     // GetValueRefOrNullRef test hashWriting and the published plain-read table (GoMap.Access.cs),
-    // the inline writes (set, TryAdd, Remove) hashWriting and the published plain-write table;
-    // both are 0 whenever a flag is set (PublishPlainReadTable, UpdateSlowWrites, SetFlag), so
-    // those maps leave their fast paths the same way.
+    // the inline writes (set, TryAdd, GetValueRefOrAddDefault, Remove) hashWriting and the
+    // published plain-write table; both are 0 whenever a flag is set (PublishPlainReadTable,
+    // UpdateSlowWrites, SetFlag), so those maps leave their fast paths the same way.
     //
     // Go mode (the default) is Go's check at Go's cost. A write tests hashWriting and sets it with
     // a plain store (Go: h.flags ^= hashWriting), and at its end tests that it is still set (a
@@ -344,7 +345,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// <see cref="TryBeginPlainWrite"/> for the inline writes (the indexer's set, TryAdd,
-        /// Remove), with the table they write: true, hashWriting taken, when no write is in
+        /// GetValueRefOrAddDefault, Remove), with the table they write: true, hashWriting taken, when no write is in
         /// progress and <see cref="_plainWriteTable"/> is set, which it is only in a Go-mode map
         /// that is neither poisoned nor disposed, has a bucket array and no comparer, and whose
         /// writes need no slow path (no growth, no resize step, no memory waiting for release).

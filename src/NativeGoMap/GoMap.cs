@@ -148,7 +148,7 @@ namespace NativeGoMap
         private nuint _plainReadTable;  // _quietTable while no flag is set (Go mode, not poisoned or disposed), else 0: the one word TryRead and GetValueRefOrNullRef test after the state word
         private long _insertSlowAt;     // count at which an insert must take the slow path (a growth is due); 0 forces it
         private int _slowWrites;        // non-zero while every write must take the slow path: growing, no array, memory to reclaim
-        private nuint _plainWriteTable; // _plainReadTable while _slowWrites is 0, else 0: the one word the inline writes (set, TryAdd, Remove) test after the state word
+        private nuint _plainWriteTable; // _plainReadTable while _slowWrites is 0, else 0: the one word the inline writes (set, TryAdd, GetValueRefOrAddDefault, Remove) test after the state word
 
         // ---- mapextra: ownership ----
         private PtrList _overflow;      // overflow chunks of the current array (Go's mapextra.overflow, one entry per chunk)
@@ -496,8 +496,8 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The start of the indexer's set, <see cref="TryAdd"/> and <see cref="Remove(TKey)"/> for
-        /// keys that run user code: the key's hash (before hashWriting, since hashing may throw),
+        /// The start of the indexer's set, <see cref="TryAdd"/>, <see cref="GetValueRefOrAddDefault"/>
+        /// and <see cref="Remove(TKey)"/> for keys that run user code: the key's hash (before hashWriting, since hashing may throw),
         /// then hashWriting with the writer's thread recorded, then <see cref="RehashIfReseeded"/>.
         /// Out of line: the fast writes inline only their own path.
         /// </summary>
@@ -814,13 +814,56 @@ namespace NativeGoMap
         /// <exception cref="OutOfMemoryException">Native memory ran out; the map is unchanged.</exception>
         public ref TValue GetValueRefOrAddDefault(TKey key, out bool exists)
         {
-            CheckUsable(); // as BeginUserCodeWrite
-            ulong seed = _k1;
-            ulong hash = Hash(key);
-            BeginWrite();
+            // As in the indexer's set: a plain write inline, everything else out of line.
+            if (KeyOps<TKey>.Kind != KeyKind.Equatable && TryBeginInlineWrite(out nuint t))
+            {
+                return ref AddDefaultTaken(key, t, out exists);
+            }
+
+            return ref AddDefaultGuarded(key, out exists);
+        }
+
+        /// <summary><see cref="GetValueRefOrAddDefault"/> for what its inline part leaves, as <see cref="SetGuarded"/>.</summary>
+        /// <remarks>
+        /// Every call came here before (the key hashed, hashWriting taken, then Assign under
+        /// try/finally): a hit on 1,000 <c>&lt;long,long&gt;</c> entries in random order took
+        /// 3.04-3.21 ns, and 2.54-2.64 with the inline path, against 2.22-2.46 for
+        /// <c>CollectionsMarshal.GetValueRefOrAddDefault</c> on a <c>Dictionary</c> in the same
+        /// processes (probe, three alternated pairs, 2026-12-03).
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ref TValue AddDefaultGuarded(TKey key, out bool exists)
+        {
+            if (KeysRunUserCode)
+            {
+                return ref AddDefaultSlow(key, BeginUserCodeWrite(key), out exists);
+            }
+
+            BeginWrite(keysRunUserCode: false);
+            return ref AddDefaultTaken(key, FastWriteTable(), out exists);
+        }
+
+        /// <summary><see cref="GetValueRefOrAddDefault"/> once hashWriting is held, for keys that run no user code (as <see cref="SetTaken"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ref TValue AddDefaultTaken(TKey key, nuint table, out bool exists)
+        {
+            ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
+            if (!TryAssignFast(default(DefaultKeys), key, hash, table, zeroValue: true, out TValue* v, out exists))
+            {
+                return ref AddDefaultSlow(key, hash, out exists);
+            }
+
+            EndWrite();
+            return ref *v;
+        }
+
+        /// <summary><see cref="GetValueRefOrAddDefault"/> after its fast path declined, or for keys that run user code: hashWriting is held; releases it.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private ref TValue AddDefaultSlow(TKey key, ulong hash, out bool exists)
+        {
             try
             {
-                return ref Assign(key, RehashIfReseeded(key, hash, seed), out exists);
+                return ref Assign(key, hash, out exists);
             }
             finally
             {
