@@ -717,27 +717,31 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
         public void Clear()
         {
-            if (_count == 0 && Volatile.Read(ref _flags) == 0)
+            if (_count == 0)
             {
-                // Go's mapclear: if h.count == 0 { return }, before its write check. A Strict,
-                // poisoned or disposed map goes on to BeginWrite, which checks or throws.
+                // Go's mapclear: if h.count == 0 { return }, before its write check. A Strict map
+                // still makes the write check (nothing between can throw); a poisoned or disposed
+                // one throws from BeginWrite.
+                if (Volatile.Read(ref _flags) != 0)
+                {
+                    BeginWrite();
+                    EndWrite();
+                }
+
                 return;
             }
 
             BeginWrite();
             try
             {
-                if (_count != 0)
+                EnterStructural();
+                try
                 {
-                    EnterStructural();
-                    try
-                    {
-                        ClearCore();
-                    }
-                    finally
-                    {
-                        ExitStructural();
-                    }
+                    ClearCore();
+                }
+                finally
+                {
+                    ExitStructural();
                 }
             }
             finally
