@@ -576,13 +576,37 @@ namespace NativeGoMap
         /// Marks the map disposed and waits until nothing touches its memory. False when it
         /// already was disposed. Dispose during another thread's write is a concurrent write
         /// (detected, the map poisoned and left for a later Dispose or the finalizer); a poisoned
-        /// map may be disposed once the write that raced has finished.
+        /// map may be disposed once the write that raced has finished. A Dispose from user code
+        /// that an operation of this map runs on this thread (a comparer, a key's equality or
+        /// hash) would free memory that operation still walks: inside a write (both modes) or a
+        /// Strict read it is detected and the map is not disposed, poisoned or not; inside a
+        /// Go-mode read, which leaves no trace to find, the read fails at its end check instead
+        /// with <see cref="ObjectDisposedException"/> (the state word's sequence moves on here),
+        /// having read memory that may be freed.
         /// </summary>
         private bool BeginDispose()
         {
             if ((Volatile.Read(ref _flags) & FlagDisposed) != 0)
             {
                 return false;
+            }
+
+            if (KeysRunUserCode || _simulatedWrite)
+            {
+                // Only such keys run user code inside an operation. This thread's own write (its
+                // _writer record) or Strict read (its announcement) cannot finish before this
+                // call returns, so neither waiting for it nor freeing under it is possible (found
+                // by review: the first spun forever on the structural right, the second freed
+                // the array the write then stored into).
+                if ((Volatile.Read(ref _state) & StateWriting) != 0 && Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId)
+                {
+                    Detected(GoMessages.ConcurrentWrites, insideWrite: true);
+                }
+
+                if ((_flags & FlagStrict) != 0 && ReaderRegistry.ThisThreadReading(_id))
+                {
+                    Detected(GoMessages.ConcurrentReadWrite, insideWrite: true);
+                }
             }
 
             if ((Volatile.Read(ref _flags) & FlagPoisoned) == 0 && (Volatile.Read(ref _state) & StateWriting) != 0)
@@ -601,6 +625,14 @@ namespace NativeGoMap
             while (Interlocked.CompareExchange(ref _structural, 1, 0) != 0)
             {
                 Thread.Yield();
+            }
+
+            // Go mode: a read in progress (misuse) fails at its end check (ObjectDisposedException),
+            // as it would for a write, since Go-mode reads announce nothing to wait for. A Strict
+            // read in progress is waited for below and ends normally.
+            if ((_flags & FlagStrict) == 0)
+            {
+                Interlocked.Add(ref _state, StateSeqOne);
             }
 
             // Strict: a read already inside (misuse) finishes first.

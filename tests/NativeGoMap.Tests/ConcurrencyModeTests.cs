@@ -256,6 +256,147 @@ namespace NativeGoMap.Tests
             map.Dispose();
         }
 
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void DisposeFromUserCodeThatAnUpdateRunsOnTheSameThread_IsCaught_AndFreesNothing(ConcurrencyChecks mode)
+        {
+            // Found by review: a second Dispose, once the first had poisoned the map, freed the
+            // bucket array that the update then stored into.
+            long baseline = LiveBytes.Settled();
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, long>(new GoMapOptions { ConcurrencyChecks = mode }, comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            var caught = new List<string>();
+            comparer.OnEquals = () =>
+            {
+                comparer.OnEquals = null;
+                for (int attempt = 0; attempt < 2; attempt++)
+                {
+                    try
+                    {
+                        map.Dispose();
+                    }
+                    catch (ConcurrentMapAccessException e)
+                    {
+                        caught.Add(e.Message);
+                    }
+                }
+            };
+
+            Exception? outer = Record.Exception(() => map[7] = 70);
+            Assert.Equal(new[] { "concurrent map writes", "concurrent map writes" }, caught);
+            Assert.False(map.IsDisposed, "Dispose ran inside the map's own write");
+            Assert.True(outer is null or ConcurrentMapAccessException, $"the update threw {outer}");
+            map.Dispose(); // the write has ended: a poisoned map may be disposed
+            Assert.True(map.IsDisposed);
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void DisposeFromUserCodeThatAnInsertsSlowPathRunsOnTheSameThread_IsCaught_AndDoesNotHang(ConcurrencyChecks mode)
+        {
+            // Found by review: inside the insert's slow path (the structural right held: here the
+            // bucket is full and the insert needs an overflow bucket) a second Dispose spun forever.
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, _ => 0);
+            var map = new GoMap<int, long>(new GoMapOptions { ConcurrencyChecks = mode }, comparer);
+            for (int k = 0; k < 8; k++)
+            {
+                map[k] = k; // one full bucket: every key has the same hash
+            }
+
+            int compares = 0;
+            int caught = 0;
+            comparer.OnEquals = () =>
+            {
+                if (++compares < 9)
+                {
+                    return; // the fast attempt's eight comparisons: the slow path's come next
+                }
+
+                comparer.OnEquals = null;
+                for (int attempt = 0; attempt < 2; attempt++)
+                {
+                    try
+                    {
+                        map.Dispose();
+                    }
+                    catch (ConcurrentMapAccessException)
+                    {
+                        caught++;
+                    }
+                }
+            };
+
+            OffThread insert = OffThread.Start(() => map[8] = 8);
+            Assert.True(SpinWait.SpinUntil(() => !insert.IsAlive, TimeSpan.FromSeconds(60)), "the insert never returned: Dispose waited for its own thread's write");
+            Exception? outer = insert.Join();
+            Assert.True(compares >= 9, $"only {compares} comparisons: the slow path was not reached");
+            Assert.Equal(2, caught);
+            Assert.False(map.IsDisposed);
+            Assert.True(outer is null or ConcurrentMapAccessException, $"the insert threw {outer}");
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+        }
+
+        [Fact]
+        public void Strict_ADisposeFromUserCodeThatAReadRunsOnTheSameThread_IsCaughtBeforeItFreesAnything()
+        {
+            // Found by review: only other threads' reads were waited for, so the read went on in
+            // freed memory and returned its value.
+            GoMap<int, long> map = StrictMapOfFifty(out CollidingComparer<int> comparer);
+            string? caught = null;
+            comparer.OnEquals = () =>
+            {
+                comparer.OnEquals = null;
+                try
+                {
+                    map.Dispose();
+                }
+                catch (ConcurrentMapAccessException e)
+                {
+                    caught = e.Message;
+                    throw;
+                }
+            };
+
+            Assert.Throws<ConcurrentMapAccessException>(() => map.TryGetValue(7, out _));
+            Assert.Equal("concurrent map read and map write", caught);
+            Assert.False(map.IsDisposed);
+            map.Dispose();
+            Assert.True(map.IsDisposed);
+        }
+
+        [Fact]
+        public void GoMode_ADisposeFromUserCodeThatAReadRunsOnTheSameThread_FailsTheReadAtItsEnd()
+        {
+            // Go-mode reads announce nothing, so the Dispose cannot be refused; the read it ran
+            // inside must not return as if nothing happened (README, "Concurrent use").
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, long>(comparer: comparer, options: null);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = k;
+            }
+
+            comparer.OnEquals = () =>
+            {
+                comparer.OnEquals = null;
+                map.Dispose();
+            };
+
+            // ContainsKey: after the matching comparison this read touches no bucket memory, so
+            // the test itself reads nothing freed (a value read would).
+            Assert.Throws<ObjectDisposedException>(() => map.ContainsKey(7));
+            Assert.True(map.IsDisposed);
+        }
+
         [Fact]
         public void Strict_EveryLookup_AnnouncesItsReadWhileItSearches_AndWithdrawsItWhenItReturns()
         {
