@@ -85,6 +85,12 @@ namespace NativeGoMap
         /// </summary>
         internal static bool AnyReading(long mapId)
         {
+            // The list is read after a full fence, so that the caller's unlinking stores cannot
+            // pass this load (x86 lets a load overtake earlier stores): a thread missing from the
+            // list read here published its slot after the caller's stores were visible, and
+            // (Register's fence) reads the map only after that, so it finds the memory unlinked.
+            // Found by review: the early exit below read the list before any fence.
+            Thread.MemoryBarrier();
             ReaderSlot[] slots = Volatile.Read(ref s_slots);
             if (slots.Length == 0 || (slots.Length == 1 && slots[0] == t_slot))
             {
@@ -127,6 +133,9 @@ namespace NativeGoMap
                 Volatile.Write(ref s_slots, slots);
             }
 
+            // A full fence between publishing the slot and this thread's first read of a map
+            // (see AnyReading): the lock's release alone is not documented to be one.
+            Interlocked.MemoryBarrier();
             t_slot = slot;
             return slot;
         }
