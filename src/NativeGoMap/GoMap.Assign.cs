@@ -189,7 +189,7 @@ namespace NativeGoMap
                 ReclaimStep();
                 if (_oldBuckets == null && _resizeB >= 0)
                 {
-                    ContinueResize(commit: false); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
+                    ContinueResizeOrDrop(); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
                 }
 
                 // After the resize step: on an empty map it replaces the array, with none for B = 0.

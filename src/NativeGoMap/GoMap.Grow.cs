@@ -265,9 +265,12 @@ namespace NativeGoMap
                         }
                     }
                 }
-                catch (Exception e) when (e is not OutOfMemoryException)
+                catch (Exception e)
                 {
-                    // Half a unit has moved: the map cannot be trusted any more.
+                    // Half a unit has moved: the map cannot be trusted any more. Every bucket the
+                    // unit needs was reserved above, so whatever was thrown came from user code (a
+                    // comparer's or a key's GetHashCode), an OutOfMemoryException too (found by
+                    // review: an allocating comparer's one left a half-evacuated map in use).
                     PoisonWhileWriting("bad map state: the key comparer threw during growth: " + e.Message);
                     throw;
                 }

@@ -39,7 +39,10 @@ namespace NativeGoMap
         /// moves no entry; it allocates the new array and commits its memory (on Linux, populated
         /// in 2 MiB pages from 2 MiB up), so that the writes that fill it take no page fault. If a
         /// growth is already running, the growth to this capacity starts when it ends (at the
-        /// next write), and its array is then faulted in by the writes as a growth's is.
+        /// next insert, update or trim after it; a remove does not start it), and its array is
+        /// then faulted in by the writes as a growth's is; if that array cannot be allocated then,
+        /// the request is dropped and that write goes on (the map grows as it fills, as without
+        /// the call).
         /// Either way no insert of a new key, up to <paramref name="capacity"/> entries, starts a
         /// growth of its own (deletes mixed in may still start a same-size growth that compacts
         /// overflow chains, as in Go). O(1) plus the array's allocation and its page faults (O(capacity));
@@ -201,7 +204,7 @@ namespace NativeGoMap
                                 _resizeB = MapMath.BForHint(_count);
                             }
 
-                            if (_resizeB < 0 || !ContinueResize(commit: false) || _oldBuckets == null)
+                            if (_resizeB < 0 || !ContinueResizeOrThrow() || _oldBuckets == null)
                             {
                                 break;
                             }
@@ -221,6 +224,44 @@ namespace NativeGoMap
             finally
             {
                 EndWrite();
+            }
+        }
+
+        /// <summary>
+        /// For a write: the next step of a pending resize, or, when its array cannot be allocated,
+        /// none: the request is dropped and the write goes on. A resize is a request about memory,
+        /// not a write's own need (an update needs no memory at all; an insert that must grow
+        /// still starts its own growth, which throws as Go's would). Left pending, the request
+        /// would make every later write try (and fail) to allocate it (found by review: after a
+        /// failed TrimExcess, every update threw <see cref="OutOfMemoryException"/>).
+        /// </summary>
+        private void ContinueResizeOrDrop()
+        {
+            try
+            {
+                ContinueResize(commit: false);
+            }
+            catch (OutOfMemoryException)
+            {
+                _resizeB = -1; // nothing changed (ContinueResize allocates before it changes the map)
+            }
+        }
+
+        /// <summary>
+        /// For <see cref="Trim"/>: <see cref="ContinueResize"/>, and when its array cannot be
+        /// allocated, the request dropped before the exception goes on to the caller (see
+        /// <see cref="ContinueResizeOrDrop"/>; <see cref="EnsureCapacity"/> restores its earlier plan the same way).
+        /// </summary>
+        private bool ContinueResizeOrThrow()
+        {
+            try
+            {
+                return ContinueResize(commit: false);
+            }
+            catch (OutOfMemoryException)
+            {
+                _resizeB = -1;
+                throw;
             }
         }
 
@@ -267,7 +308,8 @@ namespace NativeGoMap
                 return false;
             }
 
-            // Allocation first (it may throw, leaving the request pending), then the new plan.
+            // Allocation first (it may throw, changing nothing; the callers then drop the request:
+            // ContinueResizeOrDrop, ContinueResizeOrThrow, EnsureCapacity's restore), then the new plan.
             if (_count == 0)
             {
                 ReplaceEmpty(target, commit && target > _b);

@@ -500,6 +500,156 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Fault_TrimExcess_LeavesNoShrinkPending_SoLaterUpdatesNeedNoAllocation()
+        {
+            // Found by review: the failed shrink stayed pending, and every later write (updates
+            // included) tried to allocate its array first and threw OutOfMemoryException.
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>())
+            {
+                for (long k = 0; k < 20_000; k++)
+                {
+                    map[k] = k;
+                }
+
+                for (long k = 100; k < 20_000; k++)
+                {
+                    map.Remove(k);
+                }
+
+                int b = map.GetStats().B;
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map.TrimExcess());
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(-1, map.PendingResizeB);
+                Assert.Equal(b, map.GetStats().B);
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    map[1] = 42; // an update: needs no memory
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(42, map[1]);
+                map.Validate();
+                Assert.True(map.TrimExcess() || map.GetStats().B < b, "a later trim does not shrink");
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public unsafe void Fault_AnEnsureCapacityDeferredByAGrowth_IsDroppedWhenItsArrayCannotBeAllocated_AndTheWriteGoesOn()
+        {
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>())
+            {
+                map.DoubleLikeGoForTest();
+                long k = 0;
+                while (map.OldBucketArray == null)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                map.EnsureCapacity(1_000_000); // a growth runs: the request waits for its end
+                Assert.True(map.PendingResizeB > map.GetStats().B, "the request was not deferred");
+                while (map.OldBucketArray != null)
+                {
+                    map[0] = 0; // updates carry the growth to its end
+                }
+
+                int b = map.GetStats().B;
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    map[1] = 42; // the write that would start the requested growth
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(42, map[1]);
+                Assert.Equal(-1, map.PendingResizeB);
+                Assert.Equal(b, map.GetStats().B);
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public unsafe void AComparerThatThrowsDuringAnEvacuation_PoisonsTheMap_OutOfMemoryToo(bool outOfMemory)
+        {
+            // Found by review: an OutOfMemoryException from a comparer's GetHashCode (no native
+            // allocation can fail there: the evacuation reserves its buckets first) left a
+            // half-evacuated map in use.
+            long baseline = LiveBytes.Settled();
+            var comparer = new FailingHashComparer();
+            var map = new GoMap<long, long>(null, comparer);
+            map.DoubleLikeGoForTest();
+            long k = 0;
+            while (map.OldBucketArray == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            // Each write hashes its own key first (before it changes anything), then the entries
+            // its evacuation moves: the second hash of a write throws, within an evacuation.
+            comparer.ThrowOutOfMemory = outOfMemory;
+            Exception? e = null;
+            while (e is null && map.OldBucketArray != null)
+            {
+                comparer.Calls = 0;
+                comparer.FailAt = 2;
+                e = Record.Exception(() => map[k] = k);
+                k++;
+            }
+
+            Assert.IsType(outOfMemory ? typeof(OutOfMemoryException) : typeof(InvalidOperationException), e);
+            Assert.True(map.IsPoisoned, "a half-evacuated map stayed in use");
+            comparer.FailAt = -1;
+            var c = Assert.Throws<ConcurrentMapAccessException>(() => map.ContainsKey(0));
+            Assert.StartsWith("bad map state: the key comparer threw during growth", c.Message, StringComparison.Ordinal);
+            map.Dispose();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        /// <summary>The key as its hash code; the call numbered <see cref="FailAt"/> throws.</summary>
+        private sealed class FailingHashComparer : IEqualityComparer<long>
+        {
+            public long Calls;
+            public long FailAt = -1;
+            public bool ThrowOutOfMemory;
+
+            public bool Equals(long x, long y) => x == y;
+
+            public int GetHashCode(long obj)
+            {
+                if (++Calls == FailAt)
+                {
+                    throw ThrowOutOfMemory ? new OutOfMemoryException("from the comparer") : new InvalidOperationException("from the comparer");
+                }
+
+                return (int)obj;
+            }
+        }
+
+        [Fact]
         public void Fault_ConstructorWithHint_LeavesNothingBehind()
         {
             long baseline = LiveBytes.Settled();
