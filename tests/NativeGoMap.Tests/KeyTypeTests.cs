@@ -383,6 +383,33 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ExplicitLayoutStructWithoutIEquatable_IsRefused()
+        {
+            // Overlapping fields: equal values need not have equal bytes (0f and -0f here).
+            var e = Assert.Throws<NotSupportedException>(() => new GoMap<Overlapping, int>());
+            Assert.Contains("explicit layout", e.Message, StringComparison.Ordinal);
+            Assert.Equal(KeyKind.Unsupported, KeyOps<Overlapping>.Kind);
+        }
+
+        [Fact]
+        public void ByteKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (byte)i));
+
+        [Fact]
+        public void SByteKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (sbyte)i));
+
+        [Fact]
+        public void ShortKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (short)(i * 31)));
+
+        [Fact]
+        public void UShortKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (ushort)(i * 31)));
+
+        [Fact]
+        public void CharKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (char)i));
+
+        [Fact]
+        public void BoolKeys_AgreeWithDictionary() => Seeded.Run(seed => DifferentialBytes(seed, i => (i & 1) != 0));
+
+        [Fact]
         public void InlineArrayStruct_IsComparedByAllItsBytes()
         {
             Assert.Equal(KeyKind.Bytes, KeyOps<Inline32>.Kind);
@@ -632,6 +659,16 @@ namespace NativeGoMap.Tests
         public struct HoldsPadded
         {
             public PaddedPlain P;
+        }
+
+        [StructLayout(LayoutKind.Explicit)]
+        public struct Overlapping
+        {
+            [FieldOffset(0)]
+            public int I;
+
+            [FieldOffset(0)]
+            public float F;
         }
 
         public struct HoldsFloat

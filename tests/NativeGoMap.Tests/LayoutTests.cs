@@ -103,6 +103,31 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Layout_EqualityIsFieldByField()
+        {
+            // <long,long> and <ulong,double> share every offset and size; <long,int> does not.
+            GoMapLayout a = GoMap<long, long>.Layout;
+            GoMapLayout same = GoMap<ulong, double>.Layout;
+            GoMapLayout other = GoMap<long, int>.Layout;
+            Assert.True(a == same);
+            Assert.False(a != same);
+            Assert.True(a.Equals((object)same));
+            Assert.Equal(a.GetHashCode(), same.GetHashCode());
+            Assert.False(a == other);
+            Assert.True(a != other);
+            Assert.False(a.Equals((object)other));
+            Assert.False(a.Equals("not a layout"));
+            Assert.False(GoMap<long, Blob200>.Layout == GoMap<long, long>.Layout); // same offsets, value indirect
+        }
+
+        [Fact]
+        public void Layout_ToStringNamesEveryOffsetAndIndirection()
+        {
+            Assert.Equal("bucket 144 B: keys @8 x8, values @72 x8, overflow @136", GoMap<long, long>.Layout.ToString());
+            Assert.Equal("bucket 144 B: keys @8 x8, values @72 x8 (indirect), overflow @136", GoMap<long, Blob200>.Layout.ToString());
+        }
+
+        [Fact]
         public unsafe void Layout_LongLong_EntriesSitAtGoOffsetsInBucketMemory()
         {
             // B = 0: one bucket. Read its bytes as Go's runtime would.
