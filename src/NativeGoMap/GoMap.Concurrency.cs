@@ -591,7 +591,7 @@ namespace NativeGoMap
                 return false;
             }
 
-            if (KeysRunUserCode || _simulatedWrite)
+            if (KeysRunUserCode)
             {
                 // Only such keys run user code inside an operation. This thread's own write (its
                 // _writer record) or Strict read (its announcement) cannot finish before this
