@@ -9,8 +9,9 @@ namespace NativeGoMap
 {
     /// <summary>
     /// Go's <c>const</c> block of <c>runtime/map.go</c> and its one-line helpers, independent of
-    /// the key and value types. All bucket counts and indexes are 64-bit, so B may go up to 63
-    /// in the arithmetic even where memory does not allow it.
+    /// the key and value types. All bucket counts and indexes are 64-bit; the load-factor
+    /// arithmetic holds for every B up to 63 (past 60 a 64-bit count can never reach the limit),
+    /// though memory caps B far below (<see cref="MaxAlloc"/>).
     /// </summary>
     internal static class MapMath
     {
@@ -29,7 +30,7 @@ namespace NativeGoMap
         /// <summary>Keys and values larger than this are stored through a pointer (Go's maxKeySize/maxElemSize).</summary>
         internal const int MaxInlineSize = 128;
 
-        /// <summary>Largest B whose buckets we would try to allocate: 2^48 bytes is Go's maxAlloc on 64-bit.</summary>
+        /// <summary>The most bytes of bucket array we would try to allocate: 2^48, Go's maxAlloc on 64-bit.</summary>
         internal const ulong MaxAlloc = 1UL << 48;
 
         // Tophash marks. A bucket chain is evacuated all or none: once evacuate() has run on an
@@ -110,11 +111,11 @@ namespace NativeGoMap
 
         /// <summary>Whether <paramref name="count"/> entries in 2^B buckets exceed the load factor (Go's overLoadFactor).</summary>
         internal static bool OverLoadFactor(long count, int b) =>
-            count > BucketCnt && (ulong)count > (ulong)LoadFactorNum * (BucketShift(b) / (ulong)LoadFactorDen);
+            count > BucketCnt && b <= 60 && (ulong)count > (ulong)LoadFactorNum * (BucketShift(b) / (ulong)LoadFactorDen);
 
         /// <summary>The largest count that 2^B buckets hold without <see cref="OverLoadFactor"/>: an insert at this count grows.</summary>
         internal static long MaxCountBeforeGrowth(int b) =>
-            b >= 62 ? long.MaxValue : System.Math.Max(BucketCnt, LoadFactorNum * (long)(BucketShift(b) / (ulong)LoadFactorDen));
+            b > 60 ? long.MaxValue : System.Math.Max(BucketCnt, LoadFactorNum * (long)(BucketShift(b) / (ulong)LoadFactorDen));
 
         /// <summary>
         /// Whether there are as many overflow buckets as regular ones (Go's tooManyOverflowBuckets;

@@ -114,6 +114,31 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Theory]
+        [InlineData(58)]
+        [InlineData(59)]
+        [InlineData(60)]
+        [InlineData(61)]
+        [InlineData(62)]
+        [InlineData(63)]
+        public void LoadFactorArithmetic_AgreesWithExactIntegers_UpToB63(int b)
+        {
+            // Found by review: 13 * 2^(B-1) overflowed 64 bits from B = 61 (MaxCountBeforeGrowth
+            // then said 8) and B = 62 (OverLoadFactor wrapped).
+            BigInteger limit = 13 * (BigInteger.One << (b - 1));
+            long expectedMax = limit > long.MaxValue ? long.MaxValue : (long)limit;
+            Assert.Equal(expectedMax, MapMath.MaxCountBeforeGrowth(b));
+            foreach (long count in new[] { long.MaxValue, long.MaxValue - 1, 1L << 62, (long)BigInteger.Min(limit, long.MaxValue) })
+            {
+                Assert.Equal(count > limit, MapMath.OverLoadFactor(count, b));
+            }
+
+            if (limit < long.MaxValue)
+            {
+                Assert.True(MapMath.OverLoadFactor((long)limit + 1, b));
+            }
+        }
+
         [Fact]
         public void OverLoadFactor_AtB40_ThresholdIs13Times2To39()
         {
