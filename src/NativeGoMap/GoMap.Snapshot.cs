@@ -73,7 +73,7 @@ namespace NativeGoMap
             SnapshotFormat.CheckEndianness();
             if (!stream.CanWrite)
             {
-                throw new ArgumentException("The stream is not writable.", nameof(stream));
+                ThrowHelper.ThrowStreamNotWritable(nameof(stream));
             }
 
             int bufferSize = Math.Max(SnapshotChunk, (MapMath.BucketCnt * SnapshotType<TKey, TValue>.EntrySize) + SnapshotFormat.ChecksumLength);

@@ -226,9 +226,10 @@ namespace NativeGoMap
         /// <exception cref="NotSupportedException">No comparer is given and <typeparamref name="TKey"/>
         /// cannot be compared by its bytes (padding, floating-point fields, own equality) nor through
         /// <see cref="IEquatable{T}"/>.</exception>
-        /// <exception cref="PlatformNotSupportedException"><see cref="ConcurrencyChecks.Strict"/> was asked
-        /// for and the runtime does not implement <c>Interlocked.MemoryBarrierProcessWide</c> (a
-        /// netstandard2.1 host may not); <see cref="ConcurrencyChecks.Go"/> works everywhere.</exception>
+        /// <exception cref="PlatformNotSupportedException">The process is not 64-bit; or
+        /// <see cref="ConcurrencyChecks.Strict"/> was asked for and the runtime does not implement
+        /// <c>Interlocked.MemoryBarrierProcessWide</c> (a netstandard2.1 host may not;
+        /// <see cref="ConcurrencyChecks.Go"/> works there).</exception>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public GoMap(GoMapOptions? options, IEqualityComparer<TKey>? comparer)
         {
@@ -240,6 +241,15 @@ namespace NativeGoMap
             // entries, 2026-12-03: GoMap <int> 5.35-6.17 → 4.60-4.69 ns per insert, <long>
             // 5.53-6.03 → 4.83-4.87, <Guid> 6.74-7.01 → 5.66-5.74. A map costs about 120 ns to
             // make (a finalizable object); the call is nothing beside it.
+            if (IntPtr.Size != 8)
+            {
+                // Found by review: a 32-bit process gets buckets whose size is not a multiple of
+                // 8 (<int,int>: 76 bytes), which the enumerator's group walk assumes, and plain
+                // loads of the 64-bit state word that may tear. Refused rather than untested.
+                GC.SuppressFinalize(this);
+                ThrowHelper.ThrowNeeds64BitProcess();
+            }
+
             if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
             {
                 // Strict reader announcements need the process-wide fence; fail here, not mid-write.

@@ -168,7 +168,7 @@ namespace NativeGoMap
         {
             if (!BitConverter.IsLittleEndian)
             {
-                throw new NotSupportedException("GoMap snapshots hold raw little-endian memory; this machine is big-endian.");
+                SnapshotErrors.BigEndian();
             }
         }
 
@@ -264,7 +264,7 @@ namespace NativeGoMap
 
             if (version > Version)
             {
-                throw new NotSupportedException($"The snapshot has format version {version}; this library reads versions up to {Version}. Load it with a newer NativeGoMap.");
+                SnapshotErrors.NewerVersion(version, Version);
             }
 
             if (version == 0)
@@ -495,6 +495,14 @@ namespace NativeGoMap
         [DoesNotReturn]
         internal static void DuplicateKey<TKey>(TKey key) =>
             throw new InvalidDataException($"The snapshot is invalid: it holds the key {key} twice.");
+
+        [DoesNotReturn]
+        internal static void BigEndian() =>
+            throw new NotSupportedException("GoMap snapshots hold raw little-endian memory; this machine is big-endian.");
+
+        [DoesNotReturn]
+        internal static void NewerVersion(uint version, uint newest) =>
+            throw new NotSupportedException($"The snapshot has format version {version}; this library reads versions up to {newest}. Load it with a newer NativeGoMap.");
 
         [DoesNotReturn]
         internal static void WrittenDuring() =>

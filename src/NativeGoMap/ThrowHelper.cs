@@ -5,7 +5,11 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace NativeGoMap
 {
-    /// <summary>Every throw of the library, out of line so the hot paths stay small.</summary>
+    /// <summary>
+    /// Every throw of the map's code, out of line so the hot paths stay small; the snapshot
+    /// format's have their own class (SnapshotErrors, SnapshotFormat.cs), and the Compat shims
+    /// throw as the .NET APIs they stand in for do.
+    /// </summary>
     [StackTraceHidden]
     internal static class ThrowHelper
     {
@@ -35,6 +39,13 @@ namespace NativeGoMap
 
         [DoesNotReturn]
         internal static void ThrowDisposed(Type type) => throw new ObjectDisposedException(type.FullName);
+
+        [DoesNotReturn]
+        internal static void ThrowStreamNotWritable(string paramName) => throw new ArgumentException("The stream is not writable.", paramName);
+
+        [DoesNotReturn]
+        internal static void ThrowNeeds64BitProcess() =>
+            throw new PlatformNotSupportedException("NativeGoMap needs a 64-bit process: its bucket layout, the state words its checks read and its memory management assume 8-byte pointers.");
 
         [DoesNotReturn]
         internal static void ThrowConcurrent(string message) => throw new ConcurrentMapAccessException(message);
