@@ -82,6 +82,12 @@ namespace NativeGoMap
                         _oldIterSlots = (byte*)_iterSlots;
                     }
                     free = _iterSlotCount;
+
+                    // The copied tickets before the pointer (a native pointer's store has no release
+                    // order of its own): on a weakly ordered CPU (ARM64) an enumerator on another
+                    // thread could otherwise see the new table with zero tickets and throw
+                    // "enumerator ended" (found by review; x64 keeps stores in order).
+                    Interlocked.MemoryBarrier();
                     _iterSlots = slots;
                     _iterSlotCount = n;
                 }
