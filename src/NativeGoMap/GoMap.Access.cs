@@ -113,7 +113,7 @@ namespace NativeGoMap
             where TK : struct, IKeys
         {
             byte* oldb = BucketLayout<TKey, TValue>.TableBucket(old, hash);
-            return ProbeChain(keys, key, MapMath.TopHash(hash), MapMath.Evacuated(*oldb) ? p : oldb);
+            return ProbeChain(keys, key, MapMath.TopHash(hash), MapMath.Evacuated(BucketLayout<TKey, TValue>.TopHash(oldb, 0)) ? p : oldb);
         }
 
         /// <summary>

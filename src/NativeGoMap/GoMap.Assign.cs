@@ -273,12 +273,12 @@ namespace NativeGoMap
 
                 if (BucketLayout<TKey, TValue>.IndirectKey)
                 {
-                    *(byte**)BucketLayout<TKey, TValue>.KeySlot(insertB, insertI) = kmem;
+                    BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(insertB, insertI)) = kmem;
                 }
 
                 if (BucketLayout<TKey, TValue>.IndirectValue)
                 {
-                    *(byte**)BucketLayout<TKey, TValue>.ValueSlot(insertB, insertI) = vmem;
+                    BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(insertB, insertI)) = vmem;
                 }
             }
 
@@ -316,7 +316,7 @@ namespace NativeGoMap
                 value = default;
             }
 
-            insertB[insertI] = top;
+            BucketLayout<TKey, TValue>.TopHash(insertB, insertI) = top;
             _count++;
             return ref value;
         }
@@ -335,7 +335,7 @@ namespace NativeGoMap
                 // We have preallocated overflow buckets available; the last one ends the array
                 // (Go marks it with a sentinel overflow pointer instead: see InitBucketArray).
                 ovf = _nextOverflow;
-                byte* next = ovf + BucketLayout<TKey, TValue>.BucketSize;
+                byte* next = BucketLayout<TKey, TValue>.NextInMemory(ovf);
                 _nextOverflow = next == BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b)) ? null : next;
             }
             else
@@ -346,7 +346,7 @@ namespace NativeGoMap
                 }
 
                 ovf = _chunkNext;
-                _chunkNext += BucketLayout<TKey, TValue>.BucketSize;
+                _chunkNext = BucketLayout<TKey, TValue>.NextInMemory(_chunkNext);
                 _chunkLeft--;
             }
 

@@ -81,7 +81,7 @@ namespace NativeGoMap
                 {
                     for (int i = 0; i < MapMath.BucketCnt; i++)
                     {
-                        if (c[i] >= MapMath.MinTopHash)
+                        if (BucketLayout<TKey, TValue>.TopHash(c, i) >= MapMath.MinTopHash)
                         {
                             entries.Add(new KeyValuePair<TKey, TValue>(BucketLayout<TKey, TValue>.Key(c, i), BucketLayout<TKey, TValue>.Value(c, i)));
                         }

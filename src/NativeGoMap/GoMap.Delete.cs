@@ -124,10 +124,10 @@ namespace NativeGoMap
                     }
 
                     value = wantValue ? BucketLayout<TKey, TValue>.Value(b, i) : default;
-                    if (tableB >= BucketLayout<TKey, TValue>.BeyondL2B && i < MapMath.BucketCnt - 1 && b[i + 1] != MapMath.EmptyRest)
+                    if (tableB >= BucketLayout<TKey, TValue>.BeyondL2B && i < MapMath.BucketCnt - 1 && BucketLayout<TKey, TValue>.TopHash(b, i + 1) != MapMath.EmptyRest)
                     {
                         // A big table: mapdelete's test, from the tophash line alone (see above).
-                        b[i] = MapMath.EmptyOne;
+                        BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
                     }
                     else if (BucketLayout<TKey, TValue>.Overflow(b) == null)
                     {
@@ -141,7 +141,7 @@ namespace NativeGoMap
                     }
                     else if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
                     {
-                        b[i] = MapMath.EmptyOne;
+                        BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
                         MarkEmptyRestBackwards(bOrig, b, i);
                     }
 
@@ -223,7 +223,7 @@ namespace NativeGoMap
 
                     value = BucketLayout<TKey, TValue>.Value(b, i);
                     RetireIndirect(b, i);
-                    b[i] = MapMath.EmptyOne;
+                    BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
                     MarkEmptyRestBackwards(bOrig, b, i);
                     CountDeleted();
                     return true;
@@ -267,19 +267,19 @@ namespace NativeGoMap
             if (i == MapMath.BucketCnt - 1)
             {
                 byte* next = BucketLayout<TKey, TValue>.Overflow(b);
-                if (next != null && next[0] != MapMath.EmptyRest)
+                if (next != null && BucketLayout<TKey, TValue>.TopHash(next, 0) != MapMath.EmptyRest)
                 {
                     return;
                 }
             }
-            else if (b[i + 1] != MapMath.EmptyRest)
+            else if (BucketLayout<TKey, TValue>.TopHash(b, i + 1) != MapMath.EmptyRest)
             {
                 return;
             }
 
             while (true)
             {
-                b[i] = MapMath.EmptyRest;
+                BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyRest;
                 if (i == 0)
                 {
                     if (b == bOrig)
@@ -300,7 +300,7 @@ namespace NativeGoMap
                     i--;
                 }
 
-                if (b[i] != MapMath.EmptyOne)
+                if (BucketLayout<TKey, TValue>.TopHash(b, i) != MapMath.EmptyOne)
                 {
                     return;
                 }
@@ -309,17 +309,13 @@ namespace NativeGoMap
 
         /// <summary>
         /// Go's mapclear (with Go 1.21's marking of every bucket empty, so that live enumerators
-        /// see the clear). The caller holds hashWriting and the structural right. Allocates
-        /// nothing; what it retires is released by later writes.
+        /// see the clear). The caller holds hashWriting and the structural right, and has seen
+        /// entries (Clear returns before for an empty map, as Go's mapclear), so there is an
+        /// array. Allocates nothing; what it retires is released by later writes.
         /// </summary>
         private void ClearCore()
         {
             ReclaimStep();
-            if (_buckets == null)
-            {
-                Reseed();
-                return;
-            }
 
             // Indirect blocks of live entries are owned by their slots: retire them first.
             RetireAllIndirect();
@@ -359,7 +355,7 @@ namespace NativeGoMap
             {
                 for (byte* c = BucketLayout<TKey, TValue>.Bucket(array, j); c != null; c = BucketLayout<TKey, TValue>.Overflow(c))
                 {
-                    *(ulong*)c = 0;
+                    BucketLayout<TKey, TValue>.TopHashWordRef(c) = 0;
                 }
             }
         }

@@ -558,7 +558,7 @@ namespace NativeGoMap
                     byte top = EvacuationTop(b, i);
                     if (top != 0)
                     {
-                        b[i] = MapMath.EvacuatedX;
+                        BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EvacuatedX;
                         MoveEntry(b, i, top, ref xb, ref xi);
                     }
                 }
@@ -587,7 +587,7 @@ namespace NativeGoMap
                     }
 
                     ulong dest = Hash(BucketLayout<TKey, TValue>.Key(b, i)) & mask;
-                    b[i] = (dest & oldMask) == dest ? MapMath.EvacuatedX : MapMath.EvacuatedY;
+                    BucketLayout<TKey, TValue>.TopHash(b, i) = (dest & oldMask) == dest ? MapMath.EvacuatedX : MapMath.EvacuatedY;
                     byte* db = BucketLayout<TKey, TValue>.Bucket(_buckets, dest);
                     int di;
                     while (true)
@@ -621,10 +621,10 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static byte EvacuationTop(byte* b, int i)
         {
-            byte top = b[i];
+            byte top = BucketLayout<TKey, TValue>.TopHash(b, i);
             if (MapMath.IsEmpty(top))
             {
-                b[i] = MapMath.EvacuatedEmpty;
+                BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EvacuatedEmpty;
                 return 0;
             }
 
@@ -667,7 +667,7 @@ namespace NativeGoMap
                 di = 0;
             }
 
-            db[di] = top;
+            BucketLayout<TKey, TValue>.TopHash(db, di) = top;
             Buffer.MemoryCopy(BucketLayout<TKey, TValue>.KeySlot(b, i), BucketLayout<TKey, TValue>.KeySlot(db, di), BucketLayout<TKey, TValue>.KeySlotSize, BucketLayout<TKey, TValue>.KeySlotSize);
             Buffer.MemoryCopy(BucketLayout<TKey, TValue>.ValueSlot(b, i), BucketLayout<TKey, TValue>.ValueSlot(db, di), BucketLayout<TKey, TValue>.ValueSlotSize, BucketLayout<TKey, TValue>.ValueSlotSize);
             di++;
@@ -731,7 +731,7 @@ namespace NativeGoMap
             while (n != stop && MapMath.Evacuated(*b))
             {
                 n++;
-                b += BucketLayout<TKey, TValue>.BucketSize;
+                b = BucketLayout<TKey, TValue>.NextInMemory(b);
             }
 
             _nevacuate = n;

@@ -244,7 +244,7 @@ namespace NativeGoMap
                 {
                     int j = MapMath.FirstSlot(cand);
                     int offi = (j + it._offset) & (MapMath.BucketCnt - 1);
-                    byte top = b[offi];
+                    byte top = BucketLayout<TKey, TValue>.TopHash(b, offi);
                     ref TKey k = ref BucketLayout<TKey, TValue>.Key(b, offi);
                     if (checkBucket != NoCheck)
                     {
@@ -555,7 +555,7 @@ namespace NativeGoMap
 
                             group = next;
                             mask = LoadGroup(group, _stop, _offset, _prefetchAhead, out tail);
-                            next = tail + BucketLayout<TKey, TValue>.BucketSize;
+                            next = BucketLayout<TKey, TValue>.NextInMemory(tail);
                         }
                     }
                     while (mask == 0);
@@ -737,7 +737,7 @@ namespace NativeGoMap
                 while (true)
                 {
                     bits |= (ulong)BucketLayout<TKey, TValue>.LiveSlots(b) << shift;
-                    byte* after = b + BucketLayout<TKey, TValue>.BucketSize;
+                    byte* after = BucketLayout<TKey, TValue>.NextInMemory(b);
                     if (BucketLayout<TKey, TValue>.Overflow(b) != null || after == end)
                     {
                         break;
@@ -814,7 +814,7 @@ namespace NativeGoMap
                     _fastEpoch = NotFast;
                     int bit = BitOperations.TrailingZeroCount(_fastMask);
                     byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
-                    byte* next = b == _tail ? _next : b + BucketLayout<TKey, TValue>.BucketSize;
+                    byte* next = b == _tail ? _next : BucketLayout<TKey, TValue>.NextInMemory(b);
                     _bptr = b;
                     _i = (bit & (MapMath.BucketCnt - 1)) + 1;
                     ulong bucket = (ulong)(next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;

@@ -420,12 +420,12 @@ namespace NativeGoMap
         {
             if (BucketLayout<TKey, TValue>.IndirectKey)
             {
-                Retire(*(byte**)BucketLayout<TKey, TValue>.KeySlot(b, i));
+                Retire(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(b, i)));
             }
 
             if (BucketLayout<TKey, TValue>.IndirectValue)
             {
-                Retire(*(byte**)BucketLayout<TKey, TValue>.ValueSlot(b, i));
+                Retire(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(b, i)));
             }
         }
 
@@ -458,7 +458,7 @@ namespace NativeGoMap
                 {
                     for (int i = 0; i < MapMath.BucketCnt; i++)
                     {
-                        if (c[i] >= MapMath.MinTopHash)
+                        if (BucketLayout<TKey, TValue>.TopHash(c, i) >= MapMath.MinTopHash)
                         {
                             RetireIndirect(c, i);
                         }

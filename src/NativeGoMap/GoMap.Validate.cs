@@ -76,7 +76,7 @@ namespace NativeGoMap
             for (long k = 0; k < _chunkLeft; k++)
             {
                 byte* free = _chunkNext + (k * BucketLayout<TKey, TValue>.BucketSize);
-                Check(*(ulong*)free == 0 && BucketLayout<TKey, TValue>.Overflow(free) == null, "a free chunk bucket is not empty");
+                Check(BucketLayout<TKey, TValue>.TopHashWord(free) == 0 && BucketLayout<TKey, TValue>.Overflow(free) == null, "a free chunk bucket is not empty");
             }
 
             if (_iterSlots != null)
@@ -143,7 +143,7 @@ namespace NativeGoMap
                         ulong oldIndex = j & (EvacuationUnits() - 1);
                         if (!MapMath.Evacuated(*BucketLayout<TKey, TValue>.Bucket(_oldBuckets, oldIndex)))
                         {
-                            Check(*(ulong*)first == 0 && BucketLayout<TKey, TValue>.Overflow(first) == null, $"new bucket {j} filled before old bucket {oldIndex} was evacuated");
+                            Check(BucketLayout<TKey, TValue>.TopHashWord(first) == 0 && BucketLayout<TKey, TValue>.Overflow(first) == null, $"new bucket {j} filled before old bucket {oldIndex} was evacuated");
                         }
                     }
 
@@ -152,7 +152,7 @@ namespace NativeGoMap
 
                 // Every bucket of the tail before nextOverflow is in use; every one after is free.
                 long tailUsed = 0;
-                for (byte* t = tail; t < end; t += BucketLayout<TKey, TValue>.BucketSize)
+                for (byte* t = tail; t < end; t = BucketLayout<TKey, TValue>.NextInMemory(t))
                 {
                     bool used = reached.Contains((nint)t);
                     bool free = _nextOverflow != null && t >= _nextOverflow;
@@ -160,7 +160,7 @@ namespace NativeGoMap
                     tailUsed += used ? 1 : 0;
                     if (free)
                     {
-                        Check(*(ulong*)t == 0 && BucketLayout<TKey, TValue>.Overflow(t) == null, "free preallocated overflow bucket is not empty");
+                        Check(BucketLayout<TKey, TValue>.TopHashWord(t) == 0 && BucketLayout<TKey, TValue>.Overflow(t) == null, "free preallocated overflow bucket is not empty");
                     }
                 }
 
@@ -219,7 +219,7 @@ namespace NativeGoMap
 
                 for (int i = 0; i < MapMath.BucketCnt; i++)
                 {
-                    byte top = c[i];
+                    byte top = BucketLayout<TKey, TValue>.TopHash(c, i);
                     if (old && evacuated)
                     {
                         Check(top >= MapMath.EvacuatedX && top <= MapMath.EvacuatedEmpty, $"old chain {index} is partly evacuated");
@@ -249,12 +249,12 @@ namespace NativeGoMap
                     liveCells++;
                     if (BucketLayout<TKey, TValue>.IndirectKey)
                     {
-                        own(*(byte**)BucketLayout<TKey, TValue>.KeySlot(c, i), "indirect key");
+                        own(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(c, i)), "indirect key");
                     }
 
                     if (BucketLayout<TKey, TValue>.IndirectValue)
                     {
-                        own(*(byte**)BucketLayout<TKey, TValue>.ValueSlot(c, i), "indirect value");
+                        own(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(c, i)), "indirect value");
                     }
 
                     ulong hash = Hash(BucketLayout<TKey, TValue>.Key(c, i));

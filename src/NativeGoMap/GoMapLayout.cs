@@ -132,6 +132,14 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* Bucket(byte* array, ulong index) => array + (index * (ulong)BucketSize);
 
+        /// <summary>Slot <paramref name="i"/>'s tophash byte of bucket <paramref name="b"/> (Go's <c>b.tophash[i]</c>), writable.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref byte TopHash(byte* b, int i) => ref b[i];
+
+        /// <summary>The bucket after <paramref name="b"/> in memory (the next of an array's or an overflow chunk's).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte* NextInMemory(byte* b) => b + BucketSize;
+
         /// <summary>The 8 tophash bytes of a bucket as one little-endian word (slot i is byte i).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong TopHashWord(byte* b) => *(ulong*)b;
@@ -239,6 +247,10 @@ namespace NativeGoMap
         private static readonly byte* s_nullSlotTarget = IndirectKey || IndirectValue
             ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))
             : null;
+
+        /// <summary>An indirect slot's pointer as stored, writable (null when none; reads go through <see cref="SlotTarget"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ref byte* SlotPointer(byte* slot) => ref *(byte**)slot;
 
         /// <summary>An indirect slot's pointer, or <see cref="s_nullSlotTarget"/> for null (every read through an indirect slot goes through here).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
