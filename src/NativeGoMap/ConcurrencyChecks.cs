@@ -11,8 +11,9 @@ namespace NativeGoMap
         /// Go's own check at Go's cost (the default): a write tests the hashWriting flag and sets
         /// it with plain loads and stores, and tests it again at its end; a read tests the state
         /// word before and after. Catches most races, not all (as in Go). A write that grows the
-        /// table, moves entries or allocates or frees memory takes the flag with one
-        /// compare-and-swap, so two racing writers never both restructure native memory; memory
+        /// table, moves entries or allocates or frees memory also takes a second word, the right
+        /// to restructure, with one compare-and-swap, so two racing writers never both
+        /// restructure native memory; memory
         /// a write retires is never released by that same write, so an operation racing it
         /// still points at mapped memory.
         /// </summary>

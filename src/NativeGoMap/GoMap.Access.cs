@@ -33,8 +33,8 @@ namespace NativeGoMap
         /// </summary>
         /// <remarks>
         /// The common case tests one published word, <see cref="_quietTable"/> (an array, no
-        /// growth, no comparer), where <see cref="Probe"/> tested the comparer, the array and the
-        /// old array one by one; everything else goes out of line (<see cref="FindSlow"/>).
+        /// growth, no comparer), where the comparer, the array and the old array were once tested
+        /// one by one; everything else goes out of line (<see cref="FindSlow"/>, which tests them).
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private TValue* Find(TKey key, long token)
@@ -202,8 +202,9 @@ namespace NativeGoMap
         /// array that fits in a core's L2 cache is probed key by key instead
         /// (<see cref="FindManyInCache"/>): at 1,000 entries the pipeline was 0.64-0.76 of
         /// Dictionary's one lookup per key, key by key 0.88-1.03 (0.97-1.08 since the hit's
-        /// outputs are stored from inside the loop). Falls back to one guarded search per key
-        /// while growing or with user equality.
+        /// outputs are stored from inside the loop). Without an array, while growing or with user
+        /// equality, searches key by key with <see cref="Find"/>, under the one read the caller
+        /// (<see cref="TryGetValues"/>) began, which also checked the spans' lengths.
         /// </summary>
         private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, long token)
         {
@@ -290,7 +291,7 @@ namespace NativeGoMap
         /// buckets and tophash bytes costs a store and a load per key, so each key is probed as
         /// it is hashed (PrefetchBlock's steps and the probe loop's, fused). A method of its own,
         /// so that the JIT keeps this loop's values in registers; the outputs go through
-        /// references (FindMany checked their lengths).
+        /// references (TryGetValues checked their lengths).
         /// </summary>
         private static int FindManyInCache(ref TKey key0, int n, ref TValue value0, ref bool found0, byte* array, ulong mask, ulong k1, ulong k2)
         {

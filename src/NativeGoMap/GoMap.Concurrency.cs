@@ -9,8 +9,8 @@ namespace NativeGoMap
     // write that restructures native memory through EnterStructural/ExitStructural, and the two
     // ConcurrencyChecks modes are the two behaviours of these methods. (The inline paths of the
     // lookups and of the set, TryAdd, GetValueRefOrAddDefault and Remove begin with the common
-    // case of BeginRead or BeginWrite: TryBeginPlainRead, TryBeginInlineRead or
-    // TryBeginInlineWrite; they hand every
+    // case of BeginRead or BeginWrite: TryBeginInlineRead or TryBeginInlineWrite (BeginRead's
+    // own common case is TryBeginPlainRead); they hand every
     // other case to an out-of-line method that begins with BeginRead or BeginWrite. That method
     // of the lookups, GuardedRead, and the enumerator's slow step begin and end their read with
     // BeginGuardedRead and EndGuardedRead, which take a Strict map's read in line:
@@ -50,7 +50,8 @@ namespace NativeGoMap
     // Reads check the state word before and after (a seqlock): a read that sees a write in
     // progress, or a changed sequence afterwards, throws. That is best effort in both modes: a
     // read racing a write may still have looked at memory the write was changing before it
-    // notices; it never looks at released memory in Strict mode. The enumerator's inline steps
+    // notices; it never looks at released memory in Strict mode (a Dispose from user code that a
+    // Strict read runs on the same thread is refused: BeginDispose). The enumerator's inline steps
     // (Go mode only) check before their reads alone, as Go's mapiternext does; a write that
     // begins during one is caught at the next (Enumerator.MoveNext).
     public sealed unsafe partial class GoMap<TKey, TValue>
@@ -81,8 +82,7 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// <see cref="BeginRead"/>'s common case, for a caller that finishes every other case out
-        /// of line through <see cref="BeginRead"/>: true with the token in <paramref name="token"/>
+        /// <see cref="BeginRead"/>'s common case, in line in it: true with the token in <paramref name="token"/>
         /// when the map is in Go mode, not disposed, not poisoned and not being written (a plain
         /// read: nothing to announce), else false. The state word first, as in BeginRead.
         /// </summary>
@@ -316,7 +316,7 @@ namespace NativeGoMap
             }
 
             // Only keys whose comparison or hash runs user code can call back into the map
-            // during this write; only they need the writer's thread recorded (see Poison).
+            // during this write; only they need the writer's thread recorded (see WaitForWriter and BeginDispose).
             if (keysRunUserCode)
             {
                 _writer = Environment.CurrentManagedThreadId;
@@ -507,8 +507,7 @@ namespace NativeGoMap
                 Environment.FailFast(message);
             }
 
-            Interlocked.CompareExchange(ref _poisonMessage, message, null);
-            _ = SetFlag(FlagPoisoned);
+            PoisonWhileWriting(message);
             if (!insideWrite)
             {
                 WaitForWriter();
@@ -518,8 +517,9 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Poisons the map from inside a write without throwing (the caller rethrows what broke
-        /// the write): the state can no longer be trusted.
+        /// Poisons the map without throwing (the first message recorded wins): for a write whose
+        /// work broke halfway, whose caller rethrows what broke it, and for <see cref="Detected"/>,
+        /// which throws after it. The state can no longer be trusted.
         /// </summary>
         private void PoisonWhileWriting(string message)
         {

@@ -64,7 +64,11 @@ namespace NativeGoMap
 
         /// <summary>
         /// Whether some entry holds <paramref name="value"/>: a scan of every entry (Dictionary's
-        /// <c>ContainsValue</c>). O(n); no allocation; registers an enumerator for its duration.
+        /// <c>ContainsValue</c>). O(n); registers an enumerator for its duration (the map's first
+        /// enumeration allocates its native registration table). No GC allocation, except for
+        /// value types compared through <see cref="EqualityComparer{T}.Default"/> without
+        /// <see cref="IEquatable{T}"/> (structs with padding or floating-point fields), which box
+        /// both operands per entry, as Dictionary's ContainsValue does.
         /// Values compare as the map compares keys of their type by default: by their bytes where
         /// that equals <c>Equals</c> (whole fixed-size buffers included), else through
         /// <see cref="IEquatable{T}"/>; <c>float</c> and <c>double</c> as their <c>Equals</c>
@@ -74,6 +78,7 @@ namespace NativeGoMap
         /// <returns>True when found.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
         /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the scan.</exception>
+        /// <exception cref="OutOfMemoryException">The enumerator's registration could not be allocated.</exception>
         public bool ContainsValue(TValue value)
         {
             foreach (KeyValuePair<TKey, TValue> pair in this)
@@ -98,6 +103,8 @@ namespace NativeGoMap
         /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or past the end of <paramref name="array"/>.</exception>
         /// <exception cref="ArgumentException">The entries do not fit between <paramref name="index"/> and the end.</exception>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A write ran on another thread during the copy.</exception>
+        /// <exception cref="OutOfMemoryException">The enumerator's registration could not be allocated.</exception>
         public void CopyTo(KeyValuePair<TKey, TValue>[] array, int index)
         {
             CheckCopyTo(array, index);

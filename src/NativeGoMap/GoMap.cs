@@ -39,7 +39,7 @@
 // writes). An array the caller sized (a capacity hint, EnsureCapacity outside a running
 // growth, a load from a stream that can seek) is populated up front in huge pages; a load from
 // a stream that cannot seek only reserves its array. The old generation is not freed by the write that ends the
-// growth but released by the writes that follow, a piece or 32 small blocks at a time
+// growth but released by the writes that follow, a bounded piece or a few small blocks (at most 32 and 32 KiB) at a time
 // (GoMap.Memory.cs), with the system calls made on a background thread (ReleaseThread.cs), and
 // the free() calls of full-size overflow chunks too (they trim the C heap), so ending a growth
 // does not stall.
@@ -90,8 +90,11 @@
 // full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
 // GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
 // program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
-// counters), ThrowHelper.cs (every throw the library originates), GoMap.Snapshot.cs (WriteTo and
-// ReadFrom), SnapshotFormat.cs (the snapshot format).
+// counters), ThrowHelper.cs (the map's throws, out of line), GoMap.Snapshot.cs (WriteTo and
+// ReadFrom), SnapshotFormat.cs (the snapshot format and its throws), GoMap.Debugger.cs (what a
+// debugger shows), GoMap.TestAccess.cs (internal hooks for the tests and the stress program),
+// Compat/ (what the netstandard2.1 build lacks: 128-bit multiply, bit operations, native
+// memory, the process-wide fence, type helpers; README, "On netstandard2.1").
 using System;
 using System.Threading;
 using System.Collections.Generic;
@@ -132,9 +135,9 @@ namespace NativeGoMap
         private ulong _k1;              // first hash secret of the current seed
         private ulong _k2;              // second hash secret of the current seed
         private byte* _buckets;         // 2^B buckets + the preallocated overflow tail; null until the first insert when B = 0
-        private byte* _oldBuckets;      // previous array, half the size (or equal on a same-size growth); non-null only while growing
+        private byte* _oldBuckets;      // previous array (half the size for Go's doubling, a quarter for a small table's, smaller still for EnsureCapacity's growths, equal for a same-size growth, larger for a shrink); non-null only while growing
         private ulong _nevacuate;       // progress counter: evacuation units below it are evacuated (GoMap.Grow.cs)
-        private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B (same size), more (a shrink)
+        private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B - 2 (GrownB's small tables), less (EnsureCapacity), B (same size), more (a shrink)
         private long _quadrupleMaxBytes = QuadrupleMaxBytes; // GrownB's limit; tests set 0 for Go's doubling at every size
         private long _bulkEvacuationMaxBytes = BulkEvacuation.DefaultMaxBytes; // GrowWork's limit for a whole growth in one write (0: Go's pace)
         private int _resizeB = -1;      // B an EnsureCapacity or TrimExcess still has to reach once the growth in progress ends, or -1
@@ -188,7 +191,9 @@ namespace NativeGoMap
         private readonly long _id = ReaderRegistry.NewMapId(); // names this map in Strict reader announcements
         private WorkCounters _work;     // slow-path work done so far (WorkCounters.cs)
 
-        /// <summary>Creates an empty map. Allocates no native memory until the first insert.</summary>
+        /// <summary>Creates an empty map. O(1) (about 120 ns: a finalizable object and a seed); allocates no native memory until the first insert.</summary>
+        /// <exception cref="NotSupportedException">The key type cannot be compared without a comparer (see <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>).</exception>
+        /// <exception cref="PlatformNotSupportedException">The process is not 64-bit.</exception>
         public GoMap()
             : this(null, null)
         {
@@ -196,19 +201,30 @@ namespace NativeGoMap
 
         /// <summary>
         /// Creates a map sized for <paramref name="capacityHint"/> entries (Go's <c>make(map[K]V, hint)</c>):
-        /// B is the smallest with hint ≤ 6.5 × 2^B. The bucket array is allocated and its memory
+        /// B is the smallest whose buckets hold the hint under Go's load factor (hint ≤ 6.5 × 2^B,
+        /// and up to 8 entries in B = 0: a hint of 8 or less allocates nothing). The bucket array is allocated and its memory
         /// committed now (on Linux, populated in 2 MiB pages from 2 MiB up), so that no insert up
         /// to the hint takes a page fault: this call costs O(hint) in page faults once, about
         /// 144 bytes per 6.5 entries for &lt;long,long&gt;. Negative or absurd hints count as 0.
         /// </summary>
         /// <param name="capacityHint">Expected number of entries.</param>
+        /// <exception cref="NotSupportedException">The key type cannot be compared without a comparer (see <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>).</exception>
+        /// <exception cref="PlatformNotSupportedException">The process is not 64-bit.</exception>
+        /// <exception cref="OutOfMemoryException">The bucket array could not be allocated.</exception>
         public GoMap(long capacityHint)
             : this(new GoMapOptions { CapacityHint = capacityHint }, null)
         {
         }
 
-        /// <summary>Creates a map with the given options.</summary>
+        /// <summary>
+        /// Creates a map with the given options. O(1) without a capacity hint (no bucket array
+        /// until the first insert); with one, as <see cref="GoMap(long)"/>: the array is allocated
+        /// and committed now, O(hint) in page faults once.
+        /// </summary>
         /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
+        /// <exception cref="NotSupportedException">The key type cannot be compared without a comparer (see <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>).</exception>
+        /// <exception cref="PlatformNotSupportedException">As for <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>.</exception>
+        /// <exception cref="OutOfMemoryException">The hinted bucket array could not be allocated.</exception>
         public GoMap(GoMapOptions? options)
             : this(options, null)
         {
@@ -219,7 +235,8 @@ namespace NativeGoMap
         /// type's default equality. Its 32-bit hash codes are mixed with the map's seed to 64 bits.
         /// The comparer must not throw and must be consistent: equal keys, equal hash codes. The
         /// default path pays one well-predicted null test per call for this option: each
-        /// operation decides the equality once, as Dictionary does.
+        /// operation decides the equality once, as Dictionary does. Costs as
+        /// <see cref="GoMap(GoMapOptions)"/>'s.
         /// </summary>
         /// <param name="options">Capacity hint, seed and fail-fast behaviour; null for the defaults.</param>
         /// <param name="comparer">Key equality; null for the default.</param>
@@ -313,6 +330,7 @@ namespace NativeGoMap
         /// <summary>The number of entries. O(1).</summary>
         /// <exception cref="OverflowException">More than <see cref="int.MaxValue"/> entries; read <see cref="LongCount"/>.</exception>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected earlier (the map is poisoned).</exception>
         public int Count
         {
             get
@@ -329,6 +347,7 @@ namespace NativeGoMap
 
         /// <summary>The number of entries, as a 64-bit count. O(1).</summary>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected earlier (the map is poisoned).</exception>
         public long LongCount
         {
             get
@@ -715,8 +734,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// Removes every entry (Go's <c>mapclear</c>): O(bucket array); keeps the bucket array,
-        /// retires overflow buckets and indirect blocks (released by later writes), ends any
-        /// growth, renews the seed. Enumerators in progress yield nothing that existed before the clear.
+        /// retires overflow buckets and indirect blocks (released by later writes, or at once for
+        /// blocks of keys and values stored indirectly when no enumerator is live), ends any
+        /// growth, renews the seed, and invalidates refs into the map. Enumerators in progress
+        /// yield nothing that existed before the clear.
         /// On a map with no entries it changes nothing, as Go's <c>mapclear</c> and
         /// <c>Dictionary</c>'s Clear do (an emptied map keeps its chains, any growth it is in and
         /// the seed it took when it emptied; <see cref="TrimExcess()"/> gives memory back): O(1),
@@ -817,8 +838,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// A reference to the value of a key, adding the key with <c>default</c> value when absent
-        /// (Go's <c>mapassign</c>). Amortized O(1). Valid only until the next write to the map or
-        /// its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>.
+        /// (Go's <c>mapassign</c>). Amortized O(1); a write, with the indexer's set's costs (it may
+        /// advance a growth or release a bounded piece of retired memory), and like any write it
+        /// invalidates refs obtained before. The reference returned is valid only until the next
+        /// write to the map or its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <param name="exists">True when the key was already present.</param>
@@ -925,6 +948,7 @@ namespace NativeGoMap
         /// <summary>The map's internal shape. O(1), no allocation.</summary>
         /// <returns>A snapshot.</returns>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected earlier (the map is poisoned).</exception>
         public GoMapStats GetStats()
         {
             CheckUsable();

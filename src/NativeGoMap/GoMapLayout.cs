@@ -72,7 +72,8 @@ namespace NativeGoMap
         /// <summary>Compares two layouts field by field.</summary>
         public static bool operator !=(GoMapLayout left, GoMapLayout right) => !left.Equals(right);
 
-        /// <inheritdoc/>
+        /// <summary>The offsets and sizes in one line (allocates the string).</summary>
+        /// <returns>For example <c>bucket 144 B: keys @8 x8, values @72 x8, overflow @136</c>.</returns>
         public override string ToString() =>
             $"bucket {BucketSize} B: keys @{KeysOffset} x{KeySlotSize}{(IndirectKey ? " (indirect)" : "")}, values @{ValuesOffset} x{ValueSlotSize}{(IndirectValue ? " (indirect)" : "")}, overflow @{OverflowOffset}";
 
