@@ -135,8 +135,9 @@ namespace NativeGoMap
             byte* old = _oldBuckets;
             if (old != null && _oldB < _b && _liveIterators == 0 && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
             {
-                // The whole growth in this write; a growth that its end starts (a pending
-                // EnsureCapacity) goes on a few units per write, as any other.
+                // The whole growth in this write. Its end starts nothing: a pending resize
+                // (EnsureCapacity, TrimExcess) starts at the next AssignSlow or Trim, or at an
+                // EnsureCapacity that raises it.
                 while (_oldBuckets == old)
                 {
                     Evacuate(_nevacuate);

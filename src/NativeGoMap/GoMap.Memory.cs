@@ -3,18 +3,33 @@ using System.Diagnostics;
 
 namespace NativeGoMap
 {
-    // Ownership of native memory. Every block has exactly one owner and one path that frees it:
+    // Ownership of native memory. Every block has exactly one owner at a time; this table lists
+    // every path that frees it or hands it on:
     //
     //   block                              owner                          released by
-    //   current bucket array               _buckets                       growth end (as old), Dispose
+    //   current bucket array               _buckets                       growth end (as old), ReplaceEmpty (an empty map
+    //                                                                     resized by EnsureCapacity or TrimExcess: retired),
+    //                                                                     Dispose; a snapshot load's new, unpublished map
+    //                                                                     frees its first one at once (SizeForLoad)
     //   old bucket array                   _oldBuckets                    growth end, Clear, Dispose
-    //   overflow chunk (1..128 buckets)    _overflow / _oldOverflow list  generation retired, Clear, Dispose
+    //   overflow chunk (1..128 buckets,    _overflow / _oldOverflow list  generation retired (growth end, Clear,
+    //     more when an evacuation's                                       ReplaceEmpty), Dispose
+    //     reserve needs more)
+    //   ownership list storage             the list                       its resize (EnsureRoom), RetireOverflowList at every
+    //                                                                     generation retirement (growth end, Clear,
+    //                                                                     ReplaceEmpty) and Dispose: freed at once (no read
+    //                                                                     reaches it); a growth start hands _overflow's to
+    //                                                                     _oldOverflow
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
-    //   list storage, enumerator slots     the list / the registry        resize, Dispose
+    //   enumerator slot table              _iterSlots (the registry)      Dispose; outgrown, it moves to _oldIterSlots
     //   outgrown enumerator slot tables    _oldIterSlots                  Dispose (kept: see RegisterIterator)
-    //   next growth's array, prepared      _preparedArray                 taken by that growth; a growth to another size,
-    //     (GoMapOptions.PrepareGrowthAhead)                               an emptying resize, Dispose (freed at once: no
-    //                                                                     reader ever had it)
+    //   next growth's array, prepared      _preparedArray                 taken by the growth to its B, or by ReplaceEmpty to
+    //     (GoMapOptions.PrepareGrowthAhead)                               that B, when neither commits; else freed at once (no
+    //                                                                     reader ever had it) by TakePrepared when an array
+    //                                                                     of another B, or a committed one (a committed growth
+    //                                                                     to the prepared B too), replaces the current one;
+    //                                                                     by ReplaceEmpty to B = 0; by Dispose. Kept by a new
+    //                                                                     array of the current B (a same-size growth)
     //
     // "Retire" is how a block leaves the map while something may still read it, and "release"
     // is returning it to the system. Go's garbage collector frees an old generation whenever
@@ -22,7 +37,7 @@ namespace NativeGoMap
     //
     //   retire ──► _deferred ──(promote)──► _releaseQueue ──(release steps)──► system
     //                                                              ├─(Go mode, big arrays)─► _parked ──(a growth start ≥ 1 s later)──► unmapped
-    //                                                              └─(whole mappings ≤ 4 MiB, a growth's ≤ 32 MiB, or committed)─► NativeHeap's reuse cache ──► the next array of that size
+    //                                                              └─(whole mappings ≤ 4 MiB, a growth's ≤ 32 MiB, or committed, that FreeToCache accepts)─► NativeHeap's reuse cache ──► the next array of that size
     //
     //   - _deferred holds blocks that a registered enumerator may still read (its bucket array,
     //     a chain it walks, an indirect key it looks up again). It runs newest first; each
@@ -78,6 +93,14 @@ namespace NativeGoMap
     //     stall of the write that starts a growth, and the ways of serving them without that
     //     clear that were measured made the build loops slower or no faster
     //     (NativeHeap.BigCacheMaxBytes).
+    //   - NativeHeap.FreeToCache refuses a mapping, which is then released the ordinary way
+    //     (by release steps: discarded, then parked or freed; by Dispose: freed), when a piece of it was released already, when it had
+    //     a populate job posted (PopulateFlag: the job's slot may still be queued; a growth's
+    //     array in base pages, or one prepared ahead), when it is for the big pool and the release
+    //     thread is not running (nothing would unmap it if no map took it), and when making room
+    //     would evict an entry cached less than a second ago (CacheGraceMilliseconds: a read
+    //     racing its first owner's writes may still be in it); older entries evicted on the way
+    //     stay evicted.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>How long a Go-mode emptied mapping stays parked (mapped, one page populated) before a growth start may unmap it.</summary>
@@ -315,7 +338,9 @@ namespace NativeGoMap
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
         /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
         /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
-        /// memory; in Strict mode no read can be racing (Promote checked), and it is unmapped at once.
+        /// memory; in Strict mode no read can be racing (Promote checked), and it is freed at once:
+        /// the release thread unmaps it, not before <see cref="NativeHeap.UnmapDueAt"/> when the
+        /// mapping came from the reuse cache (a read racing its previous owner's writes may still be in it).
         /// </summary>
         private void ReleaseSome()
         {

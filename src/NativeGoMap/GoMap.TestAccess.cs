@@ -1,9 +1,10 @@
 namespace NativeGoMap
 {
     // Test hooks: read-only views of the internals that no public member shows, a few switches
-    // (DoubleLikeGoForTest, EvacuateInBulkForTest) and one step of a write (PublishForTest), for
-    // the test and stress projects (InternalsVisibleTo) instead of reflection. The map never
-    // calls them.
+    // (DoubleLikeGoForTest, EvacuateInBulkForTest), one step of a write (PublishForTest) and
+    // writable references to a few fields (…RefForTest), through which Validate's tests break one
+    // invariant at a time, for the test and stress projects (InternalsVisibleTo) instead of
+    // reflection. The map never calls them.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>
@@ -35,6 +36,21 @@ namespace NativeGoMap
 
         /// <summary>Test hook: gives this map the library's bound for evacuating a small table's growth in one write (<see cref="BulkEvacuationMaxBytes"/>), which the test assemblies set to 0 for the maps they create (<see cref="BulkEvacuation"/>).</summary>
         internal void EvacuateInBulkForTest() => _bulkEvacuationMaxBytes = BulkEvacuationMaxBytes;
+
+        /// <summary>Test hook: the field B itself, writable (Validate's tests corrupt it and restore it).</summary>
+        internal ref int BRefForTest => ref _b;
+
+        /// <summary>Test hook: the evacuation mark (Go's nevacuate) itself, writable (Validate's tests).</summary>
+        internal ref ulong NEvacuateRefForTest => ref _nevacuate;
+
+        /// <summary>Test hook: the live enumerator count itself, writable (Validate's tests).</summary>
+        internal ref int LiveIteratorsRefForTest => ref _liveIterators;
+
+        /// <summary>Test hook: the pending-reclaim flag itself, writable (Validate's tests).</summary>
+        internal ref bool ReclaimPendingRefForTest => ref _reclaimPending;
+
+        /// <summary>Test hook: the deferred list's head itself, writable (Validate's tests).</summary>
+        internal ref byte* DeferredHeadRefForTest => ref _deferred;
 
         /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
         internal long DeletesSinceGrowth => _deletesSinceGrowth;

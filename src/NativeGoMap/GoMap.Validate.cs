@@ -22,6 +22,9 @@ namespace NativeGoMap
                 return;
             }
 
+            // The arrays' blocks hold 2^B buckets and their tail: before the tables published from them.
+            Check(_buckets == null || NativeHeap.UsableSize(_buckets) >= (BucketLayout<TKey, TValue>.ArrayBytes(_b) ?? ulong.MaxValue), "the bucket array's block is smaller than B's array");
+            Check(_oldBuckets == null || NativeHeap.UsableSize(_oldBuckets) >= (BucketLayout<TKey, TValue>.ArrayBytes(OldB()) ?? ulong.MaxValue), "the old bucket array's block is smaller than its B's array");
             Check((s & StateWriting) == 0 || (f & FlagPoisoned) != 0, "hashWriting is set outside a write");
             Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
@@ -45,6 +48,7 @@ namespace NativeGoMap
             void Own(void* p, string what)
             {
                 Check(p != null, what + " is null");
+                Check(NativeHeap.IsLive((byte*)p), what + " is freed");
                 Check(owned.Add((nint)p), what + " is owned twice");
                 charged += NativeHeap.ChargedSize((byte*)p);
             }
@@ -64,6 +68,7 @@ namespace NativeGoMap
                 Check(_prepareGrowthAhead, "a prepared growth array without PrepareGrowthAhead");
                 Check(_buckets != null && _preparedB == GrownB(_b), "the prepared array is not of the next growth's size");
                 Check(_preparedArray != _buckets && _preparedArray != _oldBuckets, "the prepared array is in use");
+                Check(NativeHeap.UsableSize(_preparedArray) >= (BucketLayout<TKey, TValue>.ArrayBytes(_preparedB) ?? ulong.MaxValue), "the prepared array's block is smaller than its B's array");
             }
 
             var currentList = new HashSet<nint>();
@@ -98,6 +103,10 @@ namespace NativeGoMap
 
                 Check(live == _liveIterators, "live enumerator count differs from the registration table");
             }
+            else
+            {
+                Check(_liveIterators == 0, "live enumerators without a registration table");
+            }
 
             for (byte* p = _oldIterSlots; p != null; p = NativeHeap.Next(p))
             {
@@ -111,6 +120,9 @@ namespace NativeGoMap
                 deferredBytes += NativeHeap.ChargedSize(p);
             }
 
+            // Promote clears the pending flag only while an enumerator may still read what it leaves
+            // deferred; the last one to end raises it again (UnregisterIterator).
+            Check(_deferred == null || _liveIterators != 0 || _reclaimPending, "blocks are deferred with no enumerator live and no reclaim pending");
             for (byte* p = _releaseQueue; p != null; p = NativeHeap.Next(p))
             {
                 Own(p, "queued block");
@@ -121,6 +133,7 @@ namespace NativeGoMap
             {
                 Own(p, "parked mapping");
                 Check(NativeHeap.IsMapped(p) && (f & FlagStrict) == 0, "a parked block is not a Go-mode mapping");
+                Check(NativeHeap.ChargedSize(p) == (long)OsMemory.Page, "a parked mapping is not released down to its first page");
             }
 
             Check(deferredBytes == _deferredBytes, "deferred byte count is wrong");
@@ -178,7 +191,8 @@ namespace NativeGoMap
                 int oldB = OldB();
                 ulong n = MapMath.BucketShift(oldB);
                 ulong units = EvacuationUnits();
-                Check(_nevacuate <= units, "nevacuate past the last evacuation unit");
+                // The write whose evacuation takes the mark to the end ends the growth (AdvanceEvacuationMark).
+                Check(_nevacuate < units, "nevacuate at or past the last evacuation unit while growing");
                 Check(oldB <= _b || oldB - _b <= MaxShrinkLevels, "a shrink of more levels than MaxShrinkLevels");
                 byte* tail = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, n);
                 byte* end = BucketLayout<TKey, TValue>.Bucket(_oldBuckets, MapMath.ArrayBucketCount(oldB));
@@ -347,8 +361,12 @@ namespace NativeGoMap
 
             for (long k = 0; k < list.Count; k++)
             {
-                own(list.Items[k], what);
-                set.Add((nint)list.Items[k]);
+                byte* chunk = list.Items[k];
+                own(chunk, what);
+                long count = BucketLayout<TKey, TValue>.ChunkCount(chunk);
+                ulong usable = NativeHeap.UsableSize(chunk);
+                Check(count > 0 && (ulong)count <= usable / (ulong)BucketLayout<TKey, TValue>.BucketSize && BucketLayout<TKey, TValue>.ChunkBytes(count) <= usable, what + "'s bucket count does not fit its block");
+                set.Add((nint)chunk);
             }
         }
 

@@ -47,9 +47,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// Blocks this large come from their own mapping where <see cref="OsMemory.Supported"/>:
-        /// below glibc's mmap threshold (128 KiB), so that no bucket array is ever handed to the C
-        /// heap's free(), which would unmap a large block at once under a racing Go-mode read
-        /// (the stress program caught one such crash); ours are discarded and parked instead.
+        /// below glibc's mmap threshold (128 KiB), so that a big bucket array goes to the C heap's
+        /// free(), which would unmap a large block at once under a racing Go-mode read (the stress
+        /// program caught one such crash), only when <see cref="OsMemory.Map"/> failed and
+        /// <see cref="Alloc"/> fell back to calloc for it; ours are discarded and parked instead.
         /// </summary>
         internal const ulong MappedThreshold = 64 * 1024;
 
@@ -752,6 +753,13 @@ namespace NativeGoMap
             return (long)(total - keep);
         }
 
+        /// <summary>True for a block of ours that is not freed: its header carries a live magic word (a C heap block's or a mapping's), not <see cref="FreedMagic"/> (GoMap.Validate).</summary>
+        internal static bool IsLive(byte* p)
+        {
+            ulong magic = *(ulong*)(p - HeaderSize) & MagicMask;
+            return magic == Magic || magic == MappedMagic;
+        }
+
         /// <summary>True for a block in a mapping of its own that asked for huge pages (a committed one).</summary>
         internal static bool IsHugeMapped(byte* p) => IsMapped(p) && (*(ulong*)(p - MappedOffset) & HugeFlag) != 0;
 
@@ -849,8 +857,8 @@ namespace NativeGoMap
             (t_quarantine ??= new List<(IntPtr, ulong, bool)>()).Add(((IntPtr)baseP, total, mapped));
         }
 
-        /// <summary>Bytes of a live block from <paramref name="p"/> to its end.</summary>
-        private static ulong UsableSize(byte* p)
+        /// <summary>Bytes of a live block from <paramref name="p"/> to its end (a mapping's released pieces excluded).</summary>
+        internal static ulong UsableSize(byte* p)
         {
             ulong header = *(ulong*)(p - HeaderSize);
             return (header & SizeMask) - ((header >> 48) & 0xFF);

@@ -102,9 +102,10 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// One posted call: 32 bytes that live in the header words of the mapping it is about
-        /// (NativeHeap.cs draws them), written before the post and read by the thread before it
-        /// makes the call. <see cref="What"/> is <see cref="Kind.None"/> once the thread has
+        /// One posted call: 32 bytes that live in the words below the header of the mapping it
+        /// is about (NativeHeap.cs draws them), or, for a <see cref="Kind.FreeHeap"/> job, in the
+        /// first bytes of the C heap block it frees (NativeHeap.FreeOnReleaseThread), written
+        /// before the post and read by the thread before it makes the call. <see cref="What"/> is <see cref="Kind.None"/> once the thread has
         /// taken the job (and before it was ever posted), so a slot can tell whether it waits.
         /// </summary>
         [StructLayout(LayoutKind.Sequential)]
