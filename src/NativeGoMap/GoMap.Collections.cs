@@ -91,8 +91,9 @@ namespace NativeGoMap
 
             /// <summary>
             /// Copies the keys into <paramref name="array"/> from <paramref name="index"/> on, in the
-            /// order an enumeration of <see cref="Keys"/> yields them. O(n); no allocation; checks the
-            /// arguments as Dictionary does before writing anything.
+            /// order an enumeration of <see cref="Keys"/> yields them. One enumeration: O(n + 2^B), and
+            /// its registration (<see cref="GetEnumerator"/>); no GC allocation; checks the arguments as
+            /// Dictionary does before writing anything.
             /// </summary>
             /// <param name="array">The destination.</param>
             /// <param name="index">Where the first key goes.</param>
@@ -100,6 +101,8 @@ namespace NativeGoMap
             /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or past the end of <paramref name="array"/>.</exception>
             /// <exception cref="ArgumentException">The keys do not fit between <paramref name="index"/> and the end.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write ran on another thread before or during the copy, or the map is poisoned.</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated or doubled (see <see cref="GetEnumerator"/>).</exception>
             public void CopyTo(TKey[] array, int index)
             {
                 _map.CheckCopyTo(array, index);
@@ -112,6 +115,8 @@ namespace NativeGoMap
             /// </summary>
             /// <returns>A struct enumerator.</returns>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             public KeyEnumerator GetEnumerator() => new KeyEnumerator(new Enumerator(_map, ordered: true));
 
             /// <summary>Not supported: the collection is read-only.</summary>
@@ -130,10 +135,16 @@ namespace NativeGoMap
                 return false;
             }
 
-            /// <summary>Boxes a new <see cref="KeyEnumerator"/> (one allocation).</summary>
+            /// <summary>Boxes a new <see cref="KeyEnumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             IEnumerator<TKey> IEnumerable<TKey>.GetEnumerator() => GetEnumerator();
 
-            /// <summary>Boxes a new <see cref="KeyEnumerator"/> (one allocation).</summary>
+            /// <summary>Boxes a new <see cref="KeyEnumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
         }
 
@@ -150,7 +161,7 @@ namespace NativeGoMap
             /// <summary>The current key; <c>default</c> before the first and after the last <see cref="MoveNext"/>. O(1).</summary>
             public readonly TKey Current => _inner.Current.Key;
 
-            /// <summary>The current key, boxed.</summary>
+            /// <summary>The current key, boxed: one allocation per call (the typed <see cref="Current"/> allocates nothing).</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
             readonly object IEnumerator.Current => _inner.UntypedCurrent(Current);
 
@@ -167,6 +178,8 @@ namespace NativeGoMap
 
             /// <summary>Starts a new enumeration of the keys; see <see cref="Enumerator"/>'s <see cref="IEnumerator.Reset"/>.</summary>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated or doubled.</exception>
             void IEnumerator.Reset() => _inner.Restart();
         }
 
@@ -197,8 +210,9 @@ namespace NativeGoMap
 
             /// <summary>
             /// Copies the values into <paramref name="array"/> from <paramref name="index"/> on, in the
-            /// order of <see cref="KeyCollection.CopyTo"/>. O(n); no allocation; checks the arguments
-            /// as Dictionary does before writing anything.
+            /// order of <see cref="KeyCollection.CopyTo"/>. One enumeration: O(n + 2^B), and its
+            /// registration (<see cref="GetEnumerator"/>); no GC allocation; checks the arguments as
+            /// Dictionary does before writing anything.
             /// </summary>
             /// <param name="array">The destination.</param>
             /// <param name="index">Where the first value goes.</param>
@@ -206,6 +220,8 @@ namespace NativeGoMap
             /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or past the end of <paramref name="array"/>.</exception>
             /// <exception cref="ArgumentException">The values do not fit between <paramref name="index"/> and the end.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write ran on another thread before or during the copy, or the map is poisoned.</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated or doubled (see <see cref="GetEnumerator"/>).</exception>
             public void CopyTo(TValue[] array, int index)
             {
                 _map.CheckCopyTo(array, index);
@@ -218,6 +234,8 @@ namespace NativeGoMap
             /// </summary>
             /// <returns>A struct enumerator.</returns>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             public ValueEnumerator GetEnumerator() => new ValueEnumerator(new Enumerator(_map, ordered: true));
 
             /// <summary>Whether some entry holds <paramref name="item"/>: the map's <see cref="GoMap{TKey, TValue}.ContainsValue"/>, a scan. O(n).</summary>
@@ -239,10 +257,16 @@ namespace NativeGoMap
                 return false;
             }
 
-            /// <summary>Boxes a new <see cref="ValueEnumerator"/> (one allocation).</summary>
+            /// <summary>Boxes a new <see cref="ValueEnumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             IEnumerator<TValue> IEnumerable<TValue>.GetEnumerator() => GetEnumerator();
 
-            /// <summary>Boxes a new <see cref="ValueEnumerator"/> (one allocation).</summary>
+            /// <summary>Boxes a new <see cref="ValueEnumerator"/> (one allocation); otherwise as <see cref="GetEnumerator"/>.</summary>
+            /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated (any first enumeration of a non-empty map) or doubled.</exception>
             IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
         }
 
@@ -264,7 +288,7 @@ namespace NativeGoMap
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
             public readonly ref TValue CurrentValueRef => ref _inner.CurrentValueRef;
 
-            /// <summary>The current value, boxed.</summary>
+            /// <summary>The current value, boxed: one allocation per call (the typed <see cref="Current"/> allocates nothing).</summary>
             /// <exception cref="InvalidOperationException">Before the first <see cref="MoveNext"/> or after the last.</exception>
             readonly object IEnumerator.Current => _inner.UntypedCurrent(Current);
 
@@ -281,6 +305,8 @@ namespace NativeGoMap
 
             /// <summary>Starts a new enumeration of the values; see <see cref="Enumerator"/>'s <see cref="IEnumerator.Reset"/>.</summary>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is running on another thread, or an earlier race was detected (the map is poisoned).</exception>
+            /// <exception cref="OutOfMemoryException">The map's registration table could not be allocated or doubled.</exception>
             void IEnumerator.Reset() => _inner.Restart();
         }
     }

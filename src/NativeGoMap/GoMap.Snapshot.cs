@@ -6,9 +6,11 @@
 // count before the first entry, and has every entry before it places any, so it sizes the map
 // once and orders the entries by where they go:
 //
-//   1. size     the map gets Go's B for the count at once (makemap's rule), its bucket array
-//               asked for 2 MiB pages (HugePages.cs): the array is the only fresh memory a load
-//               touches.
+//   1. size     the map gets Go's B for the count at once (makemap's rule). From a stream that
+//               can seek (its length vouches for the count) the bucket array is committed: a big
+//               one is mapped in 2 MiB pages, populated at once (OsMemory.cs); from one that
+//               cannot (stream.CanSeek false) it is only reserved, its pages faulted in by the
+//               scatter as entries arrive. The array is the only fresh memory a load touches.
 //   2. read     the entries arrive in chunks of 1 MiB, each checksummed while it is in cache.
 //   3. scatter  every key is hashed under the new map's own seed; its entry is appended to its
 //               partition, a run of 2^(B-p) consecutive buckets (the top p ≤ 12 bits of the
@@ -44,9 +46,10 @@ namespace NativeGoMap
 
         /// <summary>
         /// Writes a snapshot of the map to <paramref name="stream"/>: a header, every entry, a
-        /// checksum (the format is described in the README). O(n + 2^B): one walk over the
-        /// bucket array in memory order, 1 MiB per stream write; allocates nothing on the GC heap (a
-        /// 1 MiB native buffer while it runs). A read: it changes nothing (no growth work) and
+        /// checksum (the format is described in the README). O(n + 2^B + overflow buckets), and
+        /// during a growth O(2^oldB) more: one walk over the bucket array in memory order (during
+        /// a growth, over the old array first), 1 MiB per stream write; allocates nothing on the
+        /// GC heap (a 1 MiB native buffer while it runs). A read: it changes nothing (no growth work) and
         /// invalidates no reference; like an enumeration, it keeps memory a write retires
         /// meanwhile allocated until it ends.
         /// </summary>
@@ -66,7 +69,8 @@ namespace NativeGoMap
         /// <exception cref="ConcurrentMapAccessException">Another thread wrote to the map meanwhile.</exception>
         /// <exception cref="InvalidOperationException">The map was written from inside the stream's <c>Write</c>.</exception>
         /// <exception cref="NotSupportedException">The machine is big-endian.</exception>
-        /// <exception cref="OutOfMemoryException">The native write buffer could not be allocated; nothing was written.</exception>
+        /// <exception cref="OutOfMemoryException">The native write buffer, or the map's enumerator registration table (see
+        /// <see cref="GetEnumerator"/>), could not be allocated; nothing was written.</exception>
         public void WriteTo(Stream stream)
         {
             ThrowHelper.ThrowIfNull(stream, nameof(stream));
@@ -150,10 +154,18 @@ namespace NativeGoMap
         /// <returns>The loaded map; the caller disposes it.</returns>
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
         /// <exception cref="InvalidDataException">The stream is not a snapshot, is truncated or corrupt, holds
-        /// other key or value types, an impossible count or B, or a key twice. The message says which.</exception>
+        /// other key or value types, an impossible count or B (a count whose bucket array or entry
+        /// bytes could not be addressed), or a key twice. The message says which. A stream that can
+        /// seek and holds fewer bytes than the count needs is refused as truncated before anything
+        /// is allocated.</exception>
         /// <exception cref="NotSupportedException">The snapshot has a newer format version; or
         /// <typeparamref name="TKey"/> needs a comparer; or the machine is big-endian.</exception>
-        /// <exception cref="OutOfMemoryException">Native memory ran out.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out. A stream that cannot seek
+        /// (<see cref="Stream.CanSeek"/> false) has no length to check the header's count against,
+        /// so the bucket array for that count is reserved (not populated) before the entries
+        /// arrive: a count beyond what this machine can reserve gets this exception, not
+        /// <see cref="InvalidDataException"/>, however few bytes follow; where the OS overcommits,
+        /// a reservable one takes that much address space until the load fails as truncated.</exception>
         public static GoMap<TKey, TValue> ReadFrom(Stream stream, GoMapOptions? options = null) => ReadFrom(stream, options, null);
 
         /// <summary>
@@ -168,7 +180,8 @@ namespace NativeGoMap
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
         /// <exception cref="InvalidDataException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
         /// <exception cref="NotSupportedException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
-        /// <exception cref="OutOfMemoryException">Native memory ran out.</exception>
+        /// <exception cref="OutOfMemoryException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>: native
+        /// memory ran out, or a stream that cannot seek claims a count this machine cannot reserve.</exception>
         public static GoMap<TKey, TValue> ReadFrom(Stream stream, GoMapOptions? options, IEqualityComparer<TKey>? comparer)
         {
             ThrowHelper.ThrowIfNull(stream, nameof(stream));

@@ -39,7 +39,11 @@ namespace NativeGoMap
         /// <summary>True when the growth in progress keeps the bucket count (it only compacts overflow chains).</summary>
         public bool IsSameSizeGrow { get; }
 
-        /// <summary>True when the growth in progress is a shrink started by <see cref="GoMap{TKey, TValue}.TrimExcess()"/> (the old array is larger).</summary>
+        /// <summary>
+        /// True when the growth in progress is a shrink (the old array is larger): one that
+        /// <see cref="GoMap{TKey, TValue}.TrimExcess()"/> or <see cref="GoMap{TKey, TValue}.TrimExcess(long)"/>
+        /// started, or, for a trim of more levels than one shrink takes, one that a later write started.
+        /// </summary>
         public bool IsShrinking { get; }
 
         /// <summary>Go's <c>nevacuate</c>: evacuation units below this index are evacuated (an old bucket; for a shrink, the group of old buckets that merge into one new bucket).</summary>

@@ -54,11 +54,14 @@ namespace NativeGoMap.Fuzz
     }
 
     /// <summary>
-    /// The oracle: every input either loads into a map that passes <c>Validate</c>, holds its
-    /// count, and survives a write and reload unchanged, or is refused with
-    /// <see cref="InvalidDataException"/> or <see cref="NotSupportedException"/>; and either way
-    /// every native byte taken is given back. Anything else throws <see cref="OracleException"/>
-    /// (or lets the library's unexpected exception through), which the fuzzer counts as a crash.
+    /// The oracle: every input, read from a stream that can seek and from one that cannot,
+    /// either loads into a map that passes <c>Validate</c>, holds its count, and survives a write
+    /// and reload unchanged, or is refused with <see cref="InvalidDataException"/> or
+    /// <see cref="NotSupportedException"/>; from the stream that cannot seek, whose header count
+    /// the library cannot check against a length, also with <see cref="OutOfMemoryException"/>,
+    /// but only when that count is more than the input's bytes could hold. Either way every
+    /// native byte taken is given back. Anything else throws <see cref="OracleException"/> (or
+    /// lets the library's unexpected exception through), which the fuzzer counts as a crash.
     /// </summary>
     public static unsafe class SnapshotOracle
     {
@@ -118,14 +121,23 @@ namespace NativeGoMap.Fuzz
             return stream.ToArray();
         }
 
+        /// <summary>Loads <paramref name="input"/> from a stream that can seek, then from one that cannot.</summary>
         private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer)
             where TKey : unmanaged
             where TValue : unmanaged
         {
+            Load<TKey, TValue>(input, comparer, seekable: true);
+            Load<TKey, TValue>(input, comparer, seekable: false);
+        }
+
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, bool seekable)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
             long before = GoMapDiagnostics.LiveNativeBytes;
+            Stream stream = seekable ? new MemoryStream(input, writable: false) : new NonSeekableStream(input);
             try
             {
-                var stream = new MemoryStream(input, writable: false);
                 using (GoMap<TKey, TValue> map = GoMap<TKey, TValue>.ReadFrom(stream, Options, comparer))
                 {
                     map.Validate();
@@ -137,7 +149,8 @@ namespace NativeGoMap.Fuzz
 
                     Expect(seen == map.LongCount, $"enumerated {seen} entries of a map of {map.LongCount}");
                     long length = BitConverter.ToUInt32(input, 12) + (map.LongCount * (sizeof(TKey) + sizeof(TValue))) + 4;
-                    Expect(stream.Position == length, $"read {stream.Position} bytes of a {length}-byte snapshot");
+                    long read = stream is NonSeekableStream forward ? forward.Consumed : stream.Position;
+                    Expect(read == length, $"read {read} bytes of a {length}-byte snapshot");
 
                     // What loads must write and load again to the same entries.
                     var copy = new MemoryStream();
@@ -158,9 +171,20 @@ namespace NativeGoMap.Fuzz
             catch (NotSupportedException)
             {
             }
+            catch (OutOfMemoryException) when (!seekable)
+            {
+                // The library reserved a bucket array for the header's count before the entries
+                // came (ReadFrom's documented exception for a stream that cannot seek): only a
+                // count the input could not have held may get there.
+                long count = input.Length >= 24 ? BitConverter.ToInt64(input, 16) : -1;
+                long room = input.Length >= 24 ? Math.Max(0, input.Length - (long)BitConverter.ToUInt32(input, 12) - 4) / (sizeof(TKey) + sizeof(TValue)) : 0;
+                Expect(count > room, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> from a stream that cannot seek ran out of memory for a count of {count}, which the input's bytes could hold");
+            }
 
+            // Its NotSupportedException would pass for a refusal above.
+            Expect(stream is not NonSeekableStream { SeekAsked: true }, "ReadFrom asked a stream that cannot seek for its length or position");
             long after = GoMapDiagnostics.LiveNativeBytes;
-            Expect(after == before, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> leaked {after - before} native bytes");
+            Expect(after == before, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> ({(seekable ? "seekable" : "not seekable")}) leaked {after - before} native bytes");
         }
 
         private static ReadOnlySpan<byte> Bytes<T>(in T value)
@@ -173,6 +197,64 @@ namespace NativeGoMap.Fuzz
             {
                 throw new OracleException(what);
             }
+        }
+    }
+
+    /// <summary>
+    /// A read-only stream over an input with no length or position (as a pipe's or a socket's):
+    /// <c>ReadFrom</c> cannot check the header's count against the bytes that follow.
+    /// </summary>
+    internal sealed class NonSeekableStream : Stream
+    {
+        private readonly byte[] _bytes;
+        private int _position;
+
+        public NonSeekableStream(byte[] bytes) => _bytes = bytes;
+
+        /// <summary>Bytes read so far (what <see cref="Position"/> would say).</summary>
+        public long Consumed => _position;
+
+        /// <summary>Whether anyone asked for the length or position, or to seek (each throws <see cref="NotSupportedException"/>).</summary>
+        public bool SeekAsked { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw Unsupported();
+
+        public override long Position
+        {
+            get => throw Unsupported();
+            set => throw Unsupported();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = Math.Min(buffer.Length, _bytes.Length - _position);
+            _bytes.AsSpan(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw Unsupported();
+
+        public override void SetLength(long value) => throw Unsupported();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private NotSupportedException Unsupported()
+        {
+            SeekAsked = true;
+            return new NotSupportedException("This stream cannot seek.");
         }
     }
 
