@@ -16,7 +16,11 @@ namespace NativeGoMap
     // writes, different after each.
     //
     // ValueCollection and ValueEnumerator mirror KeyCollection and KeyEnumerator member for
-    // member (as Dictionary's do); keep the two in sync.
+    // member (as Dictionary's do); keep the two in sync. Deliberate differences, as in
+    // Dictionary: KeyCollection.Contains is public (a lookup) where ValueCollection's is an
+    // explicit ICollection member (a scan, ContainsValue); ValueEnumerator has CurrentValueRef
+    // (the map's enumerator's, for updates in place) and KeyEnumerator nothing like it (a key
+    // must not change in place).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         // The boxes the IDictionary and IReadOnlyDictionary forms of Keys and Values hand out:
