@@ -448,6 +448,21 @@ namespace NativeGoMap.Tests
             Assert.All(keys, k => Assert.True(KeyEquality.Equals(k, Key(-1))));
         }
 
+        [Fact]
+        public void CopyToOfPairsOrValuesIntoAnArrayTooShortWritesNothing()
+        {
+            // As for Keys above: the length check comes before the first write.
+            using GoMap<TKey, TValue> map = NewMap(N);
+            var pairs = new KeyValuePair<TKey, TValue>[N];
+            pairs.AsSpan().Fill(KeyValuePair.Create(Key(-1), Value(-1)));
+            Assert.Throws<ArgumentException>(() => map.CopyTo(pairs, 1));
+            Assert.All(pairs, p => Assert.True(KeyEquality.Equals(p.Key, Key(-1))));
+            var values = new TValue[N];
+            values.AsSpan().Fill(Value(-1));
+            Assert.Throws<ArgumentException>(() => map.Values.CopyTo(values, 1));
+            Assert.All(values, v => Assert.True(ValueEquality.Equals(v, Value(-1))));
+        }
+
         // ---- 4. IDictionary, ICollection of pairs, IReadOnlyDictionary ----
 
         [Fact]

@@ -357,6 +357,39 @@ namespace NativeGoMap.Tests
             map.Dispose();
         }
 
+        [Fact]
+        public void AWriteWhoseHashWritingFlagAnotherWriterCleared_ThrowsConcurrentMapWritesAtItsEnd_AndPoisons()
+        {
+            // Go's mapassign ends with `if h.flags&hashWriting == 0 { fatal("concurrent map
+            // writes") }`: two writers that both passed the check at the start find it at the end,
+            // when the first to finish has cleared the flag under the other. The comparer plays the
+            // writer that finishes first: inside the write (Equals(1, 1) of an update) it ends a
+            // simulated write, which clears hashWriting as that writer's end would.
+            var comparer = new CallbackComparer();
+            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 2 }, comparer);
+            map[1] = 1;
+            comparer.Callback = map.SimulateWriteEnd;
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => map[1] = 2);
+            Assert.Equal(Writes, e.Message);
+            Assert.True(map.IsPoisoned);
+            Assert.Equal(Writes, Assert.Throws<ConcurrentMapAccessException>(() => map.ContainsKey(1)).Message);
+        }
+
+        private sealed class CallbackComparer : IEqualityComparer<int>
+        {
+            public Action? Callback { get; set; }
+
+            public bool Equals(int x, int y)
+            {
+                Action? callback = Callback;
+                Callback = null;
+                callback?.Invoke();
+                return x == y;
+            }
+
+            public int GetHashCode(int obj) => obj;
+        }
+
         private sealed class ReenteringComparer : IEqualityComparer<int>
         {
             public GoMap<int, int>? Map { get; set; }

@@ -617,6 +617,54 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void Growth_TheEvacuationMarkSkipsOldBucketsAlreadyEvacuatedAheadOfIt()
+        {
+            // Go's advanceEvacuationMark: when the bucket at the mark is evacuated, the mark moves
+            // past every evacuated bucket after it (up to 1024), so buckets that writes evacuated
+            // out of order cost the sequential work nothing. Mark m: a write to old bucket m+5
+            // evacuates it and m..m+2 (mark m+3); a write to m+4 evacuates it and m+3, after which
+            // the mark passes m+4 and m+5 at once, and its two further steps take m+6 and m+7.
+            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 5 });
+            map.DoubleLikeGoForTest();
+            int k = 0;
+            while (!(map.GetStats().IsGrowing && map.GetStats().B == 9))
+            {
+                map[k] = k;
+                k++;
+            }
+
+            ulong oldBuckets = 1UL << MapInternals<int, int>.OldB(map);
+            long m = map.GetStats().EvacuatedBuckets;
+            for (long j = m; j < m + 8; j++)
+            {
+                byte top0 = *MapInternals<int, int>.Bucket(map.OldBucketArray, (ulong)j);
+                Assert.False(top0 is > 1 and < 5, $"precondition: old bucket {j} is already evacuated (mark {m})");
+            }
+
+            int KeyInOldBucket(long bucket)
+            {
+                int key = k;
+                while ((map.DefaultHashForTest(key) & (oldBuckets - 1)) != (ulong)bucket)
+                {
+                    key++;
+                }
+
+                k = key + 1;
+                return key;
+            }
+
+            long before = MapInternals<int, int>.EvacuatedOldBuckets(map);
+            int first = KeyInOldBucket(m + 5);
+            map[first] = first;
+            Assert.Equal(m + 3, map.GetStats().EvacuatedBuckets);
+            int second = KeyInOldBucket(m + 4);
+            map[second] = second;
+            Assert.Equal(m + 8, map.GetStats().EvacuatedBuckets);
+            Assert.Equal(before + 8, MapInternals<int, int>.EvacuatedOldBuckets(map));
+            map.Validate();
+        }
+
+        [Fact]
         public void Growth_CompletesWithinOneWritePerOldBucket()
         {
             Seeded.Run(seed =>

@@ -44,6 +44,58 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void EachReleaseStep_StopsOnce32KiBOfSmallBlocksAreFreed()
+        {
+            // 2 KiB values are indirect blocks: 32 of them would be 64 KiB, so the byte budget
+            // (ReleaseBudgetSmallBytes), not the block count, ends each step, after the block
+            // that reaches it.
+            using var map = new GoMap<long, Value2K>(new GoMapOptions { Seed = 4 });
+            for (long k = 0; k < 200; k++)
+            {
+                map[k] = default;
+            }
+
+            IterationHelpers.FinishGrowth(map, 0L, default(Value2K));
+            Release.Drain(map, () => map[0] = default);
+            GoMap<long, Value2K>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            for (long k = 100; k < 200; k++)
+            {
+                Assert.True(map.Remove(k)); // deferred: e may still look these up
+            }
+
+            e.Dispose();
+            Assert.Equal(100, map.DeferredBlockCount + map.QueuedBlockCount);
+            int writes = 0;
+            while (map.DeferredBlockCount + map.QueuedBlockCount > 0)
+            {
+                int blocks = map.DeferredBlockCount + map.QueuedBlockCount;
+                long releasedBefore = map.Work.ReleasedBytes;
+                map[0] = default; // an update retires nothing
+                writes++;
+
+                int freed = blocks - (map.DeferredBlockCount + map.QueuedBlockCount);
+                long released = map.Work.ReleasedBytes - releasedBefore;
+                long block = released / Math.Max(1, freed); // the blocks are all one size
+                Assert.True(freed >= 1, $"step {writes} freed nothing");
+                Assert.True(released - block < Release.SmallBytesPerStep, $"step {writes} went on past {Release.SmallBytesPerStep} bytes: {freed} blocks, {released} bytes");
+                if (map.DeferredBlockCount + map.QueuedBlockCount > 0)
+                {
+                    Assert.True(released >= Release.SmallBytesPerStep, $"step {writes} stopped early: {freed} blocks, {released} bytes");
+                }
+            }
+
+            Assert.True(writes > (100 + Release.BlocksPerStep - 1) / Release.BlocksPerStep, $"{writes} writes released 100 blocks of 2 KiB");
+            map.Validate();
+        }
+
+        /// <summary>A value of 2 KiB: stored in a block of its own (indirect), each a small block of the release queue.</summary>
+        private unsafe struct Value2K
+        {
+            public fixed byte Bytes[2048];
+        }
+
+        [Fact]
         public void TheEndOfABigGrowth_IsReleasedOverSeveralWrites_AHugePageAtATime()
         {
             // B = 15 -> 16 for <long,long>: the old array is 5.4 MB, a mapping of its own, which

@@ -473,6 +473,47 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void TrimExcess_CompactsAtTheSameSizeOnlyOnceTheDeletesReachTheOverflowBucketCount()
+        {
+            // The compaction rule's second half: at least as many deletes since the array was
+            // made as overflow buckets in use. One delete short, TrimExcess leaves the chains as
+            // they are; the delete that makes the counts equal lets it compact.
+            using var map = new GoMap<int, int>(null, new ModuloComparer(64));
+            for (int k = 0; k < 6000; k++)
+            {
+                map[k] = k;
+            }
+
+            IterationHelpers.FinishGrowth(map, 0, 0);
+            int b = map.GetStats().B;
+            long used = map.GetStats().OverflowBuckets;
+            Assert.True(used > (1L << b) / 4, $"precondition: {used} overflow buckets at B = {b}");
+            int next = 1; // key 0 stays: FinishGrowth's writes update it
+            while (map.DeletesSinceGrowth < used - 1)
+            {
+                Assert.True(map.Remove(next++));
+            }
+
+            Assert.Equal(used, map.GetStats().OverflowBuckets); // deletes free no overflow bucket
+            Assert.Equal(b, GoGrowth.BForHint(map.LongCount));
+            long starts = map.Work.GrowthStarts;
+            Assert.True(map.TrimExcess());
+            Assert.Equal(starts, map.Work.GrowthStarts);
+            Assert.Equal(used, map.GetStats().OverflowBuckets);
+
+            Assert.True(map.Remove(next));
+            Assert.Equal(used, map.DeletesSinceGrowth);
+            while (!map.TrimExcess())
+            {
+            }
+
+            Assert.Equal(starts + 1, map.Work.GrowthStarts);
+            Assert.Equal(b, map.GetStats().B);
+            Assert.True(map.GetStats().OverflowBuckets < used, $"{map.GetStats().OverflowBuckets} overflow buckets after the compaction, {used} before");
+            map.Validate();
+        }
+
+        [Fact]
         public void Deletes_AreCountedForTheCompactionRule_OnTheFastAndTheComparerPaths()
         {
             using var plain = new GoMap<long, long>();

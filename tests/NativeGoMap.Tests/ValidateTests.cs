@@ -148,6 +148,32 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ALiveSlotsTophashThatIsNotItsKeys_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(1); // B = 0: one bucket, one live slot
+            map.Validate();
+            byte* bucket = map.BucketArray;
+            int slot = 0;
+            while (bucket[slot] < 5)
+            {
+                slot++;
+            }
+
+            byte before = bucket[slot];
+            bucket[slot] = before == 255 ? (byte)254 : (byte)(before + 1); // still a live tophash, not the key's
+            try
+            {
+                AssertBadState(map, "tophash does not match the key's hash in chain 0");
+            }
+            finally
+            {
+                bucket[slot] = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
         public void AnEvacuationMarkAtTheEndWhileGrowing_FailsValidation()
         {
             using var map = new GoMap<long, long>();
