@@ -52,6 +52,81 @@ namespace NativeGoMap
         /// <summary>Test hook: the deferred list's head itself, writable (Validate's tests).</summary>
         internal ref byte* DeferredHeadRefForTest => ref _deferred;
 
+        /// <summary>Test hook: the state word (hashWriting and the write sequence) itself, writable (Validate's tests).</summary>
+        internal ref long StateRefForTest => ref _state;
+
+        /// <summary>Test hook: the structural right itself, writable (Validate's tests).</summary>
+        internal ref int StructuralRefForTest => ref _structural;
+
+        /// <summary>Test hook: the published table word itself, writable (Validate's tests).</summary>
+        internal ref nuint TableRefForTest => ref _table;
+
+        /// <summary>Test hook: the published old table word itself, writable (Validate's tests).</summary>
+        internal ref nuint OldTableRefForTest => ref _oldTable;
+
+        /// <summary>Test hook: the published quiet table word itself, writable (Validate's tests).</summary>
+        internal ref nuint QuietTableRefForTest => ref _quietTable;
+
+        /// <summary>Test hook: the published plain-read table word itself, writable (Validate's tests).</summary>
+        internal ref nuint PlainReadTableRefForTest => ref _plainReadTable;
+
+        /// <summary>Test hook: the published plain-write table word itself, writable (Validate's tests).</summary>
+        internal ref nuint PlainWriteTableRefForTest => ref _plainWriteTable;
+
+        /// <summary>Test hook: the insert threshold itself, writable (Validate's tests).</summary>
+        internal ref long InsertSlowAtRefForTest => ref _insertSlowAt;
+
+        /// <summary>Test hook: the slow-write flag itself, writable (Validate's tests).</summary>
+        internal ref int SlowWritesRefForTest => ref _slowWrites;
+
+        /// <summary>Test hook: the pending resize target itself, writable (Validate's tests).</summary>
+        internal ref int ResizeBRefForTest => ref _resizeB;
+
+        /// <summary>Test hook: the entry count itself, writable (Validate's tests).</summary>
+        internal ref long CountRefForTest => ref _count;
+
+        /// <summary>Test hook: the approximate overflow count (Go's noverflow) itself, writable (Validate's tests).</summary>
+        internal ref int NOverflowRefForTest => ref _noverflow;
+
+        /// <summary>Test hook: the exact overflow bucket count itself, writable (Validate's tests).</summary>
+        internal ref long OverflowUsedRefForTest => ref _overflowUsed;
+
+        /// <summary>Test hook: the map's native byte count itself, writable (Validate's tests).</summary>
+        internal ref long NativeBytesRefForTest => ref _nativeBytes;
+
+        /// <summary>Test hook: the deferred and queued byte count itself, writable (Validate's tests).</summary>
+        internal ref long DeferredBytesRefForTest => ref _deferredBytes;
+
+        /// <summary>Test hook: the next free preallocated overflow bucket itself, writable (Validate's tests).</summary>
+        internal ref byte* NextOverflowRefForTest => ref _nextOverflow;
+
+        /// <summary>Test hook: the free bucket count of the newest chunk itself, writable (Validate's tests).</summary>
+        internal ref long ChunkLeftRefForTest => ref _chunkLeft;
+
+        /// <summary>Test hook: the old array's B itself, writable (Validate's tests).</summary>
+        internal ref int OldBRefForTest => ref _oldB;
+
+        /// <summary>Test hook: the prepared growth array pointer itself, writable (Validate's tests).</summary>
+        internal ref byte* PreparedArrayRefForTest => ref _preparedArray;
+
+        /// <summary>Test hook: the prepared growth array's B itself, writable (Validate's tests).</summary>
+        internal ref int PreparedBRefForTest => ref _preparedB;
+
+        /// <summary>Test hook: the current generation's chunk list count itself, writable (Validate's tests).</summary>
+        internal ref long OverflowListCountRefForTest => ref _overflow.Count;
+
+        /// <summary>Test hook: the current generation's chunk list storage (its items are writable; Validate's tests).</summary>
+        internal byte** OverflowListItemsForTest => _overflow.Items;
+
+        /// <summary>Test hook: the deferred-list boundary of enumerator registration slot <paramref name="slot"/> itself, writable (Validate's tests).</summary>
+        internal ref byte* IterBoundaryRefForTest(int slot) => ref _iterSlots[slot].Boundary;
+
+        /// <summary>Test hook: the head of the parked mappings' list, or null.</summary>
+        internal byte* ParkedHeadForTest => _parked;
+
+        /// <summary>Test hook: the ticket of enumerator registration slot <paramref name="slot"/> (0: free).</summary>
+        internal ulong IterTicketForTest(int slot) => _iterSlots[slot].Ticket;
+
         /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
         internal long DeletesSinceGrowth => _deletesSinceGrowth;
 

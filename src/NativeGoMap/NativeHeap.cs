@@ -39,7 +39,7 @@ namespace NativeGoMap
     /// </summary>
     internal static unsafe class NativeHeap
     {
-        private const int HeaderSize = 16;
+        internal const int HeaderSize = 16;
         private const ulong Magic = 0xA7UL << 56;
         private const ulong MappedMagic = 0xA9UL << 56;
         private const ulong FreedMagic = 0x5DUL << 56;

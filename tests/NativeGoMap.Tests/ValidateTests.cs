@@ -17,6 +17,73 @@ namespace NativeGoMap.Tests
             Assert.Equal("bad map state: " + what, e.Message);
         }
 
+        private static void AssertBadStateStartsWith(GoMap<long, long> map, string what)
+        {
+            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => map.Validate());
+            Assert.StartsWith("bad map state: " + what, e.Message, StringComparison.Ordinal);
+        }
+
+        /// <summary>A map in the middle of a doubling from old B = 3 or more (Go's pace: a few units per write).</summary>
+        private static GoMap<long, long> Growing()
+        {
+            var map = new GoMap<long, long>();
+            map.DoubleLikeGoForTest();
+            long k = 0;
+            while (map.OldBucketArray == null || map.OldBForTest < 3)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            Assert.True(map.GetStats().B > map.OldBForTest, "not a doubling");
+            map.Validate();
+            return map;
+        }
+
+        /// <summary>A map with one chain (constant hash) whose overflow buckets come from chunks, with free buckets left in the newest chunk.</summary>
+        private static GoMap<long, long> WithFreeChunkBuckets()
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 1000, Seed = 2 }, ConstantHashComparer<long>.Instance);
+            long k = 0;
+            while (map.ChunkBucketsLeft == 0 || map.OverflowChunkCount < 2)
+            {
+                map[k] = k;
+                k++;
+                Assert.True(k < 4000, "no chunk with free buckets");
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            map.Validate();
+            return map;
+        }
+
+        /// <summary>A map of B = 6 (four preallocated overflow buckets) with 10 entries: its tail is free.</summary>
+        private static GoMap<long, long> WithFreeTail()
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 400 });
+            for (long k = 0; k < 10; k++)
+            {
+                map[k] = k;
+            }
+
+            Assert.True(map.GetStats().B >= 4, "no preallocated tail");
+            Assert.True(map.NextOverflowRefForTest != null, "no free preallocated bucket");
+            map.Validate();
+            return map;
+        }
+
+        /// <summary>The first live slot of a bucket.</summary>
+        private static int FirstLiveSlot(byte* bucket)
+        {
+            int slot = 0;
+            while (bucket[slot] < MapMath.MinTopHash)
+            {
+                slot++;
+            }
+
+            return slot;
+        }
+
         private static GoMap<long, long> Filled(long count)
         {
             var map = new GoMap<long, long>();
@@ -197,6 +264,1074 @@ namespace NativeGoMap.Tests
             finally
             {
                 nevacuate = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void HashWritingSetOutsideAWrite_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref long state = ref map.StateRefForTest;
+            state |= 1; // hashWriting (GoMap.Concurrency.cs's StateWriting)
+            try
+            {
+                AssertBadState(map, "hashWriting is set outside a write");
+            }
+            finally
+            {
+                state &= ~1L;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void TheStructuralRightHeldOutsideAWrite_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref int structural = ref map.StructuralRefForTest;
+            structural = 1;
+            try
+            {
+                AssertBadState(map, "the structural right is held outside a write");
+            }
+            finally
+            {
+                structural = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APublishedTableOfTheWrongB_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref nuint table = ref map.TableRefForTest;
+            table ^= 1; // the same array with another B
+            try
+            {
+                AssertBadState(map, "the published table differs from the bucket array and B");
+            }
+            finally
+            {
+                table ^= 1;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APublishedOldTableOfTheWrongB_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ref nuint oldTable = ref map.OldTableRefForTest;
+            Assert.NotEqual((nuint)0, oldTable);
+            oldTable ^= 1;
+            try
+            {
+                AssertBadState(map, "the published old table differs from the old array and its B");
+            }
+            finally
+            {
+                oldTable ^= 1;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AQuietTableClearedOnAQuietMap_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5); // no growth, no comparer
+            map.Validate();
+            ref nuint quiet = ref map.QuietTableRefForTest;
+            nuint before = quiet;
+            Assert.Equal(map.TableRefForTest, before);
+            quiet = 0;
+            try
+            {
+                AssertBadState(map, "the published quiet table is not the table of a map that neither grows nor has a comparer");
+            }
+            finally
+            {
+                quiet = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APlainReadTableClearedOnAGoModeMap_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref nuint plainRead = ref map.PlainReadTableRefForTest;
+            nuint before = plainRead;
+            Assert.NotEqual((nuint)0, before);
+            plainRead = 0;
+            try
+            {
+                AssertBadState(map, "the published plain-read table is not the quiet table of a Go-mode map that is not poisoned");
+            }
+            finally
+            {
+                plainRead = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APlainWriteTableDifferentFromThePlainReadTable_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref nuint plainWrite = ref map.PlainWriteTableRefForTest;
+            nuint before = plainWrite;
+            plainWrite = before == 0 ? map.TableRefForTest : 0;
+            try
+            {
+                AssertBadState(map, "the published plain-write table is not the plain-read table of a map whose writes may take the fast path");
+            }
+            finally
+            {
+                plainWrite = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AStaleInsertThreshold_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref long slowAt = ref map.InsertSlowAtRefForTest;
+            slowAt++;
+            try
+            {
+                AssertBadState(map, "the insert threshold is stale");
+            }
+            finally
+            {
+                slowAt--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void TheSlowWriteFlagClearWhileGrowing_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ref int slowWrites = ref map.SlowWritesRefForTest;
+            int before = slowWrites;
+            Assert.NotEqual(0, before);
+            slowWrites = 0; // the plain-write table is 0 either way while growing: only this check sees it
+            try
+            {
+                AssertBadState(map, "the slow-write flag is clear while writes must take the slow path");
+            }
+            finally
+            {
+                slowWrites = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APendingResizeTargetOutOfRange_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref int resizeB = ref map.ResizeBRefForTest;
+            Assert.Equal(-1, resizeB);
+            resizeB = -2; // below −1: the slow-write check (resizeB ≥ 0) stays quiet
+            try
+            {
+                AssertBadState(map, "the pending resize target is out of range");
+            }
+            finally
+            {
+                resizeB = -1;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void EntriesWithoutABucketArray_FailValidation()
+        {
+            using var map = new GoMap<long, long>();
+            Assert.True(map.BucketArray == null);
+            map.Validate();
+            ref long count = ref map.CountRefForTest;
+            count = 1;
+            try
+            {
+                AssertBadState(map, "no bucket array but entries, B or growth");
+            }
+            finally
+            {
+                count = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ABlockOwnedTwice_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5); // no PrepareGrowthAhead, no prepared array
+            map.Validate();
+            ref byte* prepared = ref map.PreparedArrayRefForTest;
+            Assert.True(prepared == null);
+            prepared = map.BucketArray; // the bucket array, owned a second time
+            try
+            {
+                AssertBadState(map, "prepared growth array is owned twice");
+            }
+            finally
+            {
+                prepared = null;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APreparedArrayWithoutPrepareGrowthAhead_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            byte* block = NativeHeap.Alloc(64, zero: true);
+            ref byte* prepared = ref map.PreparedArrayRefForTest;
+            prepared = block;
+            try
+            {
+                AssertBadState(map, "a prepared growth array without PrepareGrowthAhead");
+            }
+            finally
+            {
+                prepared = null;
+                NativeHeap.Free(block);
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APreparedArrayOfAnotherBThanTheNextGrowths_FailsValidation()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            map.Validate();
+            ref int preparedB = ref map.PreparedBRefForTest;
+            preparedB++;
+            try
+            {
+                AssertBadState(map, "the prepared array is not of the next growth's size");
+            }
+            finally
+            {
+                preparedB--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AChunkListCountPastItsCapacity_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            ref long count = ref map.OverflowListCountRefForTest;
+            long before = count;
+            count = long.MaxValue;
+            try
+            {
+                AssertBadState(map, "overflow chunk list is malformed");
+            }
+            finally
+            {
+                count = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ANullEntryInTheChunkList_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            byte** items = map.OverflowListItemsForTest;
+            byte* before = items[0];
+            items[0] = null;
+            try
+            {
+                AssertBadState(map, "overflow chunk is null");
+            }
+            finally
+            {
+                items[0] = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AChunkCursorOutsideTheNewestChunk_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            ref long left = ref map.ChunkLeftRefForTest;
+            left++; // the cursor no longer sits that many buckets before the chunk's end
+            try
+            {
+                AssertBadState(map, "the chunk cursor is outside the newest chunk");
+            }
+            finally
+            {
+                left--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AFreeChunkBucketThatIsNotEmpty_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            byte* newest = (byte*)map.OverflowChunkAt(map.OverflowChunkCount - 1);
+            long n = BucketLayout<long, long>.ChunkCount(newest);
+            byte* lastFree = BucketLayout<long, long>.ChunkBucket(newest, n - 1);
+            ref byte top = ref BucketLayout<long, long>.TopHash(lastFree, 0);
+            Assert.Equal(0, top);
+            top = MapMath.EmptyOne;
+            try
+            {
+                AssertBadState(map, "a free chunk bucket is not empty");
+            }
+            finally
+            {
+                top = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AWrongOverflowBucketCount_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            ref long used = ref map.OverflowUsedRefForTest;
+            used--;
+            try
+            {
+                AssertBadState(map, "overflow bucket count is wrong");
+            }
+            finally
+            {
+                used++;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnInexactNOverflowBelowB16_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeChunkBuckets();
+            Assert.True(map.GetStats().B < 16);
+            ref int noverflow = ref map.NOverflowRefForTest;
+            noverflow--; // down: up could cross the too-many-overflow threshold and stale the insert threshold first
+            try
+            {
+                AssertBadState(map, "noverflow is not exact below B = 16");
+            }
+            finally
+            {
+                noverflow++;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AMisalignedNextOverflow_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeTail();
+            int b = map.GetStats().B;
+            ref byte* next = ref map.NextOverflowRefForTest;
+            byte* before = next;
+            next = BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.BucketShift(b)) + 1;
+            try
+            {
+                AssertBadState(map, "nextOverflow outside the preallocated tail");
+            }
+            finally
+            {
+                next = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AFreePreallocatedBucketNotMarkedFree_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeTail();
+            ref byte* next = ref map.NextOverflowRefForTest;
+            byte* before = next;
+            next = null; // the free tail buckets are now neither used nor free
+            try
+            {
+                AssertBadState(map, "preallocated overflow bucket both used and free, or neither");
+            }
+            finally
+            {
+                next = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AFreePreallocatedBucketThatIsNotEmpty_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeTail();
+            int b = map.GetStats().B;
+            byte* last = BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.ArrayBucketCount(b) - 1);
+            ref byte top = ref BucketLayout<long, long>.TopHash(last, 0);
+            Assert.Equal(0, top);
+            top = MapMath.EmptyOne;
+            try
+            {
+                AssertBadState(map, "free preallocated overflow bucket is not empty");
+            }
+            finally
+            {
+                top = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ALiveEnumeratorCountDifferentFromTheTable_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            GoMap<long, long>.Enumerator e = map.GetEnumerator();
+            try
+            {
+                Assert.True(e.MoveNext());
+                ref int live = ref map.LiveIteratorsRefForTest;
+                Assert.Equal(1, live);
+                map.Validate();
+                live = 2;
+                try
+                {
+                    AssertBadState(map, "live enumerator count differs from the registration table");
+                }
+                finally
+                {
+                    live = 1;
+                }
+
+                map.Validate();
+            }
+            finally
+            {
+                e.Dispose();
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnEnumeratorBoundaryOutsideTheDeferredList_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            GoMap<long, long>.Enumerator e = map.GetEnumerator();
+            try
+            {
+                Assert.True(e.MoveNext());
+                Assert.NotEqual(0UL, map.IterTicketForTest(0));
+                map.Validate();
+                ref byte* boundary = ref map.IterBoundaryRefForTest(0);
+                byte* before = boundary;
+                boundary = map.BucketArray; // a live block, never on the deferred list
+                try
+                {
+                    AssertBadState(map, "an enumerator's deferred-list boundary is not in the list");
+                }
+                finally
+                {
+                    boundary = before;
+                }
+
+                map.Validate();
+            }
+            finally
+            {
+                e.Dispose();
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AWrongDeferredByteCount_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref long deferred = ref map.DeferredBytesRefForTest;
+            deferred++;
+            try
+            {
+                AssertBadState(map, "deferred byte count is wrong");
+            }
+            finally
+            {
+                deferred--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AWrongNativeByteCount_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref long bytes = ref map.NativeBytesRefForTest;
+            bytes++;
+            try
+            {
+                AssertBadStateStartsWith(map, "owned blocks total ");
+            }
+            finally
+            {
+                bytes--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ADisposedMapThatStillCountsMemory_FailsValidation()
+        {
+            GoMap<long, long> map = Filled(5);
+            map.Dispose();
+            map.Validate();
+            ref long bytes = ref map.NativeBytesRefForTest;
+            bytes = 1;
+            try
+            {
+                AssertBadState(map, "disposed map still holds memory");
+            }
+            finally
+            {
+                bytes = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ACountDifferentFromTheLiveCells_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref long count = ref map.CountRefForTest;
+            count++;
+            try
+            {
+                AssertBadState(map, "5 live cells but count 6");
+            }
+            finally
+            {
+                count--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void OldGenerationStateWithoutAGrowth_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref int oldB = ref map.OldBRefForTest;
+            oldB = 1;
+            try
+            {
+                AssertBadState(map, "old generation state without a growth");
+            }
+            finally
+            {
+                oldB = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnOldBucketArrayBlockSmallerThanItsBsArray_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ref int oldB = ref map.OldBRefForTest;
+            oldB++;
+            try
+            {
+                AssertBadState(map, "the old bucket array's block is smaller than its B's array");
+            }
+            finally
+            {
+                oldB--;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ANewBucketFilledBeforeItsOldBucketWasEvacuated_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ulong unit = map.NEvacuateRefForTest;
+            while (MapMath.Evacuated(*BucketLayout<long, long>.Bucket(map.OldBucketArray, unit)))
+            {
+                unit++;
+            }
+
+            byte* target = BucketLayout<long, long>.Bucket(map.BucketArray, unit); // a doubling: unit u fills new buckets u and u + 2^oldB
+            ref byte top = ref BucketLayout<long, long>.TopHash(target, MapMath.BucketCnt - 1);
+            Assert.Equal(0, top);
+            top = MapMath.EmptyOne;
+            try
+            {
+                AssertBadState(map, $"new bucket {unit} filled before old bucket {unit} was evacuated");
+            }
+            finally
+            {
+                top = 0;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnUnevacuatedOldBucketBelowNEvacuate_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ref ulong nevacuate = ref map.NEvacuateRefForTest;
+            ulong before = nevacuate;
+            ulong unit = before;
+            while (MapMath.Evacuated(*BucketLayout<long, long>.Bucket(map.OldBucketArray, unit)))
+            {
+                unit++;
+            }
+
+            Assert.True(unit + 1 < (1UL << map.OldBForTest), "no unevacuated unit before the last");
+            nevacuate = unit + 1;
+            try
+            {
+                AssertBadState(map, $"old bucket {unit} below nevacuate is not evacuated");
+            }
+            finally
+            {
+                nevacuate = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APartlyEvacuatedOldChain_FailsValidation()
+        {
+            using GoMap<long, long> map = Growing();
+            ulong j = 0;
+            while (!MapMath.Evacuated(*BucketLayout<long, long>.Bucket(map.OldBucketArray, j)))
+            {
+                j++;
+            }
+
+            ref byte top = ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 1);
+            byte before = top;
+            top = MapMath.EmptyRest; // the first slot keeps its mark: the chain stays evacuated, one slot is not
+            try
+            {
+                AssertBadState(map, $"old chain {j} is partly evacuated");
+            }
+            finally
+            {
+                top = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnEvacuationMarkInALiveChain_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(1); // B = 0, not growing
+            map.Validate();
+            byte* bucket = map.BucketArray;
+            ref byte top = ref BucketLayout<long, long>.TopHash(bucket, MapMath.BucketCnt - 1);
+            Assert.Equal(MapMath.EmptyRest, top);
+            top = MapMath.EvacuatedX;
+            try
+            {
+                AssertBadState(map, "evacuation mark in live chain 0");
+            }
+            finally
+            {
+                top = MapMath.EmptyRest;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ALiveSlotAfterAnEmptyRestSlot_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(1);
+            map.Validate();
+            byte* bucket = map.BucketArray;
+            int live = FirstLiveSlot(bucket);
+            Assert.True(live < MapMath.BucketCnt - 2);
+            ref byte top = ref BucketLayout<long, long>.TopHash(bucket, MapMath.BucketCnt - 1);
+            Assert.Equal(MapMath.EmptyRest, top);
+            top = MapMath.EmptyOne; // after the emptyRest slots that follow the live one
+            try
+            {
+                AssertBadState(map, "slot after emptyRest is not emptyRest in chain 0");
+            }
+            finally
+            {
+                top = MapMath.EmptyRest;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AChainEndingInEmptyOne_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(1);
+            map.Validate();
+            byte* bucket = map.BucketArray;
+            int live = FirstLiveSlot(bucket);
+            Assert.True(live < MapMath.BucketCnt - 1);
+            for (int i = live + 1; i < MapMath.BucketCnt; i++)
+            {
+                BucketLayout<long, long>.TopHash(bucket, i) = MapMath.EmptyOne;
+            }
+
+            try
+            {
+                AssertBadState(map, "chain 0 ends in emptyOne instead of emptyRest");
+            }
+            finally
+            {
+                for (int i = live + 1; i < MapMath.BucketCnt; i++)
+                {
+                    BucketLayout<long, long>.TopHash(bucket, i) = MapMath.EmptyRest;
+                }
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AKeyInTheWrongChain_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeTail(); // B = 6, 10 entries: no overflow
+            int b = map.GetStats().B;
+            ulong chain = 0;
+            while (BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.BucketArray, chain), 0) < MapMath.MinTopHash)
+            {
+                chain++; // a bucket whose first slot is live
+            }
+
+            ref long key = ref BucketLayout<long, long>.Key(BucketLayout<long, long>.Bucket(map.BucketArray, chain), 0);
+            long before = key;
+            byte top = MapMath.TopHash(map.DefaultHashForTest(before));
+            long other = 1_000_000; // a key with the same tophash whose hash picks another bucket
+            while (MapMath.TopHash(map.DefaultHashForTest(other)) != top || (map.DefaultHashForTest(other) & MapMath.BucketMask(b)) == chain)
+            {
+                other++;
+            }
+
+            key = other;
+            try
+            {
+                AssertBadState(map, $"key in chain {chain} hashes to bucket {map.DefaultHashForTest(other) & MapMath.BucketMask(b)}");
+            }
+            finally
+            {
+                key = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void ABucketReachableTwice_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(1);
+            map.Validate();
+            byte* bucket = map.BucketArray;
+            ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
+            Assert.True(overflow == null);
+            overflow = bucket; // a chain that loops back to its first bucket
+            try
+            {
+                AssertBadState(map, "bucket reachable twice (chain 0)");
+            }
+            finally
+            {
+                overflow = null;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnOverflowBucketNeitherPreallocatedNorInAChunk_FailsValidation()
+        {
+            using GoMap<long, long> map = WithFreeTail(); // B = 6, 10 entries: no overflow
+            Assert.True(map.GetStats().B >= 1);
+            byte* bucket = map.BucketArray;
+            ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
+            Assert.True(overflow == null);
+            overflow = BucketLayout<long, long>.Bucket(bucket, 1); // a regular bucket of the array
+            try
+            {
+                AssertBadState(map, "overflow bucket of chain 0 neither preallocated nor in an owned chunk");
+            }
+            finally
+            {
+                overflow = null;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnOldBucketEvacuatedApartFromItsUnit_FailsValidation()
+        {
+            using var map = new GoMap<long, long>();
+            for (long k = 0; k < 20_000; k++)
+            {
+                map[k] = k;
+            }
+
+            for (long k = 100; k < 20_000; k++)
+            {
+                map.Remove(k);
+            }
+
+            Assert.False(map.TrimExcess(), "the shrink ended in one call");
+            int b = map.GetStats().B;
+            int oldB = map.OldBForTest;
+            Assert.True(oldB > b, "not a shrink");
+            map.Validate();
+
+            // A shrink's unit u is old buckets u + m·2^B: mark one of them evacuated while its unit is not.
+            ulong units = 1UL << b;
+            ulong j = units;
+            while (MapMath.Evacuated(*BucketLayout<long, long>.Bucket(map.OldBucketArray, j & (units - 1))))
+            {
+                j++;
+            }
+
+            Assert.True(j < (1UL << oldB), "every unit is evacuated");
+            ref byte top = ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 0);
+            byte before = top;
+            top = MapMath.EvacuatedEmpty;
+            try
+            {
+                AssertBadState(map, $"old bucket {j} is evacuated apart from its unit {j & (units - 1)}");
+            }
+            finally
+            {
+                top = before;
+            }
+
+            map.Validate();
+        }
+
+        private static GoMap<long, long> FilledToFirstPrepare(out long next)
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            next = k;
+            map.Validate();
+            return map;
+        }
+
+        [Fact]
+        public void APreparedArrayBlockSmallerThanItsBsArray_FailsValidation()
+        {
+            using GoMap<long, long> map = FilledToFirstPrepare(out _);
+            ref byte* prepared = ref map.PreparedArrayRefForTest;
+            byte* before = prepared;
+            byte* small = NativeHeap.Alloc(64, zero: true);
+            prepared = small;
+            try
+            {
+                AssertBadState(map, "the prepared array's block is smaller than its B's array");
+            }
+            finally
+            {
+                prepared = before;
+                NativeHeap.Free(small);
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void APreparedArrayThatIsTheOldArray_FailsValidation()
+        {
+            using GoMap<long, long> map = FilledToFirstPrepare(out long k);
+            while (map.OldBucketArray == null)
+            {
+                map[k] = k; // the growth starts with the prepared array, which leaves the field
+                k++;
+            }
+
+            map.Validate();
+            ref byte* prepared = ref map.PreparedArrayRefForTest;
+            ref int preparedB = ref map.PreparedBRefForTest;
+            Assert.True(prepared == null);
+            int bBefore = preparedB;
+
+            // Two fields: a prepared array (any) must also be of the next growth's B, checked first.
+            prepared = map.OldBucketArray;
+            preparedB = map.GrownB(map.GetStats().B);
+            try
+            {
+                AssertBadState(map, "the prepared array is in use");
+            }
+            finally
+            {
+                prepared = null;
+                preparedB = bBefore;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnOverflowLinkToAMisalignedTailAddress_FailsValidation()
+        {
+            // The chain walk accepts any address inside the tail (only chunk buckets are checked
+            // for alignment); the ownership count catches it: the link reaches no tail bucket.
+            using GoMap<long, long> map = WithFreeTail(); // the whole tail is free, zeroed
+            byte* bucket = map.BucketArray;
+            ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
+            Assert.True(overflow == null);
+            overflow = BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1; // reads as an empty bucket
+            try
+            {
+                AssertBadState(map, "an overflow bucket is linked but not owned");
+            }
+            finally
+            {
+                overflow = null;
+            }
+
+            map.Validate();
+        }
+
+        /// <summary>A Go-mode map that grew from B = 15 and released its old array but its first page, parked (the head of the parked list); null where mappings are not supported.</summary>
+        private static GoMap<long, long>? WithAParkedMapping()
+        {
+            if (!OsMemory.Supported)
+            {
+                return null;
+            }
+
+            using IDisposable piecewise = Release.PiecewiseGrowthArrays();
+            GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5 }, out long k);
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            while (map.GetStats().IsGrowing || map.GetStats().DeferredBytes != 0)
+            {
+                map[0] = 0;
+            }
+
+            Assert.True(map.ParkedBytes >= (long)OsMemory.Page, "nothing parked"); // more when the B = 14 array is still parked too (within its grace period)
+            map.Validate();
+            return map;
+        }
+
+        [Fact]
+        public void AParkedBlockThatIsNotAMapping_FailsValidation()
+        {
+            using GoMap<long, long>? map = WithAParkedMapping();
+            if (map is null)
+            {
+                return; // no mappings, nothing parks
+            }
+
+            ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
+            ulong before = *header;
+            *header = (before & ~(0xFFUL << 56)) | (0xA7UL << 56); // a C heap block's magic: live, not mapped
+            try
+            {
+                AssertBadState(map, "a parked block is not a Go-mode mapping");
+            }
+            finally
+            {
+                *header = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
+        public void AParkedMappingNotReleasedToItsFirstPage_FailsValidation()
+        {
+            using GoMap<long, long>? map = WithAParkedMapping();
+            if (map is null)
+            {
+                return; // no mappings, nothing parks
+            }
+
+            ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
+            ulong before = *header;
+            *header = before + OsMemory.Page; // charged one page more
+            try
+            {
+                AssertBadState(map, "a parked mapping is not released down to its first page");
+            }
+            finally
+            {
+                *header = before;
             }
 
             map.Validate();
