@@ -323,6 +323,41 @@ namespace NativeGoMap.Tests
             Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
+        [Fact]
+        public void BadSnapshot_TruncatedFromAStreamThatCannotSeek_WithIndirectValues_DoesNotTouchItsReservedArray()
+        {
+            // Found by fuzzing (a 96-byte input): the failed load's Dispose walked every bucket of
+            // the array reserved for the header's count, to retire indirect value blocks that no
+            // entry owned yet, faulting in all of it (19 GB in 33 s for that input). Here 2^24
+            // entries: a 604 MB array at B = 22.
+            if (!OperatingSystem.IsLinux() || !ProcessMemory.ResetPeak())
+            {
+                return; // the peak of resident memory is read from Linux's /proc
+            }
+
+            using var source = new GoMap<long, Blob200>();
+            for (long k = 0; k < 10; k++)
+            {
+                source[k] = Blob200.Of(k);
+            }
+
+            long count = 1L << 24;
+            byte[] crafted = Snap.Craft(Snap.Of(source), s =>
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), count);
+                s[40] = (byte)MapMath.BForHint(count);
+            });
+            var stream = new TrickleStream(crafted.AsSpan(0, Snap.HeaderLength(crafted)).ToArray(), int.MaxValue, seekable: false);
+            long baseline = LiveBytes.Settled();
+            long residentBefore = ProcessMemory.ResidentBytes();
+            Assert.True(ProcessMemory.ResetPeak());
+            var e = Assert.Throws<InvalidDataException>(() => GoMap<long, Blob200>.ReadFrom(stream));
+            Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+            long peakGrowth = ProcessMemory.PeakBytes() - residentBefore;
+            Assert.True(peakGrowth < 64L << 20, $"resident memory peaked {peakGrowth >> 20} MiB above its level before the load");
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
         /// <summary>
         /// Loads a header claiming <paramref name="count"/> entries at B = <paramref name="b"/>
         /// from a stream that cannot seek and ends after the header (truncated: nothing leaks);

@@ -50,5 +50,33 @@ namespace NativeGoMap.Tests
 
             throw new InvalidOperationException("no VmRSS line in /proc/self/status");
         }
+
+        /// <summary>Resets the kernel's peak of resident memory (VmHWM) to the current resident size; false where the kernel refuses.</summary>
+        public static bool ResetPeak()
+        {
+            try
+            {
+                System.IO.File.WriteAllText("/proc/self/clear_refs", "5");
+                return true;
+            }
+            catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>The peak of resident memory since the last <see cref="ResetPeak"/> (VmHWM).</summary>
+        public static long PeakBytes()
+        {
+            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                }
+            }
+
+            throw new InvalidOperationException("no VmHWM line in /proc/self/status");
+        }
     }
 }
