@@ -23,6 +23,33 @@ namespace NativeGoMap.Tests
             Assert.StartsWith("bad map state: " + what, e.Message, StringComparison.Ordinal);
         }
 
+        /// <summary>Sets <paramref name="field"/> to <paramref name="bad"/>, expects Validate's "bad map state: <paramref name="what"/>", restores the field, and expects the map to validate again.</summary>
+        private static void AssertBreaks<T>(GoMap<long, long> map, ref T field, T bad, string what)
+            where T : unmanaged
+        {
+            T before = field;
+            field = bad;
+            try
+            {
+                AssertBadState(map, what);
+            }
+            finally
+            {
+                field = before;
+            }
+
+            map.Validate();
+        }
+
+        /// <summary><see cref="AssertBreaks{T}"/> for a pointer field, written as the address-sized integer it holds.</summary>
+        private static void AssertBreaks(GoMap<long, long> map, ref byte* field, byte* bad, string what)
+        {
+            fixed (byte** p = &field)
+            {
+                AssertBreaks(map, ref *(nint*)p, (nint)bad, what);
+            }
+        }
+
         /// <summary>A map in the middle of a doubling from old B = 3 or more (Go's pace: a few units per write).</summary>
         private static GoMap<long, long> Growing()
         {
@@ -101,17 +128,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(100);
             map.Validate();
             ref int b = ref map.BRefForTest;
-            b++;
-            try
-            {
-                AssertBadState(map, "the bucket array's block is smaller than B's array");
-            }
-            finally
-            {
-                b--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref b, b + 1, "the bucket array's block is smaller than B's array");
         }
 
         [Fact]
@@ -126,18 +143,7 @@ namespace NativeGoMap.Tests
             Assert.Equal(1, map.OverflowChunkCount);
             map.Validate();
             ref long count = ref BucketLayout<long, long>.ChunkCount((byte*)map.OverflowChunkAt(0));
-            long before = count;
-            count = 1_000_000;
-            try
-            {
-                AssertBadState(map, "overflow chunk's bucket count does not fit its block");
-            }
-            finally
-            {
-                count = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref count, 1_000_000, "overflow chunk's bucket count does not fit its block");
         }
 
         [Fact]
@@ -182,17 +188,7 @@ namespace NativeGoMap.Tests
             map.Validate();
             ref bool pending = ref map.ReclaimPendingRefForTest;
             Assert.True(pending);
-            pending = false;
-            try
-            {
-                AssertBadState(map, "blocks are deferred with no enumerator live and no reclaim pending");
-            }
-            finally
-            {
-                pending = true;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref pending, false, "blocks are deferred with no enumerator live and no reclaim pending");
         }
 
         [Fact]
@@ -201,17 +197,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(10); // never enumerated: no registration table
             map.Validate();
             ref int live = ref map.LiveIteratorsRefForTest;
-            live = 1;
-            try
-            {
-                AssertBadState(map, "live enumerators without a registration table");
-            }
-            finally
-            {
-                live = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref live, 1, "live enumerators without a registration table");
         }
 
         [Fact]
@@ -227,17 +213,8 @@ namespace NativeGoMap.Tests
             }
 
             byte before = bucket[slot];
-            bucket[slot] = before == 255 ? (byte)254 : (byte)(before + 1); // still a live tophash, not the key's
-            try
-            {
-                AssertBadState(map, "tophash does not match the key's hash in chain 0");
-            }
-            finally
-            {
-                bucket[slot] = before;
-            }
-
-            map.Validate();
+            // still a live tophash, not the key's
+            AssertBreaks(map, ref bucket[slot], before == 255 ? (byte)254 : (byte)(before + 1), "tophash does not match the key's hash in chain 0");
         }
 
         [Fact]
@@ -255,18 +232,8 @@ namespace NativeGoMap.Tests
             Assert.True(map.GetStats().B > map.OldBForTest, "not a doubling");
             map.Validate();
             ref ulong nevacuate = ref map.NEvacuateRefForTest;
-            ulong before = nevacuate;
-            nevacuate = 1UL << map.OldBForTest; // a doubling's units: its old buckets
-            try
-            {
-                AssertBadState(map, "nevacuate at or past the last evacuation unit while growing");
-            }
-            finally
-            {
-                nevacuate = before;
-            }
-
-            map.Validate();
+            // a doubling's units: its old buckets
+            AssertBreaks(map, ref nevacuate, 1UL << map.OldBForTest, "nevacuate at or past the last evacuation unit while growing");
         }
 
         [Fact]
@@ -275,17 +242,8 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref long state = ref map.StateRefForTest;
-            state |= 1; // hashWriting (GoMap.Concurrency.cs's StateWriting)
-            try
-            {
-                AssertBadState(map, "hashWriting is set outside a write");
-            }
-            finally
-            {
-                state &= ~1L;
-            }
-
-            map.Validate();
+            // hashWriting (GoMap.Concurrency.cs's StateWriting)
+            AssertBreaks(map, ref state, state | 1, "hashWriting is set outside a write");
         }
 
         [Fact]
@@ -294,17 +252,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref int structural = ref map.StructuralRefForTest;
-            structural = 1;
-            try
-            {
-                AssertBadState(map, "the structural right is held outside a write");
-            }
-            finally
-            {
-                structural = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref structural, 1, "the structural right is held outside a write");
         }
 
         [Fact]
@@ -313,17 +261,8 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref nuint table = ref map.TableRefForTest;
-            table ^= 1; // the same array with another B
-            try
-            {
-                AssertBadState(map, "the published table differs from the bucket array and B");
-            }
-            finally
-            {
-                table ^= 1;
-            }
-
-            map.Validate();
+            // the same array with another B
+            AssertBreaks(map, ref table, table ^ 1, "the published table differs from the bucket array and B");
         }
 
         [Fact]
@@ -332,17 +271,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Growing();
             ref nuint oldTable = ref map.OldTableRefForTest;
             Assert.NotEqual((nuint)0, oldTable);
-            oldTable ^= 1;
-            try
-            {
-                AssertBadState(map, "the published old table differs from the old array and its B");
-            }
-            finally
-            {
-                oldTable ^= 1;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref oldTable, oldTable ^ 1, "the published old table differs from the old array and its B");
         }
 
         [Fact]
@@ -353,17 +282,7 @@ namespace NativeGoMap.Tests
             ref nuint quiet = ref map.QuietTableRefForTest;
             nuint before = quiet;
             Assert.Equal(map.TableRefForTest, before);
-            quiet = 0;
-            try
-            {
-                AssertBadState(map, "the published quiet table is not the table of a map that neither grows nor has a comparer");
-            }
-            finally
-            {
-                quiet = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref quiet, (nuint)0, "the published quiet table is not the table of a map that neither grows nor has a comparer");
         }
 
         [Fact]
@@ -374,17 +293,7 @@ namespace NativeGoMap.Tests
             ref nuint plainRead = ref map.PlainReadTableRefForTest;
             nuint before = plainRead;
             Assert.NotEqual((nuint)0, before);
-            plainRead = 0;
-            try
-            {
-                AssertBadState(map, "the published plain-read table is not the quiet table of a Go-mode map that is not poisoned");
-            }
-            finally
-            {
-                plainRead = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref plainRead, (nuint)0, "the published plain-read table is not the quiet table of a Go-mode map that is not poisoned");
         }
 
         [Fact]
@@ -394,17 +303,7 @@ namespace NativeGoMap.Tests
             map.Validate();
             ref nuint plainWrite = ref map.PlainWriteTableRefForTest;
             nuint before = plainWrite;
-            plainWrite = before == 0 ? map.TableRefForTest : 0;
-            try
-            {
-                AssertBadState(map, "the published plain-write table is not the plain-read table of a map whose writes may take the fast path");
-            }
-            finally
-            {
-                plainWrite = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref plainWrite, before == 0 ? map.TableRefForTest : 0, "the published plain-write table is not the plain-read table of a map whose writes may take the fast path");
         }
 
         [Fact]
@@ -413,17 +312,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref long slowAt = ref map.InsertSlowAtRefForTest;
-            slowAt++;
-            try
-            {
-                AssertBadState(map, "the insert threshold is stale");
-            }
-            finally
-            {
-                slowAt--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref slowAt, slowAt + 1, "the insert threshold is stale");
         }
 
         [Fact]
@@ -433,17 +322,8 @@ namespace NativeGoMap.Tests
             ref int slowWrites = ref map.SlowWritesRefForTest;
             int before = slowWrites;
             Assert.NotEqual(0, before);
-            slowWrites = 0; // the plain-write table is 0 either way while growing: only this check sees it
-            try
-            {
-                AssertBadState(map, "the slow-write flag is clear while writes must take the slow path");
-            }
-            finally
-            {
-                slowWrites = before;
-            }
-
-            map.Validate();
+            // the plain-write table is 0 either way while growing: only this check sees it
+            AssertBreaks(map, ref slowWrites, 0, "the slow-write flag is clear while writes must take the slow path");
         }
 
         [Fact]
@@ -453,17 +333,8 @@ namespace NativeGoMap.Tests
             map.Validate();
             ref int resizeB = ref map.ResizeBRefForTest;
             Assert.Equal(-1, resizeB);
-            resizeB = -2; // below −1: the slow-write check (resizeB ≥ 0) stays quiet
-            try
-            {
-                AssertBadState(map, "the pending resize target is out of range");
-            }
-            finally
-            {
-                resizeB = -1;
-            }
-
-            map.Validate();
+            // below −1: the slow-write check (resizeB ≥ 0) stays quiet
+            AssertBreaks(map, ref resizeB, -2, "the pending resize target is out of range");
         }
 
         [Fact]
@@ -472,18 +343,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             Assert.True(map.BucketArray == null);
             map.Validate();
-            ref long count = ref map.CountRefForTest;
-            count = 1;
-            try
-            {
-                AssertBadState(map, "no bucket array but entries, B or growth");
-            }
-            finally
-            {
-                count = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref map.CountRefForTest, 1, "no bucket array but entries, B or growth");
         }
 
         [Fact]
@@ -493,17 +353,8 @@ namespace NativeGoMap.Tests
             map.Validate();
             ref byte* prepared = ref map.PreparedArrayRefForTest;
             Assert.True(prepared == null);
-            prepared = map.BucketArray; // the bucket array, owned a second time
-            try
-            {
-                AssertBadState(map, "prepared growth array is owned twice");
-            }
-            finally
-            {
-                prepared = null;
-            }
-
-            map.Validate();
+            // the bucket array, owned a second time
+            AssertBreaks(map, ref prepared, map.BucketArray, "prepared growth array is owned twice");
         }
 
         [Fact]
@@ -540,36 +391,14 @@ namespace NativeGoMap.Tests
 
             map.Validate();
             ref int preparedB = ref map.PreparedBRefForTest;
-            preparedB++;
-            try
-            {
-                AssertBadState(map, "the prepared array is not of the next growth's size");
-            }
-            finally
-            {
-                preparedB--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref preparedB, preparedB + 1, "the prepared array is not of the next growth's size");
         }
 
         [Fact]
         public void AChunkListCountPastItsCapacity_FailsValidation()
         {
             using GoMap<long, long> map = WithFreeChunkBuckets();
-            ref long count = ref map.OverflowListCountRefForTest;
-            long before = count;
-            count = long.MaxValue;
-            try
-            {
-                AssertBadState(map, "overflow chunk list is malformed");
-            }
-            finally
-            {
-                count = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref map.OverflowListCountRefForTest, long.MaxValue, "overflow chunk list is malformed");
         }
 
         [Fact]
@@ -577,18 +406,7 @@ namespace NativeGoMap.Tests
         {
             using GoMap<long, long> map = WithFreeChunkBuckets();
             byte** items = map.OverflowListItemsForTest;
-            byte* before = items[0];
-            items[0] = null;
-            try
-            {
-                AssertBadState(map, "overflow chunk is null");
-            }
-            finally
-            {
-                items[0] = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref items[0], null, "overflow chunk is null");
         }
 
         [Fact]
@@ -596,17 +414,8 @@ namespace NativeGoMap.Tests
         {
             using GoMap<long, long> map = WithFreeChunkBuckets();
             ref long left = ref map.ChunkLeftRefForTest;
-            left++; // the cursor no longer sits that many buckets before the chunk's end
-            try
-            {
-                AssertBadState(map, "the chunk cursor is outside the newest chunk");
-            }
-            finally
-            {
-                left--;
-            }
-
-            map.Validate();
+            // the cursor no longer sits that many buckets before the chunk's end
+            AssertBreaks(map, ref left, left + 1, "the chunk cursor is outside the newest chunk");
         }
 
         [Fact]
@@ -618,17 +427,7 @@ namespace NativeGoMap.Tests
             byte* lastFree = BucketLayout<long, long>.ChunkBucket(newest, n - 1);
             ref byte top = ref BucketLayout<long, long>.TopHash(lastFree, 0);
             Assert.Equal(0, top);
-            top = MapMath.EmptyOne;
-            try
-            {
-                AssertBadState(map, "a free chunk bucket is not empty");
-            }
-            finally
-            {
-                top = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref top, MapMath.EmptyOne, "a free chunk bucket is not empty");
         }
 
         [Fact]
@@ -636,17 +435,7 @@ namespace NativeGoMap.Tests
         {
             using GoMap<long, long> map = WithFreeChunkBuckets();
             ref long used = ref map.OverflowUsedRefForTest;
-            used--;
-            try
-            {
-                AssertBadState(map, "overflow bucket count is wrong");
-            }
-            finally
-            {
-                used++;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref used, used - 1, "overflow bucket count is wrong");
         }
 
         [Fact]
@@ -655,17 +444,8 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = WithFreeChunkBuckets();
             Assert.True(map.GetStats().B < 16);
             ref int noverflow = ref map.NOverflowRefForTest;
-            noverflow--; // down: up could cross the too-many-overflow threshold and stale the insert threshold first
-            try
-            {
-                AssertBadState(map, "noverflow is not exact below B = 16");
-            }
-            finally
-            {
-                noverflow++;
-            }
-
-            map.Validate();
+            // down: up could cross the too-many-overflow threshold and stale the insert threshold first
+            AssertBreaks(map, ref noverflow, noverflow - 1, "noverflow is not exact below B = 16");
         }
 
         [Fact]
@@ -674,37 +454,15 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = WithFreeTail();
             int b = map.GetStats().B;
             ref byte* next = ref map.NextOverflowRefForTest;
-            byte* before = next;
-            next = BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.BucketShift(b)) + 1;
-            try
-            {
-                AssertBadState(map, "nextOverflow outside the preallocated tail");
-            }
-            finally
-            {
-                next = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref next, BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.BucketShift(b)) + 1, "nextOverflow outside the preallocated tail");
         }
 
         [Fact]
         public void AFreePreallocatedBucketNotMarkedFree_FailsValidation()
         {
             using GoMap<long, long> map = WithFreeTail();
-            ref byte* next = ref map.NextOverflowRefForTest;
-            byte* before = next;
-            next = null; // the free tail buckets are now neither used nor free
-            try
-            {
-                AssertBadState(map, "preallocated overflow bucket both used and free, or neither");
-            }
-            finally
-            {
-                next = before;
-            }
-
-            map.Validate();
+            // the free tail buckets are now neither used nor free
+            AssertBreaks(map, ref map.NextOverflowRefForTest, null, "preallocated overflow bucket both used and free, or neither");
         }
 
         [Fact]
@@ -715,17 +473,7 @@ namespace NativeGoMap.Tests
             byte* last = BucketLayout<long, long>.Bucket(map.BucketArray, MapMath.ArrayBucketCount(b) - 1);
             ref byte top = ref BucketLayout<long, long>.TopHash(last, 0);
             Assert.Equal(0, top);
-            top = MapMath.EmptyOne;
-            try
-            {
-                AssertBadState(map, "free preallocated overflow bucket is not empty");
-            }
-            finally
-            {
-                top = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref top, MapMath.EmptyOne, "free preallocated overflow bucket is not empty");
         }
 
         [Fact]
@@ -739,17 +487,7 @@ namespace NativeGoMap.Tests
                 ref int live = ref map.LiveIteratorsRefForTest;
                 Assert.Equal(1, live);
                 map.Validate();
-                live = 2;
-                try
-                {
-                    AssertBadState(map, "live enumerator count differs from the registration table");
-                }
-                finally
-                {
-                    live = 1;
-                }
-
-                map.Validate();
+                AssertBreaks(map, ref live, 2, "live enumerator count differs from the registration table");
             }
             finally
             {
@@ -770,18 +508,8 @@ namespace NativeGoMap.Tests
                 Assert.NotEqual(0UL, map.IterTicketForTest(0));
                 map.Validate();
                 ref byte* boundary = ref map.IterBoundaryRefForTest(0);
-                byte* before = boundary;
-                boundary = map.BucketArray; // a live block, never on the deferred list
-                try
-                {
-                    AssertBadState(map, "an enumerator's deferred-list boundary is not in the list");
-                }
-                finally
-                {
-                    boundary = before;
-                }
-
-                map.Validate();
+                // a live block, never on the deferred list
+                AssertBreaks(map, ref boundary, map.BucketArray, "an enumerator's deferred-list boundary is not in the list");
             }
             finally
             {
@@ -797,17 +525,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref long deferred = ref map.DeferredBytesRefForTest;
-            deferred++;
-            try
-            {
-                AssertBadState(map, "deferred byte count is wrong");
-            }
-            finally
-            {
-                deferred--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref deferred, deferred + 1, "deferred byte count is wrong");
         }
 
         [Fact]
@@ -835,18 +553,7 @@ namespace NativeGoMap.Tests
             GoMap<long, long> map = Filled(5);
             map.Dispose();
             map.Validate();
-            ref long bytes = ref map.NativeBytesRefForTest;
-            bytes = 1;
-            try
-            {
-                AssertBadState(map, "disposed map still holds memory");
-            }
-            finally
-            {
-                bytes = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref map.NativeBytesRefForTest, 1, "disposed map still holds memory");
         }
 
         [Fact]
@@ -855,17 +562,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref long count = ref map.CountRefForTest;
-            count++;
-            try
-            {
-                AssertBadState(map, "5 live cells but count 6");
-            }
-            finally
-            {
-                count--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref count, count + 1, "5 live cells but count 6");
         }
 
         [Fact]
@@ -873,18 +570,7 @@ namespace NativeGoMap.Tests
         {
             using GoMap<long, long> map = Filled(5);
             map.Validate();
-            ref int oldB = ref map.OldBRefForTest;
-            oldB = 1;
-            try
-            {
-                AssertBadState(map, "old generation state without a growth");
-            }
-            finally
-            {
-                oldB = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref map.OldBRefForTest, 1, "old generation state without a growth");
         }
 
         [Fact]
@@ -892,17 +578,7 @@ namespace NativeGoMap.Tests
         {
             using GoMap<long, long> map = Growing();
             ref int oldB = ref map.OldBRefForTest;
-            oldB++;
-            try
-            {
-                AssertBadState(map, "the old bucket array's block is smaller than its B's array");
-            }
-            finally
-            {
-                oldB--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref oldB, oldB + 1, "the old bucket array's block is smaller than its B's array");
         }
 
         [Fact]
@@ -918,17 +594,7 @@ namespace NativeGoMap.Tests
             byte* target = BucketLayout<long, long>.Bucket(map.BucketArray, unit); // a doubling: unit u fills new buckets u and u + 2^oldB
             ref byte top = ref BucketLayout<long, long>.TopHash(target, MapMath.BucketCnt - 1);
             Assert.Equal(0, top);
-            top = MapMath.EmptyOne;
-            try
-            {
-                AssertBadState(map, $"new bucket {unit} filled before old bucket {unit} was evacuated");
-            }
-            finally
-            {
-                top = 0;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref top, MapMath.EmptyOne, $"new bucket {unit} filled before old bucket {unit} was evacuated");
         }
 
         [Fact]
@@ -944,17 +610,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.True(unit + 1 < (1UL << map.OldBForTest), "no unevacuated unit before the last");
-            nevacuate = unit + 1;
-            try
-            {
-                AssertBadState(map, $"old bucket {unit} below nevacuate is not evacuated");
-            }
-            finally
-            {
-                nevacuate = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref nevacuate, unit + 1, $"old bucket {unit} below nevacuate is not evacuated");
         }
 
         [Fact]
@@ -967,19 +623,8 @@ namespace NativeGoMap.Tests
                 j++;
             }
 
-            ref byte top = ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 1);
-            byte before = top;
-            top = MapMath.EmptyRest; // the first slot keeps its mark: the chain stays evacuated, one slot is not
-            try
-            {
-                AssertBadState(map, $"old chain {j} is partly evacuated");
-            }
-            finally
-            {
-                top = before;
-            }
-
-            map.Validate();
+            // the first slot keeps its mark: the chain stays evacuated, one slot is not
+            AssertBreaks(map, ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 1), MapMath.EmptyRest, $"old chain {j} is partly evacuated");
         }
 
         [Fact]
@@ -990,17 +635,7 @@ namespace NativeGoMap.Tests
             byte* bucket = map.BucketArray;
             ref byte top = ref BucketLayout<long, long>.TopHash(bucket, MapMath.BucketCnt - 1);
             Assert.Equal(MapMath.EmptyRest, top);
-            top = MapMath.EvacuatedX;
-            try
-            {
-                AssertBadState(map, "evacuation mark in live chain 0");
-            }
-            finally
-            {
-                top = MapMath.EmptyRest;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref top, MapMath.EvacuatedX, "evacuation mark in live chain 0");
         }
 
         [Fact]
@@ -1013,17 +648,8 @@ namespace NativeGoMap.Tests
             Assert.True(live < MapMath.BucketCnt - 2);
             ref byte top = ref BucketLayout<long, long>.TopHash(bucket, MapMath.BucketCnt - 1);
             Assert.Equal(MapMath.EmptyRest, top);
-            top = MapMath.EmptyOne; // after the emptyRest slots that follow the live one
-            try
-            {
-                AssertBadState(map, "slot after emptyRest is not emptyRest in chain 0");
-            }
-            finally
-            {
-                top = MapMath.EmptyRest;
-            }
-
-            map.Validate();
+            // after the emptyRest slots that follow the live one
+            AssertBreaks(map, ref top, MapMath.EmptyOne, "slot after emptyRest is not emptyRest in chain 0");
         }
 
         [Fact]
@@ -1074,17 +700,7 @@ namespace NativeGoMap.Tests
                 other++;
             }
 
-            key = other;
-            try
-            {
-                AssertBadState(map, $"key in chain {chain} hashes to bucket {map.DefaultHashForTest(other) & MapMath.BucketMask(b)}");
-            }
-            finally
-            {
-                key = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref key, other, $"key in chain {chain} hashes to bucket {map.DefaultHashForTest(other) & MapMath.BucketMask(b)}");
         }
 
         [Fact]
@@ -1095,17 +711,8 @@ namespace NativeGoMap.Tests
             byte* bucket = map.BucketArray;
             ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
             Assert.True(overflow == null);
-            overflow = bucket; // a chain that loops back to its first bucket
-            try
-            {
-                AssertBadState(map, "bucket reachable twice (chain 0)");
-            }
-            finally
-            {
-                overflow = null;
-            }
-
-            map.Validate();
+            // a chain that loops back to its first bucket
+            AssertBreaks(map, ref overflow, bucket, "bucket reachable twice (chain 0)");
         }
 
         [Fact]
@@ -1116,17 +723,8 @@ namespace NativeGoMap.Tests
             byte* bucket = map.BucketArray;
             ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
             Assert.True(overflow == null);
-            overflow = BucketLayout<long, long>.Bucket(bucket, 1); // a regular bucket of the array
-            try
-            {
-                AssertBadState(map, "overflow bucket of chain 0 neither preallocated nor in an owned chunk");
-            }
-            finally
-            {
-                overflow = null;
-            }
-
-            map.Validate();
+            // a regular bucket of the array
+            AssertBreaks(map, ref overflow, BucketLayout<long, long>.Bucket(bucket, 1), "overflow bucket of chain 0 neither preallocated nor in an owned chunk");
         }
 
         [Fact]
@@ -1158,19 +756,7 @@ namespace NativeGoMap.Tests
             }
 
             Assert.True(j < (1UL << oldB), "every unit is evacuated");
-            ref byte top = ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 0);
-            byte before = top;
-            top = MapMath.EvacuatedEmpty;
-            try
-            {
-                AssertBadState(map, $"old bucket {j} is evacuated apart from its unit {j & (units - 1)}");
-            }
-            finally
-            {
-                top = before;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 0), MapMath.EvacuatedEmpty, $"old bucket {j} is evacuated apart from its unit {j & (units - 1)}");
         }
 
         private static GoMap<long, long> FilledToFirstPrepare(out long next)
@@ -1250,17 +836,8 @@ namespace NativeGoMap.Tests
             byte* bucket = map.BucketArray;
             ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
             Assert.True(overflow == null);
-            overflow = BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1; // reads as an empty bucket
-            try
-            {
-                AssertBadState(map, "an overflow bucket is linked but not owned");
-            }
-            finally
-            {
-                overflow = null;
-            }
-
-            map.Validate();
+            // reads as an empty bucket
+            AssertBreaks(map, ref overflow, BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1, "an overflow bucket is linked but not owned");
         }
 
         /// <summary>A Go-mode map that grew from B = 15 and released its old array but its first page, parked (the head of the parked list); null where mappings are not supported.</summary>
@@ -1300,17 +877,8 @@ namespace NativeGoMap.Tests
 
             ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
             ulong before = *header;
-            *header = (before & ~(0xFFUL << 56)) | (0xA7UL << 56); // a C heap block's magic: live, not mapped
-            try
-            {
-                AssertBadState(map, "a parked block is not a Go-mode mapping");
-            }
-            finally
-            {
-                *header = before;
-            }
-
-            map.Validate();
+            // a C heap block's magic: live, not mapped
+            AssertBreaks(map, ref *header, (before & ~(0xFFUL << 56)) | (0xA7UL << 56), "a parked block is not a Go-mode mapping");
         }
 
         [Fact]
@@ -1324,17 +892,8 @@ namespace NativeGoMap.Tests
 
             ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
             ulong before = *header;
-            *header = before + OsMemory.Page; // charged one page more
-            try
-            {
-                AssertBadState(map, "a parked mapping is not released down to its first page");
-            }
-            finally
-            {
-                *header = before;
-            }
-
-            map.Validate();
+            // charged one page more
+            AssertBreaks(map, ref *header, before + OsMemory.Page, "a parked mapping is not released down to its first page");
         }
     }
 }
