@@ -111,7 +111,7 @@ namespace NativeGoMap.Tests
         private const int FirstPreparedB = 14;
 
         /// <summary>A map with PrepareGrowthAhead filled with keys 0, 1, ... up to the insert that prepared its first array; <paramref name="next"/> is the next key.</summary>
-        private static GoMap<long, long> FilledToFirstPrepare(out long next)
+        internal static GoMap<long, long> FilledToFirstPrepare(out long next)
         {
             var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
             long k = 0;

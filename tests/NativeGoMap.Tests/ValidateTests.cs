@@ -759,17 +759,10 @@ namespace NativeGoMap.Tests
             AssertBreaks(map, ref BucketLayout<long, long>.TopHash(BucketLayout<long, long>.Bucket(map.OldBucketArray, j), 0), MapMath.EvacuatedEmpty, $"old bucket {j} is evacuated apart from its unit {j & (units - 1)}");
         }
 
+        /// <summary><see cref="PageBackingTests.FilledToFirstPrepare"/>'s map (its first growth array prepared ahead), checked valid before a test breaks it.</summary>
         private static GoMap<long, long> FilledToFirstPrepare(out long next)
         {
-            var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true });
-            long k = 0;
-            while (map.PreparedArrayForTest == null)
-            {
-                map[k] = k;
-                k++;
-            }
-
-            next = k;
+            GoMap<long, long> map = PageBackingTests.FilledToFirstPrepare(out next);
             map.Validate();
             return map;
         }
