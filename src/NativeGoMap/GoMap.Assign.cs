@@ -189,7 +189,17 @@ namespace NativeGoMap
                 ReclaimStep();
                 if (_oldBuckets == null && _resizeB >= 0)
                 {
-                    ContinueResizeOrDrop(); // the next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs)
+                    // The next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs): a request
+                    // about memory, not this write's own need (an update needs none; an insert that
+                    // must grow starts its own growth below, which throws as Go's would). When its
+                    // array cannot be allocated, the request is dropped and the write goes on.
+                    try
+                    {
+                        ContinueResize(commit: false);
+                    }
+                    catch (OutOfMemoryException)
+                    {
+                    }
                 }
 
                 // After the resize step: on an empty map it replaces the array, with none for B = 0.

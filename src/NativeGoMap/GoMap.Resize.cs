@@ -204,7 +204,7 @@ namespace NativeGoMap
                                 _resizeB = MapMath.BForHint(_count);
                             }
 
-                            if (_resizeB < 0 || !ContinueResizeOrThrow() || _oldBuckets == null)
+                            if (_resizeB < 0 || !ContinueResize(commit: false) || _oldBuckets == null)
                             {
                                 break;
                             }
@@ -224,44 +224,6 @@ namespace NativeGoMap
             finally
             {
                 EndWrite();
-            }
-        }
-
-        /// <summary>
-        /// For a write: the next step of a pending resize, or, when its array cannot be allocated,
-        /// none: the request is dropped and the write goes on. A resize is a request about memory,
-        /// not a write's own need (an update needs no memory at all; an insert that must grow
-        /// still starts its own growth, which throws as Go's would). Left pending, the request
-        /// would make every later write try (and fail) to allocate it (found by review: after a
-        /// failed TrimExcess, every update threw <see cref="OutOfMemoryException"/>).
-        /// </summary>
-        private void ContinueResizeOrDrop()
-        {
-            try
-            {
-                ContinueResize(commit: false);
-            }
-            catch (OutOfMemoryException)
-            {
-                _resizeB = -1; // nothing changed (ContinueResize allocates before it changes the map)
-            }
-        }
-
-        /// <summary>
-        /// For <see cref="Trim"/>: <see cref="ContinueResize"/>, and when its array cannot be
-        /// allocated, the request dropped before the exception goes on to the caller (see
-        /// <see cref="ContinueResizeOrDrop"/>; <see cref="EnsureCapacity"/> restores its earlier plan the same way).
-        /// </summary>
-        private bool ContinueResizeOrThrow()
-        {
-            try
-            {
-                return ContinueResize(commit: false);
-            }
-            catch (OutOfMemoryException)
-            {
-                _resizeB = -1;
-                throw;
             }
         }
 
@@ -302,18 +264,20 @@ namespace NativeGoMap
         {
             int target = Math.Max(_resizeB, MapMath.BForHint(_count));
             bool compact = target == _b && HasExcessOverflow();
+
+            // The request is taken now: when the allocation below throws (changing nothing else),
+            // it stays dropped rather than pending, since a pending request makes every later write
+            // try (and fail) to allocate it (found by review: after a failed TrimExcess every
+            // update threw OutOfMemoryException). EnsureCapacity restores its earlier plan instead.
+            _resizeB = -1;
             if (target == _b && !compact)
             {
-                _resizeB = -1;
                 return false;
             }
 
-            // Allocation first (it may throw, changing nothing; the callers then drop the request:
-            // ContinueResizeOrDrop, ContinueResizeOrThrow, EnsureCapacity's restore), then the new plan.
             if (_count == 0)
             {
                 ReplaceEmpty(target, commit && target > _b);
-                _resizeB = -1;
                 return true;
             }
 

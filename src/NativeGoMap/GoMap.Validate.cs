@@ -23,8 +23,8 @@ namespace NativeGoMap
             }
 
             // The arrays' blocks hold 2^B buckets and their tail: before the tables published from them.
-            Check(_buckets == null || NativeHeap.UsableSize(_buckets) >= (BucketLayout<TKey, TValue>.ArrayBytes(_b) ?? ulong.MaxValue), "the bucket array's block is smaller than B's array");
-            Check(_oldBuckets == null || NativeHeap.UsableSize(_oldBuckets) >= (BucketLayout<TKey, TValue>.ArrayBytes(OldB()) ?? ulong.MaxValue), "the old bucket array's block is smaller than its B's array");
+            Check(_buckets == null || ArrayFits(_buckets, _b), "the bucket array's block is smaller than B's array");
+            Check(_oldBuckets == null || ArrayFits(_oldBuckets, OldB()), "the old bucket array's block is smaller than its B's array");
             Check((s & StateWriting) == 0 || (f & FlagPoisoned) != 0, "hashWriting is set outside a write");
             Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
@@ -68,7 +68,7 @@ namespace NativeGoMap
                 Check(_prepareGrowthAhead, "a prepared growth array without PrepareGrowthAhead");
                 Check(_buckets != null && _preparedB == GrownB(_b), "the prepared array is not of the next growth's size");
                 Check(_preparedArray != _buckets && _preparedArray != _oldBuckets, "the prepared array is in use");
-                Check(NativeHeap.UsableSize(_preparedArray) >= (BucketLayout<TKey, TValue>.ArrayBytes(_preparedB) ?? ulong.MaxValue), "the prepared array's block is smaller than its B's array");
+                Check(ArrayFits(_preparedArray, _preparedB), "the prepared array's block is smaller than its B's array");
             }
 
             var currentList = new HashSet<nint>();
@@ -369,6 +369,10 @@ namespace NativeGoMap
                 set.Add((nint)chunk);
             }
         }
+
+        /// <summary>Whether the native block at <paramref name="array"/> holds a bucket array of 2^<paramref name="b"/> buckets and its tail.</summary>
+        private static bool ArrayFits(byte* array, int b) =>
+            NativeHeap.UsableSize(array) >= (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue);
 
         private static void Check(bool condition, string what)
         {

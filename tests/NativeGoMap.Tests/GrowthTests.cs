@@ -591,14 +591,7 @@ namespace NativeGoMap.Tests
             // A doubling of 256 old buckets (B 8 → 9), then one insert whose old bucket lies far
             // past the evacuation mark: it evacuates that bucket and the three at the mark
             // (Go's growWork: one at the mark).
-            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 5 });
-            map.DoubleLikeGoForTest();
-            int k = 0;
-            while (!(map.GetStats().IsGrowing && map.GetStats().B == 9))
-            {
-                map[k] = k;
-                k++;
-            }
+            using GoMap<int, int> map = DoublingToB9(out int k);
 
             long oldBuckets = 1L << MapInternals<int, int>.OldB(map);
             int key = k;
@@ -616,6 +609,21 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
+        /// <summary>A map of keys 0..<paramref name="next"/> − 1 that has just started a doubling of 256 old buckets (B 8 → 9) at Go's pace.</summary>
+        private static GoMap<int, int> DoublingToB9(out int next)
+        {
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 5 });
+            map.DoubleLikeGoForTest();
+            next = 0;
+            while (!(map.GetStats().IsGrowing && map.GetStats().B == 9))
+            {
+                map[next] = next;
+                next++;
+            }
+
+            return map;
+        }
+
         [Fact]
         public unsafe void Growth_TheEvacuationMarkSkipsOldBucketsAlreadyEvacuatedAheadOfIt()
         {
@@ -624,14 +632,7 @@ namespace NativeGoMap.Tests
             // out of order cost the sequential work nothing. Mark m: a write to old bucket m+5
             // evacuates it and m..m+2 (mark m+3); a write to m+4 evacuates it and m+3, after which
             // the mark passes m+4 and m+5 at once, and its two further steps take m+6 and m+7.
-            using var map = new GoMap<int, int>(new GoMapOptions { Seed = 5 });
-            map.DoubleLikeGoForTest();
-            int k = 0;
-            while (!(map.GetStats().IsGrowing && map.GetStats().B == 9))
-            {
-                map[k] = k;
-                k++;
-            }
+            using GoMap<int, int> map = DoublingToB9(out int k);
 
             ulong oldBuckets = 1UL << MapInternals<int, int>.OldB(map);
             long m = map.GetStats().EvacuatedBuckets;
