@@ -664,9 +664,11 @@ namespace NativeGoMap.Stress
             /// run for a time slice, thousands of writes). Two writers that only took turns on one
             /// CPU of a busy machine, each preempted between its calls, complete writes during each
             /// other's runs without a single pair of writes overlapping; Strict, which catches
-            /// every overlapping pair, has nothing to catch then (2 of 200 trials under a load
-            /// average of 6 to 8, 2026-12-04). Only in Strict, so that Go's reported rates are
-            /// measured on the same loop as before.
+            /// every overlapping pair, has nothing to catch then. That is the likeliest reading of
+            /// the 2 of 200 trials the old rule called silent under a load average of 6 to 8
+            /// (2026-12-04; 800 replays under the same load were all detected, so it was not
+            /// confirmed). Only in Strict, so that Go's reported rates are measured on the same
+            /// loop as before.
             /// </summary>
             private void Write(int t)
             {
