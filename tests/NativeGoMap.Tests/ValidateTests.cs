@@ -11,27 +11,29 @@ namespace NativeGoMap.Tests
     /// </summary>
     public unsafe class ValidateTests
     {
-        private static void AssertBadState(GoMap<long, long> map, string what)
+        /// <summary>Expects Validate's "bad map state: <paramref name="what"/>" (only its start when <paramref name="prefix"/>: messages that quote figures).</summary>
+        private static void AssertBadState(GoMap<long, long> map, string what, bool prefix = false)
         {
             InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => map.Validate());
-            Assert.Equal("bad map state: " + what, e.Message);
+            if (prefix)
+            {
+                Assert.StartsWith("bad map state: " + what, e.Message, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal("bad map state: " + what, e.Message);
+            }
         }
 
-        private static void AssertBadStateStartsWith(GoMap<long, long> map, string what)
-        {
-            InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => map.Validate());
-            Assert.StartsWith("bad map state: " + what, e.Message, StringComparison.Ordinal);
-        }
-
-        /// <summary>Sets <paramref name="field"/> to <paramref name="bad"/>, expects Validate's "bad map state: <paramref name="what"/>", restores the field, and expects the map to validate again.</summary>
-        private static void AssertBreaks<T>(GoMap<long, long> map, ref T field, T bad, string what)
+        /// <summary>Sets <paramref name="field"/> to <paramref name="bad"/>, expects Validate's "bad map state: <paramref name="what"/>" (<see cref="AssertBadState"/>), restores the field, and expects the map to validate again.</summary>
+        private static void AssertBreaks<T>(GoMap<long, long> map, ref T field, T bad, string what, bool prefix = false)
             where T : unmanaged
         {
             T before = field;
             field = bad;
             try
             {
-                AssertBadState(map, what);
+                AssertBadState(map, what, prefix);
             }
             finally
             {
@@ -534,17 +536,7 @@ namespace NativeGoMap.Tests
             using GoMap<long, long> map = Filled(5);
             map.Validate();
             ref long bytes = ref map.NativeBytesRefForTest;
-            bytes++;
-            try
-            {
-                AssertBadStateStartsWith(map, "owned blocks total ");
-            }
-            finally
-            {
-                bytes--;
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref bytes, bytes + 1, "owned blocks total ", prefix: true);
         }
 
         [Fact]
@@ -660,24 +652,14 @@ namespace NativeGoMap.Tests
             byte* bucket = map.BucketArray;
             int live = FirstLiveSlot(bucket);
             Assert.True(live < MapMath.BucketCnt - 1);
+            ref ulong word = ref BucketLayout<long, long>.TopHashWordRef(bucket);
+            ulong bad = word;
             for (int i = live + 1; i < MapMath.BucketCnt; i++)
             {
-                BucketLayout<long, long>.TopHash(bucket, i) = MapMath.EmptyOne;
+                bad = (bad & ~(0xFFUL << (i * 8))) | ((ulong)MapMath.EmptyOne << (i * 8)); // emptyRest → emptyOne after the live slot
             }
 
-            try
-            {
-                AssertBadState(map, "chain 0 ends in emptyOne instead of emptyRest");
-            }
-            finally
-            {
-                for (int i = live + 1; i < MapMath.BucketCnt; i++)
-                {
-                    BucketLayout<long, long>.TopHash(bucket, i) = MapMath.EmptyRest;
-                }
-            }
-
-            map.Validate();
+            AssertBreaks(map, ref word, bad, "chain 0 ends in emptyOne instead of emptyRest");
         }
 
         [Fact]
