@@ -124,6 +124,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the head of the parked mappings' list, or null.</summary>
         internal byte* ParkedHeadForTest => _parked;
 
+        /// <summary>Test hook: unmaps every parked mapping now, grace period or not, as Dispose does (a test that counts the pages a growth parks starts from none).</summary>
+        internal void FreeParkedForTest() => FreeParked(all: true);
+
         /// <summary>Test hook: the ticket of enumerator registration slot <paramref name="slot"/> (0: free).</summary>
         internal ulong IterTicketForTest(int slot) => _iterSlots[slot].Ticket;
 
