@@ -52,8 +52,10 @@ namespace NativeGoMap
     // read racing a write may still have looked at memory the write was changing before it
     // notices; it never looks at released memory in Strict mode (a Dispose from user code that a
     // Strict read runs on the same thread is refused: BeginDispose). The enumerator's inline steps
-    // (Go mode only) check before their reads alone, as Go's mapiternext does; a write that
-    // begins during one is caught at the next (Enumerator.MoveNext).
+    // (Go mode only) check before an entry's reads alone, as Go's mapiternext does, and a write
+    // that begins during one is caught at the next; a step that moves to the next group of
+    // buckets checks again after reading their tophash words, before it commits the group
+    // (Enumerator.MoveNext).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         private const long StateWriting = 1;
