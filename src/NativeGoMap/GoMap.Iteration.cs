@@ -591,7 +591,8 @@ namespace NativeGoMap
                     // trials walked a map that grew under it and missed an entry that was there
                     // throughout, without detecting anything. A probe build counting this check's
                     // failures: 26 in 40 fresh one-second trials, nearly all in a process's first
-                    // second, while its code is not yet fully optimized; 1 in 20 batched trials.)
+                    // second, and 1 in 20 batched trials; why then is not known: Tier-0 code
+                    // throughout, a CPU hog beside each pair or forced GCs did not bring it back.)
                     if (!WalkAllowed(map))
                     {
                         goto Slow;
