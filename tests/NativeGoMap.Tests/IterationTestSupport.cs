@@ -250,7 +250,13 @@ namespace NativeGoMap.Tests
 
     public static class IterationHelpers
     {
-        /// <summary>Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs (JIT tiering).</summary>
+        /// <summary>
+        /// Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs: the
+        /// fewest of up to five measured runs (the first that allocates nothing ends them). The
+        /// runtime allocates on the calling thread now and then, once: when a method it calls
+        /// tiers up (CI saw 6,176 bytes in 100 TryGetValues calls spanning the 30th call) or
+        /// loads a type for the new code. An allocation of the body's own recurs in every run.
+        /// </summary>
         public static long AllocatedBy(Func<long> body)
         {
             long check = 0;
@@ -259,11 +265,16 @@ namespace NativeGoMap.Tests
                 check += body();
             }
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            check += body();
-            long after = GC.GetAllocatedBytesForCurrentThread();
+            long fewest = long.MaxValue;
+            for (int run = 0; run < 5 && fewest != 0; run++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                check += body();
+                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+
             Assert.NotEqual(0, check);
-            return after - before;
+            return fewest;
         }
 
         /// <summary>Fills a map with keys 0..n-1, value = key * 10; with <paramref name="goDoubling"/>, its growths double at every size as Go's (DoubleLikeGoForTest).</summary>
