@@ -553,6 +553,13 @@ namespace NativeGoMap
                 }
                 else if (map is not null && WalkAllowed(map))
                 {
+#if DEBUG
+                    // Test seam (Debug builds only): a write made here stands for one another
+                    // thread makes between the check above and the reads below (the race the
+                    // second check below is for; IterationGroupRaceTests).
+                    t_beforeGroupReadForTest?.Invoke(map);
+#endif
+
                     // The group is done: next comes the overflow chain of its last bucket, else
                     // the next group of regular buckets.
                     byte* group;
@@ -592,7 +599,10 @@ namespace NativeGoMap
                     // throughout, without detecting anything. A probe build counting this check's
                     // failures: 26 in 40 fresh one-second trials, nearly all in a process's first
                     // second, and 1 in 20 batched trials; why then is not known: Tier-0 code
-                    // throughout, a CPU hog beside each pair or forced GCs did not bring it back.)
+                    // throughout, a CPU hog beside each pair or forced GCs did not bring it back.
+                    // IterationGroupRaceTests places such a write between the two checks through
+                    // the Debug-only seam above: without this check, each of its cases loses an
+                    // entry.)
                     if (!WalkAllowed(map))
                     {
                         goto Slow;
@@ -622,6 +632,23 @@ namespace NativeGoMap
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private readonly bool WalkAllowed(GoMap<TKey, TValue> map) =>
                 map._walkEpoch == _fastEpoch && Volatile.Read(ref map._state) == _stepState;
+
+#if DEBUG
+            /// <summary>
+            /// Test seam (Debug builds only): called with the map by this thread's inline steps
+            /// that move to a new group, after the step's first check and before it reads the
+            /// group, so that a test can place a write exactly where another thread's write
+            /// races that step.
+            /// </summary>
+            [ThreadStatic]
+            internal static Action<GoMap<TKey, TValue>>? t_beforeGroupReadForTest;
+#endif
+
+            /// <summary>The inline walk's live slots still to yield in its current group, from the current entry's on (8 bits per bucket, rotated), or 0 outside the inline walk; for tests.</summary>
+            internal readonly ulong GroupRestForTest => _fastEpoch != NotFast ? _fastMask : 0;
+
+            /// <summary>The inline walk's current group's last bucket (whose overflow chain comes next), the regular bucket after that chain, and where the inline walk hands over to IterNext; for tests.</summary>
+            internal readonly (nint Tail, nint Next, nint Stop) NextGroupForTest => ((nint)_tail, (nint)_next, (nint)_stop);
 
             /// <summary>Whether the inline walk asks for the lines of later groups ahead (<see cref="WalkPrefetchAhead"/>); for tests.</summary>
             internal readonly bool PrefetchesAheadForTest => _prefetchAhead != 0;
