@@ -554,7 +554,7 @@ namespace NativeGoMap
                 else if (map is not null && WalkAllowed(map))
                 {
 #if DEBUG
-                    // Test seam (Debug builds only): a write made here stands for one another
+                    // Test seam (Debug builds only): a write made here stands for one that another
                     // thread makes between the check above and the reads below (the race the
                     // second check below is for; IterationGroupRaceTests).
                     t_beforeGroupReadForTest?.Invoke(map);

@@ -7,7 +7,7 @@ namespace NativeGoMap.Tests
 {
     /// <summary>
     /// The inline walk's step to a new group checks the map's state before it reads the group's
-    /// tophash words and again before it commits the group (e9b1af8). A write on another thread
+    /// tophash words and again before it commits the group (since 2026-12-04). A write on another thread
     /// between the first check and the reads (misuse, in a Go-mode map) that starts a growth
     /// evacuates buckets, whose moved slots then read as empty: committing the group would skip
     /// their entries for good, without detecting anything. No second thread can be placed in that
