@@ -58,11 +58,59 @@ namespace NativeGoMap.Tests
             return from++;
         }
 
+        /// <summary>
+        /// Steps <paramref name="e"/> to the last entry of a group whose next step reads buckets
+        /// that a growth can evacuate under it, and returns the old bucket index j whose
+        /// evacuation the test places before those reads. j is past the first buckets, which a
+        /// growth's sequential evacuation takes first, and a later bucket with entries follows in
+        /// the same step, so that a step that did not check again would commit.
+        /// <paramref name="throughOverflow"/> false: the group ends its chain, and the next group
+        /// starts at bucket j (entries, no chain) followed by bucket j + 1 (entries). True: the
+        /// group's last bucket j has one overflow bucket with entries, which the step reads first,
+        /// and the regular bucket after it has entries.
+        /// </summary>
+        private static ulong StepToARacedGroupBoundary(ref GoMap<int, long>.Enumerator e, YieldLog log, bool throughOverflow)
+        {
+            while (true)
+            {
+                Assert.True(e.MoveNext(), "no group boundary fit for the test");
+                log.Saw(e.Current.Key);
+                (nint tailAddress, nint next, nint stop) = e.NextGroupForTest;
+                if (BitOperations.PopCount(e.GroupRestForTest) != 1 || next == stop || next + BucketSize >= stop)
+                {
+                    continue;
+                }
+
+                byte* tail = (byte*)tailAddress;
+                byte* overflow = MapInternals<int, long>.Overflow(tail);
+                byte* first = (byte*)next;
+                if (throughOverflow)
+                {
+                    ulong j = (ulong)((tail - e._buckets) / BucketSize);
+                    if (j >= 32 && overflow != null && LiveSlots(overflow) > 0 && MapInternals<int, long>.Overflow(overflow) == null && LiveSlots(first) > 0)
+                    {
+                        return j;
+                    }
+                }
+                else
+                {
+                    ulong j = (ulong)((first - e._buckets) / BucketSize);
+                    if (j >= 32 && overflow == null && LiveSlots(first) > 0 && MapInternals<int, long>.Overflow(first) == null && LiveSlots(first + BucketSize) > 0)
+                    {
+                        return j;
+                    }
+                }
+            }
+        }
+
         [Theory]
-        [InlineData(3UL)]
-        [InlineData(17UL)]
-        [InlineData(101UL)]
-        public void AGrowthThatEvacuatesTheNextGroupBetweenTheStepsCheckAndItsReads_LosesNoEntry(ulong seed)
+        [InlineData(3UL, false)]
+        [InlineData(17UL, false)]
+        [InlineData(101UL, false)]
+        [InlineData(3UL, true)]
+        [InlineData(17UL, true)]
+        [InlineData(101UL, true)]
+        public void AGrowthThatEvacuatesTheBucketsOfAStepBetweenItsCheckAndItsReads_LosesNoEntry(ulong seed, bool throughOverflow)
         {
             int n = EntriesJustBeforeAGrowth(seed);
             using GoMap<int, long> map = IterationHelpers.IntMap(n, seed, goDoubling: true);
@@ -72,33 +120,11 @@ namespace NativeGoMap.Tests
 
             var log = new YieldLog();
             GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            ulong j = StepToARacedGroupBoundary(ref e, log, throughOverflow);
 
-            // Walk to the last entry of a group that ends a chain (no overflow bucket comes next)
-            // and whose next group starts at a bucket j with entries and no overflow chain,
-            // followed (in the same group) by bucket j + 1 with entries; j is past the first
-            // buckets, which the growth's sequential evacuation takes first.
-            ulong j = 0;
-            while (true)
-            {
-                Assert.True(e.MoveNext(), "no group boundary fit for the test");
-                log.Saw(e.Current.Key);
-                ulong rest = e.GroupRestForTest;
-                (nint tail, nint next, nint stop) = e.NextGroupForTest;
-                if (BitOperations.PopCount(rest) != 1 || MapInternals<int, long>.Overflow((byte*)tail) != null || next == stop || next + BucketSize >= stop)
-                {
-                    continue;
-                }
-
-                byte* first = (byte*)next;
-                j = (ulong)((first - e._buckets) / BucketSize);
-                if (j >= 32 && LiveSlots(first) > 0 && MapInternals<int, long>.Overflow(first) == null && LiveSlots(first + BucketSize) > 0)
-                {
-                    break;
-                }
-            }
-
-            // Between the next step's first check and its reads: a growth starts and bucket j is
-            // evacuated (Go's growWork evacuates the bucket a write hashes to), bucket j + 1 not.
+            // Between the next step's first check and its reads: a growth starts and old bucket j
+            // is evacuated with its chain (Go's growWork evacuates the bucket a write hashes to),
+            // the buckets after it not.
             bool ran = false;
             GoMap<int, long>.Enumerator.t_beforeGroupReadForTest = m =>
             {
