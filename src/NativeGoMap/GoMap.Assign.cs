@@ -337,6 +337,18 @@ namespace NativeGoMap
         /// else one of a new chunk recorded in the current generation's ownership list.
         /// Allocates (and may throw) before linking anything.
         /// </summary>
+        /// <remarks>
+        /// Every insert that needs a new overflow bucket takes the slow path (the structural
+        /// compare-and-swap, AssignSlow's search again): about 22 of a 1,000-entry
+        /// <c>&lt;long,long&gt;</c> build's inserts, about 50 ns more than an insert into a free slot
+        /// (probe timing each insert, 2026-12-04). Tried and not kept (same day): the inline
+        /// insert taking a preallocated bucket of the array's tail itself, without the
+        /// compare-and-swap. Those inserts took 72-75 ns against 80-84 as timed (each with
+        /// about 30 ns of timer), 0.2 ns per insert of the build; builds of 1,000 entries took
+        /// 12.7-13.6 ns per insert against 12.4-13.6 in three alternated pairs, within the noise.
+        /// And a racing growth on another thread (misuse) could leave <see cref="_nextOverflow"/>
+        /// pointing into an array it retired, which a later insert would link into the new one.
+        /// </remarks>
         private byte* NewOverflow(byte* b)
         {
             byte* ovf;
