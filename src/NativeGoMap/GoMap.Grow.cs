@@ -378,10 +378,11 @@ namespace NativeGoMap
         /// instructions each), and what it waits on was not found (no hardware counters here).
         /// A profile with the samples mapped onto the JIT's listing (2026-12-04, perf at 10 kHz,
         /// 1,000-entry <c>&lt;long,long&gt;</c> builds) found no hot spot either: the samples spread
-        /// over the whole method, 37 % of them in the slot-by-slot moves of chains with an
-        /// overflow bucket (about a fifth of the old chains at a growth's start, holding about
-        /// 30 % of the entries): per entry, that path costs about 1.4 times the whole-bucket
-        /// copies, so giving those chains copies too would save about a tenth of the evacuation.
+        /// over the whole method, 37 % of them in the blocks that move slots one by one (chains
+        /// with an overflow bucket: by a Poisson estimate about a fifth of the old chains at a
+        /// growth's start, holding about 30 % of the entries): per entry, that path costs about
+        /// 1.4 times the whole-bucket copies, so giving those chains copies too would save about
+        /// a tenth of the evacuation.
         /// </summary>
         private void EvacuateChain4(byte* b, ulong oldbucket, ulong newbit)
         {
