@@ -278,11 +278,25 @@ namespace NativeGoMap.Tests.CoreSupport
             long evacuated = 0;
             for (ulong j = 0; j < n; j++)
             {
-                byte top0 = *Bucket(old, j);
-                evacuated += top0 is > 1 and < 5 ? 1 : 0;
+                evacuated += Evacuated(Bucket(old, j)) ? 1 : 0;
             }
 
             return evacuated;
+        }
+
+        /// <summary>Whether an old bucket is evacuated: its first tophash byte is evacuatedX, evacuatedY or evacuatedEmpty (2, 3 or 4).</summary>
+        public static bool Evacuated(byte* bucket) => *bucket is > 1 and < MapMath.MinTopHash;
+
+        /// <summary>The live slots of one bucket (tophash byte at least minTopHash).</summary>
+        public static int LiveSlots(byte* bucket)
+        {
+            int live = 0;
+            for (int s = 0; s < MapMath.BucketCnt; s++)
+            {
+                live += bucket[s] >= MapMath.MinTopHash ? 1 : 0;
+            }
+
+            return live;
         }
 
         /// <summary>

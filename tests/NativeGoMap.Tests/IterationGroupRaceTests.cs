@@ -17,35 +17,7 @@ namespace NativeGoMap.Tests
     /// </summary>
     public unsafe class IterationGroupRaceTests
     {
-        private const int BucketSlots = 8;
-
         private static int BucketSize => GoMap<int, long>.Layout.BucketSize;
-
-        /// <summary>Entries of an <see cref="IterationHelpers.IntMap"/> (Go's doubling) one insert short of a growth.</summary>
-        private static int EntriesJustBeforeAGrowth(ulong seed)
-        {
-            using GoMap<int, long> probe = IterationHelpers.IntMap(0, seed, goDoubling: true);
-            for (int i = 0; i < 6000; i++)
-            {
-                probe.Add(i, i * 10L);
-            }
-
-            // The growth that starts at the first insert after the returned count (keys 0..count-1).
-            return IterationHelpers.InsertUntilGrowing(probe, 6000) - 1;
-        }
-
-        private static int LiveSlots(byte* bucket)
-        {
-            int live = 0;
-            for (int s = 0; s < BucketSlots; s++)
-            {
-                live += bucket[s] >= 5 ? 1 : 0; // minTopHash
-            }
-
-            return live;
-        }
-
-        private static bool Evacuated(byte* bucket) => bucket[0] is > 1 and < 5; // evacuatedX, evacuatedY or evacuatedEmpty
 
         /// <summary>A key (from <paramref name="from"/> up, not yet in the map) whose old bucket under <paramref name="oldMask"/> is <paramref name="oldBucket"/>.</summary>
         private static int KeyInOldBucket(GoMap<int, long> map, ulong oldBucket, ulong oldMask, ref int from)
@@ -87,7 +59,7 @@ namespace NativeGoMap.Tests
                 if (throughOverflow)
                 {
                     ulong j = (ulong)((tail - e._buckets) / BucketSize);
-                    if (j >= 32 && overflow != null && LiveSlots(overflow) > 0 && MapInternals<int, long>.Overflow(overflow) == null && LiveSlots(first) > 0)
+                    if (j >= 32 && overflow != null && MapInternals<int, long>.LiveSlots(overflow) > 0 && MapInternals<int, long>.Overflow(overflow) == null && MapInternals<int, long>.LiveSlots(first) > 0)
                     {
                         return j;
                     }
@@ -95,7 +67,7 @@ namespace NativeGoMap.Tests
                 else
                 {
                     ulong j = (ulong)((first - e._buckets) / BucketSize);
-                    if (j >= 32 && overflow == null && LiveSlots(first) > 0 && MapInternals<int, long>.Overflow(first) == null && LiveSlots(first + BucketSize) > 0)
+                    if (j >= 32 && overflow == null && MapInternals<int, long>.LiveSlots(first) > 0 && MapInternals<int, long>.Overflow(first) == null && MapInternals<int, long>.LiveSlots(first + BucketSize) > 0)
                     {
                         return j;
                     }
@@ -112,7 +84,8 @@ namespace NativeGoMap.Tests
         [InlineData(101UL, true)]
         public void AGrowthThatEvacuatesTheBucketsOfAStepBetweenItsCheckAndItsReads_LosesNoEntry(ulong seed, bool throughOverflow)
         {
-            int n = EntriesJustBeforeAGrowth(seed);
+            // Built from empty by Go's doublings to B = 10, one insert short of the growth to 11.
+            int n = (int)MapMath.MaxCountBeforeGrowth(10);
             using GoMap<int, long> map = IterationHelpers.IntMap(n, seed, goDoubling: true);
             Assert.False(map.GetStats().IsGrowing);
             int oldB = map.GetStats().B;
@@ -131,7 +104,7 @@ namespace NativeGoMap.Tests
                 GoMap<int, long>.Enumerator.t_beforeGroupReadForTest = null;
                 ran = true;
                 int next = IterationHelpers.InsertUntilGrowing(m, 1 << 24);
-                while (!Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
+                while (!MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
                 {
                     int k = KeyInOldBucket(m, j, oldMask, ref next);
                     m.Add(k, k * 10L);
@@ -153,7 +126,7 @@ namespace NativeGoMap.Tests
 
             Assert.True(ran, "the walk never stepped to a new group inline");
             Assert.True(map.GetStats().IsGrowing);
-            Assert.False(Evacuated(MapInternals<int, long>.Bucket(map.OldBucketArray, j + 1)), "bucket j + 1 was evacuated too: the test no longer shows the race");
+            Assert.False(MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(map.OldBucketArray, j + 1)), "bucket j + 1 was evacuated too: the test no longer shows the race");
             log.AssertYieldedAll(System.Linq.Enumerable.Range(0, n));
             map.Validate();
         }
