@@ -665,7 +665,8 @@ namespace NativeGoMap
         /// base pages that the release thread populates ahead of the writes when
         /// <paramref name="populateAhead"/> (the load from an unmeasured stream passes false), for
         /// arrays of 2 MiB and more, with the thread running (a write that gets to a page first
-        /// takes one small fault); calloc below.
+        /// takes one small fault). An array under NativeHeap.MappedThreshold is a zeroed block of
+        /// the C heap (calloc, or for a small one malloc and a clear: NativeHeap.HeapAllocZeroed).
         /// </summary>
         private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow, bool populateAhead = true)
         {

@@ -1,0 +1,44 @@
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// Zeroed blocks of the C heap (NativeHeap.Alloc below a mapping's size): the small ones are
+    /// taken from malloc, whose per-thread cache hands back freed blocks as they were left, and
+    /// cleared by the library (NativeHeap.HeapAllocZeroed); the larger ones come from calloc.
+    /// Runs alone (NativeMemory collection): it moves the process-wide count of live bytes.
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public unsafe class CHeapBlockTests
+    {
+        [Theory]
+        [InlineData(1UL)]
+        [InlineData(144UL)] // one <long,long> bucket: a small map's first array
+        [InlineData(NativeHeap.SmallZeroedMax - NativeHeap.HeaderSize)] // the largest block cleared by the library
+        [InlineData(NativeHeap.SmallZeroedMax - NativeHeap.HeaderSize + 1)] // the smallest from calloc
+        public void AZeroedBlock_IsZero_WhereTheHeapHandsBackABlockFreedDirty(ulong size)
+        {
+            // The same size freed dirty just before: the thread's cache gives that block back.
+            byte* dirty = NativeHeap.Alloc(size, zero: false);
+            for (ulong i = 0; i < size; i++)
+            {
+                dirty[i] = 0xA5;
+            }
+
+            NativeHeap.Free(dirty);
+
+            byte* p = NativeHeap.Alloc(size, zero: true);
+            try
+            {
+                for (ulong i = 0; i < size; i++)
+                {
+                    Assert.True(p[i] == 0, $"byte {i} of a zeroed {size}-byte block is 0x{p[i]:X2} (the block was {(p == dirty ? "the one freed dirty" : "another")})");
+                }
+            }
+            finally
+            {
+                NativeHeap.Free(p);
+            }
+        }
+    }
+}
