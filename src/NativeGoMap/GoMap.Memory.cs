@@ -720,7 +720,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees everything the map owns, at once. Runs from Dispose (holding the structural right,
-        /// nothing else running) or from the finalizer (nobody else can reach the map).
+        /// nothing else running) or from its guard's finalizer (nobody else can reach the map:
+        /// FinalizerGuard.cs).
         /// Idempotent: every pointer is nulled.
         /// </summary>
         private void FreeAll()

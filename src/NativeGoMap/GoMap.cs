@@ -88,7 +88,7 @@
 // native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
 // pages, populating), ReleaseThread.cs (the system calls that return memory and the frees of
 // full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
-// GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
+// FinalizerGuard.cs (the finalizer, pooled per thread), GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
 // program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
 // counters), ThrowHelper.cs (the map's throws, out of line), GoMap.Snapshot.cs (WriteTo and
 // ReadFrom), SnapshotFormat.cs (the snapshot format and its throws), GoMap.Debugger.cs (what a
@@ -123,7 +123,7 @@ namespace NativeGoMap
     /// <typeparam name="TKey">The key type. Compared by its bytes when that equals <c>Equals</c>,
     /// else through <see cref="IEquatable{T}"/>; types with neither need a comparer.</typeparam>
     /// <typeparam name="TValue">The value type.</typeparam>
-    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>
+    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, IGuardedByFinalizer
         where TKey : unmanaged
         where TValue : unmanaged
     {
@@ -190,8 +190,9 @@ namespace NativeGoMap
         private readonly IEqualityComparer<TKey>? _comparer;
         private readonly long _id = ReaderRegistry.NewMapId(); // names this map in Strict reader announcements
         private WorkCounters _work;     // slow-path work done so far (WorkCounters.cs)
+        private FinalizerGuard? _guard; // frees the map's memory if it is dropped without Dispose (FinalizerGuard.cs); null once disposed
 
-        /// <summary>Creates an empty map. O(1) (about 120 ns: a finalizable object and a seed); allocates no native memory until the first insert.</summary>
+        /// <summary>Creates an empty map. O(1) (about 100 ns: the object, its seed, a finalizer guard that a disposed map on this thread hands on, else a new one); allocates no native memory until the first insert.</summary>
         /// <exception cref="NotSupportedException">The key type cannot be compared without a comparer (see <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>).</exception>
         /// <exception cref="PlatformNotSupportedException">The process is not 64-bit.</exception>
         public GoMap()
@@ -256,31 +257,31 @@ namespace NativeGoMap
             // value slot) stayed calls. In the quick comparison's insert_hint rows (the JIT's OSR
             // code of a loop that builds and disposes maps), three alternated runs at 1,000
             // entries, 2026-12-03: GoMap <int> 5.35-6.17 → 4.60-4.69 ns per insert, <long>
-            // 5.53-6.03 → 4.83-4.87, <Guid> 6.74-7.01 → 5.66-5.74. A map costs about 120 ns to
-            // make (a finalizable object); the call is nothing beside it.
+            // 5.53-6.03 → 4.83-4.87, <Guid> 6.74-7.01 → 5.66-5.74. A map cost about 120 ns to
+            // make then (a finalizable object: FinalizerGuard.cs since); the call is nothing beside it.
             if (IntPtr.Size != 8)
             {
                 // Found by review: a 32-bit process gets buckets whose size is not a multiple of
                 // 8 (<int,int>: 76 bytes), which the enumerator's group walk assumes, and plain
                 // loads of the 64-bit state word that may tear. Refused rather than untested.
-                GC.SuppressFinalize(this);
                 ThrowHelper.ThrowNeeds64BitProcess();
             }
 
             if (options?.ConcurrencyChecks == ConcurrencyChecks.Strict)
             {
                 // Strict reader announcements need the process-wide fence; fail here, not mid-write.
-                GC.SuppressFinalize(this);
                 ProcessWideBarrier.EnsureAvailable();
-                GC.ReRegisterForFinalize(this);
             }
 
             if (comparer is null && KeyOps<TKey>.Kind == KeyKind.Unsupported)
             {
-                GC.SuppressFinalize(this);
                 ThrowHelper.ThrowUnsupportedKey(KeyOps<TKey>.UnsupportedReason!);
             }
 
+            // The finalizer, before the first native allocation and after the last refusal: a
+            // map whose constructor throws from here on (an OutOfMemoryException for a hint's
+            // array) is freed by it; one refused above owns nothing.
+            _guard = FinalizerGuard.Take(this);
             ReleaseThread.EnsureStarted(); // once per process: no operation allocates it
             _comparer = comparer;
             _failFast = options?.FailFast ?? false;
@@ -318,11 +319,8 @@ namespace NativeGoMap
             Publish();
         }
 
-        /// <summary>Frees the native memory of a map that was never disposed.</summary>
-        ~GoMap()
-        {
-            FreeAll();
-        }
+        /// <summary>Frees the native memory of a map that was never disposed: its <see cref="FinalizerGuard"/>'s finalizer calls this, when nothing else can reach the map.</summary>
+        void IGuardedByFinalizer.FreeFromFinalizer() => FreeAll();
 
         /// <summary>The bucket layout of this key/value pair, identical to Go's <c>bmap</c>. O(1).</summary>
         public static GoMapLayout Layout => BucketLayout<TKey, TValue>.Layout;
@@ -973,7 +971,9 @@ namespace NativeGoMap
             }
 
             FreeAll();
-            GC.SuppressFinalize(this);
+            FinalizerGuard? guard = _guard;
+            _guard = null;
+            guard?.Return(); // after FreeAll: the map is used until here, so its guard cannot be finalized before
         }
 
         /// <summary>
