@@ -819,7 +819,15 @@ namespace NativeGoMap
                 // not bring it, so ask for it now, while the group's entries are yielded. About
                 // 1.6 % of the buckets of a <long,long> table at 1,000,000 entries have one (3.8
                 // entries per bucket): their misses took 8 % of the walk (probe, five alternating
-                // pairs of processes: 1.71-2.16 → 1.65-1.75 ns per entry).
+                // pairs of processes: 1.71-2.16 → 1.65-1.75 ns per entry). They still wait: in a
+                // perf profile of that walk (2026-12-04, cpu-clock samples mapped onto the JIT's
+                // listing) 14 % of the samples fell on the overflow bucket's tophash load, one
+                // group's yields being shorter than a miss on this VM. Tried and not kept (same
+                // day, one process switching variants between rounds, best of 24 walks each):
+                // also scanning the overflow pointers of the 8, 16 or 32 buckets past the group
+                // (or of buckets 8 to 24 past it) and asking for the overflow buckets found, a
+                // group or more earlier: 1.77-1.83 → 1.93-4.06 ns per entry, worse the farther:
+                // the scan's loads of lines the array's stream has not brought yet miss themselves.
                 byte* overflow = BucketLayout<TKey, TValue>.Overflow(b);
                 if (overflow != null)
                 {
