@@ -64,6 +64,9 @@ namespace NativeGoMap
         /// <summary>Whether this guard frees an owner when finalized; for tests.</summary>
         internal bool Guards => _owner != null;
 
+        /// <summary>Whether this guard frees <paramref name="owner"/> when finalized (Validate).</summary>
+        internal bool IsGuarding(IGuardedByFinalizer owner) => ReferenceEquals(_owner, owner);
+
         /// <summary>A guard for <paramref name="owner"/>: this thread's pooled one, else a new one (a finalizable object).</summary>
         internal static FinalizerGuard Take(IGuardedByFinalizer owner)
         {

@@ -142,8 +142,8 @@ namespace NativeGoMap
         /// <summary>Test hook: the current hash seed (Go's hash0).</summary>
         internal ulong HashSeed => _hash0;
 
-        /// <summary>The map's finalizer guard (FinalizerGuard.cs), or null once disposed.</summary>
-        internal FinalizerGuard? GuardForTest => _guard;
+        /// <summary>The map's finalizer guard (FinalizerGuard.cs), or null once disposed; by reference, for Validate's tests.</summary>
+        internal ref FinalizerGuard? GuardForTest => ref _guard;
 
         /// <summary>Test hook: the 64-bit hash of a key under the key type's default equality and the current seed.</summary>
         internal ulong DefaultHashForTest(TKey key) => KeyOps<TKey>.Hash(key, _k1, _k2);

@@ -19,8 +19,12 @@ namespace NativeGoMap
             if ((f & FlagDisposed) != 0)
             {
                 Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _oldIterSlots == null && _nativeBytes == 0, "disposed map still holds memory");
+                Check(_guard == null, "a disposed map still holds its finalizer guard");
                 return;
             }
+
+            // A map that may own memory has a finalizer of its own (FinalizerGuard.cs).
+            Check(_guard != null && _guard.IsGuarding(this), "the map's finalizer guard does not guard it");
 
             // The arrays' blocks hold 2^B buckets and their tail: before the tables published from them.
             Check(_buckets == null || ArrayFits(_buckets, _b), "the bucket array's block is smaller than B's array");

@@ -125,6 +125,27 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AFinalizerGuardThatGuardsAnotherMap_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(10);
+            using GoMap<long, long> other = Filled(10);
+            map.Validate();
+            ref FinalizerGuard? guard = ref map.GuardForTest;
+            FinalizerGuard? own = guard;
+            guard = other.GuardForTest;
+            try
+            {
+                AssertBadState(map, "the map's finalizer guard does not guard it");
+            }
+            finally
+            {
+                guard = own;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
         public void ABucketArrayBlockSmallerThanBsArray_FailsValidation()
         {
             using GoMap<long, long> map = Filled(100);
