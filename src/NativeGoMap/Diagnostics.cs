@@ -9,7 +9,10 @@ namespace NativeGoMap
         /// All native bytes currently held by all maps in the process: bucket arrays, overflow
         /// buckets, indirect key and value blocks, bookkeeping lists and memory retired while
         /// enumerators run, headers included. Returns to its earlier value when every map created
-        /// since is disposed (or finalized). Cost: one atomic read.
+        /// since is disposed (or finalized). Exact when no thread is allocating or freeing at the
+        /// moment of the read; while one is, it may be off by what that thread is doing. Cost: 16
+        /// reads (the count is kept in per-thread stripes, so that threads making maps at once do
+        /// not contend on it).
         /// </summary>
         public static long LiveNativeBytes => NativeHeap.LiveBytes;
     }

@@ -25,13 +25,39 @@ namespace NativeGoMap
     {
         private static readonly object s_lock = new object();
         private static ReaderSlot[] s_slots = Array.Empty<ReaderSlot>();
-        private static long s_lastMapId;
+        private static long s_lastMapId; // the last id handed out in a block (MapIdBlock)
+
+        /// <summary>Ids a thread takes from <see cref="s_lastMapId"/> at once (see <see cref="NewMapId"/>).</summary>
+        private const long MapIdBlock = 1024;
+
+        [ThreadStatic]
+        private static long t_nextMapId; // this thread's next id, or its block's end (t_mapIdEnd) when the block is used up
+
+        [ThreadStatic]
+        private static long t_mapIdEnd;
 
         [ThreadStatic]
         private static ReaderSlot? t_slot;
 
-        /// <summary>A process-unique map id (never 0).</summary>
-        internal static long NewMapId() => Interlocked.Increment(ref s_lastMapId);
+        /// <summary>
+        /// A process-unique map id (never 0), from this thread's block of <see cref="MapIdBlock"/>
+        /// ids: one shared counter updated by every map's constructor was the constructor's
+        /// busiest instruction when two threads made maps at once (NativeHeap.s_liveStripes'
+        /// remark). Ids are compared, never ordered.
+        /// </summary>
+        internal static long NewMapId()
+        {
+            long id = t_nextMapId;
+            if (id == t_mapIdEnd)
+            {
+                long end = Interlocked.Add(ref s_lastMapId, MapIdBlock);
+                id = end - MapIdBlock + 1;
+                t_mapIdEnd = end + 1;
+            }
+
+            t_nextMapId = id + 1;
+            return id;
+        }
 
         /// <summary>Announces a read of map <paramref name="mapId"/> on this thread (nested reads stack); returns this thread's slot, whose <see cref="ReaderSlot.Exit"/> ends it.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)] // into the Strict lookups' and steps' read, which the JIT may lay out as cold in a process that mostly reads Go-mode maps
