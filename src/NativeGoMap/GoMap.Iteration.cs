@@ -54,10 +54,44 @@ namespace NativeGoMap
         /// first enumeration of a non-empty map) or doubled.</exception>
         public Enumerator GetEnumerator() => new Enumerator(this, ordered: false);
 
+        /// <summary>
+        /// Takes the registration lock: enumerator registrations, their ends, the deferred list's
+        /// promotion and Dispose's release of the registration tables. A compare-and-swap on
+        /// <see cref="_iterLock"/>, spinning (and then yielding) while another thread holds it;
+        /// not reentrant. Its holders run a few dozen instructions, an allocation at most.
+        /// </summary>
+        /// <remarks>
+        /// A <c>lock</c> statement on an object before (2026-12-04): in a perf profile of
+        /// 16-entry maps enumerated in a loop, the runtime's monitor enter and exit took about
+        /// 28 % of the time, against Dictionary's enumeration that registers nothing.
+        /// </remarks>
+        private void EnterIterLock()
+        {
+            if (Interlocked.CompareExchange(ref _iterLock, 1, 0) != 0)
+            {
+                EnterIterLockContended();
+            }
+        }
+
+        /// <summary><see cref="EnterIterLock"/> when another thread holds the lock.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void EnterIterLockContended()
+        {
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref _iterLock) != 0 || Interlocked.CompareExchange(ref _iterLock, 1, 0) != 0)
+            {
+                spin.SpinOnce();
+            }
+        }
+
+        /// <summary>Releases the registration lock (<see cref="EnterIterLock"/>).</summary>
+        private void ExitIterLock() => Volatile.Write(ref _iterLock, 0);
+
         /// <summary>Registers an enumerator; returns its slot and ticket.</summary>
         private int RegisterIterator(out ulong ticket)
         {
-            lock (_iterLock)
+            EnterIterLock();
+            try
             {
                 CheckUsable();
                 int free = -1;
@@ -109,6 +143,10 @@ namespace NativeGoMap
                 _liveIterators++;
                 return free;
             }
+            finally
+            {
+                ExitIterLock();
+            }
         }
 
         /// <summary>
@@ -125,7 +163,8 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void UnregisterIterator(int slot, ulong ticket)
         {
-            lock (_iterLock)
+            EnterIterLock();
+            try
             {
                 if ((Volatile.Read(ref _flags) & FlagDisposed) != 0 || slot >= _iterSlotCount || _iterSlots[slot].Ticket != ticket)
                 {
@@ -145,6 +184,10 @@ namespace NativeGoMap
                     Volatile.Write(ref _slowWrites, 1);
                     Volatile.Write(ref _plainWriteTable, (nuint)0);
                 }
+            }
+            finally
+            {
+                ExitIterLock();
             }
         }
 

@@ -268,7 +268,8 @@ namespace NativeGoMap
                 return; // stays pending: a later write looks again
             }
 
-            lock (_iterLock)
+            EnterIterLock();
+            try
             {
                 _reclaimPending = false;
                 byte* cut = _deferred;
@@ -324,6 +325,10 @@ namespace NativeGoMap
 
                 NativeHeap.Next(last) = _releaseQueue;
                 _releaseQueue = cut;
+            }
+            finally
+            {
+                ExitIterLock();
             }
         }
 
@@ -748,7 +753,8 @@ namespace NativeGoMap
             // Under the registration lock: an enumerator's Dispose or start on another thread
             // (misuse) that took it before the disposed flag was set writes into the table until
             // it lets go; after that it sees the flag (found by a review of the protocol).
-            lock (_iterLock)
+            EnterIterLock();
+            try
             {
                 FreeBlock((byte*)_iterSlots);
                 _iterSlots = null;
@@ -761,6 +767,10 @@ namespace NativeGoMap
                 }
 
                 _oldIterSlots = null;
+            }
+            finally
+            {
+                ExitIterLock();
             }
 
             _count = 0;

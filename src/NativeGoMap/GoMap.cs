@@ -173,7 +173,7 @@ namespace NativeGoMap
         private byte* _oldIterSlots;    // outgrown _iterSlots tables, linked through their block headers; freed by Dispose
         private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
         private ulong _nextTicket;      // last ticket issued
-        private readonly object _iterLock = new object();
+        private int _iterLock;          // 1 while a thread holds the registration lock (EnterIterLock, GoMap.Iteration.cs)
 
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
         private long _state;            // hashWriting and the write sequence

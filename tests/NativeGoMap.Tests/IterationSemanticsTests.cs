@@ -404,6 +404,51 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void EnumeratorsStartedAndEndedOnSeveralThreadsAtOnce_LeaveNoRegistrationBehind()
+        {
+            // The registration lock (EnterIterLock) under contention: every start takes a slot and
+            // a ticket, every end gives them back; a lost update leaves a count or a slot behind.
+            using GoMap<int, long> map = IterationHelpers.IntMap(16);
+            const int Threads = 4;
+            const int Rounds = 20_000;
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            using var start = new Barrier(Threads);
+            var threads = new Thread[Threads];
+            for (int t = 0; t < Threads; t++)
+            {
+                threads[t] = new Thread(() =>
+                {
+                    try
+                    {
+                        start.SignalAndWait();
+                        for (int round = 0; round < Rounds; round++)
+                        {
+                            using GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                            if (!e.MoveNext())
+                            {
+                                throw new InvalidOperationException("an enumeration of 16 entries yielded none");
+                            }
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Enqueue(e);
+                    }
+                });
+                threads[t].Start();
+            }
+
+            foreach (Thread t in threads)
+            {
+                t.Join();
+            }
+
+            Assert.Empty(failures);
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+            map.Validate();
+        }
+
+        [Fact]
         public void EnumerationsOnSeveralThreadsAtOnceEachYieldEveryEntry()
         {
             // Reads may run in parallel, and so may enumerations (Go: ranging over a map from
