@@ -87,10 +87,11 @@
 // ConcurrencyChecks.cs (the two modes), GoMap.Memory.cs (ownership, retirement and release of
 // native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
 // pages, populating), ReleaseThread.cs (the system calls that return memory and the frees of
-// full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch), ReaderRegistry.cs (Strict reader announcements),
-// FinalizerGuard.cs (the finalizer, pooled per thread), GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work, for the stress
-// program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs (process-wide
-// counters), ThrowHelper.cs (the map's throws, out of line), GoMap.Snapshot.cs (WriteTo and
+// full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch),
+// ReaderRegistry.cs (Strict reader announcements, map ids), FinalizerGuard.cs (the finalizer,
+// pooled per thread), GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work,
+// for the stress program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs
+// (process-wide counters), ThrowHelper.cs (the map's throws, out of line), GoMap.Snapshot.cs (WriteTo and
 // ReadFrom), SnapshotFormat.cs (the snapshot format and its throws), GoMap.Debugger.cs (what a
 // debugger shows), GoMap.TestAccess.cs (internal hooks for the tests and the stress program),
 // Compat/ (what the netstandard2.1 build lacks: 128-bit multiply, bit operations, native
