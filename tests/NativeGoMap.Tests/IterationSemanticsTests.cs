@@ -409,41 +409,18 @@ namespace NativeGoMap.Tests
             // The registration lock (EnterIterLock) under contention: every start takes a slot and
             // a ticket, every end gives them back; a lost update leaves a count or a slot behind.
             using GoMap<int, long> map = IterationHelpers.IntMap(16);
-            const int Threads = 4;
-            const int Rounds = 20_000;
-            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-            using var start = new Barrier(Threads);
-            var threads = new Thread[Threads];
-            for (int t = 0; t < Threads; t++)
+            IterationHelpers.OnThreadsAtOnce(4, () =>
             {
-                threads[t] = new Thread(() =>
+                for (int round = 0; round < 20_000; round++)
                 {
-                    try
+                    using GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                    if (!e.MoveNext())
                     {
-                        start.SignalAndWait();
-                        for (int round = 0; round < Rounds; round++)
-                        {
-                            using GoMap<int, long>.Enumerator e = map.GetEnumerator();
-                            if (!e.MoveNext())
-                            {
-                                throw new InvalidOperationException("an enumeration of 16 entries yielded none");
-                            }
-                        }
+                        throw new InvalidOperationException("an enumeration of 16 entries yielded none");
                     }
-                    catch (Exception e)
-                    {
-                        failures.Enqueue(e);
-                    }
-                });
-                threads[t].Start();
-            }
+                }
+            });
 
-            foreach (Thread t in threads)
-            {
-                t.Join();
-            }
-
-            Assert.Empty(failures);
             Assert.Equal(0, map.GetStats().LiveEnumerators);
             map.Validate();
         }
@@ -454,52 +431,30 @@ namespace NativeGoMap.Tests
             // Reads may run in parallel, and so may enumerations (Go: ranging over a map from
             // several goroutines without writers is fine).
             using GoMap<int, long> map = IterationHelpers.IntMap(2000);
-            const int Threads = 3;
-            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-            using var start = new Barrier(Threads);
-            var threads = new Thread[Threads];
-            for (int t = 0; t < Threads; t++)
+            IterationHelpers.OnThreadsAtOnce(3, () =>
             {
-                threads[t] = new Thread(() =>
+                for (int round = 0; round < 30; round++)
                 {
-                    try
+                    var seen = new bool[2000];
+                    int n = 0;
+                    foreach (KeyValuePair<int, long> kv in map)
                     {
-                        start.SignalAndWait();
-                        for (int round = 0; round < 30; round++)
+                        if (seen[kv.Key] || kv.Value != kv.Key * 10L)
                         {
-                            var seen = new bool[2000];
-                            int n = 0;
-                            foreach (KeyValuePair<int, long> kv in map)
-                            {
-                                if (seen[kv.Key] || kv.Value != kv.Key * 10L)
-                                {
-                                    throw new InvalidOperationException($"key {kv.Key} yielded twice or with value {kv.Value}");
-                                }
-
-                                seen[kv.Key] = true;
-                                n++;
-                            }
-
-                            if (n != 2000)
-                            {
-                                throw new InvalidOperationException($"{n} entries yielded instead of 2000");
-                            }
+                            throw new InvalidOperationException($"key {kv.Key} yielded twice or with value {kv.Value}");
                         }
+
+                        seen[kv.Key] = true;
+                        n++;
                     }
-                    catch (Exception e)
+
+                    if (n != 2000)
                     {
-                        failures.Enqueue(e);
+                        throw new InvalidOperationException($"{n} entries yielded instead of 2000");
                     }
-                });
-                threads[t].Start();
-            }
+                }
+            });
 
-            foreach (Thread t in threads)
-            {
-                t.Join();
-            }
-
-            Assert.Empty(failures);
             Assert.Equal(0, map.GetStats().LiveEnumerators);
             map.Validate();
         }
