@@ -12,12 +12,12 @@ namespace NativeGoMap.Benchmarks.Quick
     internal sealed class QuickOptions
     {
         internal const string Usage =
-            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid,entity,name] [--reps 3] [--no-special] [--no-go] [--hugepages-off-too]\n" +
+            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid,entity,name,small] [--reps 3] [--no-special] [--no-go] [--hugepages-off-too]\n" +
             "  entity rows run at 10,000 and 1,000,000 unless --sizes is given; name rows at the word list's size";
 
         private static readonly string[] Switches = { "--quick", "--no-special", "--no-go", "--hugepages-off-too" };
         private static readonly string[] ValueFlags = { "--sizes", "--types", "--reps" };
-        private static readonly string[] AllTypes = { "int", "long", "guid", "entity", "name" };
+        private static readonly string[] AllTypes = { "int", "long", "guid", "entity", "name", "small" };
         private static readonly string[] StreamKeyTypes = { "int", "long", "guid" };
 
         internal int[] Sizes { get; private set; } = { 1_000, 1_000_000 };
@@ -25,7 +25,7 @@ namespace NativeGoMap.Benchmarks.Quick
         /// <summary>Sizes of the entity rows: issue 8's 10,000 (in cache) and 1,000,000, or <see cref="Sizes"/> when given.</summary>
         internal int[] EntitySizes { get; private set; } = { 10_000, 1_000_000 };
 
-        /// <summary>int, long, guid (the Go program's workload), entity, name (the rows a user checks first).</summary>
+        /// <summary>int, long, guid (the Go program's workload), entity, name (the rows a user checks first), small (a small map's life and enumeration, one thread and two).</summary>
         internal string[] Types { get; private set; } = AllTypes;
 
         /// <summary>The selected types of the Go program's workload (splitmix64 keys): int, long, guid.</summary>
@@ -97,7 +97,7 @@ namespace NativeGoMap.Benchmarks.Quick
                         o.Types = Value(args, ref i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                         if (o.Types.Length == 0 || o.Types.Any(t => !AllTypes.Contains(t)))
                         {
-                            throw new ArgumentException("--types takes int, long, guid, entity, name");
+                            throw new ArgumentException("--types takes int, long, guid, entity, name, small");
                         }
 
                         break;
@@ -178,6 +178,13 @@ namespace NativeGoMap.Benchmarks.Quick
                 Progress("name rows: warm-up, then the word list");
                 QuickRows.WarmUpNames();
                 QuickRows.Names(o.Reps, table);
+                GC.Collect();
+            }
+
+            if (o.Types.Contains("small"))
+            {
+                Progress($"small rows: {SmallMapRows.Entries} entries, one thread and two");
+                SmallMapRows.Run(o.Reps, table);
                 GC.Collect();
             }
 
@@ -272,6 +279,14 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "  name rows      = GoMap<Name32,int> (an [InlineArray(32)] byte key, UTF-8, zero padded) vs Dictionary<string,int>";
                 yield return "                   on the same English words (Data/words.txt, Debian wamerican): every other word inserted in";
                 yield return "                   file order (insert_nohint), looked up in a random order; lookup_miss = the words in between.";
+            }
+
+            if (o.Types.Contains("small"))
+            {
+                yield return "  small rows     = GoMap<long,long> vs Dictionary<long,long> with 16 entries, ns per map or per enumeration:";
+                yield return "                   make_fill_dispose = new map, 16 inserts, Dispose (Dictionary's garbage left to the GC);";
+                yield return "                   enumerate = a whole foreach summing the values; *_2threads = the same on two threads at";
+                yield return "                   once (both enumerating one map), wall time per operation on each thread.";
             }
 
             if (o.HugePagesOffToo)
