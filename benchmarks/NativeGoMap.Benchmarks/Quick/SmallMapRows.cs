@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 
@@ -10,9 +9,9 @@ namespace NativeGoMap.Benchmarks.Quick
     /// map holds few entries, which the 1,000-entry rows spread over a thousand operations.
     /// <c>GoMap&lt;long,long&gt;</c> vs <c>Dictionary&lt;long,long&gt;</c> with <see cref="Entries"/>
     /// entries (the stream keys): made, filled and disposed (Dictionary's garbage left to the
-    /// collector), and enumerated whole (a <c>foreach</c> summing the values); each also on two
-    /// threads at once, the enumerations on one shared map, where the row is the wall time per
-    /// operation on each thread.
+    /// collector: the workload's Build and Free), and enumerated whole (the iterate row's
+    /// SumValues); each also on two threads at once, the enumerations on one shared map, where
+    /// the row is the wall time per operation on each thread.
     /// </summary>
     internal static class SmallMapRows
     {
@@ -22,41 +21,54 @@ namespace NativeGoMap.Benchmarks.Quick
         /// <summary>Measures the rows (GoMap first, then Dictionary, for each) into <paramref name="sink"/>.</summary>
         internal static void Run(int reps, IResultSink sink)
         {
-            long[] keys = KeySets.Create<long, long>(Entries).BuildKeys;
-            using var go = new GoMap<long, long>();
-            var dict = new Dictionary<long, long>();
-            foreach (long k in keys)
+            KeySet<long, long> keys = KeySets.Create<long, long>(Entries);
+            GoMapAdapter<long, long> go = Workload<long, long, GoMapAdapter<long, long>>.Build(keys.BuildKeys, keys.BuildValues, 0);
+            DictionaryAdapter<long, long> dict = Workload<long, long, DictionaryAdapter<long, long>>.Build(keys.BuildKeys, keys.BuildValues, 0);
+            try
             {
-                go[k] = k;
-                dict[k] = k;
-            }
-
-            var rows = new (string Op, Action<int> Go, Action<int> Dict)[]
-            {
-                ("make_fill_dispose", iters => Repeat(iters, () => GoLife(keys)), iters => Repeat(iters, () => DictLife(keys))),
-                ("enumerate", iters => Repeat(iters, () => GoWalk(go)), iters => Repeat(iters, () => DictWalk(dict))),
-                ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Repeat(n, () => GoLife(keys))), iters => OnTwoThreads(iters, n => Repeat(n, () => DictLife(keys)))),
-                ("enumerate_2threads", iters => OnTwoThreads(iters, n => Repeat(n, () => GoWalk(go))), iters => OnTwoThreads(iters, n => Repeat(n, () => DictWalk(dict)))),
-            };
-
-            // Tier-1 code before anything is timed: every body a few thousand times, with pauses
-            // in which the JIT's background compiles land (see JitWarmUp).
-            for (int round = 0; round < 4; round++)
-            {
-                foreach ((_, Action<int> goBody, Action<int> dictBody) in rows)
+                var rows = new (string Op, Action<int> Go, Action<int> Dict)[]
                 {
-                    goBody(5_000);
-                    dictBody(5_000);
+                    ("make_fill_dispose", iters => Repeat(iters, () => Life<GoMapAdapter<long, long>>(keys)), iters => Repeat(iters, () => Life<DictionaryAdapter<long, long>>(keys))),
+                    ("enumerate", iters => Repeat(iters, go.SumValues), iters => Repeat(iters, dict.SumValues)),
+                    ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
+                    ("enumerate_2threads", iters => OnTwoThreads(iters, n => Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Repeat(n, dict.SumValues))),
+                };
+
+                // Tier-1 code before anything is timed: every body a few thousand times, with
+                // pauses in which the JIT's background compiles land (see JitWarmUp).
+                for (int round = 0; round < 4; round++)
+                {
+                    foreach ((_, Action<int> goBody, Action<int> dictBody) in rows)
+                    {
+                        goBody(5_000);
+                        dictBody(5_000);
+                    }
+
+                    Thread.Sleep(150);
                 }
 
-                Thread.Sleep(150);
+                foreach ((string op, Action<int> goBody, Action<int> dictBody) in rows)
+                {
+                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, 1, goBody));
+                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, 1, dictBody));
+                }
             }
-
-            foreach ((string op, Action<int> goBody, Action<int> dictBody) in rows)
+            finally
             {
-                sink.Add("GoMap", "small", Entries, op, Harness.Batch(reps, 1, goBody));
-                sink.Add("Dictionary", "small", Entries, op, Harness.Batch(reps, 1, dictBody));
+                go.Free();
+                dict.Free();
             }
+        }
+
+        /// <summary>A map made, filled with the keys and freed; returns its count.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static long Life<TMap>(KeySet<long, long> keys)
+            where TMap : struct, IMap<long, long, TMap>
+        {
+            TMap m = Workload<long, long, TMap>.Build(keys.BuildKeys, keys.BuildValues, 0);
+            long n = m.Count;
+            m.Free();
+            return n;
         }
 
         private static void Repeat(int iters, Func<long> op)
@@ -77,56 +89,6 @@ namespace NativeGoMap.Benchmarks.Quick
             other.Start();
             body(iters);
             other.Join();
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static long GoLife(long[] keys)
-        {
-            var m = new GoMap<long, long>();
-            foreach (long k in keys)
-            {
-                m[k] = k;
-            }
-
-            long n = m.LongCount;
-            m.Dispose();
-            return n;
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static long DictLife(long[] keys)
-        {
-            var m = new Dictionary<long, long>();
-            foreach (long k in keys)
-            {
-                m[k] = k;
-            }
-
-            return m.Count;
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static long GoWalk(GoMap<long, long> m)
-        {
-            long s = 0;
-            foreach (KeyValuePair<long, long> kv in m)
-            {
-                s += kv.Value;
-            }
-
-            return s;
-        }
-
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static long DictWalk(Dictionary<long, long> m)
-        {
-            long s = 0;
-            foreach (KeyValuePair<long, long> kv in m)
-            {
-                s += kv.Value;
-            }
-
-            return s;
         }
     }
 }
