@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Threading;
 using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
@@ -10,8 +9,8 @@ namespace NativeGoMap.Tests
     /// A map's finalizer is a guard object (FinalizerGuard.cs) that a disposed map hands on to
     /// the next map made on its thread, so that making maps does not register a finalizable
     /// object each time; a map dropped without Dispose is still freed, whichever guard it took.
-    /// Each test runs on a thread of its own, whose pool starts empty. Runs alone (NativeMemory
-    /// collection): it reads the global count of native bytes.
+    /// Each test runs on a thread of its own (TestThreads.RunAtOnce), whose pool starts empty.
+    /// Runs alone (NativeMemory collection): it reads the global count of native bytes.
     /// </summary>
     [Collection(NativeMemoryCollection.Name)]
     public class FinalizerGuardTests
@@ -19,7 +18,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void ADisposedMapsGuard_IsTakenByTheNextMapMadeOnItsThread()
         {
-            OnFreshThread(() =>
+            TestThreads.RunAtOnce(1, _ =>
             {
                 var first = new GoMap<long, long>();
                 first[1] = 1;
@@ -41,7 +40,7 @@ namespace NativeGoMap.Tests
         {
             long baseline = LiveBytes.Settled();
             long held = 0;
-            OnFreshThread(() => held = DisposeOneThenDropOne());
+            TestThreads.RunAtOnce(1, _ => held = DisposeOneThenDropOne());
             Assert.True(held > 0);
             Assert.Equal(baseline, LiveBytes.Settled());
         }
@@ -63,7 +62,7 @@ namespace NativeGoMap.Tests
         [Fact]
         public void AThreadsPool_KeepsAtMostPoolMaxGuards()
         {
-            OnFreshThread(() =>
+            TestThreads.RunAtOnce(1, _ =>
             {
                 var maps = new GoMap<long, long>[FinalizerGuard.PoolMax + 5];
                 for (int i = 0; i < maps.Length; i++)
@@ -83,34 +82,12 @@ namespace NativeGoMap.Tests
         [Fact]
         public void AConstructorThatRefusesTheKeyType_TakesNoGuard()
         {
-            OnFreshThread(() =>
+            TestThreads.RunAtOnce(1, _ =>
             {
                 new GoMap<long, long>().Dispose();
                 Assert.Throws<NotSupportedException>(() => new GoMap<KeyTypeTests.PaddedPlain, int>());
                 Assert.Equal(1, FinalizerGuard.PooledOnThisThread);
             });
-        }
-
-        private static void OnFreshThread(Action body)
-        {
-            Exception? failure = null;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    body();
-                }
-                catch (Exception e)
-                {
-                    failure = e;
-                }
-            });
-            thread.Start();
-            thread.Join();
-            if (failure != null)
-            {
-                throw new Xunit.Sdk.XunitException("on the test's thread: " + failure);
-            }
         }
     }
 }

@@ -409,7 +409,7 @@ namespace NativeGoMap.Tests
             // The registration lock (EnterIterLock) under contention: every start takes a slot and
             // a ticket, every end gives them back; a lost update leaves a count or a slot behind.
             using GoMap<int, long> map = IterationHelpers.IntMap(16);
-            IterationHelpers.OnThreadsAtOnce(4, () =>
+            TestThreads.RunAtOnce(4, _ =>
             {
                 for (int round = 0; round < 20_000; round++)
                 {
@@ -431,7 +431,7 @@ namespace NativeGoMap.Tests
             // Reads may run in parallel, and so may enumerations (Go: ranging over a map from
             // several goroutines without writers is fine).
             using GoMap<int, long> map = IterationHelpers.IntMap(2000);
-            IterationHelpers.OnThreadsAtOnce(3, () =>
+            TestThreads.RunAtOnce(3, _ =>
             {
                 for (int round = 0; round < 30; round++)
                 {

@@ -251,40 +251,6 @@ namespace NativeGoMap.Tests
     public static class IterationHelpers
     {
         /// <summary>
-        /// Runs <paramref name="body"/> on <paramref name="threads"/> new threads released together
-        /// (a barrier), waits for all of them, and fails with the first exception any of them threw.
-        /// </summary>
-        public static void OnThreadsAtOnce(int threads, Action body)
-        {
-            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
-            using var start = new Barrier(threads);
-            var started = new Thread[threads];
-            for (int t = 0; t < threads; t++)
-            {
-                started[t] = new Thread(() =>
-                {
-                    try
-                    {
-                        start.SignalAndWait();
-                        body();
-                    }
-                    catch (Exception e)
-                    {
-                        failures.Enqueue(e);
-                    }
-                });
-                started[t].Start();
-            }
-
-            foreach (Thread t in started)
-            {
-                t.Join();
-            }
-
-            Assert.Empty(failures);
-        }
-
-        /// <summary>
         /// Bytes <paramref name="body"/> allocates on this thread, measured after warm-up runs: the
         /// fewest of up to five measured runs (the first that allocates nothing ends them). The
         /// runtime allocates on the calling thread now and then, once: when a method it calls

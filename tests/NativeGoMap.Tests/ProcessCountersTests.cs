@@ -68,25 +68,14 @@ namespace NativeGoMap.Tests
         {
             const int perThread = 2500; // more than two blocks each
             var ids = new long[4][];
-            var threads = new Thread[ids.Length];
-            for (int t = 0; t < threads.Length; t++)
+            TestThreads.RunAtOnce(ids.Length, k =>
             {
-                int k = t;
-                threads[t] = new Thread(() =>
+                ids[k] = new long[perThread];
+                for (int i = 0; i < perThread; i++)
                 {
-                    ids[k] = new long[perThread];
-                    for (int i = 0; i < perThread; i++)
-                    {
-                        ids[k][i] = ReaderRegistry.NewMapId();
-                    }
-                });
-                threads[t].Start();
-            }
-
-            foreach (Thread thread in threads)
-            {
-                thread.Join();
-            }
+                    ids[k][i] = ReaderRegistry.NewMapId();
+                }
+            });
 
             var seen = new HashSet<long>();
             foreach (long[] fromThread in ids)

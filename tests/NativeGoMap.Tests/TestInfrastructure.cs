@@ -13,6 +13,46 @@ namespace NativeGoMap.Tests
         public const string Name = "NativeMemory";
     }
 
+    /// <summary>Tests that need threads of their own.</summary>
+    public static class TestThreads
+    {
+        /// <summary>
+        /// Runs <paramref name="body"/>(index) on <paramref name="threads"/> new threads released
+        /// together (a barrier), waits for all of them, and fails with the exceptions any of them
+        /// threw. With one thread: the body on a fresh thread (its thread statics unused so far).
+        /// </summary>
+        public static void RunAtOnce(int threads, Action<int> body)
+        {
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            using var start = new System.Threading.Barrier(threads);
+            var started = new System.Threading.Thread[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                int index = t;
+                started[t] = new System.Threading.Thread(() =>
+                {
+                    try
+                    {
+                        start.SignalAndWait();
+                        body(index);
+                    }
+                    catch (Exception e)
+                    {
+                        failures.Enqueue(e);
+                    }
+                });
+                started[t].Start();
+            }
+
+            foreach (System.Threading.Thread t in started)
+            {
+                t.Join();
+            }
+
+            Assert.Empty(failures);
+        }
+    }
+
     /// <summary>Randomized tests: one seed per run, printed when the test fails.</summary>
     public static class Seeded
     {

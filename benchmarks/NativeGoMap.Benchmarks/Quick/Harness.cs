@@ -46,6 +46,18 @@ namespace NativeGoMap.Benchmarks.Quick
             return best;
         }
 
+        /// <summary>Runs <paramref name="body"/> <paramref name="iters"/> times and keeps the sum of its results (so the JIT cannot drop the work).</summary>
+        internal static void Repeat(int iters, Func<long> body)
+        {
+            long s = 0;
+            for (int it = 0; it < iters; it++)
+            {
+                s += body();
+            }
+
+            Sink.Keep(s);
+        }
+
         /// <summary>
         /// For work that needs untimed setup: <paramref name="pass"/> does its setup and returns the
         /// Stopwatch ticks of its timed part only. Passes repeat until 20 ms of timed work is done;

@@ -80,15 +80,15 @@ namespace NativeGoMap.Benchmarks.Quick
             int size = build.Length;
             return op switch
             {
-                QuickOp.LookupHit => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, present))),
-                QuickOp.LookupMiss => Harness.Batch(_reps, _keys.Missing.Length, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, _keys.Missing))),
-                QuickOp.LookupBatch => Harness.Batch(_reps, n, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.LookupBatch(map, present, _batchValues, _batchFound))),
+                QuickOp.LookupHit => Harness.Batch(_reps, n, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, present))),
+                QuickOp.LookupMiss => Harness.Batch(_reps, _keys.Missing.Length, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Lookup(map, _keys.Missing))),
+                QuickOp.LookupBatch => Harness.Batch(_reps, n, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.LookupBatch(map, present, _batchValues, _batchFound))),
                 QuickOp.InsertNoHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, 0)),
                 QuickOp.InsertHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, size)),
                 QuickOp.Update => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.Update(map, present, values))),
                 QuickOp.UpdateViaRef => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.UpdateViaRef(map, present, values))),
-                QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Repeat(iters, map.SumValues)),
-                QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
+                QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, map.SumValues)),
+                QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
                 QuickOp.ClearRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, build, buildValues))),
                 QuickOp.Remove => Harness.PerPass(_reps, n, () =>
                 {
@@ -107,17 +107,6 @@ namespace NativeGoMap.Benchmarks.Quick
         {
             _map.Free();
             _map = default;
-        }
-
-        private static void Repeat(int iters, Func<long> body)
-        {
-            long s = 0;
-            for (int it = 0; it < iters; it++)
-            {
-                s += body();
-            }
-
-            Sink.Keep(s);
         }
 
         private static void Loop(int iters, Action body)

@@ -28,10 +28,10 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 var rows = new (string Op, Action<int> Go, Action<int> Dict)[]
                 {
-                    ("make_fill_dispose", iters => Repeat(iters, () => Life<GoMapAdapter<long, long>>(keys)), iters => Repeat(iters, () => Life<DictionaryAdapter<long, long>>(keys))),
-                    ("enumerate", iters => Repeat(iters, go.SumValues), iters => Repeat(iters, dict.SumValues)),
-                    ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
-                    ("enumerate_2threads", iters => OnTwoThreads(iters, n => Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Repeat(n, dict.SumValues))),
+                    ("make_fill_dispose", iters => Harness.Repeat(iters, () => Life<GoMapAdapter<long, long>>(keys)), iters => Harness.Repeat(iters, () => Life<DictionaryAdapter<long, long>>(keys))),
+                    ("enumerate", iters => Harness.Repeat(iters, go.SumValues), iters => Harness.Repeat(iters, dict.SumValues)),
+                    ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
+                    ("enumerate_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Harness.Repeat(n, dict.SumValues))),
                 };
 
                 // Tier-1 code before anything is timed: every body a few thousand times, with
@@ -69,17 +69,6 @@ namespace NativeGoMap.Benchmarks.Quick
             long n = m.Count;
             m.Free();
             return n;
-        }
-
-        private static void Repeat(int iters, Func<long> op)
-        {
-            long s = 0;
-            for (int i = 0; i < iters; i++)
-            {
-                s += op();
-            }
-
-            Sink.Keep(s);
         }
 
         /// <summary>Runs <paramref name="body"/>(iters) on this thread and on a second one at once.</summary>
