@@ -208,6 +208,83 @@ namespace NativeGoMap.Tests
             Assert.Equal("concurrent map iteration and map write", ex.Message);
         }
 
+        [Fact]
+        public void AWalkPastTheArraysEnd_WalksTheLastBucketsChainOnce()
+        {
+            // The inline walk wraps itself: the last bucket's overflow chain comes before the
+            // wrap to bucket 0 and must not be walked again after it. 16 buckets; bucket 15 holds
+            // 12 keys (one overflow bucket), the others a few each; walks from every start bucket.
+            using var map = new GoMap<int, long>(new GoMapOptions { Seed = 5, CapacityHint = 64 });
+            Assert.Equal(4, map.GetStats().B);
+            var keys = new List<int>();
+            var perBucket = new int[16];
+            for (int k = 0; keys.Count < 12 + (15 * 3); k++)
+            {
+                int bucket = (int)(map.DefaultHashForTest(k) & 15);
+                if (perBucket[bucket] < (bucket == 15 ? 12 : 3))
+                {
+                    perBucket[bucket]++;
+                    map[k] = k;
+                    keys.Add(k);
+                }
+            }
+
+            Assert.Equal(1, map.GetStats().OverflowBuckets);
+            var starts = new HashSet<ulong>();
+            for (int walk = 0; walk < 400 && starts.Count < 16; walk++)
+            {
+                var log = new YieldLog();
+                GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                starts.Add(e._startBucket);
+                Finish(ref e, log);
+                Assert.Equal(keys.Count, log.Count);
+                log.AssertYieldedAll(keys);
+            }
+
+            Assert.Equal(16, starts.Count);
+        }
+
+        [Fact]
+        public void WritesBetweenGetEnumeratorAndTheFirstMoveNext_AreHonoured()
+        {
+            // The constructor hands the first step to the inline walk; a write before that step
+            // must send it through the checked step, as any write between two steps does.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            var removed = new HashSet<int>();
+            for (int k = 0; k < Entries; k += 3)
+            {
+                Assert.True(map.Remove(k));
+                removed.Add(k);
+            }
+
+            map[-1] = -1; // added after the start: may or may not be yielded, never twice
+            var log = new YieldLog();
+            while (e.MoveNext())
+            {
+                Assert.DoesNotContain(e.Current.Key, removed);
+                Assert.Equal(e.Current.Key == -1 ? -1 : e.Current.Key * 10L, e.Current.Value);
+                log.Saw(e.Current.Key);
+            }
+
+            log.AssertYieldedAll(Enumerable.Range(0, Entries).Where(k => !removed.Contains(k)));
+        }
+
+        [Fact]
+        public void AClearBetweenGetEnumeratorAndTheFirstMoveNext_LeavesNothingToYield()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            map.Clear();
+            map[5] = 50; // after the clear: may or may not be yielded
+            while (e.MoveNext())
+            {
+                Assert.Equal(5, e.Current.Key);
+            }
+
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+        }
+
         /// <summary>A 64-byte value, as an entity's: <c>&lt;int, Value64&gt;</c> buckets are 560 bytes.</summary>
         private struct Value64
         {
