@@ -425,15 +425,25 @@ namespace NativeGoMap
                 _map = map;
                 _walkMap = map;
                 _ordered = ordered;
+                long epoch = Volatile.Read(ref map._walkEpoch); // before the flags, as in MoveNextSlow
                 map.CheckUsable();
                 if (map._count == 0)
                 {
                     _done = true; // Go's mapiterinit: nothing to walk, nothing to register
+                    if (map.TryBeginPlainRead(out long state))
+                    {
+                        // A Go-mode map: the first MoveNext ends in line, unregistered (no
+                        // ticket), while the map is not written or disposed; else its slow step
+                        // does (MoveNextSlow).
+                        _wrapped = true; // and _next == _stop: the walk is at its end
+                        _stepState = state;
+                        _fastEpoch = epoch;
+                    }
+
                     return;
                 }
 
                 _slot = map.RegisterIterator(out _ticket);
-                long epoch = Volatile.Read(ref map._walkEpoch); // before the flags, as in MoveNextSlow
 
                 // B and the array come from one word, and the start bucket from that same B: a
                 // write racing this start (misuse) can then at worst be detected, never send the
@@ -718,7 +728,11 @@ namespace NativeGoMap
                     _fastEpoch = NotFast;
                     _done = true;
                     _hasCurrent = false;
-                    map.UnregisterIterator(_slot, _ticket);
+                    if (_ticket != 0) // 0: an empty map's enumerator, never registered
+                    {
+                        map.UnregisterIterator(_slot, _ticket);
+                    }
+
                     _currentKey = default;
                     _currentVal = default;
                     return false;

@@ -299,6 +299,37 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AnEmptyMapsEnumerator_EndingInItsFirstStep_ReleasesNoOtherRegistration()
+        {
+            // An enumerator of an empty map holds no ticket (slot 0, ticket 0); its end must not
+            // take a free slot 0 for its own while another enumerator is registered in slot 1.
+            using GoMap<int, long> map = IterationHelpers.IntMap(10);
+            GoMap<int, long>.Enumerator a = map.GetEnumerator();
+            GoMap<int, long>.Enumerator b = map.GetEnumerator();
+            a.Dispose();
+            map.Clear();
+            Assert.Equal(1, map.GetStats().LiveEnumerators);
+            GoMap<int, long>.Enumerator empty = map.GetEnumerator();
+            Assert.False(empty.MoveNext());
+            Assert.Equal(1, map.GetStats().LiveEnumerators);
+            map.Validate();
+            b.Dispose();
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+        }
+
+        [Fact]
+        public void AnEmptyMapsEnumerator_AfterAnInsert_StillYieldsNothing()
+        {
+            // Go's mapiterinit: an iterator started on an empty map walks nothing, whatever is
+            // inserted before its first step.
+            using var map = new GoMap<int, long>();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            map[1] = 10;
+            Assert.False(e.MoveNext());
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+        }
+
+        [Fact]
         public void DeferredMemoryWaitsForTheLastOfSeveralEnumerators()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
