@@ -271,7 +271,7 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void AClearBetweenGetEnumeratorAndTheFirstMoveNext_LeavesNothingToYield()
+        public void AClearBetweenGetEnumeratorAndTheFirstMoveNext_LeavesNoEntryFromBeforeItToYield()
         {
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
             GoMap<int, long>.Enumerator e = map.GetEnumerator();
