@@ -564,7 +564,12 @@ namespace NativeGoMap
                 {
                     Volatile.Write(ref _plainReadTable, (nuint)0); // TryRead and GetValueRefOrNullRef take BeginRead's slow path (see PublishPlainReadTable)
                     Volatile.Write(ref _plainWriteTable, (nuint)0); // the inline writes take BeginWrite's (see UpdateSlowWrites)
-                    Interlocked.Increment(ref _walkEpoch); // enumerators' inline walks stop at their next step
+                    // Enumerators' inline walks stop at their next step. Under the registration
+                    // lock, as every bump (UnregisterIterator): one writer of the epoch at a time,
+                    // so a plain increment never loses another's.
+                    EnterIterLock();
+                    Volatile.Write(ref _walkEpoch, _walkEpoch + 1);
+                    ExitIterLock();
                     return true;
                 }
 

@@ -17,8 +17,8 @@ namespace NativeGoMap
         private const int WalkPrefetchMinBucketBytes = 256; // Enumerator.WalkPrefetchAhead: buckets from this size (<int,Entity64>'s 560; not <Guid,long>'s 208)
         private const ulong WalkPrefetchMinArrayBytes = 32UL << 20; // Enumerator.WalkPrefetchAhead: arrays over this size (on the README's VM an 18 MB one lost to the prefetches, a 37 MB one gained)
 
-        // Bumped when a registration ends (UnregisterIterator) and when a flag is set (SetFlag:
-        // poisoned, disposed). Enumerator.MoveNext's inline walk compares it, one load per entry,
+        // Bumped, under the registration lock, when a registration ends (UnregisterIterator) and
+        // when a flag is set (SetFlag: poisoned, disposed). Enumerator.MoveNext's inline walk compares it, one load per entry,
         // instead of reading its own registration slot and the flags: when any enumerator ends or
         // the map is poisoned or disposed, every enumerator takes a slow step, where its own
         // ticket and the flags are checked. Strict maps never start the inline walk.
@@ -55,8 +55,8 @@ namespace NativeGoMap
         public Enumerator GetEnumerator() => new Enumerator(this, ordered: false);
 
         /// <summary>
-        /// Takes the registration lock: enumerator registrations, their ends, the deferred list's
-        /// promotion and Dispose's release of the registration tables. A compare-and-swap on
+        /// Takes the registration lock: enumerator registrations, their ends, the walk epoch's
+        /// bumps, the deferred list's promotion and Dispose's release of the registration tables. A compare-and-swap on
         /// <see cref="_iterLock"/>, spinning (and then yielding) while another thread holds it;
         /// not reentrant. Its holders run a few dozen instructions, an allocation at most.
         /// </summary>
@@ -172,12 +172,10 @@ namespace NativeGoMap
                 }
 
                 _iterSlots[slot] = default;
-                // After the ticket is cleared (see MoveNextSlow), and a plain store: the lock
-                // serializes the ends, and SetFlag's atomic bump, outside the lock, may race this
-                // one and lose it or its own, harmlessly: the epoch still moves off every value
-                // an enumerator took before, and one that takes the value SetFlag wrote sees its
-                // flag at that step's check. (Interlocked here was one of an enumeration's three
-                // locked instructions, about 6 ns each on the README's VM.)
+                // After the ticket is cleared (see MoveNextSlow), and a plain store: every bump
+                // of the epoch is made under this lock (SetFlag's too), so none is lost.
+                // (Interlocked here was one of an enumeration's three locked instructions, about
+                // 6 ns each on the README's VM.)
                 Volatile.Write(ref _walkEpoch, _walkEpoch + 1);
                 _liveIterators--;
                 if (_deferred != null)
