@@ -717,7 +717,9 @@ namespace NativeGoMap
                     // Every bucket walked: checked again as a group is (a growth racing the
                     // reads may have moved entries out of buckets read as empty), then the end
                     // of IterNext's walk without its step: the registration released, no copy
-                    // of the enumerator made for the call.
+                    // of the enumerator made for the call. Mirrors MoveNextSlow's end (when
+                    // IterNext finds nothing); keep in sync. It cannot call it: the caller's
+                    // enumerator would then have its address taken (see above).
                     if (!WalkAllowed(map))
                     {
                         goto Slow;
@@ -996,31 +998,30 @@ namespace NativeGoMap
             private void MoveNextSlow()
             {
                 GoMap<TKey, TValue>? map = _map;
-                if (_fastEpoch != NotFast && _fastMask == 0)
+                if (_fastEpoch != NotFast)
                 {
-                    // Armed by the constructor and nothing committed yet: IterNext's fields
-                    // still hold the start.
+                    // Back from the inline walk's form to IterNext's. With no group bits the
+                    // constructor armed it and nothing was committed since: IterNext's fields
+                    // still hold the start. Otherwise resume after the current entry's slot of
+                    // its bucket, then start the regular bucket after it (after the group's last
+                    // bucket: the one _next points at).
                     _fastEpoch = NotFast;
-                }
-                else if (_fastEpoch != NotFast)
-                {
-                    // Back from the inline walk's form to IterNext's: resume after the current
-                    // entry's slot of its bucket, then start the regular bucket after it (after
-                    // the group's last bucket: the one _next points at).
-                    _fastEpoch = NotFast;
-                    int bit = BitOperations.TrailingZeroCount(_fastMask);
-                    byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
-                    byte* next = b == _tail ? _next : BucketLayout<TKey, TValue>.NextInMemory(b);
-                    _bptr = b;
-                    _i = (bit & (MapMath.BucketCnt - 1)) + 1;
-                    ulong bucket = (ulong)(next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
-                    if (bucket == MapMath.BucketShift(_b))
+                    if (_fastMask != 0)
                     {
-                        bucket = 0;
-                        _wrapped = true;
-                    }
+                        int bit = BitOperations.TrailingZeroCount(_fastMask);
+                        byte* b = BucketLayout<TKey, TValue>.GroupBucket(_bptr, bit);
+                        byte* next = b == _tail ? _next : BucketLayout<TKey, TValue>.NextInMemory(b);
+                        _bptr = b;
+                        _i = (bit & (MapMath.BucketCnt - 1)) + 1;
+                        ulong bucket = (ulong)(next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
+                        if (bucket == MapMath.BucketShift(_b))
+                        {
+                            bucket = 0;
+                            _wrapped = true;
+                        }
 
-                    _bucket = bucket;
+                        _bucket = bucket;
+                    }
                 }
 
                 _mask = 0;
