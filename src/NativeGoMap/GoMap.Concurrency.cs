@@ -568,7 +568,7 @@ namespace NativeGoMap
                     // lock, as every bump (UnregisterIterator): one writer of the epoch at a time,
                     // so a plain increment never loses another's.
                     EnterIterLock();
-                    Volatile.Write(ref _walkEpoch, _walkEpoch + 1);
+                    Volatile.Write(ref _reg.WalkEpoch, _reg.WalkEpoch + 1);
                     ExitIterLock();
                     return true;
                 }

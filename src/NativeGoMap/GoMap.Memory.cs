@@ -195,7 +195,7 @@ namespace NativeGoMap
                 return;
             }
 
-            if (_liveIterators == 0 && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
+            if (_reg.Live == 0 && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
             {
                 FreeBlock(p);
                 return;
@@ -273,7 +273,7 @@ namespace NativeGoMap
             {
                 _reclaimPending = false;
                 byte* cut = _deferred;
-                if (_liveIterators != 0)
+                if (_reg.Live != 0)
                 {
                     // The oldest live enumerator has the smallest ticket.
                     IterSlot* oldest = null;
@@ -732,7 +732,7 @@ namespace NativeGoMap
         private void FreeAll()
         {
             // No enumerator can step again (they check the disposed flag), so nothing is deferred now.
-            _liveIterators = 0;
+            _reg.Live = 0;
             RetireAllIndirect();
             RetireOldGeneration();
             RetireOverflowList(ref _overflow);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace NativeGoMap
 {
     // Test hooks: read-only views of the internals that no public member shows, a few switches
@@ -15,6 +17,26 @@ namespace NativeGoMap
 
         /// <summary>Test hook: whether this thread announces a read of this map now (Strict reads; see ReaderRegistry).</summary>
         internal bool ThisThreadAnnouncesReadForTest => ReaderRegistry.ThisThreadReading(_id);
+
+        /// <summary>
+        /// Test hook: the byte offsets, from the start of the map's enumeration words
+        /// (<see cref="IterRegistration"/>), of the 8-byte words a lookup reads (the state word,
+        /// the published tables, the seed's secrets) and of the flags (4 bytes), for the layout test.
+        /// </summary>
+        internal long[] LookupWordOffsetsForTest()
+        {
+            ref byte origin = ref Unsafe.As<IterRegistration, byte>(ref _reg);
+            return new[]
+            {
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<long, byte>(ref _state)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<int, byte>(ref _flags)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<nuint, byte>(ref _table)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<nuint, byte>(ref _quietTable)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<nuint, byte>(ref _plainReadTable)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<ulong, byte>(ref _k1)),
+                (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<ulong, byte>(ref _k2)),
+            };
+        }
 
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
@@ -44,7 +66,7 @@ namespace NativeGoMap
         internal ref ulong NEvacuateRefForTest => ref _nevacuate;
 
         /// <summary>Test hook: the live enumerator count itself, writable (Validate's tests).</summary>
-        internal ref int LiveIteratorsRefForTest => ref _liveIterators;
+        internal ref int LiveIteratorsRefForTest => ref _reg.Live;
 
         /// <summary>Test hook: the pending-reclaim flag itself, writable (Validate's tests).</summary>
         internal ref bool ReclaimPendingRefForTest => ref _reclaimPending;

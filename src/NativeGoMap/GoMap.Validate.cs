@@ -105,11 +105,11 @@ namespace NativeGoMap
                     Check(inList, "an enumerator's deferred-list boundary is not in the list");
                 }
 
-                Check(live == _liveIterators, "live enumerator count differs from the registration table");
+                Check(live == _reg.Live, "live enumerator count differs from the registration table");
             }
             else
             {
-                Check(_liveIterators == 0, "live enumerators without a registration table");
+                Check(_reg.Live == 0, "live enumerators without a registration table");
             }
 
             for (byte* p = _oldIterSlots; p != null; p = NativeHeap.Next(p))
@@ -126,7 +126,7 @@ namespace NativeGoMap
 
             // Promote clears the pending flag only while an enumerator may still read what it leaves
             // deferred; the last one to end raises it again (UnregisterIterator).
-            Check(_deferred == null || _liveIterators != 0 || _reclaimPending, "blocks are deferred with no enumerator live and no reclaim pending");
+            Check(_deferred == null || _reg.Live != 0 || _reclaimPending, "blocks are deferred with no enumerator live and no reclaim pending");
             for (byte* p = _releaseQueue; p != null; p = NativeHeap.Next(p))
             {
                 Own(p, "queued block");

@@ -80,7 +80,8 @@
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
 // GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
 // clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
-// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators),
+// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration, and IterRegistration: the words an
+// enumeration writes, on cache lines of their own),
 // GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
 // collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
 // GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
@@ -172,9 +173,7 @@ namespace NativeGoMap
         private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
         private byte* _oldIterSlots;    // outgrown _iterSlots tables, linked through their block headers; freed by Dispose
-        private int _liveIterators;     // registered enumerators; while > 0 retired memory is deferred
-        private ulong _nextTicket;      // last ticket issued
-        private int _iterLock;          // 1 while a thread holds the registration lock (EnterIterLock, GoMap.Iteration.cs)
+        private IterRegistration _reg;  // what registrations write from any enumerating thread: the lock, the live count, the last ticket, the walk epoch; on cache lines of their own (IterRegistration)
 
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
         private long _state;            // hashWriting and the write sequence
@@ -186,7 +185,6 @@ namespace NativeGoMap
         private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
         private int _writer;            // managed thread id of the last thread to take hashWriting (user-code keys only)
-        private ulong _rng;             // splitmix64 state: seeds, iteration starts, incrnoverflow sampling
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
         private readonly long _id = ReaderRegistry.NewMapId(); // names this map in Strict reader announcements
@@ -294,11 +292,11 @@ namespace NativeGoMap
             }
             if (options?.Seed is ulong seed)
             {
-                _rng = seed;
+                _reg.Rng = seed;
             }
             else
             {
-                _rng = Hasher.NewMapSeed();
+                _reg.Rng = Hasher.NewMapSeed();
             }
 
             Reseed();
@@ -951,7 +949,7 @@ namespace NativeGoMap
         public GoMapStats GetStats()
         {
             CheckUsable();
-            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _oldBuckets != null && _oldB == _b, _oldBuckets != null && _oldB > _b, (long)_nevacuate, _nativeBytes, _deferredBytes, _liveIterators);
+            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _oldBuckets != null && _oldB == _b, _oldBuckets != null && _oldB > _b, (long)_nevacuate, _nativeBytes, _deferredBytes, _reg.Live);
         }
 
         /// <summary>
@@ -1144,13 +1142,13 @@ namespace NativeGoMap
         /// <summary>A new seed: random, or the next of the fixed sequence (Go's fastrand for hash0).</summary>
         private void Reseed()
         {
-            _hash0 = Hasher.SplitMix(ref _rng);
+            _hash0 = Hasher.SplitMix(ref _reg.Rng);
             ulong s = _hash0;
             _k1 = Hasher.SplitMix(ref s);
             _k2 = Hasher.SplitMix(ref s) | 1;
         }
 
         /// <summary>Next value of the map's own random sequence (Go's fastrand).</summary>
-        private ulong NextRandom() => Hasher.SplitMix(ref _rng);
+        private ulong NextRandom() => Hasher.SplitMix(ref _reg.Rng);
     }
 }

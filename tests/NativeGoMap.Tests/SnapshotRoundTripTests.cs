@@ -259,8 +259,10 @@ namespace NativeGoMap.Tests
             var bigMap = GoMap<long, long>.ReadFrom(bigStream);
             long bigBytes = GC.GetAllocatedBytesForCurrentThread() - before;
 
-            // The map object and its lock, whatever the count (the MemoryStream is the test's).
-            Assert.True(bigBytes <= 512, $"ReadFrom allocated {bigBytes} GC bytes for 100,000 entries");
+            // The map object alone (664 bytes, about 216 of them the padding that keeps its
+            // enumerator registration on lines of its own), whatever the count (the MemoryStream
+            // is the test's).
+            Assert.True(bigBytes <= 768, $"ReadFrom allocated {bigBytes} GC bytes for 100,000 entries");
             Assert.Equal(smallBytes, bigBytes);
 
             var sink = new MemoryStream(big.Length + 1024);

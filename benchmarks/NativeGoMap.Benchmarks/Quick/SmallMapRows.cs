@@ -11,7 +11,9 @@ namespace NativeGoMap.Benchmarks.Quick
     /// entries (the stream keys): made, filled and disposed (Dictionary's garbage left to the
     /// collector: the workload's Build and Free), and enumerated whole (the iterate row's
     /// SumValues); each also on two threads at once, the enumerations on one shared map, where
-    /// the row is the wall time per operation on each thread.
+    /// the row is the wall time per operation on each thread; and lookups of every key on one
+    /// thread while a second thread enumerates the same map in a loop (per lookup): what
+    /// enumerations on one thread cost the readers of that map on another.
     /// </summary>
     internal static class SmallMapRows
     {
@@ -32,6 +34,8 @@ namespace NativeGoMap.Benchmarks.Quick
                     ("enumerate", iters => Harness.Repeat(iters, go.SumValues), iters => Harness.Repeat(iters, dict.SumValues)),
                     ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
                     ("enumerate_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Harness.Repeat(n, dict.SumValues))),
+                    ("lookup_while_enumerated", iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, GoMapAdapter<long, long>>.Lookup(go, keys.Present)), () => go.SumValues()),
+                        iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, DictionaryAdapter<long, long>>.Lookup(dict, keys.Present)), () => dict.SumValues())),
                 };
 
                 // Tier-1 code before anything is timed: every body a few thousand times, with
@@ -49,8 +53,9 @@ namespace NativeGoMap.Benchmarks.Quick
 
                 foreach ((string op, Action<int> goBody, Action<int> dictBody) in rows)
                 {
-                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, 1, goBody));
-                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, 1, dictBody));
+                    long opsPerIter = op == "lookup_while_enumerated" ? Entries : 1; // that row: per lookup
+                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, opsPerIter, goBody));
+                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, opsPerIter, dictBody));
                 }
             }
             finally
@@ -69,6 +74,29 @@ namespace NativeGoMap.Benchmarks.Quick
             long n = m.Count;
             m.Free();
             return n;
+        }
+
+        /// <summary>
+        /// Runs <paramref name="timed"/> on this thread while a second thread calls
+        /// <paramref name="background"/> in a loop (started before and stopped after it).
+        /// </summary>
+        private static void WhileOtherThreadRuns(Action timed, Func<long> background)
+        {
+            bool stop = false;
+            var other = new Thread(() =>
+            {
+                long s = 0;
+                while (!Volatile.Read(ref stop))
+                {
+                    s += background();
+                }
+
+                Sink.Keep(s);
+            });
+            other.Start();
+            timed();
+            Volatile.Write(ref stop, true);
+            other.Join();
         }
 
         /// <summary>Runs <paramref name="body"/>(iters) on this thread and on a second one at once.</summary>
