@@ -551,7 +551,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Sets a bit of <see cref="_flags"/> with a full fence (never a plain store, see above), then
-        /// clears the plain-read table and bumps the enumerators' walk epoch. True when this call
+        /// clears the plain-read table and bumps the enumerators' walk epochs. True when this call
         /// set it, false when it was set already.
         /// </summary>
         private bool SetFlag(int flag)
@@ -564,11 +564,17 @@ namespace NativeGoMap
                 {
                     Volatile.Write(ref _plainReadTable, (nuint)0); // TryRead and GetValueRefOrNullRef take BeginRead's slow path (see PublishPlainReadTable)
                     Volatile.Write(ref _plainWriteTable, (nuint)0); // the inline writes take BeginWrite's (see UpdateSlowWrites)
-                    // Enumerators' inline walks stop at their next step. Under the registration
-                    // lock, as every bump (UnregisterIterator): one writer of the epoch at a time,
-                    // so a plain increment never loses another's.
+                    // Enumerators' inline walks stop at their next step: every registration slot's
+                    // epoch bumped (outgrown tables' were when they were outgrown; an unregistered
+                    // enumerator's end checks the flags itself). Under the registration lock, as
+                    // every bump (UnregisterIterator): one writer of an epoch at a time, so a plain
+                    // increment never loses another's.
                     EnterIterLock();
-                    Volatile.Write(ref _reg.WalkEpoch, _reg.WalkEpoch + 1);
+                    for (int k = 0; k < _iterSlotCount; k++)
+                    {
+                        Volatile.Write(ref _iterSlots[k].Epoch, _iterSlots[k].Epoch + 1);
+                    }
+
                     ExitIterLock();
                     return true;
                 }

@@ -14,7 +14,7 @@ namespace NativeGoMap
     {
         private const ulong NoCheck = ulong.MaxValue; // Go's noCheck: the bucket being walked needs no filtering
         private const int GroupBuckets = 8; // regular buckets per group of the inline walk: one 64-bit mask holds their slots
-        private const long NotFast = -1; // Enumerator._fastEpoch while the inline walk is off: _reg.WalkEpoch counts up from 0 and never gets there
+        private const long NotFast = -1; // Enumerator._fastEpoch while the inline walk is off: an epoch (IterSlot.Epoch) counts up from 0 and never gets there
         private const int WalkPrefetchMinBucketBytes = 256; // Enumerator.WalkPrefetchAhead: buckets from this size (<int,Entity64>'s 560; not <Guid,long>'s 208)
         private const ulong WalkPrefetchMinArrayBytes = 32UL << 20; // Enumerator.WalkPrefetchAhead: arrays over this size (on the README's VM an 18 MB one lost to the prefetches, a 37 MB one gained)
 
@@ -49,8 +49,8 @@ namespace NativeGoMap
         public Enumerator GetEnumerator() => new Enumerator(this, ordered: false);
 
         /// <summary>
-        /// Takes the registration lock: enumerator registrations, their ends, the walk epoch's
-        /// bumps, the deferred list's promotion and Dispose's release of the registration tables. A compare-and-swap on
+        /// Takes the registration lock: enumerator registrations, their ends, the walk epochs'
+        /// bumps (IterSlot.Epoch), the deferred list's promotion and Dispose's release of the registration tables. A compare-and-swap on
         /// <see cref="IterRegistration.Lock"/>, spinning (and then yielding) while another thread holds it;
         /// not reentrant. Its holders run a few dozen instructions, an allocation at most.
         /// </summary>
@@ -81,8 +81,11 @@ namespace NativeGoMap
         /// <summary>Releases the registration lock (<see cref="EnterIterLock"/>).</summary>
         private void ExitIterLock() => Volatile.Write(ref _reg.Lock, 0);
 
-        /// <summary>Registers an enumerator; returns its slot and ticket.</summary>
-        private int RegisterIterator(out ulong ticket)
+        /// <summary>
+        /// Registers an enumerator; returns its slot and ticket, and its slot's epoch word and
+        /// value as of the registration (the table cannot double meanwhile: see the doubling).
+        /// </summary>
+        private int RegisterIterator(out ulong ticket, out long* epochWord, out long epoch)
         {
             EnterIterLock();
             try
@@ -101,7 +104,7 @@ namespace NativeGoMap
                 if (free < 0)
                 {
                     int n = Math.Max(4, _iterSlotCount * 2);
-                    IterSlot* slots = (IterSlot*)AllocBlock((ulong)n * (ulong)sizeof(IterSlot), zero: true);
+                    IterSlot* slots = (IterSlot*)AllocBlock((ulong)n * (ulong)sizeof(IterSlot), zero: true, align: 64); // a slot per line
                     if (_iterSlotCount != 0)
                     {
                         Buffer.MemoryCopy(_iterSlots, slots, (long)n * sizeof(IterSlot), (long)_iterSlotCount * sizeof(IterSlot));
@@ -125,7 +128,16 @@ namespace NativeGoMap
                     // thread could otherwise see the new table with zero tickets and throw
                     // "enumerator ended" (found by review; x64 keeps stores in order).
                     Interlocked.MemoryBarrier();
+                    IterSlot* outgrown = _iterSlots;
                     _iterSlots = slots;
+                    for (int k = 0; k < _iterSlotCount; k++)
+                    {
+                        // After the new table's pointer (a release store orders it first): the
+                        // walks that compare an epoch in the outgrown table take a checked step,
+                        // which finds their slot in the new one (MoveNextSlow).
+                        Volatile.Write(ref outgrown[k].Epoch, outgrown[k].Epoch + 1);
+                    }
+
                     _iterSlotCount = n;
                 }
 
@@ -135,6 +147,8 @@ namespace NativeGoMap
                 _iterSlots[free].Ticket = ticket;
                 _iterSlots[free].Boundary = _deferred;
                 _reg.Live++;
+                epochWord = &_iterSlots[free].Epoch;
+                epoch = *epochWord;
                 return free;
             }
             finally
@@ -165,12 +179,16 @@ namespace NativeGoMap
                     return;
                 }
 
-                _iterSlots[slot] = default;
+                _iterSlots[slot].Ticket = 0;
+                _iterSlots[slot].Boundary = null;
                 // After the ticket is cleared (see MoveNextSlow), and a plain store: every bump
-                // of the epoch is made under this lock (SetFlag's too), so none is lost.
-                // (Interlocked here was one of an enumeration's three locked instructions, about
-                // 6 ns each on the README's VM.)
-                Volatile.Write(ref _reg.WalkEpoch, _reg.WalkEpoch + 1);
+                // of an epoch is made under this lock (SetFlag's and the doubling's too), so none
+                // is lost. (Interlocked here was one of an enumeration's three locked
+                // instructions, about 6 ns each on the README's VM.) The slot's own epoch, not
+                // one the map's every walk compares: before (2026-12-04), each enumeration's end
+                // sent every other live enumerator of the map through a checked step, and took
+                // the line they all read away from the other threads' walks.
+                Volatile.Write(ref _iterSlots[slot].Epoch, _iterSlots[slot].Epoch + 1);
                 _reg.Live--;
                 if (_deferred != null)
                 {
@@ -383,7 +401,8 @@ namespace NativeGoMap
             internal int _i;                // next slot position (in rotated order) in _bptr (*)
             internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written
             internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written
-            private long _fastEpoch;        // the map's _reg.WalkEpoch when the inline walk was allowed, else NotFast
+            private long _fastEpoch;        // *_epochWord when the inline walk was allowed, else NotFast
+            private long* _epochWord;       // the epoch the inline walk compares: its registration slot's (IterSlot.Epoch), or IterRegistration.IdleEpochWord
             private ulong _fastMask;        // inline walk: the group's live slots from the current entry's on, 8 bits per bucket from _bptr's on (rotated)
             private byte* _tail;            // inline walk: the group's last bucket, whose overflow chain comes next (null before the first group)
             private byte* _next;            // inline walk: the regular bucket after the chain of _tail (_bucket as a pointer)
@@ -413,11 +432,11 @@ namespace NativeGoMap
             internal Enumerator(GoMap<TKey, TValue> map, bool ordered)
             {
                 this = default;
-                _fastEpoch = NotFast;
+                _fastEpoch = NotFast; // compared with an epoch, it never matches (epochs count up from 0)
+                _epochWord = IterRegistration.IdleEpochWord; // until a step arms the walk: never null where the walk may compare it
                 _map = map;
                 _walkMap = map;
                 _ordered = ordered;
-                long epoch = Volatile.Read(ref map._reg.WalkEpoch); // before the flags, as in MoveNextSlow
                 map.CheckUsable();
                 if (map._count == 0)
                 {
@@ -427,15 +446,17 @@ namespace NativeGoMap
                         // A Go-mode map: the first MoveNext ends in line, unregistered (no
                         // ticket), while the map is not written or disposed; else its slow step
                         // does (MoveNextSlow).
+                        // Its epoch word is the idle one, which never changes: its end checks
+                        // the flags itself.
                         _wrapped = true; // and _next == _stop: the walk is at its end
                         _stepState = state;
-                        _fastEpoch = epoch;
+                        _fastEpoch = *_epochWord; // 0
                     }
 
                     return;
                 }
 
-                _slot = map.RegisterIterator(out _ticket);
+                _slot = map.RegisterIterator(out _ticket, out long* epochWord, out long epoch); // the epoch before the flags (BeginRead), as in MoveNextSlow
 
                 // B and the array come from one word, and the start bucket from that same B: a
                 // write racing this start (misuse) can then at worst be detected, never send the
@@ -490,6 +511,7 @@ namespace NativeGoMap
                     _next = BucketLayout<TKey, TValue>.Bucket(_buckets, _startBucket);
                     _stop = BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.BucketShift(_b));
                     _stepState = token & ~TokenAnnounced;
+                    _epochWord = epochWord;
                     _fastEpoch = epoch;
                 }
             }
@@ -588,10 +610,10 @@ namespace NativeGoMap
                 // The enumeration walks the current array and no growth ran at the last slow step:
                 // walk on by groups of tophash words (LoadGroup), in IterNext's order, without its
                 // per-bucket checks. Mirrors IterNext's walk for that case; keep in sync. Before
-                // any bucket read, WalkAllowed: no registration ended (else memory retired under
-                // this walk may be released), the map was not poisoned or disposed since the last
-                // slow step (one epoch word says both; Strict maps never get here), and nothing
-                // was written since the last step (Go's check at the start of mapiternext, and
+                // any bucket read, WalkAllowed: its registration did not end (a copy's end: else
+                // memory retired under this walk may be released), the map was not poisoned or
+                // disposed since the last slow step (its slot's epoch says both; Strict maps never
+                // get here), and nothing was written since the last step (Go's check at the start of mapiternext, and
                 // more: a write from this thread between steps is caught too, after which the
                 // buckets may hold other entries; the slow path then redoes the step from the
                 // last committed position and checks properly). An entry's reads are checked
@@ -714,9 +736,9 @@ namespace NativeGoMap
                     // of the enumerator made for the call. Mirrors MoveNextSlow's end (when
                     // IterNext finds nothing); keep in sync. It cannot call it: the caller's
                     // enumerator would then have its address taken (see above).
-                    if (!WalkAllowed(map))
+                    if (!WalkAllowed(map) || (_ticket == 0 && Volatile.Read(ref map._flags) != 0))
                     {
-                        goto Slow;
+                        goto Slow; // (an unregistered enumerator's epoch never changes: a poisoned map's flag stops it here)
                     }
 
                     _fastEpoch = NotFast;
@@ -738,13 +760,15 @@ namespace NativeGoMap
             }
 
             /// <summary>
-            /// Whether MoveNext's inline walk may read buckets now: the map's epoch is the one of
-            /// the last slow step that allowed it, and no write came since (a write may have moved
-            /// entries, and freed the blocks of keys or values behind pointers).
+            /// Whether MoveNext's inline walk may read buckets now: no write came since the last
+            /// step (a write may have moved entries, and freed the blocks of keys or values behind
+            /// pointers), and the epoch of the enumerator's registration slot is the one of the
+            /// last slow step that allowed it. The state word first: Dispose changes it before it
+            /// frees the registration tables, so a walk on a disposed map never reads its epoch.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private readonly bool WalkAllowed(GoMap<TKey, TValue> map) =>
-                map._reg.WalkEpoch == _fastEpoch && Volatile.Read(ref map._state) == _stepState;
+                Volatile.Read(ref map._state) == _stepState && *_epochWord == _fastEpoch;
 
 #if DEBUG
             /// <summary>
@@ -756,6 +780,9 @@ namespace NativeGoMap
             [ThreadStatic]
             internal static Action<GoMap<TKey, TValue>>? t_beforeGroupReadForTest;
 #endif
+
+            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing was written and its registration slot's epoch has not moved; for tests.</summary>
+            internal readonly bool InlineWalkAllowedForTest => _fastEpoch != NotFast && _walkMap is not null && WalkAllowed(_walkMap);
 
             /// <summary>The inline walk's live slots still to yield in its current group, from the current entry's on (8 bits per bucket, rotated), or 0 outside the inline walk; for tests.</summary>
             internal readonly ulong GroupRestForTest => _fastEpoch != NotFast ? _fastMask : 0;
@@ -1033,10 +1060,12 @@ namespace NativeGoMap
                     return;
                 }
 
-                // The epoch is read before the flags (BeginRead) and the ticket, and SetFlag and
-                // UnregisterIterator bump it after they set a flag or clear a ticket: a flag set or
-                // a registration ended after these checks changes the epoch the inline walk compares.
-                long epoch = Volatile.Read(ref map._reg.WalkEpoch);
+                // The slot's epoch is read before the flags (BeginRead) and the ticket, and SetFlag
+                // and UnregisterIterator bump it after they set a flag or clear a ticket: a flag
+                // set or a registration ended after these checks changes the epoch the inline walk
+                // compares. (No table: a disposed map, which BeginGuardedRead reports.)
+                IterSlot* slots = map._iterSlots;
+                long epoch = slots != null ? Volatile.Read(ref slots[_slot].Epoch) : NotFast;
                 long token = map.BeginGuardedRead(GoMessages.ConcurrentIterationWrite, out ReaderRegistry.ReaderSlot? strictSlot);
                 if (map._iterSlots[_slot].Ticket != _ticket)
                 {
@@ -1065,14 +1094,19 @@ namespace NativeGoMap
                     _currentVal = default;
                     map.UnregisterIterator(_slot, _ticket);
                 }
-                else if (_fast && (map._flags & FlagStrict) == 0)
+                else if (_fast && (map._flags & FlagStrict) == 0 && map._iterSlots == slots)
                 {
+                    // (A table that doubled since the epoch was read may have had its epochs
+                    // bumped before that read: the walk would then compare a word nothing changes
+                    // any more. The table read again after the epoch's acquiring read: if it is the
+                    // same, any later doubling bumps the word.)
                     // IterNext allows the inline walk: hand it the position in its form (the
                     // rest of the bucket as a group of one).
                     _fastMask = MapMath.GatherSlotFlags(_mask | (0x80UL << ((_i - 1) * 8)));
                     _tail = _bptr;
                     _next = BucketLayout<TKey, TValue>.Bucket(_buckets, _bucket);
                     _stop = BucketLayout<TKey, TValue>.Bucket(_buckets, _wrapped ? _startBucket : MapMath.BucketShift(_b));
+                    _epochWord = &slots[_slot].Epoch;
                     _fastEpoch = epoch;
                 }
             }
@@ -1123,7 +1157,11 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>One enumerator registration.</summary>
+        /// <summary>
+        /// One enumerator registration, on a cache line of its own (the table is 64-byte aligned):
+        /// a registration that starts or ends in another slot, on another thread, does not take
+        /// away the line whose epoch this slot's enumerator compares at every step.
+        /// </summary>
         private struct IterSlot
         {
             /// <summary>The enumerator's ticket (0: the slot is free). Tickets grow with registration order.</summary>
@@ -1131,19 +1169,33 @@ namespace NativeGoMap
 
             /// <summary>Head of the deferred list when the enumerator started: it and every older block were already unreachable.</summary>
             internal byte* Boundary;
+
+            /// <summary>
+            /// The slot's walk epoch: bumped, under the registration lock, when its registration
+            /// ends (UnregisterIterator), when a flag is set (SetFlag: poisoned, disposed), and in
+            /// an outgrown table when the table doubles (its copies then live in the new one).
+            /// Never reset, so that a registration that takes the slot again never meets an
+            /// earlier one's epoch. The enumerator's inline walk compares it, one load per entry,
+            /// instead of reading its ticket and the flags: when they may have changed, the walk
+            /// takes a checked step (MoveNextSlow), which checks them and reads it again.
+            /// </summary>
+            internal long Epoch;
+
+            private long _pad0, _pad1, _pad2, _pad3, _pad4; // to 64 bytes: one slot per line
         }
     }
 
     /// <summary>
     /// The map's words that an enumeration writes, from whichever thread enumerates: the
     /// registration lock, the live count, the last ticket issued and the random state (an
-    /// enumeration's start draws from it), then, on a line of its own, the walk epoch. Each
-    /// group lies on cache lines that no other field of the map shares, whatever the map
-    /// object's address (the GC aligns objects to 8 bytes only, so each group has at least 64
-    /// bytes of padding on either side), so that enumerations on one thread do not take away the
-    /// lines that lookups on another read (the state word, the published tables, the seed's
-    /// secrets). Not generic: the runtime refuses an explicit layout on a generic type, which a
-    /// struct nested in GoMap would be. Costs 216 bytes of the map object (now 664).
+    /// enumeration's start draws from it). They lie on cache lines that no other field of the
+    /// map shares, whatever the map object's address (the GC aligns objects to 8 bytes only, so
+    /// they have 64 bytes of padding on either side), so that enumerations on one thread do not
+    /// take away the lines that lookups on another read (the state word, the published tables,
+    /// the seed's secrets). The walk epochs that enumeration steps compare are in the
+    /// registration slots (IterSlot), one line each. Not generic: the runtime refuses an
+    /// explicit layout on a generic type, which a struct nested in GoMap would be. The map
+    /// object is 600 bytes with it, 480 without.
     /// </summary>
     /// <remarks>
     /// Measured (2026-12-04, README's VM, 16-entry <c>&lt;long,long&gt;</c> map): lookups on one
@@ -1151,16 +1203,35 @@ namespace NativeGoMap
     /// 2.4-2.5 with that thread idle (a probe, four processes); with these words apart, 2.41-2.51
     /// either way. The quick comparison's <c>small</c> row <c>lookup_while_enumerated</c>,
     /// alternated against the commit before: 4.05-4.20 → 2.45-2.62 ns (Dictionary 2.58-2.67).
-    /// Moving only the registration words (lock, count, ticket, epoch) changed nothing in the
-    /// probe: the word the lookups lost their line to was the random state, written by every
-    /// enumeration's start. Enumerations on two threads at once still share the registration
-    /// words and the epoch (each enumeration's end bumps it, which sends the other thread's
-    /// walk through a checked step): the <c>enumerate_2threads</c> row did not move (130-489 ns
-    /// in both builds, Dictionary 11-15).
+    /// Moving only the registration words (lock, count, ticket, and the map's walk epoch of then)
+    /// changed nothing in the probe: the word the lookups lost their line to was the random
+    /// state, written by every enumeration's start. Enumerations on two threads at once still
+    /// share these words (two locked instructions per enumeration on this line, and its ticket
+    /// and count); they also shared one walk epoch, which each enumeration's end bumped, sending
+    /// every other walk of the map through a checked step, until the epochs moved into the
+    /// registration slots (IterSlot.Epoch): 16-entry enumerations on two threads at once took
+    /// 534-664 → 275-318 ns each (probe, best of five, three alternated pairs; the quick
+    /// comparison's <c>enumerate_2threads</c> row 248-594 → 124-375 in five, too noisy to
+    /// read), one thread alone 63-69 → 63-64, and the hot step's instructions did not change.
     /// </remarks>
-    [StructLayout(LayoutKind.Explicit, Size = 216)]
-    internal struct IterRegistration
+    [StructLayout(LayoutKind.Explicit, Size = 152)]
+    internal unsafe struct IterRegistration
     {
+        /// <summary>
+        /// The epoch word of every enumerator that holds no registration (an empty map's, armed
+        /// at its end by its constructor): 0, never written. A native word, allocated once for
+        /// the process and never freed, so that such an enumerator's step compares it as a
+        /// registered one compares its slot's.
+        /// </summary>
+        internal static readonly long* IdleEpochWord = NewIdleEpochWord();
+
+        private static long* NewIdleEpochWord()
+        {
+            long* p = (long*)Marshal.AllocHGlobal(sizeof(long));
+            *p = 0;
+            return p;
+        }
+
         /// <summary>1 while a thread holds the registration lock (GoMap's EnterIterLock).</summary>
         [FieldOffset(64)] internal int Lock;
 
@@ -1177,17 +1248,5 @@ namespace NativeGoMap
         /// random start, not a different one).
         /// </summary>
         [FieldOffset(80)] internal ulong Rng;
-
-        /// <summary>
-        /// Bumped, under the registration lock, when a registration ends (UnregisterIterator) and
-        /// when a flag is set (SetFlag: poisoned, disposed). The enumerator's inline walk compares
-        /// it, one load per entry, instead of reading its own registration slot and the flags:
-        /// when any enumerator ends or the map is poisoned or disposed, every enumerator takes a
-        /// slow step, where its own ticket and the flags are checked. Strict maps never start the
-        /// inline walk. On a line of its own, apart from the words above: a registration that
-        /// starts elsewhere does not take it away from the walks (one that ends does, by its bump).
-        /// A long, not a ulong: netstandard2.1's Interlocked has no ulong overloads.
-        /// </summary>
-        [FieldOffset(152)] internal long WalkEpoch;
     }
 }

@@ -38,6 +38,12 @@ namespace NativeGoMap
             };
         }
 
+        /// <summary>Test hook: poisons the map as a detection does (the flag, with its message), without a write or a throw.</summary>
+        internal void PoisonForTest(string message) => PoisonWhileWriting(message);
+
+        /// <summary>Test hook: the size of a registration slot (IterSlot), for the layout test.</summary>
+        internal static int IterSlotBytesForTest => sizeof(IterSlot);
+
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
 

@@ -103,7 +103,10 @@ namespace NativeGoMap
                     }
 
                     Check(inList, "an enumerator's deferred-list boundary is not in the list");
+                    Check(_iterSlots[k].Ticket != 0 || boundary == null, "a free registration slot keeps a deferred-list boundary");
                 }
+
+                Check(((nuint)_iterSlots & 63) == 0, "the registration table is not cache-line aligned (a slot per line)");
 
                 Check(live == _reg.Live, "live enumerator count differs from the registration table");
             }

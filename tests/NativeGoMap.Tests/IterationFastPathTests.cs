@@ -208,6 +208,80 @@ namespace NativeGoMap.Tests
             Assert.Equal("concurrent map iteration and map write", ex.Message);
         }
 
+        // ---- registration slots: what stops an inline walk, and what does not ----
+
+        [Fact]
+        public void AnotherEnumerationsEnd_LeavesAnInlineWalkRunning()
+        {
+            // Each registration's end bumps its own slot's epoch, not one every walk compares.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator a = map.GetEnumerator();
+            Assert.True(a.MoveNext());
+            Assert.True(a.InlineWalkAllowedForTest);
+            foreach (KeyValuePair<int, long> unused in map)
+            {
+            }
+
+            GoMap<int, long>.Enumerator c = map.GetEnumerator();
+            Assert.True(c.MoveNext());
+            c.Dispose();
+            Assert.True(a.InlineWalkAllowedForTest);
+            a.Dispose();
+        }
+
+        [Fact]
+        public void APoisonedMap_StopsAnInlineWalk_AtItsNextStep()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            Assert.True(e.InlineWalkAllowedForTest);
+            map.PoisonForTest("concurrent map writes");
+            Assert.False(e.InlineWalkAllowedForTest);
+            ConcurrentMapAccessException ex = Assert.Throws<ConcurrentMapAccessException>(() => e.MoveNext());
+            Assert.Equal("concurrent map writes", ex.Message);
+            e.Dispose();
+        }
+
+        [Fact]
+        public void AnEmptyMapsEnumerator_PoisonedBeforeItsFirstStep_Throws()
+        {
+            // It holds no registration (its epoch word never changes): its end checks the flags.
+            using var map = new GoMap<int, long>();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            map.PoisonForTest("concurrent map writes");
+            Assert.Throws<ConcurrentMapAccessException>(() => e.MoveNext());
+        }
+
+        [Fact]
+        public void ACopyWhoseRegistrationEndsAfterTheTableDoubled_StopsAtItsNextStep()
+        {
+            // The copy compares the epoch of its slot in the outgrown table, which the doubling
+            // bumped: its next step is a checked one, which finds the registration ended.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator a = map.GetEnumerator();
+            Assert.True(a.MoveNext());
+            GoMap<int, long>.Enumerator copy = a;
+            var others = new List<GoMap<int, long>.Enumerator>();
+            for (int i = 0; i < 4; i++)
+            {
+                others.Add(map.GetEnumerator()); // the fifth registration doubles a table of four
+            }
+
+            Assert.False(copy.InlineWalkAllowedForTest);
+            Assert.True(a.MoveNext()); // a checked step, armed again on the new table
+            Assert.True(a.InlineWalkAllowedForTest);
+            a.Dispose();
+            Assert.Throws<InvalidOperationException>(() => copy.MoveNext());
+            foreach (GoMap<int, long>.Enumerator o in others)
+            {
+                o.Dispose();
+            }
+
+            Assert.Equal(0, map.GetStats().LiveEnumerators);
+            map.Validate();
+        }
+
         [Fact]
         public void AWalkPastTheArraysEnd_WalksTheLastBucketsChainOnce()
         {
