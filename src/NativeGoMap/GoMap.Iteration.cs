@@ -83,7 +83,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Registers an enumerator; returns its slot and ticket, and its slot's epoch word and
-        /// value as of the registration (the table cannot double meanwhile: see the doubling).
+        /// value, read under the lock: a later doubling of the table bumps that word.
         /// </summary>
         private int RegisterIterator(out ulong ticket, out long* epochWord, out long epoch)
         {

@@ -210,14 +210,21 @@ namespace NativeGoMap.Tests
 
         // ---- registration slots: what stops an inline walk, and what does not ----
 
+        /// <summary>An enumerator of <paramref name="map"/> one step in, its inline walk armed.</summary>
+        private static GoMap<int, long>.Enumerator OneStepIn(GoMap<int, long> map)
+        {
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            Assert.True(e.InlineWalkAllowedForTest);
+            return e;
+        }
+
         [Fact]
         public void AnotherEnumerationsEnd_LeavesAnInlineWalkRunning()
         {
             // Each registration's end bumps its own slot's epoch, not one every walk compares.
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
-            GoMap<int, long>.Enumerator a = map.GetEnumerator();
-            Assert.True(a.MoveNext());
-            Assert.True(a.InlineWalkAllowedForTest);
+            GoMap<int, long>.Enumerator a = OneStepIn(map);
             foreach (KeyValuePair<int, long> unused in map)
             {
             }
@@ -233,9 +240,7 @@ namespace NativeGoMap.Tests
         public void APoisonedMap_StopsAnInlineWalk_AtItsNextStep()
         {
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
-            GoMap<int, long>.Enumerator e = map.GetEnumerator();
-            Assert.True(e.MoveNext());
-            Assert.True(e.InlineWalkAllowedForTest);
+            GoMap<int, long>.Enumerator e = OneStepIn(map);
             map.PoisonForTest("concurrent map writes");
             Assert.False(e.InlineWalkAllowedForTest);
             ConcurrentMapAccessException ex = Assert.Throws<ConcurrentMapAccessException>(() => e.MoveNext());
@@ -259,8 +264,7 @@ namespace NativeGoMap.Tests
             // The copy compares the epoch of its slot in the outgrown table, which the doubling
             // bumped: its next step is a checked one, which finds the registration ended.
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
-            GoMap<int, long>.Enumerator a = map.GetEnumerator();
-            Assert.True(a.MoveNext());
+            GoMap<int, long>.Enumerator a = OneStepIn(map);
             GoMap<int, long>.Enumerator copy = a;
             var others = new List<GoMap<int, long>.Enumerator>();
             for (int i = 0; i < 4; i++)
