@@ -570,11 +570,7 @@ namespace NativeGoMap
                     // every bump (UnregisterIterator): one writer of an epoch at a time, so a plain
                     // increment never loses another's.
                     EnterIterLock();
-                    for (int k = 0; k < _iterSlotCount; k++)
-                    {
-                        Volatile.Write(ref _iterSlots[k].Epoch, _iterSlots[k].Epoch + 1);
-                    }
-
+                    BumpEpochs(_iterSlots, _iterSlotCount);
                     ExitIterLock();
                     return true;
                 }

@@ -130,14 +130,11 @@ namespace NativeGoMap
                     Interlocked.MemoryBarrier();
                     IterSlot* outgrown = _iterSlots;
                     _iterSlots = slots;
-                    for (int k = 0; k < _iterSlotCount; k++)
-                    {
-                        // After the new table's pointer (a release store orders it first): the
-                        // walks that compare an epoch in the outgrown table take a checked step,
-                        // which finds their slot in the new one (MoveNextSlow).
-                        Volatile.Write(ref outgrown[k].Epoch, outgrown[k].Epoch + 1);
-                    }
 
+                    // After the new table's pointer (the bumps' release stores order it first):
+                    // the walks that compare an epoch in the outgrown table take a checked step,
+                    // which finds their slot in the new one (MoveNextSlow).
+                    BumpEpochs(outgrown, _iterSlotCount);
                     _iterSlotCount = n;
                 }
 
@@ -188,7 +185,7 @@ namespace NativeGoMap
                 // one the map's every walk compares: before (2026-12-04), each enumeration's end
                 // sent every other live enumerator of the map through a checked step, and took
                 // the line they all read away from the other threads' walks.
-                Volatile.Write(ref _iterSlots[slot].Epoch, _iterSlots[slot].Epoch + 1);
+                BumpEpochs(&_iterSlots[slot], 1);
                 _reg.Live--;
                 if (_deferred != null)
                 {
@@ -204,6 +201,20 @@ namespace NativeGoMap
             finally
             {
                 ExitIterLock();
+            }
+        }
+
+        /// <summary>
+        /// Bumps the walk epochs of <paramref name="count"/> registration slots from
+        /// <paramref name="slots"/> on (IterSlot.Epoch), each with a release store: a walk that
+        /// compares one of them takes a checked step. Under the registration lock only, so that
+        /// no bump is lost (an end, SetFlag, a doubling).
+        /// </summary>
+        private static void BumpEpochs(IterSlot* slots, int count)
+        {
+            for (int k = 0; k < count; k++)
+            {
+                Volatile.Write(ref slots[k].Epoch, slots[k].Epoch + 1);
             }
         }
 

@@ -286,7 +286,9 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "  small rows     = GoMap<long,long> vs Dictionary<long,long> with 16 entries, ns per map or per enumeration:";
                 yield return "                   make_fill_dispose = new map, 16 inserts, Dispose (Dictionary's garbage left to the GC);";
                 yield return "                   enumerate = a whole foreach summing the values; *_2threads = the same on two threads at";
-                yield return "                   once (both enumerating one map), wall time per operation on each thread.";
+                yield return "                   once (both enumerating one map), wall time per operation on each thread;";
+                yield return "                   lookup_while_enumerated = every key looked up on one thread while a second thread";
+                yield return "                   enumerates the same map in a loop, ns per lookup.";
             }
 
             if (o.HugePagesOffToo)

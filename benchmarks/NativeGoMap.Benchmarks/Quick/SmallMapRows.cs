@@ -28,21 +28,22 @@ namespace NativeGoMap.Benchmarks.Quick
             DictionaryAdapter<long, long> dict = Workload<long, long, DictionaryAdapter<long, long>>.Build(keys.BuildKeys, keys.BuildValues, 0);
             try
             {
-                var rows = new (string Op, Action<int> Go, Action<int> Dict)[]
+                // Ops: what one iteration of a body does (a map, an enumeration, or a lookup of every key).
+                var rows = new (string Op, long Ops, Action<int> Go, Action<int> Dict)[]
                 {
-                    ("make_fill_dispose", iters => Harness.Repeat(iters, () => Life<GoMapAdapter<long, long>>(keys)), iters => Harness.Repeat(iters, () => Life<DictionaryAdapter<long, long>>(keys))),
-                    ("enumerate", iters => Harness.Repeat(iters, go.SumValues), iters => Harness.Repeat(iters, dict.SumValues)),
-                    ("make_fill_dispose_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
-                    ("enumerate_2threads", iters => OnTwoThreads(iters, n => Harness.Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Harness.Repeat(n, dict.SumValues))),
-                    ("lookup_while_enumerated", iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, GoMapAdapter<long, long>>.Lookup(go, keys.Present)), () => go.SumValues()),
-                        iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, DictionaryAdapter<long, long>>.Lookup(dict, keys.Present)), () => dict.SumValues())),
+                    ("make_fill_dispose", 1, iters => Harness.Repeat(iters, () => Life<GoMapAdapter<long, long>>(keys)), iters => Harness.Repeat(iters, () => Life<DictionaryAdapter<long, long>>(keys))),
+                    ("enumerate", 1, iters => Harness.Repeat(iters, go.SumValues), iters => Harness.Repeat(iters, dict.SumValues)),
+                    ("make_fill_dispose_2threads", 1, iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<GoMapAdapter<long, long>>(keys))), iters => OnTwoThreads(iters, n => Harness.Repeat(n, () => Life<DictionaryAdapter<long, long>>(keys)))),
+                    ("enumerate_2threads", 1, iters => OnTwoThreads(iters, n => Harness.Repeat(n, go.SumValues)), iters => OnTwoThreads(iters, n => Harness.Repeat(n, dict.SumValues))),
+                    ("lookup_while_enumerated", Entries, iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, GoMapAdapter<long, long>>.Lookup(go, keys.Present)), go.SumValues),
+                        iters => WhileOtherThreadRuns(() => Harness.Repeat(iters, () => Workload<long, long, DictionaryAdapter<long, long>>.Lookup(dict, keys.Present)), dict.SumValues)),
                 };
 
                 // Tier-1 code before anything is timed: every body a few thousand times, with
                 // pauses in which the JIT's background compiles land (see JitWarmUp).
                 for (int round = 0; round < 4; round++)
                 {
-                    foreach ((_, Action<int> goBody, Action<int> dictBody) in rows)
+                    foreach ((_, _, Action<int> goBody, Action<int> dictBody) in rows)
                     {
                         goBody(5_000);
                         dictBody(5_000);
@@ -51,11 +52,10 @@ namespace NativeGoMap.Benchmarks.Quick
                     Thread.Sleep(150);
                 }
 
-                foreach ((string op, Action<int> goBody, Action<int> dictBody) in rows)
+                foreach ((string op, long ops, Action<int> goBody, Action<int> dictBody) in rows)
                 {
-                    long opsPerIter = op == "lookup_while_enumerated" ? Entries : 1; // that row: per lookup
-                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, opsPerIter, goBody));
-                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, opsPerIter, dictBody));
+                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, ops, goBody));
+                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, ops, dictBody));
                 }
             }
             finally
