@@ -1,5 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -394,6 +396,80 @@ namespace NativeGoMap
             if ((NextRandom() & mask) == 0)
             {
                 _noverflow++;
+            }
+        }
+
+        /// <summary>
+        /// The batched writes of <see cref="SetValues"/>: the indexer's set of each key in order,
+        /// with, for keys that run no user code, the buckets of the next block of keys prefetched
+        /// before the current block is set (<see cref="PrefetchForWrites"/>), as
+        /// <see cref="FindMany"/> does for lookups. The writes do not depend on the prefetches:
+        /// each key's write hashes it again under hashWriting and does everything the indexer
+        /// does, so the batch is exactly a loop of indexer sets. Keys that run user code are not
+        /// hashed ahead: their hashing would run before the writes of the keys before them.
+        /// </summary>
+        private int SetMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+        {
+            const int Block = 16;
+            CheckUsable(); // also for no keys, as TryGetValues' read checks
+
+            // Elements through MemoryMarshal.GetReference, not the span indexer (see FindMany).
+            ref TKey key0 = ref MemoryMarshal.GetReference(keys);
+            ref TValue value0 = ref MemoryMarshal.GetReference(values);
+            bool prefetch = !KeysRunUserCode;
+            long before = _count;
+            if (prefetch)
+            {
+                PrefetchForWrites(ref key0, 0, Math.Min(Block, keys.Length));
+            }
+
+            for (int start = 0; start < keys.Length;)
+            {
+                int next = start + Math.Min(Block, keys.Length - start); // at most keys.Length: start + Block could wrap
+                if (prefetch && next < keys.Length)
+                {
+                    PrefetchForWrites(ref key0, next, Math.Min(Block, keys.Length - next));
+                }
+
+                for (int i = start; i < next; i++)
+                {
+                    this[Unsafe.Add(ref key0, i)] = Unsafe.Add(ref value0, i);
+                }
+
+                start = next;
+            }
+
+            return (int)(_count - before);
+        }
+
+        /// <summary>
+        /// For <see cref="SetMany"/>: asks the CPU for the buckets that the writes of keys
+        /// <paramref name="start"/> to <paramref name="start"/> + <paramref name="n"/> − 1 will
+        /// touch first: each key's bucket in the table and, while a growth runs, its old bucket,
+        /// which the write evacuates. Nothing for a table that the caches hold
+        /// (<see cref="BatchFitsInCache"/>) or no table. Reads the published table words without
+        /// holding hashWriting: a prefetch is a hint that never faults, so a growth or a release
+        /// between it and the write makes it useless, not wrong.
+        /// </summary>
+        private void PrefetchForWrites(ref TKey key0, int start, int n)
+        {
+            nuint t = Volatile.Read(ref _table);
+            if (t == 0 || BatchFitsInCache(BucketLayout<TKey, TValue>.TableB(t)))
+            {
+                return;
+            }
+
+            nuint old = Volatile.Read(ref _oldTable);
+            ulong k1 = _k1;
+            ulong k2 = _k2;
+            for (int j = 0; j < n; j++)
+            {
+                ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, start + j), k1, k2);
+                BucketLayout<TKey, TValue>.PrefetchBucket(BucketLayout<TKey, TValue>.TableBucket(t, hash));
+                if (old != 0)
+                {
+                    BucketLayout<TKey, TValue>.PrefetchBucket(BucketLayout<TKey, TValue>.TableBucket(old, hash));
+                }
             }
         }
     }

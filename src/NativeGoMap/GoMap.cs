@@ -939,6 +939,36 @@ namespace NativeGoMap
             return hits;
         }
 
+        /// <summary>
+        /// Sets many keys at once: for each i in order, what <c>this[keys[i]] = values[i]</c>
+        /// does (an absent key is added, a present one gets the new value; a key given twice ends
+        /// with its last value). In a table larger than the CPU caches it hashes the next block
+        /// of keys and prefetches their buckets while it sets the current block, so the memory
+        /// latencies of the writes overlap: the way to load many entries into a big table. A
+        /// bucket array of at most 1 MiB, which the caches hold, and keys whose hashing or
+        /// equality runs user code (a comparer, <see cref="IEquatable{T}"/>) are set key by key
+        /// without prefetching. Each key is one write, with the checks, growth work and
+        /// invalidation of the indexer's set: a failure (an <see cref="OutOfMemoryException"/>, a
+        /// detected concurrent write) leaves the keys before the failing one set and the rest not.
+        /// O(keys.Length) amortized; no GC allocation.
+        /// </summary>
+        /// <param name="keys">The keys to set.</param>
+        /// <param name="values">Their values; at least as long as <paramref name="keys"/>.</param>
+        /// <returns>The number of keys that were added (absent before their write).</returns>
+        /// <exception cref="ArgumentException"><paramref name="values"/> is shorter than <paramref name="keys"/>; nothing is set.</exception>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">Native memory ran out; the keys before the failing one are set.</exception>
+        public int SetValues(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+        {
+            if (values.Length < keys.Length)
+            {
+                ThrowHelper.ThrowSpanTooShort(nameof(values));
+            }
+
+            return SetMany(keys, values);
+        }
+
         /// <summary>Test and stress hook: the slow-path work this map's writes have done so far.</summary>
         internal WorkCounters Work => _work;
 
