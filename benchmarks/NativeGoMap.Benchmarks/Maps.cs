@@ -36,6 +36,9 @@ namespace NativeGoMap.Benchmarks
         /// <summary>Insert or update: <c>m[key] = value</c>.</summary>
         void Set(TKey key, TValue value);
 
+        /// <summary>GoMap's batched set; for Dictionary, one indexer set per key. Returns the number of keys added.</summary>
+        int SetValues(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values);
+
         ref TValue GetValueRefOrNullRef(TKey key);
 
         bool Remove(TKey key);
@@ -94,6 +97,9 @@ namespace NativeGoMap.Benchmarks
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Set(TKey key, TValue value) => _map[key] = value;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int SetValues(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values) => _map.SetValues(keys, values);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ref TValue GetValueRefOrNullRef(TKey key) => ref _map.GetValueRefOrNullRef(key);
@@ -155,6 +161,18 @@ namespace NativeGoMap.Benchmarks
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Set(TKey key, TValue value) => _map[key] = value;
+
+        /// <summary>What a Dictionary user writes for many keys: one indexer set each.</summary>
+        public int SetValues(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+        {
+            int before = _map.Count;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                _map[keys[i]] = values[i];
+            }
+
+            return _map.Count - before;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ref TValue GetValueRefOrNullRef(TKey key) => ref CollectionsMarshal.GetValueRefOrNullRef(_map, key);
@@ -320,6 +338,23 @@ namespace NativeGoMap.Benchmarks
             return m;
         }
 
+        /// <summary>
+        /// <see cref="Build"/> through <see cref="IMap{TKey, TValue, TSelf}.SetValues"/>,
+        /// <see cref="BatchSize"/> keys per call: a new map with the capacity given
+        /// (<paramref name="hint"/>) or none (0), the keys in the same order.
+        /// </summary>
+        internal static TMap BuildBatched(TKey[] keys, TValue[] values, int hint)
+        {
+            TMap m = TMap.Create(hint);
+            for (int start = 0; start < keys.Length; start += BatchSize)
+            {
+                int len = Math.Min(BatchSize, keys.Length - start);
+                m.SetValues(keys.AsSpan(start, len), values.AsSpan(start, len));
+            }
+
+            return m;
+        }
+
         /// <summary><c>s += m[k]</c> for every key (Go's zero value for a missing key).</summary>
         internal static long Lookup(TMap m, TKey[] keys)
         {
@@ -421,6 +456,7 @@ namespace NativeGoMap.Benchmarks
         internal static void RunAllOnce(KeySet<TKey, TValue> keys, TMap empty)
         {
             Build(keys.BuildKeys, keys.BuildValues, 0).Free();
+            BuildBatched(keys.BuildKeys, keys.BuildValues, keys.BuildKeys.Length).Free();
             TMap m = Fill(empty, keys.BuildKeys, keys.BuildValues);
             Sink.Keep(Lookup(m, keys.Present));
             Sink.Keep(Lookup(m, keys.Missing));

@@ -408,6 +408,17 @@ namespace NativeGoMap
         /// does, so the batch is exactly a loop of indexer sets. Keys that run user code are not
         /// hashed ahead: their hashing would run before the writes of the keys before them.
         /// </summary>
+        /// <remarks>
+        /// Measured (2026-12-04, README's VM, quick comparison, three runs; insert_batch against
+        /// insert_hint, the same keys into a map made with the capacity): at 1,000,000 entries
+        /// <c>&lt;int&gt;</c> 15.0-29.4 → 9.2-13.0 ns per key, <c>&lt;long&gt;</c> 26.9-28.7 →
+        /// 12.7-13.4, <c>&lt;Guid&gt;</c> 37.7-64.2 → 15.2-20.7 (2.4-3.9 times Dictionary's
+        /// indexer); at 1,000, where nothing is prefetched, 0.2-0.5 ns per key slower than the
+        /// loop (the two calls per block). The sets run in <see cref="SetEach"/>: with the set
+        /// inlined into this method's block loop, the JIT kept the index, the block's end and the
+        /// values' reference on the stack, and 1,000-entry batches took 0.5-0.7 ns per key more
+        /// than the loop.
+        /// </remarks>
         private int SetMany(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
         {
             const int Block = 16;
@@ -431,15 +442,25 @@ namespace NativeGoMap
                     PrefetchForWrites(ref key0, next, Math.Min(Block, keys.Length - next));
                 }
 
-                for (int i = start; i < next; i++)
-                {
-                    this[Unsafe.Add(ref key0, i)] = Unsafe.Add(ref value0, i);
-                }
-
+                SetEach(ref key0, ref value0, start, next);
                 start = next;
             }
 
             return (int)(_count - before);
+        }
+
+        /// <summary>
+        /// For <see cref="SetMany"/>: the indexer's set of keys <paramref name="start"/> to
+        /// <paramref name="end"/> − 1, in order. A method of its own, so that the JIT keeps the
+        /// loop's values in registers around the inlined set (see SetMany's remarks).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void SetEach(ref TKey key0, ref TValue value0, int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                this[Unsafe.Add(ref key0, i)] = Unsafe.Add(ref value0, i);
+            }
         }
 
         /// <summary>

@@ -261,6 +261,8 @@ namespace NativeGoMap.Benchmarks.Quick
             yield return "  capacity given. insert_* include GoMap's Dispose and Dictionary's garbage; remove builds its map untimed.";
             yield return "  lookup_batch   = the lookup_hit keys, 1,024 per call: GoMap.TryGetValues(keys, values, found) vs one";
             yield return "                   Dictionary.TryGetValue per key into the same buffers; values summed after each call.";
+            yield return "  insert_batch   = insert_hint's keys, 1,024 per call: GoMap.SetValues(keys, values) vs one Dictionary";
+            yield return "                   indexer set per key, into a new map made with the capacity given.";
             yield return "  update         = m[k] = v+1 on present keys: GoMap's write path (hash, hashWriting check, mapassign).";
             yield return "  update_via_ref = GetValueRefOrNullRef(k) then a write through the ref (CollectionsMarshal for Dictionary):";
             yield return "                   GoMap's read path. update minus update_via_ref bounds the write path's extra cost.";

@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch and update_via_ref.</summary>
+    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch and update_via_ref.</summary>
     internal enum QuickOp
     {
         LookupHit,
@@ -11,6 +11,7 @@ namespace NativeGoMap.Benchmarks.Quick
         LookupBatch,
         InsertNoHint,
         InsertHint,
+        InsertBatch,
         Update,
         UpdateViaRef,
         Iterate,
@@ -31,6 +32,7 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickOp.LookupBatch => "lookup_batch",
             QuickOp.InsertNoHint => "insert_nohint",
             QuickOp.InsertHint => "insert_hint",
+            QuickOp.InsertBatch => "insert_batch",
             QuickOp.Update => "update",
             QuickOp.UpdateViaRef => "update_via_ref",
             QuickOp.Iterate => "iterate",
@@ -85,6 +87,7 @@ namespace NativeGoMap.Benchmarks.Quick
                 QuickOp.LookupBatch => Harness.Batch(_reps, n, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.LookupBatch(map, present, _batchValues, _batchFound))),
                 QuickOp.InsertNoHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, 0)),
                 QuickOp.InsertHint => Harness.Batch(_reps, size, iters => BuildAndFree(iters, size)),
+                QuickOp.InsertBatch => Harness.Batch(_reps, size, iters => BuildBatchedAndFree(iters, size)),
                 QuickOp.Update => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.Update(map, present, values))),
                 QuickOp.UpdateViaRef => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.UpdateViaRef(map, present, values))),
                 QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, map.SumValues)),
@@ -122,6 +125,14 @@ namespace NativeGoMap.Benchmarks.Quick
             for (int it = 0; it < iters; it++)
             {
                 Workload<TKey, TValue, TMap>.Build(_keys.BuildKeys, _keys.BuildValues, hint).Free();
+            }
+        }
+
+        private void BuildBatchedAndFree(int iters, int hint)
+        {
+            for (int it = 0; it < iters; it++)
+            {
+                Workload<TKey, TValue, TMap>.BuildBatched(_keys.BuildKeys, _keys.BuildValues, hint).Free();
             }
         }
     }
