@@ -40,7 +40,7 @@ namespace NativeGoMap.Stress
             summary.Row("ops", rows.Sum(r => (long)r[2]));
             summary.Row("divergences", rows.Sum(r => (long)r[^1]));
             summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "resizes", "trim loops", "validates", "divergences" }, rows);
-            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 150, remove 200, lookup 320 (5 read APIs), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
+            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 140 (indexer) and 10 (SetValues of 1-40 keys, a key possibly twice), remove 200, lookup 315 (5 read APIs) and 5 (TryGetValues of 1-40 keys), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
             summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach, then half the time one TrimExcess call starts a shrink (up to 14 levels, chained) that the next writes carry. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
             return summary;
         }
@@ -145,20 +145,28 @@ namespace NativeGoMap.Stress
             {
                 Insert(NextId());
             }
-            else if (op < 450)
+            else if (op < 440)
             {
                 long id = NextId();
                 long v = ++_version;
                 _map[TCodec.Key(id)] = TCodec.Value(id, v);
                 _model[id] = v;
             }
+            else if (op < 450)
+            {
+                SetBatch();
+            }
             else if (op < 650)
             {
                 Remove(NextId());
             }
-            else if (op < 970)
+            else if (op < 965)
             {
                 Lookup(NextId());
+            }
+            else if (op < 970)
+            {
+                LookupBatch();
             }
             else if (op < 980)
             {
@@ -243,6 +251,71 @@ namespace NativeGoMap.Stress
             if (!present)
             {
                 _model[id] = v;
+            }
+        }
+
+        /// <summary>SetValues of 1 to 40 keys (a key may come twice: its last value wins), against the model and the count of keys added.</summary>
+        private void SetBatch()
+        {
+            int n = _rng.Next(1, 41);
+            var ids = new long[n];
+            var keys = new TKey[n];
+            var values = new TValue[n];
+            var versions = new long[n];
+            var added = new HashSet<long>();
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = NextId();
+                versions[i] = ++_version;
+                keys[i] = TCodec.Key(ids[i]);
+                values[i] = TCodec.Value(ids[i], versions[i]);
+                if (!_model.ContainsKey(ids[i]))
+                {
+                    added.Add(ids[i]);
+                }
+            }
+
+            int reported = _map.SetValues(keys, values);
+            for (int i = 0; i < n; i++)
+            {
+                _model[ids[i]] = versions[i];
+            }
+
+            if (reported != added.Count)
+            {
+                Diverge($"SetValues of {n} keys reported {reported} added, model {added.Count}");
+            }
+        }
+
+        /// <summary>TryGetValues of 1 to 40 keys, each against the model.</summary>
+        private void LookupBatch()
+        {
+            int n = _rng.Next(1, 41);
+            var ids = new long[n];
+            var keys = new TKey[n];
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = NextId();
+                keys[i] = TCodec.Key(ids[i]);
+            }
+
+            var values = new TValue[n];
+            var found = new bool[n];
+            int hits = _map.TryGetValues(keys, values, found);
+            int expectedHits = 0;
+            for (int i = 0; i < n; i++)
+            {
+                bool inModel = _model.TryGetValue(ids[i], out long version);
+                expectedHits += inModel ? 1 : 0;
+                if (found[i] != inModel || (inModel && !TCodec.Matches(values[i], ids[i], version)))
+                {
+                    Diverge($"TryGetValues: key {ids[i]} found={found[i]}, model has it: {inModel}");
+                }
+            }
+
+            if (hits != expectedHits)
+            {
+                Diverge($"TryGetValues found {hits} of {n} keys, model {expectedHits}");
             }
         }
 
