@@ -671,6 +671,52 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Theory]
+        [InlineData(1)]
+        [InlineData(3)]
+        [InlineData(8)]
+        [InlineData(20)]
+        public void Fault_InASetValuesBatch_LeavesTheKeysBeforeTheFailingWriteSet_AndTheRestAbsent(int failingAllocation)
+        {
+            // From empty, 100,000 keys in one batch take many allocations (arrays, overflow
+            // chunks, ownership lists); the n-th fails inside some key's write.
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>(new GoMapOptions { Seed = 12 }))
+            {
+                var keys = new long[100_000];
+                var values = new long[keys.Length];
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = i;
+                    values[i] = -i;
+                }
+
+                NativeHeap.FailAfter(failingAllocation);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map.SetValues(keys, values));
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                map.Validate();
+                long set = map.LongCount; // the keys before the failing write
+                Assert.InRange(set, 0, keys.Length - 1);
+                for (long k = 0; k < keys.Length; k++)
+                {
+                    Assert.Equal(k < set, map.TryGetValue(k, out long v));
+                    Assert.Equal(k < set ? -k : 0, v);
+                }
+
+                Assert.Equal(keys.Length - set, map.SetValues(keys, values)); // the rest, once memory is back
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
         [Fact]
         public void Fault_UpdatesOfExistingKeysOutsideGrowth_NeverAllocate()
         {
