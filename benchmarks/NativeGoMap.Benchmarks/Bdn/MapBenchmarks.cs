@@ -177,18 +177,16 @@ namespace NativeGoMap.Benchmarks.Bdn
         }
 
         private long BuildAndFree<TMap>(int hint)
-            where TMap : struct, IMap<TKey, TValue, TMap>
-        {
-            TMap m = Workload<TKey, TValue, TMap>.Build(_keys.Present, _keys.Values, hint);
-            long count = m.Count;
-            m.Free();
-            return count;
-        }
+            where TMap : struct, IMap<TKey, TValue, TMap> =>
+            CountAndFree(Workload<TKey, TValue, TMap>.Build(_keys.Present, _keys.Values, hint));
 
         private long BuildBatchedAndFree<TMap>(int hint)
+            where TMap : struct, IMap<TKey, TValue, TMap> =>
+            CountAndFree(Workload<TKey, TValue, TMap>.BuildBatched(_keys.Present, _keys.Values, hint));
+
+        private static long CountAndFree<TMap>(TMap m)
             where TMap : struct, IMap<TKey, TValue, TMap>
         {
-            TMap m = Workload<TKey, TValue, TMap>.BuildBatched(_keys.Present, _keys.Values, hint);
             long count = m.Count;
             m.Free();
             return count;
