@@ -15,6 +15,9 @@ namespace NativeGoMap
         /// <summary>Test hook: whether SetValues on this map now prefetches the next block's buckets (false: key by key, or no array).</summary>
         internal bool BatchSetPrefetches => _buckets != null && !BatchFitsInCache(_b) && !KeysRunUserCode;
 
+        /// <summary>Test hook: whether the pair constructor, for a map of this one's size, key type and comparer, adds its pairs through its stack buffers (AddAllBuffered).</summary>
+        internal bool PairConstructorBuffersForTest => AddAllBuffers();
+
         /// <summary>Test hook: publishes the lookups' words as a write in progress does at its end (Publish), so that a test can run that step after another thread's detection poisoned the map.</summary>
         internal void PublishForTest() => Publish();
 

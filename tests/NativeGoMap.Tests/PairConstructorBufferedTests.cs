@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using NativeGoMap.Tests.CoreSupport;
+using Xunit;
+
+namespace NativeGoMap.Tests
+{
+    /// <summary>
+    /// The pair constructor's buffered path, taken where the map is sized beyond the caches:
+    /// pairs read 16 at a time and their buckets asked for ahead, each still one Add, so the map
+    /// holds every pair, a duplicate key still throws, and a failure frees everything.
+    /// </summary>
+    [Collection(NativeMemoryCollection.Name)]
+    public class PairConstructorBufferedTests
+    {
+        // 40,007 entries: a bucket array of 2^13 buckets of 144 bytes (1.2 MB), over the 1 MiB
+        // the caches are taken to hold, and a count that is not a multiple of the block of 16.
+        private const int Count = 40_007;
+
+        private static Dictionary<long, long> Source(int seed)
+        {
+            var rng = new Random(seed);
+            var d = new Dictionary<long, long>(Count);
+            while (d.Count < Count)
+            {
+                d[rng.NextInt64()] = d.Count;
+            }
+
+            return d;
+        }
+
+        [Fact]
+        public void PairConstructor_BeyondTheCaches_TakesTheBufferedPath_AndHoldsEveryPair()
+        {
+            Dictionary<long, long> source = Source(1);
+            using var map = new GoMap<long, long>(source);
+            Assert.True(map.PairConstructorBuffersForTest, "the map is meant to be built through the buffers");
+            map.Validate();
+            Assert.Equal(source.Count, map.Count);
+            foreach (KeyValuePair<long, long> pair in source)
+            {
+                Assert.True(map.TryGetValue(pair.Key, out long v));
+                Assert.Equal(pair.Value, v);
+            }
+        }
+
+        [Fact]
+        public void PairConstructor_InTheCaches_OrWithAComparer_AddsThePairsAsTheyCome()
+        {
+            using var small = new GoMap<long, long>(new Dictionary<long, long> { [1] = 10, [2] = 20 });
+            Assert.False(small.PairConstructorBuffersForTest);
+            Assert.Equal(20, small[2]);
+
+            Dictionary<long, long> source = Source(2);
+            using var compared = new GoMap<long, long>(source, comparer: new LongModuloComparer(1_000_003));
+            Assert.False(compared.PairConstructorBuffersForTest); // hashing runs user code: not ahead of the Adds
+            Assert.Equal(source.Count, compared.Count);
+        }
+
+        [Theory]
+        [InlineData(16)]
+        [InlineData(20_021)]
+        [InlineData(Count)]
+        public void PairConstructor_BeyondTheCaches_DuplicateKey_ThrowsArgumentException_AndFreesEverything(int duplicateAt)
+        {
+            long baseline = LiveBytes.Settled();
+            var pairs = new List<KeyValuePair<long, long>>(Source(3));
+            pairs.Insert(duplicateAt, KeyValuePair.Create(pairs[7].Key, -1L)); // a key given twice, the second time here
+            Assert.Throws<ArgumentException>(() => new GoMap<long, long>(pairs));
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
+        public void PairConstructor_BeyondTheCaches_SourceThrowingMidway_PropagatesAndFreesEverything()
+        {
+            long baseline = LiveBytes.Settled();
+            var source = new ThrowingPairs(Source(4), throwAfter: 30_001);
+            Assert.Throws<InvalidOperationException>(() => new GoMap<long, long>(source));
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        /// <summary>A collection that knows its count (so the map is sized for it) and whose enumeration throws after some pairs.</summary>
+        private sealed class ThrowingPairs(Dictionary<long, long> pairs, int throwAfter) : IReadOnlyCollection<KeyValuePair<long, long>>
+        {
+            public int Count => pairs.Count;
+
+            public IEnumerator<KeyValuePair<long, long>> GetEnumerator()
+            {
+                int n = 0;
+                foreach (KeyValuePair<long, long> pair in pairs)
+                {
+                    if (n++ == throwAfter)
+                    {
+                        throw new InvalidOperationException("the source failed");
+                    }
+
+                    yield return pair;
+                }
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        }
+    }
+}
