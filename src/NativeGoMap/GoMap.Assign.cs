@@ -5,7 +5,8 @@ using System.Threading;
 
 namespace NativeGoMap
 {
-    // Insert and update: Go's mapassign.
+    // Insert and update: Go's mapassign; SetValues' batch of them (SetMany), which prefetches
+    // the next block's buckets while it sets a block, as TryGetValues does for lookups.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>

@@ -9,7 +9,8 @@ using System.Threading;
 namespace NativeGoMap
 {
     // .NET's dictionary contracts (IDictionary, ICollection of pairs, IReadOnlyDictionary) on top
-    // of the public members: nothing here is on a hot path, and no hot path pays for it. Members
+    // of the public members: nothing here is on a hot path, and no hot path pays for it (the pair
+    // constructor borrows SetValues' prefetching for a map sized beyond the caches). Members
     // whose interface form would box or allocate are explicit; the struct-returning and
     // allocation-free forms stay public.
     public sealed unsafe partial class GoMap<TKey, TValue>
@@ -196,11 +197,6 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The number of pairs a source holds when it is known without enumerating it (0 otherwise),
-        /// for sizing a map built from it. Runs before the map exists, so it reads a source map's
-        /// count without the checks that could throw.
-        /// </summary>
-        /// <summary>
         /// Whether the constructor adds its pairs through <see cref="AddAllBuffered"/>: where the
         /// map was sized (for a collection that knows its count) beyond the caches
         /// (<see cref="BatchFitsInCache"/>), for keys whose hashing runs no user code (hashing them
@@ -282,6 +278,11 @@ namespace NativeGoMap
         /// <summary>Largest key and value, together, that <see cref="AddAllBuffered"/> buffers (32 pairs on the stack: 8 KiB).</summary>
         private const int AddAllBufferedPairBytes = 256;
 
+        /// <summary>
+        /// The number of pairs a source holds when it is known without enumerating it (0 otherwise),
+        /// for sizing a map built from it. Runs before the map exists, so it reads a source map's
+        /// count without the checks that could throw.
+        /// </summary>
         private static long KnownCount(IEnumerable<KeyValuePair<TKey, TValue>>? collection)
         {
             if (collection is GoMap<TKey, TValue> map)

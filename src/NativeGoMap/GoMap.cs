@@ -78,7 +78,8 @@
 //
 // File map: GoMap.cs (header, constructors, public API), GoMapLayout.cs (bucket layout and all
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
-// GoMap.Access.cs (lookups), GoMap.Assign.cs (insert/update), GoMap.Delete.cs (delete and
+// GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
+// SetValues' batch), GoMap.Delete.cs (delete and
 // clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
 // TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration, and IterRegistration: the words an
 // enumeration writes, on cache lines of their own),
