@@ -42,6 +42,7 @@ namespace NativeGoMap.MonoSmoke
             Differential("Name136->Payload200 (both indirect)", Name136.Of, Payload200.Of, 2_000, new BytesComparer<Name136>());
             Differential("Padded (IEquatable)->int", i => new Padded((byte)i, i / 256), i => i, 3_000, EqualityComparer<Padded>.Default);
             FloatingPointKeys();
+            Batches();
             GrowthFollowsGo();
             MutationDuringIteration();
             MisuseIsDetected();
@@ -76,6 +77,54 @@ namespace NativeGoMap.MonoSmoke
             Check(GoMap<long, byte>.Layout.BucketSize == 88, "layout <long,byte>: 88");
             Check(GoMap<Key3, int>.Layout.BucketSize == 72, "layout <[3]byte,int>: 72");
             Check(GoMap<Name136, long>.Layout.BucketSize == 144 && GoMap<Name136, long>.Layout.IndirectKey, "layout <136-byte key,long>: 144, key indirect");
+        }
+
+        /// <summary>
+        /// The span-based batches (SetValues, TryGetValues) and the pair constructor's buffered
+        /// path, whose elements go through references: Mono cannot bind ReadOnlySpan's indexer
+        /// from a netstandard2.1 assembly.
+        /// </summary>
+        private static void Batches()
+        {
+            const int n = 60_000; // from empty past 2^13 buckets: growths inside the batch, prefetching where supported
+            var keys = new long[n];
+            var values = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[i] = (long)i * 0x1E3779B97F4A7C15L; // spread over the whole range
+                values[i] = i;
+            }
+
+            using (var map = new GoMap<long, long>())
+            {
+                int added = map.SetValues(keys, values);
+                Check(added == n && map.Count == n && map.SetValues(keys.AsSpan(0, 10), values.AsSpan(0, 10)) == 0, $"SetValues: {n} keys added from empty, none when set again");
+                var got = new long[n];
+                var found = new bool[n];
+                int hits = map.TryGetValues(keys, got, found);
+                bool same = hits == n;
+                for (int i = 0; i < n; i++)
+                {
+                    same &= found[i] && got[i] == i;
+                }
+
+                Check(same, "TryGetValues finds every key SetValues set, with its value");
+
+                var source = new Dictionary<long, long>();
+                for (int i = 0; i < 40_000; i++)
+                {
+                    source[keys[i]] = -i;
+                }
+
+                using var copy = new GoMap<long, long>(source); // sized beyond the caches: the buffered path
+                bool copied = copy.Count == source.Count;
+                foreach (KeyValuePair<long, long> pair in source)
+                {
+                    copied &= copy.TryGetValue(pair.Key, out long v) && v == pair.Value;
+                }
+
+                Check(copied, "the pair constructor of a 40,000-entry dictionary holds every pair");
+            }
         }
 
         /// <summary>Go's rule: B is the smallest with count ≤ 6.5 × 2^B (or 0 for up to 8 entries).</summary>
