@@ -451,6 +451,14 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// Whether writes of many keys now prefetch their buckets ahead (<see cref="SetMany"/>,
+        /// the pair constructor): keys whose hashing runs no user code, in a bucket array beyond
+        /// the caches. <see cref="SetMany"/> tests the array at every block (<see cref="PrefetchForWrites"/>),
+        /// since a batch may grow it past the bound.
+        /// </summary>
+        private bool WritesPrefetch() => !KeysRunUserCode && _buckets != null && !BatchFitsInCache(_b);
+
+        /// <summary>
         /// For <see cref="SetMany"/>: the indexer's set of keys <paramref name="start"/> to
         /// <paramref name="end"/> − 1, in order. A method of its own, so that the JIT keeps the
         /// loop's values in registers around the inlined set (see SetMany's remarks).

@@ -204,7 +204,7 @@ namespace NativeGoMap
         /// <see cref="AddAllBufferedPairBytes"/> together. Otherwise it adds the pairs as they come.
         /// </summary>
         private bool AddAllBuffers() =>
-            !KeysRunUserCode && Unsafe.SizeOf<TKey>() + Unsafe.SizeOf<TValue>() <= AddAllBufferedPairBytes && _buckets != null && !BatchFitsInCache(_b);
+            Unsafe.SizeOf<TKey>() + Unsafe.SizeOf<TValue>() <= AddAllBufferedPairBytes && WritesPrefetch();
 
         /// <summary>The constructor's <see cref="Add(TKey, TValue)"/> of every pair, in order, as they come.</summary>
         private void AddEach(IEnumerable<KeyValuePair<TKey, TValue>> collection)

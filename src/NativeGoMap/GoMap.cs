@@ -174,7 +174,7 @@ namespace NativeGoMap
         private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
         private byte* _oldIterSlots;    // outgrown _iterSlots tables, linked through their block headers; freed by Dispose
-        private IterRegistration _reg;  // what registrations write from any enumerating thread: the lock, the live count, the last ticket, the walk epoch; on cache lines of their own (IterRegistration)
+        private IterRegistration _reg;  // what registrations write from any enumerating thread: the lock, the live count, the last ticket and the random state every enumeration start draws from (the walk epochs are per slot, IterSlot); on cache lines of their own (IterRegistration)
 
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
         private long _state;            // hashWriting and the write sequence
