@@ -567,10 +567,20 @@ namespace NativeGoMap
                     // Enumerators' inline walks stop at their next step: every registration slot's
                     // epoch bumped (outgrown tables' were when they were outgrown; an unregistered
                     // enumerator's end checks the flags itself). Under the registration lock, as
-                    // every bump (UnregisterIterator): one writer of an epoch at a time, so a plain
-                    // increment never loses another's.
+                    // every bump of a locked slot (UnregisterIterator): one writer of such an epoch
+                    // at a time, so a plain increment never loses another's. A fast slot's end
+                    // bumps its epoch without the lock: those increments are interlocked, and a
+                    // racing end's plain store does no harm (UnregisterFast's remarks).
                     EnterIterLock();
                     BumpEpochs(_iterSlots, _iterSlotCount);
+                    if (_fastIterSlots != null)
+                    {
+                        for (int k = 0; k < FastIterSlots; k++)
+                        {
+                            Interlocked.Increment(ref _fastIterSlots[k].Epoch);
+                        }
+                    }
+
                     ExitIterLock();
                     return true;
                 }

@@ -321,7 +321,7 @@ namespace NativeGoMap
             RetireAllIndirect();
 
             // Enumerators may be walking any chain of either array: show them emptiness.
-            if (_reg.Live != 0)
+            if (AnyLiveIterators())
             {
                 MarkChainsEmpty(_buckets, _b);
                 if (_oldBuckets != null)

@@ -143,7 +143,7 @@ namespace NativeGoMap
         {
             Evacuate(bucket & (EvacuationUnits() - 1));
             byte* old = _oldBuckets;
-            if (old != null && _oldB < _b && _reg.Live == 0 && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
+            if (old != null && _oldB < _b && !AnyLiveIterators() && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
             {
                 // The whole growth in this write. Its end starts nothing: a pending resize
                 // (EnsureCapacity, TrimExcess) starts at the next AssignSlow or Trim, or at an

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -21,6 +22,7 @@ namespace NativeGoMap
     //                                                                     reaches it); a growth start hands _overflow's to
     //                                                                     _oldOverflow
     //   indirect key / value block         the live slot holding it       Remove, Clear, Dispose (moves on evacuation)
+    //   fast enumerator slot table         _fastIterSlots                 Dispose (after claims in progress settle: WaitForClaims)
     //   enumerator slot table              _iterSlots (the registry)      Dispose; outgrown, it moves to _oldIterSlots
     //   outgrown enumerator slot tables    _oldIterSlots                  Dispose (kept: see RegisterIterator)
     //   next growth's array, prepared      _preparedArray                 taken by the growth to its B, or by ReplaceEmpty to
@@ -195,7 +197,7 @@ namespace NativeGoMap
                 return;
             }
 
-            if (_reg.Live == 0 && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
+            if (!AnyLiveIterators() && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
             {
                 FreeBlock(p);
                 return;
@@ -231,6 +233,101 @@ namespace NativeGoMap
             _deferred = p;
             _deferredBytes += NativeHeap.ChargedSize(p);
             _reclaimPending = true;
+        }
+
+        /// <summary>
+        /// For <see cref="Promote"/>, under the registration lock: the boundary of the oldest live
+        /// enumerator, the one deepest in the deferred list (newest first), or null when one
+        /// protects the whole list (its boundary null: nothing was deferred before it started, or
+        /// a promotion since took everything that was), when a fast slot is between states (a
+        /// registration or an end on another thread, misuse while this write runs), or when a
+        /// boundary is not in the list (Validate's invariant; kept safe rather than trusted).
+        /// Tickets no longer order the registrations (the fast slots' count their own), so the
+        /// list's order does: every boundary was the list's head when its enumerator started.
+        /// </summary>
+        private byte* OldestBoundary()
+        {
+            int live = 0;
+            for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
+            {
+                if (!LiveBoundary(slot, out byte* boundary, out bool settled))
+                {
+                    continue;
+                }
+
+                if (!settled || boundary == null)
+                {
+                    return null;
+                }
+
+                live++;
+            }
+
+            byte* oldest = null;
+            int found = 0;
+            for (byte* p = _deferred; p != null && found < live; p = NativeHeap.Next(p))
+            {
+                for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
+                {
+                    if (LiveBoundary(slot, out byte* boundary, out _) && boundary == p)
+                    {
+                        oldest = p;
+                        found++;
+                    }
+                }
+            }
+
+            return found == live ? oldest : null;
+        }
+
+        /// <summary>
+        /// Whether registration slot <paramref name="slot"/> (numbered as enumerators number them)
+        /// holds a live registration, and its boundary; <paramref name="settled"/> is false for a
+        /// fast slot being claimed or released.
+        /// </summary>
+        private bool LiveBoundary(int slot, out byte* boundary, out bool settled)
+        {
+            boundary = null;
+            settled = true;
+            if (slot < FastIterSlots)
+            {
+                if (_fastIterSlots == null)
+                {
+                    return false;
+                }
+
+                long state = Volatile.Read(ref ClaimWord(slot)) & ClaimStateMask;
+                if (state == ClaimFree)
+                {
+                    return false;
+                }
+
+                settled = state == ClaimRegistered;
+                boundary = _fastIterSlots[slot].Boundary;
+                return true;
+            }
+
+            IterSlot* s = &_iterSlots[slot - FastIterSlots];
+            if (s->Ticket == 0)
+            {
+                return false;
+            }
+
+            boundary = s->Boundary;
+            return true;
+        }
+
+        /// <summary>Sets to null every live registration's boundary equal to <paramref name="cut"/> (Promote moved it and what follows to the release queue).</summary>
+        private void ClearBoundaries(byte* cut)
+        {
+            for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
+            {
+                if (LiveBoundary(slot, out byte* boundary, out _) && boundary == cut)
+                {
+                    IterSlot* table = RegistrationTable(slot, out int index);
+                    table[index].Boundary = null;
+                }
+            }
         }
 
         /// <summary>
@@ -273,32 +370,16 @@ namespace NativeGoMap
             {
                 _reclaimPending = false;
                 byte* cut = _deferred;
-                if (_reg.Live != 0)
+                if (AnyLiveIterators())
                 {
-                    // The oldest live enumerator has the smallest ticket.
-                    IterSlot* oldest = null;
-                    for (int k = 0; k < _iterSlotCount; k++)
-                    {
-                        if (_iterSlots[k].Ticket != 0 && (oldest == null || _iterSlots[k].Ticket < oldest->Ticket))
-                        {
-                            oldest = &_iterSlots[k];
-                        }
-                    }
-
-                    cut = oldest->Boundary;
+                    cut = OldestBoundary();
                     if (cut == null)
                     {
-                        return; // nothing was deferred before it started
+                        return; // nothing was deferred before the oldest started
                     }
 
                     // Later enumerators' boundaries are newer, except those equal to the cut.
-                    for (int k = 0; k < _iterSlotCount; k++)
-                    {
-                        if (_iterSlots[k].Boundary == cut)
-                        {
-                            _iterSlots[k].Boundary = null;
-                        }
-                    }
+                    ClearBoundaries(cut);
                 }
 
                 // Unlink the tail from the cut on and append it to the release queue.
@@ -731,7 +812,9 @@ namespace NativeGoMap
         /// </summary>
         private void FreeAll()
         {
-            // No enumerator can step again (they check the disposed flag), so nothing is deferred now.
+            // No enumerator can step again (they check the disposed flag), so nothing is deferred
+            // now. Fast slots' claim words stay as they are: an enumerator's end after this sees
+            // the flag and leaves the (freed) table alone.
             _reg.Live = 0;
             RetireAllIndirect();
             RetireOldGeneration();
@@ -751,11 +834,21 @@ namespace NativeGoMap
             FreeParked(all: true);
 
             // Under the registration lock: an enumerator's Dispose or start on another thread
-            // (misuse) that took it before the disposed flag was set writes into the table until
-            // it lets go; after that it sees the flag (found by a review of the protocol).
+            // (misuse) that took it before the disposed flag was set writes into the locked table
+            // until it lets go; after that it sees the flag. A fast slot's claim or end on another
+            // thread that read the flags before they said disposed writes into the fast table
+            // until its claim word settles (WaitForClaims); later ones see the flag. (The first
+            // found by a review of the protocol.)
             EnterIterLock();
             try
             {
+                if (_fastIterSlots != null)
+                {
+                    WaitForClaims();
+                    FreeBlock((byte*)_fastIterSlots);
+                    _fastIterSlots = null;
+                }
+
                 FreeBlock((byte*)_iterSlots);
                 _iterSlots = null;
                 _iterSlotCount = 0;

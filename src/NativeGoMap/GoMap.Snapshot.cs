@@ -94,7 +94,7 @@ namespace NativeGoMap
                 AbandonRead(token);
                 w.State = token & ~TokenAnnounced;
 
-                slot = RegisterIterator(out ticket, out _, out _);
+                slot = RegisterIterator(out ticket, out _, out _, out _);
                 var g = new GrowthSnapshot(Volatile.Read(ref _table), _oldTable);
                 EndRead(w.State, GoMessages.ConcurrentIterationWrite);
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -77,8 +78,24 @@ namespace NativeGoMap
         /// <summary>Test hook: the evacuation mark (Go's nevacuate) itself, writable (Validate's tests).</summary>
         internal ref ulong NEvacuateRefForTest => ref _nevacuate;
 
-        /// <summary>Test hook: the live enumerator count itself, writable (Validate's tests).</summary>
+        /// <summary>Test hook: the locked registration table's live count itself, writable (Validate's tests); the fast slots' registrations are not in it.</summary>
         internal ref int LiveIteratorsRefForTest => ref _reg.Live;
+
+        /// <summary>Test hook: the claim word of fast registration slot <paramref name="k"/> itself, writable (Validate's tests).</summary>
+        internal ref long FastClaimWordRefForTest(int k) => ref ClaimWord(k);
+
+        /// <summary>Test hook: the number of registration slots claimed without the lock (slots 0 to this − 1).</summary>
+        internal static int FastIterSlotsForTest => FastIterSlots;
+
+        /// <summary>
+        /// Test hook: a registration as an enumerator's start makes it, without the start's earlier
+        /// check of the flags (so that a test can reach the claim's own check, which a start
+        /// racing a Dispose or a poisoning meets); returns the slot.
+        /// </summary>
+        internal int RegisterForTest() => RegisterIterator(out _, out _, out _, out _);
+
+        /// <summary>Test hook: registered enumerators, fast and locked (GetStats' count).</summary>
+        internal int LiveIteratorCountForTest => LiveIteratorCount();
 
         /// <summary>Test hook: the pending-reclaim flag itself, writable (Validate's tests).</summary>
         internal ref bool ReclaimPendingRefForTest => ref _reclaimPending;
@@ -152,8 +169,12 @@ namespace NativeGoMap
         /// <summary>Test hook: the current generation's chunk list storage (its items are writable; Validate's tests).</summary>
         internal byte** OverflowListItemsForTest => _overflow.Items;
 
-        /// <summary>Test hook: the deferred-list boundary of enumerator registration slot <paramref name="slot"/> itself, writable (Validate's tests).</summary>
-        internal ref byte* IterBoundaryRefForTest(int slot) => ref _iterSlots[slot].Boundary;
+        /// <summary>Test hook: the deferred-list boundary of enumerator registration slot <paramref name="slot"/> (numbered as enumerators number them: the fast slots, then the locked table's) itself, writable (Validate's tests).</summary>
+        internal ref byte* IterBoundaryRefForTest(int slot)
+        {
+            IterSlot* table = RegistrationTable(slot, out int index);
+            return ref table[index].Boundary;
+        }
 
         /// <summary>Test hook: the head of the parked mappings' list, or null.</summary>
         internal byte* ParkedHeadForTest => _parked;
@@ -161,8 +182,18 @@ namespace NativeGoMap
         /// <summary>Test hook: unmaps every parked mapping now, grace period or not, as Dispose does (a test that counts the pages a growth parks starts from none).</summary>
         internal void FreeParkedForTest() => FreeParked(all: true);
 
-        /// <summary>Test hook: the ticket of enumerator registration slot <paramref name="slot"/> (0: free).</summary>
-        internal ulong IterTicketForTest(int slot) => _iterSlots[slot].Ticket;
+        /// <summary>Test hook: the ticket of enumerator registration slot <paramref name="slot"/> (numbered as <see cref="IterBoundaryRefForTest"/> numbers them; 0: free).</summary>
+        internal ulong IterTicketForTest(int slot)
+        {
+            if (slot < FastIterSlots)
+            {
+                long w = Volatile.Read(ref ClaimWord(slot));
+                return (w & ClaimStateMask) == ClaimRegistered ? (ulong)w : 0;
+            }
+
+            IterSlot* table = RegistrationTable(slot, out int index);
+            return table == null ? 0 : table[index].Ticket;
+        }
 
         /// <summary>Test hook: deletes since the current array was made (TrimExcess's compaction rule).</summary>
         internal long DeletesSinceGrowth => _deletesSinceGrowth;

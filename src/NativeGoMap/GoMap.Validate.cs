@@ -18,7 +18,7 @@ namespace NativeGoMap
             int f = Volatile.Read(ref _flags);
             if ((f & FlagDisposed) != 0)
             {
-                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _oldIterSlots == null && _nativeBytes == 0, "disposed map still holds memory");
+                Check(_buckets == null && _oldBuckets == null && _deferred == null && _releaseQueue == null && _parked == null && _oldIterSlots == null && _fastIterSlots == null && _nativeBytes == 0, "disposed map still holds memory");
                 Check(_guard == null, "a disposed map still holds its finalizer guard");
                 return;
             }
@@ -88,6 +88,24 @@ namespace NativeGoMap
                 Check(BucketLayout<TKey, TValue>.TopHashWord(free) == 0 && BucketLayout<TKey, TValue>.Overflow(free) == null, "a free chunk bucket is not empty");
             }
 
+            if (_fastIterSlots != null)
+            {
+                Own(_fastIterSlots, "fast enumerator table");
+                Check(((nuint)_fastIterSlots & 63) == 0, "the fast registration table is not cache-line aligned (a slot per line)");
+                for (int k = 0; k < FastIterSlots; k++)
+                {
+                    long state = Volatile.Read(ref ClaimWord(k)) & ClaimStateMask;
+                    byte* boundary = _fastIterSlots[k].Boundary;
+                    Check(state != ClaimFree || boundary == null, "a free registration slot keeps a deferred-list boundary");
+                    Check(state == ClaimFree || state == ClaimRegistered, "a fast registration slot is being claimed or released while the map is validated");
+                    Check(BoundaryInDeferredList(boundary), "an enumerator's deferred-list boundary is not in the list");
+                }
+            }
+            else
+            {
+                Check(!AnyFastClaim() && (ClaimWord(0) | ClaimWord(1) | ClaimWord(2) | ClaimWord(3)) == 0, "fast registrations without a fast registration table");
+            }
+
             if (_iterSlots != null)
             {
                 Own(_iterSlots, "enumerator table");
@@ -96,13 +114,7 @@ namespace NativeGoMap
                 {
                     live += _iterSlots[k].Ticket != 0 ? 1 : 0;
                     byte* boundary = _iterSlots[k].Boundary;
-                    bool inList = boundary == null;
-                    for (byte* p = _deferred; p != null && !inList; p = NativeHeap.Next(p))
-                    {
-                        inList = p == boundary;
-                    }
-
-                    Check(inList, "an enumerator's deferred-list boundary is not in the list");
+                    Check(BoundaryInDeferredList(boundary), "an enumerator's deferred-list boundary is not in the list");
                     Check(_iterSlots[k].Ticket != 0 || boundary == null, "a free registration slot keeps a deferred-list boundary");
                 }
 
@@ -129,7 +141,7 @@ namespace NativeGoMap
 
             // Promote clears the pending flag only while an enumerator may still read what it leaves
             // deferred; the last one to end raises it again (UnregisterIterator).
-            Check(_deferred == null || _reg.Live != 0 || _reclaimPending, "blocks are deferred with no enumerator live and no reclaim pending");
+            Check(_deferred == null || AnyLiveIterators() || _reclaimPending, "blocks are deferred with no enumerator live and no reclaim pending");
             for (byte* p = _releaseQueue; p != null; p = NativeHeap.Next(p))
             {
                 Own(p, "queued block");
@@ -380,6 +392,18 @@ namespace NativeGoMap
         /// <summary>Whether the native block at <paramref name="array"/> holds a bucket array of 2^<paramref name="b"/> buckets and its tail.</summary>
         private static bool ArrayFits(byte* array, int b) =>
             NativeHeap.UsableSize(array) >= (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue);
+
+        /// <summary>Whether an enumerator's boundary is null or a block of the deferred list.</summary>
+        private bool BoundaryInDeferredList(byte* boundary)
+        {
+            bool inList = boundary == null;
+            for (byte* p = _deferred; p != null && !inList; p = NativeHeap.Next(p))
+            {
+                inList = p == boundary;
+            }
+
+            return inList;
+        }
 
         private static void Check(bool condition, string what)
         {

@@ -171,10 +171,11 @@ namespace NativeGoMap
         private byte* _releaseQueue;    // retired blocks nothing can read, released a bounded piece per write
         private byte* _parked;          // Go mode: emptied big arrays kept mapped until a growth starts a second later
         private bool _reclaimPending;   // something may have become releasable since the last reclaim
-        private IterSlot* _iterSlots;   // enumerator registrations: ticket (0 = free) and deferred-list boundary
+        private IterSlot* _fastIterSlots; // the fast registration slots (FastIterSlots, claimed through IterRegistration's claim words): boundary, epoch and random state; made by the first registration, freed by Dispose
+        private IterSlot* _iterSlots;   // the locked registrations beyond the fast slots: ticket (0 = free) and deferred-list boundary
         private int _iterSlotCount;     // capacity of _iterSlots
         private byte* _oldIterSlots;    // outgrown _iterSlots tables, linked through their block headers; freed by Dispose
-        private IterRegistration _reg;  // what registrations write from any enumerating thread: the lock, the live count, the last ticket and the random state every enumeration start draws from (the walk epochs are per slot, IterSlot); on cache lines of their own (IterRegistration)
+        private IterRegistration _reg;  // what registrations write from any enumerating thread: the fast slots' claim words (a line each), and for the locked table the lock, its live count and last ticket; and the map's random state; on cache lines of their own (IterRegistration)
 
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
         private long _state;            // hashWriting and the write sequence
@@ -980,7 +981,7 @@ namespace NativeGoMap
         public GoMapStats GetStats()
         {
             CheckUsable();
-            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _oldBuckets != null && _oldB == _b, _oldBuckets != null && _oldB > _b, (long)_nevacuate, _nativeBytes, _deferredBytes, _reg.Live);
+            return new GoMapStats(_b, _count, _noverflow, _overflowUsed, _oldBuckets != null, _oldBuckets != null && _oldB == _b, _oldBuckets != null && _oldB > _b, (long)_nevacuate, _nativeBytes, _deferredBytes, LiveIteratorCount());
         }
 
         /// <summary>

@@ -256,6 +256,7 @@ namespace NativeGoMap
         }
 
         /// <summary>splitmix64: expands one seed into the per-map secrets.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong SplitMix(ref ulong state)
         {
             ulong z = state += 0x9E3779B97F4A7C15UL;

@@ -36,6 +36,32 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void FastClaimWords_EachLieOnALineOfItsOwn_InsideTheStruct()
+        {
+            // Enumerations on different threads claim different fast slots: their claim words
+            // must not share a line, whatever the map object's address, nor reach past the struct.
+            var r = default(IterRegistration);
+            ref byte origin = ref Unsafe.As<IterRegistration, byte>(ref r);
+            long claim0 = (long)Unsafe.ByteOffset(ref origin, ref Unsafe.As<long, byte>(ref r.Claim0));
+            int size = Unsafe.SizeOf<IterRegistration>();
+            int slots = GoMap<long, long>.FastIterSlotsForTest;
+            for (long b = 0; b < Line; b += 8)
+            {
+                for (int k = 0; k < slots; k++)
+                {
+                    long at = claim0 + (k * IterRegistration.ClaimStride * 8);
+                    Assert.True(at + 8 <= size, $"claim word {k} lies past the struct");
+                    Assert.True(((b + at + 7) / Line + 1) * Line <= b + size, $"base {b}: claim word {k} shares a line with the bytes after the struct");
+                    for (int j = 0; j < k; j++)
+                    {
+                        long other = claim0 + (j * IterRegistration.ClaimStride * 8);
+                        Assert.True((b + at) / Line != (b + other + 7) / Line, $"base {b}: claim words {j} and {k} share a line");
+                    }
+                }
+            }
+        }
+
+        [Fact]
         public void ARegistrationSlot_IsOneCacheLine()
         {
             Assert.Equal(Line, GoMap<long, long>.IterSlotBytesForTest);

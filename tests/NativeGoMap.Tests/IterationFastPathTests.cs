@@ -262,14 +262,20 @@ namespace NativeGoMap.Tests
         public void ACopyWhoseRegistrationEndsAfterTheTableDoubled_StopsAtItsNextStep()
         {
             // The copy compares the epoch of its slot in the outgrown table, which the doubling
-            // bumped: its next step is a checked one, which finds the registration ended.
+            // bumped: its next step is a checked one, which finds the registration ended. The
+            // fast slots are taken first, so that the enumerator lands in the locked table.
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var others = new List<GoMap<int, long>.Enumerator>();
+            for (int i = 0; i < GoMap<int, long>.FastIterSlotsForTest; i++)
+            {
+                others.Add(map.GetEnumerator());
+            }
+
             GoMap<int, long>.Enumerator a = OneStepIn(map);
             GoMap<int, long>.Enumerator copy = a;
-            var others = new List<GoMap<int, long>.Enumerator>();
             for (int i = 0; i < 4; i++)
             {
-                others.Add(map.GetEnumerator()); // the fifth registration doubles a table of four
+                others.Add(map.GetEnumerator()); // the fifth registration in the locked table doubles its four slots
             }
 
             Assert.False(copy.InlineWalkAllowedForTest);

@@ -247,13 +247,14 @@ namespace NativeGoMap.Tests
         [Fact]
         public void GrowingTheRegistrationTableUnderLiveEnumerators_KeepsTheOldTableApartUntilDispose()
         {
-            // The fifth live enumerator outgrows the first table (4 slots). Others may be reading
-            // the old table, so it is kept, but not as deferred memory: a registration is not a
-            // write, and the deferred list and its slow-write flag belong to writes. Dispose frees
-            // it (Validate of a disposed map checks that it holds no block and no byte).
+            // The fifth live enumerator of the locked table (the fast slots taken first) outgrows
+            // its first table (4 slots). Others may be reading the old table, so it is kept, but
+            // not as deferred memory: a registration is not a write, and the deferred list and its
+            // slow-write flag belong to writes. Dispose frees it (Validate of a disposed map checks
+            // that it holds no block and no byte).
             var map = IterationHelpers.IntMap(100);
             var live = new List<GoMap<int, long>.Enumerator>();
-            for (int k = 0; k < 5; k++)
+            for (int k = 0; k < GoMap<int, long>.FastIterSlotsForTest + 5; k++)
             {
                 GoMap<int, long>.Enumerator e = map.GetEnumerator();
                 Assert.True(e.MoveNext());

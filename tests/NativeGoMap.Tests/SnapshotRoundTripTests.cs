@@ -259,10 +259,11 @@ namespace NativeGoMap.Tests
             var bigMap = GoMap<long, long>.ReadFrom(bigStream);
             long bigBytes = GC.GetAllocatedBytesForCurrentThread() - before;
 
-            // The map object alone (600 bytes, 120 of them the padding that keeps the words an
-            // enumeration writes on lines of their own), whatever the count (the MemoryStream is
-            // the test's).
-            Assert.True(bigBytes <= 768, $"ReadFrom allocated {bigBytes} GC bytes for 100,000 entries");
+            // The map object alone (800 bytes, 288 of them the padding that keeps the words an
+            // enumeration writes on lines of their own, apart from the lookups' and, for the fast
+            // registration slots' claim words, from each other), whatever the count (the
+            // MemoryStream is the test's).
+            Assert.True(bigBytes <= 1024, $"ReadFrom allocated {bigBytes} GC bytes for 100,000 entries");
             Assert.Equal(smallBytes, bigBytes);
 
             var sink = new MemoryStream(big.Length + 1024);

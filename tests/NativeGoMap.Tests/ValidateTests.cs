@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
@@ -502,19 +503,30 @@ namespace NativeGoMap.Tests
         [Fact]
         public void ALiveEnumeratorCountDifferentFromTheTable_FailsValidation()
         {
+            // The fast slots first, so that the last enumerator registers in the locked table.
             using GoMap<long, long> map = Filled(5);
-            GoMap<long, long>.Enumerator e = map.GetEnumerator();
+            var live = new List<GoMap<long, long>.Enumerator>();
             try
             {
-                Assert.True(e.MoveNext());
-                ref int live = ref map.LiveIteratorsRefForTest;
-                Assert.Equal(1, live);
+                for (int k = 0; k <= GoMap<long, long>.FastIterSlotsForTest; k++)
+                {
+                    GoMap<long, long>.Enumerator e = map.GetEnumerator();
+                    Assert.True(e.MoveNext());
+                    live.Add(e);
+                }
+
+                ref int locked = ref map.LiveIteratorsRefForTest;
+                Assert.Equal(1, locked);
+                Assert.Equal(GoMap<long, long>.FastIterSlotsForTest + 1, map.GetStats().LiveEnumerators);
                 map.Validate();
-                AssertBreaks(map, ref live, 2, "live enumerator count differs from the registration table");
+                AssertBreaks(map, ref locked, 2, "live enumerator count differs from the registration table");
             }
             finally
             {
-                e.Dispose();
+                foreach (GoMap<long, long>.Enumerator e in live)
+                {
+                    e.Dispose();
+                }
             }
 
             map.Validate();
@@ -528,9 +540,11 @@ namespace NativeGoMap.Tests
             try
             {
                 Assert.True(e.MoveNext());
-                Assert.NotEqual(0UL, map.IterTicketForTest(0));
+                int slot = e.SlotForTest;
+                Assert.True(slot < GoMap<long, long>.FastIterSlotsForTest);
+                Assert.NotEqual(0UL, map.IterTicketForTest(slot));
                 map.Validate();
-                ref byte* boundary = ref map.IterBoundaryRefForTest(0);
+                ref byte* boundary = ref map.IterBoundaryRefForTest(slot);
                 // a live block, never on the deferred list
                 AssertBreaks(map, ref boundary, map.BucketArray, "an enumerator's deferred-list boundary is not in the list");
             }
@@ -540,6 +554,61 @@ namespace NativeGoMap.Tests
             }
 
             map.Validate();
+        }
+
+        [Fact]
+        public void AFastSlotBetweenStates_FailsValidation()
+        {
+            // Validate runs with nothing else touching the map: a claim word left Claiming or
+            // Releasing means a registration or an end stopped halfway.
+            using GoMap<long, long> map = Filled(5);
+            foreach (KeyValuePair<long, long> kv in map)
+            {
+            }
+
+            int k = FreeFastSlot(map);
+            ref long claim = ref map.FastClaimWordRefForTest(k);
+            map.Validate();
+            AssertBreaks(map, ref claim, claim + 1, "a fast registration slot is being claimed or released while the map is validated");
+        }
+
+        [Fact]
+        public void AFreeFastSlotWithABoundary_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            foreach (KeyValuePair<long, long> kv in map)
+            {
+            }
+
+            int k = FreeFastSlot(map);
+            ref byte* boundary = ref map.IterBoundaryRefForTest(k);
+            Assert.True(boundary == null);
+            map.Validate();
+            // null is always in the list; any block stands for a boundary a free slot kept
+            AssertBreaks(map, ref boundary, map.BucketArray, "a free registration slot keeps a deferred-list boundary");
+        }
+
+        [Fact]
+        public void AFastClaimWithoutAFastTable_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(10); // never enumerated: no fast registration table
+            map.Validate();
+            ref long claim = ref map.FastClaimWordRefForTest(0);
+            AssertBreaks(map, ref claim, 2L, "fast registrations without a fast registration table");
+        }
+
+        /// <summary>A fast registration slot whose claim word is Free (every one is, after the enumerations above end).</summary>
+        private static int FreeFastSlot(GoMap<long, long> map)
+        {
+            for (int k = 0; k < GoMap<long, long>.FastIterSlotsForTest; k++)
+            {
+                if ((map.FastClaimWordRefForTest(k) & 3) == 0)
+                {
+                    return k;
+                }
+            }
+
+            throw new InvalidOperationException("no free fast slot");
         }
 
         [Fact]
