@@ -89,24 +89,9 @@ namespace NativeGoMap.Tests
         public void MemoryRetiredUnderALockedRegistration_WaitsForIt_AfterTheYoungerFastOnesEnd()
         {
             // The oldest live enumerator is the one whose boundary lies deepest in the deferred
-            // list, whichever table it is in: here a locked one, started before four fast ones.
+            // list, whichever table it is in: here a locked one, started before a fast one.
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
-            var fastHolders = new List<GoMap<int, long>.Enumerator>();
-            for (int k = 0; k < FastSlots; k++)
-            {
-                GoMap<int, long>.Enumerator e = map.GetEnumerator();
-                Assert.True(e.MoveNext());
-                fastHolders.Add(e);
-            }
-
-            GoMap<int, long>.Enumerator locked = map.GetEnumerator();
-            Assert.True(locked.MoveNext());
-            Assert.True(locked.SlotForTest >= FastSlots);
-            foreach (GoMap<int, long>.Enumerator e in fastHolders)
-            {
-                e.Dispose(); // the fast slots free again: the next enumerators take them
-            }
-
+            GoMap<int, long>.Enumerator locked = LockedOneStepIn(map);
             IterationHelpers.InsertUntilGrowing(map, 100);
             IterationHelpers.FinishGrowth(map, 0, 0L);
             long deferred = map.GetStats().DeferredBytes;
@@ -133,19 +118,7 @@ namespace NativeGoMap.Tests
         public void MemoryRetiredBeforeAFastRegistration_DoesNotWaitForIt_WhenTheOlderLockedOneEnds()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
-            var fastHolders = new List<GoMap<int, long>.Enumerator>();
-            for (int k = 0; k < FastSlots; k++)
-            {
-                fastHolders.Add(map.GetEnumerator());
-            }
-
-            GoMap<int, long>.Enumerator locked = map.GetEnumerator();
-            Assert.True(locked.MoveNext());
-            foreach (GoMap<int, long>.Enumerator e in fastHolders)
-            {
-                e.Dispose();
-            }
-
+            GoMap<int, long>.Enumerator locked = LockedOneStepIn(map);
             IterationHelpers.InsertUntilGrowing(map, 100);
             IterationHelpers.FinishGrowth(map, 0, 0L);
             Assert.True(map.GetStats().DeferredBytes > 0);
@@ -242,6 +215,29 @@ namespace NativeGoMap.Tests
             Assert.All(after, w => Assert.Equal(0L, w & 3)); // every slot Free
             Assert.Equal(1, Enumerable.Range(0, FastSlots).Count(s => after[s] == before[s] + 4)); // one claimed and given up: its next generation
             Assert.Equal(0, map.LiveIteratorCountForTest);
+        }
+
+        /// <summary>
+        /// An enumerator one step in that registered in the locked table (the fast slots were
+        /// held meanwhile, and are free again when it returns).
+        /// </summary>
+        private static GoMap<int, long>.Enumerator LockedOneStepIn(GoMap<int, long> map)
+        {
+            var fastHolders = new List<GoMap<int, long>.Enumerator>();
+            for (int k = 0; k < FastSlots; k++)
+            {
+                fastHolders.Add(map.GetEnumerator());
+            }
+
+            GoMap<int, long>.Enumerator locked = map.GetEnumerator();
+            Assert.True(locked.MoveNext());
+            Assert.True(locked.SlotForTest >= FastSlots);
+            foreach (GoMap<int, long>.Enumerator e in fastHolders)
+            {
+                e.Dispose();
+            }
+
+            return locked;
         }
     }
 }
