@@ -156,10 +156,11 @@ namespace NativeGoMap
         private int FinishClaim(IterSlot* fast, int k, long w, out ulong ticket, out long* epochWord, out long epoch, out ulong random)
         {
             ref long claim = ref ClaimWord(k);
-            if ((Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
+            int flags = Volatile.Read(ref _flags);
+            if ((flags & (FlagPoisoned | FlagDisposed)) != 0)
             {
                 Volatile.Write(ref claim, w + ClaimNextFree);
-                CheckUsable();
+                ThrowIfDisposedOrPoisoned(flags); // throws for either flag
             }
 
             IterSlot* slot = &fast[k];
