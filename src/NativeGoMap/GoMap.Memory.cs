@@ -240,17 +240,19 @@ namespace NativeGoMap
         /// enumerator, the one deepest in the deferred list (newest first), or null when one
         /// protects the whole list (its boundary null: nothing was deferred before it started, or
         /// a promotion since took everything that was), when a fast slot is between states (a
-        /// registration or an end on another thread, misuse while this write runs), or when a
+        /// registration or an end on another thread, misuse while this write runs;
+        /// <paramref name="settled"/> false), or when a
         /// boundary is not in the list (Validate's invariant; kept safe rather than trusted).
         /// Tickets no longer order the registrations (the fast slots' count their own), so the
         /// list's order does: every boundary was the list's head when its enumerator started.
         /// </summary>
-        private byte* OldestBoundary()
+        private byte* OldestBoundary(out bool settled)
         {
             int live = 0;
+            settled = true;
             for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
             {
-                if (!LiveBoundary(slot, out byte* boundary, out bool settled))
+                if (!LiveBoundary(slot, out byte* boundary, out settled))
                 {
                     continue;
                 }
@@ -372,10 +374,14 @@ namespace NativeGoMap
                 byte* cut = _deferred;
                 if (AnyLiveIterators())
                 {
-                    cut = OldestBoundary();
+                    cut = OldestBoundary(out bool settled);
                     if (cut == null)
                     {
-                        return; // nothing was deferred before the oldest started
+                        // Nothing was deferred before the oldest started (its end raises the flag
+                        // again), or a registration on another thread is halfway: a later write
+                        // looks again (an end halfway may have raised the flag already).
+                        _reclaimPending = !settled;
+                        return;
                     }
 
                     // Later enumerators' boundaries are newer, except those equal to the cut.
