@@ -1046,10 +1046,10 @@ namespace NativeGoMap
             internal static Action<GoMap<TKey, TValue>>? t_beforeGroupReadForTest;
 #endif
 
-            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing was written and its registration slot's epoch has not moved; for tests.</summary>
             /// <summary>Test hook: the registration slot this enumerator holds (the fast slots first, then the locked table's; meaningless before a registration).</summary>
             internal readonly int SlotForTest => _slot;
 
+            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing was written and its registration slot's epoch has not moved; for tests.</summary>
             internal readonly bool InlineWalkAllowedForTest => _fastEpoch != NotFast && _walkMap is not null && WalkAllowed(_walkMap);
 
             /// <summary>The inline walk's live slots still to yield in its current group, from the current entry's on (8 bits per bucket, rotated), or 0 outside the inline walk; for tests.</summary>

@@ -81,8 +81,9 @@
 // GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
 // SetValues' batch), GoMap.Delete.cs (delete and
 // clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
-// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration, and IterRegistration: the words an
-// enumeration writes, on cache lines of their own),
+// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration: four fast slots claimed without a
+// lock, then a locked table; IterRegistration: the words an enumeration writes, on cache lines
+// of their own; IterSlotHint: each thread's first fast slot),
 // GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
 // collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
 // GoMap.Concurrency.cs (the concurrency protocol: hashWriting, the Go and Strict checks),
