@@ -108,7 +108,9 @@ namespace NativeGoMap
         /// per enumeration); with the claim words, 64-74 ns, against 57-64 on one thread (57-62
         /// before: within the noise). Threads first took their slot from their managed id,
         /// Fibonacci-hashed: a call, and two threads whose ids met on one slot read each other's
-        /// claim word at every start (166-189 ns in such rounds); hence IterSlotHint. The claim
+        /// claim word at every start (166-189 ns in such rounds); hence IterSlotHint, whose turns
+        /// meet again every fourth thread: such a round took 148-178 ns until a thread that finds
+        /// its slot taken moved to the one it got (63 ns; six rounds, a new thread each). The claim
         /// words grow the map object by 192 bytes (600 to 792), which made making and disposing an
         /// empty map 82-93 → 94-110 ns (the same padding alone in the older code: 95-106).
         /// </remarks>
@@ -125,6 +127,11 @@ namespace NativeGoMap
                     long w = Volatile.Read(ref claim);
                     if ((w & ClaimStateMask) == ClaimFree && Interlocked.CompareExchange(ref claim, w + ClaimClaiming, w) == w)
                     {
+                        if (j != 0)
+                        {
+                            IterSlotHint.Current = 4 + k; // its first slot was taken: start here next time
+                        }
+
                         return FinishClaim(fast, k, w, out ticket, out epochWord, out epoch, out random);
                     }
                 }
@@ -1464,8 +1471,10 @@ namespace NativeGoMap
     /// <summary>
     /// Each thread's first fast registration slot (GoMap.RegisterIterator): handed out in turn as
     /// threads first enumerate, so that up to four threads enumerating one map claim four
-    /// different slots and never read each other's claim words. A thread-static read, where the
-    /// thread's managed id was a call.
+    /// different slots and never read each other's claim words; a thread that finds its slot
+    /// taken starts at the one it got the next time, so that threads whose turns met (the fifth
+    /// thread and the first, say) move apart. A thread-static read, where the thread's managed
+    /// id was a call.
     /// </summary>
     internal static class IterSlotHint
     {

@@ -49,6 +49,33 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AThreadWhoseFirstSlotIsTaken_StartsAtTheSlotItGot_NextTime()
+        {
+            // Slots are handed to threads in turn, so the fifth thread's turn meets the first's:
+            // it moves to the slot it got, instead of reading the other's claim word every time.
+            using GoMap<int, long> map = IterationHelpers.IntMap(16);
+            GoMap<int, long>.Enumerator held = map.GetEnumerator();
+            Assert.True(held.MoveNext());
+            int taken = held.SlotForTest;
+            int got = -1, hintAfter = -1;
+            var other = new Thread(() =>
+            {
+                IterSlotHint.Current = 4 + taken; // this thread's turn meets the holder's
+                GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                got = e.SlotForTest;
+                e.Dispose();
+                hintAfter = IterSlotHint.Current;
+            });
+            other.Start();
+            other.Join();
+            held.Dispose();
+
+            Assert.NotEqual(taken, got);
+            Assert.InRange(got, 0, FastSlots - 1);
+            Assert.Equal(4 + got, hintAfter);
+        }
+
+        [Fact]
         public void EnumerationsOnTwoThreadsAtOnce_EachYieldEveryEntry_AndLeaveNoRegistration()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(16);
