@@ -119,25 +119,43 @@ namespace NativeGoMap
             IterSlot* fast = _fastIterSlots;
             if (fast != null)
             {
-                int start = FastSlotHint();
-                for (int j = 0; j < FastIterSlots; j++)
+                int k = ClaimFastSlot(out long w);
+                if (k >= 0)
                 {
-                    int k = (start + j) & (FastIterSlots - 1);
-                    ref long claim = ref ClaimWord(k);
-                    long w = Volatile.Read(ref claim);
-                    if ((w & ClaimStateMask) == ClaimFree && Interlocked.CompareExchange(ref claim, w + ClaimClaiming, w) == w)
-                    {
-                        if (j != 0)
-                        {
-                            IterSlotHint.Current = 4 + k; // its first slot was taken: start here next time
-                        }
-
-                        return FinishClaim(fast, k, w, out ticket, out epochWord, out epoch, out random);
-                    }
+                    return FinishClaim(fast, k, w, out ticket, out epochWord, out epoch, out random);
                 }
             }
 
             return RegisterLocked(out ticket, out epochWord, out epoch, out random);
+        }
+
+        /// <summary>
+        /// Claims a free fast slot (its word goes from Free to Claiming), starting at the thread's
+        /// (<see cref="FastSlotHint"/>); returns it and its word before the claim, or −1 when all
+        /// four are taken. A thread whose first slot was taken starts at the one it got next time.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int ClaimFastSlot(out long w)
+        {
+            int start = FastSlotHint();
+            for (int j = 0; j < FastIterSlots; j++)
+            {
+                int k = (start + j) & (FastIterSlots - 1);
+                ref long claim = ref ClaimWord(k);
+                w = Volatile.Read(ref claim);
+                if ((w & ClaimStateMask) == ClaimFree && Interlocked.CompareExchange(ref claim, w + ClaimClaiming, w) == w)
+                {
+                    if (j != 0)
+                    {
+                        IterSlotHint.Current = 4 + k; // its first slot was taken: start here next time
+                    }
+
+                    return k;
+                }
+            }
+
+            w = 0;
+            return -1;
         }
 
         /// <summary>
@@ -199,9 +217,10 @@ namespace NativeGoMap
                 if (_fastIterSlots == null)
                 {
                     IterSlot* fast = (IterSlot*)AllocBlock((ulong)FastIterSlots * (ulong)sizeof(IterSlot), zero: true, align: 64); // a slot per line
+                    ulong seed = NextRandom(); // one for all: which slot a thread takes depends on the process's threads, the walk's start must not (GoMapOptions.Seed)
                     for (int k = 0; k < FastIterSlots; k++)
                     {
-                        fast[k].Rng = NextRandom();
+                        fast[k].Rng = seed;
                     }
 
                     // The seeds before the pointer, as the doubling's copy below.
@@ -209,14 +228,10 @@ namespace NativeGoMap
                     _fastIterSlots = fast;
                 }
 
-                for (int k = 0; k < FastIterSlots; k++)
+                int fastSlot = ClaimFastSlot(out long w); // as RegisterIterator's, so that a map's first enumeration takes the thread's slot too
+                if (fastSlot >= 0)
                 {
-                    ref long claim = ref ClaimWord(k);
-                    long w = Volatile.Read(ref claim);
-                    if ((w & ClaimStateMask) == ClaimFree && Interlocked.CompareExchange(ref claim, w + ClaimClaiming, w) == w)
-                    {
-                        return FinishClaim(_fastIterSlots, k, w, out ticket, out epochWord, out epoch, out random);
-                    }
+                    return FinishClaim(_fastIterSlots, fastSlot, w, out ticket, out epochWord, out epoch, out random);
                 }
 
                 int free = -1;
@@ -1461,7 +1476,15 @@ namespace NativeGoMap
             /// </summary>
             internal long Epoch;
 
-            /// <summary>A fast slot's random state (splitmix64, seeded from the map's when the table is made): the starts of the enumerations registered in it.</summary>
+            /// <summary>
+            /// A fast slot's random state (splitmix64): the starts of the enumerations registered
+            /// in it. All four start from one draw of the map's state when the table is made, so
+            /// that with a fixed <see cref="GoMapOptions.Seed"/> a thread's enumerations start
+            /// where they would in any other slot: which slot a thread takes depends on the
+            /// threads the process ran before (IterSlotHint), and the orders must not. (Two
+            /// enumerators live at once in two slots may start alike: Go promises a random start,
+            /// not a different one.)
+            /// </summary>
             internal ulong Rng;
 
             private long _pad0, _pad1, _pad2, _pad3; // to 64 bytes: one slot per line

@@ -76,6 +76,44 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void WithAFixedSeed_EnumerationOrders_DoNotDependOnTheSlotTheThreadTakes()
+        {
+            // GoMapOptions.Seed makes iteration order reproducible; which fast slot a thread
+            // starts at depends on the threads the process ran before (IterSlotHint).
+            List<int> OrdersFromSlot(int slot)
+            {
+                var keys = new List<int>();
+                var thread = new Thread(() =>
+                {
+                    IterSlotHint.Current = 4 + slot;
+                    using var map = new GoMap<int, long>(new GoMapOptions { Seed = 42 });
+                    for (int i = 0; i < 200; i++)
+                    {
+                        map.Add(i, i);
+                    }
+
+                    for (int walk = 0; walk < 3; walk++)
+                    {
+                        foreach (KeyValuePair<int, long> kv in map)
+                        {
+                            keys.Add(kv.Key);
+                        }
+                    }
+                });
+                thread.Start();
+                thread.Join();
+                return keys;
+            }
+
+            List<int> first = OrdersFromSlot(0);
+            Assert.Equal(600, first.Count);
+            for (int slot = 1; slot < FastSlots; slot++)
+            {
+                Assert.Equal(first, OrdersFromSlot(slot));
+            }
+        }
+
+        [Fact]
         public void EnumerationsOnTwoThreadsAtOnce_EachYieldEveryEntry_AndLeaveNoRegistration()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(16);
