@@ -1573,7 +1573,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// The map's splitmix64 state (Go's fastrand): hash seeds, incrnoverflow's sampling, the
-        /// seeds of the fast slots' own states (IterSlot.Rng, which their enumerations' starts
+        /// one seed of the fast slots' own states (IterSlot.Rng, which their enumerations' starts
         /// draw from) and the random starts of the locked table's enumerations, drawn under the
         /// lock. Go promises a random start, not a different one from another enumeration's.
         /// </summary>
