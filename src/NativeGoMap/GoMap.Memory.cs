@@ -248,8 +248,9 @@ namespace NativeGoMap
         /// </summary>
         private byte* OldestBoundary(out bool settled)
         {
-            int live = 0;
             settled = true;
+            byte* oldest = null;
+            long deepest = -1;
             for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
             {
                 if (!LiveBoundary(slot, out byte* boundary, out settled))
@@ -257,29 +258,35 @@ namespace NativeGoMap
                     continue;
                 }
 
-                if (!settled || boundary == null)
+                long depth = boundary == null ? -1 : DeferredDepth(boundary);
+                if (!settled || depth < 0)
                 {
                     return null;
                 }
 
-                live++;
-            }
-
-            byte* oldest = null;
-            int found = 0;
-            for (byte* p = _deferred; p != null && found < live; p = NativeHeap.Next(p))
-            {
-                for (int slot = 0; slot < FastIterSlots + _iterSlotCount; slot++)
+                if (depth > deepest)
                 {
-                    if (LiveBoundary(slot, out byte* boundary, out _) && boundary == p)
-                    {
-                        oldest = p;
-                        found++;
-                    }
+                    deepest = depth;
+                    oldest = boundary;
                 }
             }
 
-            return found == live ? oldest : null;
+            return oldest;
+        }
+
+        /// <summary>The position of <paramref name="block"/> in the deferred list (0: its head, the newest), or −1 when it is not there.</summary>
+        private long DeferredDepth(byte* block)
+        {
+            long depth = 0;
+            for (byte* p = _deferred; p != null; p = NativeHeap.Next(p), depth++)
+            {
+                if (p == block)
+                {
+                    return depth;
+                }
+            }
+
+            return -1;
         }
 
         /// <summary>

@@ -103,7 +103,7 @@ namespace NativeGoMap
             }
             else
             {
-                Check(!AnyFastClaim() && (ClaimWord(0) | ClaimWord(1) | ClaimWord(2) | ClaimWord(3)) == 0, "fast registrations without a fast registration table");
+                Check((ClaimWord(0) | ClaimWord(1) | ClaimWord(2) | ClaimWord(3)) == 0, "fast registrations without a fast registration table");
             }
 
             if (_iterSlots != null)
@@ -394,16 +394,7 @@ namespace NativeGoMap
             NativeHeap.UsableSize(array) >= (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue);
 
         /// <summary>Whether an enumerator's boundary is null or a block of the deferred list.</summary>
-        private bool BoundaryInDeferredList(byte* boundary)
-        {
-            bool inList = boundary == null;
-            for (byte* p = _deferred; p != null && !inList; p = NativeHeap.Next(p))
-            {
-                inList = p == boundary;
-            }
-
-            return inList;
-        }
+        private bool BoundaryInDeferredList(byte* boundary) => boundary == null || DeferredDepth(boundary) >= 0;
 
         private static void Check(bool condition, string what)
         {
