@@ -12,11 +12,11 @@ namespace NativeGoMap.Benchmarks.Quick
     internal sealed class QuickOptions
     {
         internal const string Usage =
-            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid,entity,name,small] [--reps 3] [--no-special] [--no-go] [--hugepages-off-too]\n" +
+            "quick comparison flags: [--sizes 1000,1000000] [--types int,long,guid,entity,name,small] [--reps 3] [--rounds 2] [--no-special] [--no-go] [--hugepages-off-too]\n" +
             "  entity rows run at 10,000 and 1,000,000 unless --sizes is given; name rows at the word list's size";
 
         private static readonly string[] Switches = { "--quick", "--no-special", "--no-go", "--hugepages-off-too" };
-        private static readonly string[] ValueFlags = { "--sizes", "--types", "--reps" };
+        private static readonly string[] ValueFlags = { "--sizes", "--types", "--reps", "--rounds" };
         private static readonly string[] AllTypes = { "int", "long", "guid", "entity", "name", "small" };
         private static readonly string[] StreamKeyTypes = { "int", "long", "guid" };
 
@@ -32,6 +32,9 @@ namespace NativeGoMap.Benchmarks.Quick
         internal string[] StreamTypes => Types.Where(StreamKeyTypes.Contains).ToArray();
 
         internal int Reps { get; private set; } = 3;
+
+        /// <summary>Rounds of the in-process rows (<see cref="BestOfRounds"/>): each row's best over them goes to the table.</summary>
+        internal int Rounds { get; private set; } = 2;
 
         /// <summary>Run the stall, GC-cost and memory measurements (10M entries, child processes).</summary>
         internal bool Special { get; private set; } = true;
@@ -104,6 +107,9 @@ namespace NativeGoMap.Benchmarks.Quick
                     case "--reps":
                         o.Reps = Math.Max(1, int.Parse(Value(args, ref i), CultureInfo.InvariantCulture));
                         break;
+                    case "--rounds":
+                        o.Rounds = Math.Max(1, int.Parse(Value(args, ref i), CultureInfo.InvariantCulture));
+                        break;
                     default:
                         throw new ArgumentException($"unknown flag {a}; {Usage}");
                 }
@@ -151,42 +157,59 @@ namespace NativeGoMap.Benchmarks.Quick
                 Specials.RunInChildProcesses(o.Reps, table);
             }
 
-            foreach (int n in o.Sizes.Order())
+            var rounds = new BestOfRounds(table);
+            for (int round = 0; round < o.Rounds; round++)
             {
-                foreach (string type in o.StreamTypes)
+                rounds.Round = round;
+                string of = FormattableString.Invariant($"round {round + 1} of {o.Rounds}{(rounds.DictionaryFirst ? ", Dictionary first" : "")}");
+                foreach (int n in o.Sizes.Order())
                 {
-                    Progress($"quick workload: {type} n={n:N0}");
-                    QuickRows.Standard(type, n, o.Reps, QuickOps.All, "", strict: type == "long", table);
+                    foreach (string type in o.StreamTypes)
+                    {
+                        Progress($"quick workload: {type} n={n:N0} ({of})");
+                        QuickRows.Standard(type, n, o.Reps, QuickOps.All, "", strict: type == "long", rounds);
+                        GC.Collect();
+                    }
+                }
+
+                if (o.Types.Contains("entity"))
+                {
+                    if (round == 0)
+                    {
+                        Progress("entity rows: warm-up");
+                        QuickRows.WarmUpEntities();
+                    }
+
+                    foreach (int n in o.EntitySizes.Order())
+                    {
+                        Progress($"entity rows: n={n:N0} ({of})");
+                        QuickRows.Entities(n, o.Reps, rounds);
+                        GC.Collect();
+                    }
+                }
+
+                if (o.Types.Contains("name"))
+                {
+                    if (round == 0)
+                    {
+                        Progress("name rows: warm-up");
+                        QuickRows.WarmUpNames();
+                    }
+
+                    Progress($"name rows: the word list ({of})");
+                    QuickRows.Names(o.Reps, rounds);
+                    GC.Collect();
+                }
+
+                if (o.Types.Contains("small"))
+                {
+                    Progress($"small rows: {SmallMapRows.Entries} entries, one thread and two ({of})");
+                    SmallMapRows.Run(o.Reps, rounds);
                     GC.Collect();
                 }
             }
 
-            if (o.Types.Contains("entity"))
-            {
-                Progress("entity rows: warm-up");
-                QuickRows.WarmUpEntities();
-                foreach (int n in o.EntitySizes.Order())
-                {
-                    Progress($"entity rows: n={n:N0}");
-                    QuickRows.Entities(n, o.Reps, table);
-                    GC.Collect();
-                }
-            }
-
-            if (o.Types.Contains("name"))
-            {
-                Progress("name rows: warm-up, then the word list");
-                QuickRows.WarmUpNames();
-                QuickRows.Names(o.Reps, table);
-                GC.Collect();
-            }
-
-            if (o.Types.Contains("small"))
-            {
-                Progress($"small rows: {SmallMapRows.Entries} entries, one thread and two");
-                SmallMapRows.Run(o.Reps, table);
-                GC.Collect();
-            }
+            rounds.Flush();
 
             if (o.HugePagesOffToo && o.StreamTypes.Length > 0)
             {
@@ -248,13 +271,13 @@ namespace NativeGoMap.Benchmarks.Quick
             Console.WriteLine(goLine);
             Console.WriteLine("Huge pages: " + QuickRows.HugePagesSetting() + (o.HugePagesOffToo ? "; *_hp_off rows with " + QuickRows.HugePagesVariable + "=0" : ""));
             Console.WriteLine(FormattableString.Invariant(
-                $"Settings: sizes {string.Join(",", o.Sizes)}; types {string.Join(",", o.Types)}; best of {o.Reps} reps of >= 20 ms after a calibrating warm-up; special measurements {(o.Special ? "on" : "off")}"));
+                $"Settings: sizes {string.Join(",", o.Sizes)}; types {string.Join(",", o.Types)}; best of {o.Reps} reps of >= 20 ms after a calibrating warm-up, in each of {o.Rounds} rounds of the in-process rows (the table has each row's best; the rounds alternate which map is measured first, GoMap in the first); special measurements {(o.Special ? "on" : "off")}"));
             Console.WriteLine();
         }
 
         private static IEnumerable<string> Legend(QuickOptions o)
         {
-            yield return "Legend: ns/op = nanoseconds per operation, best rep (lower is better). Dict/GoMap = Dictionary / GoMap and";
+            yield return "Legend: ns/op = nanoseconds per operation, best rep of all rounds (lower is better). Dict/GoMap = Dictionary / GoMap and";
             yield return "  Go/GoMap = Go / GoMap, from the same run: above 1, GoMap is faster / smaller (higher is better; the form of";
             yield return "  issue 8's targets). '-' where a value is missing or GoMap's is 0.";
             yield return "  Ops as in benchmarks/go/README.md. The map for lookups/update/iterate/mix/clear_refill is built with the";

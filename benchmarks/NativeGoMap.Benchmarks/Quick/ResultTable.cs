@@ -14,6 +14,82 @@ namespace NativeGoMap.Benchmarks.Quick
 
         /// <summary>Adds a line printed under the table.</summary>
         void Note(string line);
+
+        /// <summary>Whether a pair of rows measures Dictionary before GoMap (<see cref="BestOfRounds"/>'s odd rounds); GoMap first otherwise.</summary>
+        bool DictionaryFirst => false;
+    }
+
+    /// <summary>
+    /// The in-process pair rows measured in several rounds, each row's best (lowest) value per
+    /// implementation going to the table: a stretch in which one side ran slow (this VM's slow
+    /// phases last seconds and show no steal time) then cannot make a row. Odd rounds measure
+    /// Dictionary first in each pair. Why: in two of five full runs on 2026-12-04,
+    /// <c>Dictionary&lt;int,int&gt;</c> took 2.7-4.7 times its usual time in most 1,000-entry rows,
+    /// consistently over its three reps, flattering GoMap's ratios; one round could not tell.
+    /// Rows whose rounds differ by more than <see cref="DisagreementFactor"/> on either side are
+    /// named in a note, so that a disturbed run shows.
+    /// </summary>
+    internal sealed class BestOfRounds : IResultSink
+    {
+        /// <summary>A row is named in the note when one side's worst round took more than this times its best.</summary>
+        internal const double DisagreementFactor = 1.5;
+
+        private readonly IResultSink _target;
+        private readonly List<(string Impl, string Type, long Size, string Op)> _order = new();
+        private readonly Dictionary<(string Impl, string Type, long Size, string Op), List<double>> _values = new();
+
+        internal BestOfRounds(IResultSink target) => _target = target;
+
+        /// <summary>The round being measured, from 0. Notes are kept from round 0 only (the rounds would repeat them).</summary>
+        internal int Round { get; set; }
+
+        public bool DictionaryFirst => Round % 2 == 1;
+
+        public void Add(string impl, string type, long size, string op, double value)
+        {
+            var key = (impl, type, size, op);
+            if (!_values.TryGetValue(key, out List<double>? list))
+            {
+                _values[key] = list = new List<double>();
+                _order.Add(key);
+            }
+
+            list.Add(value);
+        }
+
+        public void Note(string line)
+        {
+            if (Round == 0)
+            {
+                _target.Note(line);
+            }
+        }
+
+        /// <summary>Adds each row's best value to the target, in the order first measured, and the note of rows whose rounds disagree.</summary>
+        internal void Flush()
+        {
+            var disagree = new List<string>();
+            foreach ((string impl, string type, long size, string op) key in _order)
+            {
+                List<double> values = _values[key];
+                double best = values.Min();
+                _target.Add(key.impl, key.type, key.size, key.op, best);
+                if (values.Max() > DisagreementFactor * best)
+                {
+                    disagree.Add(FormattableString.Invariant(
+                        $"{key.type} {key.size:N0} {key.op} {key.impl} {string.Join(" / ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))}"));
+                }
+            }
+
+            if (disagree.Count > 0)
+            {
+                _target.Note(FormattableString.Invariant(
+                    $"rounds that differ by more than {DisagreementFactor}x (ns/op per round; the table has the best): {string.Join("; ", disagree)}"));
+            }
+
+            _order.Clear();
+            _values.Clear();
+        }
     }
 
     /// <summary>A child process's sink: result lines on stdout in the Go program's format, notes on stderr (<see cref="Specials"/>).</summary>
