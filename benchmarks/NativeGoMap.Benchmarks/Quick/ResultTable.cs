@@ -65,10 +65,10 @@ namespace NativeGoMap.Benchmarks.Quick
             }
         }
 
-        /// <summary>Adds each row's best value to the target, in the order first measured, and the note of rows whose rounds disagree.</summary>
+        /// <summary>Adds each row's best value to the target, in the order first measured, and notes naming the rows whose rounds disagree (a line per type and size).</summary>
         internal void Flush()
         {
-            var disagree = new List<string>();
+            var disagree = new List<(string Group, string Row)>();
             foreach ((string impl, string type, long size, string op) key in _order)
             {
                 List<double> values = _values[key];
@@ -76,15 +76,20 @@ namespace NativeGoMap.Benchmarks.Quick
                 _target.Add(key.impl, key.type, key.size, key.op, best);
                 if (values.Max() > DisagreementFactor * best)
                 {
-                    disagree.Add(FormattableString.Invariant(
-                        $"{key.type} {key.size:N0} {key.op} {key.impl} {string.Join(" / ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))}"));
+                    disagree.Add((
+                        FormattableString.Invariant($"{key.type} {key.size:N0}"),
+                        FormattableString.Invariant($"{key.op} {key.impl} {string.Join(" / ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)))}")));
                 }
             }
 
             if (disagree.Count > 0)
             {
                 _target.Note(FormattableString.Invariant(
-                    $"rounds that differ by more than {DisagreementFactor}x (ns/op per round; the table has the best): {string.Join("; ", disagree)}"));
+                    $"rounds that differ by more than {DisagreementFactor}x on one side: {disagree.Count} of {_order.Count} (ns/op per round; the table has each row's best):"));
+                foreach (IGrouping<string, (string Group, string Row)> group in disagree.GroupBy(d => d.Group))
+                {
+                    _target.Note($"  {group.Key}: {string.Join(", ", group.Select(d => d.Row))}");
+                }
             }
 
             _order.Clear();
