@@ -23,11 +23,14 @@ namespace NativeGoMap.Benchmarks.Quick
     /// The in-process pair rows measured in several rounds, each row's best (lowest) value per
     /// implementation going to the table: a stretch in which one side ran slow (this VM's slow
     /// phases last seconds and show no steal time) then cannot make a row. Odd rounds measure
-    /// Dictionary first in each pair. Why: in two of five full runs on 2026-12-04,
-    /// <c>Dictionary&lt;int,int&gt;</c> took 2.7-4.7 times its usual time in most 1,000-entry rows,
-    /// consistently over its three reps, flattering GoMap's ratios; one round could not tell.
-    /// Rows whose rounds differ by more than <see cref="DisagreementFactor"/> on either side are
-    /// named in a note, so that a disturbed run shows.
+    /// Dictionary first in each pair. Rows whose rounds differ by more than
+    /// <see cref="DisagreementFactor"/> on either side are named in a note, so that a disturbed
+    /// run shows: in three full runs on 2026-12-05, 64, 28 and 28 of the 184 measurements did,
+    /// each of which one round would have put in the table. Not caught: a side slow in every
+    /// round of one process (in one of those runs <c>Dictionary&lt;Guid,long&gt;</c>'s 1M walk
+    /// took 6.48 ns per entry in both rounds against 0.93-0.95 in the others; in two of five runs
+    /// on 2026-12-04, <c>Dictionary&lt;int,int&gt;</c> took 2.7-4.7 times its usual time in most
+    /// 1,000-entry rows over all three reps): only other runs tell those.
     /// </summary>
     internal sealed class BestOfRounds : IResultSink
     {
@@ -85,7 +88,7 @@ namespace NativeGoMap.Benchmarks.Quick
             if (disagree.Count > 0)
             {
                 _target.Note(FormattableString.Invariant(
-                    $"rounds that differ by more than {DisagreementFactor}x on one side: {disagree.Count} of {_order.Count} (ns/op per round; the table has each row's best):"));
+                    $"rounds that differ by more than {DisagreementFactor}x on one side: {disagree.Count} of {_order.Count} measurements (ns/op per round; the table has each row's best):"));
                 foreach (IGrouping<string, (string Group, string Row)> group in disagree.GroupBy(d => d.Group))
                 {
                     _target.Note($"  {group.Key}: {string.Join(", ", group.Select(d => d.Row))}");
