@@ -157,56 +157,16 @@ namespace NativeGoMap.Benchmarks.Quick
                 Specials.RunInChildProcesses(o.Reps, table);
             }
 
+            // Round 1 here; each later round in a fresh child process, so that code that a
+            // process happens to run slowly throughout (see BestOfRounds) cannot make a row.
             var rounds = new BestOfRounds(table);
-            for (int round = 0; round < o.Rounds; round++)
+            RunRows(o, 0, rounds);
+            for (int round = 1; round < o.Rounds; round++)
             {
                 rounds.Round = round;
-                string of = FormattableString.Invariant($"round {round + 1} of {o.Rounds}{(rounds.DictionaryFirst ? ", Dictionary first" : "")}");
-                foreach (int n in o.Sizes.Order())
-                {
-                    foreach (string type in o.StreamTypes)
-                    {
-                        Progress($"quick workload: {type} n={n:N0} ({of})");
-                        QuickRows.Standard(type, n, o.Reps, QuickOps.All, "", strict: type == "long", rounds);
-                        GC.Collect();
-                    }
-                }
-
-                if (o.Types.Contains("entity"))
-                {
-                    if (round == 0)
-                    {
-                        Progress("entity rows: warm-up");
-                        QuickRows.WarmUpEntities();
-                    }
-
-                    foreach (int n in o.EntitySizes.Order())
-                    {
-                        Progress($"entity rows: n={n:N0} ({of})");
-                        QuickRows.Entities(n, o.Reps, rounds);
-                        GC.Collect();
-                    }
-                }
-
-                if (o.Types.Contains("name"))
-                {
-                    if (round == 0)
-                    {
-                        Progress("name rows: warm-up");
-                        QuickRows.WarmUpNames();
-                    }
-
-                    Progress($"name rows: the word list ({of})");
-                    QuickRows.Names(o.Reps, rounds);
-                    GC.Collect();
-                }
-
-                if (o.Types.Contains("small"))
-                {
-                    Progress($"small rows: {SmallMapRows.Entries} entries, one thread and two ({of})");
-                    SmallMapRows.Run(o.Reps, rounds);
-                    GC.Collect();
-                }
+                var childArgs = new List<string> { RowsChild, round.ToString(CultureInfo.InvariantCulture) };
+                childArgs.AddRange(args);
+                Specials.RunChild(childArgs.ToArray(), null, rounds, progressToConsole: true);
             }
 
             rounds.Flush();
@@ -251,6 +211,71 @@ namespace NativeGoMap.Benchmarks.Quick
             return 0;
         }
 
+        /// <summary>The child kind that runs one round of the in-process rows: <c>--child rows round [quick comparison flags]</c>.</summary>
+        internal const string RowsChild = "rows";
+
+        /// <summary>
+        /// A child process's round of the in-process rows (<see cref="RowsChild"/>): the JIT
+        /// warm-ups of a fresh process, then <see cref="RunRows"/> with the flags the parent was
+        /// given, result lines on stdout (the parent keeps each row's best), progress on stderr.
+        /// </summary>
+        internal static int RowsChildMain(string[] args)
+        {
+            int round = int.Parse(args[2], CultureInfo.InvariantCulture);
+            QuickOptions o = QuickOptions.Parse(args[3..]);
+            var sink = new ChildSink(dictionaryFirst: round % 2 == 1, notes: false);
+            Progress($"round {round + 1} of {o.Rounds} (child process{(sink.DictionaryFirst ? ", Dictionary first" : "")}): warm-up (JIT tiering) for {string.Join(",", o.StreamTypes)}");
+            foreach (string type in o.StreamTypes)
+            {
+                QuickRows.WarmUp(type);
+            }
+
+            RunRows(o, round, sink);
+            return 0;
+        }
+
+        /// <summary>One round of the in-process rows: the stream types at each size, then the entity, name and small rows (each kind's JIT warm-up first).</summary>
+        private static void RunRows(QuickOptions o, int round, IResultSink sink)
+        {
+            string of = FormattableString.Invariant($"round {round + 1} of {o.Rounds}{(sink.DictionaryFirst ? ", Dictionary first" : "")}");
+            foreach (int n in o.Sizes.Order())
+            {
+                foreach (string type in o.StreamTypes)
+                {
+                    Progress($"quick workload: {type} n={n:N0} ({of})");
+                    QuickRows.Standard(type, n, o.Reps, QuickOps.All, "", strict: type == "long", sink);
+                    GC.Collect();
+                }
+            }
+
+            if (o.Types.Contains("entity"))
+            {
+                Progress($"entity rows: warm-up ({of})");
+                QuickRows.WarmUpEntities();
+                foreach (int n in o.EntitySizes.Order())
+                {
+                    Progress($"entity rows: n={n:N0} ({of})");
+                    QuickRows.Entities(n, o.Reps, sink);
+                    GC.Collect();
+                }
+            }
+
+            if (o.Types.Contains("name"))
+            {
+                Progress($"name rows: warm-up, then the word list ({of})");
+                QuickRows.WarmUpNames();
+                QuickRows.Names(o.Reps, sink);
+                GC.Collect();
+            }
+
+            if (o.Types.Contains("small"))
+            {
+                Progress($"small rows: {SmallMapRows.Entries} entries, one thread and two ({of})");
+                SmallMapRows.Run(o.Reps, sink);
+                GC.Collect();
+            }
+        }
+
         internal static void Progress(string message) =>
             Console.Error.WriteLine(FormattableString.Invariant($"[{DateTime.Now:HH:mm:ss}] {message}"));
 
@@ -271,7 +296,7 @@ namespace NativeGoMap.Benchmarks.Quick
             Console.WriteLine(goLine);
             Console.WriteLine("Huge pages: " + QuickRows.HugePagesSetting() + (o.HugePagesOffToo ? "; *_hp_off rows with " + QuickRows.HugePagesVariable + "=0" : ""));
             Console.WriteLine(FormattableString.Invariant(
-                $"Settings: sizes {string.Join(",", o.Sizes)}; types {string.Join(",", o.Types)}; best of {o.Reps} reps of >= 20 ms after a calibrating warm-up, in each of {o.Rounds} rounds of the in-process rows (the table has each row's best; the rounds alternate which map is measured first, GoMap in the first); special measurements {(o.Special ? "on" : "off")}"));
+                $"Settings: sizes {string.Join(",", o.Sizes)}; types {string.Join(",", o.Types)}; best of {o.Reps} reps of >= 20 ms after a calibrating warm-up, in each of {o.Rounds} rounds of the in-process rows (the first in this process, each later one in a fresh child process; the table has each row's best; the rounds alternate which map is measured first, GoMap in the first); special measurements {(o.Special ? "on" : "off")}"));
             Console.WriteLine();
         }
 

@@ -103,10 +103,28 @@ namespace NativeGoMap.Benchmarks.Quick
     /// <summary>A child process's sink: result lines on stdout in the Go program's format, notes on stderr (<see cref="Specials"/>).</summary>
     internal sealed class ChildSink : IResultSink
     {
+        private readonly bool _notes;
+
+        /// <param name="dictionaryFirst">Whether pairs measure Dictionary first (a later round of the rows, <see cref="QuickComparison.RowsChildMain"/>).</param>
+        /// <param name="notes">False for a later round of the rows: the first round's notes say the same.</param>
+        internal ChildSink(bool dictionaryFirst = false, bool notes = true)
+        {
+            DictionaryFirst = dictionaryFirst;
+            _notes = notes;
+        }
+
+        public bool DictionaryFirst { get; }
+
         public void Add(string impl, string type, long size, string op, double value) =>
             Console.WriteLine(FormattableString.Invariant($"{impl}\t{type}\t{size}\t{op}\t{value:0.00}"));
 
-        public void Note(string line) => Console.Error.WriteLine(line);
+        public void Note(string line)
+        {
+            if (_notes)
+            {
+                Console.Error.WriteLine(line);
+            }
+        }
     }
 
     /// <summary>

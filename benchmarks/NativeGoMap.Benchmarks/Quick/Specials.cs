@@ -6,6 +6,7 @@ using System.IO;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
@@ -76,11 +77,16 @@ namespace NativeGoMap.Benchmarks.Quick
         }
 
         /// <summary>
-        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps [suffix]</c>
-        /// or <c>--child lookups both n types reps</c>.
+        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps [suffix]</c>,
+        /// <c>--child lookups both n types reps</c> or <c>--child rows round [quick comparison flags]</c> (<see cref="QuickComparison.RowsChildMain"/>).
         /// </summary>
         internal static int ChildMain(string[] args)
         {
+            if (args.Length >= 3 && args[1] == QuickComparison.RowsChild)
+            {
+                return QuickComparison.RowsChildMain(args);
+            }
+
             if (args.Length < 4)
             {
                 Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps [suffix] | --child lookups both n types reps");
@@ -177,9 +183,15 @@ namespace NativeGoMap.Benchmarks.Quick
 
         private static string Inv(int n) => n.ToString(CultureInfo.InvariantCulture);
 
-        private static void RunChild(string[] childArgs, Dictionary<string, string>? environment, ResultTable table)
+        /// <summary>
+        /// Runs this program as a child (<see cref="ChildFlag"/> and <paramref name="childArgs"/>)
+        /// and adds its result lines to <paramref name="sink"/>; its stderr lines become notes, or
+        /// with <paramref name="progressToConsole"/> go straight to this process's stderr (a
+        /// round of the rows: its progress lines, shown as they come).
+        /// </summary>
+        internal static void RunChild(string[] childArgs, Dictionary<string, string>? environment, IResultSink table, bool progressToConsole = false)
         {
-            var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = !progressToConsole, UseShellExecute = false };
             string self = Environment.ProcessPath ?? "dotnet";
             psi.FileName = self;
             if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
@@ -202,7 +214,7 @@ namespace NativeGoMap.Benchmarks.Quick
             try
             {
                 using Process p = Process.Start(psi)!;
-                var stderr = p.StandardError.ReadToEndAsync();
+                Task<string> stderr = progressToConsole ? Task.FromResult("") : p.StandardError.ReadToEndAsync();
                 string stdout = p.StandardOutput.ReadToEnd();
                 p.WaitForExit();
                 foreach (string line in stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
