@@ -20,17 +20,19 @@ namespace NativeGoMap.Benchmarks.Quick
     }
 
     /// <summary>
-    /// The in-process pair rows measured in several rounds, each row's best (lowest) value per
+    /// The pair rows measured in several rounds, each row's best (lowest) value per
     /// implementation going to the table: a stretch in which one side ran slow (this VM's slow
-    /// phases last seconds and show no steal time) then cannot make a row. Odd rounds measure
-    /// Dictionary first in each pair. Rows whose rounds differ by more than
-    /// <see cref="DisagreementFactor"/> on either side are named in a note, so that a disturbed
-    /// run shows: in three full runs on 2026-12-05, 64, 28 and 28 of the 184 measurements did,
-    /// each of which one round would have put in the table. Not caught: a side slow in every
-    /// round of one process (in one of those runs <c>Dictionary&lt;Guid,long&gt;</c>'s 1M walk
-    /// took 6.48 ns per entry in both rounds against 0.93-0.95 in the others; in two of five runs
-    /// on 2026-12-04, <c>Dictionary&lt;int,int&gt;</c> took 2.7-4.7 times its usual time in most
-    /// 1,000-entry rows over all three reps): only other runs tell those.
+    /// phases last seconds and show no steal time) then cannot make a row. The first round runs
+    /// in the parent, each later one in a fresh child process (<see cref="QuickComparison.RowsChildMain"/>),
+    /// which measures Dictionary first in each pair in odd rounds. Rows whose rounds differ by
+    /// more than <see cref="DisagreementFactor"/> on either side are named in a note, so that a
+    /// disturbed run shows. Why: in three full runs on 2026-12-05 with both rounds in one
+    /// process (478cc40), 64, 28 and 28 of the 184 measurements differed so, each of which one
+    /// round would have put in the table; and in two of them a side ran slow in both rounds,
+    /// which only another process undoes (<c>Dictionary&lt;Guid,long&gt;</c>'s 1M walk at 6.48 ns
+    /// per entry against 0.93-0.95 in the other runs, its 1M <c>TryGetValue</c> loop at 197 ns
+    /// against 36-51; in two of five runs on 2026-12-04, with one round, <c>Dictionary&lt;int,int&gt;</c>
+    /// took 2.7-4.7 times its usual time in most 1,000-entry rows over all three reps).
     /// </summary>
     internal sealed class BestOfRounds : IResultSink
     {
