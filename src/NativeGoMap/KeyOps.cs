@@ -60,19 +60,19 @@ namespace NativeGoMap
             {
                 float f = Unsafe.As<T, float>(ref Unsafe.AsRef(in key));
                 uint bits = float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : (uint)BitConverter.SingleToInt32Bits(f);
-                return Hasher.Hash64(bits, k1, k2);
+                return Hasher.Mix(bits ^ k1, k2);
             }
 
             if (Kind == KeyKind.Double)
             {
                 double d = Unsafe.As<T, double>(ref Unsafe.AsRef(in key));
                 ulong bits = double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : (ulong)BitConverter.DoubleToInt64Bits(d);
-                return Hasher.Hash64(bits, k1, k2);
+                return Hasher.Mix(bits ^ k1, k2);
             }
 
             if (Kind == KeyKind.Half)
             {
-                return Hasher.Hash64(HalfBits.Canonical(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in key))), k1, k2);
+                return Hasher.Mix(HalfBits.Canonical(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in key))) ^ k1, k2);
             }
 
             return Hasher.FromHashCode(EqualityComparer<T>.Default.GetHashCode(key), k1, k2);
@@ -146,27 +146,27 @@ namespace NativeGoMap
         {
             if (sizeof(T) == 1)
             {
-                return Hasher.Hash64(p, k1, k2);
+                return Hasher.Mix(p ^ k1, k2);
             }
 
             if (sizeof(T) == 2)
             {
-                return Hasher.Hash64(Unsafe.ReadUnaligned<ushort>(ref p), k1, k2);
+                return Hasher.Mix(Unsafe.ReadUnaligned<ushort>(ref p) ^ k1, k2);
             }
 
             if (sizeof(T) == 4)
             {
-                return Hasher.Hash64(Unsafe.ReadUnaligned<uint>(ref p), k1, k2);
+                return Hasher.Mix(Unsafe.ReadUnaligned<uint>(ref p) ^ k1, k2);
             }
 
             if (sizeof(T) == 8)
             {
-                return Hasher.Hash64(Unsafe.ReadUnaligned<ulong>(ref p), k1, k2);
+                return Hasher.Mix(Unsafe.ReadUnaligned<ulong>(ref p) ^ k1, k2);
             }
 
             if (sizeof(T) == 16)
             {
-                return Hasher.Hash128(Unsafe.ReadUnaligned<ulong>(ref p), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, 8)), k1, k2);
+                return Hasher.Mix(Unsafe.ReadUnaligned<ulong>(ref p) ^ k1, Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, 8)) ^ k2);
             }
 
             return Hasher.HashBlock(ref p, sizeof(T), k1, k2);
@@ -222,35 +222,9 @@ namespace NativeGoMap
             return Mix(P1 ^ (ulong)len, Mix(a ^ P1, b ^ seed) ^ k2);
         }
 
-        /// <summary>A 64-bit value from a 32-bit .NET hash code and the seed pair (<see cref="Hash64"/>).</summary>
+        /// <summary>A 64-bit value from a 32-bit .NET hash code and the seed pair.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong FromHashCode(int hashCode, ulong k1, ulong k2) => Hash64((uint)hashCode, k1, k2);
-
-        /// <summary>
-        /// The hash of a key of at most 8 bytes (or of a 32-bit hash code) under the seed pair:
-        /// two rounds of <see cref="Mix"/>, the first with both factors taken from the key, the
-        /// second by a constant, as Go's memhash64 fallback (<c>mix(m5^8, mix(a^m2, a^seed^m1))</c>).
-        /// </summary>
-        /// <remarks>
-        /// One round, <c>Mix(v ^ k1, k2)</c>, was the hash until 2026-12-05, and it bunched keys
-        /// that differ only in their low bits (sequential ids, every id a multiple of 1,024) for
-        /// some seeds: the high half of the product then moves by a carry per step, and its xor
-        /// with the low half kept a pattern. Found through a test that failed about once in 300
-        /// seeds (a growth whose old buckets were nearly all empty: seed 113 put keys 0-52 in one
-        /// of eight buckets). Simulated over random seed pairs (1,000 sequential keys in 256
-        /// buckets, where the fullest bucket of a uniform hash holds 16 at most in 1,500 seeds):
-        /// with one round 4.6 % of the seeds gave a bucket of more than 16 and the worst 51 (for
-        /// ids 1,024 apart 139, for 16,000 keys in 4,096 buckets 12 % of the seeds); with the
-        /// xor of the product's halves folded once more (<c>h ^ (h &gt;&gt; 32)</c>) still 1 %; with
-        /// these two rounds none beyond what a uniform hash gives, at every pattern tried.
-        /// SequentialKeysSpreadOverBuckets (HashQualityTests) holds it for fixed seeds.
-        /// </remarks>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong Hash64(ulong v, ulong k1, ulong k2) => Mix(P1 ^ 8, Mix(v ^ k1, v ^ k2));
-
-        /// <summary>The hash of a 16-byte key (two words) under the seed pair: <see cref="Hash64"/>'s two rounds, each word in one factor of the first.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong Hash128(ulong lo, ulong hi, ulong k1, ulong k2) => Mix(P1 ^ 16, Mix(lo ^ k1, hi ^ k2));
+        internal static ulong FromHashCode(int hashCode, ulong k1, ulong k2) => Mix((uint)hashCode ^ k1, k2);
 
         [ThreadStatic]
         private static ulong t_seedCounter; // this thread's splitmix64 state for map seeds; 0 until its first map
