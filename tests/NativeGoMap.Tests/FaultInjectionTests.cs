@@ -599,7 +599,13 @@ namespace NativeGoMap.Tests
             // half-evacuated map in use.
             long baseline = LiveBytes.Settled();
             var comparer = new FailingHashComparer();
-            var map = new GoMap<long, long>(null, comparer);
+
+            // A fixed seed under which keys 0-52 spread over the eight old buckets: with a random
+            // one, about one seed in 300 put them in one or two buckets (the one-round hash's
+            // weakness, f91ef7c and its revert), the writes after the growth's start found only
+            // empty or evacuated old buckets, no write hashed an entry, and the test failed
+            // (CI on 8d4f624).
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = 5 }, comparer);
             map.DoubleLikeGoForTest();
             long k = 0;
             while (map.OldBucketArray == null)
