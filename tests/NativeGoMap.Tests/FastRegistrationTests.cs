@@ -156,11 +156,7 @@ namespace NativeGoMap.Tests
             // The oldest live enumerator is the one whose boundary lies deepest in the deferred
             // list, whichever table it is in: here a locked one, started before a fast one.
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
-            GoMap<int, long>.Enumerator locked = LockedOneStepIn(map);
-            IterationHelpers.InsertUntilGrowing(map, 100);
-            IterationHelpers.FinishGrowth(map, 0, 0L);
-            long deferred = map.GetStats().DeferredBytes;
-            Assert.True(deferred > 0);
+            GoMap<int, long>.Enumerator locked = LockedOverARetiredArray(map, out long deferred);
 
             GoMap<int, long>.Enumerator younger = map.GetEnumerator();
             Assert.True(younger.MoveNext());
@@ -183,10 +179,7 @@ namespace NativeGoMap.Tests
         public void MemoryRetiredBeforeAFastRegistration_DoesNotWaitForIt_WhenTheOlderLockedOneEnds()
         {
             using GoMap<int, long> map = IterationHelpers.IntMap(100);
-            GoMap<int, long>.Enumerator locked = LockedOneStepIn(map);
-            IterationHelpers.InsertUntilGrowing(map, 100);
-            IterationHelpers.FinishGrowth(map, 0, 0L);
-            Assert.True(map.GetStats().DeferredBytes > 0);
+            GoMap<int, long>.Enumerator locked = LockedOverARetiredArray(map, out _);
 
             GoMap<int, long>.Enumerator younger = map.GetEnumerator(); // a fast slot, started after the retirement
             Assert.True(younger.MoveNext());
@@ -280,6 +273,17 @@ namespace NativeGoMap.Tests
             Assert.All(after, w => Assert.Equal(0L, w & 3)); // every slot Free
             Assert.Equal(1, Enumerable.Range(0, FastSlots).Count(s => after[s] == before[s] + 4)); // one claimed and given up: its next generation
             Assert.Equal(0, map.LiveIteratorCountForTest);
+        }
+
+        /// <summary><see cref="LockedOneStepIn"/>, then a growth of the 100-entry map run to its end, which retires the array that enumerator walks: <paramref name="deferred"/> bytes wait for it.</summary>
+        private static GoMap<int, long>.Enumerator LockedOverARetiredArray(GoMap<int, long> map, out long deferred)
+        {
+            GoMap<int, long>.Enumerator locked = LockedOneStepIn(map);
+            IterationHelpers.InsertUntilGrowing(map, 100);
+            IterationHelpers.FinishGrowth(map, 0, 0L);
+            deferred = map.GetStats().DeferredBytes;
+            Assert.True(deferred > 0);
+            return locked;
         }
 
         /// <summary>

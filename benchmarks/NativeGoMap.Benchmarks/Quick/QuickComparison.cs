@@ -163,7 +163,6 @@ namespace NativeGoMap.Benchmarks.Quick
             RunRows(o, 0, rounds);
             for (int round = 1; round < o.Rounds; round++)
             {
-                rounds.Round = round;
                 var childArgs = new List<string> { RowsChild, round.ToString(CultureInfo.InvariantCulture) };
                 childArgs.AddRange(args);
                 Specials.RunChild(childArgs.ToArray(), null, rounds, progressToConsole: true);

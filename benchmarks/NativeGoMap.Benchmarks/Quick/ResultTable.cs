@@ -45,11 +45,6 @@ namespace NativeGoMap.Benchmarks.Quick
 
         internal BestOfRounds(IResultSink target) => _target = target;
 
-        /// <summary>The round being measured, from 0. Notes are kept from round 0 only (the rounds would repeat them).</summary>
-        internal int Round { get; set; }
-
-        public bool DictionaryFirst => Round % 2 == 1;
-
         public void Add(string impl, string type, long size, string op, double value)
         {
             var key = (impl, type, size, op);
@@ -62,13 +57,8 @@ namespace NativeGoMap.Benchmarks.Quick
             list.Add(value);
         }
 
-        public void Note(string line)
-        {
-            if (Round == 0)
-            {
-                _target.Note(line);
-            }
-        }
+        /// <summary>Passes the note on: only the first round, run in this process, writes notes (a later round's child process writes none, <see cref="ChildSink"/>).</summary>
+        public void Note(string line) => _target.Note(line);
 
         /// <summary>Adds each row's best value to the target, in the order first measured, and notes naming the rows whose rounds disagree (a line per type and size).</summary>
         internal void Flush()
