@@ -22,14 +22,16 @@ namespace NativeGoMap.Stress
             ("faults", FaultsMode.Run),
             ("scale", ScaleMode.Run),
             ("hostile", HostileMode.Run),
+            ("spread", SpreadMode.Run),
         };
 
         private const string Usage =
-            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages] [--prepare-ahead]\n" +
+            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|spread|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages] [--prepare-ahead]\n" +
             "  --seconds N  soak duration (default 60, quick 10)\n" +
             "  --count N    scale: entries to build (default 50,000,000, quick 2,000,000)\n" +
             "  --small-pages scale: build with GoMapOptions.SmallPagesForGrowth\n" +
             "  --prepare-ahead scale: build with GoMapOptions.PrepareGrowthAhead\n" +
+            "  spread       the default hash over 89 structured key patterns and many seeds (default 1,500, quick 100)\n" +
             "  --seed N     base seed of all random choices (default: random, printed)\n" +
             "Each mode stops by itself, prints a summary and exits non-zero on any failure.";
 
