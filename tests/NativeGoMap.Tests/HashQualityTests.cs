@@ -63,6 +63,10 @@ namespace NativeGoMap.Tests
         public void SixteenByteKeysDifferingInOneWordSpreadOverBuckets() =>
             AssertSpread<Guid>("16-byte keys (i, 0)", i => new Guid((int)i, 0, 0, new byte[8]), (m, k) => m.DefaultHashForTest(k));
 
+        [Fact]
+        public void SixteenByteKeysDifferingInTheirSecondWordSpreadOverBuckets() =>
+            AssertSpread<Guid>("16-byte keys (0, i)", i => new Guid(0, 0, 0, BitConverter.GetBytes(i)), (m, k) => m.DefaultHashForTest(k));
+
         [Theory]
         [InlineData(0)]
         [InlineData(10)]
