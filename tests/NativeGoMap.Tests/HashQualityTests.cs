@@ -89,13 +89,7 @@ namespace NativeGoMap.Tests
                 for (ulong seed = 1; seed <= Seeds; seed++)
                 {
                     using var map = new GoMap<TKey, long>(new GoMapOptions { Seed = seed });
-                    Array.Clear(perBucket, 0, perBucket.Length);
-                    int fullest = 0;
-                    for (long i = 0; i < keys; i++)
-                    {
-                        fullest = Math.Max(fullest, ++perBucket[hash(map, key(i)) & mask]);
-                    }
-
+                    int fullest = Fullest(perBucket, keys, i => hash(map, key(i)) & mask);
                     Assert.True(
                         fullest <= MaxFullest,
                         $"{pattern}, seed {seed}: {fullest} of {keys} keys in one of {perBucket.Length} buckets (a random hash: at most about {MaxFullest})");
@@ -117,15 +111,22 @@ namespace NativeGoMap.Tests
             for (ulong seed = 1; seed <= Seeds; seed++)
             {
                 using var map = new GoMap<TKey, long>(new GoMapOptions { Seed = seed });
-                Array.Clear(perValue, 0, perValue.Length);
-                int fullest = 0;
-                for (long i = 0; i < keys; i++)
-                {
-                    fullest = Math.Max(fullest, ++perValue[hash(map, key(i)) >> 56]);
-                }
-
+                int fullest = Fullest(perValue, keys, i => hash(map, key(i)) >> 56);
                 Assert.True(fullest <= maxFullest, $"{pattern}, seed {seed}: {fullest} of {keys} keys share one tophash (a random hash: at most about {maxFullest})");
             }
+        }
+
+        /// <summary>The most keys 0 to <paramref name="keys"/> - 1 that <paramref name="slot"/> puts on one of <paramref name="counts"/>' slots.</summary>
+        private static int Fullest(int[] counts, long keys, Func<long, ulong> slot)
+        {
+            Array.Clear(counts, 0, counts.Length);
+            int fullest = 0;
+            for (long i = 0; i < keys; i++)
+            {
+                fullest = Math.Max(fullest, ++counts[slot(i)]);
+            }
+
+            return fullest;
         }
     }
 }
