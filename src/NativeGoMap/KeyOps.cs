@@ -183,7 +183,10 @@ namespace NativeGoMap
         private const ulong P1 = 0xe7037ed1a0b428dbUL;
         private const ulong Golden = 0x9E3779B97F4A7C15UL; // 2^64 / φ, odd
 
-        /// <summary>64×64→128 multiply folded to 64 bits (high ⊕ low): both ends depend on every input bit.</summary>
+        /// <summary>
+        /// 64×64→128 multiply folded to 64 bits (high ⊕ low): both ends depend on every input bit,
+        /// though not evenly for inputs that differ in a few bits (<see cref="Finish"/>'s remark).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Mix(ulong a, ulong b)
         {
