@@ -56,6 +56,18 @@ namespace NativeGoMap.Tests
             AssertSpread<long>($"(x << {shift}) | y, y < 32", i => ((i >> 5) << shift) | (i & 31), (m, k) => m.DefaultHashForTest(k));
 
         [Fact]
+        public void WholeNumberDoubleKeysSpreadOverBuckets() =>
+            AssertSpread<double>("doubles 0.0, 1.0, 2.0, ...", i => i, (m, k) => m.DefaultHashForTest(k));
+
+        [Fact]
+        public void TenthsAsDoubleKeysSpreadOverBuckets() =>
+            AssertSpread<double>("doubles 0.0, 0.1, 0.2, ...", i => i / 10.0, (m, k) => m.DefaultHashForTest(k));
+
+        [Fact]
+        public void WholeNumberFloatKeysSpreadOverBuckets() =>
+            AssertSpread<float>("floats 0, 1, 2, ...", i => i, (m, k) => m.DefaultHashForTest(k));
+
+        [Fact]
         public void SequentialComparerHashCodesSpreadOverBuckets() =>
             AssertSpread<long>("comparer hash codes 0, 1, 2, ...", i => i, (m, k) => m.HashOfHashCode((int)k));
 
