@@ -1,4 +1,5 @@
 using System;
+using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -79,6 +80,18 @@ namespace NativeGoMap.Tests
         public void SixteenByteKeysDifferingInTheirSecondWordSpreadOverBuckets() =>
             AssertSpread<Guid>("16-byte keys (0, i)", i => new Guid(0, 0, 0, BitConverter.GetBytes(i)), (m, k) => m.DefaultHashForTest(k));
 
+        [Fact]
+        public void ThreeByteKeysSpreadOverBuckets() =>
+            AssertSpread<Key3>("3-byte keys 0, 1, 2, ...", i => Key3.Of((int)i), (m, k) => m.DefaultHashForTest(k));
+
+        [Fact]
+        public void TwelveByteKeysDifferingInOneFieldSpreadOverBuckets() =>
+            AssertSpread<Key12>("12-byte keys (7, i, -1)", i => new Key12 { A = 7, B = (int)i, C = -1 }, (m, k) => m.DefaultHashForTest(k));
+
+        [Fact]
+        public void TwentyFourByteKeysDifferingInOneFieldSpreadOverBuckets() =>
+            AssertSpread<Key24>("24-byte keys (i, 3, -1)", i => new Key24 { A = i, B = 3, C = -1 }, (m, k) => m.DefaultHashForTest(k));
+
         [Theory]
         [InlineData(0)]
         [InlineData(10)]
@@ -139,6 +152,22 @@ namespace NativeGoMap.Tests
             }
 
             return fullest;
+        }
+
+        /// <summary>A 12-byte key: hashed by <see cref="Hasher.HashBlock"/>'s short path (two overlapping reads).</summary>
+        private struct Key12
+        {
+            public int A;
+            public int B;
+            public int C;
+        }
+
+        /// <summary>A 24-byte key: hashed by <see cref="Hasher.HashBlock"/>'s loop and tail.</summary>
+        private struct Key24
+        {
+            public long A;
+            public long B;
+            public long C;
         }
     }
 }
