@@ -15,8 +15,9 @@ namespace NativeGoMap
         /// <summary>
         /// A fixed hash seed. Null (the default) draws a random seed per map, and a new one each
         /// time the map becomes empty, which makes hash flooding hard. A fixed seed makes hashing,
-        /// bucket placement, reseeding and iteration order reproducible from run to run: use it
-        /// for tests and replays, never for keys chosen by an adversary.
+        /// bucket placement, reseeding and iteration order reproducible from run to run with one
+        /// version of the library (a change of the hash changes them: the one of 2026-12-05 did):
+        /// use it for tests and replays, never for keys chosen by an adversary.
         /// </summary>
         public ulong? Seed { get; set; }
 
