@@ -115,9 +115,7 @@ namespace NativeGoMap.Benchmarks.Quick
             foreach (QuickOp op in ops)
             {
                 string name = QuickOps.Name(op) + suffix;
-                double d = sink.DictionaryFirst ? dict.Measure(op) : 0;
-                sink.Add(TGo.Name, type, n, name, go.Measure(op));
-                sink.Add(TDict.Name, type, n, name, sink.DictionaryFirst ? d : dict.Measure(op));
+                sink.AddPair(TGo.Name, TDict.Name, type, n, name, () => go.Measure(op), () => dict.Measure(op));
             }
         }
 

@@ -19,6 +19,21 @@ namespace NativeGoMap.Benchmarks.Quick
         bool DictionaryFirst => false;
     }
 
+    /// <summary>Measuring a pair of rows in the order a sink asks for.</summary>
+    internal static class ResultSinkExtensions
+    {
+        /// <summary>
+        /// Measures one op on GoMap and on Dictionary, in <see cref="IResultSink.DictionaryFirst"/>'s
+        /// order, and adds the two rows, GoMap's first either way.
+        /// </summary>
+        internal static void AddPair(this IResultSink sink, string goName, string dictName, string type, long n, string op, Func<double> measureGo, Func<double> measureDict)
+        {
+            double dict = sink.DictionaryFirst ? measureDict() : 0;
+            sink.Add(goName, type, n, op, measureGo());
+            sink.Add(dictName, type, n, op, sink.DictionaryFirst ? dict : measureDict());
+        }
+    }
+
     /// <summary>
     /// The pair rows measured in several rounds, each row's best (lowest) value per
     /// implementation going to the table: a stretch in which one side ran slow (this VM's slow

@@ -54,9 +54,7 @@ namespace NativeGoMap.Benchmarks.Quick
 
                 foreach ((string op, long ops, Action<int> goBody, Action<int> dictBody) in rows)
                 {
-                    double d = sink.DictionaryFirst ? Harness.Batch(reps, ops, dictBody) : 0;
-                    sink.Add(GoMapAdapter<long, long>.Name, "small", Entries, op, Harness.Batch(reps, ops, goBody));
-                    sink.Add(DictionaryAdapter<long, long>.Name, "small", Entries, op, sink.DictionaryFirst ? d : Harness.Batch(reps, ops, dictBody));
+                    sink.AddPair(GoMapAdapter<long, long>.Name, DictionaryAdapter<long, long>.Name, "small", Entries, op, () => Harness.Batch(reps, ops, goBody), () => Harness.Batch(reps, ops, dictBody));
                 }
             }
             finally
