@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace NativeGoMap
 {
-    // Delete and clear: Go's mapdelete and mapclear.
+    // Delete and clear: Go's mapdelete and mapclear; RemoveKeys' per-key loop (RemoveEach).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
@@ -163,6 +163,25 @@ namespace NativeGoMap
 
             value = default;
             return false;
+        }
+
+        /// <summary>
+        /// For <see cref="WriteMany"/>: <see cref="Remove(TKey)"/> of keys <paramref name="start"/>
+        /// to <paramref name="end"/> − 1, in order; returns how many were present. A method of its
+        /// own for the reason of <see cref="SetEach"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private int RemoveEach(ref TKey key0, int start, int end)
+        {
+            // The count's drop, not each remove's result: summing the results kept the sum on the
+            // stack across the inlined remove (1,000 keys: 0.45 ns per key over a caller's loop).
+            long before = _count;
+            for (int i = start; i < end; i++)
+            {
+                RemoveCore(Unsafe.Add(ref key0, i), wantValue: false, out _);
+            }
+
+            return (int)(before - _count);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]

@@ -79,8 +79,8 @@
 // File map: GoMap.cs (header, constructors, public API), GoMapLayout.cs (bucket layout and all
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
 // GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
-// SetValues' batch), GoMap.Delete.cs (delete and
-// clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
+// the block loop of the batched writes, SetValues and RemoveKeys), GoMap.Delete.cs (delete, its
+// batch's per-key loop, and clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
 // TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration: four fast slots claimed without a
 // lock, then a locked table; IterRegistration: the words an enumeration writes, on cache lines
 // of their own; IterSlotHint: each thread's first fast slot),
@@ -103,6 +103,7 @@ using System;
 using System.Threading;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NativeGoMap
 {
@@ -969,8 +970,32 @@ namespace NativeGoMap
                 ThrowHelper.ThrowSpanTooShort(nameof(values));
             }
 
-            return SetMany(keys, values);
+            return WriteMany(keys, ref MemoryMarshal.GetReference(values), remove: false);
         }
+
+        /// <summary>
+        /// Removes many keys at once: for each i in order, what <see cref="Remove(TKey)"/> of
+        /// <paramref name="keys"/>[i] does (a key given twice is removed once; an absent one is
+        /// skipped). In a table larger than the CPU caches it hashes the next block of keys and
+        /// prefetches their buckets while it removes the current block, so the memory latencies
+        /// of the removes overlap: the way to remove many keys from a big table. A bucket array
+        /// of at most 1 MiB, which the caches hold, and keys whose hashing or equality runs user
+        /// code (a comparer, <see cref="IEquatable{T}"/>) are removed key by key without
+        /// prefetching. Each key is one write, with the checks, growth work and invalidation of
+        /// <see cref="Remove(TKey)"/>: a failure (an <see cref="OutOfMemoryException"/> from the
+        /// evacuation a remove advances during a growth, a detected concurrent write) leaves the
+        /// keys before the failing one removed and the rest present. Invalidates refs into the
+        /// map; enumerators keep Go's rules (an entry removed before the walk reaches it is not
+        /// yielded). Like <see cref="Remove(TKey)"/>, it never shrinks the table: emptied buckets
+        /// stay until <see cref="TrimExcess()"/>. O(keys.Length) amortized; no GC allocation.
+        /// </summary>
+        /// <param name="keys">The keys to remove.</param>
+        /// <returns>The number of keys that were removed (present before their remove).</returns>
+        /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+        /// <exception cref="ConcurrentMapAccessException">A concurrent write was detected.</exception>
+        /// <exception cref="OutOfMemoryException">During a growth, the evacuation a remove advances
+        /// could not reserve an overflow bucket; the keys before that remove are removed.</exception>
+        public int RemoveKeys(ReadOnlySpan<TKey> keys) => WriteMany(keys, ref Unsafe.NullRef<TValue>(), remove: true);
 
         /// <summary>Test and stress hook: the slow-path work this map's writes have done so far.</summary>
         internal WorkCounters Work => _work;

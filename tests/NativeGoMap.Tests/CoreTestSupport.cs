@@ -138,6 +138,23 @@ namespace NativeGoMap.Tests.CoreSupport
         public int GetHashCode(long obj) => (int)((ulong)obj % (ulong)_m);
     }
 
+    /// <summary>
+    /// Default equality and hashing for long, but hashing one chosen key throws while armed: a
+    /// write of that key fails before it touches the map (the batched writes' failure tests).
+    /// </summary>
+    public sealed class ThrowOnHashComparer : IEqualityComparer<long>
+    {
+        private readonly long _bad;
+
+        public ThrowOnHashComparer(long bad) => _bad = bad;
+
+        public bool Armed { get; set; } = true;
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long obj) => Armed && obj == _bad ? throw new InvalidOperationException("hash of the bad key") : obj.GetHashCode();
+    }
+
     /// <summary>Go's growth rule, restated independently of the library.</summary>
     public static class GoGrowth
     {

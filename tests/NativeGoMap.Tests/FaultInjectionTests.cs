@@ -723,6 +723,58 @@ namespace NativeGoMap.Tests
             Assert.Equal(baseline, LiveBytes.Settled());
         }
 
+        [Theory]
+        [InlineData(1)]
+        [InlineData(2)]
+        [InlineData(4)]
+        public void Fault_InARemoveKeysBatch_LeavesTheKeysBeforeTheFailingRemoveRemoved_AndTheRestPresent(int failingAllocation)
+        {
+            // A map left in the middle of a growth of long chains (13 hashes): each remove
+            // evacuates old chains first, and a chain moved into a new bucket takes overflow
+            // buckets beyond the new array's preallocated ones (chunks, ownership lists).
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>(new GoMapOptions { Seed = 13 }, new LongModuloComparer(13)))
+            {
+                long n = 0;
+                while (n < 2000 || !map.GetStats().IsGrowing)
+                {
+                    map[n] = -n;
+                    n++;
+                }
+
+                var keys = new long[n];
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = i;
+                }
+
+                NativeHeap.FailAfter(failingAllocation);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map.RemoveKeys(keys));
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                map.Validate();
+                long removed = n - map.LongCount; // the keys before the failing remove, which left the map unchanged
+                Assert.InRange(removed, 0, n - 1);
+                for (long k = 0; k < n; k++)
+                {
+                    Assert.Equal(k >= removed, map.TryGetValue(k, out long v));
+                    Assert.Equal(k >= removed ? -k : 0, v);
+                }
+
+                Assert.Equal(n - removed, map.RemoveKeys(keys)); // the rest, once memory is back
+                Assert.Empty(map);
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
         [Fact]
         public void Fault_UpdatesOfExistingKeysOutsideGrowth_NeverAllocate()
         {

@@ -312,19 +312,5 @@ namespace NativeGoMap.Tests
             map.Dispose();
             Assert.Throws<ObjectDisposedException>(() => map.SetValues(new long[n], new long[n]));
         }
-
-        /// <summary>Default equality and hashing for long, but hashing one chosen key throws while armed.</summary>
-        private sealed class ThrowOnHashComparer : IEqualityComparer<long>
-        {
-            private readonly long _bad;
-
-            public ThrowOnHashComparer(long bad) => _bad = bad;
-
-            public bool Armed { get; set; } = true;
-
-            public bool Equals(long x, long y) => x == y;
-
-            public int GetHashCode(long obj) => Armed && obj == _bad ? throw new InvalidOperationException("hash of the bad key") : obj.GetHashCode();
-        }
     }
 }
