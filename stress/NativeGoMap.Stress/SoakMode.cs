@@ -40,7 +40,7 @@ namespace NativeGoMap.Stress
             summary.Row("ops", rows.Sum(r => (long)r[2]));
             summary.Row("divergences", rows.Sum(r => (long)r[^1]));
             summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "resizes", "trim loops", "validates", "divergences" }, rows);
-            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 140 (indexer) and 10 (SetValues of 1-40 keys, a key possibly twice), remove 200, lookup 315 (5 read APIs) and 5 (TryGetValues of 1-40 keys), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
+            summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 140 (indexer) and 10 (SetValues of 1-40 keys, a key possibly twice), remove 195 and 5 (RemoveKeys of 1-40 keys, a key possibly twice), lookup 315 (5 read APIs) and 5 (TryGetValues of 1-40 keys), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
             summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach, then half the time one TrimExcess call starts a shrink (up to 14 levels, chained) that the next writes carry. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
             return summary;
         }
@@ -156,9 +156,13 @@ namespace NativeGoMap.Stress
             {
                 SetBatch();
             }
-            else if (op < 650)
+            else if (op < 645)
             {
                 Remove(NextId());
+            }
+            else if (op < 650)
+            {
+                RemoveBatch();
             }
             else if (op < 965)
             {
@@ -284,6 +288,31 @@ namespace NativeGoMap.Stress
             if (reported != added.Count)
             {
                 Diverge($"SetValues of {n} keys reported {reported} added, model {added.Count}");
+            }
+        }
+
+        /// <summary>RemoveKeys of 1 to 40 keys (a key may come twice: it is removed once), against the model and the count of keys removed.</summary>
+        private void RemoveBatch()
+        {
+            int n = _rng.Next(1, 41);
+            var ids = new long[n];
+            var keys = new TKey[n];
+            int expected = 0;
+            for (int i = 0; i < n; i++)
+            {
+                ids[i] = NextId();
+                keys[i] = TCodec.Key(ids[i]);
+            }
+
+            int reported = _map.RemoveKeys(keys);
+            foreach (long id in ids)
+            {
+                expected += _model.Remove(id) ? 1 : 0;
+            }
+
+            if (reported != expected)
+            {
+                Diverge($"RemoveKeys of {n} keys reported {reported} removed, model {expected}");
             }
         }
 
