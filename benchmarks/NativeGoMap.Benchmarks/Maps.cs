@@ -43,6 +43,9 @@ namespace NativeGoMap.Benchmarks
 
         bool Remove(TKey key);
 
+        /// <summary>GoMap's batched remove; for Dictionary, one Remove per key. Returns the number of keys removed.</summary>
+        int RemoveKeys(ReadOnlySpan<TKey> keys);
+
         void Clear();
 
         /// <summary>Sum of <see cref="ValueOps{T}.Checksum"/> over all values by enumerating the map (<c>foreach</c>).</summary>
@@ -106,6 +109,9 @@ namespace NativeGoMap.Benchmarks
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Remove(TKey key) => _map.Remove(key);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int RemoveKeys(ReadOnlySpan<TKey> keys) => _map.RemoveKeys(keys);
 
         public void Clear() => _map.Clear();
 
@@ -179,6 +185,17 @@ namespace NativeGoMap.Benchmarks
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Remove(TKey key) => _map.Remove(key);
+
+        public int RemoveKeys(ReadOnlySpan<TKey> keys)
+        {
+            int removed = 0;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                removed += _map.Remove(keys[i]) ? 1 : 0;
+            }
+
+            return removed;
+        }
 
         public void Clear() => _map.Clear();
 
@@ -449,6 +466,15 @@ namespace NativeGoMap.Benchmarks
             }
         }
 
+        /// <summary>The same removes as <see cref="RemoveAll"/>, <see cref="BatchSize"/> keys per RemoveKeys call.</summary>
+        internal static void RemoveAllBatched(TMap m, TKey[] keys)
+        {
+            for (int start = 0; start < keys.Length; start += BatchSize)
+            {
+                m.RemoveKeys(keys.AsSpan(start, Math.Min(BatchSize, keys.Length - start)));
+            }
+        }
+
         /// <summary>
         /// Every operation once, untimed (JIT warm-up): a build without hint, then on
         /// <paramref name="empty"/> (a new map with capacity for the keys) all the others.
@@ -467,6 +493,8 @@ namespace NativeGoMap.Benchmarks
             Sink.Keep(Mix(m, keys.Present, keys.Values, keys.MixOps));
             ClearRefill(m, keys.BuildKeys, keys.BuildValues);
             RemoveAll(m, keys.Present);
+            Fill(m, keys.BuildKeys, keys.BuildValues);
+            RemoveAllBatched(m, keys.Present);
             m.Free();
         }
     }

@@ -310,6 +310,8 @@ namespace NativeGoMap.Benchmarks.Quick
             yield return "                   Dictionary.TryGetValue per key into the same buffers; values summed after each call.";
             yield return "  insert_batch   = insert_hint's keys, 1,024 per call: GoMap.SetValues(keys, values) vs one Dictionary";
             yield return "                   indexer set per key, into a new map made with the capacity given.";
+            yield return "  remove_batch   = remove's keys from a map built as for remove, 1,024 per call: GoMap.RemoveKeys(keys) vs";
+            yield return "                   one Dictionary.Remove per key.";
             yield return "  update         = m[k] = v+1 on present keys: GoMap's write path (hash, hashWriting check, mapassign).";
             yield return "  update_via_ref = GetValueRefOrNullRef(k) then a write through the ref (CollectionsMarshal for Dictionary):";
             yield return "                   GoMap's read path. update minus update_via_ref bounds the write path's extra cost.";
@@ -385,9 +387,10 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "    lookup_hit / lookup_batch at 10,000,000: both maps (capacity given) in one child; 1,000,000 keys drawn at";
                 yield return "      random from the whole table per pass. lookup_hit_random / lookup_batch_random at 1,000,000: the same";
                 yield return "      at 1M; update_random: m[k] = v+1 on those keys; remove_random: every key of a 1M table (built as for";
-                yield return "      remove) removed in a random permutation. The standard rows look keys up, update and remove them in the";
-                yield return "      order they were inserted (the Go program's workload), in which Dictionary reads its entries array";
-                yield return "      sequentially; random order does not give it that.";
+                yield return "      remove) removed in a random permutation; remove_batch_random: the same through RemoveKeys, 1,024 per";
+                yield return "      call. The standard rows look keys up, update and remove them in the order they were inserted (the Go";
+                yield return "      program's workload), in which Dictionary reads its entries array sequentially; random order does not";
+                yield return "      give it that.";
                 yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";
             }
         }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch and update_via_ref.</summary>
+    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch, update_via_ref and remove_batch.</summary>
     internal enum QuickOp
     {
         LookupHit,
@@ -18,6 +18,7 @@ namespace NativeGoMap.Benchmarks.Quick
         Mix90To10,
         ClearRefill,
         Remove,
+        RemoveBatch,
     }
 
     internal static class QuickOps
@@ -39,6 +40,7 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickOp.Mix90To10 => "mix90_10",
             QuickOp.ClearRefill => "clear_refill",
             QuickOp.Remove => "remove",
+            QuickOp.RemoveBatch => "remove_batch",
             _ => throw new ArgumentOutOfRangeException(nameof(op)),
         };
     }
@@ -93,15 +95,8 @@ namespace NativeGoMap.Benchmarks.Quick
                 QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, map.SumValues)),
                 QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
                 QuickOp.ClearRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, build, buildValues))),
-                QuickOp.Remove => Harness.PerPass(_reps, n, () =>
-                {
-                    TMap fresh = Workload<TKey, TValue, TMap>.Build(build, buildValues, size);
-                    long t0 = Stopwatch.GetTimestamp();
-                    Workload<TKey, TValue, TMap>.RemoveAll(fresh, present);
-                    long ticks = Stopwatch.GetTimestamp() - t0;
-                    fresh.Free();
-                    return ticks;
-                }),
+                QuickOp.Remove => Harness.PerPass(_reps, n, () => RemoveFromFresh(batched: false)),
+                QuickOp.RemoveBatch => Harness.PerPass(_reps, n, () => RemoveFromFresh(batched: true)),
                 _ => throw new ArgumentOutOfRangeException(nameof(op)),
             };
         }
@@ -126,6 +121,29 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 Workload<TKey, TValue, TMap>.Build(_keys.BuildKeys, _keys.BuildValues, hint).Free();
             }
+        }
+
+        /// <summary>
+        /// One pass of remove or remove_batch: a map built with the capacity given (untimed), then
+        /// every key removed in the lookup order (timed), one Remove per key or
+        /// <see cref="Workload{TKey, TValue, TMap}.BatchSize"/> per RemoveKeys call; returns the ticks.
+        /// </summary>
+        private long RemoveFromFresh(bool batched)
+        {
+            TMap fresh = Workload<TKey, TValue, TMap>.Build(_keys.BuildKeys, _keys.BuildValues, _keys.BuildKeys.Length);
+            long t0 = Stopwatch.GetTimestamp();
+            if (batched)
+            {
+                Workload<TKey, TValue, TMap>.RemoveAllBatched(fresh, _keys.Present);
+            }
+            else
+            {
+                Workload<TKey, TValue, TMap>.RemoveAll(fresh, _keys.Present);
+            }
+
+            long ticks = Stopwatch.GetTimestamp() - t0;
+            fresh.Free();
+            return ticks;
         }
 
         private void BuildBatchedAndFree(int iters, int hint)

@@ -255,7 +255,7 @@ namespace NativeGoMap.Benchmarks.Quick
         /// rows' op names end with <paramref name="suffix"/>. For the random-order rows
         /// (<see cref="RandomOrderSuffix"/>) also update (the same keys) and remove: every key of
         /// a table built as for the standard remove row, in a random permutation (seed
-        /// <see cref="ProbeSeed"/>).
+        /// <see cref="ProbeSeed"/>), one Remove each (remove) and through RemoveKeys (remove_batch).
         /// </summary>
         private static void Batch(int n, int reps, string suffix)
         {
@@ -295,7 +295,7 @@ namespace NativeGoMap.Benchmarks.Quick
             var removeSet = new KeySet<long, long>(keys, keys, order, order, Array.Empty<long>(), Array.Empty<uint>());
             using var goRemove = new QuickRunner<long, long, GoMapAdapter<long, long>>(removeSet, reps);
             using var dictRemove = new QuickRunner<long, long, DictionaryAdapter<long, long>>(removeSet, reps);
-            QuickRows.Pair("long", n, goRemove, dictRemove, new[] { QuickOp.Remove }, suffix, Out);
+            QuickRows.Pair("long", n, goRemove, dictRemove, new[] { QuickOp.Remove, QuickOp.RemoveBatch }, suffix, Out);
         }
 
         /// <summary>
