@@ -80,7 +80,7 @@ namespace NativeGoMap.MonoSmoke
         }
 
         /// <summary>
-        /// The span-based batches (SetValues, TryGetValues) and the pair constructor's buffered
+        /// The span-based batches (SetValues, TryGetValues, RemoveKeys) and the pair constructor's buffered
         /// path, whose elements go through references: Mono cannot bind ReadOnlySpan's indexer
         /// from a netstandard2.1 assembly.
         /// </summary>
@@ -124,6 +124,15 @@ namespace NativeGoMap.MonoSmoke
                 }
 
                 Check(copied, "the pair constructor of a 40,000-entry dictionary holds every pair");
+
+                int removed = map.RemoveKeys(keys.AsSpan(0, n / 2));
+                bool gone = removed == n / 2 && map.Count == n - (n / 2) && map.RemoveKeys(keys.AsSpan(0, 10)) == 0;
+                for (int i = 0; i < n; i++)
+                {
+                    gone &= map.ContainsKey(keys[i]) == (i >= n / 2);
+                }
+
+                Check(gone, "RemoveKeys removes the first half of the keys, and nothing when given them again");
             }
         }
 
