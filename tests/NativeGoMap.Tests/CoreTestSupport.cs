@@ -139,6 +139,16 @@ namespace NativeGoMap.Tests.CoreSupport
     }
 
     /// <summary>
+    /// Key counts for the batches (TryGetValues, SetValues, RemoveKeys): none, one, and each
+    /// side of their block boundaries (16-key prefetch blocks, two in flight, and the 256-key
+    /// runs of writes to a table the caches hold), then many.
+    /// </summary>
+    public static class BatchSizes
+    {
+        public static TheoryData<int> AroundTheBlocks => new() { 0, 1, 15, 16, 17, 31, 32, 33, 48, 49, 255, 256, 257, 1000 };
+    }
+
+    /// <summary>
     /// Default equality and hashing for long, but hashing one chosen key throws while armed: a
     /// write of that key fails before it touches the map (the batched writes' failure tests).
     /// </summary>

@@ -131,15 +131,7 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(15)]
-        [InlineData(16)]
-        [InlineData(17)]
-        [InlineData(31)]
-        [InlineData(32)]
-        [InlineData(33)]
-        [InlineData(1000)]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
         public void RemoveKeys_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
         {
             (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 4, CapacityHint = 40_000 }, 1000);
@@ -147,6 +139,25 @@ namespace NativeGoMap.Tests
             using (looped)
             {
                 Assert.True(batched.BatchSetPrefetches);
+                var keys = new long[n];
+                for (int i = 0; i < n; i++)
+                {
+                    keys[i] = (i * 37) % 1500; // two thirds present
+                }
+
+                AssertRemoveKeysMatchesLoop(batched, looped, keys);
+            }
+        }
+
+        [Theory]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
+        public void RemoveKeys_OnATableTheCachesHold_AnyNumberOfKeys_AroundTheRuns(int n)
+        {
+            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 11 }, 1000);
+            using (batched)
+            using (looped)
+            {
+                Assert.False(batched.BatchSetPrefetches); // written in runs of 256 keys
                 var keys = new long[n];
                 for (int i = 0; i < n; i++)
                 {

@@ -150,15 +150,7 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(15)]
-        [InlineData(16)]
-        [InlineData(17)]
-        [InlineData(31)]
-        [InlineData(32)]
-        [InlineData(33)]
-        [InlineData(1000)]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
         public void SetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
         {
             (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 5, CapacityHint = 40_000 }, 100);
@@ -166,6 +158,27 @@ namespace NativeGoMap.Tests
             using (looped)
             {
                 Assert.True(batched.BatchSetPrefetches);
+                var keys = new long[n];
+                var values = new long[n];
+                for (int i = 0; i < n; i++)
+                {
+                    keys[i] = (i * 37) % 150; // two thirds present
+                    values[i] = -i;
+                }
+
+                AssertSetValuesMatchesLoop(batched, looped, keys, values);
+            }
+        }
+
+        [Theory]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
+        public void SetValues_OnATableTheCachesHold_AnyNumberOfKeys_AroundTheRuns(int n)
+        {
+            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 10 }, 100);
+            using (batched)
+            using (looped)
+            {
+                Assert.False(batched.BatchSetPrefetches); // written in runs of 256 keys
                 var keys = new long[n];
                 var values = new long[n];
                 for (int i = 0; i < n; i++)

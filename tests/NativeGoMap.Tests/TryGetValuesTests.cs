@@ -109,17 +109,7 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(15)]
-        [InlineData(16)]
-        [InlineData(17)]
-        [InlineData(31)]
-        [InlineData(32)]
-        [InlineData(33)]
-        [InlineData(48)]
-        [InlineData(49)]
-        [InlineData(1000)]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
         public void TryGetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
         {
             using var map = MapBeyondTheCacheBound(2);
