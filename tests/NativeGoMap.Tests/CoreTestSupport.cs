@@ -146,6 +146,22 @@ namespace NativeGoMap.Tests.CoreSupport
     public static class BatchSizes
     {
         public static TheoryData<int> AroundTheBlocks => new() { 0, 1, 15, 16, 17, 31, 32, 33, 48, 49, 255, 256, 257, 1000 };
+
+        /// <summary><see cref="AroundTheBlocks"/> for a batched write, each into a table beyond the caches (prefetched blocks, true) and into one they hold (runs, false).</summary>
+        public static TheoryData<int, bool> AroundTheBlocksAndRuns
+        {
+            get
+            {
+                var data = new TheoryData<int, bool>();
+                foreach (int n in AroundTheBlocks)
+                {
+                    data.Add(n, true);
+                    data.Add(n, false);
+                }
+
+                return data;
+            }
+        }
     }
 
     /// <summary>

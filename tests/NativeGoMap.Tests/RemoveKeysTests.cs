@@ -131,33 +131,14 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
-        public void RemoveKeys_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
+        [MemberData(nameof(BatchSizes.AroundTheBlocksAndRuns), MemberType = typeof(BatchSizes))]
+        public void RemoveKeys_AnyNumberOfKeys_AroundThePrefetchBlocksAndTheRuns(int n, bool beyondTheCaches)
         {
-            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 4, CapacityHint = 40_000 }, 1000);
+            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 4, CapacityHint = beyondTheCaches ? 40_000 : 0 }, 1000);
             using (batched)
             using (looped)
             {
-                Assert.True(batched.BatchSetPrefetches);
-                var keys = new long[n];
-                for (int i = 0; i < n; i++)
-                {
-                    keys[i] = (i * 37) % 1500; // two thirds present
-                }
-
-                AssertRemoveKeysMatchesLoop(batched, looped, keys);
-            }
-        }
-
-        [Theory]
-        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
-        public void RemoveKeys_OnATableTheCachesHold_AnyNumberOfKeys_AroundTheRuns(int n)
-        {
-            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 11 }, 1000);
-            using (batched)
-            using (looped)
-            {
-                Assert.False(batched.BatchSetPrefetches); // written in runs of 256 keys
+                Assert.Equal(beyondTheCaches, batched.BatchSetPrefetches); // else written in runs of 256 keys
                 var keys = new long[n];
                 for (int i = 0; i < n; i++)
                 {

@@ -150,35 +150,14 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
-        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
-        public void SetValues_AnyNumberOfKeys_AroundThePrefetchBlock(int n)
+        [MemberData(nameof(BatchSizes.AroundTheBlocksAndRuns), MemberType = typeof(BatchSizes))]
+        public void SetValues_AnyNumberOfKeys_AroundThePrefetchBlocksAndTheRuns(int n, bool beyondTheCaches)
         {
-            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 5, CapacityHint = 40_000 }, 100);
+            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 5, CapacityHint = beyondTheCaches ? 40_000 : 0 }, 100);
             using (batched)
             using (looped)
             {
-                Assert.True(batched.BatchSetPrefetches);
-                var keys = new long[n];
-                var values = new long[n];
-                for (int i = 0; i < n; i++)
-                {
-                    keys[i] = (i * 37) % 150; // two thirds present
-                    values[i] = -i;
-                }
-
-                AssertSetValuesMatchesLoop(batched, looped, keys, values);
-            }
-        }
-
-        [Theory]
-        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
-        public void SetValues_OnATableTheCachesHold_AnyNumberOfKeys_AroundTheRuns(int n)
-        {
-            (GoMap<long, long> batched, GoMap<long, long> looped) = TwinMaps(new GoMapOptions { Seed = 10 }, 100);
-            using (batched)
-            using (looped)
-            {
-                Assert.False(batched.BatchSetPrefetches); // written in runs of 256 keys
+                Assert.Equal(beyondTheCaches, batched.BatchSetPrefetches); // else written in runs of 256 keys
                 var keys = new long[n];
                 var values = new long[n];
                 for (int i = 0; i < n; i++)
