@@ -419,7 +419,7 @@ namespace NativeGoMap
         /// <c>&lt;int&gt;</c> 15.0-29.4 → 9.2-13.0 ns per key, <c>&lt;long&gt;</c> 26.9-28.7 →
         /// 12.7-13.4, <c>&lt;Guid&gt;</c> 37.7-64.2 → 15.2-20.7 (2.4-3.9 times Dictionary's
         /// indexer); at 1,000, where nothing is prefetched, 0.2-0.5 ns per key slower than the
-        /// loop (the two calls per block). The writes run in <see cref="SetEach"/> and
+        /// loop then (the two calls per block of 16; see the runs below). The writes run in <see cref="SetEach"/> and
         /// <see cref="RemoveEach"/>: with the set inlined into this method's block loop, the JIT
         /// kept the index, the block's end and the values' reference on the stack, and 1,000-entry
         /// batches took 0.5-0.7 ns per key more than the loop. A table the caches hold is written
@@ -442,7 +442,7 @@ namespace NativeGoMap
             int written = 0;
             for (int start = 0; start < keys.Length;)
             {
-                int next = start + Math.Min(ahead ? Block : Run, keys.Length - start); // at most keys.Length: start + Block could wrap
+                int next = start + Math.Min(ahead ? Block : Run, keys.Length - start); // at most keys.Length: start + Block (or Run) could wrap
                 if (ahead && next < keys.Length)
                 {
                     PrefetchForWrites(ref key0, next, Math.Min(Block, keys.Length - next));
