@@ -194,7 +194,8 @@ namespace NativeGoMap.Benchmarks.Bdn
     }
 
     /// <summary>
-    /// Remove all N keys. Needs a freshly built map per invocation, so each iteration is one
+    /// Remove all N keys, one Remove per key (Remove) and through GoMap.RemoveKeys 1,024 keys per
+    /// call (RemoveBatch; Dictionary still one Remove per key). Needs a freshly built map per invocation, so each iteration is one
     /// invocation after an [IterationSetup] that builds the map (untimed, as in the Go program's
     /// remove). At N = 1,000 an iteration is only microseconds long and BenchmarkDotNet warns
     /// about it (MinIterationTime); 15 iterations average that out, but expect more noise here
@@ -234,7 +235,7 @@ namespace NativeGoMap.Benchmarks.Bdn
         }
 
         /// <summary>A fresh Dictionary with capacity N.</summary>
-        [IterationSetup(Target = nameof(Remove_Dictionary))]
+        [IterationSetup(Targets = new[] { nameof(Remove_Dictionary), nameof(RemoveBatch_Dictionary) })]
         public void BuildDictionary()
         {
             _dict = default;
@@ -242,11 +243,11 @@ namespace NativeGoMap.Benchmarks.Bdn
         }
 
         /// <summary>A fresh GoMap with capacity N.</summary>
-        [IterationSetup(Target = nameof(Remove_GoMap))]
+        [IterationSetup(Targets = new[] { nameof(Remove_GoMap), nameof(RemoveBatch_GoMap) })]
         public void BuildGoMap() => _goMap = Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.Build(_keys.Present, _keys.Values, N);
 
         /// <summary>Frees the GoMap.</summary>
-        [IterationCleanup(Target = nameof(Remove_GoMap))]
+        [IterationCleanup(Targets = new[] { nameof(Remove_GoMap), nameof(RemoveBatch_GoMap) })]
         public void FreeGoMap() => _goMap.Free();
 
         /// <summary>Remove of the N present keys.</summary>
@@ -256,5 +257,13 @@ namespace NativeGoMap.Benchmarks.Bdn
         /// <summary>Remove of the N present keys.</summary>
         [Benchmark, BenchmarkCategory("Remove")]
         public void Remove_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.RemoveAll(_goMap, _keys.Present);
+
+        /// <summary>The same removes, 1,024 keys per call: one Remove per key for Dictionary.</summary>
+        [Benchmark(Baseline = true), BenchmarkCategory("RemoveBatch")]
+        public void RemoveBatch_Dictionary() => Workload<TKey, TValue, DictionaryAdapter<TKey, TValue>>.RemoveAllBatched(_dict, _keys.Present);
+
+        /// <summary>The same removes through GoMap.RemoveKeys, 1,024 keys per call.</summary>
+        [Benchmark, BenchmarkCategory("RemoveBatch")]
+        public void RemoveBatch_GoMap() => Workload<TKey, TValue, GoMapAdapter<TKey, TValue>>.RemoveAllBatched(_goMap, _keys.Present);
     }
 }
