@@ -13,7 +13,7 @@ namespace NativeGoMap
         /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>
         internal bool BatchLookupPrefetches => _buckets != null && !BatchFitsInCache(_b);
 
-        /// <summary>Test hook: whether SetValues on this map now prefetches the next block's buckets (false: key by key, or no array).</summary>
+        /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now prefetch the next block's buckets (false: runs of writes without prefetching, or no array).</summary>
         internal bool BatchSetPrefetches => WritesPrefetch();
 
         /// <summary>Test hook: whether the pair constructor, for a map of this one's size, key type and comparer, adds its pairs through its stack buffers (AddAllBuffered).</summary>
