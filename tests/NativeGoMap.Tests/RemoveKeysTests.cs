@@ -23,7 +23,6 @@ namespace NativeGoMap.Tests
             where TKey : unmanaged
             where TValue : unmanaged
         {
-            valueComparer ??= EqualityComparer<TValue>.Default;
             int loopRemoved = 0;
             foreach (TKey key in keys)
             {
@@ -41,11 +40,7 @@ namespace NativeGoMap.Tests
                 expected.Add(kv.Key, kv.Value);
             }
 
-            foreach (KeyValuePair<TKey, TValue> kv in batched)
-            {
-                Assert.True(expected.TryGetValue(kv.Key, out TValue v), "RemoveKeys left a key that the loop of removes did not");
-                Assert.True(valueComparer.Equals(v, kv.Value), "RemoveKeys and the loop of removes left different values");
-            }
+            MapAssert.EnumeratesAs(batched, expected, keyComparer, valueComparer);
         }
 
         /// <summary>Keys 0..n-1, two thirds of them given once and a third twice, and as many absent ones (negative), shuffled.</summary>

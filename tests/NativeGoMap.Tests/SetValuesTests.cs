@@ -23,7 +23,6 @@ namespace NativeGoMap.Tests
             where TKey : unmanaged
             where TValue : unmanaged
         {
-            valueComparer ??= EqualityComparer<TValue>.Default;
             long before = looped.LongCount;
             for (int i = 0; i < keys.Length; i++)
             {
@@ -41,11 +40,7 @@ namespace NativeGoMap.Tests
                 expected.Add(kv.Key, kv.Value);
             }
 
-            foreach (KeyValuePair<TKey, TValue> kv in batched)
-            {
-                Assert.True(expected.TryGetValue(kv.Key, out TValue v), "SetValues left a key that the loop of sets did not");
-                Assert.True(valueComparer.Equals(v, kv.Value), "SetValues and the loop of sets left different values");
-            }
+            MapAssert.EnumeratesAs(batched, expected, keyComparer, valueComparer);
         }
 
         /// <summary>Keys 0..n-1 given twice each (the second time with another value) and as many new ones, shuffled.</summary>
