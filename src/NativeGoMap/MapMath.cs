@@ -410,6 +410,19 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong NonZeroMask(ulong x) => (ulong)((long)(x | (0UL - x)) >> 63);
 
+        /// <summary>The index of the lowest set bit of <paramref name="mask"/> (64 for none), as a native-sized value.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static nuint LowestBit(ulong mask)
+        {
+#if !NETSTANDARD2_1
+            if (Bmi1.X64.IsSupported)
+            {
+                return (nuint)Bmi1.X64.TrailingZeroCount(mask);
+            }
+#endif
+            return (nuint)BitOperations.TrailingZeroCount(mask);
+        }
+
         /// <summary>The slot index of the lowest set byte of a match mask.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static int FirstSlot(ulong mask) => BitOperations.TrailingZeroCount(mask) >> 3;

@@ -195,9 +195,9 @@ namespace NativeGoMap.Tests
                 {
                     int slot = ((bit % 8) + offset) % 8;
                     byte* bucket = group + ((bit / 8) * l.BucketSize);
-                    ushort* e = BucketLayout<TKey, TValue>.WalkEntry(row, bit);
-                    Assert.True(BucketLayout<TKey, TValue>.WalkKey(group, e) == (TKey*)(bucket + l.KeysOffset + (slot * l.KeySlotSize)), $"key of offset {offset}, bit {bit}");
-                    Assert.True(BucketLayout<TKey, TValue>.WalkValue(group, e) == (TValue*)(bucket + l.ValuesOffset + (slot * l.ValueSlotSize)), $"value of offset {offset}, bit {bit}");
+                    ulong mask = ulong.MaxValue << bit; // the lowest set bit is the one looked up
+                    Assert.True(BucketLayout<TKey, TValue>.WalkKey(group, row, mask) == (TKey*)(bucket + l.KeysOffset + (slot * l.KeySlotSize)), $"key of offset {offset}, bit {bit}");
+                    Assert.True(BucketLayout<TKey, TValue>.WalkValue(group, row, mask) == (TValue*)(bucket + l.ValuesOffset + (slot * l.ValueSlotSize)), $"value of offset {offset}, bit {bit}");
                 }
             }
         }
@@ -241,9 +241,9 @@ namespace NativeGoMap.Tests
                     for (int bit = 0; bit < 64; bit++)
                     {
                         int slotIndex = ((bit / 8) * 8) + (((bit % 8) + offset) % 8);
-                        ushort* e = BucketLayout<Blob200, Blob200>.WalkEntry(row, bit);
-                        Assert.True(BucketLayout<Blob200, Blob200>.WalkKey(g, e) == (Blob200*)(blk + (2 * slotIndex)), $"key of offset {offset}, bit {bit}");
-                        Assert.True(BucketLayout<Blob200, Blob200>.WalkValue(g, e) == (Blob200*)(blk + (2 * slotIndex) + 1), $"value of offset {offset}, bit {bit}");
+                        ulong mask = ulong.MaxValue << bit; // the lowest set bit is the one looked up
+                        Assert.True(BucketLayout<Blob200, Blob200>.WalkKey(g, row, mask) == (Blob200*)(blk + (2 * slotIndex)), $"key of offset {offset}, bit {bit}");
+                        Assert.True(BucketLayout<Blob200, Blob200>.WalkValue(g, row, mask) == (Blob200*)(blk + (2 * slotIndex) + 1), $"value of offset {offset}, bit {bit}");
                     }
                 }
             }
