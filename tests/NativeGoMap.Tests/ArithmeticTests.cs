@@ -203,6 +203,17 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Fact]
+        public void LowestBit_IsTheIndexOfTheLowestSetBit_And64ForNone()
+        {
+            Assert.Equal((nuint)64, MapMath.LowestBit(0));
+            for (int bit = 0; bit < 64; bit++)
+            {
+                Assert.Equal((nuint)bit, MapMath.LowestBit(1UL << bit));
+                Assert.Equal((nuint)bit, MapMath.LowestBit(ulong.MaxValue << bit)); // higher bits set too
+            }
+        }
+
         // ---- SWAR helpers: exact for every byte value in every slot ----
 
         private static ulong WithByte(ulong background, int slot, byte value) =>
