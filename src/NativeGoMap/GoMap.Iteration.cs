@@ -1189,8 +1189,9 @@ namespace NativeGoMap
             /// for folding it into the state word), or both: 1,000 entries 0.93-1.02 ns (and two
             /// slow rounds, 1.56 and 1.65) against 1.00-1.09 as it is; 1,000,000 1.43-1.89 (once
             /// 2.43) against 1.47-1.58. (On 2026-12-05 the 64-bit count went in with two more
-            /// instructions out: 14 for <c>&lt;long,long&gt;</c>, from 17 before it (see MoveNext); 6-10 % at 1,000
-            /// and 5-7 % at 1,000,000 in two alternated pairs and two of the quick comparison.)
+            /// instructions out: 14 for <c>&lt;long,long&gt;</c>, from 17 before it (see
+            /// MoveNext); 6-10 % at 1,000 and 5-7 % at 1,000,000 in two alternated pairs and two
+            /// of the quick comparison.)
             /// For <c>&lt;int,Entity64&gt;</c> the step is 22 instructions:
             /// the JIT keeps the 64-byte value, the key and the step's state word on the stack
             /// (the state word loaded and stored back at every step); without the epoch compare it

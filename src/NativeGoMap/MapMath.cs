@@ -95,8 +95,8 @@ namespace NativeGoMap
         /// more on the way from the hash to the tophash compare, where the branch is predicted.
         /// The byte is made from a 32-bit value: computed as a byte, the JIT zero-extended it
         /// after the shift (<c>shr</c>, <c>movzx</c>) and copied it again for the compare; from
-        /// 32 bits, one <c>movzx</c> where both ways join (one instruction fewer per lookup, update
-        /// and remove; JitDisasm, 2026-12-05).
+        /// 32 bits, one <c>movzx</c> where both ways join (one instruction fewer in the JIT's
+        /// lookup loops, 2026-12-05).
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte TopHash(ulong hash)
