@@ -164,6 +164,24 @@ namespace NativeGoMap.Tests.CoreSupport
         }
     }
 
+    /// <summary>The batched-write suites' twins: a map for the batch and one for the loop of single writes it must equal.</summary>
+    public static class BatchTwins
+    {
+        /// <summary>Two maps with the same seed, options and comparer, both holding keys 0..<paramref name="present"/>-1 with value key × <paramref name="valueFactor"/>.</summary>
+        public static (GoMap<long, long> Batched, GoMap<long, long> Looped) Make(GoMapOptions options, int present, long valueFactor, IEqualityComparer<long>? comparer = null)
+        {
+            var a = new GoMap<long, long>(options, comparer);
+            var b = new GoMap<long, long>(options, comparer);
+            for (long k = 0; k < present; k++)
+            {
+                a[k] = k * valueFactor;
+                b[k] = k * valueFactor;
+            }
+
+            return (a, b);
+        }
+    }
+
     /// <summary>
     /// Default equality and hashing for long, but hashing one chosen key throws while armed: a
     /// write of that key fails before it touches the map (the batched writes' failure tests).

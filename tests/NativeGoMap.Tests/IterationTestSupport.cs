@@ -277,6 +277,29 @@ namespace NativeGoMap.Tests
             return fewest;
         }
 
+        /// <summary>
+        /// <see cref="AllocatedBy"/> of 100 calls of <paramref name="call"/> in a row (the batch
+        /// APIs' allocation tests): <paramref name="calls"/> counts every call made, warm-up runs
+        /// included, and <paramref name="sum"/> adds up their results.
+        /// </summary>
+        public static long AllocatedByHundredCalls(Func<int> call, out long calls, out long sum)
+        {
+            long n = 0, total = 0;
+            long allocated = AllocatedBy(() =>
+            {
+                for (int i = 0; i < 100; i++)
+                {
+                    total += call();
+                    n++;
+                }
+
+                return total;
+            });
+            calls = n;
+            sum = total;
+            return allocated;
+        }
+
         /// <summary>Fills a map with keys 0..n-1, value = key * 10; with <paramref name="goDoubling"/>, its growths double at every size as Go's (DoubleLikeGoForTest).</summary>
         public static GoMap<int, long> IntMap(int n, ulong? seed = null, long capacityHint = 0, ConcurrencyChecks checks = ConcurrencyChecks.Go, bool goDoubling = false)
         {

@@ -64,18 +64,8 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>Two maps with the same seed and options, both holding keys 0..present-1 (value = key × 3).</summary>
-        private static (GoMap<long, long> Batched, GoMap<long, long> Looped) TwinMaps(GoMapOptions options, int present, IEqualityComparer<long>? comparer = null)
-        {
-            var a = new GoMap<long, long>(options, comparer);
-            var b = new GoMap<long, long>(options, comparer);
-            for (long k = 0; k < present; k++)
-            {
-                a[k] = k * 3;
-                b[k] = k * 3;
-            }
-
-            return (a, b);
-        }
+        private static (GoMap<long, long> Batched, GoMap<long, long> Looped) TwinMaps(GoMapOptions options, int present, IEqualityComparer<long>? comparer = null) =>
+            BatchTwins.Make(options, present, valueFactor: 3, comparer);
 
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
@@ -295,18 +285,7 @@ namespace NativeGoMap.Tests
 
             Assert.Equal(prefetching, map.BatchSetPrefetches);
             long[] keys = MixedRemoves(1000, 10);
-            long removed = 0;
-            long HundredCalls()
-            {
-                for (int i = 0; i < 100; i++)
-                {
-                    removed += map.RemoveKeys(keys);
-                }
-
-                return removed;
-            }
-
-            Assert.Equal(0, IterationHelpers.AllocatedBy(HundredCalls));
+            Assert.Equal(0, IterationHelpers.AllocatedByHundredCalls(() => map.RemoveKeys(keys), out _, out long removed));
             Assert.Equal(1000, removed); // the present keys, on the first call only
         }
 

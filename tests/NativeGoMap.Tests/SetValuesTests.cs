@@ -64,19 +64,9 @@ namespace NativeGoMap.Tests
             return (keys, values);
         }
 
-        /// <summary>Two maps with the same seed and options, both holding keys 0..present-1.</summary>
-        private static (GoMap<long, long> Batched, GoMap<long, long> Looped) TwinMaps(GoMapOptions options, int present, IEqualityComparer<long>? comparer = null)
-        {
-            var a = new GoMap<long, long>(options, comparer);
-            var b = new GoMap<long, long>(options, comparer);
-            for (long k = 0; k < present; k++)
-            {
-                a[k] = k;
-                b[k] = k;
-            }
-
-            return (a, b);
-        }
+        /// <summary>Two maps with the same seed and options, both holding keys 0..present-1 (value = key).</summary>
+        private static (GoMap<long, long> Batched, GoMap<long, long> Looped) TwinMaps(GoMapOptions options, int present, IEqualityComparer<long>? comparer = null) =>
+            BatchTwins.Make(options, present, valueFactor: 1, comparer);
 
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
@@ -274,18 +264,7 @@ namespace NativeGoMap.Tests
 
             Assert.Equal(prefetching, map.BatchSetPrefetches);
             (long[] keys, long[] values) = MixedWrites(1000, 9);
-            long added = 0;
-            long HundredCalls()
-            {
-                for (int i = 0; i < 100; i++)
-                {
-                    added += map.SetValues(keys, values);
-                }
-
-                return added;
-            }
-
-            Assert.Equal(0, IterationHelpers.AllocatedBy(HundredCalls));
+            Assert.Equal(0, IterationHelpers.AllocatedByHundredCalls(() => map.SetValues(keys, values), out _, out long added));
             Assert.Equal(1000, added); // the new keys, on the first call only
         }
 

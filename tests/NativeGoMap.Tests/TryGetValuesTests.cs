@@ -233,19 +233,7 @@ namespace NativeGoMap.Tests
             long[] keys = MixedKeys(1000, 6);
             var values = new long[keys.Length];
             var found = new bool[keys.Length];
-            long calls = 0, hits = 0;
-            long HundredCalls()
-            {
-                for (int i = 0; i < 100; i++)
-                {
-                    hits += map.TryGetValues(keys, values, found);
-                    calls++;
-                }
-
-                return hits;
-            }
-
-            Assert.Equal(0, IterationHelpers.AllocatedBy(HundredCalls));
+            Assert.Equal(0, IterationHelpers.AllocatedByHundredCalls(() => map.TryGetValues(keys, values, found), out long calls, out long hits));
             Assert.Equal(calls * 1000, hits);
         }
 
