@@ -56,6 +56,100 @@ namespace NativeGoMap
         public Enumerator GetEnumerator() => new Enumerator(this, ordered: false);
 
         /// <summary>
+        /// What <see cref="StartEnumeration"/> hands the enumerator's constructor: the
+        /// registration (slot and ticket), the array and B as one word, the start's random bits,
+        /// and whether the inline walk is armed, with the state word and epoch it compares.
+        /// </summary>
+        private readonly struct EnumerationStart
+        {
+            internal EnumerationStart(int slot, ulong ticket, nuint table, ulong random, ulong clearSeq, bool armed, long state, long* epochWord, long epoch)
+            {
+                Slot = slot;
+                Ticket = ticket;
+                Table = table;
+                Random = random;
+                ClearSeq = clearSeq;
+                Armed = armed;
+                State = state;
+                EpochWord = epochWord;
+                Epoch = epoch;
+            }
+
+            internal readonly ulong Ticket;    // 0: not registered (an empty map's enumerator)
+            internal readonly nuint Table;     // the array and B from one word (_table's form); 0 for an empty map
+            internal readonly ulong Random;    // the start bucket's and slot offset's bits
+            internal readonly ulong ClearSeq;  // the map's clear count at the start
+            internal readonly long State;      // the state word the armed walk compares
+            internal readonly long* EpochWord; // the epoch the armed walk compares (IterRegistration.IdleEpochWord when not registered or not armed)
+            internal readonly long Epoch;      // *EpochWord as read after the registration
+            internal readonly int Slot;
+            internal readonly bool Armed;      // the first MoveNext may take the inline walk
+        }
+
+        /// <summary>
+        /// The work of Go's mapiterinit for <see cref="Enumerator"/>'s constructor, which sets
+        /// the fields from what this returns: checks the map, registers the enumerator (not for
+        /// an empty map), and reads B, the array and the start between the state word's checks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private EnumerationStart StartEnumeration(bool ordered)
+        {
+            CheckUsable();
+            if (_count == 0)
+            {
+                // Go's mapiterinit: nothing to walk, nothing to register. On a Go-mode map the
+                // first MoveNext ends in line, unregistered (no ticket), while the map is not
+                // written or disposed; else its slow step does (MoveNextSlow). Its epoch word is
+                // the idle one, which never changes: its end checks the flags itself.
+                long* idle = IterRegistration.IdleEpochWord;
+                bool plain = TryBeginPlainRead(out long state);
+                return new EnumerationStart(0, 0, 0, 0, 0, plain, state, idle, plain ? *idle : NotFast);
+            }
+
+            int slot = RegisterIterator(out ulong ticket, out long* epochWord, out long epoch, out ulong random); // the epoch before the flags (BeginRead), as in MoveNextSlow
+
+            // B and the array come from one word, and the start bucket from that same B: a
+            // write racing this start (misuse) can then at worst be detected, never send the
+            // walk past the end of the array.
+            long token;
+            try
+            {
+                token = BeginRead(GoMessages.ConcurrentIterationWrite);
+            }
+            catch
+            {
+                UnregisterIterator(slot, ticket);
+                throw;
+            }
+
+            nuint table = Volatile.Read(ref _table);
+            nuint oldTable = _oldTable;
+            ulong r = ordered ? OrderedStart(token & ~TokenAnnounced) : random;
+            ulong clearSeq = _clearSeq;
+            try
+            {
+                EndRead(token, GoMessages.ConcurrentIterationWrite);
+            }
+            catch
+            {
+                UnregisterIterator(slot, ticket);
+                throw;
+            }
+
+            // No growth runs: the first MoveNext may take the inline walk from the start bucket,
+            // while no registration ends and nothing is written, as after a slow step (see
+            // MoveNextSlow's epoch). MoveNext also wraps and ends in line. Before (2026-12-04),
+            // the first step, the wrap and the end each went through SlowStep, whose 432-byte
+            // copies in and out were a quarter of a 16-entry enumeration's perf samples: 16-entry
+            // <long,long> enumerations 150-157 → 62-67 ns, 1,000 entries 1,118-1,145 →
+            // 970-1,063 ns (probe and quick comparison, alternated processes). The end's call
+            // costs the hot step three register moves where the paths join (20 instructions
+            // instead of 17), not seen in 1,000- or 1,000,000-entry walks.
+            bool armed = BucketLayout<TKey, TValue>.TableArray(table) != null && oldTable == 0 && (_flags & FlagStrict) == 0;
+            return new EnumerationStart(slot, ticket, table, r, clearSeq, armed, token & ~TokenAnnounced, armed ? epochWord : IterRegistration.IdleEpochWord, epoch);
+        }
+
+        /// <summary>
         /// Takes the registration lock: a map's first registration (which allocates the fast slots'
         /// table), registrations beyond the fast slots and their ends, the locked table's walk
         /// epochs' bumps (IterSlot.Epoch) and SetFlag's, the deferred list's promotion and
@@ -715,92 +809,68 @@ namespace NativeGoMap
             private bool _done;
             private bool _hasCurrent;
 
-            /// <summary>Go's mapiterinit. <paramref name="ordered"/>: take the start from <see cref="OrderedStart"/>, not the RNG.</summary>
+            /// <summary>
+            /// Go's mapiterinit. <paramref name="ordered"/>: take the start from <see cref="OrderedStart"/>, not the RNG.
+            /// The registration and the reads of the map are <see cref="StartEnumeration"/>'s, out of
+            /// line; here, in line in the caller, only the fields are set from what it returns.
+            /// </summary>
+            /// <remarks>
+            /// In line so that a foreach's enumerator is built where it lives (in registers and
+            /// its stack home), each field set once. Out of line before (2026-12-05), the whole
+            /// constructor wrote the struct through a reference (cleared first, then field by
+            /// field), and the caller copied the 224 bytes into its own home with four 64-byte
+            /// loads, which had to wait for those narrow stores to reach the cache (a store
+            /// cannot be forwarded to a wider load); with the two locked instructions of the
+            /// registration, that copy held most of the perf samples of a 1-entry enumeration.
+            /// </remarks>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             internal Enumerator(GoMap<TKey, TValue> map, bool ordered)
             {
-                this = default;
-                _fastEpoch = NotFast; // compared with an epoch, it never matches (epochs count up from 0)
-                _epochWord = IterRegistration.IdleEpochWord; // until a step arms the walk: never null where the walk may compare it
+                EnumerationStart start = map.StartEnumeration(ordered);
                 _map = map;
                 _walkMap = map;
                 _ordered = ordered;
-                map.CheckUsable();
-                if (map._count == 0)
-                {
-                    _done = true; // Go's mapiterinit: nothing to walk, nothing to register
-                    if (map.TryBeginPlainRead(out long state))
-                    {
-                        // A Go-mode map: the first MoveNext ends in line, unregistered (no
-                        // ticket), while the map is not written or disposed; else its slow step
-                        // does (MoveNextSlow).
-                        // Its epoch word is the idle one, which never changes: its end checks
-                        // the flags itself.
-                        _wrapped = true; // and _next == _stop: the walk is at its end
-                        _stepState = state;
-                        _fastEpoch = *_epochWord; // 0
-                    }
-
-                    return;
-                }
-
-                _slot = map.RegisterIterator(out _ticket, out long* epochWord, out long epoch, out ulong random); // the epoch before the flags (BeginRead), as in MoveNextSlow
-
-                // B and the array come from one word, and the start bucket from that same B: a
-                // write racing this start (misuse) can then at worst be detected, never send the
-                // walk past the end of the array.
-                long token;
-                try
-                {
-                    token = map.BeginRead(GoMessages.ConcurrentIterationWrite);
-                }
-                catch
-                {
-                    map.UnregisterIterator(_slot, _ticket);
-                    throw;
-                }
-
-                nuint table = Volatile.Read(ref map._table);
-                nuint oldTable = map._oldTable;
-                _b = BucketLayout<TKey, TValue>.TableB(table);
-                _buckets = BucketLayout<TKey, TValue>.TableArray(table);
-                ulong r = ordered ? map.OrderedStart(token & ~TokenAnnounced) : random;
-                _startBucket = r & MapMath.BucketMask(_b);
-                _offset = (int)((r >> _b) & (MapMath.BucketCnt - 1));
-                _walkRow = BucketLayout<TKey, TValue>.WalkRow(_offset);
-                _prefetchAhead = WalkPrefetchAhead(_b);
-                _bucket = _startBucket;
+                _slot = start.Slot;
+                _ticket = start.Ticket;
+                int b = BucketLayout<TKey, TValue>.TableB(start.Table);
+                byte* buckets = BucketLayout<TKey, TValue>.TableArray(start.Table);
+                ulong first = start.Random & MapMath.BucketMask(b);
+                int offset = (int)((start.Random >> b) & (MapMath.BucketCnt - 1));
+                _b = b;
+                _buckets = buckets;
+                _startBucket = first;
+                _bucket = first;
+                _offset = offset;
+                _walkRow = BucketLayout<TKey, TValue>.WalkRow(offset);
+                _prefetchAhead = WalkPrefetchAhead(b);
                 _checkBucket = NoCheck;
-                _clearSeq = map._clearSeq;
-                _done = _buckets == null;
-                try
-                {
-                    map.EndRead(token, GoMessages.ConcurrentIterationWrite);
-                }
-                catch
-                {
-                    map.UnregisterIterator(_slot, _ticket);
-                    throw;
-                }
+                _clearSeq = start.ClearSeq;
+                _done = buckets == null;
 
-                if (!_done && oldTable == 0 && (map._flags & FlagStrict) == 0)
-                {
-                    // No growth runs: the first MoveNext may take the inline walk from the start
-                    // bucket (a null tail and no group bits: nothing yielded yet; MoveNextSlow
-                    // then finds IterNext's fields as set above), while no registration ends and
-                    // nothing is written, as after a slow step (see MoveNextSlow's epoch).
-                    // MoveNext also wraps and ends in line. Before (2026-12-04), the first step,
-                    // the wrap and the end each went through SlowStep, whose 432-byte copies in
-                    // and out were a quarter of a 16-entry enumeration's perf samples: 16-entry
-                    // <long,long> enumerations 150-157 → 62-67 ns, 1,000 entries 1,118-1,145 →
-                    // 970-1,063 ns (probe and quick comparison, alternated processes). The end's
-                    // call costs the hot step three register moves where the paths join (20
-                    // instructions instead of 17), not seen in 1,000- or 1,000,000-entry walks.
-                    _next = BucketLayout<TKey, TValue>.Bucket(_buckets, _startBucket);
-                    _stop = BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.BucketShift(_b));
-                    _stepState = token & ~TokenAnnounced;
-                    _epochWord = epochWord;
-                    _fastEpoch = epoch;
-                }
+                // Armed (see StartEnumeration): the first MoveNext may take the inline walk from
+                // the start bucket (a null tail and no group bits: nothing yielded yet;
+                // MoveNextSlow then finds IterNext's fields as set above). An empty map's
+                // enumerator has no array: its walk is at its end (_next == _stop, wrapped).
+                _wrapped = start.Armed && buckets == null;
+                _next = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, first) : null;
+                _stop = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, MapMath.BucketShift(b)) : null;
+                _stepState = start.Armed ? start.State : 0;
+                _epochWord = start.EpochWord; // never null where the walk may compare it
+                _fastEpoch = start.Armed ? start.Epoch : NotFast; // compared with an epoch, NotFast never matches (epochs count up from 0)
+                _bptr = null;
+                _i = 0;
+                _mask = 0;
+                _fast = false;
+                _fastMask = 0;
+                _tail = null;
+                _onOld = false;
+                _groupArray = null;
+                _groupNext = 0;
+                _groupLeft = 0;
+                _curValue = null;
+                _currentKey = default;
+                _currentVal = default;
+                _hasCurrent = false;
             }
 
             /// <summary>
