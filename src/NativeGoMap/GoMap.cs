@@ -81,8 +81,9 @@
 // GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
 // the block loop of the batched writes, SetValues and RemoveKeys), GoMap.Delete.cs (delete, its
 // batch's per-key loop, and clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
-// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators, their registration: four fast slots claimed without a
-// lock, then a locked table; IterRegistration: the words an enumeration writes, on cache lines
+// TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators: the
+// constructor in line, their start out of line in StartEnumeration; their registration: four
+// fast slots claimed without a lock, then a locked table; IterRegistration: the words an enumeration writes, on cache lines
 // of their own; IterSlotHint: each thread's first fast slot),
 // GoMap.Collections.cs (Keys and Values), GoMap.Dictionary.cs (IDictionary and the other .NET
 // collection contracts: pair constructor, Comparer, ContainsValue, CopyTo),
