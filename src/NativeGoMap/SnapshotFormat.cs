@@ -390,7 +390,7 @@ namespace NativeGoMap
         /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts.
         /// Field names are left out, so renaming a field keeps old snapshots loadable.
         /// </summary>
-        private static string Shape(Type t)
+        internal static string Shape(Type t)
         {
             var sb = new StringBuilder();
             AppendShape(sb, t);
