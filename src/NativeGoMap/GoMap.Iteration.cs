@@ -849,8 +849,9 @@ namespace NativeGoMap
 
                 // Armed (see StartEnumeration): the first MoveNext may take the inline walk from
                 // the start bucket (a null tail and no group bits: nothing yielded yet;
-                // MoveNextSlow then finds IterNext's fields as set above). An empty map's
-                // enumerator has no array: its walk is at its end (_next == _stop, wrapped).
+                // MoveNextSlow then finds IterNext's fields as set above). Armed for an empty
+                // map (a Go-mode one), it has no array: its walk is at its end (_next == _stop,
+                // wrapped), and the first MoveNext ends it in line.
                 _wrapped = start.Armed && buckets == null;
                 _next = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, first) : null;
                 _stop = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, MapMath.BucketShift(b)) : null;
