@@ -595,7 +595,9 @@ namespace NativeGoMap
         /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
         /// mask is left in the enumerator so that, while the map is not written, the next steps
         /// read only the entries and, group by group, the tophash words of the buckets after it
-        /// (<see cref="Enumerator.MoveNext"/>).
+        /// (<see cref="Enumerator.MoveNext"/>). User code it runs (a comparer, a key's hash or
+        /// equality) may throw; the caller then ends the read (MoveNextSlow's catch): nothing
+        /// here withdraws it.
         /// </summary>
         private bool IterNext(ref Enumerator it, long token)
         {
@@ -710,8 +712,13 @@ namespace NativeGoMap
                     {
                         // The table grew since the enumeration started: the entry lives elsewhere
                         // now (or was deleted). Its key is still readable here because retired
-                        // memory outlives registered enumerators.
-                        v = Find(k, token);
+                        // memory outlives registered enumerators. Find is handed the token
+                        // without its announced bit: when user code throws, the step's catch
+                        // (MoveNextSlow) withdraws a Strict read's announcement, as it does for
+                        // the Hash above, and Find withdrawing it too took a second entry off
+                        // the thread's stack (an IndexOutOfRangeException in place of the
+                        // comparer's exception; inside another announced read, that read's entry).
+                        v = Find(k, token & ~TokenAnnounced);
                         if (v == null)
                         {
                             continue;

@@ -528,6 +528,48 @@ namespace NativeGoMap.Tests
             Assert.True(map.IsPoisoned);
         }
 
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void AComparerThatThrowsInsideAStep_LeavesNoReadBehind(ConcurrencyChecks checks)
+        {
+            // The step looks an entry up again (the table grew since the enumeration started),
+            // and the comparer throws there. Its exception reaches the caller, and the step's
+            // read ends with it: a Strict read's announcement left behind would make the next
+            // write on another thread report a read that is not running.
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            using var map = new GoMap<int, long>(new GoMapOptions { ConcurrencyChecks = checks }, comparer);
+            for (int i = 0; i < 50; i++)
+            {
+                map.Add(i, i);
+            }
+
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            int next = 50;
+            int b = map.GetStats().B;
+            while (map.GetStats().B == b || map.GetStats().IsGrowing)
+            {
+                map.Add(next, next);
+                next++;
+            }
+
+            comparer.OnHash = () =>
+            {
+                comparer.OnHash = null;
+                throw new InvalidOperationException("the comparer failed");
+            };
+            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => e.MoveNext());
+            Assert.Equal("the comparer failed", ex.Message);
+            Assert.Null(comparer.OnHash); // it threw from inside the step
+
+            Assert.Null(CoreSupport.OffThread.Start(() => map.Add(-1, -1)).Join());
+            Assert.False(map.IsPoisoned);
+            e.Dispose();
+            map.Validate();
+            Assert.Equal(next + 1, map.Count);
+        }
+
         [Fact]
         public unsafe void StrictDisposeOnAnotherThreadDoesNotFreeMemoryAStepIsReading()
         {
