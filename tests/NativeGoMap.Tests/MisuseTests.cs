@@ -271,6 +271,47 @@ namespace NativeGoMap.Tests
             Assert.Equal(7, map[new ReseedingKey(7)]);
         }
 
+        [Theory]
+        [InlineData("indexer")]
+        [InlineData("TryAdd")]
+        [InlineData("GetValueRefOrAddDefault")]
+        public void AnInsertWhoseHashAgainAfterAReseedThrows_EndsItsWrite(string how)
+        {
+            // The key's hash clears the map (a new seed), so the insert hashes the key again once
+            // it holds hashWriting, and that second hash throws: the exception reaches the
+            // caller, and the write is ended (a map left marked as being written would report
+            // every later write as a concurrent one).
+            using var map = new GoMap<ReseedingKey, int>();
+            for (int k = 0; k < 100; k++)
+            {
+                map[new ReseedingKey(k)] = k;
+            }
+
+            ReseedingKey.OnHash = () =>
+            {
+                ReseedingKey.OnHash = () => throw new InvalidOperationException("the second hash failed");
+                map.Clear();
+            };
+            var key = new ReseedingKey(1000);
+            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() =>
+            {
+                switch (how)
+                {
+                    case "indexer": map[key] = 1; break;
+                    case "TryAdd": map.TryAdd(key, 1); break;
+                    default: map.GetValueRefOrAddDefault(key, out _) = 1; break;
+                }
+            });
+            Assert.Equal("the second hash failed", ex.Message);
+            ReseedingKey.OnHash = null;
+
+            Assert.False(map.IsPoisoned);
+            Assert.Equal(0L, map.LongCount);
+            map[new ReseedingKey(7)] = 7;
+            map.Validate();
+            Assert.Equal(7, map[new ReseedingKey(7)]);
+        }
+
         /// <summary>A key whose hash runs user code (IEquatable), which may act on the map once.</summary>
         private readonly struct ReseedingKey : IEquatable<ReseedingKey>
         {
