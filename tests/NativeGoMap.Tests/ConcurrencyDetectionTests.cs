@@ -78,6 +78,17 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ClearOfAnEmptyStrictMap_WithNoOtherWrite_EndsItsWrite()
+        {
+            // Its write check takes hashWriting and gives it back: the next write is no race.
+            using var map = new GoMap<int, int>(new GoMapOptions { ConcurrencyChecks = ConcurrencyChecks.Strict });
+            map.Clear();
+            map[1] = 1;
+            Assert.False(map.IsPoisoned);
+            Assert.Equal(1, map[1]);
+        }
+
+        [Fact]
         public void ClearOfAnEmptyGoModeMap_DuringAWrite_DoesNothing()
         {
             // Go's mapclear returns before its write check when the count is 0.
