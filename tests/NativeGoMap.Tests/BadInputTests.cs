@@ -218,6 +218,16 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
+        [Fact]
+        public void BadInput_KeyHoldingAFixedBufferOfFloats_IsRefusedForTheElementsEquality()
+        {
+            // A fixed buffer is compared by its bytes only when its elements are: float
+            // coordinates are not (NaN, -0), so the key needs an IEquatable or a comparer.
+            AssertRefused<FloatBufferKey>();
+            var e = Assert.Throws<NotSupportedException>(() => new GoMap<FloatBufferKey, long>());
+            Assert.Contains("Single equality is not bitwise", e.Message, StringComparison.Ordinal);
+        }
+
         private static void AssertRefused<TKey>()
             where TKey : unmanaged
         {
@@ -327,6 +337,12 @@ namespace NativeGoMap.Tests
             public bool Equals(PaddedKey x, PaddedKey y) => x.A == y.A && x.B == y.B;
 
             public int GetHashCode(PaddedKey obj) => HashCode.Combine(obj.A, obj.B);
+        }
+
+        /// <summary>Three float coordinates in a fixed buffer, and no IEquatable.</summary>
+        private unsafe struct FloatBufferKey
+        {
+            public fixed float Coordinates[3];
         }
 
         /// <summary>A float field: float equality is not bitwise (NaN, -0), and no IEquatable.</summary>
