@@ -501,21 +501,7 @@ namespace NativeGoMap.Tests
             // entry up again); there it lets a whole write of "another thread" happen.
             var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
             using var map = new GoMap<int, long>(null, comparer);
-            for (int i = 0; i < 50; i++)
-            {
-                map.Add(i, i);
-            }
-
-            GoMap<int, long>.Enumerator e = map.GetEnumerator();
-            Assert.True(e.MoveNext());
-            int next = 50;
-            int b = map.GetStats().B;
-            while (map.GetStats().B == b || map.GetStats().IsGrowing)
-            {
-                map.Add(next, next);
-                next++;
-            }
-
+            GoMap<int, long>.Enumerator e = GrownUnderAStartedEnumeration(map, out _);
             comparer.OnHash = () =>
             {
                 comparer.OnHash = null;
@@ -539,6 +525,31 @@ namespace NativeGoMap.Tests
             // write on another thread report a read that is not running.
             var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
             using var map = new GoMap<int, long>(new GoMapOptions { ConcurrencyChecks = checks }, comparer);
+            GoMap<int, long>.Enumerator e = GrownUnderAStartedEnumeration(map, out int count);
+            comparer.OnHash = () =>
+            {
+                comparer.OnHash = null;
+                throw new InvalidOperationException("the comparer failed");
+            };
+            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => e.MoveNext());
+            Assert.Equal("the comparer failed", ex.Message);
+            Assert.Null(comparer.OnHash); // it threw from inside the step
+
+            Assert.Null(CoreSupport.OffThread.Start(() => map.Add(-1, -1)).Join());
+            Assert.False(map.IsPoisoned);
+            e.Dispose();
+            map.Validate();
+            Assert.Equal(count + 1, map.Count);
+        }
+
+        /// <summary>
+        /// Fills an empty <paramref name="map"/> with keys 0 to 49, starts an enumeration and
+        /// takes its first step, then inserts the next keys until a growth to a larger B has
+        /// finished: the enumeration's next step looks the entries the growth moved up again
+        /// (through the map's comparer, if any). <paramref name="count"/> is the map's count then.
+        /// </summary>
+        private static GoMap<int, long>.Enumerator GrownUnderAStartedEnumeration(GoMap<int, long> map, out int count)
+        {
             for (int i = 0; i < 50; i++)
             {
                 map.Add(i, i);
@@ -554,20 +565,8 @@ namespace NativeGoMap.Tests
                 next++;
             }
 
-            comparer.OnHash = () =>
-            {
-                comparer.OnHash = null;
-                throw new InvalidOperationException("the comparer failed");
-            };
-            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => e.MoveNext());
-            Assert.Equal("the comparer failed", ex.Message);
-            Assert.Null(comparer.OnHash); // it threw from inside the step
-
-            Assert.Null(CoreSupport.OffThread.Start(() => map.Add(-1, -1)).Join());
-            Assert.False(map.IsPoisoned);
-            e.Dispose();
-            map.Validate();
-            Assert.Equal(next + 1, map.Count);
+            count = next;
+            return e;
         }
 
         [Fact]
@@ -581,19 +580,7 @@ namespace NativeGoMap.Tests
             // that freed blocks stay mapped and can be recognized.
             var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
             var map = new GoMap<int, long>(new GoMapOptions { ConcurrencyChecks = ConcurrencyChecks.Strict }, comparer);
-            for (int i = 0; i < 50; i++)
-            {
-                map.Add(i, i);
-            }
-
-            GoMap<int, long>.Enumerator e = map.GetEnumerator();
-            Assert.True(e.MoveNext());
-            int b = map.GetStats().B;
-            for (int next = 50; map.GetStats().B == b || map.GetStats().IsGrowing; next++)
-            {
-                map.Add(next, next);
-            }
-
+            GoMap<int, long>.Enumerator e = GrownUnderAStartedEnumeration(map, out _);
             byte* walked = e._buckets; // retired by the growth, kept for the enumerator
             bool walkedArrayFreedDuringStep = false;
             Exception? disposeError = null;

@@ -245,12 +245,7 @@ namespace NativeGoMap.Tests
             // Found by review: the hash of a key that runs user code is computed before
             // hashWriting is taken; a Clear inside it renews the seed, and the insert filed the
             // key under the old seed's bucket and tophash (found by no lookup; Validate failed).
-            using var map = new GoMap<ReseedingKey, int>();
-            for (int k = 0; k < 100; k++)
-            {
-                map[new ReseedingKey(k)] = k;
-            }
-
+            using GoMap<ReseedingKey, int> map = ReseedingKeys(100);
             ReseedingKey.OnHash = () =>
             {
                 ReseedingKey.OnHash = null;
@@ -258,13 +253,7 @@ namespace NativeGoMap.Tests
                 map[new ReseedingKey(7)] = 7;
             };
             var key = new ReseedingKey(1000);
-            switch (how)
-            {
-                case "indexer": map[key] = 1; break;
-                case "TryAdd": Assert.True(map.TryAdd(key, 1)); break;
-                default: map.GetValueRefOrAddDefault(key, out _) = 1; break;
-            }
-
+            Assert.True(Insert(map, how, key, 1));
             map.Validate();
             Assert.Equal(2L, map.LongCount);
             Assert.Equal(1, map[key]);
@@ -281,27 +270,13 @@ namespace NativeGoMap.Tests
             // it holds hashWriting, and that second hash throws: the exception reaches the
             // caller, and the write is ended (a map left marked as being written would report
             // every later write as a concurrent one).
-            using var map = new GoMap<ReseedingKey, int>();
-            for (int k = 0; k < 100; k++)
-            {
-                map[new ReseedingKey(k)] = k;
-            }
-
+            using GoMap<ReseedingKey, int> map = ReseedingKeys(100);
             ReseedingKey.OnHash = () =>
             {
                 ReseedingKey.OnHash = () => throw new InvalidOperationException("the second hash failed");
                 map.Clear();
             };
-            var key = new ReseedingKey(1000);
-            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() =>
-            {
-                switch (how)
-                {
-                    case "indexer": map[key] = 1; break;
-                    case "TryAdd": map.TryAdd(key, 1); break;
-                    default: map.GetValueRefOrAddDefault(key, out _) = 1; break;
-                }
-            });
+            InvalidOperationException ex = Assert.Throws<InvalidOperationException>(() => Insert(map, how, new ReseedingKey(1000), 1));
             Assert.Equal("the second hash failed", ex.Message);
             ReseedingKey.OnHash = null;
 
@@ -310,6 +285,30 @@ namespace NativeGoMap.Tests
             map[new ReseedingKey(7)] = 7;
             map.Validate();
             Assert.Equal(7, map[new ReseedingKey(7)]);
+        }
+
+        /// <summary>A map of <see cref="ReseedingKey"/>s 0 to <paramref name="n"/> - 1.</summary>
+        private static GoMap<ReseedingKey, int> ReseedingKeys(int n)
+        {
+            var map = new GoMap<ReseedingKey, int>();
+            for (int k = 0; k < n; k++)
+            {
+                map[new ReseedingKey(k)] = k;
+            }
+
+            return map;
+        }
+
+        /// <summary>Inserts through the API named by <paramref name="how"/> (indexer, TryAdd, GetValueRefOrAddDefault); false when TryAdd found the key.</summary>
+        private static bool Insert<TKey>(GoMap<TKey, int> map, string how, TKey key, int value)
+            where TKey : unmanaged
+        {
+            switch (how)
+            {
+                case "indexer": map[key] = value; return true;
+                case "TryAdd": return map.TryAdd(key, value);
+                default: map.GetValueRefOrAddDefault(key, out _) = value; return true;
+            }
         }
 
         /// <summary>A key whose hash runs user code (IEquatable), which may act on the map once.</summary>
