@@ -117,6 +117,9 @@ namespace NativeGoMap.Tests
             long k = 0;
             while (map.PreparedArrayForTest == null)
             {
+                // The first array is prepared at about 80,000 entries (B = 13 to 14); a bound, so
+                // that a caller without the release thread fails here instead of filling memory.
+                Assert.True(k < 1_000_000, "no array was prepared ahead (the release thread is off?)");
                 map[k] = k;
                 k++;
             }
@@ -128,9 +131,9 @@ namespace NativeGoMap.Tests
         [Fact]
         public void WithPrepareGrowthAhead_TheInsertPastThreeQuartersOfTheThreshold_PreparesTheNextArray_AndTheReleaseThreadFaultsItIn()
         {
-            if (!OsMemory.Supported)
+            if (!OsMemory.Supported || !ReleaseThread.Running)
             {
-                return;
+                return; // nothing is prepared ahead without the release thread (NATIVEGOMAP_RELEASE_THREAD=0)
             }
 
             using GoMap<long, long> map = FilledToFirstPrepare(out _);
