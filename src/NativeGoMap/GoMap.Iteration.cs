@@ -81,7 +81,7 @@ namespace NativeGoMap
             internal readonly ulong ClearSeq;  // the map's clear count at the start
             internal readonly long State;      // the state word the armed walk compares
             internal readonly long* EpochWord; // the epoch the armed walk compares (IterRegistration.IdleEpochWord when not registered or not armed)
-            internal readonly long Epoch;      // *EpochWord as read after the registration
+            internal readonly long Epoch;      // *EpochWord as read after the registration (read only when Armed)
             internal readonly int Slot;
             internal readonly bool Armed;      // the first MoveNext may take the inline walk
         }
@@ -103,7 +103,7 @@ namespace NativeGoMap
                 // the idle one, which never changes: its end checks the flags itself.
                 long* idle = IterRegistration.IdleEpochWord;
                 bool plain = TryBeginPlainRead(out long state);
-                return new EnumerationStart(0, 0, 0, 0, 0, plain, state, idle, plain ? *idle : NotFast);
+                return new EnumerationStart(0, 0, 0, 0, 0, plain, state, idle, *idle);
             }
 
             int slot = RegisterIterator(out ulong ticket, out long* epochWord, out long epoch, out ulong random); // the epoch before the flags (BeginRead), as in MoveNextSlow
@@ -111,23 +111,17 @@ namespace NativeGoMap
             // B and the array come from one word, and the start bucket from that same B: a
             // write racing this start (misuse) can then at worst be detected, never send the
             // walk past the end of the array.
+            // A throw from either check ends the registration.
             long token;
+            nuint table, oldTable;
+            ulong r, clearSeq;
             try
             {
                 token = BeginRead(GoMessages.ConcurrentIterationWrite);
-            }
-            catch
-            {
-                UnregisterIterator(slot, ticket);
-                throw;
-            }
-
-            nuint table = Volatile.Read(ref _table);
-            nuint oldTable = _oldTable;
-            ulong r = ordered ? OrderedStart(token & ~TokenAnnounced) : random;
-            ulong clearSeq = _clearSeq;
-            try
-            {
+                table = Volatile.Read(ref _table);
+                oldTable = _oldTable;
+                r = ordered ? OrderedStart(token & ~TokenAnnounced) : random;
+                clearSeq = _clearSeq;
                 EndRead(token, GoMessages.ConcurrentIterationWrite);
             }
             catch
@@ -859,9 +853,10 @@ namespace NativeGoMap
                 // MoveNextSlow then finds IterNext's fields as set above). Armed for an empty
                 // map (a Go-mode one), it has no array: its walk is at its end (_next == _stop,
                 // wrapped), and the first MoveNext ends it in line.
+                bool walks = start.Armed && buckets != null;
                 _wrapped = start.Armed && buckets == null;
-                _next = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, first) : null;
-                _stop = start.Armed && buckets != null ? BucketLayout<TKey, TValue>.Bucket(buckets, MapMath.BucketShift(b)) : null;
+                _next = walks ? BucketLayout<TKey, TValue>.Bucket(buckets, first) : null;
+                _stop = walks ? BucketLayout<TKey, TValue>.Bucket(buckets, MapMath.BucketShift(b)) : null;
                 _stepState = start.Armed ? start.State : 0;
                 _epochWord = start.EpochWord; // never null where the walk may compare it
                 _fastEpoch = start.Armed ? start.Epoch : NotFast; // compared with an epoch, NotFast never matches (epochs count up from 0)
