@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 
 namespace NativeGoMap
@@ -95,7 +96,7 @@ namespace NativeGoMap
     /// The debugger's view of a <see cref="GoMap{TKey, TValue}"/> (<see cref="DebuggerTypeProxyAttribute"/>):
     /// its entries as an array, as Dictionary's view shows them.
     /// </summary>
-    internal sealed class GoMapDebugView<TKey, TValue>
+    internal sealed class GoMapDebugView<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>
         where TKey : unmanaged
         where TValue : unmanaged
     {

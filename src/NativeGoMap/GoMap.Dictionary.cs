@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -303,7 +304,7 @@ namespace NativeGoMap
     /// What <see cref="GoMap{TKey, TValue}.Comparer"/> reports for a map built without a comparer:
     /// .NET's default where the map's default equality is .NET's, else <see cref="ByteKeyComparer{T}"/>.
     /// </summary>
-    internal static class DefaultKeyComparer<T>
+    internal static class DefaultKeyComparer<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] T>
         where T : unmanaged
     {
         internal static readonly IEqualityComparer<T> Instance =
@@ -316,7 +317,7 @@ namespace NativeGoMap
     /// Equality by all the bytes of a struct, as the map's default for structs without padding
     /// and without equality of their own; hash codes from the map's hash under a fixed seed.
     /// </summary>
-    internal sealed class ByteKeyComparer<T> : IEqualityComparer<T>
+    internal sealed class ByteKeyComparer<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] T> : IEqualityComparer<T>
         where T : unmanaged
     {
         private const ulong K1 = 0x9E3779B97F4A7C15UL; // any fixed secrets: these hashes never place map entries

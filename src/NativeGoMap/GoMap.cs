@@ -77,7 +77,8 @@
 // lookup compares about one key for a hit and almost none for a miss.
 //
 // File map: GoMap.cs (header, constructors, public API), GoMapLayout.cs (bucket layout and all
-// pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing),
+// pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing;
+// KeyClassifier, which decides a key's equality from metadata only, so native AOT runs it),
 // GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
 // the block loop of the batched writes, SetValues and RemoveKeys), GoMap.Delete.cs (delete, its
 // batch's per-key loop, and clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
@@ -99,10 +100,12 @@
 // ReadFrom), SnapshotFormat.cs (the snapshot format and its throws), GoMap.Debugger.cs (what a
 // debugger shows), GoMap.TestAccess.cs (internal hooks for the tests and the stress program),
 // Compat/ (what the netstandard2.1 build lacks: 128-bit multiply, bit operations, native
-// memory, the process-wide fence, type helpers; README, "On netstandard2.1").
+// memory, the process-wide fence, type helpers, the trimming attributes; README, "On
+// netstandard2.1").
 using System;
 using System.Threading;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -127,9 +130,11 @@ namespace NativeGoMap
     /// but only when the garbage collector gets to it.</para>
     /// </remarks>
     /// <typeparam name="TKey">The key type. Compared by its bytes when that equals <c>Equals</c>,
-    /// else through <see cref="IEquatable{T}"/>; types with neither need a comparer.</typeparam>
-    /// <typeparam name="TValue">The value type.</typeparam>
-    public sealed unsafe partial class GoMap<TKey, TValue> : IDisposable, IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, IGuardedByFinalizer
+    /// else through <see cref="IEquatable{T}"/>; types with neither need a comparer. Which one is
+    /// decided from its fields, by reflection: the annotation keeps them under trimming and native
+    /// AOT (where a struct nested in a key loses its fields: README, "Native AOT and trimming").</typeparam>
+    /// <typeparam name="TValue">The value type (its fields are read for the snapshot fingerprint and ContainsValue's equality).</typeparam>
+    public sealed unsafe partial class GoMap<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue> : IDisposable, IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, IGuardedByFinalizer
         where TKey : unmanaged
         where TValue : unmanaged
     {

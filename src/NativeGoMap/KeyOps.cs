@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -39,7 +40,7 @@ namespace NativeGoMap
     /// which the bucket index (the low B bits) and the tophash (the top 8) both need; longer keys
     /// go through <see cref="Hasher.HashBlock"/>.
     /// </summary>
-    internal static unsafe class KeyOps<T>
+    internal static unsafe class KeyOps<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] T>
         where T : unmanaged
     {
         internal static readonly KeyKind Kind;
@@ -47,7 +48,10 @@ namespace NativeGoMap
 
         static KeyOps()
         {
-            (Kind, UnsupportedReason) = KeyClassifier.Classify(typeof(T));
+            // The size and the IEquatable<T> test from this generic context rather than by
+            // reflection: KeyClassifier runs no generic instantiation it makes itself, which
+            // native AOT cannot run (it crashed every map with a struct key there, 2026-12-05).
+            (Kind, UnsupportedReason) = KeyClassifier.Classify(typeof(T), sizeof(T), typeof(IEquatable<T>).IsAssignableFrom(typeof(T)));
         }
 
         /// <summary>The key's hash under the seed pair (<paramref name="k1"/>, <paramref name="k2"/>).</summary>
@@ -329,10 +333,18 @@ namespace NativeGoMap
         internal static bool Equal(ushort a, ushort b) => Canonical(a) == Canonical(b);
     }
 
-    /// <summary>Decides a key type's <see cref="KeyKind"/> by reflection, once per type.</summary>
+    /// <summary>
+    /// Decides a key type's <see cref="KeyKind"/> by reflection, once per type. It reads only
+    /// metadata (fields, attributes, methods and interfaces of the key type and of its fields'
+    /// types) and instantiates no generic type or method, so it also runs under native AOT and
+    /// IL2CPP. Where a trimmer removed a nested struct's fields, that struct counts no bytes, so
+    /// the key is never taken as comparable by its bytes on a guess: it is compared through its
+    /// IEquatable&lt;T&gt; or refused, as for padding.
+    /// </summary>
     internal static class KeyClassifier
     {
-        internal static (KeyKind Kind, string? Reason) Classify(Type t)
+        /// <summary>The kind of key type <paramref name="t"/>, of <paramref name="size"/> bytes, which implements IEquatable of itself when <paramref name="equatable"/>; the reason when unsupported.</summary>
+        internal static (KeyKind Kind, string? Reason) Classify([DynamicallyAccessedMembers(KeyTypeMembers)] Type t, int size, bool equatable)
         {
             if (t == typeof(float))
             {
@@ -354,10 +366,9 @@ namespace NativeGoMap
                 return (KeyKind.Bytes, null);
             }
 
-            bool equatable = typeof(IEquatable<>).MakeGenericType(t).IsAssignableFrom(t);
             bool fixedBuffer = false;
             string? whyNotBytes = WhyNotBytes(t, out long fieldBytes, ref fixedBuffer);
-            bool noPadding = whyNotBytes is null && fieldBytes == SizeOf(t);
+            bool noPadding = whyNotBytes is null && fieldBytes == size;
 
             if (!equatable)
             {
@@ -373,7 +384,7 @@ namespace NativeGoMap
 
                 if (!noPadding)
                 {
-                    return (KeyKind.Unsupported, $"{t} has padding bytes ({fieldBytes} bytes of fields in {SizeOf(t)}), whose contents are undefined, so it cannot be compared by its bytes, and it does not implement IEquatable<{t.Name}>. Implement IEquatable<{t.Name}> and GetHashCode, or pass an IEqualityComparer<{t.Name}>.");
+                    return (KeyKind.Unsupported, $"{t} has padding bytes ({fieldBytes} bytes of fields in {size}), whose contents are undefined, so it cannot be compared by its bytes, and it does not implement IEquatable<{t.Name}>. Implement IEquatable<{t.Name}> and GetHashCode, or pass an IEqualityComparer<{t.Name}>.");
                 }
 
                 return (KeyKind.Bytes, null);
@@ -391,6 +402,15 @@ namespace NativeGoMap
             return (KeyKind.Equatable, null);
         }
 
+        /// <summary>
+        /// What the classifier reads of a key type, and what a trimmer must keep of one (the
+        /// annotation on the key type parameters that reach it: <see cref="GoMap{TKey, TValue}"/>'s
+        /// TKey and the internal types it instantiates with it).
+        /// </summary>
+        internal const DynamicallyAccessedMemberTypes KeyTypeMembers =
+            DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields |
+            DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.Interfaces;
+
         private static bool IsPrimitiveBytes(Type t) =>
             t.IsEnum || t == typeof(byte) || t == typeof(sbyte) || t == typeof(short) || t == typeof(ushort) ||
             t == typeof(int) || t == typeof(uint) || t == typeof(long) || t == typeof(ulong) || t == typeof(char) ||
@@ -403,12 +423,13 @@ namespace NativeGoMap
         /// in <paramref name="t"/> or a struct field of it, at any depth (complete only when null
         /// is returned: the walk stops at the first field that is not comparable).
         /// </summary>
-        private static string? WhyNotBytes(Type t, out long bytes, ref bool fixedBuffer)
+        [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's members, it counts no bytes and no interfaces, and the key is then compared through its IEquatable or refused (see the class remarks), never by its bytes on a guess.")]
+        private static string? WhyNotBytes([DynamicallyAccessedMembers(KeyTypeMembers)] Type t, out long bytes, ref bool fixedBuffer)
         {
             bytes = 0;
             if (IsPrimitiveBytes(t))
             {
-                bytes = SizeOf(t);
+                bytes = PrimitiveSize(t);
                 return null;
             }
 
@@ -432,11 +453,17 @@ namespace NativeGoMap
                 return $"{t.Name} has an explicit layout (fields may overlap)";
             }
 
-            Attribute? inline = t.GetCustomAttributes(false).OfTypeName("System.Runtime.CompilerServices.InlineArrayAttribute");
+            int? inlineLength = InlineArrayLength(t);
             FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
-            if (inline is not null && fields.Length == 1)
+            if (fields.Length == 0)
             {
-                int length = (int)inline.GetType().GetProperty("Length")!.GetValue(inline)!;
+                // A struct of no fields has a byte of padding; under native AOT or a trimmer,
+                // fields a program never reflects on are removed, which reads the same here.
+                return $"{t.Name} shows no fields to reflection (an empty struct, or one whose fields a trimmer removed: see the README on native AOT)";
+            }
+
+            if (inlineLength is int length && fields.Length == 1)
+            {
                 string? why = WhyNotBytes(fields[0].FieldType, out long elem, ref fixedBuffer);
                 bytes = elem * length;
                 return why;
@@ -470,42 +497,88 @@ namespace NativeGoMap
             return null;
         }
 
-        private static bool IsStructDefaultEquality(Type t) =>
-            !OverridesObjectEquals(t) && (!typeof(IEquatable<>).MakeGenericType(t).IsAssignableFrom(t) || IsCompilerGeneratedEquality(t));
+        private static bool IsStructDefaultEquality([DynamicallyAccessedMembers(KeyTypeMembers)] Type t) =>
+            !OverridesObjectEquals(t) && (!ImplementsEquatableOfItself(t) || IsCompilerGeneratedEquality(t));
 
-        private static bool OverridesObjectEquals(Type t)
+        /// <summary>Whether <paramref name="t"/> implements IEquatable of itself, read from its interface list (no generic type is made: see the class remarks).</summary>
+        private static bool ImplementsEquatableOfItself([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.Interfaces)] Type t)
+        {
+            foreach (Type i in t.GetInterfaces())
+            {
+                if (i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEquatable<>) && i.GetGenericArguments()[0] == t)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static bool OverridesObjectEquals([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type t)
         {
             MethodInfo? m = t.GetMethod(nameof(Equals), BindingFlags.Instance | BindingFlags.Public, null, new[] { typeof(object) }, null);
             return m is not null && m.DeclaringType == t && !m.IsDefined(typeof(CompilerGeneratedAttribute), false);
         }
 
-        private static bool IsCompilerGeneratedEquality(Type t)
+        private static bool IsCompilerGeneratedEquality([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type t)
         {
             MethodInfo? m = t.GetMethod(nameof(Equals), BindingFlags.Instance | BindingFlags.Public, null, new[] { t }, null);
             return m is not null && m.IsDefined(typeof(CompilerGeneratedAttribute), false);
         }
 
-        private static Attribute? OfTypeName(this object[] attributes, string fullName)
+        /// <summary>The length of <paramref name="t"/>'s <c>[InlineArray]</c>, or null when it has none.</summary>
+        internal static int? InlineArrayLength(Type t)
         {
-            foreach (object a in attributes)
+#if NETSTANDARD2_1
+            // The attribute is .NET 8's; a netstandard2.1 build running there reads it by name.
+            foreach (object a in t.GetCustomAttributes(false))
             {
-                if (a.GetType().FullName == fullName)
+                if (a.GetType().FullName == "System.Runtime.CompilerServices.InlineArrayAttribute")
                 {
-                    return (Attribute)a;
+                    return (int)a.GetType().GetProperty("Length")!.GetValue(a)!;
                 }
             }
 
             return null;
+#else
+            return t.GetCustomAttribute<InlineArrayAttribute>(false)?.Length;
+#endif
         }
 
-        private static long SizeOf(Type t)
+        /// <summary>The size of a type <see cref="IsPrimitiveBytes"/> accepts, from a table rather than by instantiating Unsafe.SizeOf (see the class remarks).</summary>
+        private static long PrimitiveSize(Type t)
         {
-            if (t.IsPointer || t.IsFunctionPointer)
+            if (t.IsEnum)
             {
-                return IntPtr.Size;
+                return PrimitiveSize(Enum.GetUnderlyingType(t));
             }
 
-            return (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(t).Invoke(null, null)!;
+            if (t == typeof(byte) || t == typeof(sbyte) || t == typeof(bool))
+            {
+                return 1;
+            }
+
+            if (t == typeof(short) || t == typeof(ushort) || t == typeof(char))
+            {
+                return 2;
+            }
+
+            if (t == typeof(int) || t == typeof(uint))
+            {
+                return 4;
+            }
+
+            if (t == typeof(long) || t == typeof(ulong))
+            {
+                return 8;
+            }
+
+            if (t == typeof(Guid) || t == CoreTypes.Int128 || t == CoreTypes.UInt128)
+            {
+                return 16;
+            }
+
+            return IntPtr.Size; // nint, nuint, pointers, function pointers: the rest of IsPrimitiveBytes
         }
     }
 }

@@ -225,7 +225,7 @@ namespace NativeGoMap
         /// and the header checksum; throws <see cref="InvalidDataException"/> for anything wrong
         /// and <see cref="NotSupportedException"/> for a newer version.
         /// </summary>
-        internal static long ReadHeader<TKey, TValue>(Stream stream, out uint headerChecksum)
+        internal static long ReadHeader<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>(Stream stream, out uint headerChecksum)
             where TKey : unmanaged
             where TValue : unmanaged
         {
@@ -276,7 +276,7 @@ namespace NativeGoMap
         }
 
         /// <summary>Checks the fields of a version-1 header whose checksum matched; returns the count.</summary>
-        private static long CheckHeaderV1<TKey, TValue>(Span<byte> h) // Span: Mono cannot index a ReadOnlySpan from netstandard2.1
+        private static long CheckHeaderV1<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>(Span<byte> h) // Span: Mono cannot index a ReadOnlySpan from netstandard2.1
             where TKey : unmanaged
             where TValue : unmanaged
         {
@@ -355,7 +355,7 @@ namespace NativeGoMap
     /// What a snapshot header says about a key/value type pair, computed once per pair by
     /// reflection: type names, the shape fingerprint, and the largest count and B a header may give.
     /// </summary>
-    internal static unsafe class SnapshotType<TKey, TValue>
+    internal static unsafe class SnapshotType<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>
         where TKey : unmanaged
         where TValue : unmanaged
     {
@@ -390,14 +390,15 @@ namespace NativeGoMap
         /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts.
         /// Field names are left out, so renaming a field keeps old snapshots loadable.
         /// </summary>
-        internal static string Shape(Type t)
+        internal static string Shape([DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] Type t)
         {
             var sb = new StringBuilder();
             AppendShape(sb, t);
             return sb.ToString();
         }
 
-        private static void AppendShape(StringBuilder sb, Type t)
+        [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's fields, the shape lists none for it, so a snapshot of such a type written elsewhere is refused (a fingerprint mismatch), never read with another layout.")]
+        private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t)
         {
             sb.Append(SnapshotFormat.CanonicalName(t));
             if (t.IsEnum)
@@ -417,16 +418,13 @@ namespace NativeGoMap
                 sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {layout.Pack} size {layout.Size}>"));
             }
 
-            foreach (Attribute a in t.GetCustomAttributes(false))
+            if (KeyClassifier.InlineArrayLength(t) is int length)
             {
-                if (a.GetType().FullName == "System.Runtime.CompilerServices.InlineArrayAttribute")
-                {
-                    sb.Append(System.FormattableString.Invariant($"[{a.GetType().GetProperty("Length")!.GetValue(a)}]"));
-                }
+                sb.Append(System.FormattableString.Invariant($"[{length}]"));
             }
 
             sb.Append('{');
-            foreach (FieldInfo f in t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).OrderBy(f => f.MetadataToken))
+            foreach (FieldInfo f in FieldsInDeclarationOrder(t))
             {
                 FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
                 if (fixedBuffer is not null)
@@ -448,6 +446,37 @@ namespace NativeGoMap
             }
 
             sb.Append('}');
+        }
+
+        /// <summary>
+        /// The instance fields of <paramref name="t"/> in declaration order: sorted by metadata
+        /// token (GetFields documents no order), except where the runtime keeps no tokens
+        /// (native AOT), which lists them in declaration order (the snapshot fingerprint of a
+        /// type is the same under native AOT as under the JIT: pinned by a test and by the AOT
+        /// smoke program, tests/NativeGoMap.AotSmoke).
+        /// </summary>
+        private static FieldInfo[] FieldsInDeclarationOrder([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t)
+        {
+            FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+            if (fields.Length > 1 && HasMetadataTokens(fields[0]))
+            {
+                Array.Sort(fields, (x, y) => x.MetadataToken.CompareTo(y.MetadataToken));
+            }
+
+            return fields;
+        }
+
+        /// <summary>Whether the runtime keeps metadata tokens (native AOT does not: reading one throws there).</summary>
+        private static bool HasMetadataTokens(FieldInfo f)
+        {
+            try
+            {
+                return f.MetadataToken != 0;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
         }
 
         private static ulong Fnv1a(string s)

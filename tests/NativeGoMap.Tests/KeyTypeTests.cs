@@ -383,6 +383,29 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void StructOfEveryPrimitiveKind_WithoutPadding_IsComparedByBytes()
+        {
+            // The classifier sizes each primitive field from its own table (it instantiates no
+            // Unsafe.SizeOf, which native AOT cannot run): one size wrong there reads as padding
+            // here, and the key would be refused.
+            Assert.Equal(KeyKind.Bytes, KeyOps<EveryPrimitiveKind>.Kind);
+            using var map = new GoMap<EveryPrimitiveKind, int>();
+            map[EveryPrimitiveKind.Of(1)] = 1;
+            map[EveryPrimitiveKind.Of(2)] = 2;
+            Assert.Equal(2, map.Count);
+            Assert.Equal(1, map[EveryPrimitiveKind.Of(1)]);
+        }
+
+        [Fact]
+        public void EmptyStructWithoutIEquatable_IsRefused_SayingItShowsNoFields()
+        {
+            // Also what a key whose fields a trimmer removed (native AOT) reads as.
+            var e = Assert.Throws<NotSupportedException>(() => new GoMap<NoFields, int>());
+            Assert.Contains("shows no fields to reflection", e.Message, StringComparison.Ordinal);
+            Assert.Contains(nameof(NoFields), e.Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
         public void ExplicitLayoutStructWithoutIEquatable_IsRefused()
         {
             // Overlapping fields: equal values need not have equal bytes (0f and -0f here).
@@ -642,6 +665,43 @@ namespace NativeGoMap.Tests
         }
 
         // ---- key types ----
+
+        public enum ByteKind : byte { A, B }
+
+        public enum ShortKind : short { A, B }
+
+        public enum IntKind { A, B }
+
+        /// <summary>Every primitive kind the classifier sizes, largest first: 112 bytes of fields in 112.</summary>
+        public unsafe struct EveryPrimitiveKind
+        {
+            public Int128 A;
+            public Guid B;
+            public long C;
+            public ulong D;
+            public nint E;
+            public nuint F;
+            public int* G;
+            public delegate*<void> H;
+            public long I;
+            public int J;
+            public uint K;
+            public IntKind L;
+            public short M;
+            public ushort N;
+            public char O;
+            public ShortKind P;
+            public byte Q;
+            public sbyte R;
+            public bool S;
+            public ByteKind T;
+
+            public static EveryPrimitiveKind Of(int i) => new() { A = i, B = new Guid(i, 0, 0, new byte[8]), C = i, J = i, M = (short)i, O = (char)i, Q = (byte)i, S = (i & 1) != 0, T = (ByteKind)(i & 1) };
+        }
+
+        public struct NoFields
+        {
+        }
 
         public struct PaddedPlain
         {
