@@ -14,9 +14,11 @@ namespace NativeGoMap.MonoSmoke
     /// a leak check through <see cref="GoMapDiagnostics.LiveNativeBytes"/>. Prints one line per
     /// check, a fingerprint of everything a fixed seed makes deterministic (layouts, B, the
     /// hash through the iteration order), and exits 0 only when every check passed.
-    /// Arguments: --expect-mono fails the run unless it runs on Mono.
+    /// Arguments: --expect-mono fails the run unless it runs on Mono. The same file is built
+    /// for native AOT too (tests/NativeGoMap.AotSmoke), which adds its checks through
+    /// <c>MoreChecks</c>.
     /// </summary>
-    public static class Program
+    public static partial class Program
     {
         private static int s_checks;
         private static int s_failures;
@@ -52,10 +54,14 @@ namespace NativeGoMap.MonoSmoke
             Check(GoMapDiagnostics.LiveNativeBytes == baseline, $"every disposed map freed all its native bytes ({GoMapDiagnostics.LiveNativeBytes - baseline} left)");
             FinalizerFreesForgottenMaps(baseline);
 
+            MoreChecks(args);
             Console.WriteLine($"fingerprint: {Fingerprint():x16}");
             Console.WriteLine($"smoke: {s_checks} checks, {s_failures} failed");
             return s_failures == 0 ? 0 : 1;
         }
+
+        /// <summary>Checks of the program built from this file for another target (tests/NativeGoMap.AotSmoke: native AOT); none here.</summary>
+        static partial void MoreChecks(string[] args);
 
         private static void Check(bool ok, string what)
         {
