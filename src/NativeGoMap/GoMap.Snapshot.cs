@@ -60,7 +60,9 @@ namespace NativeGoMap
         /// <see cref="Dispose"/> from there <see cref="ObjectDisposedException"/>. When the
         /// stream throws, the exception propagates and the map is unchanged and usable; the
         /// stream then holds an incomplete snapshot, which <see cref="ReadFrom(Stream, GoMapOptions?)"/>
-        /// refuses.
+        /// refuses. Keys and values are written as their bytes: a field holding an address (a
+        /// pointer, a function pointer, an <see cref="IntPtr"/> handle) is written as that number,
+        /// meaningless in another process.
         /// </remarks>
         /// <param name="stream">A writable stream; written from its current position, not flushed or closed.</param>
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
