@@ -48,6 +48,27 @@ namespace NativeGoMap
 
         static KeyOps()
         {
+            // The primitive keys (and Guid) without the classifier, which decides them the same:
+            // this initializer then runs no reflection for them, so the native AOT compiler runs
+            // it at compile time and folds Kind into a constant, as the JIT does once the class is
+            // initialized (through the classifier, every hash and compare of a long key branched
+            // there on a kind loaded behind a class-constructor check). Half, enums and structs
+            // go through the classifier.
+            if (typeof(T) == typeof(long) || typeof(T) == typeof(ulong) || typeof(T) == typeof(int) || typeof(T) == typeof(uint) ||
+                typeof(T) == typeof(short) || typeof(T) == typeof(ushort) || typeof(T) == typeof(byte) || typeof(T) == typeof(sbyte) ||
+                typeof(T) == typeof(char) || typeof(T) == typeof(bool) || typeof(T) == typeof(nint) || typeof(T) == typeof(nuint) ||
+                typeof(T) == typeof(Guid))
+            {
+                Kind = KeyKind.Bytes;
+                return;
+            }
+
+            if (typeof(T) == typeof(double) || typeof(T) == typeof(float))
+            {
+                Kind = typeof(T) == typeof(double) ? KeyKind.Double : KeyKind.Single;
+                return;
+            }
+
             // The size and the IEquatable<T> test from this generic context rather than by
             // reflection: KeyClassifier runs no generic instantiation it makes itself, which
             // native AOT cannot run (it crashed every map with a struct key there, 2026-12-05).
