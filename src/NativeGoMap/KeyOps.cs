@@ -33,7 +33,9 @@ namespace NativeGoMap
 
     /// <summary>
     /// Default equality and the 64-bit seeded hash of a key type. The kind is decided once per
-    /// type from its fields; every branch on it, and on <c>sizeof(T)</c>, is folded by the JIT.
+    /// type from its fields (the primitive types' without reflection: see the initializer); every
+    /// branch on it, and on <c>sizeof(T)</c>, is folded by the JIT, and by the native AOT
+    /// compiler for the primitive types.
     /// The hash of a key of at most 16 bytes is a wyhash-style 64×64→128 multiply
     /// (<see cref="WideMath.BigMul(ulong, ulong, out ulong)"/>, high ⊕ low) of the key words
     /// against two per-map secrets, then <see cref="Hasher.Finish"/> (a multiply and a rotate),
@@ -358,9 +360,9 @@ namespace NativeGoMap
     /// Decides a key type's <see cref="KeyKind"/> by reflection, once per type. It reads only
     /// metadata (fields, attributes, methods and interfaces of the key type and of its fields'
     /// types) and instantiates no generic type or method, so it also runs under native AOT and
-    /// IL2CPP. Where a trimmer removed a nested struct's fields, that struct counts no bytes, so
-    /// the key is never taken as comparable by its bytes on a guess: it is compared through its
-    /// IEquatable&lt;T&gt; or refused, as for padding.
+    /// IL2CPP. Where a trimmer removed a struct's fields, it shows none, so the key is never
+    /// taken as comparable by its bytes on a guess: it is compared through its
+    /// IEquatable&lt;T&gt;, or refused with a message that says the fields are missing.
     /// </summary>
     internal static class KeyClassifier
     {
@@ -444,7 +446,7 @@ namespace NativeGoMap
         /// in <paramref name="t"/> or a struct field of it, at any depth (complete only when null
         /// is returned: the walk stops at the first field that is not comparable).
         /// </summary>
-        [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's members, it counts no bytes and no interfaces, and the key is then compared through its IEquatable or refused (see the class remarks), never by its bytes on a guess.")]
+        [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's fields, it shows none and the key is refused or compared through its IEquatable (see the class remarks), never by its bytes on a guess.")]
         private static string? WhyNotBytes([DynamicallyAccessedMembers(KeyTypeMembers)] Type t, out long bytes, ref bool fixedBuffer)
         {
             bytes = 0;

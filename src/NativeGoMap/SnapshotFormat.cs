@@ -451,9 +451,9 @@ namespace NativeGoMap
         /// <summary>
         /// The instance fields of <paramref name="t"/> in declaration order: sorted by metadata
         /// token (GetFields documents no order), except where the runtime keeps no tokens
-        /// (native AOT), which lists them in declaration order (the snapshot fingerprint of a
-        /// type is the same under native AOT as under the JIT: pinned by a test and by the AOT
-        /// smoke program, tests/NativeGoMap.AotSmoke).
+        /// (native AOT), which lists them in declaration order: the fingerprint of a type of flat
+        /// fields is the same under native AOT as under the JIT (tests/NativeGoMap.AotSmoke writes
+        /// a snapshot under both, and CI compares the bytes).
         /// </summary>
         private static FieldInfo[] FieldsInDeclarationOrder([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t)
         {
