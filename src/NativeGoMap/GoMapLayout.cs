@@ -108,14 +108,23 @@ namespace NativeGoMap
     }
 
     /// <summary>
-    /// The layout numbers of one instantiation as <c>static readonly</c> fields, which the JIT
-    /// folds into constants, and every pointer computation on a bucket.
+    /// The layout numbers of one instantiation as <c>static readonly</c> fields, and every pointer
+    /// computation on a bucket. The JIT folds the numbers into constants once the class is
+    /// initialized; the native AOT compiler runs the initializer at compile time and folds them
+    /// too, as long as it stays arithmetic on sizes: the blocks a layout allocates live in
+    /// <see cref="Tables"/>, and a type's alignment is read as <c>sizeof</c> of a probe struct in
+    /// line (a generic method computing it, as before 2026-12-05, stopped the compiler there
+    /// too). With the initializer run at run time, every number was a load behind a
+    /// class-constructor check under native AOT, and the branches on IndirectKey stayed in the
+    /// code: 1,000-entry <c>&lt;long,long&gt;</c> lookups took 4.2-4.4 ns there against 2.7 since
+    /// (probe, x86-64-v3; README, "Native AOT and trimming"). Nothing changed for the JIT (the
+    /// listings of the probe's loops are the same).
     /// </summary>
     internal static unsafe class BucketLayout<TKey, TValue>
         where TKey : unmanaged
         where TValue : unmanaged
     {
-        internal static readonly GoMapLayout Layout = GoMapLayout.Compute(sizeof(TKey), AlignOf<TKey>(), sizeof(TValue), AlignOf<TValue>());
+        internal static readonly GoMapLayout Layout = GoMapLayout.Compute(sizeof(TKey), sizeof(AlignProbe<TKey>) - sizeof(TKey), sizeof(TValue), sizeof(AlignProbe<TValue>) - sizeof(TValue));
         internal static readonly int BucketSize = Layout.BucketSize;
         internal static readonly int KeysOffset = Layout.KeysOffset;
         internal static readonly int ValuesOffset = Layout.ValuesOffset;
@@ -124,10 +133,6 @@ namespace NativeGoMap
         internal static readonly int ValueSlotSize = Layout.ValueSlotSize;
         internal static readonly bool IndirectKey = Layout.IndirectKey;
         internal static readonly bool IndirectValue = Layout.IndirectValue;
-
-        /// <summary>Natural alignment as the runtime lays the type out: the offset of a T after one byte.</summary>
-        internal static int AlignOf<T>()
-            where T : unmanaged => sizeof(AlignProbe<T>) - sizeof(T);
 
         /// <summary>Bucket number <paramref name="index"/> of a bucket array (64-bit offset).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -170,25 +175,14 @@ namespace NativeGoMap
         /// (eight bits per bucket, consecutive buckets of one array from <paramref name="b"/> on).
         /// The bit's bucket-aligned part times a bucket's size in words (a bucket is a whole number
         /// of words), which the JIT scales with two lea for 144-byte buckets. The inline walk's
-        /// steps no longer compute it per entry: <see cref="s_walkSlotOffsets"/> is built from it,
+        /// steps no longer compute it per entry: <see cref="Tables.WalkSlotOffsets"/> is built from it,
         /// and the hand-over to IterNext and the tests' position use it.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* GroupBucket(byte* b, int bit) => b + ((nint)((uint)bit & ~(uint)(MapMath.BucketCnt - 1)) * (BucketSize / MapMath.BucketCnt));
 
-        /// <summary>
-        /// The inline walk's slot addresses, precomputed: for each slot offset (8 rows) and each
-        /// bit of a group mask (64 per row), the byte offsets from the group's first bucket of the
-        /// bit's key slot and value slot (<see cref="GroupBucket"/>, then <see cref="KeySlot"/> and
-        /// <see cref="ValueSlot"/> of slot (bit mod 8 + offset) mod 8), as two ushorts. One load
-        /// from the row replaces the bucket and slot arithmetic of every yielded entry (see
-        /// <see cref="WalkKey"/>). Made once per layout and never freed (outside
-        /// <see cref="NativeHeap"/>'s accounts), as <see cref="s_nullSlotTarget"/>; 2 KiB.
-        /// </summary>
-        private static readonly ushort* s_walkSlotOffsets = MakeWalkSlotOffsets();
-
-        /// <summary>The row of <see cref="s_walkSlotOffsets"/> for an enumeration's slot offset (0..7).</summary>
-        internal static ushort* WalkRow(int offset) => s_walkSlotOffsets + (offset * 64 * 2);
+        /// <summary>The row of <see cref="Tables.WalkSlotOffsets"/> for an enumeration's slot offset (0..7).</summary>
+        internal static ushort* WalkRow(int offset) => Tables.WalkSlotOffsets + (offset * 64 * 2);
 
         /// <summary>
         /// The key of the slot that the lowest set bit of group mask <paramref name="mask"/> stands
@@ -245,36 +239,23 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* ValueSlot(byte* b, int i) => b + ValuesOffset + ((nint)i * ValueSlotSize);
 
-        /// <summary>
-        /// What <see cref="Key"/> and <see cref="Value"/> read through a null slot pointer: zero
-        /// bytes, one block per layout with indirect slots, made once and never freed (outside
-        /// <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
-        /// racing writes (misuse, Go mode) can meet one: it matched a slot's tophash, then the
-        /// bucket was discarded (zero pages) or cleared by the map that took it from the reuse
-        /// cache. It then reads a zero key or value instead of dereferencing null (found by a
-        /// hostile harness: NullReferenceException and access violations in Go mode).
-        /// </summary>
-        private static readonly byte* s_nullSlotTarget = IndirectKey || IndirectValue
-            ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))
-            : null;
-
         /// <summary>An indirect slot's pointer as stored, writable (null when none; reads go through <see cref="SlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* SlotPointer(byte* slot) => ref *(byte**)slot;
 
-        /// <summary>An indirect slot's pointer, or <see cref="s_nullSlotTarget"/> for null (every read through an indirect slot goes through here).</summary>
+        /// <summary>An indirect slot's pointer, or <see cref="Tables.NullSlotTarget"/> for null (every read through an indirect slot goes through here).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* SlotTarget(byte* slot)
         {
             byte* p = *(byte**)slot;
-            return p != null ? p : s_nullSlotTarget;
+            return p != null ? p : Tables.NullSlotTarget;
         }
 
-        /// <summary>The key of the key slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero key, see <see cref="s_nullSlotTarget"/>).</summary>
+        /// <summary>The key of the key slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero key, see <see cref="Tables.NullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static TKey* KeyAt(byte* slot) => IndirectKey ? (TKey*)SlotTarget(slot) : (TKey*)slot;
 
-        /// <summary>The value of the value slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero value, see <see cref="s_nullSlotTarget"/>).</summary>
+        /// <summary>The value of the value slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero value, see <see cref="Tables.NullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static TValue* ValueAt(byte* slot) => IndirectValue ? (TValue*)SlotTarget(slot) : (TValue*)slot;
 
@@ -359,7 +340,7 @@ namespace NativeGoMap
         /// <summary>Bucket <paramref name="i"/> of an overflow chunk.</summary>
         internal static byte* ChunkBucket(byte* chunk, long i) => chunk + 64 + ((ulong)i * (ulong)BucketSize);
 
-        /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect (never null: see <see cref="s_nullSlotTarget"/>).</summary>
+        /// <summary>Pointer to the value of slot <paramref name="i"/>, through its pointer when indirect (never null: see <see cref="Tables.NullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static TValue* ValuePtr(byte* b, int i) => ValueAt(ValueSlot(b, i));
 
@@ -458,6 +439,40 @@ namespace NativeGoMap
             }
         }
 
+        /// <summary>
+        /// The two blocks this layout allocates (the walk's offset rows, the null slot target),
+        /// apart from the layout numbers above: an initializer that allocates cannot run at
+        /// compile time, and with them in BucketLayout's own, the native AOT compiler computed
+        /// none of BucketLayout's numbers ahead (each read was a load behind a class-constructor
+        /// check, and the branches on IndirectKey stayed in the code). The JIT folds both kinds alike.
+        /// </summary>
+        private static class Tables
+        {
+            /// <summary>
+            /// The inline walk's slot addresses, precomputed: for each slot offset (8 rows) and each
+            /// bit of a group mask (64 per row), the byte offsets from the group's first bucket of the
+            /// bit's key slot and value slot (<see cref="GroupBucket"/>, then <see cref="KeySlot"/> and
+            /// <see cref="ValueSlot"/> of slot (bit mod 8 + offset) mod 8), as two ushorts. One load
+            /// from the row replaces the bucket and slot arithmetic of every yielded entry (see
+            /// <see cref="WalkKey"/>). Made once per layout and never freed (outside
+            /// <see cref="NativeHeap"/>'s accounts), as <see cref="NullSlotTarget"/>; 2 KiB.
+            /// </summary>
+            internal static readonly ushort* WalkSlotOffsets = MakeWalkSlotOffsets();
+
+            /// <summary>
+            /// What <see cref="Key"/> and <see cref="Value"/> read through a null slot pointer: zero
+            /// bytes, one block per layout with indirect slots, made once and never freed (outside
+            /// <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
+            /// racing writes (misuse, Go mode) can meet one: it matched a slot's tophash, then the
+            /// bucket was discarded (zero pages) or cleared by the map that took it from the reuse
+            /// cache. It then reads a zero key or value instead of dereferencing null (found by a
+            /// hostile harness: NullReferenceException and access violations in Go mode).
+            /// </summary>
+            internal static readonly byte* NullSlotTarget = IndirectKey || IndirectValue
+                ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))
+                : null;
+        }
+
         /// <summary>Bytes of a bucket array for 2^B buckets plus its preallocated overflow tail, or null when that overflows 64 bits.</summary>
         internal static ulong? ArrayBytes(int b)
         {
@@ -465,6 +480,7 @@ namespace NativeGoMap
             return n > ulong.MaxValue / (ulong)BucketSize ? null : n * (ulong)BucketSize;
         }
 
+        /// <summary>A byte, then a T: the offset of its T is T's natural alignment as the runtime lays types out (<c>sizeof(AlignProbe&lt;T&gt;) - sizeof(T)</c>).</summary>
         private struct AlignProbe<T>
             where T : unmanaged
         {
