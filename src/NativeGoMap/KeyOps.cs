@@ -37,7 +37,7 @@ namespace NativeGoMap
     /// branch on it, and on <c>sizeof(T)</c>, is folded by the JIT, and by the native AOT
     /// compiler for the primitive types.
     /// The hash of a key of at most 16 bytes is a wyhash-style 64×64→128 multiply
-    /// (<see cref="WideMath.BigMul(ulong, ulong, out ulong)"/>, high ⊕ low) of the key words
+    /// (<see cref="WideMath.HighXorLow"/>: high ⊕ low) of the key words
     /// against two per-map secrets, then <see cref="Hasher.Finish"/> (a multiply and a rotate),
     /// which the bucket index (the low B bits) and the tophash (the top 8) both need; longer keys
     /// go through <see cref="Hasher.HashBlock"/>.
@@ -50,7 +50,9 @@ namespace NativeGoMap
 
         static KeyOps()
         {
-            // The primitive keys (and Guid) without the classifier, which decides them the same:
+            // The primitive keys (and Guid) without the classifier, which decides them the same (a
+            // deliberate copy of IsPrimitiveBytes' list, less the enums, Int128 and pointers it
+            // needs reflection for; KeyTypeTests checks that the two agree):
             // this initializer then runs no reflection for them, so the native AOT compiler runs
             // it at compile time and folds Kind into a constant, as the JIT does once the class is
             // initialized (through the classifier, every hash and compare of a long key branched

@@ -30,7 +30,7 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void BigMul_Is_The128BitProduct()
+        public void PortableBigMul_Is_The128BitProduct_AndEveryPathOfTheHashMixAgrees()
         {
             var rng = new Random(11);
             var values = new List<ulong> { 0, 1, 2, uint.MaxValue, (ulong)uint.MaxValue + 1, ulong.MaxValue, ulong.MaxValue - 1, 1UL << 63 };
@@ -43,9 +43,11 @@ namespace NativeGoMap.Tests
             {
                 ulong b = values[(int)(a % (ulong)values.Count)];
                 UInt128 expected = (UInt128)a * b;
-                ulong hi = WideMath.BigMul(a, b, out ulong lo);
+                ulong hi = WideMath.Portable(a, b, out ulong lo);
                 Assert.Equal((ulong)(expected >> 64), hi);
                 Assert.Equal((ulong)expected, lo);
+                Assert.Equal(hi ^ lo, WideMath.HighXorLow(a, b)); // mulx here, the same bits as the portable form
+
             }
         }
 

@@ -397,6 +397,36 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void PrimitiveKindsSetAhead_AreTheClassifiersVerdicts()
+        {
+            // KeyOps' initializer sets these kinds itself (so that native AOT folds them), a
+            // copy of the classifier's list: the two must agree.
+            AgreesWithTheClassifier<long>();
+            AgreesWithTheClassifier<ulong>();
+            AgreesWithTheClassifier<int>();
+            AgreesWithTheClassifier<uint>();
+            AgreesWithTheClassifier<short>();
+            AgreesWithTheClassifier<ushort>();
+            AgreesWithTheClassifier<byte>();
+            AgreesWithTheClassifier<sbyte>();
+            AgreesWithTheClassifier<char>();
+            AgreesWithTheClassifier<bool>();
+            AgreesWithTheClassifier<nint>();
+            AgreesWithTheClassifier<nuint>();
+            AgreesWithTheClassifier<Guid>();
+            AgreesWithTheClassifier<double>();
+            AgreesWithTheClassifier<float>();
+        }
+
+        private static unsafe void AgreesWithTheClassifier<T>()
+            where T : unmanaged
+        {
+            (KeyKind kind, string? reason) = KeyClassifier.Classify(typeof(T), sizeof(T), typeof(IEquatable<T>).IsAssignableFrom(typeof(T)));
+            Assert.Equal(kind, KeyOps<T>.Kind);
+            Assert.Null(reason);
+        }
+
+        [Fact]
         public void EmptyStructWithoutIEquatable_IsRefused_SayingItShowsNoFields()
         {
             // Also what a key whose fields a trimmer removed (native AOT) reads as.

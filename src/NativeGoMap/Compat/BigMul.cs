@@ -7,30 +7,19 @@ using System.Runtime.Intrinsics.X86;
 namespace NativeGoMap
 {
     /// <summary>
-    /// The 64×64→128-bit multiply the hash is built on. .NET 5+ has it as
-    /// <c>Math.BigMul(ulong, ulong, out ulong)</c> (one <c>mul</c>/<c>mulx</c> on x64);
-    /// netstandard2.1 has no such overload and <c>System.Math</c> cannot be extended, so this is
-    /// the one place that picks, and the netstandard2.1 build computes the same bits from four
-    /// 32×32→64 products.
+    /// The 64×64→128-bit multiply the hash is built on, and the one place that picks how it is
+    /// done: BMI2's mulx on x64, multiply-high on Arm64, and elsewhere (x64 code compiled ahead
+    /// of time without BMI2, netstandard2.1, which has no <c>Math.BigMul(ulong, ulong, out ulong)</c>)
+    /// the same bits from four 32×32→64 products.
     /// </summary>
     internal static class WideMath
     {
-        /// <summary>The high 64 bits of <paramref name="a"/> × <paramref name="b"/>; the low 64 in <paramref name="low"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static ulong BigMul(ulong a, ulong b, out ulong low)
-        {
-#if NETSTANDARD2_1
-            return Portable(a, b, out low);
-#else
-            return System.Math.BigMul(a, b, out low);
-#endif
-        }
-
         /// <summary>
-        /// <see cref="BigMul"/> from four 32×32→64 products, in line: netstandard2.1's only form,
-        /// and the hash's on x64 code compiled ahead of time without BMI2 (native AOT's default
-        /// instruction set), where Math.BigMul calls its own software fallback out of line and
-        /// hands the low half back through memory.
+        /// The high 64 bits of <paramref name="a"/> × <paramref name="b"/> (the low 64 in
+        /// <paramref name="low"/>) from four 32×32→64 products, in line: netstandard2.1's only
+        /// form, and the hash's on x64 code compiled ahead of time without BMI2 (native AOT's
+        /// default instruction set), where Math.BigMul calls its own software fallback out of
+        /// line and hands the low half back through memory.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Portable(ulong a, ulong b, out ulong low)
