@@ -3,6 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeGoMap.MonoSmoke
 {
@@ -15,7 +18,10 @@ namespace NativeGoMap.MonoSmoke
     /// test suite; under native AOT the same, but for a key whose byte equality rests on a nested
     /// struct's fields, which the trimmer removed: refused, with a message that says so. Prints
     /// the snapshot's bytes as a hash, which .ci/run compares between the two runs.
-    /// Argument: --expect-aot fails the run unless it runs as native code.
+    /// Arguments: --expect-aot fails the run unless it runs as native code; --expect-arm64 unless it
+    /// runs on Arm64 (.ci/run also runs this program, JIT-compiled, for linux-arm64 under qemu-user,
+    /// where the hash takes Arm64's multiply-high and no x86 instruction: its fingerprint and
+    /// snapshot lines must equal the x64 run's).
     /// </summary>
     public static partial class Program
     {
@@ -26,6 +32,13 @@ namespace NativeGoMap.MonoSmoke
             if (args.Contains("--expect-aot"))
             {
                 Check(aot, "running as native AOT code, as asked");
+            }
+
+            Architecture arch = RuntimeInformation.ProcessArchitecture;
+            Console.WriteLine($"architecture: {arch}");
+            if (args.Contains("--expect-arm64"))
+            {
+                Check(arch == Architecture.Arm64 && ArmBase.Arm64.IsSupported && !X86Base.IsSupported, "running on Arm64 (multiply-high, no x86 instructions), as asked");
             }
 
             KeysTheClassifierAccepts();

@@ -38,9 +38,9 @@ namespace NativeGoMap
         /// hash's mixing step. On x64 with BMI2, mulx for the high half and a plain multiply for
         /// the low half stay in registers, where Math.BigMul's out parameter makes the JIT store
         /// the low half to the stack and load it back on every hash; on Arm64 the same with its
-        /// multiply-high (not measured here: no Arm64 machine); elsewhere <see cref="Portable"/>,
-        /// in line (x64 code compiled ahead of time without BMI2, netstandard2.1). The same bits
-        /// on every path.
+        /// multiply-high (its speed not measured: no Arm64 machine; its bits are, by .ci/run's
+        /// Arm64 smoke under qemu-user); elsewhere <see cref="Portable"/>, in line (x64 code
+        /// compiled ahead of time without BMI2, netstandard2.1). The same bits on every path.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong HighXorLow(ulong a, ulong b)
