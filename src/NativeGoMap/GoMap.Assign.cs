@@ -378,7 +378,10 @@ namespace NativeGoMap
 
             IncrNoverflow();
             _overflowUsed++;
-            BucketLayout<TKey, TValue>.Overflow(b) = ovf;
+
+            // A release: a racing read that follows the link finds the bucket's zeroed bytes, not
+            // what a C-heap block held before (x64 keeps stores in order anyway; Arm64 does not).
+            BucketLayout<TKey, TValue>.PublishOverflow(b, ovf);
             return ovf;
         }
 

@@ -273,6 +273,7 @@ namespace NativeGoMap
         private void EndStrictRead(long token, ReaderRegistry.ReaderSlot slot, string message)
         {
             slot.Exit();
+            Fences.LoadsBeforeLaterAccesses(); // the read's loads before the check (Arm64: see Fences)
             if (Volatile.Read(ref _state) != (token & ~TokenAnnounced))
             {
                 ThrowReadRaced(message);

@@ -1129,8 +1129,11 @@ namespace NativeGoMap
             /// frees the registration tables, so a walk on a disposed map never reads its epoch.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private readonly bool WalkAllowed(GoMap<TKey, TValue> map) =>
-                Volatile.Read(ref map._state) == _stepState && *_epochWord == _fastEpoch;
+            private readonly bool WalkAllowed(GoMap<TKey, TValue> map)
+            {
+                Fences.LoadsBeforeLaterAccesses(); // the group's loads before the check (Arm64: see Fences)
+                return Volatile.Read(ref map._state) == _stepState && *_epochWord == _fastEpoch;
+            }
 
 #if DEBUG
             /// <summary>

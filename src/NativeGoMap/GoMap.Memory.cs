@@ -539,17 +539,28 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Retires the indirect key and value blocks of slot <paramref name="i"/> (no-op for inline slots).</summary>
+        /// <summary>
+        /// Retires the indirect key and value blocks of slot <paramref name="i"/> (no-op for
+        /// inline slots) and clears the slot's pointers. A block retired while no enumerator is
+        /// registered may go back to the C heap at once; a read racing a later insert into the
+        /// slot may see the insert's tophash before its new pointer (Arm64 may reorder both the
+        /// insert's stores and the read's loads), and then finds null (read as a zero key or
+        /// value), not the freed block.
+        /// </summary>
         private void RetireIndirect(byte* b, int i)
         {
             if (BucketLayout<TKey, TValue>.IndirectKey)
             {
-                Retire(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(b, i)));
+                ref byte* slot = ref BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(b, i));
+                Retire(slot);
+                slot = null;
             }
 
             if (BucketLayout<TKey, TValue>.IndirectValue)
             {
-                Retire(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(b, i)));
+                ref byte* slot = ref BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(b, i));
+                Retire(slot);
+                slot = null;
             }
         }
 

@@ -575,6 +575,7 @@ namespace NativeGoMap
 
                 if (check)
                 {
+                    Fences.LoadsBeforeLaterAccesses(); // the walk's loads before the check (Arm64: see Fences)
                     Map.EndRead(State, GoMessages.ConcurrentIterationWrite);
                 }
             }
@@ -593,6 +594,7 @@ namespace NativeGoMap
                 // Disposed from inside Write: Dispose frees everything at once, this walk's
                 // registration notwithstanding, and does not change the state word.
                 Map.CheckUsable();
+                Fences.LoadsBeforeLaterAccesses(); // the buffer's loads before the check (Arm64: see Fences)
                 long state = Volatile.Read(ref Map._state);
                 if (state != State)
                 {

@@ -234,6 +234,24 @@ namespace NativeGoMap
             Check(charged == _nativeBytes, $"owned blocks total {charged} bytes but the map counts {_nativeBytes}");
         }
 
+        /// <summary>
+        /// An empty slot holds no pointer to a key or value block: a removed entry's pointers are
+        /// cleared when its blocks are retired (RetireIndirect), so that a read racing a later
+        /// insert into the slot cannot reach a freed block.
+        /// </summary>
+        private static void CheckNoIndirectPointers(byte* c, int i, ulong index)
+        {
+            if (BucketLayout<TKey, TValue>.IndirectKey)
+            {
+                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(c, i)) == null, $"empty slot of chain {index} still points at a key block");
+            }
+
+            if (BucketLayout<TKey, TValue>.IndirectValue)
+            {
+                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(c, i)) == null, $"empty slot of chain {index} still points at a value block");
+            }
+        }
+
         /// <summary>Checks one chain; returns its length in buckets.</summary>
         private long WalkChain(byte* first, ulong index, int b, byte* tail, byte* end, long[] chunks, HashSet<nint> reached, bool old, ref long liveCells, OwnFn own)
         {
@@ -263,18 +281,21 @@ namespace NativeGoMap
                     if (restSeen)
                     {
                         Check(top == MapMath.EmptyRest, $"slot after emptyRest is not emptyRest in chain {index}");
+                        CheckNoIndirectPointers(c, i, index);
                         continue;
                     }
 
                     if (top == MapMath.EmptyRest)
                     {
                         restSeen = true;
+                        CheckNoIndirectPointers(c, i, index);
                         continue;
                     }
 
                     if (top == MapMath.EmptyOne)
                     {
                         emptyOneSinceLive = true;
+                        CheckNoIndirectPointers(c, i, index);
                         continue;
                     }
 

@@ -93,6 +93,7 @@
 // native memory), NativeHeap.cs (the allocator), OsMemory.cs (2 MiB-aligned mappings, huge
 // pages, populating), ReleaseThread.cs (the system calls that return memory and the frees of
 // full-size overflow chunks, off the writer's thread), Prefetch.cs (software prefetch),
+// Fences.cs (the load fence of the checks' second look, for CPUs that reorder loads: Arm64),
 // ReaderRegistry.cs (Strict reader announcements, map ids), FinalizerGuard.cs (the finalizer,
 // pooled per thread), GoMap.Validate.cs (the invariant walker), WorkCounters.cs (slow-path work,
 // for the stress program and benchmarks), GoMapOptions.cs, GoMapStats.cs, Diagnostics.cs

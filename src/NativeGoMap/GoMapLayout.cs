@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace NativeGoMap
 {
@@ -230,6 +231,10 @@ namespace NativeGoMap
         /// <summary>The overflow pointer of a bucket.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref byte* Overflow(byte* b) => ref *(byte**)(b + OverflowOffset);
+
+        /// <summary>Links <paramref name="ovf"/> after <paramref name="b"/> with a release store: whoever reads the link sees the stores made to <paramref name="ovf"/> before it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void PublishOverflow(byte* b, byte* ovf) => Volatile.Write(ref *(nint*)(b + OverflowOffset), (nint)ovf);
 
         /// <summary>Address of key slot <paramref name="i"/> (the key itself, or the pointer to it when indirect).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
