@@ -31,7 +31,7 @@ namespace NativeGoMap
         internal static void Read(void* p)
         {
 #if !NETSTANDARD2_1
-            if (Sse.IsSupported)
+            if (IsSupported)
             {
                 Sse.Prefetch0(p);
             }
