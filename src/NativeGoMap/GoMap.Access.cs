@@ -240,8 +240,9 @@ namespace NativeGoMap
             // whole block later instead of right after their own prefetches.
             byte* tops = stackalloc byte[2 * Block];
             byte** buckets = stackalloc byte*[2 * Block];
-            PrefetchBlock(ref key0, 0, Math.Min(Block, keys.Length), array, mask, k1, k2, tops, buckets);
-            int touched = Prefetch.IsSupported ? 0 : TouchBlock(buckets, Math.Min(Block, keys.Length));
+            int first = Math.Min(Block, keys.Length);
+            PrefetchBlock(ref key0, 0, first, array, mask, k1, k2, tops, buckets);
+            int touched = Prefetch.IsSupported ? 0 : TouchBlock(buckets, first);
             for (int start = 0; start < keys.Length;)
             {
                 int n = Math.Min(Block, keys.Length - start);
@@ -250,10 +251,11 @@ namespace NativeGoMap
                 if (nextStart < keys.Length)
                 {
                     int other = (half ^ 1) * Block;
-                    PrefetchBlock(ref key0, nextStart, Math.Min(Block, keys.Length - nextStart), array, mask, k1, k2, tops + other, buckets + other);
+                    int nextN = Math.Min(Block, keys.Length - nextStart);
+                    PrefetchBlock(ref key0, nextStart, nextN, array, mask, k1, k2, tops + other, buckets + other);
                     if (!Prefetch.IsSupported)
                     {
-                        touched |= TouchBlock(buckets + other, Math.Min(Block, keys.Length - nextStart));
+                        touched |= TouchBlock(buckets + other, nextN);
                     }
                 }
 
