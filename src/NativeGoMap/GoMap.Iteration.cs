@@ -587,8 +587,8 @@ namespace NativeGoMap
         /// the end, for a read that began with <paramref name="token"/>. A bucket's tophash word
         /// is read once and its candidate slots taken from a bit mask (in the enumeration's
         /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
-        /// mask is left in the enumerator so that, while the map is not written, the next steps
-        /// read only the entries and, group by group, the tophash words of the buckets after it
+        /// mask is left in the enumerator so that, while the map is not written (but in place:
+        /// <see cref="EndWrite(bool)"/>), the next steps read only the entries and, group by group, the tophash words of the buckets after it
         /// (<see cref="Enumerator.MoveNext"/>). User code it runs (a comparer, a key's hash or
         /// equality) may throw; the caller then ends the read (MoveNextSlow's catch): nothing
         /// here withdraws it.
@@ -731,7 +731,7 @@ namespace NativeGoMap
                     it._i = j + 1;
                     it._checkBucket = checkBucket;
 
-                    // While the map is not written, the next steps may go on without this method
+                    // While the map is not written (but in place), the next steps may go on without this method
                     // (Enumerator.MoveNext) when the enumeration walks a chain of the current
                     // array (not an old chain, whose later buckets may hold evacuated entries
                     // that need a lookup), no growth runs, and the rest of this bucket holds only
@@ -781,8 +781,8 @@ namespace NativeGoMap
             internal ulong _bucket;         // next bucket to start (*)
             internal byte* _bptr;           // bucket being walked, or null between buckets; in the inline walk, the first bucket of its group
             internal int _i;                // next slot position (in rotated order) in _bptr (*)
-            internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written
-            internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written
+            internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written (but in place)
+            internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written (but in place)
             private long _fastEpoch;        // *_epochWord when the inline walk was allowed, else NotFast
             private long* _epochWord;       // the epoch the inline walk compares: its registration slot's (IterSlot.Epoch), or IterRegistration.IdleEpochWord
             private ulong _fastMask;        // inline walk: the group's live slots from the current entry's on, 8 bits per bucket from _bptr's on (rotated)
@@ -942,11 +942,13 @@ namespace NativeGoMap
             /// (and, started during a growth, the old chains feeding them), empty or not, so after
             /// mass removals one step may walk many empty buckets (<see cref="TrimExcess()"/>
             /// shrinks the array); an entry moved by a growth since the enumeration started costs
-            /// one lookup. On a <see cref="ConcurrencyChecks.Go"/> map, while it is not written and
-            /// not growing, the walk reads the tophash words of up to eight buckets at a time and
-            /// yields their entries from one mask (about 1 ns per entry on the README's VM), from
-            /// the first step through the wrap to the end. Other
-            /// steps (the first after a write, steps during a growth, and every step on a
+            /// one lookup. On a <see cref="ConcurrencyChecks.Go"/> map, while it is not growing and
+            /// not written but in place (a set or add that found its key or a free slot, with no
+            /// growth due: so a loop that sets each entry it is given keeps this speed), the walk
+            /// reads the tophash words of up to eight buckets at a time and yields their entries
+            /// from one mask (about 1 ns per entry on the README's VM), from the first step
+            /// through the wrap to the end. Other steps (the first after any other write, such as
+            /// a removal, steps during a growth, and every step on a
             /// <see cref="ConcurrencyChecks.Strict"/> map) are checked out-of-line steps: 25 to
             /// 30 ns each there (measured in the remarks of the enumerator's SlowStep).
             /// </summary>
@@ -972,10 +974,11 @@ namespace NativeGoMap
                 // any bucket read, WalkAllowed: its registration did not end (a copy's end: else
                 // memory retired under this walk may be released), the map was not poisoned or
                 // disposed since the last slow step (its slot's epoch says both; Strict maps never
-                // get here), and nothing was written since the last step (Go's check at the start of mapiternext, and
-                // more: a write from this thread between steps is caught too, after which the
-                // buckets may hold other entries; the slow path then redoes the step from the
-                // last committed position and checks properly). An entry's reads are checked
+                // get here), and nothing was written since the last step but in place (Go's check
+                // at the start of mapiternext, and more: any other write from this thread between
+                // steps is caught too, after which the buckets may hold other entries; the slow
+                // path then redoes the step from the last committed position and checks properly;
+                // a write in place, EndWrite(bool), moved and emptied nothing). An entry's reads are checked
                 // before rather than after as a seqlock would (a group's are checked after too:
                 // see the group case below): the entry then goes straight into the
                 // current key and value, which, with the foreach's finally cloned (see
@@ -1123,16 +1126,36 @@ namespace NativeGoMap
 
             /// <summary>
             /// Whether MoveNext's inline walk may read buckets now: no write came since the last
-            /// step (a write may have moved entries, and freed the blocks of keys or values behind
-            /// pointers), and the epoch of the enumerator's registration slot is the one of the
-            /// last slow step that allowed it. The state word first: Dispose changes it before it
-            /// frees the registration tables, so a walk on a disposed map never reads its epoch.
+            /// step but writes in place (any other write may have moved or removed entries, and
+            /// freed the blocks of keys or values behind pointers; a write in place,
+            /// <see cref="EndWrite(bool)"/>, changed nothing the walk relies on, and its word
+            /// becomes the step's), and the epoch
+            /// of the enumerator's registration slot is the one of the last slow step that allowed
+            /// it. The state word first: Dispose changes it (its sequence) before it frees the
+            /// registration tables, so a walk on a disposed map never reads its epoch.
             /// </summary>
+            /// <remarks>
+            /// The common case is one compare, as before writes in place were told apart; the word is read
+            /// again only when it changed (after a write: no longer the common case), so that the
+            /// hot step keeps comparing with the word in memory.
+            /// </remarks>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private readonly bool WalkAllowed(GoMap<TKey, TValue> map)
+            private bool WalkAllowed(GoMap<TKey, TValue> map)
             {
                 Fences.LoadsBeforeLaterAccesses(); // the group's loads before the check (Arm64: see Fences)
-                return Volatile.Read(ref map._state) == _stepState && *_epochWord == _fastEpoch;
+                if (Volatile.Read(ref map._state) != _stepState)
+                {
+                    // Writes in place only (hashWriting clear, the sequence the step's): go on from the new word.
+                    long s = Volatile.Read(ref map._state);
+                    if (((s ^ _stepState) & ~StateInPlaceBits) != 0)
+                    {
+                        return false;
+                    }
+
+                    _stepState = s;
+                }
+
+                return *_epochWord == _fastEpoch;
             }
 
 #if DEBUG
@@ -1149,8 +1172,15 @@ namespace NativeGoMap
             /// <summary>Test hook: the registration slot this enumerator holds (the fast slots first, then the locked table's; meaningless before a registration).</summary>
             internal readonly int SlotForTest => _slot;
 
-            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing was written and its registration slot's epoch has not moved; for tests.</summary>
-            internal readonly bool InlineWalkAllowedForTest => _fastEpoch != NotFast && _walkMap is not null && WalkAllowed(_walkMap);
+            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing but writes in place was written and its registration slot's epoch has not moved; for tests (on a copy: the enumerator itself is left as it was).</summary>
+            internal readonly bool InlineWalkAllowedForTest
+            {
+                get
+                {
+                    Enumerator copy = this;
+                    return copy._fastEpoch != NotFast && copy._walkMap is not null && copy.WalkAllowed(copy._walkMap);
+                }
+            }
 
             /// <summary>The inline walk's live slots still to yield in its current group, from the current entry's on (8 bits per bucket, rotated), or 0 outside the inline walk; for tests.</summary>
             internal readonly ulong GroupRestForTest => _fastEpoch != NotFast ? _fastMask : 0;

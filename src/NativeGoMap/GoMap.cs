@@ -440,7 +440,7 @@ namespace NativeGoMap
             }
 
             *v = value;
-            EndWrite();
+            EndWrite(inPlace: true); // the fast path's update or insert: enumerators' inline walks go on
         }
 
         /// <summary>The indexer's set for what its inline part leaves: keys that run user code take the general path, all of it under try/finally; the others BeginWrite (which throws or takes hashWriting Strict's way) and <see cref="SetTaken"/>.</summary>
@@ -528,7 +528,7 @@ namespace NativeGoMap
                 *v = value;
             }
 
-            EndWrite();
+            EndWrite(inPlace: true); // as in the indexer's set
             return !found;
         }
 
@@ -898,7 +898,7 @@ namespace NativeGoMap
                 return ref AddDefaultSlow(key, hash, out exists);
             }
 
-            EndWrite();
+            EndWrite(inPlace: true); // as in the indexer's set
             return ref *v;
         }
 

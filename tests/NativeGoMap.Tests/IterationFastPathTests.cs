@@ -208,6 +208,138 @@ namespace NativeGoMap.Tests
             Assert.Equal("concurrent map iteration and map write", ex.Message);
         }
 
+        // ---- writes in place: the inline walk goes on across them ----
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void SettingEveryEntryThroughTheIndexerDuringAForeach_YieldsEachEntryOnceWithTheValueItHad(ConcurrencyChecks checks)
+        {
+            // Go's for k, v := range m { m[k] = f(v) }; Dictionary allows it too since .NET Core 3.0.
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            foreach (KeyValuePair<int, long> kv in map)
+            {
+                log.Saw(kv.Key);
+                Assert.Equal(kv.Key * 10L, kv.Value);
+                map[kv.Key] = -kv.Value;
+            }
+
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+            Assert.All(Enumerable.Range(0, Entries), k => Assert.Equal(-k * 10L, map[k]));
+            map.Validate();
+        }
+
+        [Fact]
+        public void AnUpdateThroughTheIndexerBetweenSteps_LeavesTheInlineWalkRunning()
+        {
+            // A write in place moves and frees nothing: the next step needs no checked walk.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = OneStepIn(map);
+            map[e.Current.Key] = -1;
+            map[(e.Current.Key + 1) % Entries] = -2;
+            Assert.True(e.InlineWalkAllowedForTest);
+            e.Dispose();
+        }
+
+        [Fact]
+        public void AnInsertIntoAFreeSlotBetweenSteps_LeavesTheInlineWalkRunning_AndEveryOldEntryIsYieldedOnce()
+        {
+            // Room for the new keys without a growth (capacity for twice the entries): each is
+            // stored in place. A new key may be yielded or not, as in Go; the old ones exactly once.
+            using GoMap<int, long> map = IterationHelpers.IntMap(Entries, seed: 11, capacityHint: 2 * Entries);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+            for (int k = Entries; k < Entries + 20; k++)
+            {
+                map.Add(k, k * 10L);
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.True(e.InlineWalkAllowedForTest);
+            var newKeys = new HashSet<int>();
+            while (e.MoveNext())
+            {
+                if (e.Current.Key >= Entries)
+                {
+                    Assert.True(newKeys.Add(e.Current.Key), $"new key {e.Current.Key} yielded twice");
+                }
+                else
+                {
+                    log.Saw(e.Current.Key);
+                }
+            }
+
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Fact]
+        public void TryAddAndGetValueRefOrAddDefaultOfPresentKeysBetweenSteps_LeaveTheInlineWalkRunning()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = OneStepIn(map);
+            Assert.False(map.TryAdd(e.Current.Key, 5));
+            map.GetValueRefOrAddDefault(e.Current.Key, out bool exists) = -3;
+            Assert.True(exists);
+            Assert.True(e.InlineWalkAllowedForTest);
+            e.Dispose();
+        }
+
+        [Fact]
+        public void ARemoveBetweenSteps_StopsTheInlineWalk()
+        {
+            // A removal empties a slot the walk's mask may still hold.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            GoMap<int, long>.Enumerator e = OneStepIn(map);
+            Assert.True(map.Remove(e.Current.Key));
+            Assert.False(e.InlineWalkAllowedForTest);
+            e.Dispose();
+        }
+
+        [Fact]
+        public void TheWriteInPlaceThatWrapsItsCount_CarriesIntoTheSequence_AndTheWalkStaysExact()
+        {
+            // The count of writes in place has 8 bits; its carry is an ordinary write's bump, so
+            // the next step is a checked one (conservative), and the walk stays exact.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+            int key = e.Current.Key;
+            for (int i = map.InPlaceCountForTest; i < 255; i++)
+            {
+                map[key] = i;
+            }
+
+            Assert.Equal(255, map.InPlaceCountForTest);
+
+            Assert.True(e.InlineWalkAllowedForTest);
+            map[key] = key * 10L;
+            Assert.False(e.InlineWalkAllowedForTest);
+            Finish(ref e, log);
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Fact]
+        public void CurrentValueRef_AfterAStepThatFollowedAnUpdate_IsTheNewEntrysSlot()
+        {
+            // The step that went on across the update took the map's new word as its own, so the
+            // ref of the entry it yielded is not stale; an update after the step makes it so.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            map[e.Current.Key] = -1;
+            Assert.True(e.MoveNext());
+            Assert.Equal(rest[0], e.Current.Key);
+            e.CurrentValueRef = -9;
+            Assert.Equal(-9, map[rest[0]]);
+            map[rest[0]] = -10;
+            Assert.Throws<InvalidOperationException>(() => { _ = e.CurrentValueRef; });
+            e.Dispose();
+        }
+
         // ---- registration slots: what stops an inline walk, and what does not ----
 
         /// <summary>An enumerator of <paramref name="map"/> one step in, its inline walk armed.</summary>
