@@ -16,15 +16,18 @@ namespace NativeGoMap
     // BeginGuardedRead and EndGuardedRead, which take a Strict map's read in line:
     // TryBeginStrictRead, BeginRead's Strict case, and EndStrictRead.)
     //
-    //   _state  bit 0      hashWriting   a write is in progress
-    //           bits 8-15  in place      bumped by a write that stored into one slot of a table not
-    //                                    growing and moved, emptied and freed nothing: the fast paths'
-    //                                    updates and inserts (EndWrite(inPlace: true)); its carry goes
-    //                                    into the sequence
-    //           bit 16+    sequence      bumped by every other write (EndWrite()), and by Dispose
-    //           Every write changes the word, so a read can tell a write overlapped it; an
-    //           enumerator's inline walk goes on across writes in place and stops at any other
-    //           (Enumerator.WalkAllowed).
+    //   _state  bit 0       hashWriting   a write is in progress
+    //           bits 8-15   in place      bumped by a write that stored into one slot of a table not
+    //                                     growing and moved, emptied and freed nothing: the fast
+    //                                     paths' updates and inserts (EndWrite(StateInPlaceOne))
+    //           bits 16-23  removals      bumped by a removal that only marked tophash bytes: the fast
+    //                                     path's (EndWrite(StateRemovalOne))
+    //           bit 24+     sequence      bumped by every other write (EndWrite()), and by Dispose
+    //           Each count's carry goes into the next (at worst a cheaper write looks like a dearer
+    //           one). Every write changes the word, so a read can tell a write overlapped it; an
+    //           enumerator's inline walk goes on across writes in place and removals (after one,
+    //           dropping the slots it emptied from the group it is in) and stops at any other
+    //           (Enumerator.WalkAllowed, Enumerator.WalkRest).
     //   _flags  bit 0   strict        ConcurrencyChecks.Strict (fixed at construction)
     //           bit 1   poisoned      a race was detected; _poisonMessage says which
     //           bit 2   disposed      Dispose has run
@@ -67,9 +70,11 @@ namespace NativeGoMap
     {
         private const long StateWriting = 1;
         private const long TokenAnnounced = 2;   // in a read token only, never in _state
-        private const long StateInPlaceOne = 256;          // a write in place's bump (bits 8-15)
-        private const long StateInPlaceBits = 0xFF00;      // the count of writes in place in _state
-        private const long StateSeqOne = 1L << 16;         // every other write's bump (bits 16 and up), and Dispose's
+        private const long StateInPlaceOne = 1L << 8;      // a write in place's bump (bits 8-15)
+        private const long StateInPlaceBits = 0xFFL << 8;  // the count of writes in place in _state
+        private const long StateRemovalOne = 1L << 16;     // a removal's bump, one that only marked tophash bytes (bits 16-23)
+        private const long StateRemovalBits = 0xFFL << 16; // the count of such removals in _state
+        private const long StateSeqOne = 1L << 24;         // every other write's bump (bits 24 and up), and Dispose's
         private const int FlagStrict = 1;
         private const int FlagPoisoned = 2;
         private const int FlagDisposed = 4;
@@ -395,7 +400,7 @@ namespace NativeGoMap
         /// Releases hashWriting and bumps the write sequence. In Go mode, first checks that the
         /// flag is still set: a writer that overlapped this one has cleared it (Go's check at the
         /// end of mapassign and mapdelete). Any write may end here, which stops enumerators' inline
-        /// walks at their next step; a write in place may end in <see cref="EndWrite(bool)"/> instead.
+        /// walks at their next step; a write in place or a removal that only marked bytes may end in <see cref="EndWrite(long)"/> instead.
         /// </summary>
         /// <remarks>
         /// Tried and not kept (2026-12-02): storing the value the write began with plus the bump
@@ -406,20 +411,22 @@ namespace NativeGoMap
         /// 2.97-3.04 → 3.07-3.17, removes and inserts unchanged).
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void EndWrite() => EndWrite(inPlace: false);
+        private void EndWrite() => EndWrite(StateSeqOne);
 
         /// <summary>
-        /// <see cref="EndWrite()"/>, or with <paramref name="inPlace"/> the end of a write in
-        /// place: one that stored a key and value into one slot (an update, or an insert into a
-        /// free slot) of a table that is not growing, or stored nothing, and moved, emptied,
-        /// linked and freed nothing. That bumps the count of writes in place instead of the
-        /// sequence, so that an enumerator's inline walk goes on at its next step: the entries it
-        /// has yet to yield are where they were, and a new one may be yielded or not, as Go's
-        /// iteration allows (Go's <c>for k, v := range m { m[k] = f(v) }</c>, and
-        /// <c>Dictionary</c>'s overwrite during enumeration since .NET Core 3.0). A read still
-        /// sees the word change. Only the inline writes' fast paths end so: a growth due, a full
-        /// chain, a growing map, memory to reclaim all take the slow paths, which end with
-        /// <see cref="EndWrite()"/>.
+        /// <see cref="EndWrite()"/> with the count <paramref name="bump"/> names: <see cref="StateSeqOne"/>
+        /// for any write; <see cref="StateInPlaceOne"/> for a write in place, one that stored a key
+        /// and value into one slot (an update, or an insert into a free slot) of a table that is
+        /// not growing, or stored nothing, and moved, emptied, linked and freed nothing;
+        /// <see cref="StateRemovalOne"/> for a removal that only marked tophash bytes (emptyOne,
+        /// emptyRest) in such a table. After those two an enumerator's inline walk goes on at its
+        /// next step: the entries it has yet to yield are where they were, a new one may be
+        /// yielded or not, as Go's iteration allows, and a removal's emptied slots are dropped from
+        /// the group the walk is in (Go's <c>for k, v := range m { m[k] = f(v) }</c> and
+        /// <c>if drop(v) { delete(m, k) }</c>, which <c>Dictionary</c> allows during enumeration
+        /// too since .NET Core 3.0). A read still sees the word change. Only the inline writes'
+        /// fast paths end so: a growth due, a full chain, a growing map, memory to reclaim,
+        /// indirect blocks all take the slow paths, which end with <see cref="EndWrite()"/>.
         /// </summary>
         /// <remarks>
         /// Measured on the README's VM (2026-12-05, probe, 1,000 <c>&lt;long,long&gt;</c>
@@ -431,7 +438,7 @@ namespace NativeGoMap
         /// bump); both are in place, so neither needs to.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void EndWrite(bool inPlace)
+        private void EndWrite(long bump)
         {
             long s = _state;
             if ((s & StateWriting) == 0)
@@ -442,7 +449,7 @@ namespace NativeGoMap
                 return;
             }
 
-            Volatile.Write(ref _state, s + ((inPlace ? StateInPlaceOne : StateSeqOne) - StateWriting)); // hashWriting is set: clear it, bump a count
+            Volatile.Write(ref _state, s + (bump - StateWriting)); // hashWriting is set: clear it, bump a count
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]

@@ -588,7 +588,7 @@ namespace NativeGoMap
         /// is read once and its candidate slots taken from a bit mask (in the enumeration's
         /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
         /// mask is left in the enumerator so that, while the map is not written (but in place:
-        /// <see cref="EndWrite(bool)"/>), the next steps read only the entries and, group by group, the tophash words of the buckets after it
+        /// <see cref="EndWrite(long)"/>), the next steps read only the entries and, group by group, the tophash words of the buckets after it
         /// (<see cref="Enumerator.MoveNext"/>). User code it runs (a comparer, a key's hash or
         /// equality) may throw; the caller then ends the read (MoveNextSlow's catch): nothing
         /// here withdraws it.
@@ -978,7 +978,7 @@ namespace NativeGoMap
                 // at the start of mapiternext, and more: any other write from this thread between
                 // steps is caught too, after which the buckets may hold other entries; the slow
                 // path then redoes the step from the last committed position and checks properly;
-                // a write in place, EndWrite(bool), moved and emptied nothing). An entry's reads are checked
+                // a write in place, EndWrite(long), moved and emptied nothing). An entry's reads are checked
                 // before rather than after as a seqlock would (a group's are checked after too:
                 // see the group case below): the entry then goes straight into the
                 // current key and value, which, with the foreach's finally cloned (see
@@ -1004,15 +1004,38 @@ namespace NativeGoMap
                     // The next entry is in the same group (the common case). Only a constructed
                     // enumerator has group bits, and its _walkMap is never null: no null test here,
                     // the epoch load checks (a default enumerator takes the branch below).
-                    if (WalkAllowed(_walkMap!))
+                    // WalkAllowed's checks, written out so that the map's word moving (a write
+                    // since the last step) leaves for a block of its own.
+                    Fences.LoadsBeforeLaterAccesses(); // the group's loads before the check (Arm64: see Fences)
+                    if (Volatile.Read(ref _walkMap!._state) == _stepState)
                     {
-                        _fastMask = mask;
-                        _currentKey = *BucketLayout<TKey, TValue>.WalkKey(_bptr, _walkRow, mask);
-                        _currentVal = *BucketLayout<TKey, TValue>.WalkValue(_bptr, _walkRow, mask);
-                        return true;
+                        if (*_epochWord == _fastEpoch)
+                        {
+                            _fastMask = mask;
+                            _currentKey = *BucketLayout<TKey, TValue>.WalkKey(_bptr, _walkRow, mask);
+                            _currentVal = *BucketLayout<TKey, TValue>.WalkValue(_bptr, _walkRow, mask);
+                            return true;
+                        }
+                    }
+                    else
+                    {
+                        // Written since the last step: go on after writes in place and removals
+                        // that only marked bytes, the rest narrowed to the slots still live (0
+                        // when none is: then the checked step, which moves on). Mirrors the
+                        // block above (keep in step): apart, that one kept its instructions, where
+                        // one path through WalkRest's result cost the hot step a spill, a reload
+                        // and a test (JitDisasm of a foreach, <long,long>).
+                        mask = WalkRest(_walkMap, mask);
+                        if (mask != 0)
+                        {
+                            _fastMask = mask;
+                            _currentKey = *BucketLayout<TKey, TValue>.WalkKey(_bptr, _walkRow, mask);
+                            _currentVal = *BucketLayout<TKey, TValue>.WalkValue(_bptr, _walkRow, mask);
+                            return true;
+                        }
                     }
                 }
-                else if (_walkMap is GoMap<TKey, TValue> map && WalkAllowed(map))
+                else if (_walkMap is GoMap<TKey, TValue> map && WalkAllowed(map, StateInPlaceBits | StateRemovalBits))
                 {
 #if DEBUG
                     // Test seam (Debug builds only): a write made here stands for one that another
@@ -1077,9 +1100,9 @@ namespace NativeGoMap
                     // IterationGroupRaceTests places such a write between the two checks through
                     // the Debug-only seam above: without this check, each of its cases loses an
                     // entry.)
-                    if (!WalkAllowed(map))
+                    if (!WalkAllowed(map, StateInPlaceBits))
                     {
-                        goto Slow;
+                        goto Slow; // (a removal now, between the two checks, was another thread's: the group read may hold its slot)
                     }
 
                     // Mirrors the same-group case above, and commits the new group too.
@@ -1101,7 +1124,7 @@ namespace NativeGoMap
                     // of the enumerator made for the call. Mirrors MoveNextSlow's end (when
                     // IterNext finds nothing); keep in sync. It cannot call it: the caller's
                     // enumerator would then have its address taken (see above).
-                    if (!WalkAllowed(map) || (_ticket == 0 && Volatile.Read(ref map._flags) != 0))
+                    if (!WalkAllowed(map, StateInPlaceBits | StateRemovalBits) || (_ticket == 0 && Volatile.Read(ref map._flags) != 0))
                     {
                         goto Slow; // (an unregistered enumerator's epoch never changes: a poisoned map's flag stops it here)
                     }
@@ -1126,36 +1149,87 @@ namespace NativeGoMap
 
             /// <summary>
             /// Whether MoveNext's inline walk may read buckets now: no write came since the last
-            /// step but writes in place (any other write may have moved or removed entries, and
-            /// freed the blocks of keys or values behind pointers; a write in place,
-            /// <see cref="EndWrite(bool)"/>, changed nothing the walk relies on, and its word
-            /// becomes the step's), and the epoch
-            /// of the enumerator's registration slot is the one of the last slow step that allowed
-            /// it. The state word first: Dispose changes it (its sequence) before it frees the
-            /// registration tables, so a walk on a disposed map never reads its epoch.
+            /// step but those whose counts <paramref name="accepted"/> names (writes in place,
+            /// and removals that only marked tophash bytes where the walk reads the group after
+            /// this check: <see cref="EndWrite(long)"/>; any other write may have moved entries
+            /// and freed the blocks of keys or values behind pointers), and the epoch of the
+            /// enumerator's registration slot is the one of the last slow step that allowed it.
+            /// The map's word then becomes the step's. The state word first: Dispose changes it
+            /// (its sequence) before it frees the registration tables, so a walk on a disposed map
+            /// never reads its epoch.
             /// </summary>
             /// <remarks>
-            /// The common case is one compare, as before writes in place were told apart; the word is read
-            /// again only when it changed (after a write: no longer the common case), so that the
-            /// hot step keeps comparing with the word in memory.
+            /// The common case is one compare, as before those writes were told apart; the word is
+            /// read again only when it changed (after a write: no longer the common case), so that
+            /// the hot step keeps comparing with the word in memory.
             /// </remarks>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private bool WalkAllowed(GoMap<TKey, TValue> map)
+            private bool WalkAllowed(GoMap<TKey, TValue> map, long accepted)
             {
                 Fences.LoadsBeforeLaterAccesses(); // the group's loads before the check (Arm64: see Fences)
                 if (Volatile.Read(ref map._state) != _stepState)
                 {
-                    // Writes in place only (hashWriting clear, the sequence the step's): go on from the new word.
                     long s = Volatile.Read(ref map._state);
-                    if (((s ^ _stepState) & ~StateInPlaceBits) != 0)
+                    if (((s ^ _stepState) & ~accepted) != 0)
                     {
-                        return false;
+                        return false; // hashWriting set, or the sequence moved (or a count not accepted)
                     }
 
                     _stepState = s;
                 }
 
                 return *_epochWord == _fastEpoch;
+            }
+
+            /// <summary>
+            /// <see cref="WalkAllowed"/> for the next entry of the group the walk is in, once the
+            /// map's word has moved since the last step (the caller's test): the group's live
+            /// slots still to yield (<paramref name="rest"/>, without the current entry's), or 0
+            /// when the walk may not go on. Writes in place and removals that only marked bytes
+            /// are accepted; after a removal the rest keeps only the slots still live
+            /// (<see cref="LiveSlotsOfGroup"/>), read after the checks, so that an entry removed
+            /// before it was reached is not yielded. Mirrors WalkAllowed's checks (keep in step).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private ulong WalkRest(GoMap<TKey, TValue> map, ulong rest)
+            {
+                long s = Volatile.Read(ref map._state);
+                long moved = s ^ _stepState;
+                if ((moved & ~(StateInPlaceBits | StateRemovalBits)) != 0 || *_epochWord != _fastEpoch)
+                {
+                    return 0;
+                }
+
+                if ((moved & StateRemovalBits) != 0)
+                {
+                    rest &= LiveSlotsOfGroup(_bptr, _tail, _offset);
+                }
+
+                _stepState = s;
+                return rest;
+            }
+
+            /// <summary>
+            /// The live slots of the group from <paramref name="first"/> to <paramref name="last"/>
+            /// (regular buckets in a row, or one overflow bucket), as LoadGroup gives them: 8 bits
+            /// per bucket, rotated by <paramref name="offset"/>. Only a step after a removal in
+            /// place needs it; in line all the same, since a call there (out of line) had the JIT
+            /// keep the walk's fields on the stack in the hot step too (its registers across a
+            /// call).
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static ulong LiveSlotsOfGroup(byte* first, byte* last, int offset)
+            {
+                ulong bits = 0;
+                int shift = 0;
+                for (byte* b = first; ; b = BucketLayout<TKey, TValue>.NextInMemory(b), shift += MapMath.BucketCnt)
+                {
+                    bits |= (ulong)BucketLayout<TKey, TValue>.LiveSlots(b) << shift;
+                    if (b == last)
+                    {
+                        return MapMath.RotateSlotBits(bits, offset);
+                    }
+                }
             }
 
 #if DEBUG
@@ -1172,13 +1246,13 @@ namespace NativeGoMap
             /// <summary>Test hook: the registration slot this enumerator holds (the fast slots first, then the locked table's; meaningless before a registration).</summary>
             internal readonly int SlotForTest => _slot;
 
-            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing but writes in place was written and its registration slot's epoch has not moved; for tests (on a copy: the enumerator itself is left as it was).</summary>
+            /// <summary>Whether the next <see cref="MoveNext"/> may take the inline walk's unchecked step: it is armed, nothing but writes in place and removals that only marked bytes was written and its registration slot's epoch has not moved; for tests (on a copy: the enumerator itself is left as it was).</summary>
             internal readonly bool InlineWalkAllowedForTest
             {
                 get
                 {
                     Enumerator copy = this;
-                    return copy._fastEpoch != NotFast && copy._walkMap is not null && copy.WalkAllowed(copy._walkMap);
+                    return copy._fastEpoch != NotFast && copy._walkMap is not null && copy.WalkAllowed(copy._walkMap, StateInPlaceBits | StateRemovalBits);
                 }
             }
 

@@ -109,6 +109,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the count of writes in place in the state word (0 to 255; the next write in place after 255 carries into the sequence).</summary>
         internal int InPlaceCountForTest => (int)((Volatile.Read(ref _state) & StateInPlaceBits) / StateInPlaceOne);
 
+        /// <summary>Test hook: the count of removals that only marked bytes in the state word (0 to 255; the next after 255 carries into the sequence).</summary>
+        internal int RemovalCountForTest => (int)((Volatile.Read(ref _state) & StateRemovalBits) / StateRemovalOne);
+
         /// <summary>Test hook: the structural right itself, writable (Validate's tests).</summary>
         internal ref int StructuralRefForTest => ref _structural;
 

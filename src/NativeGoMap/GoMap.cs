@@ -440,7 +440,7 @@ namespace NativeGoMap
             }
 
             *v = value;
-            EndWrite(inPlace: true); // the fast path's update or insert: enumerators' inline walks go on
+            EndWrite(StateInPlaceOne); // the fast path's update or insert: enumerators' inline walks go on
         }
 
         /// <summary>The indexer's set for what its inline part leaves: keys that run user code take the general path, all of it under try/finally; the others BeginWrite (which throws or takes hashWriting Strict's way) and <see cref="SetTaken"/>.</summary>
@@ -528,7 +528,7 @@ namespace NativeGoMap
                 *v = value;
             }
 
-            EndWrite(inPlace: true); // as in the indexer's set
+            EndWrite(StateInPlaceOne); // as in the indexer's set
             return !found;
         }
 
@@ -696,7 +696,7 @@ namespace NativeGoMap
             ulong hash = KeyOps<TKey>.Hash(key, _k1, _k2);
             if (DeleteNoThrow(key, hash, table, wantValue, out value, out bool removed))
             {
-                EndWrite(); // as in the indexer's set: no try/finally around a path that cannot throw
+                EndWrite(StateRemovalOne); // only tophash bytes marked: enumerators' inline walks go on (no try/finally around a path that cannot throw, as in the indexer's set)
                 return removed;
             }
 
@@ -898,7 +898,7 @@ namespace NativeGoMap
                 return ref AddDefaultSlow(key, hash, out exists);
             }
 
-            EndWrite(inPlace: true); // as in the indexer's set
+            EndWrite(StateInPlaceOne); // as in the indexer's set
             return ref *v;
         }
 

@@ -287,21 +287,73 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void ARemoveBetweenSteps_StopsTheInlineWalk()
+        public void ARemoveBetweenSteps_LeavesTheInlineWalkRunning()
         {
-            // A removal empties a slot the walk's mask may still hold.
+            // A removal on the fast path only marks tophash bytes: the walk goes on, dropping the
+            // slots it emptied from the group it is in (the Deleting... tests above: not yielded).
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
             GoMap<int, long>.Enumerator e = OneStepIn(map);
             Assert.True(map.Remove(e.Current.Key));
-            Assert.False(e.InlineWalkAllowedForTest);
+            Assert.False(map.Remove(-1)); // absent: nothing marked
+            Assert.True(e.InlineWalkAllowedForTest);
             e.Dispose();
         }
 
-        [Fact]
-        public void TheWriteInPlaceThatWrapsItsCount_CarriesIntoTheSequence_AndTheWalkStaysExact()
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void RemovingTheEntriesItYieldsDuringAForeach_YieldsEachEntryOnce_AndLeavesTheRest(ConcurrencyChecks checks)
         {
-            // The count of writes in place has 8 bits; its carry is an ordinary write's bump, so
-            // the next step is a checked one (conservative), and the walk stays exact.
+            // Go's for k, v := range m { if drop(v) { delete(m, k) } }; Dictionary allows it too since .NET Core 3.0.
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            foreach (KeyValuePair<int, long> kv in map)
+            {
+                log.Saw(kv.Key);
+                if (kv.Key % 3 != 0)
+                {
+                    Assert.True(map.Remove(kv.Key));
+                }
+            }
+
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+            Assert.Equal(Enumerable.Range(0, Entries).Where(k => k % 3 == 0).OrderBy(k => k), map.Keys.OrderBy(k => k));
+            map.Validate();
+        }
+
+        [Fact]
+        public void RemovingKeysAheadOfTheWalkDuringAForeach_TheyAreNotYielded()
+        {
+            // Each step removes a key not reached yet (chosen among those still present): in the
+            // group the walk is in or in one after it. None of them may be yielded.
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            var removed = new HashSet<int>();
+            var rng = new Random(5);
+            foreach (KeyValuePair<int, long> kv in map)
+            {
+                Assert.DoesNotContain(kv.Key, removed);
+                log.Saw(kv.Key);
+                for (int tries = 0; tries < 4; tries++)
+                {
+                    int k = rng.Next(Entries);
+                    if (!log.Contains(k) && removed.Add(k))
+                    {
+                        Assert.True(map.Remove(k));
+                        break;
+                    }
+                }
+            }
+
+            log.AssertYieldedAll(Enumerable.Range(0, Entries).Where(k => !removed.Contains(k)));
+            map.Validate();
+        }
+
+        [Fact]
+        public void TheWriteInPlaceThatWrapsItsCount_CarriesIntoTheRemovalsCount_AndTheWalkStaysExact()
+        {
+            // The count of writes in place has 8 bits; its carry is a removal's bump, so the next
+            // step narrows its group to the live slots (which changes nothing here) and goes on.
             using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
             var log = new YieldLog();
             GoMap<int, long>.Enumerator e = map.GetEnumerator();
@@ -313,9 +365,30 @@ namespace NativeGoMap.Tests
             }
 
             Assert.Equal(255, map.InPlaceCountForTest);
-
-            Assert.True(e.InlineWalkAllowedForTest);
+            int removals = map.RemovalCountForTest;
             map[key] = key * 10L;
+            Assert.Equal(0, map.InPlaceCountForTest);
+            Assert.Equal((removals + 1) & 0xFF, map.RemovalCountForTest);
+            Assert.True(e.InlineWalkAllowedForTest);
+            Finish(ref e, log);
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Fact]
+        public void TheRemovalThatWrapsItsCount_CarriesIntoTheSequence_AndTheWalkStaysExact()
+        {
+            using GoMap<int, long> map = Map(ConcurrencyChecks.Go);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            StepIntoABucket(ref e, log);
+            for (int i = map.RemovalCountForTest; i < 255; i++)
+            {
+                Assert.False(map.Remove(-1 - i)); // absent keys: counted, nothing marked
+            }
+
+            Assert.Equal(255, map.RemovalCountForTest);
+            Assert.True(e.InlineWalkAllowedForTest);
+            Assert.False(map.Remove(-1000));
             Assert.False(e.InlineWalkAllowedForTest);
             Finish(ref e, log);
             log.AssertYieldedAll(Enumerable.Range(0, Entries));
