@@ -292,7 +292,16 @@ namespace NativeGoMap
         /// round gave 2 of 1,500 in a probe, at 15-35 % of a lookup; this step costs a 3-cycle
         /// multiply and a rotate (about a tenth of an in-cache lookup). Fixed multipliers vetted
         /// against some of the patterns failed the others. HashQualityTests hold it for fixed
-        /// seeds.
+        /// seeds. Cheaper last steps tried on 2026-12-05 (spread --quick, 100 seeds, the same
+        /// seed pairs; the map's hash failed 0, random numbers 0): the rotate alone 91 seeds,
+        /// <c>f ^ (f &gt;&gt; 32)</c> 71, <c>f + rotr(f, 32)</c> 35, <c>f ^ (f &gt;&gt; 29)</c> 84,
+        /// <c>rotr(f, 32) ^ (f &gt;&gt; 7)</c> 79; and without the fold, the top half of the key
+        /// times a 128-bit multiplier (<c>mulhi(v, k2) + v * k1</c>, multiply-shift) 97, one
+        /// 64-bit multiply-add rotated 100: linear in the key, those bunch arithmetic
+        /// progressions for seeds near a fraction with a small denominator. What this step and
+        /// the fold cost: with the multiply-add alone for 4-byte keys, 1,000-entry
+        /// <c>&lt;int,int&gt;</c> hits took 2.64-2.68 ns against 3.11 (probe, Dictionary
+        /// 2.73-2.74): the hits' gap to Dictionary in the caches is this hash's price.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Finish(ulong h) => BitOperations.RotateRight(h * Golden, 32);
