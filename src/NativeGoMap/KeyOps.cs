@@ -295,7 +295,7 @@ namespace NativeGoMap
         /// seeds. Cheaper last steps tried on 2026-12-05 (spread --quick, 100 seeds, the same
         /// seed pairs; the map's hash failed 0, random numbers 0): the rotate alone 91 seeds,
         /// <c>f ^ (f &gt;&gt; 32)</c> 71, <c>f + rotr(f, 32)</c> 35, <c>f ^ (f &gt;&gt; 29)</c> 84,
-        /// <c>rotr(f, 32) ^ (f &gt;&gt; 7)</c> 79; and without the fold, the top half of the key
+        /// <c>rotr(f, 32) ^ (f &gt;&gt; 7)</c> 79; and without the fold, the high 64 bits of the key
         /// times a 128-bit multiplier (<c>mulhi(v, k2) + v * k1</c>, multiply-shift) 97, one
         /// 64-bit multiply-add rotated 100: linear in the key, those bunch arithmetic
         /// progressions for seeds near a fraction with a small denominator. What this step and
