@@ -1202,7 +1202,7 @@ namespace NativeGoMap
 
                 if ((moved & StateRemovalBits) != 0)
                 {
-                    rest &= LiveSlotsOfGroup(_bptr, _tail, _offset);
+                    rest &= LiveSlotsOfGroup(_bptr, rest, _offset);
                 }
 
                 _stepState = s;
@@ -1210,22 +1210,27 @@ namespace NativeGoMap
             }
 
             /// <summary>
-            /// The live slots of the group from <paramref name="first"/> to <paramref name="last"/>
-            /// (regular buckets in a row, or one overflow bucket), as LoadGroup gives them: 8 bits
-            /// per bucket, rotated by <paramref name="offset"/>. Only a step after a removal in
+            /// The live slots of the buckets that <paramref name="rest"/> has bits in, of the
+            /// group whose first bucket is <paramref name="first"/> (regular buckets in a row, or
+            /// one overflow bucket), as LoadGroup gives them: 8 bits per bucket, rotated by
+            /// <paramref name="offset"/>; 0 for the other buckets. Only a step after a removal in
             /// place needs it; in line all the same, since a call there (out of line) had the JIT
             /// keep the walk's fields on the stack in the hot step too (its registers across a
-            /// call).
+            /// call). From the bucket of the rest's first bit to that of its last: taking the
+            /// group's every bucket made the narrowing about a third of a walk that removes a
+            /// quarter of its entries (perf, 1,000 <c>&lt;long,long&gt;</c>).
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            private static ulong LiveSlotsOfGroup(byte* first, byte* last, int offset)
+            private static ulong LiveSlotsOfGroup(byte* first, ulong rest, int offset)
             {
+                int from = BitOperations.TrailingZeroCount(rest) & ~(MapMath.BucketCnt - 1);
+                int to = (63 - BitOperations.LeadingZeroCount(rest)) & ~(MapMath.BucketCnt - 1);
                 ulong bits = 0;
-                int shift = 0;
-                for (byte* b = first; ; b = BucketLayout<TKey, TValue>.NextInMemory(b), shift += MapMath.BucketCnt)
+                byte* b = BucketLayout<TKey, TValue>.GroupBucket(first, from);
+                for (int shift = from; ; shift += MapMath.BucketCnt, b = BucketLayout<TKey, TValue>.NextInMemory(b))
                 {
                     bits |= (ulong)BucketLayout<TKey, TValue>.LiveSlots(b) << shift;
-                    if (b == last)
+                    if (shift == to)
                     {
                         return MapMath.RotateSlotBits(bits, offset);
                     }
