@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch, update_via_ref and remove_batch.</summary>
+    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch, update_via_ref, iterate_set, iterate_remove and remove_batch.</summary>
     internal enum QuickOp
     {
         LookupHit,
@@ -15,6 +15,8 @@ namespace NativeGoMap.Benchmarks.Quick
         Update,
         UpdateViaRef,
         Iterate,
+        IterateSet,
+        IterateRemove,
         Mix90To10,
         ClearRefill,
         Remove,
@@ -37,6 +39,8 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickOp.Update => "update",
             QuickOp.UpdateViaRef => "update_via_ref",
             QuickOp.Iterate => "iterate",
+            QuickOp.IterateSet => "iterate_set",
+            QuickOp.IterateRemove => "iterate_remove",
             QuickOp.Mix90To10 => "mix90_10",
             QuickOp.ClearRefill => "clear_refill",
             QuickOp.Remove => "remove",
@@ -57,6 +61,8 @@ namespace NativeGoMap.Benchmarks.Quick
         private readonly int _reps;
         private readonly TValue[] _batchValues = new TValue[Workload<TKey, TValue, TMap>.BatchSize];
         private readonly bool[] _batchFound = new bool[Workload<TKey, TValue, TMap>.BatchSize];
+        private readonly TKey[] _removedKeys;
+        private readonly TValue[] _removedValues;
         private TMap _map;
 
         /// <summary>A runner whose map is created with the capacity for the key set (<c>TMap.Create(n)</c>).</summary>
@@ -70,6 +76,8 @@ namespace NativeGoMap.Benchmarks.Quick
         {
             _keys = keys;
             _reps = reps;
+            _removedKeys = new TKey[keys.BuildKeys.Length];
+            _removedValues = new TValue[keys.BuildKeys.Length];
             _map = Workload<TKey, TValue, TMap>.Fill(empty, keys.BuildKeys, keys.BuildValues);
         }
 
@@ -93,6 +101,8 @@ namespace NativeGoMap.Benchmarks.Quick
                 QuickOp.Update => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.Update(map, present, values))),
                 QuickOp.UpdateViaRef => Harness.Batch(_reps, n, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.UpdateViaRef(map, present, values))),
                 QuickOp.Iterate => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, map.SumValues)),
+                QuickOp.IterateSet => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, map.SetEachWhileEnumerating)),
+                QuickOp.IterateRemove => Harness.Batch(_reps, map.Count, iters => Harness.Repeat(iters, () => (long)map.RemoveQuarterWhileEnumerating(_removedKeys, _removedValues))),
                 QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
                 QuickOp.ClearRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, build, buildValues))),
                 QuickOp.Remove => Harness.PerPass(_reps, n, () => RemoveFromFresh(batched: false)),
