@@ -49,7 +49,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Start of a <see cref="Keys"/> or <see cref="Values"/> enumeration beginning at state word
-        /// <paramref name="state"/>: the write sequence (bits 8 and up) mixed with the seed, so it is
+        /// <paramref name="state"/>: the write counts (bits 8 and up, which every write moves) mixed with the seed, so it is
         /// the same for every such enumeration until the next write, and unpredictable without the seed.
         /// </summary>
         private ulong OrderedStart(long state)
