@@ -12,7 +12,7 @@ namespace NativeGoMap
     // of Values walk the buckets from the same start, so they come in the same order and
     // Keys.Zip(Values) pairs each key with its value (.NET's contract). The start is not drawn
     // from the map's RNG, as the map's own enumerator's is (Go's random start per range), but
-    // mixed from the seed and the state word's write sequence (OrderedStart): fixed between two
+    // mixed from the seed and the state word's write counts (OrderedStart): fixed between two
     // writes, different after each.
     //
     // ValueCollection and ValueEnumerator mirror KeyCollection and KeyEnumerator member for

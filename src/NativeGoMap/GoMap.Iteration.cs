@@ -588,7 +588,7 @@ namespace NativeGoMap
         /// is read once and its candidate slots taken from a bit mask (in the enumeration's
         /// rotated slot order); when the rest of a bucket holds only ordinary live entries, the
         /// mask is left in the enumerator so that, while the map is not written (but in place:
-        /// <see cref="EndWrite(long)"/>), the next steps read only the entries and, group by group, the tophash words of the buckets after it
+        /// <see cref="EndWrite(long)"/>, updates, inserts and removals that move nothing), the next steps read only the entries and, group by group, the tophash words of the buckets after it
         /// (<see cref="Enumerator.MoveNext"/>). User code it runs (a comparer, a key's hash or
         /// equality) may throw; the caller then ends the read (MoveNextSlow's catch): nothing
         /// here withdraws it.
@@ -770,7 +770,7 @@ namespace NativeGoMap
             private readonly GoMap<TKey, TValue>? _walkMap;
             private readonly ulong _ticket;
             private readonly int _slot;
-            private readonly bool _ordered;  // start from the map's write sequence (Keys, Values), not at random
+            private readonly bool _ordered;  // start from the map's write counts (Keys, Values), not at random
             internal byte* _buckets;        // bucket array at start (it.buckets)
             internal int _b;                // B at start (it.B)
             internal ulong _startBucket;    // bucket the walk started at
@@ -781,7 +781,7 @@ namespace NativeGoMap
             internal ulong _bucket;         // next bucket to start (*)
             internal byte* _bptr;           // bucket being walked, or null between buckets; in the inline walk, the first bucket of its group
             internal int _i;                // next slot position (in rotated order) in _bptr (*)
-            internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written (but in place)
+            internal ulong _mask;           // the rest of _bptr's live slots (rotated) after IterNext's step, valid while the map is not written (but in place: EndWrite(long))
             internal bool _fast;            // IterNext's verdict on its step: MoveNext's inline walk may go on while the map is not written (but in place)
             private long _fastEpoch;        // *_epochWord when the inline walk was allowed, else NotFast
             private long* _epochWord;       // the epoch the inline walk compares: its registration slot's (IterSlot.Epoch), or IterRegistration.IdleEpochWord
@@ -943,12 +943,13 @@ namespace NativeGoMap
             /// mass removals one step may walk many empty buckets (<see cref="TrimExcess()"/>
             /// shrinks the array); an entry moved by a growth since the enumeration started costs
             /// one lookup. On a <see cref="ConcurrencyChecks.Go"/> map, while it is not growing and
-            /// not written but in place (a set or add that found its key or a free slot, with no
-            /// growth due: so a loop that sets each entry it is given keeps this speed), the walk
-            /// reads the tophash words of up to eight buckets at a time and yields their entries
-            /// from one mask (about 1 ns per entry on the README's VM), from the first step
-            /// through the wrap to the end. Other steps (the first after any other write, such as
-            /// a removal, steps during a growth, and every step on a
+            /// not written but in place (a set or add that found its key or a free slot with no
+            /// growth due, a removal that only marked its slot empty, each on the inline writes'
+            /// fast path: so a loop that sets or removes entries it is given keeps this speed),
+            /// the walk reads the tophash words of up to eight buckets at a time and yields their
+            /// entries from one mask (about 1 ns per entry on the README's VM), from the first
+            /// step through the wrap to the end. Other steps (the first after any other write,
+            /// such as one that grows the table, steps during a growth, and every step on a
             /// <see cref="ConcurrencyChecks.Strict"/> map) are checked out-of-line steps: 25 to
             /// 30 ns each there (measured in the remarks of the enumerator's SlowStep).
             /// </summary>
@@ -978,7 +979,8 @@ namespace NativeGoMap
                 // at the start of mapiternext, and more: any other write from this thread between
                 // steps is caught too, after which the buckets may hold other entries; the slow
                 // path then redoes the step from the last committed position and checks properly;
-                // a write in place, EndWrite(long), moved and emptied nothing). An entry's reads are checked
+                // a write in place, EndWrite(long), moved nothing and emptied at most slots, which
+                // the step in a group then drops from its rest: WalkRest). An entry's reads are checked
                 // before rather than after as a seqlock would (a group's are checked after too:
                 // see the group case below): the entry then goes straight into the
                 // current key and value, which, with the foreach's finally cloned (see
@@ -1170,12 +1172,16 @@ namespace NativeGoMap
                 if (Volatile.Read(ref map._state) != _stepState)
                 {
                     long s = Volatile.Read(ref map._state);
-                    if (((s ^ _stepState) & ~accepted) != 0)
+                    if (((s ^ _stepState) & ~accepted) != 0 || *_epochWord != _fastEpoch)
                     {
-                        return false; // hashWriting set, or the sequence moved (or a count not accepted)
+                        return false; // hashWriting set, or the sequence moved (or a count not accepted), or the epoch
                     }
 
+                    // Taken only once the walk may go on: a step that fails here goes to the slow
+                    // step, which may throw and leave this enumerator as it was, and its word must
+                    // then still say "written since" to CurrentValueRef (found by review).
                     _stepState = s;
+                    return true;
                 }
 
                 return *_epochWord == _fastEpoch;
@@ -1202,7 +1208,22 @@ namespace NativeGoMap
 
                 if ((moved & StateRemovalBits) != 0)
                 {
+#if DEBUG
+                    // Test seam (Debug builds only), as the group step's: a write made here stands
+                    // for another thread's between the checks above and the reads below.
+                    t_beforeRestReadForTest?.Invoke(map);
+#endif
                     rest &= LiveSlotsOfGroup(_bptr, rest, _offset);
+
+                    // The tophash words were read after the checks: checked again before the rest
+                    // is committed, as the group step checks again (found by review: a growth that
+                    // another thread started in between reads its evacuated slots as empty, and
+                    // they were dropped for good; IterationGroupRaceTests places such a write here).
+                    Fences.LoadsBeforeLaterAccesses();
+                    if (Volatile.Read(ref map._state) != s)
+                    {
+                        return 0;
+                    }
                 }
 
                 _stepState = s;
@@ -1246,6 +1267,14 @@ namespace NativeGoMap
             /// </summary>
             [ThreadStatic]
             internal static Action<GoMap<TKey, TValue>>? t_beforeGroupReadForTest;
+
+            /// <summary>
+            /// Test seam (Debug builds only): called with the map by this thread's inline steps
+            /// in a group after a removal in place, after the step's checks and before it reads
+            /// the group's tophash words to drop the slots emptied (<see cref="WalkRest"/>).
+            /// </summary>
+            [ThreadStatic]
+            internal static Action<GoMap<TKey, TValue>>? t_beforeRestReadForTest;
 #endif
 
             /// <summary>Test hook: the registration slot this enumerator holds (the fast slots first, then the locked table's; meaningless before a registration).</summary>

@@ -103,10 +103,10 @@ namespace NativeGoMap
         /// <summary>Test hook: the deferred list's head itself, writable (Validate's tests).</summary>
         internal ref byte* DeferredHeadRefForTest => ref _deferred;
 
-        /// <summary>Test hook: the state word (hashWriting and the write sequence) itself, writable (Validate's tests).</summary>
+        /// <summary>Test hook: the state word (hashWriting and the write counts) itself, writable (Validate's tests).</summary>
         internal ref long StateRefForTest => ref _state;
 
-        /// <summary>Test hook: the count of writes in place in the state word (0 to 255; the next write in place after 255 carries into the sequence).</summary>
+        /// <summary>Test hook: the count of writes in place in the state word (0 to 255; the next write in place after 255 carries into the removals' count).</summary>
         internal int InPlaceCountForTest => (int)((Volatile.Read(ref _state) & StateInPlaceBits) / StateInPlaceOne);
 
         /// <summary>Test hook: the count of removals that only marked bytes in the state word (0 to 255; the next after 255 carries into the sequence).</summary>

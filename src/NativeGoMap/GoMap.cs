@@ -187,7 +187,7 @@ namespace NativeGoMap
         private IterRegistration _reg;  // what registrations write from any enumerating thread: the fast slots' claim words (a line each), and for the locked table the lock, its live count and last ticket; and the map's random state; on cache lines of their own (IterRegistration)
 
         // ---- configuration and misuse (GoMap.Concurrency.cs) ----
-        private long _state;            // hashWriting and the write sequence
+        private long _state;            // hashWriting and the write counts (GoMap.Concurrency.cs)
         private int _flags;             // strict, poisoned, disposed; changed by interlocked operations only
         private readonly bool _smallPagesForGrowth; // GoMapOptions.SmallPagesForGrowth
         private readonly bool _prepareGrowthAhead;  // GoMapOptions.PrepareGrowthAhead

@@ -395,6 +395,27 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void CurrentValueRef_AfterARemovalAndAStepThatThrew_StillRefusesTheRemovedSlot()
+        {
+            // A step that may not go on (here: a copy ended the shared registration) must leave
+            // the enumerator's word as it was, so that a caller who catches the exception is not
+            // handed the removed entry's slot (found by review).
+            using GoMap<int, long> map = IterationHelpers.IntMap(200, seed: 11);
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            do
+            {
+                Assert.True(e.MoveNext(), "no group with one entry after the current one");
+            }
+            while (BitOperations.PopCount(e.GroupRestForTest) != 1);
+
+            GoMap<int, long>.Enumerator copy = e;
+            copy.Dispose();                     // ends the registration both copies share
+            Assert.True(map.Remove(e.Current.Key)); // in place: the current entry's slot emptied
+            Assert.Throws<InvalidOperationException>(() => e.MoveNext());
+            Assert.Throws<InvalidOperationException>(() => { e.CurrentValueRef = 12345; });
+        }
+
+        [Fact]
         public void CurrentValueRef_AfterAStepThatFollowedAnUpdate_IsTheNewEntrysSlot()
         {
             // The step that went on across the update took the map's new word as its own, so the

@@ -13,7 +13,9 @@ namespace NativeGoMap.Tests
     /// their entries for good, without detecting anything. No second thread can be placed in that
     /// window on purpose, so these tests place the write there through the enumerator's Debug-only
     /// seam (<c>t_beforeGroupReadForTest</c>), on the enumerating thread. The stress program's
-    /// enumeration-start trials race real threads over the same window.
+    /// enumeration-start trials race real threads over the same window. The step inside a group
+    /// after a removal in place reads the group's tophash words too (to drop the slots emptied),
+    /// and checks again after them for the same reason (<c>t_beforeRestReadForTest</c>).
     /// </summary>
     public unsafe class IterationGroupRaceTests
     {
@@ -127,6 +129,91 @@ namespace NativeGoMap.Tests
             Assert.True(ran, "the walk never stepped to a new group inline");
             Assert.True(map.GetStats().IsGrowing);
             Assert.False(MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(map.OldBucketArray, j + 1)), "bucket j + 1 was evacuated too: the test no longer shows the race");
+            log.AssertYieldedAll(System.Linq.Enumerable.Range(0, n));
+            map.Validate();
+        }
+
+        [Theory]
+        [InlineData(3UL)]
+        [InlineData(17UL)]
+        [InlineData(101UL)]
+        public void AGrowthBetweenTheChecksAndTheReadsOfAStepAfterARemoval_LosesNoEntry(ulong seed)
+        {
+            // The walk stands in a group whose rest spans old buckets j to jy; the current entry is
+            // removed (in place: the next step narrows the rest to the slots still live); then,
+            // between that step's checks and its reads, a write that stands for another thread's
+            // starts a growth and evacuates bucket j, whose slots then read as empty. Without the
+            // check after the reads, the step dropped j's entries for good (found by review: each
+            // seed lost entries).
+            int n = (int)MapMath.MaxCountBeforeGrowth(10);
+            using GoMap<int, long> map = IterationHelpers.IntMap(n, seed, goDoubling: true);
+            ulong oldMask = (1UL << map.GetStats().B) - 1;
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            ulong j;
+            ulong jy;
+            while (true)
+            {
+                Assert.True(e.MoveNext(), "no group fit for the test");
+                log.Saw(e.Current.Key);
+                ulong m = e.GroupRestForTest;
+                ulong rest = m & (m - 1);
+                if (rest == 0)
+                {
+                    continue;
+                }
+
+                int lo = BitOperations.TrailingZeroCount(rest) >> 3;
+                int hi = (63 - BitOperations.LeadingZeroCount(rest)) >> 3;
+                if (hi == lo)
+                {
+                    continue;
+                }
+
+                byte* bx = e._bptr + (lo * BucketSize);
+                byte* by = e._bptr + (hi * BucketSize);
+                j = (ulong)((bx - e._buckets) / BucketSize);
+                jy = (ulong)((by - e._buckets) / BucketSize);
+                if (j < 32 || j >= (1UL << 10) || MapInternals<int, long>.Overflow(bx) != null)
+                {
+                    continue; // past the buckets a growth evacuates first in order; no chain in the way
+                }
+
+                break;
+            }
+
+            Assert.True(map.Remove(e.Current.Key));
+            bool ran = false;
+            GoMap<int, long>.Enumerator.t_beforeRestReadForTest = m =>
+            {
+                GoMap<int, long>.Enumerator.t_beforeRestReadForTest = null;
+                ran = true;
+                int next = IterationHelpers.InsertUntilGrowing(m, 1 << 24);
+                while (!MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
+                {
+                    int k = KeyInOldBucket(m, j, oldMask, ref next);
+                    m.Add(k, k * 10L);
+                }
+            };
+
+            try
+            {
+                while (e.MoveNext())
+                {
+                    if (e.Current.Key < n)
+                    {
+                        log.Saw(e.Current.Key); // the keys added by the write may or may not be yielded
+                    }
+                }
+            }
+            finally
+            {
+                GoMap<int, long>.Enumerator.t_beforeRestReadForTest = null;
+                e.Dispose();
+            }
+
+            Assert.True(ran, "the walk never narrowed its rest after the removal");
+            Assert.False(MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(map.OldBucketArray, jy)), "bucket jy was evacuated too: the test no longer shows the race");
             log.AssertYieldedAll(System.Linq.Enumerable.Range(0, n));
             map.Validate();
         }
