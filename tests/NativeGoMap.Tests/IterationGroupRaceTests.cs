@@ -33,6 +33,21 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>
+        /// The write the tests place inside a step (for another thread's): inserts until a growth
+        /// starts, then keys of old bucket <paramref name="j"/> until the growth has evacuated it
+        /// (Go's growWork evacuates the bucket a write hashes to).
+        /// </summary>
+        private static void StartAGrowthEvacuating(GoMap<int, long> m, ulong j, ulong oldMask)
+        {
+            int next = IterationHelpers.InsertUntilGrowing(m, 1 << 24);
+            while (!MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
+            {
+                int k = KeyInOldBucket(m, j, oldMask, ref next);
+                m.Add(k, k * 10L);
+            }
+        }
+
+        /// <summary>
         /// Steps <paramref name="e"/> to the last entry of a group whose next step reads buckets
         /// that a growth can evacuate under it, and returns the old bucket index j whose
         /// evacuation the test places before those reads. j is past the first buckets, which a
@@ -105,12 +120,7 @@ namespace NativeGoMap.Tests
             {
                 GoMap<int, long>.Enumerator.t_beforeGroupReadForTest = null;
                 ran = true;
-                int next = IterationHelpers.InsertUntilGrowing(m, 1 << 24);
-                while (!MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
-                {
-                    int k = KeyInOldBucket(m, j, oldMask, ref next);
-                    m.Add(k, k * 10L);
-                }
+                StartAGrowthEvacuating(m, j, oldMask);
             };
 
             try
@@ -188,12 +198,7 @@ namespace NativeGoMap.Tests
             {
                 GoMap<int, long>.Enumerator.t_beforeRestReadForTest = null;
                 ran = true;
-                int next = IterationHelpers.InsertUntilGrowing(m, 1 << 24);
-                while (!MapInternals<int, long>.Evacuated(MapInternals<int, long>.Bucket(m.OldBucketArray, j)))
-                {
-                    int k = KeyInOldBucket(m, j, oldMask, ref next);
-                    m.Add(k, k * 10L);
-                }
+                StartAGrowthEvacuating(m, j, oldMask);
             };
 
             try
