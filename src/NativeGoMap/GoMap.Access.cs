@@ -240,9 +240,7 @@ namespace NativeGoMap
             // whole block later instead of right after their own prefetches.
             byte* tops = stackalloc byte[2 * Block];
             byte** buckets = stackalloc byte*[2 * Block];
-            int first = Math.Min(Block, keys.Length);
-            PrefetchBlock(ref key0, 0, first, array, mask, k1, k2, tops, buckets);
-            int touched = Prefetch.IsSupported ? 0 : TouchBlock(buckets, first);
+            PrefetchBlock(ref key0, 0, Math.Min(Block, keys.Length), array, mask, k1, k2, tops, buckets);
             for (int start = 0; start < keys.Length;)
             {
                 int n = Math.Min(Block, keys.Length - start);
@@ -251,12 +249,7 @@ namespace NativeGoMap
                 if (nextStart < keys.Length)
                 {
                     int other = (half ^ 1) * Block;
-                    int nextN = Math.Min(Block, keys.Length - nextStart);
-                    PrefetchBlock(ref key0, nextStart, nextN, array, mask, k1, k2, tops + other, buckets + other);
-                    if (!Prefetch.IsSupported)
-                    {
-                        touched |= TouchBlock(buckets + other, nextN);
-                    }
+                    PrefetchBlock(ref key0, nextStart, Math.Min(Block, keys.Length - nextStart), array, mask, k1, k2, tops + other, buckets + other);
                 }
 
                 byte* blockTops = tops + (half * Block);
@@ -287,11 +280,6 @@ namespace NativeGoMap
                 }
 
                 start = nextStart;
-            }
-
-            if (!Prefetch.IsSupported)
-            {
-                Prefetch.Sink = touched; // the loads' bytes, so that the compiler keeps them (see TouchBlock)
             }
 
             return hits;
@@ -386,13 +374,18 @@ namespace NativeGoMap
                 tops[j] = MapMath.TopHash(hash);
                 BucketLayout<TKey, TValue>.PrefetchBucket(p);
             }
+
+            if (!Prefetch.IsSupported)
+            {
+                Prefetch.Sink = TouchBlock(buckets, n); // the loads' bytes, so that the compiler keeps them
+            }
         }
 
         /// <summary>
-        /// For <see cref="FindMany"/> where <see cref="Prefetch.IsSupported"/> is false: loads the
-        /// first byte of each of the <paramref name="n"/> buckets that <see cref="PrefetchBlock"/>
-        /// just found, and returns them OR-ed (the caller stores them in
-        /// <see cref="Prefetch.Sink"/>, so that the loads are kept). .NET's Arm64 intrinsics have
+        /// For <see cref="PrefetchBlock"/> where <see cref="Prefetch.IsSupported"/> is false: loads the
+        /// first byte of each of the <paramref name="n"/> buckets its loop just found, in a loop of
+        /// their own, and returns them OR-ed (stored in <see cref="Prefetch.Sink"/>, so that the
+        /// loads are kept). .NET's Arm64 intrinsics have
         /// no prefetch outside SVE, and netstandard2.1 has no intrinsics: there, 16 independent
         /// loads close together overlap their misses as the prefetches do, though the CPU must
         /// wait for them before it retires what follows. The byte is the one the probe reads
@@ -401,7 +394,7 @@ namespace NativeGoMap
         /// probe of 1,024-key calls over random keys of a <c>&lt;long,long&gt;</c> map, three
         /// alternated pairs of processes, 2026-12-05): 1,000,000 entries 55.5-58.5 → 44.0-47.6 ns
         /// per key, 10,000,000 81-88 → 61-62, where the prefetches take 11-13 and 22-27. The
-        /// loads made in PrefetchBlock's loop instead gained nothing (53-54 ns at 1,000,000):
+        /// loads made inside PrefetchBlock's hashing loop instead gained nothing (53-54 ns at 1,000,000):
         /// the hashes between them filled the CPU's window before the later loads were issued.
         /// Not measured on Arm64 (no such machine here).
         /// </summary>

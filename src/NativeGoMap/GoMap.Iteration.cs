@@ -1172,9 +1172,9 @@ namespace NativeGoMap
                 if (Volatile.Read(ref map._state) != _stepState)
                 {
                     long s = Volatile.Read(ref map._state);
-                    if (((s ^ _stepState) & ~accepted) != 0 || *_epochWord != _fastEpoch)
+                    if (!OnlyAcceptedWritesSince(s, accepted))
                     {
-                        return false; // hashWriting set, or the sequence moved (or a count not accepted), or the epoch
+                        return false;
                     }
 
                     // Taken only once the walk may go on: a step that fails here goes to the slow
@@ -1188,25 +1188,34 @@ namespace NativeGoMap
             }
 
             /// <summary>
+            /// The test <see cref="WalkAllowed"/> and <see cref="WalkRest"/> make once the map's word
+            /// has moved since the last step: it moved only in the counts <paramref name="accepted"/>
+            /// names (hashWriting clear, the sequence the step's), and the registration's epoch is
+            /// the step's.
+            /// </summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private readonly bool OnlyAcceptedWritesSince(long s, long accepted) =>
+                ((s ^ _stepState) & ~accepted) == 0 && *_epochWord == _fastEpoch;
+
+            /// <summary>
             /// <see cref="WalkAllowed"/> for the next entry of the group the walk is in, once the
             /// map's word has moved since the last step (the caller's test): the group's live
             /// slots still to yield (<paramref name="rest"/>, without the current entry's), or 0
             /// when the walk may not go on. Writes in place and removals that only marked bytes
             /// are accepted; after a removal the rest keeps only the slots still live
             /// (<see cref="LiveSlotsOfGroup"/>), read after the checks, so that an entry removed
-            /// before it was reached is not yielded. Mirrors WalkAllowed's checks (keep in step).
+            /// before it was reached is not yielded.
             /// </summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private ulong WalkRest(GoMap<TKey, TValue> map, ulong rest)
             {
                 long s = Volatile.Read(ref map._state);
-                long moved = s ^ _stepState;
-                if ((moved & ~(StateInPlaceBits | StateRemovalBits)) != 0 || *_epochWord != _fastEpoch)
+                if (!OnlyAcceptedWritesSince(s, StateInPlaceBits | StateRemovalBits))
                 {
                     return 0;
                 }
 
-                if ((moved & StateRemovalBits) != 0)
+                if (((s ^ _stepState) & StateRemovalBits) != 0)
                 {
 #if DEBUG
                     // Test seam (Debug builds only), as the group step's: a write made here stands
