@@ -903,7 +903,8 @@ namespace NativeGoMap
             /// a second lookup. O(1): the checks below (no current entry, enumerator or map
             /// disposed, map written since the step) and the slot's address. Valid until the next
             /// write to the map; reading it after a write throws
-            /// <see cref="InvalidOperationException"/> rather than hand out a stale slot.
+            /// <see cref="InvalidOperationException"/> rather than hand out a stale slot. The ref
+            /// does not keep the map alive (see <see cref="GoMap{TKey, TValue}.GetValueRefOrNullRef"/>).
             /// </summary>
             /// <exception cref="InvalidOperationException">No current entry, the enumerator is disposed, or the map was written since.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>

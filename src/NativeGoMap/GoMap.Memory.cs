@@ -167,13 +167,14 @@ namespace NativeGoMap
 
         /// <summary>
         /// Frees a block of this map now, into the process's mapping reuse cache when it qualifies
-        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB, one of a growth of at most 32 MiB, or a committed one), else as
-        /// <see cref="FreeBlock"/>. For bucket arrays, which the next map of the same size can take back.
+        /// (<see cref="NativeHeap.FreeToCache"/>: a whole mapping of at most 4 MiB, one of a growth of at most 32 MiB, or a committed one)
+        /// and <paramref name="toCache"/>, else as <see cref="FreeBlock"/>. For bucket arrays,
+        /// which the next map of the same size can take back.
         /// </summary>
-        private void FreeBlockOrCache(byte* p)
+        private void FreeBlockOrCache(byte* p, bool toCache = true)
         {
             long size = p == null ? 0 : NativeHeap.ChargedSize(p);
-            if (NativeHeap.FreeToCache(p))
+            if (toCache && NativeHeap.FreeToCache(p))
             {
                 _nativeBytes -= size;
                 return;
@@ -526,15 +527,15 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Frees a chain of blocks already unlinked from the deferred list or the release queue.</summary>
-        private void FreeChain(byte* p)
+        /// <summary>Frees a chain of blocks already unlinked from the deferred list or the release queue (<paramref name="toCache"/>: as <see cref="FreeBlockOrCache"/>).</summary>
+        private void FreeChain(byte* p, bool toCache)
         {
             while (p != null)
             {
                 byte* next = NativeHeap.Next(p);
                 NativeHeap.Next(p) = null;
                 _deferredBytes -= NativeHeap.ChargedSize(p);
-                FreeBlockOrCache(p);
+                FreeBlockOrCache(p, toCache);
                 p = next;
             }
         }
@@ -832,9 +833,16 @@ namespace NativeGoMap
         /// Frees everything the map owns, at once. Runs from Dispose (holding the structural right,
         /// nothing else running) or from its guard's finalizer (nobody else can reach the map:
         /// FinalizerGuard.cs).
-        /// Idempotent: every pointer is nulled.
+        /// Idempotent: every pointer is nulled. <paramref name="toCache"/> false (the finalizer)
+        /// keeps the bucket arrays out of the process's reuse cache, which would hand them to the
+        /// next map of their size: a map becomes unreachable while a ref into it may still be in
+        /// use (a ref into native memory does not keep the map alive), and a write through that
+        /// ref must not land in another map. A review found it: with the array cached, such
+        /// writes corrupted later maps of the same capacity; freed past the cache, the array is
+        /// unmapped (or its pages discarded), as the map's other blocks are freed. Blocks of the
+        /// C heap go back to it either way (the README, "Different from <c>Dictionary&lt;TKey,TValue&gt;</c>", on refs).
         /// </summary>
-        private void FreeAll()
+        private void FreeAll(bool toCache)
         {
             // No enumerator can step again (they check the disposed flag), so nothing is deferred
             // now. Fast slots' claim words stay as they are: an enumerator's end after this sees
@@ -845,16 +853,16 @@ namespace NativeGoMap
             RetireOverflowList(ref _overflow);
             _chunkNext = null;
             _chunkLeft = 0;
-            FreeBlockOrCache(_buckets);
+            FreeBlockOrCache(_buckets, toCache);
             _buckets = null;
             _nextOverflow = null;
             DropPrepared();
             byte* deferred = _deferred;
             _deferred = null;
-            FreeChain(deferred);
+            FreeChain(deferred, toCache);
             byte* queued = _releaseQueue;
             _releaseQueue = null;
-            FreeChain(queued);
+            FreeChain(queued, toCache);
             FreeParked(all: true);
 
             // Under the registration lock: an enumerator's Dispose or start on another thread

@@ -330,7 +330,7 @@ namespace NativeGoMap
         }
 
         /// <summary>Frees the native memory of a map that was never disposed: its <see cref="FinalizerGuard"/>'s finalizer calls this, when nothing else can reach the map.</summary>
-        void IGuardedByFinalizer.FreeFromFinalizer() => FreeAll();
+        void IGuardedByFinalizer.FreeFromFinalizer() => FreeAll(toCache: false);
 
         /// <summary>The bucket layout of this key/value pair, identical to Go's <c>bmap</c>. O(1).</summary>
         public static GoMapLayout Layout => BucketLayout<TKey, TValue>.Layout;
@@ -795,6 +795,9 @@ namespace NativeGoMap
         /// native memory and is valid only until the next write to the map (a write may move
         /// entries during growth) or its disposal, as with
         /// <c>CollectionsMarshal.GetValueRefOrNullRef</c>. Writing through it updates the value.
+        /// Unlike a ref into an array, it does not keep the map alive: keep the map reachable
+        /// while the ref is in use (a field, a <c>using</c>, or <see cref="GC.KeepAlive"/> after
+        /// its last use), or a map never disposed may be finalized under it.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <returns>The value's reference, or a null reference.</returns>
@@ -849,7 +852,8 @@ namespace NativeGoMap
         /// (Go's <c>mapassign</c>). Amortized O(1); a write, with the indexer's set's costs (it may
         /// advance a growth or release a bounded piece of retired memory), and like any write it
         /// invalidates refs obtained before. The reference returned is valid only until the next
-        /// write to the map or its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>.
+        /// write to the map or its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>,
+        /// and does not keep the map alive (see <see cref="GetValueRefOrNullRef"/>).
         /// </summary>
         /// <param name="key">The key.</param>
         /// <param name="exists">True when the key was already present.</param>
@@ -1034,7 +1038,7 @@ namespace NativeGoMap
                 return;
             }
 
-            FreeAll();
+            FreeAll(toCache: true);
             FinalizerGuard? guard = _guard;
             _guard = null;
             guard?.Return(); // after FreeAll: the map is used until here, so its guard cannot be finalized before

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using NativeGoMap.Tests.CoreSupport;
@@ -749,6 +750,35 @@ namespace NativeGoMap.Tests
             }
 
             using GoMap<long, long> next = TakeBackTheArrayOfADisposedMap(HintForB11, () => NativeHeap.CachedBytes);
+        }
+
+        [Fact]
+        public void AMapLeftToItsFinalizer_KeepsItsArrayOutOfTheReuseCache()
+        {
+            // Found by review: a ref into a map outlives the map's reachability (a ref into native
+            // memory does not keep the map alive), so a finalized map's array, cached, went to the
+            // next map of its size, which writes through the stale ref then corrupted.
+            if (!StartWithAnEmptyCache(out long live))
+            {
+                return;
+            }
+
+            AbandonAFilledMap(HintForB11);
+            AbandonAFilledMap(HintForB15);
+            LiveBytes.Settled();
+            Assert.Equal(0L, NativeHeap.CachedBytes);
+            Assert.Equal(0L, NativeHeap.BigCachedBytes);
+            Assert.Equal(live, NativeHeap.LiveBytes); // freed all the same
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void AbandonAFilledMap(long hint)
+        {
+            var map = new GoMap<long, long>(hint);
+            for (long k = 0; k < hint; k++)
+            {
+                map[k] = k;
+            }
         }
 
         /// <summary>
