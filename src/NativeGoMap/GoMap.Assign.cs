@@ -193,17 +193,7 @@ namespace NativeGoMap
                 ReclaimStep();
                 if (_oldBuckets == null && _resizeB >= 0)
                 {
-                    // The next step of an EnsureCapacity or TrimExcess (GoMap.Resize.cs): a request
-                    // about memory, not this write's own need (an update needs none; an insert that
-                    // must grow starts its own growth below, which throws as Go's would). When its
-                    // array cannot be allocated, the request is dropped and the write goes on.
-                    try
-                    {
-                        ContinueResize(commit: false);
-                    }
-                    catch (OutOfMemoryException)
-                    {
-                    }
+                    ContinueResizeForWrite();
                 }
 
                 // After the resize step: on an empty map it replaces the array, with none for B = 0.
@@ -233,7 +223,20 @@ namespace NativeGoMap
                 // everything found above, so search again.
                 if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
                 {
-                    HashGrow();
+                    // A growth or shrink that GrowWork just ended may have left an EnsureCapacity's
+                    // plan pending: its step first, so that the insert takes the planned growth
+                    // rather than one of its own (found by review: a shrink ending in an insert
+                    // over the smaller B's load factor grew by one level, and the plan a second time).
+                    if (_resizeB >= 0)
+                    {
+                        ContinueResizeForWrite();
+                    }
+
+                    if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+                    {
+                        HashGrow();
+                    }
+
                     goto again;
                 }
 

@@ -137,7 +137,10 @@ namespace NativeGoMap
         /// <summary>
         /// <see cref="TrimExcess()"/> to a size that holds <paramref name="capacity"/> entries without
         /// another growth, as <see cref="System.Collections.Generic.Dictionary{TKey, TValue}.TrimExcess(int)"/>:
-        /// nothing shrinks when the map is already that small. Same costs and rules as <see cref="TrimExcess()"/>.
+        /// nothing shrinks when the map is already that small, and nothing grows either: a shrink
+        /// an earlier call started still ends at its size, as a <c>Dictionary</c> trimmed earlier
+        /// stays trimmed (a deeper level it left pending is dropped). To make room, use
+        /// <see cref="EnsureCapacity"/>. Same costs and rules as <see cref="TrimExcess()"/>.
         /// </summary>
         /// <param name="capacity">The number of entries the map must still hold without a growth; at least <see cref="LongCount"/>.</param>
         /// <returns>True when the trim is complete (see <see cref="TrimExcess()"/>).</returns>
@@ -285,6 +288,24 @@ namespace NativeGoMap
             StartGrowth(newB, commit && newB > _b);
             _resizeB = newB == target ? -1 : target;
             return true;
+        }
+
+        /// <summary>
+        /// For a write (<see cref="AssignSlow"/>), outside a growth: the next step of a pending
+        /// EnsureCapacity or TrimExcess, a request about memory rather than this write's own need
+        /// (an update needs none; an insert that must grow and finds nothing pending starts its
+        /// own growth, which throws as Go's would). When its array cannot be allocated, the
+        /// request is dropped and the write goes on.
+        /// </summary>
+        private void ContinueResizeForWrite()
+        {
+            try
+            {
+                ContinueResize(commit: false);
+            }
+            catch (OutOfMemoryException)
+            {
+            }
         }
 
         /// <summary>

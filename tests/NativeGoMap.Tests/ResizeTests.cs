@@ -160,6 +160,26 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void EnsureCapacity_DuringAShrink_GrowsOnceToTheCapacity_WhenAnInsertEndsTheShrinkOverItsLoadFactor()
+        {
+            // Found by review: the insert whose growth work ended the shrink (B 12 → 8) was over
+            // B 8's load factor and started a growth of its own (to 9), and the plan (11) came after.
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 3 });
+            var model = new Dictionary<long, long>();
+            Fill(map, model, 0, 20_000);
+            Drop(map, model, 1_600, 20_000);
+            map.TrimExcess();
+            Assert.True(map.GetStats().IsShrinking);
+            Assert.True(map.EnsureCapacity(10_000) >= 10_000);
+            long starts = map.Work.GrowthStarts;
+            Fill(map, model, 1_600, 10_000);
+            Assert.Equal(11, map.GetStats().B);
+            Assert.Equal(starts + 1, map.Work.GrowthStarts); // only the planned one
+            map.Validate();
+            MapAssert.SameEntries(map, model);
+        }
+
+        [Fact]
         public void EnsureCapacity_AfterInsertsDuringAShrinkPassedItsLoadFactor_GuaranteesAtLeastTheCount()
         {
             // 6,650 entries at B = 11 shrink to B = 10 (6,656 entries fit); 10 inserts meanwhile.
