@@ -155,6 +155,7 @@ namespace NativeGoMap
         /// <param name="options">Capacity hint, seed and fail-fast behaviour of the new map; null for the defaults.</param>
         /// <returns>The loaded map; the caller disposes it.</returns>
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="ArgumentException"><paramref name="stream"/> is not readable.</exception>
         /// <exception cref="InvalidDataException">The stream is not a snapshot, is truncated or corrupt, holds
         /// other key or value types, an impossible count or B (a count whose bucket array or entry
         /// bytes could not be addressed), or a key twice. The message says which. A stream that can
@@ -180,6 +181,7 @@ namespace NativeGoMap
         /// <param name="comparer">Key equality of the new map; null for the default.</param>
         /// <returns>The loaded map; the caller disposes it.</returns>
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+        /// <exception cref="ArgumentException"><paramref name="stream"/> is not readable.</exception>
         /// <exception cref="InvalidDataException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
         /// <exception cref="NotSupportedException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>.</exception>
         /// <exception cref="OutOfMemoryException">As for <see cref="ReadFrom(Stream, GoMapOptions?)"/>: native
@@ -188,6 +190,11 @@ namespace NativeGoMap
         {
             ThrowHelper.ThrowIfNull(stream, nameof(stream));
             SnapshotFormat.CheckEndianness();
+            if (!stream.CanRead)
+            {
+                ThrowHelper.ThrowStreamNotReadable(nameof(stream));
+            }
+
             long count = SnapshotFormat.ReadHeader<TKey, TValue>(stream, out uint headerChecksum);
             if (stream.CanSeek)
             {

@@ -44,6 +44,9 @@ namespace NativeGoMap
         internal static void ThrowStreamNotWritable(string paramName) => throw new ArgumentException("The stream is not writable.", paramName);
 
         [DoesNotReturn]
+        internal static void ThrowStreamNotReadable(string paramName) => throw new ArgumentException("The stream is not readable.", paramName);
+
+        [DoesNotReturn]
         internal static void ThrowNeeds64BitProcess() =>
             throw new PlatformNotSupportedException("NativeGoMap needs a 64-bit process: its bucket layout, the state words its checks read and its memory management assume 8-byte pointers.");
 

@@ -337,6 +337,18 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_ReadFrom_RefusesAStreamThatCannotRead_BeforeReadingOrAllocating()
+        {
+            // Found by review: the stream's own NotSupportedException came out, which ReadFrom
+            // documents for a newer format; WriteTo already refused a stream that cannot write.
+            long live = GoMapDiagnostics.LiveNativeBytes;
+            var writeOnly = new FailingStream(failAt: int.MaxValue);
+            ArgumentException e = Assert.Throws<ArgumentException>(() => GoMap<long, long>.ReadFrom(writeOnly));
+            Assert.Equal("stream", e.ParamName);
+            Assert.Equal(live, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
         public void Snapshot_WriteToAFailingStream_LeavesTheMapUnchangedAndUsable()
         {
             var model = Enumerable.Range(0, 300_000).ToDictionary(i => (long)i, i => (long)i * 3);
