@@ -202,7 +202,7 @@ namespace NativeGoMap
         /// words grow the map object by 192 bytes (600 to 792), which made making and disposing an
         /// empty map 82-93 → 94-110 ns (the same padding alone in the older code: 95-106).
         /// </remarks>
-        private int RegisterIterator(out ulong ticket, out long* epochWord, out long epoch, out ulong random)
+        private int RegisterIterator(out ulong ticket, out long* epochWord, out long epoch, out ulong random, bool drawStart = true)
         {
             IterSlot* fast = _fastIterSlots;
             if (fast != null)
@@ -210,11 +210,11 @@ namespace NativeGoMap
                 int k = ClaimFastSlot(out long w);
                 if (k >= 0)
                 {
-                    return FinishClaim(fast, k, w, out ticket, out epochWord, out epoch, out random);
+                    return FinishClaim(fast, k, w, out ticket, out epochWord, out epoch, out random, drawStart);
                 }
             }
 
-            return RegisterLocked(out ticket, out epochWord, out epoch, out random);
+            return RegisterLocked(out ticket, out epochWord, out epoch, out random, drawStart);
         }
 
         /// <summary>
@@ -266,7 +266,7 @@ namespace NativeGoMap
         /// after the claim's compare-and-swap: a claim that saw no flag finishes its writes to the
         /// table before the table is freed, and one that came later sees the flag.
         /// </summary>
-        private int FinishClaim(IterSlot* fast, int k, long w, out ulong ticket, out long* epochWord, out long epoch, out ulong random)
+        private int FinishClaim(IterSlot* fast, int k, long w, out ulong ticket, out long* epochWord, out long epoch, out ulong random, bool drawStart)
         {
             ref long claim = ref ClaimWord(k);
             int flags = Volatile.Read(ref _flags);
@@ -283,7 +283,7 @@ namespace NativeGoMap
             slot->Boundary = _deferred;
             epochWord = &slot->Epoch;
             epoch = Volatile.Read(ref slot->Epoch);
-            random = Hasher.SplitMix(ref slot->Rng);
+            random = drawStart ? Hasher.SplitMix(ref slot->Rng) : 0;
             ticket = (ulong)(w + ClaimRegistered);
             Volatile.Write(ref claim, w + ClaimRegistered);
             return k;
@@ -296,7 +296,7 @@ namespace NativeGoMap
         /// doubles as needed.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private int RegisterLocked(out ulong ticket, out long* epochWord, out long epoch, out ulong random)
+        private int RegisterLocked(out ulong ticket, out long* epochWord, out long epoch, out ulong random, bool drawStart)
         {
             EnterIterLock();
             try
@@ -305,10 +305,13 @@ namespace NativeGoMap
                 if (_fastIterSlots == null)
                 {
                     IterSlot* fast = (IterSlot*)AllocBlock((ulong)FastIterSlots * (ulong)sizeof(IterSlot), zero: true, align: 64); // a slot per line
-                    ulong seed = NextRandom(); // one for all: which slot a thread takes depends on the process's threads, the walk's start must not (GoMapOptions.Seed)
+                    // One seed for all: which slot a thread takes depends on the process's
+                    // threads, the walk's start must not (GoMapOptions.Seed); and one fixed when
+                    // the map was made, so that the starts do not depend on which registration
+                    // came first (a WriteTo's draws none).
                     for (int k = 0; k < FastIterSlots; k++)
                     {
-                        fast[k].Rng = seed;
+                        fast[k].Rng = _reg.IterSeed;
                     }
 
                     // The seeds before the pointer, as the doubling's copy below.
@@ -319,7 +322,7 @@ namespace NativeGoMap
                 int fastSlot = ClaimFastSlot(out long w); // as RegisterIterator's, so that a map's first enumeration takes the thread's slot too
                 if (fastSlot >= 0)
                 {
-                    return FinishClaim(_fastIterSlots, fastSlot, w, out ticket, out epochWord, out epoch, out random);
+                    return FinishClaim(_fastIterSlots, fastSlot, w, out ticket, out epochWord, out epoch, out random, drawStart);
                 }
 
                 int free = -1;
@@ -376,7 +379,7 @@ namespace NativeGoMap
                 _reg.Live++;
                 epochWord = &_iterSlots[free].Epoch;
                 epoch = *epochWord;
-                random = NextRandom();
+                random = drawStart ? NextRandom() : 0;
                 return FastIterSlots + free;
             }
             finally
@@ -1807,12 +1810,20 @@ namespace NativeGoMap
         [FieldOffset(72)] internal ulong NextTicket;
 
         /// <summary>
-        /// The map's splitmix64 state (Go's fastrand): hash seeds, incrnoverflow's sampling, the
-        /// one seed of the fast slots' own states (IterSlot.Rng, which their enumerations' starts
-        /// draw from) and the random starts of the locked table's enumerations, drawn under the
-        /// lock. Go promises a random start, not a different one from another enumeration's.
+        /// The map's splitmix64 state (Go's fastrand): hash seeds, incrnoverflow's sampling and
+        /// the random starts of the locked table's enumerations, drawn under the lock. Go promises
+        /// a random start, not a different one from another enumeration's.
         /// </summary>
         [FieldOffset(80)] internal ulong Rng;
+
+        /// <summary>
+        /// The one seed of the fast slots' own states (IterSlot.Rng, which their enumerations'
+        /// starts draw from), derived from <see cref="Rng"/> when the map is made without drawing
+        /// from it: the first registration (an enumeration's or a WriteTo's, which draws no start)
+        /// then changes neither the hash seeds to come nor the walks' starts. Read once, under the
+        /// lock; written before the map is published.
+        /// </summary>
+        [FieldOffset(96)] internal ulong IterSeed;
 
         /// <summary>Longs from one claim word to the next: 64 bytes, so that each is on a line of its own.</summary>
         internal const int ClaimStride = 8;

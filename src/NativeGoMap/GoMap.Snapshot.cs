@@ -96,7 +96,7 @@ namespace NativeGoMap
                 AbandonRead(token);
                 w.State = token & ~TokenAnnounced;
 
-                slot = RegisterIterator(out ticket, out _, out _, out _);
+                slot = RegisterIterator(out ticket, out _, out _, out _, drawStart: false); // a read: no random start drawn (GoMapOptions.Seed's orders stay as without it)
                 var g = new GrowthSnapshot(Volatile.Read(ref _table), _oldTable);
                 EndRead(w.State, GoMessages.ConcurrentIterationWrite);
 

@@ -310,6 +310,7 @@ namespace NativeGoMap
                 _reg.Rng = Hasher.NewMapSeed();
             }
 
+            _reg.IterSeed = Hasher.SideSeed(_reg.Rng);
             Reseed();
 
             // makemap: a hint whose memory could not be addressed is no hint at all.

@@ -335,6 +335,17 @@ namespace NativeGoMap
             return Mix(r, t_seedSecret);
         }
 
+        /// <summary>
+        /// The seed of a side sequence of <paramref name="state"/>'s (the map's enumeration
+        /// starts), taken without advancing it: splitmix64's next output for the state with a
+        /// fixed constant xored in, so that it is none of the main sequence's outputs.
+        /// </summary>
+        internal static ulong SideSeed(ulong state)
+        {
+            ulong side = state ^ 0xD6E8FEB86659FD93UL;
+            return SplitMix(ref side);
+        }
+
         /// <summary>splitmix64: expands one seed into the per-map secrets.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong SplitMix(ref ulong state)

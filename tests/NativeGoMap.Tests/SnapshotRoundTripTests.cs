@@ -349,6 +349,64 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_WriteTo_UnderAFixedSeed_ChangesNoLaterEnumerationOrder()
+        {
+            // Found by review: WriteTo registers as an enumeration does, and drew a random start
+            // it never used, so a fixed seed's later walks came in another order.
+            using GoMap<long, long> written = SeededMapOf(1_000);
+            using GoMap<long, long> untouched = SeededMapOf(1_000);
+            Assert.Equal(KeysInOrder(untouched), KeysInOrder(written));
+            written.WriteTo(Stream.Null);
+            Assert.Equal(KeysInOrder(untouched), KeysInOrder(written));
+            Assert.Equal(KeysInOrder(untouched), KeysInOrder(written));
+        }
+
+        [Fact]
+        public void Snapshot_WriteTo_AsAMapsFirstRegistration_ChangesNoLaterHashSeedOrOrder()
+        {
+            // Found by review: the map's first registration drew the enumerations' seed from the
+            // map's sequence, which the hash seeds come from, so a WriteTo before any enumeration
+            // moved every later reseed (and the walks' starts).
+            using GoMap<long, long> written = SeededMapOf(100);
+            using GoMap<long, long> untouched = SeededMapOf(100);
+            written.WriteTo(Stream.Null);
+            written.Clear();
+            untouched.Clear();
+            written[1] = 1; // a clear's reseed
+            untouched[1] = 1;
+            Assert.Equal(untouched.HashSeed, written.HashSeed);
+            for (long k = 2; k < 100; k++)
+            {
+                written[k] = k;
+                untouched[k] = k;
+            }
+
+            Assert.Equal(KeysInOrder(untouched), KeysInOrder(written));
+        }
+
+        private static GoMap<long, long> SeededMapOf(long n)
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = 1 });
+            for (long k = 0; k < n; k++)
+            {
+                map[k] = k;
+            }
+
+            return map;
+        }
+
+        private static List<long> KeysInOrder(GoMap<long, long> map)
+        {
+            var keys = new List<long>();
+            foreach (KeyValuePair<long, long> kv in map)
+            {
+                keys.Add(kv.Key);
+            }
+
+            return keys;
+        }
+
+        [Fact]
         public void Snapshot_WriteToAFailingStream_LeavesTheMapUnchangedAndUsable()
         {
             var model = Enumerable.Range(0, 300_000).ToDictionary(i => (long)i, i => (long)i * 3);
