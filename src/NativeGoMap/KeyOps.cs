@@ -338,7 +338,7 @@ namespace NativeGoMap
         /// <summary>
         /// The seed of a side sequence of <paramref name="state"/>'s (the map's enumeration
         /// starts), taken without advancing it: splitmix64's next output for the state with a
-        /// fixed constant xored in, so that it is none of the main sequence's outputs.
+        /// fixed constant xored in, so that it is not the output the main sequence gives next.
         /// </summary>
         internal static ulong SideSeed(ulong state)
         {
