@@ -17,7 +17,9 @@
 //   28         4      value size in bytes
 //   32         8      type fingerprint: FNV-1a 64 of the shapes of the key and value types (the types
 //                     of their fields, recursively, fixed-buffer and inline-array lengths, explicit
-//                     layouts), so that a type whose name stayed but whose fields changed is refused
+//                     layouts, a packing other than the default 8), so that a type whose name
+//                     stayed but whose fields changed is refused. Readers also accept the shapes
+//                     with a packing of 8 spelled out, as writers before 2026-12-05 made them
 //   40         1      B of the writing map, log2 of its buckets, raised to Go's B for the count when
 //                     the map holds more (inserts during a shrink or a same-size growth start no
 //                     growth, so a live map can). Informational: the loader checks it is consistent
@@ -308,7 +310,8 @@ namespace NativeGoMap
             uint valueSize = BinaryPrimitives.ReadUInt32LittleEndian(h[28..]);
             CheckType<TKey>("key", keyName, keySize);
             CheckType<TValue>("value", valueName, valueSize);
-            if (BinaryPrimitives.ReadUInt64LittleEndian(h[32..]) != SnapshotType<TKey, TValue>.Fingerprint)
+            ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(h[32..]);
+            if (fingerprint != SnapshotType<TKey, TValue>.Fingerprint && fingerprint != SnapshotType<TKey, TValue>.LegacyFingerprint)
             {
                 SnapshotErrors.Invalid($"The snapshot's key and value types have the names {typeof(TKey)} and {typeof(TValue)} but not the same fields as this program's: a type changed since the snapshot was written.");
             }
@@ -365,6 +368,14 @@ namespace NativeGoMap
         /// <summary>FNV-1a 64 of the key shape, a separator and the value shape.</summary>
         internal static readonly ulong Fingerprint = Fnv1a(Shape(typeof(TKey)) + "|" + Shape(typeof(TValue)));
 
+        /// <summary>
+        /// <see cref="Fingerprint"/> as written before 2026-12-05, with a packing of 8 in the
+        /// shapes as the runtime reports it (see <see cref="DefaultPack"/>): accepted on read too,
+        /// so that snapshots written then still load on the runtime that wrote them. Equal to
+        /// <see cref="Fingerprint"/> for types without such a packing.
+        /// </summary>
+        internal static readonly ulong LegacyFingerprint = Fnv1a(Shape(typeof(TKey), legacyPack: true) + "|" + Shape(typeof(TValue), legacyPack: true));
+
         /// <summary>Largest B whose bucket array could be addressed (Go's maxAlloc bound).</summary>
         internal static readonly int MaxB = ComputeMaxB();
 
@@ -390,15 +401,24 @@ namespace NativeGoMap
         /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts.
         /// Field names are left out, so renaming a field keeps old snapshots loadable.
         /// </summary>
-        internal static string Shape([DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] Type t)
+        internal static string Shape([DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] Type t, bool legacyPack = false)
         {
             var sb = new StringBuilder();
-            AppendShape(sb, t);
+            AppendShape(sb, t, legacyPack);
             return sb.ToString();
         }
 
+        /// <summary>
+        /// The packing a shape omits: what Mono reports for a struct that declares none, where
+        /// CoreCLR reports 0. Both lay such a struct out alike, and a declared Pack = 8 differs
+        /// from no declaration only for fields aligned beyond 8 bytes, which changes the type's
+        /// size as well, and the header checks the size. Found by review: with the packing in the
+        /// shape, no snapshot of a struct type written under Mono loaded under CoreCLR, nor back.
+        /// </summary>
+        private const int DefaultPack = 8;
+
         [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's fields, the shape lists none for it, so a snapshot of such a type written elsewhere is refused (a fingerprint mismatch), never read with another layout.")]
-        private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t)
+        private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t, bool legacyPack)
         {
             sb.Append(SnapshotFormat.CanonicalName(t));
             if (t.IsEnum)
@@ -413,9 +433,10 @@ namespace NativeGoMap
             }
 
             StructLayoutAttribute? layout = t.StructLayoutAttribute;
-            if (layout is not null && (layout.Value == LayoutKind.Explicit || layout.Pack != 0 || layout.Size != 0))
+            int pack = layout is null || (layout.Pack == DefaultPack && !legacyPack) ? 0 : layout.Pack;
+            if (layout is not null && (layout.Value == LayoutKind.Explicit || pack != 0 || layout.Size != 0))
             {
-                sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {layout.Pack} size {layout.Size}>"));
+                sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {pack} size {layout.Size}>"));
             }
 
             if (KeyClassifier.InlineArrayLength(t) is int length)
@@ -429,12 +450,12 @@ namespace NativeGoMap
                 FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
                 if (fixedBuffer is not null)
                 {
-                    AppendShape(sb, fixedBuffer.ElementType);
+                    AppendShape(sb, fixedBuffer.ElementType, legacyPack);
                     sb.Append(System.FormattableString.Invariant($"[{fixedBuffer.Length}]"));
                 }
                 else
                 {
-                    AppendShape(sb, f.FieldType);
+                    AppendShape(sb, f.FieldType, legacyPack);
                 }
 
                 if (f.GetCustomAttribute<FieldOffsetAttribute>() is { } offset)

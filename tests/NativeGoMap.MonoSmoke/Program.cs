@@ -525,6 +525,26 @@ namespace NativeGoMap.MonoSmoke
                 }
             }
 
+            // A snapshot's bytes, header included (its type fingerprint of the key and value
+            // structs' fields): equal bytes on two runtimes mean that a snapshot one writes loads
+            // on the other. Until 2026-12-05 no snapshot of a struct type did between Mono and
+            // CoreCLR (a review found it: the fingerprint took in a packing that Mono reports
+            // for every struct and CoreCLR does not).
+            using (var map = new GoMap<Key3, Name136>(new GoMapOptions { Seed = 13 }))
+            {
+                for (int k = 0; k < 300; k++)
+                {
+                    map[Key3.Of(k)] = Name136.Of(k);
+                }
+
+                var stream = new System.IO.MemoryStream();
+                map.WriteTo(stream);
+                foreach (byte b in stream.ToArray())
+                {
+                    h = (h ^ b) * 0x100000001b3UL;
+                }
+            }
+
             return h;
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -79,6 +80,32 @@ namespace NativeGoMap.Tests
             Assert.NotEqual(WithoutName(typeof(Bytes8)), WithoutName(typeof(Shorts4)));
         }
 
+        [Fact]
+        public void Shape_OfAPackingOf8_IsThatOfNoPacking_AsMonoReportsEveryStructs()
+        {
+            // Found by review: Mono reports Pack = 8 for a struct that declares none, CoreCLR 0;
+            // with the packing in the shape, no struct's snapshot loaded across the two.
+            Assert.Equal(WithoutName(typeof(IntThenLong)), WithoutName(typeof(IntThenLongPackedBy8)));
+            Assert.NotEqual(WithoutName(typeof(IntThenLong)), WithoutName(typeof(IntThenLongPackedBy4)));
+        }
+
+        [Fact]
+        public void Snapshot_WithTheFingerprintOfBefore2026_12_05_StillLoads()
+        {
+            // Writers until then spelled a packing of 8 out in the shapes (LegacyFingerprint).
+            Assert.NotEqual(SnapshotType<TwoLongsPackedBy8, long>.Fingerprint, SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint);
+            using var map = new GoMap<TwoLongsPackedBy8, long>();
+            for (int i = 0; i < 100; i++)
+            {
+                map[new TwoLongsPackedBy8 { A = i, B = -i }] = i;
+            }
+
+            byte[] old = Snap.Craft(Snap.Of(map), s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint));
+            using GoMap<TwoLongsPackedBy8, long> loaded = Snap.Load<TwoLongsPackedBy8, long>(old);
+            Assert.Equal(100, loaded.Count);
+            Assert.Equal(7, loaded[new TwoLongsPackedBy8 { A = 7, B = -7 }]);
+        }
+
         private static string Shape(Type t) => SnapshotType<long, long>.Shape(t);
 
         /// <summary>A type's shape with its own name taken out: what two versions of one type would be compared on.</summary>
@@ -140,6 +167,27 @@ namespace NativeGoMap.Tests
 
                 return n;
             }
+        }
+
+        [StructLayout(LayoutKind.Sequential, Pack = 8)]
+        public struct IntThenLongPackedBy8
+        {
+            public int I;
+            public long L;
+        }
+
+        [StructLayout(LayoutKind.Sequential, Pack = 8)]
+        public struct TwoLongsPackedBy8
+        {
+            public long A;
+            public long B;
+        }
+
+        [StructLayout(LayoutKind.Sequential, Pack = 4)]
+        public struct IntThenLongPackedBy4
+        {
+            public int I;
+            public long L;
         }
 
         public struct Pair<TA, TB>
