@@ -163,6 +163,7 @@ namespace NativeGoMap
         internal const long BigCacheKeepMilliseconds = 2000;
 
         private static readonly object s_cacheLock = new object();
+        private static bool s_cacheClosed; // set by CloseCache: FreeToCache refuses every block
         private static readonly Pool s_small = new Pool(CacheMaxBytes);
         private static readonly Pool s_big = new Pool(BigCacheMaxBytes); // mappings over CacheMaxMapping that TakesBig admits
 
@@ -524,7 +525,7 @@ namespace NativeGoMap
         /// </summary>
         internal static bool FreeToCache(byte* p)
         {
-            if (p == null || !IsMapped(p))
+            if (p == null || !IsMapped(p) || Volatile.Read(ref s_cacheClosed))
             {
                 return false;
             }
@@ -713,7 +714,18 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Returns every cached mapping to the OS (through the release thread); for tests that need a known cache.</summary>
+        /// <summary>
+        /// For an application domain being unloaded (ReleaseThread.DomainUnloading): the cache
+        /// takes no block from now on, and every mapping it holds is returned to the OS, so that
+        /// none outlives the domain whose statics alone knew of it.
+        /// </summary>
+        internal static void CloseCache()
+        {
+            Volatile.Write(ref s_cacheClosed, true);
+            EmptyCache();
+        }
+
+        /// <summary>Returns every cached mapping to the OS (through the release thread); for tests that need a known cache, and <see cref="CloseCache"/>.</summary>
         internal static void EmptyCache()
         {
             while (true)

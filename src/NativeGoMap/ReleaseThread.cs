@@ -38,7 +38,9 @@ namespace NativeGoMap
     /// The thread starts with the first map (<see cref="EnsureStarted"/>, so that no operation
     /// allocates it) and waits on a monitor when there is nothing to do. <c>NATIVEGOMAP_RELEASE_THREAD=0</c>
     /// makes every call inline on the caller's thread, as before (to measure the difference).
-    /// <see cref="WaitIdle"/> lets tests and the stress program see the OS-level effect.
+    /// <see cref="WaitIdle"/> lets tests and the stress program see the OS-level effect. When
+    /// the application domain is unloaded (Mono, .NET Framework), the thread finishes its work
+    /// and ends, and every later call is inline (<see cref="DomainUnloading"/>).
     /// </para>
     /// </summary>
     internal static unsafe class ReleaseThread
@@ -48,6 +50,8 @@ namespace NativeGoMap
 
         private static readonly object s_lock = new object();
         private static Thread? s_thread;
+        private static bool s_stopping; // the domain is being unloaded: posts run inline, and the thread ends once its queue is empty (DomainUnloading)
+        private static bool s_hooked; // DomainUnloading is registered
         private static Job* s_head;
         private static Job* s_tail;
         private static Job* s_delayed; // the thread's own: unmaps waiting for their grace period (Loop)
@@ -126,20 +130,57 @@ namespace NativeGoMap
         /// <summary>Starts the thread if it is not running (called when a map is created: it allocates once per process).</summary>
         internal static void EnsureStarted()
         {
-            if (!Enabled || Volatile.Read(ref s_thread) != null)
+            if (Volatile.Read(ref s_hooked) && (!Enabled || Volatile.Read(ref s_thread) != null))
             {
                 return;
             }
 
             lock (s_lock)
             {
-                if (s_thread == null)
+                if (!s_hooked)
+                {
+                    AppDomain.CurrentDomain.DomainUnload += DomainUnloading;
+                    Volatile.Write(ref s_hooked, true);
+                }
+
+                if (Enabled && s_thread == null && !s_stopping)
                 {
                     var thread = new Thread(Loop) { IsBackground = true, Name = "NativeGoMap release" };
                     thread.Start();
                     s_thread = thread;
                 }
             }
+        }
+
+        /// <summary>
+        /// The application domain is being unloaded (Mono and .NET Framework hosts: the Unity
+        /// Editor reloads its domain at every script change and play mode; CoreCLR never raises
+        /// this). What only this domain's statics know of would outlive it: the jobs queued here,
+        /// the unmaps waiting out their grace period, and the reuse cache's mappings (a review
+        /// found 5-77 MiB of resident memory left per reload under Mono). So the thread makes
+        /// its queue and its delayed unmaps now and ends, every later call is made inline (the
+        /// frees of maps finalized with the domain), and the cache is emptied and closed.
+        /// </summary>
+        private static void DomainUnloading(object? sender, EventArgs e)
+        {
+            Thread? thread;
+            lock (s_lock)
+            {
+                s_stopping = true;
+                thread = s_thread;
+                if (s_waiting)
+                {
+                    s_waiting = false;
+                    Monitor.Pulse(s_lock);
+                }
+            }
+
+            if (thread != null && thread.Join(10_000))
+            {
+                Volatile.Write(ref s_thread, null);
+            }
+
+            NativeHeap.CloseCache();
         }
 
         /// <summary>
@@ -158,6 +199,12 @@ namespace NativeGoMap
             bool wake;
             lock (s_lock)
             {
+                if (s_stopping)
+                {
+                    Run(job->What, job->Start, job->Length); // the thread may have ended: nothing is queued any more
+                    return;
+                }
+
                 job->Next = null;
                 if (s_tail == null)
                 {
@@ -218,6 +265,12 @@ namespace NativeGoMap
 
             lock (s_lock)
             {
+                if (s_stopping && job->What != Kind.Discard)
+                {
+                    Run(Kind.Discard, start, length);
+                    return;
+                }
+
                 if (job->What == Kind.Discard)
                 {
                     if (start + length != job->Start)
@@ -310,7 +363,15 @@ namespace NativeGoMap
                 lock (s_lock)
                 {
                     long wait;
-                    while (s_head == null && (wait = Math.Min(TicksUntilDelayedDue(), NativeHeap.TicksUntilBigCacheTrim())) > 0)
+                    if (s_head == null && s_stopping)
+                    {
+                        // The domain is being unloaded, and everything posted before is made:
+                        // the delayed unmaps too, now, and the thread ends (DomainUnloading).
+                        RunDelayed(all: true);
+                        return;
+                    }
+
+                    while (s_head == null && !s_stopping && (wait = Math.Min(TicksUntilDelayedDue(), NativeHeap.TicksUntilBigCacheTrim())) > 0)
                     {
                         s_waiting = true;
                         int ms = wait == long.MaxValue ? Timeout.Infinite : (int)Math.Min((wait * 1000 / Stopwatch.Frequency) + 1, NativeHeap.CacheGraceMilliseconds);
@@ -365,7 +426,7 @@ namespace NativeGoMap
                     Volatile.Write(ref s_taken, s_taken + 1);
                 }
 
-                RunDueDelayed();
+                RunDelayed(all: false);
                 if (NativeHeap.TicksUntilBigCacheTrim() <= 0)
                 {
                     NativeHeap.TrimBigCache(); // posts its unmaps to this queue
@@ -401,15 +462,15 @@ namespace NativeGoMap
             return soonest;
         }
 
-        /// <summary>Unmaps the delayed mappings whose grace period is over (the thread only).</summary>
-        private static void RunDueDelayed()
+        /// <summary>Unmaps the delayed mappings whose grace period is over, or with <paramref name="all"/> every one (the thread only).</summary>
+        private static void RunDelayed(bool all)
         {
             long now = Stopwatch.GetTimestamp();
             Job* prev = null;
             for (Job* j = s_delayed; j != null;)
             {
                 Job* next = j->Next;
-                if (NativeHeap.UnmapDueAt(j->Start) <= now)
+                if (all || NativeHeap.UnmapDueAt(j->Start) <= now)
                 {
                     if (prev == null)
                     {

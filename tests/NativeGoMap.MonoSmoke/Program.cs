@@ -25,6 +25,11 @@ namespace NativeGoMap.MonoSmoke
 
         public static int Main(string[] args)
         {
+            if (args.Contains("--domain-work"))
+            {
+                return DomainWork();
+            }
+
             bool onMono = Type.GetType("Mono.Runtime") != null;
             Console.WriteLine($"runtime: {RuntimeInformation.FrameworkDescription} ({(onMono ? "Mono" : "not Mono")}), {RuntimeInformation.OSDescription}, {IntPtr.Size * 8}-bit");
             if (args.Contains("--expect-mono"))
@@ -53,6 +58,10 @@ namespace NativeGoMap.MonoSmoke
 
             Check(GoMapDiagnostics.LiveNativeBytes == baseline, $"every disposed map freed all its native bytes ({GoMapDiagnostics.LiveNativeBytes - baseline} left)");
             FinalizerFreesForgottenMaps(baseline);
+            if (onMono)
+            {
+                DomainReloadsLeaveNoMemoryBehind();
+            }
 
             MoreChecks(args);
             Console.WriteLine($"fingerprint: {Fingerprint():x16}");
@@ -435,6 +444,85 @@ namespace NativeGoMap.MonoSmoke
             }
 
             Check(threw, "after Dispose every call throws ObjectDisposedException; Dispose twice is harmless");
+        }
+
+        /// <summary>A map the domain left alive in a static, for <see cref="DomainWork"/>.</summary>
+        private static GoMap<long, long>? s_keptByTheDomain;
+
+        /// <summary>
+        /// What a Unity Editor's domain does between two reloads, run in a domain of its own: a
+        /// map made with a big capacity hint and disposed (its array goes to the reuse cache), a
+        /// grown map disposed, and one left alive in a static.
+        /// </summary>
+        private static int DomainWork()
+        {
+            using (var hinted = new GoMap<long, long>(new GoMapOptions { CapacityHint = 2_000_000 }))
+            {
+                for (long k = 0; k < 1_000; k++)
+                {
+                    hinted[k] = k;
+                }
+            }
+
+            using (var grown = new GoMap<long, long>())
+            {
+                for (long k = 0; k < 200_000; k++)
+                {
+                    grown[k] = k;
+                }
+            }
+
+            s_keptByTheDomain = new GoMap<long, long>();
+            for (long k = 0; k < 100_000; k++)
+            {
+                s_keptByTheDomain[k * 31] = k;
+            }
+
+            return 0;
+        }
+
+        /// <summary>
+        /// Mono only (CoreCLR has one domain): five domains run <see cref="DomainWork"/> and are
+        /// unloaded, and the process's resident memory must stay where the first left it. Before
+        /// 2026-12-05 each reload left the reuse cache's mappings and the release thread's queue
+        /// behind, which only the unloaded domain's statics knew of: about 77 MiB per reload here.
+        /// </summary>
+        private static void DomainReloadsLeaveNoMemoryBehind()
+        {
+            if (!System.IO.File.Exists("/proc/self/status"))
+            {
+                return;
+            }
+
+            long first = 0;
+            for (int i = 0; i < 5; i++)
+            {
+#pragma warning disable SYSLIB0024 // obsolete on .NET 5+ (the native AOT build of this file), where this never runs: Mono has domains
+                AppDomain domain = AppDomain.CreateDomain("NativeGoMap smoke reload " + i);
+                domain.ExecuteAssembly(typeof(Program).Assembly.Location, new[] { "--domain-work" });
+                AppDomain.Unload(domain);
+#pragma warning restore SYSLIB0024
+                if (i == 0)
+                {
+                    first = ResidentBytes();
+                }
+            }
+
+            long grown = ResidentBytes() - first;
+            Check(grown < 32L << 20, $"four more domain reloads that used maps leave no memory behind (resident memory grew {grown >> 20} MiB)");
+        }
+
+        private static long ResidentBytes()
+        {
+            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Substring(6).Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+
+            return 0;
         }
 
         private static void FinalizerFreesForgottenMaps(long baseline)
