@@ -546,6 +546,11 @@ namespace NativeGoMap
             bool firstBig = false;
             lock (s_cacheLock)
             {
+                if (s_cacheClosed)
+                {
+                    return false; // closed while this free waited for the lock (found by review: CloseCache had emptied the cache, and the block stayed in it)
+                }
+
                 long now = Stopwatch.GetTimestamp();
                 Pool pool = big ? s_big : s_small;
                 slot = pool.FindRoom((long)length, now, evicted, ref evictions);
@@ -721,8 +726,24 @@ namespace NativeGoMap
         /// </summary>
         internal static void CloseCache()
         {
-            Volatile.Write(ref s_cacheClosed, true);
+            lock (s_cacheLock)
+            {
+                s_cacheClosed = true; // under the lock: a free that took it before put its block in, which EmptyCache takes out
+            }
+
             EmptyCache();
+        }
+
+        /// <summary>For tests: the lock of the reuse cache, which a test holds to make a free wait for it.</summary>
+        internal static object CacheLockForTests => s_cacheLock;
+
+        /// <summary>For tests: undoes <see cref="CloseCache"/>.</summary>
+        internal static void ReopenCacheForTest()
+        {
+            lock (s_cacheLock)
+            {
+                s_cacheClosed = false;
+            }
         }
 
         /// <summary>Returns every cached mapping to the OS (through the release thread); for tests that need a known cache, and <see cref="CloseCache"/>.</summary>

@@ -50,7 +50,8 @@ namespace NativeGoMap
 
         private static readonly object s_lock = new object();
         private static Thread? s_thread;
-        private static bool s_stopping; // the domain is being unloaded: posts run inline, and the thread ends once its queue is empty (DomainUnloading)
+        private static bool s_stopping; // the domain is being unloaded: the thread ends once its queue is empty (DomainUnloading)
+        private static bool s_ended; // the thread ended on s_stopping, its queue empty: posts run inline from then on
         private static bool s_hooked; // DomainUnloading is registered
         private static Job* s_head;
         private static Job* s_tail;
@@ -158,8 +159,9 @@ namespace NativeGoMap
         /// this). What only this domain's statics know of would outlive it: the jobs queued here,
         /// the unmaps waiting out their grace period, and the reuse cache's mappings (a review
         /// found 5-77 MiB of resident memory left per reload under Mono). So the thread makes
-        /// its queue and its delayed unmaps now and ends, every later call is made inline (the
-        /// frees of maps finalized with the domain), and the cache is emptied and closed.
+        /// its queue and its delayed unmaps now (their grace period, kept for a Go-mode read
+        /// racing a write, is cut short) and ends; every call posted after that is made inline
+        /// (the frees of maps finalized with the domain), and the cache is emptied and closed.
         /// </summary>
         private static void DomainUnloading(object? sender, EventArgs e)
         {
@@ -185,7 +187,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Makes the call <paramref name="job"/> describes on the release thread, or now when the
-        /// thread is off or not started. The job's memory must stay untouched by the caller
+        /// thread is off, not started or ended (DomainUnloading). The job's memory must stay untouched by the caller
         /// from now on (the thread reads it, and the call may free it).
         /// </summary>
         internal static void Post(Job* job)
@@ -199,9 +201,12 @@ namespace NativeGoMap
             bool wake;
             lock (s_lock)
             {
-                if (s_stopping)
+                if (s_ended)
                 {
-                    Run(job->What, job->Start, job->Length); // the thread may have ended: nothing is queued any more
+                    // Inline only once the thread has ended, its queue empty: while it stops it
+                    // still makes the jobs queued before in order, and this one may free the
+                    // mapping an earlier job of the queue lives in or works on (found by review).
+                    Run(job->What, job->Start, job->Length);
                     return;
                 }
 
@@ -265,9 +270,9 @@ namespace NativeGoMap
 
             lock (s_lock)
             {
-                if (s_stopping && job->What != Kind.Discard)
+                if (s_ended)
                 {
-                    Run(Kind.Discard, start, length);
+                    Run(Kind.Discard, start, length); // as Post's (the ended thread's queue is empty, so no slot waits in it)
                     return;
                 }
 
@@ -307,6 +312,43 @@ namespace NativeGoMap
         /// taking jobs (posting from the same thread still works, the lock is reentrant).
         /// </summary>
         internal static object QueueLockForTests => s_lock;
+
+        /// <summary>
+        /// For tests: the first step of <see cref="DomainUnloading"/> alone (the thread ends once
+        /// its queue is empty; later posts are made inline). <see cref="RestartForTest"/> undoes it.
+        /// </summary>
+        internal static void BeginStoppingForTest()
+        {
+            lock (s_lock)
+            {
+                s_stopping = true;
+                if (s_waiting)
+                {
+                    s_waiting = false;
+                    Monitor.Pulse(s_lock);
+                }
+            }
+        }
+
+        /// <summary>For tests: waits for a thread that <see cref="BeginStoppingForTest"/> stopped to end, and starts a new one.</summary>
+        internal static void RestartForTest()
+        {
+            Thread? thread;
+            lock (s_lock)
+            {
+                thread = s_thread;
+            }
+
+            thread?.Join(10_000);
+            lock (s_lock)
+            {
+                s_stopping = false;
+                s_ended = false;
+                Volatile.Write(ref s_thread, null);
+            }
+
+            EnsureStarted();
+        }
 
         /// <summary>
         /// Waits until every call posted so far has been made, delayed unmaps included (at most <paramref name="timeoutMs"/>);
@@ -366,8 +408,10 @@ namespace NativeGoMap
                     if (s_head == null && s_stopping)
                     {
                         // The domain is being unloaded, and everything posted before is made:
-                        // the delayed unmaps too, now, and the thread ends (DomainUnloading).
+                        // the delayed unmaps too, now, and the thread ends (DomainUnloading);
+                        // under the lock, so that no post queues a job after the last take.
                         RunDelayed(all: true);
+                        s_ended = true;
                         return;
                     }
 
