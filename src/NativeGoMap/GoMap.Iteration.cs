@@ -1716,7 +1716,7 @@ namespace NativeGoMap
 
             /// <summary>
             /// A fast slot's random state (splitmix64): the starts of the enumerations registered
-            /// in it. All four start from one draw of the map's state when the table is made, so
+            /// in it. All four start from the map's <see cref="IterRegistration.IterSeed"/>, so
             /// that with a fixed <see cref="GoMapOptions.Seed"/> a thread's enumerations start
             /// where they would in any other slot: which slot a thread takes depends on the
             /// threads the process ran before (IterSlotHint), and the orders must not. (Two

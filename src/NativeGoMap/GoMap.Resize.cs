@@ -137,10 +137,11 @@ namespace NativeGoMap
         /// <summary>
         /// <see cref="TrimExcess()"/> to a size that holds <paramref name="capacity"/> entries without
         /// another growth, as <see cref="System.Collections.Generic.Dictionary{TKey, TValue}.TrimExcess(int)"/>:
-        /// nothing shrinks when the map is already that small, and nothing grows either: a shrink
-        /// an earlier call started still ends at its size, as a <c>Dictionary</c> trimmed earlier
-        /// stays trimmed (a deeper level it left pending is dropped). To make room, use
-        /// <see cref="EnsureCapacity"/>. Same costs and rules as <see cref="TrimExcess()"/>.
+        /// nothing shrinks when the map is already that small. It does not make room either: a
+        /// shrink an earlier call started still ends at its size, as a <c>Dictionary</c> trimmed
+        /// earlier stays trimmed (a deeper level it left pending is dropped), and a growth that
+        /// <see cref="EnsureCapacity"/> left pending is cut to this capacity, not dropped. To make
+        /// room, use <see cref="EnsureCapacity"/>. Same costs and rules as <see cref="TrimExcess()"/>.
         /// </summary>
         /// <param name="capacity">The number of entries the map must still hold without a growth; at least <see cref="LongCount"/>.</param>
         /// <returns>True when the trim is complete (see <see cref="TrimExcess()"/>).</returns>

@@ -16,7 +16,9 @@ namespace NativeGoMap
         /// A fixed hash seed. Null (the default) draws a random seed per map, and a new one each
         /// time the map becomes empty, which makes hash flooding hard. A fixed seed makes hashing,
         /// bucket placement, reseeding and iteration order reproducible from run to run with one
-        /// version of the library (a change of the hash changes them: the one of 2026-12-05 did):
+        /// version of the library (a change of the hash or of the random draws changes them:
+        /// the hash's last step of 2026-12-05 did, and so did the enumerations' seed the same
+        /// day, when snapshots stopped drawing from the map's random state):
         /// use it for tests and replays, never for keys chosen by an adversary.
         /// </summary>
         public ulong? Seed { get; set; }

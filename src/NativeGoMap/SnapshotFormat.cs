@@ -17,9 +17,10 @@
 //   28         4      value size in bytes
 //   32         8      type fingerprint: FNV-1a 64 of the shapes of the key and value types (the types
 //                     of their fields, recursively, fixed-buffer and inline-array lengths, explicit
-//                     layouts, a packing other than the default 8), so that a type whose name
-//                     stayed but whose fields changed is refused. Readers also accept the shapes
-//                     with a packing of 8 spelled out, as writers before 2026-12-05 made them
+//                     layouts, a packing other than 8, and 8 too where a field may align beyond 8
+//                     bytes), so that a type whose name stayed but whose fields changed is refused.
+//                     Readers also accept the shapes with every packing of 8 spelled out, as
+//                     writers before 2026-12-05 made them
 //   40         1      B of the writing map, log2 of its buckets, raised to Go's B for the count when
 //                     the map holds more (inserts during a shrink or a same-size growth start no
 //                     growth, so a live map can). Informational: the loader checks it is consistent
@@ -409,13 +410,47 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The packing a shape omits: what Mono reports for a struct that declares none, where
-        /// CoreCLR reports 0. Both lay such a struct out alike, and a declared Pack = 8 differs
-        /// from no declaration only for fields aligned beyond 8 bytes, which changes the type's
-        /// size as well, and the header checks the size. Found by review: with the packing in the
-        /// shape, no snapshot of a struct type written under Mono loaded under CoreCLR, nor back.
+        /// The packing a shape omits for a struct none of whose fields, at any depth, may be
+        /// aligned beyond 8 bytes (<see cref="AlignsBeyond8"/>): what Mono reports for a struct
+        /// that declares none, where CoreCLR reports 0. For such a struct a declared Pack = 8 and
+        /// none give one layout. Found by review: with the packing in the shape, no snapshot of a
+        /// struct type written under Mono loaded under CoreCLR, nor back. Where a field may align
+        /// beyond 8 (an <c>Int128</c>, a SIMD vector: types Mono 6.8 does not have) the packing
+        /// stays in the shape, since there it moves fields, within nested structs too, without
+        /// changing the outer type's size (a second review's case), which the header checks.
         /// </summary>
         private const int DefaultPack = 8;
+
+        /// <summary>Whether <paramref name="t"/>, or a field of it at any depth, may be aligned beyond 8 bytes: <c>Int128</c>, <c>UInt128</c>, and the SIMD vectors of 16 bytes and more.</summary>
+        [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "As AppendShape's: a nested struct whose fields a trimmer removed shows none, and its shape lists none either.")]
+        private static bool AlignsBeyond8([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t)
+        {
+            if (t == CoreTypes.Int128 || t == CoreTypes.UInt128)
+            {
+                return true;
+            }
+
+            if (t.IsGenericType && t.GetGenericTypeDefinition().FullName is "System.Runtime.Intrinsics.Vector128`1" or "System.Runtime.Intrinsics.Vector256`1" or "System.Runtime.Intrinsics.Vector512`1" or "System.Numerics.Vector`1")
+            {
+                return true;
+            }
+
+            if (t.IsPrimitive || t.IsEnum || t.IsPointer || t.IsFunctionPointer || !t.IsValueType)
+            {
+                return false;
+            }
+
+            foreach (FieldInfo f in FieldsInDeclarationOrder(t))
+            {
+                FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
+                if (AlignsBeyond8(fixedBuffer is not null ? fixedBuffer.ElementType : f.FieldType))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's fields, the shape lists none for it, so a snapshot of such a type written elsewhere is refused (a fingerprint mismatch), never read with another layout.")]
         private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t, bool legacyPack)
@@ -433,7 +468,7 @@ namespace NativeGoMap
             }
 
             StructLayoutAttribute? layout = t.StructLayoutAttribute;
-            int pack = layout is null || (layout.Pack == DefaultPack && !legacyPack) ? 0 : layout.Pack;
+            int pack = layout is null || (layout.Pack == DefaultPack && !legacyPack && !AlignsBeyond8(t)) ? 0 : layout.Pack;
             if (layout is not null && (layout.Value == LayoutKind.Explicit || pack != 0 || layout.Size != 0))
             {
                 sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {pack} size {layout.Size}>"));

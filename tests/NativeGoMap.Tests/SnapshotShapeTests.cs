@@ -17,7 +17,7 @@ namespace NativeGoMap.Tests
     /// field keeps old snapshots loadable). Maps of such types also round-trip.
     /// </summary>
     [Collection(NativeMemoryCollection.Name)]
-    public class SnapshotShapeTests
+    public unsafe class SnapshotShapeTests
     {
         [Fact]
         public void Snapshot_OfMapsOfUserStructForms_RoundTrips()
@@ -87,6 +87,15 @@ namespace NativeGoMap.Tests
             // with the packing in the shape, no struct's snapshot loaded across the two.
             Assert.Equal(WithoutName(typeof(IntThenLong)), WithoutName(typeof(IntThenLongPackedBy8)));
             Assert.NotEqual(WithoutName(typeof(IntThenLong)), WithoutName(typeof(IntThenLongPackedBy4)));
+        }
+
+        [Fact]
+        public void Shape_KeepsAPackingOf8_WhereAFieldAlignsBeyond8Bytes_EvenInANestedStruct()
+        {
+            // Found by review of the normalization above: Pack = 8 on a nested struct holding an
+            // Int128 moves that field without changing the outer struct's size.
+            Assert.Equal(sizeof(VersionA.Outer), sizeof(VersionB.Outer));
+            Assert.NotEqual(Shape(typeof(VersionA.Outer)).Replace("VersionA", "V", StringComparison.Ordinal), Shape(typeof(VersionB.Outer)).Replace("VersionB", "V", StringComparison.Ordinal));
         }
 
         [Fact]
@@ -174,6 +183,39 @@ namespace NativeGoMap.Tests
         {
             public int I;
             public long L;
+        }
+
+        /// <summary>A type as first written: no packing declared.</summary>
+        public static class VersionA
+        {
+            public struct Inner
+            {
+                public long A;
+                public Int128 Y;
+            }
+
+            public struct Outer
+            {
+                public Int128 C;
+                public Inner I;
+            }
+        }
+
+        /// <summary>The same type changed to Pack = 8: Y moves from 32 to 24 within Outer, whose size stays 48.</summary>
+        public static class VersionB
+        {
+            [StructLayout(LayoutKind.Sequential, Pack = 8)]
+            public struct Inner
+            {
+                public long A;
+                public Int128 Y;
+            }
+
+            public struct Outer
+            {
+                public Int128 C;
+                public Inner I;
+            }
         }
 
         [StructLayout(LayoutKind.Sequential, Pack = 8)]
