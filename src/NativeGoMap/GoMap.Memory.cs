@@ -836,11 +836,12 @@ namespace NativeGoMap
         /// Idempotent: every pointer is nulled. <paramref name="toCache"/> false (the finalizer)
         /// keeps the bucket arrays out of the process's reuse cache, which would hand them to the
         /// next map of their size: a map becomes unreachable while a ref into it may still be in
-        /// use (a ref into native memory does not keep the map alive), and a write through that
-        /// ref must not land in another map. A review found it: with the array cached, such
-        /// writes corrupted later maps of the same capacity; freed past the cache, the array is
-        /// unmapped (or its pages discarded), as the map's other blocks are freed. Blocks of the
-        /// C heap go back to it either way (the README, "Different from <c>Dictionary&lt;TKey,TValue&gt;</c>", on refs).
+        /// use (a ref into native memory does not keep the map alive). A review found it: with the
+        /// array cached, writes through such refs corrupted the next maps of the same capacity,
+        /// which took it. Freed past the cache, the array is unmapped (or its pages discarded), as
+        /// the map's other blocks are freed; the system may still map those addresses again
+        /// later, and blocks of the C heap go back to it either way, so only keeping the map
+        /// reachable makes such a ref safe (the README, "Different from <c>Dictionary&lt;TKey,TValue&gt;</c>", on refs).
         /// </summary>
         private void FreeAll(bool toCache)
         {
