@@ -1591,9 +1591,13 @@ namespace NativeGoMap
                 // The slot's epoch is read before the flags (BeginRead) and the ticket, and SetFlag
                 // and UnregisterIterator bump it after they set a flag or clear a ticket: a flag
                 // set or a registration ended after these checks changes the epoch the inline walk
-                // compares. (No table: a disposed map, which BeginGuardedRead reports.)
+                // compares. (No table: a disposed map, which BeginGuardedRead reports.) Not in a
+                // Strict map, whose walk never goes inline: there this read would come before the
+                // read is announced, so a Dispose on another thread could free the table under it
+                // (found by review; it faults only where the table is a mapping of its own, some
+                // thousand enumerators live).
                 IterSlot* slots = map.RegistrationTable(_slot, out int index);
-                long epoch = slots != null ? Volatile.Read(ref slots[index].Epoch) : NotFast;
+                long epoch = slots != null && (map._flags & FlagStrict) == 0 ? Volatile.Read(ref slots[index].Epoch) : NotFast;
                 long token = map.BeginGuardedRead(GoMessages.ConcurrentIterationWrite, out ReaderRegistry.ReaderSlot? strictSlot);
                 if (!map.RegistrationHolds(_slot, _ticket))
                 {
