@@ -221,7 +221,7 @@ namespace NativeGoMap
                 // Not found. If we hit the max load factor or have too many overflow buckets, and
                 // we're not already in the middle of growing, start growing; growing invalidates
                 // everything found above, so search again.
-                if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+                if (_oldBuckets == null && GrowthDue())
                 {
                     // A growth or shrink that GrowWork just ended may have left an EnsureCapacity's
                     // plan pending: its step first, so that the insert takes the planned growth
@@ -232,7 +232,7 @@ namespace NativeGoMap
                         ContinueResizeForWrite();
                     }
 
-                    if (_oldBuckets == null && (MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b)))
+                    if (_oldBuckets == null && GrowthDue())
                     {
                         HashGrow();
                     }

@@ -209,14 +209,30 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private ReaderRegistry.ReaderSlot AnnounceRead(long s, string message)
         {
-            ReaderRegistry.ReaderSlot slot = ReaderRegistry.Enter(_id);
-            if (Volatile.Read(ref _state) != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
+            if (!TryAnnounceRead(s, out ReaderRegistry.ReaderSlot slot))
             {
-                slot.Exit();
                 ThrowReadRaced(message);
             }
 
             return slot;
+        }
+
+        /// <summary>
+        /// <see cref="AnnounceRead"/> that declines instead of throwing: false, the announcement
+        /// withdrawn, when the state word is no longer <paramref name="s"/> or the map is
+        /// poisoned or disposed. For the debugger view, which must not poison the map it looks at.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool TryAnnounceRead(long s, out ReaderRegistry.ReaderSlot slot)
+        {
+            slot = ReaderRegistry.Enter(_id);
+            if (Volatile.Read(ref _state) != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
+            {
+                slot.Exit();
+                return false;
+            }
+
+            return true;
         }
 
         /// <summary>

@@ -58,18 +58,18 @@ namespace NativeGoMap
             ReaderRegistry.ReaderSlot? slot = null;
             if ((f & FlagStrict) != 0)
             {
-                // Announced as a Strict read is (AnnounceRead, but declining instead of throwing:
-                // looking must not poison the map), so that no write on another thread releases
-                // what the walk reads, and a Dispose waits for it. Found by review: unannounced,
-                // views taken beside a writer that grew and trimmed the map followed freed
-                // overflow pointers (2,496 faults in 10 s with freed memory poisoned).
-                slot = ReaderRegistry.Enter(_id);
-                if (Volatile.Read(ref _state) != s || (Volatile.Read(ref _flags) & (FlagPoisoned | FlagDisposed)) != 0)
+                // Announced as a Strict read is, declining instead of throwing (looking must not
+                // poison the map), so that no write on another thread releases what the walk
+                // reads, and a Dispose waits for it. Found by review: unannounced, views taken
+                // beside a writer that grew and trimmed the map followed freed overflow pointers
+                // (2,496 faults in 10 s with freed memory poisoned).
+                if (!TryAnnounceRead(s, out ReaderRegistry.ReaderSlot announced))
                 {
-                    slot.Exit();
                     unavailable = "the map was written while the view was read";
                     return null;
                 }
+
+                slot = announced;
             }
 
             try

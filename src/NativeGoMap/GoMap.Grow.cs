@@ -25,6 +25,9 @@ namespace NativeGoMap
     // (TrimExcess, GoMap.Resize.cs).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
+        /// <summary>mapassign's test for an insert of a new key outside a growth: over the load factor with it, or too many overflow buckets.</summary>
+        private bool GrowthDue() => MapMath.OverLoadFactor(_count + 1, _b) || MapMath.TooManyOverflowBuckets(_noverflow, _b);
+
         /// <summary>
         /// Go's hashGrow: starts the growth an insert needs. Over the load factor, a larger table
         /// (<see cref="GrownB"/>); else the same B (a same-size growth that compacts overflow chains).

@@ -165,24 +165,38 @@ namespace NativeGoMap
         /// </summary>
         private static void DomainUnloading(object? sender, EventArgs e)
         {
-            Thread? thread;
-            lock (s_lock)
-            {
-                s_stopping = true;
-                thread = s_thread;
-                if (s_waiting)
-                {
-                    s_waiting = false;
-                    Monitor.Pulse(s_lock);
-                }
-            }
-
+            Thread? thread = BeginStopping();
             if (thread != null && thread.Join(10_000))
             {
                 Volatile.Write(ref s_thread, null);
             }
 
             NativeHeap.CloseCache();
+        }
+
+        /// <summary>
+        /// <see cref="DomainUnloading"/>'s first step (tests take it alone, then
+        /// <see cref="RestartForTest"/>): the thread ends once its queue is empty, and posts are
+        /// made inline after that. Returns the thread, if one runs.
+        /// </summary>
+        internal static Thread? BeginStopping()
+        {
+            lock (s_lock)
+            {
+                s_stopping = true;
+                PulseIfWaiting();
+                return s_thread;
+            }
+        }
+
+        /// <summary>Wakes the thread if it waits on the monitor (the caller holds the lock).</summary>
+        private static void PulseIfWaiting()
+        {
+            if (s_waiting)
+            {
+                s_waiting = false;
+                Monitor.Pulse(s_lock);
+            }
         }
 
         /// <summary>
@@ -198,7 +212,6 @@ namespace NativeGoMap
                 return;
             }
 
-            bool wake;
             lock (s_lock)
             {
                 if (s_ended)
@@ -222,12 +235,7 @@ namespace NativeGoMap
 
                 s_tail = job;
                 s_posted++;
-                wake = s_waiting;
-                if (wake)
-                {
-                    s_waiting = false;
-                    Monitor.Pulse(s_lock);
-                }
+                PulseIfWaiting();
             }
         }
 
@@ -245,11 +253,7 @@ namespace NativeGoMap
 
             lock (s_lock)
             {
-                if (s_waiting)
-                {
-                    s_waiting = false;
-                    Monitor.Pulse(s_lock);
-                }
+                PulseIfWaiting();
             }
         }
 
@@ -313,24 +317,7 @@ namespace NativeGoMap
         /// </summary>
         internal static object QueueLockForTests => s_lock;
 
-        /// <summary>
-        /// For tests: the first step of <see cref="DomainUnloading"/> alone (the thread ends once
-        /// its queue is empty; later posts are made inline). <see cref="RestartForTest"/> undoes it.
-        /// </summary>
-        internal static void BeginStoppingForTest()
-        {
-            lock (s_lock)
-            {
-                s_stopping = true;
-                if (s_waiting)
-                {
-                    s_waiting = false;
-                    Monitor.Pulse(s_lock);
-                }
-            }
-        }
-
-        /// <summary>For tests: waits for a thread that <see cref="BeginStoppingForTest"/> stopped to end, and starts a new one.</summary>
+        /// <summary>For tests: waits for a thread that <see cref="BeginStopping"/> stopped to end, and starts a new one.</summary>
         internal static void RestartForTest()
         {
             Thread? thread;

@@ -31,7 +31,7 @@ namespace NativeGoMap.Tests
                 lock (ReleaseThread.QueueLockForTests) // the thread takes no job meanwhile
                 {
                     Assert.True(NativeHeap.ReleaseTail(p) > 0); // a discard of its tail, queued in its own words
-                    ReleaseThread.BeginStoppingForTest();
+                    ReleaseThread.BeginStopping();
                     long posted = ReleaseThread.Posted;
                     NativeHeap.Free(p); // its unmap
                     Assert.Equal(posted + 1, ReleaseThread.Posted); // queued behind the discard
