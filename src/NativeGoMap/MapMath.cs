@@ -301,9 +301,38 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static uint GatherSlotFlags(ulong mask) => (uint)(((mask >> 7) * 0x0102040810204080UL) >> 56);
 
-        /// <summary>The slot index of the lowest set bit of a <see cref="MatchTopHashAndEnd"/> mask (candidates, or with its high bits clear, as <see cref="MatchForInsert"/>'s empty slots).</summary>
+        /// <summary>
+        /// The slot index of the lowest set bit of a <see cref="MatchTopHashAndEnd"/> mask
+        /// (candidates, or with its high bits clear, as <see cref="MatchForInsert"/>'s empty slots):
+        /// <paramref name="bits"/>' lowest set bit must be one of bits 0..7.
+        /// </summary>
+        /// <remarks>
+        /// netstandard2.1 (Mono, Unity) has no trailing-zero instruction to call, and the shim's
+        /// count (<see cref="BitOperations.TrailingZeroCount(uint)"/>, a population count of the
+        /// bits below) was about 30 instructions in Mono 6.8's listing of every probe loop. A
+        /// slot is one of eight, so the lowest bit, isolated, is multiplied by an 8-bit de Bruijn
+        /// sequence (0x1D: its eight 3-bit windows differ), and the window picks the slot out of
+        /// a table of eight nibbles held in one constant (nothing indexed: see the shim's remarks
+        /// on spans under Mono). Measured under Mono 6.8 (a probe of 1,000 <c>&lt;long,long&gt;</c>
+        /// entries, best of 25 rounds, three alternated pairs of processes): hits 17.2-17.4 →
+        /// 16.7-16.8 ns, updates 21.5-21.7 → 20.2-20.4, misses unchanged (Dictionary 9.7 and 10.5-10.7).
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static int FirstSlotOfBits(uint bits) => BitOperations.TrailingZeroCount(bits);
+        internal static int FirstSlotOfBits(uint bits)
+        {
+#if NETSTANDARD2_1
+            uint lowest = bits & (0 - bits); // 1 << slot
+            uint nibble = ((lowest * 0x1Du) >> 3) & 28; // bits 5..7 of 0x1D << slot (distinct for slots 0..7), times 4
+            return (int)((SlotOfWindow >> (int)nibble) & 7);
+#else
+            return BitOperations.TrailingZeroCount(bits);
+#endif
+        }
+
+#if NETSTANDARD2_1
+        /// <summary><see cref="FirstSlotOfBits"/>'s table: nibble w holds the slot whose de Bruijn window is w (windows 0, 1, 3, 7, 6, 5, 2, 4 for slots 0 to 7).</summary>
+        private const uint SlotOfWindow = 0x34572610u;
+#endif
 
         /// <summary>One byte 0x80 at each slot whose tophash equals <paramref name="top"/>; exact (no borrow false positives).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -115,6 +115,20 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Fact]
+        public void FirstSlotOfBits_IsTheLowestSlotOfEveryMatchMask()
+        {
+            // Every candidate mask (bits 0..7) with every chain-end half (bits 8..15).
+            for (uint low = 1; low < 256; low++)
+            {
+                for (uint end = 0; end < 256; end += 17)
+                {
+                    uint bits = low | (end << 8);
+                    Assert.Equal(System.Numerics.BitOperations.TrailingZeroCount(low), MapMath.FirstSlotOfBits(bits));
+                }
+            }
+        }
+
 #if NATIVEGOMAP_NETSTANDARD
         [Fact]
         public void BitOperationsShim_AgreesWithBitOperations()
