@@ -1161,8 +1161,11 @@ namespace NativeGoMap
             /// and freed the blocks of keys or values behind pointers), and the epoch of the
             /// enumerator's registration slot is the one of the last slow step that allowed it.
             /// The map's word then becomes the step's. The state word first: Dispose changes it
-            /// (its sequence) before it frees the registration tables, so a walk on a disposed map
-            /// never reads its epoch.
+            /// (its sequence) before it frees the registration tables, so a walk that starts its
+            /// step after a Dispose never reads its epoch. A Go-mode Dispose on another thread
+            /// (misuse) may still finish between the two loads; the epoch is then read from a
+            /// freed C-heap block, which stays mapped, and anything but the old value sends the
+            /// walk to the slow step, which sees the disposal (found by review, 2026-12-05).
             /// </summary>
             /// <remarks>
             /// The common case is one compare, as before those writes were told apart; the word is

@@ -546,7 +546,11 @@ namespace NativeGoMap
         /// registered may go back to the C heap at once; a read racing a later insert into the
         /// slot may see the insert's tophash before its new pointer (Arm64 may reorder both the
         /// insert's stores and the read's loads), and then finds null (read as a zero key or
-        /// value), not the freed block.
+        /// value), not the freed block. The reader's half holds because the pointer's address
+        /// depends on the tophash word it loaded; the writer's because maps with indirect blocks
+        /// always write on the slow paths, whose compare-and-swap of the right to restructure
+        /// (EnterStructural, a full fence) orders this null store before a later insert's tophash
+        /// store. An inline write path for such maps would have to keep that order itself.
         /// </summary>
         private void RetireIndirect(byte* b, int i)
         {

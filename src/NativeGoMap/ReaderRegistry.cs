@@ -13,13 +13,16 @@ namespace NativeGoMap
     /// <remarks>
     /// Each thread owns a slot (allocated on its first announced read) holding a small stack of
     /// the ids of the maps it is reading (a comparer may read another map inside a read), written
-    /// with plain stores: no atomic instruction on the read path, and no shared cache line
-    /// between readers. Before bucket memory is released, the releasing write runs
-    /// <see cref="Interlocked.MemoryBarrierProcessWide"/>, which makes every thread's earlier
-    /// stores visible (an asymmetric Dekker fence), and then scans the slots: a slot naming the
-    /// map means a read may hold a pointer into that memory, and the release waits. A read that
-    /// announces itself after the fence sees the memory already unlinked. The fence costs
-    /// microseconds and runs only when retired memory is promoted for release.
+    /// with plain stores: no atomic instruction on the read path on x86 and x64, and no shared
+    /// cache line between readers. Before bucket memory is released, the releasing write runs
+    /// <see cref="Interlocked.MemoryBarrierProcessWide"/>, which on x86 and x64 makes every
+    /// thread's earlier stores visible (an asymmetric Dekker fence), and then scans the slots: a
+    /// slot naming the map means a read may hold a pointer into that memory, and the release
+    /// waits. A read that announces itself after the fence sees the memory already unlinked. The
+    /// fence costs microseconds and runs only when retired memory is promoted for release. On
+    /// other CPUs the process-wide barrier is not relied on (Mono makes it by a page-protection
+    /// change, which fences no other core on Arm64): each announcement is followed by a full
+    /// fence of its own (<see cref="Fences.StoreBeforeLaterLoadsOffX86"/>), one per Strict read.
     /// </remarks>
     internal static class ReaderRegistry
     {
@@ -71,6 +74,15 @@ namespace NativeGoMap
             }
 
             Volatile.Write(ref ids[slot.Depth], mapId);
+
+            // The announcement before the read's loads of the map. On x86 and x64 the releasing
+            // write's process-wide barrier orders them; elsewhere it may not (Mono on Arm64 makes
+            // it by a page-protection change, which fences no other core there), so the reader
+            // fences itself: Dekker's handshake with a full fence on both sides (AnyReading's is
+            // the writer's). Found by review (2026-12-05): the listing showed the announcement's
+            // store-release followed by acquire loads (ldapr) of the state word and the flags,
+            // which Arm64 may complete before the store is visible to another core.
+            Fences.StoreBeforeLaterLoadsOffX86();
             slot.Depth++;
             return slot;
         }
