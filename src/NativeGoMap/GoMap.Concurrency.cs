@@ -58,7 +58,12 @@ namespace NativeGoMap
     // announcement on its slow path.
     //
     // Reads check the state word before and after (a seqlock): a read that sees a write in
-    // progress, or a changed sequence afterwards, throws. That is best effort in both modes: a
+    // progress, or a changed sequence afterwards, throws. On Arm64 a Go-mode lookup's second
+    // check is not fenced after its loads, and a Go-mode write's plain stores may pass its
+    // hashWriting store (ConcurrencyChecks.Go's summary): there the checks catch fewer races,
+    // by choice, as Go's own map does. Strict reads fence before their second check
+    // (EndStrictRead), and Strict writes take hashWriting with a compare-and-swap, a full fence.
+    // Either way it is best effort in both modes: a
     // read racing a write may still have looked at memory the write was changing before it
     // notices; it never looks at released memory in Strict mode (a Dispose from user code that a
     // Strict read runs on the same thread is refused: BeginDispose). The enumerator's inline steps
@@ -165,7 +170,11 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Ends a read: throws when a write ran during it; in Strict mode withdraws the announcement first.</summary>
+        /// <summary>
+        /// Ends a read: throws when a write ran during it; in Strict mode withdraws the
+        /// announcement first. Go mode's check is not fenced after the read's loads, which Arm64
+        /// may complete after it (see <see cref="ConcurrencyChecks.Go"/>).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void EndRead(long token, string message)
         {
@@ -427,7 +436,16 @@ namespace NativeGoMap
         /// 2.97-3.04 → 3.07-3.17, removes and inserts unchanged).
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void EndWrite() => EndWrite(StateSeqOne);
+        private void EndWrite()
+        {
+            // The writer's record ends with its write (every write that records it ends here):
+            // a record left over from this thread's earlier write would pass another thread's
+            // write, begun but not yet recorded, for this thread's own, and BeginDispose would
+            // then free the memory under it (found by review, 2026-12-05). A plain store, ordered
+            // before the state word's release store.
+            _writer = 0;
+            EndWrite(StateSeqOne);
+        }
 
         /// <summary>
         /// <see cref="EndWrite()"/> with the count <paramref name="bump"/> names: <see cref="StateSeqOne"/>

@@ -106,6 +106,12 @@ namespace NativeGoMap
         /// <summary>Test hook: the state word (hashWriting and the write counts) itself, writable (Validate's tests).</summary>
         internal ref long StateRefForTest => ref _state;
 
+        /// <summary>Test hook: takes the enumerators' registration lock (which SetFlag takes), so that a test can hold a Dispose inside it.</summary>
+        internal void EnterIterLockForTest() => EnterIterLock();
+
+        /// <summary>Test hook: releases <see cref="EnterIterLockForTest"/>'s lock.</summary>
+        internal void ExitIterLockForTest() => ExitIterLock();
+
         /// <summary>Test hook: the count of writes in place in the state word (0 to 255; the next write in place after 255 carries into the removals' count).</summary>
         internal int InPlaceCountForTest => (int)((Volatile.Read(ref _state) & StateInPlaceBits) / StateInPlaceOne);
 

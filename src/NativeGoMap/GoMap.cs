@@ -195,7 +195,7 @@ namespace NativeGoMap
         private int _preparedB;                     // the B of _preparedArray
         private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
-        private int _writer;            // managed thread id of the last thread to take hashWriting (user-code keys only)
+        private int _writer;            // managed thread id of the thread holding hashWriting (user-code keys only), 0 once its write ended
         private readonly bool _failFast;
         private readonly IEqualityComparer<TKey>? _comparer;
         private readonly long _id = ReaderRegistry.NewMapId(); // names this map in Strict reader announcements

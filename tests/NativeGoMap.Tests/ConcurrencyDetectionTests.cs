@@ -386,6 +386,45 @@ namespace NativeGoMap.Tests
             Assert.Equal(Writes, Assert.Throws<ConcurrentMapAccessException>(() => map.ContainsKey(1)).Message);
         }
 
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void DisposeOnTheThreadThatWroteLast_WaitsForAnotherThreadsWriteBegunBeforeIt(ConcurrencyChecks checks)
+        {
+            // Found by review (2026-12-05): the map recorded the thread of a write of user-code
+            // keys and never cleared the record, so a Dispose on the thread that wrote last took
+            // another thread's write, begun (hashWriting taken) but not yet recorded, for its own
+            // and freed the memory under it. The other thread holds the registration lock, which
+            // holds the Dispose inside SetFlag, past its checks; there it takes hashWriting as
+            // that write's start would, releases the lock, and ends the write half a second later.
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 2, ConcurrencyChecks = checks }, new CallbackComparer());
+            for (int k = 0; k < 100; k++)
+            {
+                map[k] = k; // this thread writes last
+            }
+
+            var locked = new ManualResetEventSlim();
+            int disposeReturned = 0;
+            bool returnedDuringTheWrite = true;
+            OffThread other = OffThread.Start(() =>
+            {
+                map.EnterIterLockForTest();
+                locked.Set();
+                SpinWait.SpinUntil(() => map.IsDisposed, TimeSpan.FromSeconds(60)); // the Dispose set its flag and waits for the lock
+                Interlocked.Or(ref map.StateRefForTest, 1); // the other write begins: hashWriting, its thread not yet recorded
+                map.ExitIterLockForTest();
+                SpinWait.SpinUntil(() => Volatile.Read(ref disposeReturned) != 0, TimeSpan.FromMilliseconds(500)); // a liveness bound: the fixed Dispose waits for ever
+                returnedDuringTheWrite = Volatile.Read(ref disposeReturned) != 0;
+                Interlocked.And(ref map.StateRefForTest, ~1L); // the other write ends
+            });
+            locked.Wait();
+            map.Dispose();
+            Volatile.Write(ref disposeReturned, 1);
+            Assert.Null(other.Join());
+            Assert.False(returnedDuringTheWrite, "Dispose freed the map while another thread's write held hashWriting");
+            Assert.True(map.IsDisposed);
+        }
+
         private sealed class CallbackComparer : IEqualityComparer<int>
         {
             public Action? Callback { get; set; }
