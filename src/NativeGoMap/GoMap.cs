@@ -928,7 +928,11 @@ namespace NativeGoMap
         /// buckets before probing any (and the next block's before probing this one), so the
         /// memory latencies of a big table overlap: the way to do many lookups in a table larger
         /// than the CPU caches. A bucket array of at most 1 MiB, which the caches hold, is probed
-        /// key by key instead. O(keys.Length), no allocation, no write.
+        /// key by key instead, and so are calls whose <paramref name="values"/> or
+        /// <paramref name="found"/> share memory with <paramref name="keys"/> (one array for keys
+        /// and values): the results are then those of the loop of <see cref="TryGetValue"/>
+        /// calls in order, each key read after the stores before it. O(keys.Length), no
+        /// allocation, no write.
         /// </summary>
         /// <param name="keys">The keys to look up.</param>
         /// <param name="values">Receives the values; at least as long as <paramref name="keys"/>.</param>

@@ -73,6 +73,47 @@ namespace NativeGoMap.Tests
         }
 
         [Theory]
+        [InlineData(1)]
+        [InlineData(0)]
+        [InlineData(-1)]
+        [InlineData(17)]
+        public void TryGetValues_ValuesSharingTheKeysArray_GiveWhatTheLoopOfTryGetValueGives(int valuesOffset)
+        {
+            // One array for keys and values (found by review, 2026-12-05: with the values one
+            // element after the keys the pipeline found 1 of 64 present keys). The loop it stands
+            // for reads keys[i] after the stores into values[0..i-1].
+            using var map = MapBeyondTheCacheBound(3);
+            for (long k = 0; k < 5000; k++)
+            {
+                map[k] = (k * 7) % 5000; // values are keys too, so a key overwritten by a value is still found
+            }
+
+            const int n = 64;
+            int keysAt = Math.Max(0, -valuesOffset);
+            var batch = new long[n + Math.Abs(valuesOffset)];
+            for (int i = 0; i < batch.Length; i++)
+            {
+                batch[i] = (i * 131) % 5000;
+            }
+
+            var loop = (long[])batch.Clone();
+            var batchFound = new bool[n];
+            int hits = map.TryGetValues(batch.AsSpan(keysAt, n), batch.AsSpan(keysAt + valuesOffset, n), batchFound);
+
+            int loopHits = 0;
+            for (int i = 0; i < n; i++)
+            {
+                bool present = map.TryGetValue(loop[keysAt + i], out long v);
+                loop[keysAt + valuesOffset + i] = v;
+                loopHits += present ? 1 : 0;
+                Assert.True(present == batchFound[i], $"key {i}: the loop says {present}, TryGetValues {batchFound[i]}");
+            }
+
+            Assert.Equal(loopHits, hits);
+            Assert.Equal(loop, batch);
+        }
+
+        [Theory]
         [InlineData(ConcurrencyChecks.Go)]
         [InlineData(ConcurrencyChecks.Strict)]
         public void TryGetValues_OnAnArrayTheCachesHold_ProbesKeyByKey_AndMatchesTryGetValue(ConcurrencyChecks checks)
