@@ -202,11 +202,13 @@ namespace NativeGoMap
         /// array that fits in a core's L2 cache is probed key by key instead
         /// (<see cref="FindManyInCache"/>): at 1,000 entries the pipeline was 0.64-0.76 of
         /// Dictionary's one lookup per key, key by key 0.88-1.03 (0.97-1.08 since the hit's
-        /// outputs are stored from inside the loop). Without an array, while growing or with user
-        /// equality, searches key by key with <see cref="Find"/>, under the one read the caller
-        /// (<see cref="TryGetValues"/>) began, which also checked the spans' lengths.
+        /// outputs are stored from inside the loop). Without an array or while growing, searches
+        /// key by key with <see cref="Find"/>, under the one read the caller
+        /// (<see cref="TryGetValues"/>) began, which also checked the spans' lengths; with user
+        /// equality, key by key in a read of its own each (<paramref name="token"/> is then the
+        /// last key's, for the caller to end).
         /// </summary>
-        private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, long token)
+        private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, ref long token)
         {
             const int Block = 16;
             int hits = 0;
@@ -215,10 +217,22 @@ namespace NativeGoMap
             // ReadOnlySpan's indexer from a netstandard2.1 assembly (CompatTests).
             ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             nuint t = Volatile.Read(ref _table);
-            if (t == 0 || _oldTable != 0 || KeysRunUserCode)
+            bool userCode = KeysRunUserCode;
+            if (t == 0 || _oldTable != 0 || userCode)
             {
                 for (int i = 0; i < keys.Length; i++)
                 {
+                    if (userCode && i != 0)
+                    {
+                        // User code may write the map from inside a key's search (misuse): one
+                        // read per key then, as the loop of TryGetValue calls, so the batch stops
+                        // at the key after that write, where the loop would, instead of running
+                        // the user code for every key (found by review, 2026-12-05: a Strict batch
+                        // returned normally from a map a refused write had poisoned).
+                        EndRead(token, GoMessages.ConcurrentReadWrite);
+                        token = BeginRead(GoMessages.ConcurrentReadWrite);
+                    }
+
                     hits += StoreResult(Find(Unsafe.Add(ref key0, i), token), ref values[i], ref found[i]);
                 }
 

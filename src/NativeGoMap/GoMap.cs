@@ -954,7 +954,7 @@ namespace NativeGoMap
             }
 
             long token = BeginRead(GoMessages.ConcurrentReadWrite);
-            int hits = FindMany(keys, values, found, token);
+            int hits = FindMany(keys, values, found, ref token);
             EndRead(token, GoMessages.ConcurrentReadWrite);
             return hits;
         }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
@@ -221,6 +222,89 @@ namespace NativeGoMap.Tests
             }
 
             AssertMatchesTryGetValue(map, keys, Blob200.Of(12345), Blob200Comparer.Instance);
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void TryGetValues_WhoseComparerWritesTheMap_StopsWhereTheLoopOfTryGetValueStops(ConcurrencyChecks checks)
+        {
+            // Misuse the map detects: a comparer that writes the map from inside a lookup (and
+            // swallows what that write throws). Found by review (2026-12-05): the batch was one
+            // read, so it ran the comparer's write for every key (Go mode) or returned normally
+            // from the map the refused write had poisoned (Strict). Each key is now a read of its
+            // own, as in the loop.
+            (Exception? Thrown, int Writes, bool[] Found) Run(bool batch)
+            {
+                var comparer = new WritingComparer();
+                using var map = new GoMap<long, long>(new GoMapOptions { Seed = 4, ConcurrencyChecks = checks }, comparer);
+                for (long k = 0; k < 10; k++)
+                {
+                    map[k] = k;
+                }
+
+                comparer.Map = map;
+                long[] keys = { 0, 1, 2, 3, 4, 5 };
+                var values = new long[keys.Length];
+                var found = new bool[keys.Length];
+                Exception? thrown = Record.Exception(() =>
+                {
+                    if (batch)
+                    {
+                        map.TryGetValues(keys, values, found);
+                        return;
+                    }
+
+                    for (int i = 0; i < keys.Length; i++)
+                    {
+                        found[i] = map.TryGetValue(keys[i], out values[i]);
+                    }
+                });
+                comparer.Map = null;
+                Assert.True(map.IsPoisoned);
+                return (thrown, comparer.Writes, found);
+            }
+
+            var loop = Run(batch: false);
+            var batched = Run(batch: true);
+            Assert.IsType<ConcurrentMapAccessException>(loop.Thrown);
+            Assert.IsType<ConcurrentMapAccessException>(batched.Thrown);
+            Assert.Equal(loop.Thrown!.Message, batched.Thrown!.Message);
+            Assert.Equal(loop.Writes, batched.Writes);
+            Assert.All(batched.Found.Skip(1), f => Assert.False(f)); // the keys after the one whose search wrote are not looked up
+        }
+
+        private sealed class WritingComparer : IEqualityComparer<long>
+        {
+            private bool _busy;
+
+            public GoMap<long, long>? Map { get; set; }
+
+            public int Writes { get; private set; }
+
+            public bool Equals(long x, long y)
+            {
+                if (!_busy && Map is not null)
+                {
+                    _busy = true;
+                    try
+                    {
+                        Map[1000 + Writes] = 1;
+                        Writes++;
+                    }
+                    catch (ConcurrentMapAccessException)
+                    {
+                    }
+                    finally
+                    {
+                        _busy = false;
+                    }
+                }
+
+                return x == y;
+            }
+
+            public int GetHashCode(long obj) => obj.GetHashCode();
         }
 
         [Fact]
