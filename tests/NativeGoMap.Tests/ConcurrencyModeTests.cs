@@ -461,35 +461,6 @@ namespace NativeGoMap.Tests
             map.Dispose();
         }
 
-        /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
-        private sealed class Pause : IDisposable
-        {
-            private readonly ManualResetEventSlim _inside = new();
-            private readonly ManualResetEventSlim _resume = new();
-
-            public static Pause AtNextEquals<T>(CollidingComparer<T> comparer)
-            {
-                var pause = new Pause();
-                comparer.OnEquals = () =>
-                {
-                    comparer.OnEquals = null;
-                    pause._inside.Set();
-                    pause._resume.Wait();
-                };
-                return pause;
-            }
-
-            public void WaitUntilInside() => _inside.Wait();
-
-            public void Resume() => _resume.Set();
-
-            public void Dispose()
-            {
-                _inside.Dispose();
-                _resume.Dispose();
-            }
-        }
-
         // ---- Go mode: what a read racing writes may meet ----
 
         /// <summary>

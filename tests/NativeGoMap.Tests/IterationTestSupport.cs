@@ -147,6 +147,35 @@ namespace NativeGoMap.Tests
         }
     }
 
+    /// <summary>Holds the next key comparison of a comparer until resumed: a read stopped in the middle of its probe.</summary>
+    public sealed class Pause : IDisposable
+    {
+        private readonly ManualResetEventSlim _inside = new();
+        private readonly ManualResetEventSlim _resume = new();
+
+        public static Pause AtNextEquals<T>(CollidingComparer<T> comparer)
+        {
+            var pause = new Pause();
+            comparer.OnEquals = () =>
+            {
+                comparer.OnEquals = null;
+                pause._inside.Set();
+                pause._resume.Wait();
+            };
+            return pause;
+        }
+
+        public void WaitUntilInside() => _inside.Wait();
+
+        public void Resume() => _resume.Set();
+
+        public void Dispose()
+        {
+            _inside.Dispose();
+            _resume.Dispose();
+        }
+    }
+
     /// <summary>Makes keys of one type from int ids and reads the ids back.</summary>
     public abstract class KeyCodec<TKey>
         where TKey : unmanaged
