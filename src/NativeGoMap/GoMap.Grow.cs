@@ -74,13 +74,15 @@ namespace NativeGoMap
         /// </summary>
         private void StartGrowth(int newB, bool commit)
         {
-            FreeParked(); // mappings emptied at least a second ago: no read can plausibly still be in them
-            byte* newBuckets = AllocBucketArray(newB, commit, out byte* nextOverflow);
-
+            // Before the allocation: a throw after it would leak the new array (found by review;
+            // reachable only in a map already corrupt).
             if (_oldOverflow.Count != 0)
             {
                 ThrowHelper.ThrowBadMapState("oldoverflow is not empty");
             }
+
+            FreeParked(); // mappings emptied at least a second ago: no read can plausibly still be in them
+            byte* newBuckets = AllocBucketArray(newB, commit, out byte* nextOverflow);
 
             // Commit the growth. The current generation's ownership list becomes the old one (with
             // what is left of its newest chunk: the new generation starts chunks of its own).

@@ -178,6 +178,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the current generation's chunk list count itself, writable (Validate's tests).</summary>
         internal ref long OverflowListCountRefForTest => ref _overflow.Count;
 
+        /// <summary>Test hook: the old generation's ownership list's count itself, writable (a corrupt map's growth start).</summary>
+        internal ref long OldOverflowListCountRefForTest => ref _oldOverflow.Count;
+
         /// <summary>Test hook: the current generation's chunk list storage (its items are writable; Validate's tests).</summary>
         internal byte** OverflowListItemsForTest => _overflow.Items;
 

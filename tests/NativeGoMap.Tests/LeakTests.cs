@@ -16,6 +16,24 @@ namespace NativeGoMap.Tests
     public class LeakTests
     {
         [Fact]
+        public void AGrowthStartThatFindsTheMapCorrupt_AllocatesNothing()
+        {
+            // "oldoverflow is not empty" is reachable only in a map already corrupt; its check came
+            // after the new array's allocation, which the throw then leaked (found by review).
+            long baseline = LiveBytes.Settled();
+            var map = new GoMap<long, long>(new GoMapOptions { Seed = 1 });
+            map[0] = 0;
+            long before = GoMapDiagnostics.LiveNativeBytes;
+            map.OldOverflowListCountRefForTest = 1; // not growing, yet an old generation's list
+            var e = Assert.Throws<InvalidOperationException>(() => map.EnsureCapacity(100_000));
+            Assert.Contains("oldoverflow is not empty", e.Message);
+            Assert.Equal(before, GoMapDiagnostics.LiveNativeBytes);
+            map.OldOverflowListCountRefForTest = 0;
+            map.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        [Fact]
         public void CreateFillClearDispose_LongLong_ReturnsToBaseline()
         {
             long baseline = LiveBytes.Settled();
