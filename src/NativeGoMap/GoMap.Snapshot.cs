@@ -421,7 +421,7 @@ namespace NativeGoMap
             if (b != _b || _buckets == null)
             {
                 byte* array = AllocBucketArray(b, commit, out byte* nextOverflow, populateAhead: commit); // an unmeasured stream's array is reserved only
-                FreeBlock(_buckets);
+                FreeBlockOrCache(_buckets); // the options' hint's array, never seen by anyone: the next map of its size may take it
                 _buckets = array;
                 _nextOverflow = nextOverflow;
                 _b = b;

@@ -753,6 +753,31 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ALoadBiggerThanItsOptionsHint_PutsTheHintsArrayInTheReuseCache()
+        {
+            // Noticed by review (2026-12-05): the array made for the options' hint, replaced by
+            // the load's bigger one before anyone saw it, was unmapped instead of cached.
+            var source = new GoMap<long, long>(new GoMapOptions { Seed = 1 });
+            for (long k = 0; k < 100_000; k++)
+            {
+                source[k] = k;
+            }
+
+            var stream = new System.IO.MemoryStream();
+            source.WriteTo(stream);
+            byte[] snapshot = stream.ToArray();
+            source.Dispose();
+            if (!StartWithAnEmptyCache(out _))
+            {
+                return;
+            }
+
+            using var loaded = GoMap<long, long>.ReadFrom(new System.IO.MemoryStream(snapshot), new GoMapOptions { CapacityHint = HintForB11 });
+            Assert.Equal(100_000, loaded.Count);
+            Assert.True(NativeHeap.CachedBytes > 0, "the hint's array was not cached");
+        }
+
+        [Fact]
         public void AMapLeftToItsFinalizer_KeepsItsArrayOutOfTheReuseCache()
         {
             // Found by review: a ref into a map outlives the map's reachability (a ref into native
