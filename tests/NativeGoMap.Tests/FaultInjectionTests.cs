@@ -464,6 +464,52 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Fault_EnsureCapacity_BetweenTheStepsOfAShrink_LeavesTheShrinkPending()
+        {
+            // Found by a review's mutation (2026-12-05) that no test caught: the failed request
+            // restores the plan it raised, here a deeper shrink that TrimExcess left for the
+            // next step; dropped, the map would stay at the step's B.
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>())
+            {
+                for (long k = 0; k < 10_000; k++)
+                {
+                    map[k] = k; // B = 11
+                }
+
+                for (long k = 20; k < 10_000; k++)
+                {
+                    map.Remove(k);
+                }
+
+                map.TrimExcess(); // 11 -> 6 under way, B = 2 pending
+                while (map.GetStats().IsGrowing)
+                {
+                    map[0] = 0; // each write carries the running step's evacuation, not the next step
+                }
+
+                Assert.Equal(6, map.GetStats().B);
+                Assert.Equal(2, map.PendingResizeB);
+                NativeHeap.FailAfter(1);
+                try
+                {
+                    Assert.Throws<OutOfMemoryException>(() => map.EnsureCapacity(1000)); // B = 8 asked for: raises the plan, allocates
+                }
+                finally
+                {
+                    NativeHeap.ClearFault();
+                }
+
+                Assert.Equal(2, map.PendingResizeB);
+                Assert.Equal(6, map.GetStats().B);
+                Assert.Equal(20L, map.LongCount);
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
         public void Fault_EnsureCapacity_LeavesNoRequestPending_SoLaterWritesNeedNoAllocation()
         {
             // Found by review: the failed request stayed pending, and the next write (an update
