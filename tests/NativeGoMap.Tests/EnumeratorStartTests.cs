@@ -48,6 +48,42 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void AnEnumeratorsStart_TakesBFromItsSnapshotOfTheTable_NotFromTheMapsField(ConcurrencyChecks checks)
+        {
+            // Issue 8's bug, deterministically: the start bucket came from map._b, read again
+            // after the snapshot of the table, so a growth racing the start could send the walk
+            // past the end of the array. Here the field says B = 12 while the published table
+            // still holds B = 2 (what such a race leaves in between); the stress program's
+            // enumeration-start trials were the only check that caught the bug (a review's
+            // mutation, 2026-12-05), this test now does too.
+            using var map = new GoMap<int, long>(new GoMapOptions { Seed = 5, ConcurrencyChecks = checks });
+            for (int k = 0; k < 20; k++)
+            {
+                map[k] = k;
+            }
+
+            int b = map.GetStats().B;
+            Assert.Equal(2, b);
+            map.BRefForTest = 12;
+            try
+            {
+                for (int i = 0; i < 64; i++)
+                {
+                    GoMap<int, long>.Enumerator e = map.GetEnumerator();
+                    AssertStartsInsideItsSnapshot(e);
+                    Assert.Equal(b, e._b);
+                    e.Dispose();
+                }
+            }
+            finally
+            {
+                map.BRefForTest = b;
+            }
+        }
+
         [Fact]
         public void AnEnumeratorStartedDuringAGrowth_WalksTheNewArrayWithItsB()
         {
