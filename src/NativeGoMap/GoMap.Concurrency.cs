@@ -589,7 +589,7 @@ namespace NativeGoMap
             PoisonWhileWriting(message);
             if (!insideWrite)
             {
-                WaitForWriter();
+                _ = WaitForWriter(stopAtDispose: true); // a courtesy: this thread only throws after it
             }
 
             ThrowHelper.ThrowConcurrent(Volatile.Read(ref _poisonMessage) ?? message);
@@ -608,22 +608,52 @@ namespace NativeGoMap
 
         /// <summary>
         /// Waits until no write is in progress, unless the write in progress is this thread's own
-        /// (a comparer that called back into the map): writes never block, so the wait ends; once
-        /// poisoned, no write starts again.
+        /// (a comparer that called back into the map), and returns true; once poisoned, no write
+        /// starts again, and a write in correct code never blocks. Returns false, giving up, when
+        /// <paramref name="stopAtDispose"/> and the map is disposed (Dispose holds the right to
+        /// restructure for good), or after <see cref="WriterWaitLimitMilliseconds"/>: a write
+        /// that another thread's misuse made throw halfway (Go mode, following a pointer into a
+        /// block the C heap reused) never ends, and its hashWriting flag stays set. Found by a
+        /// review's chaos harness (2026-12-05): both hung the detecting writer, and the second
+        /// every later Dispose, for ever.
         /// </summary>
-        private void WaitForWriter()
+        private bool WaitForWriter(bool stopAtDispose)
         {
             SpinWait spin = default;
+            long deadline = 0;
             while ((Volatile.Read(ref _state) & StateWriting) != 0 || Volatile.Read(ref _structural) != 0)
             {
                 // _writer is recorded only where a write can call back (user-code keys, and the test hook).
                 if (Volatile.Read(ref _writer) == Environment.CurrentManagedThreadId && (KeysRunUserCode || _simulatedWrite))
                 {
-                    return;
+                    return true;
+                }
+
+                if ((stopAtDispose && (Volatile.Read(ref _flags) & FlagDisposed) != 0) || WaitedTooLong(ref deadline))
+                {
+                    return false;
                 }
 
                 spin.SpinOnce();
             }
+
+            return true;
+        }
+
+        /// <summary>How long <see cref="WaitForWriter"/> and Dispose's wait for the right to restructure wait for a write to end before they give up (misuse only).</summary>
+        internal static int WriterWaitLimitMilliseconds = 2000;
+
+        /// <summary>Whether a wait that began at its first call (<paramref name="deadline"/> 0, set then) has passed <see cref="WriterWaitLimitMilliseconds"/>.</summary>
+        private static bool WaitedTooLong(ref long deadline)
+        {
+            long now = System.Diagnostics.Stopwatch.GetTimestamp(); // netstandard2.1 has no Environment.TickCount64
+            if (deadline == 0)
+            {
+                deadline = now + (WriterWaitLimitMilliseconds * System.Diagnostics.Stopwatch.Frequency / 1000);
+                return false;
+            }
+
+            return now > deadline;
         }
 
         /// <summary>
@@ -670,7 +700,9 @@ namespace NativeGoMap
 
         /// <summary>
         /// Marks the map disposed and waits until nothing touches its memory. False when it
-        /// already was disposed. Dispose during another thread's write is a concurrent write
+        /// already was disposed, or when a write that another thread's misuse left unfinished
+        /// (see <see cref="WaitForWriter"/>) did not end within <see cref="WriterWaitLimitMilliseconds"/>:
+        /// the memory is then the finalizer's to free. Dispose during another thread's write is a concurrent write
         /// (detected, the map poisoned and left for a later Dispose or the finalizer); a poisoned
         /// map may be disposed once the write that raced has finished. A Dispose from user code
         /// that an operation of this map runs on this thread (a comparer, a key's equality or
@@ -716,10 +748,23 @@ namespace NativeGoMap
             }
 
             // New operations now see the disposed flag. A write already inside (misuse after a
-            // detection) finishes first; then nothing can take the structural right again.
-            WaitForWriter();
+            // detection) finishes first; then nothing can take the structural right again. A
+            // write that does not end (it threw halfway under misuse) makes this Dispose give up:
+            // the map stays disposed with its memory, which the finalizer frees once nothing
+            // refers to the map, so no write can still be in it then.
+            long deadline = 0;
+            if (!WaitForWriter(stopAtDispose: false))
+            {
+                return false;
+            }
+
             while (Interlocked.CompareExchange(ref _structural, 1, 0) != 0)
             {
+                if (WaitedTooLong(ref deadline))
+                {
+                    return false;
+                }
+
                 Thread.Yield();
             }
 

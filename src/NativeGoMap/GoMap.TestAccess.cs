@@ -109,6 +109,9 @@ namespace NativeGoMap
         /// <summary>Test hook: takes the enumerators' registration lock (which SetFlag takes), so that a test can hold a Dispose inside it.</summary>
         internal void EnterIterLockForTest() => EnterIterLock();
 
+        /// <summary>Test hook: a detection of another thread's write, as a write or read that met one makes it (poisons, waits for the write, throws).</summary>
+        internal void DetectForTest() => Detected(GoMessages.ConcurrentWrites, insideWrite: false);
+
         /// <summary>Test hook: releases <see cref="EnterIterLockForTest"/>'s lock.</summary>
         internal void ExitIterLockForTest() => ExitIterLock();
 

@@ -1032,7 +1032,10 @@ namespace NativeGoMap
         /// reads or writes the entries then throws <see cref="ObjectDisposedException"/> (the
         /// configuration getters, such as <see cref="Comparer"/>, <see cref="ConcurrencyChecks"/>
         /// and <see cref="IsDisposed"/>, and the <see cref="Keys"/> and <see cref="Values"/>
-        /// views, still answer; the views throw when used). O(blocks owned).
+        /// views, still answer; the views throw when used). O(blocks owned). On a poisoned map
+        /// whose racing write never ended (misuse made it throw halfway), it waits about two
+        /// seconds, then marks the map disposed and leaves its memory to the finalizer, which
+        /// runs once nothing refers to the map.
         /// </summary>
         /// <exception cref="ConcurrentMapAccessException">Another thread is writing to the map
         /// right now; the map is poisoned and left for a later Dispose or the finalizer.</exception>

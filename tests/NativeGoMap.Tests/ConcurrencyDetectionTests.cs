@@ -425,6 +425,54 @@ namespace NativeGoMap.Tests
             Assert.True(map.IsDisposed);
         }
 
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void ADetectionMadeAfterADispose_ThrowsAtOnce(ConcurrencyChecks checks)
+        {
+            // Found by a chaos harness (2026-12-05): a writer that passed its disposed check, then
+            // met another write, waited in Detected for the right to restructure, which Dispose
+            // holds for good: it hung for ever (Strict, with keys that run user code).
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 3, ConcurrencyChecks = checks });
+            map[1] = 1;
+            map.Dispose();
+            OffThread detector = OffThread.Start(map.DetectForTest);
+            bool returned = SpinWait.SpinUntil(() => !detector.IsAlive, TimeSpan.FromSeconds(1)); // a liveness bound, under the 2 s a wait for a write gives up after
+            var e = Assert.IsType<ConcurrentMapAccessException>(detector.Join());
+            Assert.Equal(Writes, e.Message);
+            Assert.True(returned, "the detection waited for the Dispose's hold on the map");
+        }
+
+        [Fact]
+        public void AWriteThatNeverEnded_LeavesLaterWritesThrowing_AndItsMemoryToTheFinalizer()
+        {
+            // Found by a chaos harness (2026-12-05): in Go mode a write that another thread's
+            // misuse made throw halfway (following a pointer into a block the C heap had reused)
+            // left hashWriting set; every later write and every Dispose then waited for it for
+            // ever. Now they give up after GoMap.WriterWaitLimitMilliseconds: writes throw Go's
+            // message, Dispose marks the map disposed and leaves its memory to the finalizer.
+            long baseline = LiveBytes.Settled();
+            LeaveAMapWithAWriteThatNeverEnds();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void LeaveAMapWithAWriteThatNeverEnds()
+        {
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 3 });
+            for (int k = 0; k < 1000; k++)
+            {
+                map[k] = k;
+            }
+
+            Interlocked.Or(ref map.StateRefForTest, 1); // a write that threw halfway: hashWriting stays set
+            var e = Assert.Throws<ConcurrentMapAccessException>(() => map[1] = 2);
+            Assert.Equal(Writes, e.Message);
+            map.Dispose(); // gives up waiting: no exception, the memory stays for the finalizer
+            Assert.True(map.IsDisposed);
+            Assert.True(map.NativeBytesRefForTest > 0, "Dispose freed the memory of a map whose write had not ended");
+        }
+
         private sealed class CallbackComparer : IEqualityComparer<int>
         {
             public Action? Callback { get; set; }
