@@ -310,8 +310,20 @@ namespace NativeGoMap
         /// </summary>
         private static bool OutputsOverlapKeys(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found)
         {
-            ReadOnlySpan<byte> keyBytes = MemoryMarshal.AsBytes(keys);
-            return keyBytes.Overlaps(MemoryMarshal.AsBytes(values)) || keyBytes.Overlaps(MemoryMarshal.AsBytes(found));
+            // By address, in nuint lengths: MemoryMarshal.AsBytes throws OverflowException for a
+            // span over int.MaxValue bytes (found by review: a 9M-key batch of 256-byte values),
+            // and here that would leave a Strict read announced.
+            ref byte k = ref Unsafe.As<TKey, byte>(ref MemoryMarshal.GetReference(keys));
+            nuint keyBytes = (nuint)keys.Length * (nuint)Unsafe.SizeOf<TKey>();
+            return Overlap(ref k, keyBytes, ref Unsafe.As<TValue, byte>(ref MemoryMarshal.GetReference(values)), (nuint)values.Length * (nuint)Unsafe.SizeOf<TValue>())
+                || Overlap(ref k, keyBytes, ref Unsafe.As<bool, byte>(ref MemoryMarshal.GetReference(found)), (nuint)found.Length);
+        }
+
+        /// <summary>Whether the <paramref name="aBytes"/> bytes at <paramref name="a"/> and the <paramref name="bBytes"/> at <paramref name="b"/> share one (empty ranges share none).</summary>
+        private static bool Overlap(ref byte a, nuint aBytes, ref byte b, nuint bBytes)
+        {
+            nint d = Unsafe.ByteOffset(ref a, ref b); // b - a
+            return d >= 0 ? bBytes != 0 && (nuint)d < aBytes : aBytes != 0 && (nuint)(-d) < bBytes;
         }
 
         /// <summary>

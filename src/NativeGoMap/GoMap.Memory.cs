@@ -11,7 +11,8 @@ namespace NativeGoMap
     //   current bucket array               _buckets                       growth end (as old), ReplaceEmpty (an empty map
     //                                                                     resized by EnsureCapacity or TrimExcess: retired),
     //                                                                     Dispose; a snapshot load's new, unpublished map
-    //                                                                     frees its first one at once, to the reuse cache (SizeForLoad)
+    //                                                                     frees its first one at once (SizeForLoad; to the
+    //                                                                     reuse cache where its size qualifies)
     //   old bucket array                   _oldBuckets                    growth end, Clear, Dispose
     //   overflow chunk (1..128 buckets,    _overflow / _oldOverflow list  generation retired (growth end, Clear,
     //     more when an evacuation's                                       ReplaceEmpty), Dispose

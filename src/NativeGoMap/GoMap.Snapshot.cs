@@ -68,8 +68,11 @@ namespace NativeGoMap
         /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
         /// <exception cref="ArgumentException"><paramref name="stream"/> is not writable.</exception>
         /// <exception cref="ObjectDisposedException">The map is disposed, or was disposed from inside the stream's <c>Write</c>.</exception>
-        /// <exception cref="ConcurrentMapAccessException">Another thread wrote to the map meanwhile.</exception>
-        /// <exception cref="InvalidOperationException">The map was written from inside the stream's <c>Write</c>.</exception>
+        /// <exception cref="ConcurrentMapAccessException">Another thread wrote to the map meanwhile (a write seen running, or one during the walk; the map is poisoned).</exception>
+        /// <exception cref="InvalidOperationException">The map was written from inside the stream's <c>Write</c>, or by another
+        /// thread in a write that began and ended while the stream's <c>Write</c> ran (the two cannot be told apart; the map is
+        /// not poisoned). Or, in <see cref="ConcurrencyChecks.Go"/> mode, the walk found a number of entries other than the
+        /// map's count ("bad map state"): earlier writes that raced undetected left the count wrong.</exception>
         /// <exception cref="NotSupportedException">The machine is big-endian.</exception>
         /// <exception cref="OutOfMemoryException">The native write buffer, or the map's enumerator registration table (see
         /// <see cref="GetEnumerator"/>), could not be allocated; nothing was written.</exception>
@@ -98,9 +101,9 @@ namespace NativeGoMap
 
                 slot = RegisterIterator(out ticket, out _, out _, out _, drawStart: false); // a read: no random start drawn (GoMapOptions.Seed's orders stay as without it)
                 var g = new GrowthSnapshot(Volatile.Read(ref _table), _oldTable);
+                long count = _count; // inside the read, with the table it counts
                 EndRead(w.State, GoMessages.ConcurrentIterationWrite);
 
-                long count = _count;
                 byte[] keyName = SnapshotTypeName<TKey>.Utf8;
                 byte[] valueName = SnapshotTypeName<TValue>.Utf8;
                 var header = new Span<byte>(w.Buffer, SnapshotFormat.HeaderLength(keyName.Length, valueName.Length));

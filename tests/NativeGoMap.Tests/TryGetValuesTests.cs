@@ -224,6 +224,40 @@ namespace NativeGoMap.Tests
             AssertMatchesTryGetValue(map, keys, Blob200.Of(12345), Blob200Comparer.Instance);
         }
 
+        [Fact]
+        public unsafe void TryGetValues_WithAValuesSpanOverTwoGigabytes_FindsItsKeys()
+        {
+            // Found by review (2026-12-05): the overlap test converted the spans to bytes, which
+            // throws OverflowException past int.MaxValue bytes, between the read's begin and end.
+            // 11M values of 200 bytes, allocated untouched: only the first 64 are written.
+            using var map = new GoMap<long, Value200>(new GoMapOptions { Seed = 5, CapacityHint = 40_000 });
+            Assert.True(map.BatchLookupPrefetches, "the map is meant to take the prefetching pipeline");
+            for (long k = 0; k < 64; k++)
+            {
+                map[k] = Value200.Of(k);
+            }
+
+            const int huge = 11_000_000;
+            void* memory = System.Runtime.InteropServices.NativeMemory.Alloc((nuint)huge, (nuint)sizeof(Value200));
+            try
+            {
+                var values = new Span<Value200>(memory, huge);
+                var keys = new long[64];
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = i;
+                }
+
+                var found = new bool[64];
+                Assert.Equal(64, map.TryGetValues(keys, values, found));
+                Assert.Equal(63, values[63].V);
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.Free(memory);
+            }
+        }
+
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
         [InlineData(ConcurrencyChecks.Strict)]
