@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using SharpFuzz;
@@ -52,6 +53,11 @@ namespace NativeGoMap.Fuzz
                         failed++;
                         Console.WriteLine($"FAIL {file}: {e}");
                     }
+                }
+
+                foreach (KeyValuePair<string, long> outcome in SnapshotOracle.Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal))
+                {
+                    Console.WriteLine($"  {outcome.Value,8}  reference {outcome.Key}");
                 }
 
                 Console.WriteLine($"{files.Length - failed} passed, {failed} failed");

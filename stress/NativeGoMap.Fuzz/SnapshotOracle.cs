@@ -69,6 +69,33 @@ namespace NativeGoMap.Fuzz
         // Fresh seeds are the tests' business.
         private static readonly GoMapOptions Options = new() { Seed = 0x5EED };
 
+        private static readonly Dictionary<string, long> Tally = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// How many loads so far ended each way, by the reference decoder's verdict and the
+        /// library's outcome ("Valid, loaded", "Invalid, InvalidDataException", ...): the replay
+        /// prints it, so that a corpus that never reaches the entries shows.
+        /// </summary>
+        public static IReadOnlyDictionary<string, long> Outcomes
+        {
+            get
+            {
+                lock (Tally)
+                {
+                    return new Dictionary<string, long>(Tally, StringComparer.Ordinal);
+                }
+            }
+        }
+
+        private static void Count(ReferenceDecoding expected, string outcome)
+        {
+            lock (Tally)
+            {
+                string key = expected.Verdict + ", " + outcome;
+                Tally[key] = Tally.TryGetValue(key, out long n) ? n + 1 : 1;
+            }
+        }
+
         /// <summary>Runs every loader on <paramref name="input"/>, with checksums enforced and ignored.</summary>
         public static void Check(byte[] input)
         {
@@ -77,12 +104,12 @@ namespace NativeGoMap.Fuzz
                 SnapshotFormat.IgnoreChecksums = ignoreChecksums;
                 try
                 {
-                    Load<long, long>(input, null);
-                    Load<long, long>(input, FewHashesComparer.Instance);
-                    Load<int, int>(input, null);
-                    Load<FuzzKey3, short>(input, null);
-                    Load<double, long>(input, null);
-                    Load<long, FuzzBlob144>(input, null);
+                    Load<long, long>(input, null, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
+                    Load<long, long>(input, FewHashesComparer.Instance, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
+                    Load<int, int>(input, null, ReferenceType.Int32, ReferenceType.Int32, ignoreChecksums);
+                    Load<FuzzKey3, short>(input, null, ReferenceType.FuzzKey3, ReferenceType.Int16, ignoreChecksums);
+                    Load<double, long>(input, null, ReferenceType.Double, ReferenceType.Int64, ignoreChecksums);
+                    Load<long, FuzzBlob144>(input, null, ReferenceType.Int64, ReferenceType.FuzzBlob144, ignoreChecksums);
                 }
                 finally
                 {
@@ -121,25 +148,34 @@ namespace NativeGoMap.Fuzz
             return stream.ToArray();
         }
 
-        /// <summary>Loads <paramref name="input"/> from a stream that can seek, then from one that cannot.</summary>
-        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer)
+        /// <summary>
+        /// Decodes <paramref name="input"/> with the reference decoder, then loads it from a
+        /// stream that can seek and from one that cannot, and holds each outcome against the decoding.
+        /// </summary>
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, ReferenceType key, ReferenceType value, bool ignoreChecksums)
             where TKey : unmanaged
             where TValue : unmanaged
         {
-            Load<TKey, TValue>(input, comparer, seekable: true);
-            Load<TKey, TValue>(input, comparer, seekable: false);
+            Expect(key.Size == sizeof(TKey) && value.Size == sizeof(TValue), $"the reference types {key.Name}, {value.Name} do not match {typeof(TKey)}, {typeof(TValue)}");
+            IEqualityComparer<TKey> equality = comparer ?? EqualityComparer<TKey>.Default; // ReadFrom's rule: a key twice under the map's equality is refused
+            ReferenceDecoding expected = ReferenceDecoder.Decode(input, key, value, (x, y) => equality.Equals(From<TKey>(x), From<TKey>(y)), k => equality.GetHashCode(From<TKey>(k)), ignoreChecksums);
+            Load<TKey, TValue>(input, comparer, expected, seekable: true);
+            Load<TKey, TValue>(input, comparer, expected, seekable: false);
         }
 
-        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, bool seekable)
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, ReferenceDecoding expected, bool seekable)
             where TKey : unmanaged
             where TValue : unmanaged
         {
             long before = GoMapDiagnostics.LiveNativeBytes;
             Stream stream = seekable ? new MemoryStream(input, writable: false) : new NonSeekableStream(input);
+            string what = $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}>{(comparer is null ? string.Empty : " with " + comparer.GetType().Name)} ({(seekable ? "seekable" : "not seekable")}, checksums {(SnapshotFormat.IgnoreChecksums ? "ignored" : "enforced")})";
             try
             {
                 using (GoMap<TKey, TValue> map = GoMap<TKey, TValue>.ReadFrom(stream, Options, comparer))
                 {
+                    Count(expected, "loaded");
+                    Expect(expected.Verdict is ReferenceVerdict.Valid or ReferenceVerdict.Either, $"{what} loaded an input the reference decoder finds {expected}");
                     map.Validate();
                     long seen = 0;
                     foreach (KeyValuePair<TKey, TValue> kv in map)
@@ -148,9 +184,9 @@ namespace NativeGoMap.Fuzz
                     }
 
                     Expect(seen == map.LongCount, $"enumerated {seen} entries of a map of {map.LongCount}");
-                    long length = BitConverter.ToUInt32(input, 12) + (map.LongCount * (sizeof(TKey) + sizeof(TValue))) + 4;
                     long read = stream is NonSeekableStream forward ? forward.Consumed : stream.Position;
-                    Expect(read == length, $"read {read} bytes of a {length}-byte snapshot");
+                    Expect(read == expected.Length, $"{what} read {read} bytes of a {expected.Length}-byte snapshot");
+                    ExpectEntries(map, expected, what);
 
                     // What loads must write and load again to the same entries.
                     var copy = new MemoryStream();
@@ -165,26 +201,75 @@ namespace NativeGoMap.Fuzz
                     }
                 }
             }
-            catch (InvalidDataException)
+            catch (InvalidDataException e)
             {
+                Count(expected, nameof(InvalidDataException));
+                Expect(expected.Verdict is ReferenceVerdict.Invalid or ReferenceVerdict.Either, $"{what} refused ({e.Message}) an input the reference decoder finds {expected}");
             }
-            catch (NotSupportedException)
+            catch (NotSupportedException e)
             {
+                Count(expected, nameof(NotSupportedException));
+                Expect(expected.Verdict == ReferenceVerdict.Newer, $"{what} refused as unsupported ({e.Message}) an input the reference decoder finds {expected}");
             }
             catch (OutOfMemoryException) when (!seekable)
             {
+                Count(expected, nameof(OutOfMemoryException));
                 // The library reserved a bucket array for the header's count before the entries
                 // came (ReadFrom's documented exception for a stream that cannot seek): only a
                 // count the input could not have held may get there.
                 long count = input.Length >= 24 ? BitConverter.ToInt64(input, 16) : -1;
                 long room = input.Length >= 24 ? Math.Max(0, input.Length - (long)BitConverter.ToUInt32(input, 12) - 4) / (sizeof(TKey) + sizeof(TValue)) : 0;
-                Expect(count > room, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> from a stream that cannot seek ran out of memory for a count of {count}, which the input's bytes could hold");
+                Expect(count > room, $"{what} ran out of memory for a count of {count}, which the input's bytes could hold");
+                Expect(expected.Verdict == ReferenceVerdict.Invalid, $"{what} ran out of memory on an input the reference decoder finds {expected}");
             }
 
             // Its NotSupportedException would pass for a refusal above.
             Expect(stream is not NonSeekableStream { SeekAsked: true }, "ReadFrom asked a stream that cannot seek for its length or position");
             long after = GoMapDiagnostics.LiveNativeBytes;
-            Expect(after == before, $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}> ({(seekable ? "seekable" : "not seekable")}) leaked {after - before} native bytes");
+            Expect(after == before, $"{what} leaked {after - before} native bytes");
+        }
+
+        /// <summary>
+        /// The loaded map holds exactly the decoded entries: as many; the same (key bytes, value
+        /// bytes) pairs, each as often, when enumerated; and each decoded key looks up its decoded value.
+        /// </summary>
+        private static void ExpectEntries<TKey, TValue>(GoMap<TKey, TValue> map, ReferenceDecoding expected, string what)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            Expect(map.LongCount == expected.Keys.Count, $"{what} loaded {map.LongCount} entries; the input holds {expected.Keys.Count}");
+            var pending = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < expected.Keys.Count; i++)
+            {
+                string pair = ReferenceDecoder.Hex(expected.Keys[i]) + ":" + ReferenceDecoder.Hex(expected.Values[i]);
+                pending[pair] = pending.TryGetValue(pair, out int n) ? n + 1 : 1;
+            }
+
+            foreach (KeyValuePair<TKey, TValue> kv in map)
+            {
+                string pair = ReferenceDecoder.Hex(Bytes(kv.Key).ToArray()) + ":" + ReferenceDecoder.Hex(Bytes(kv.Value).ToArray());
+                Expect(pending.TryGetValue(pair, out int n) && n > 0, $"{what} holds the entry {pair}, which the input does not");
+                pending[pair] = n - 1;
+            }
+
+            for (int i = 0; i < expected.Keys.Count; i++)
+            {
+                TKey k = From<TKey>(expected.Keys[i]);
+                Expect(map.TryGetValue(k, out TValue v), $"{what} lost the key {ReferenceDecoder.Hex(expected.Keys[i])} (entry {i})");
+                byte[] got = Bytes(v).ToArray();
+                Expect(got.AsSpan().SequenceEqual(expected.Values[i]), $"{what} holds {ReferenceDecoder.Hex(got)} for the key {ReferenceDecoder.Hex(expected.Keys[i])} (entry {i}); the input holds {ReferenceDecoder.Hex(expected.Values[i])}");
+            }
+        }
+
+        /// <summary>A key or value from its bytes in a snapshot (an array: see the README on Mono and ReadOnlySpan).</summary>
+        private static T From<T>(byte[] bytes)
+            where T : unmanaged
+        {
+            Expect(bytes.Length == sizeof(T), $"{bytes.Length} bytes for a {typeof(T).Name}");
+            fixed (byte* p = bytes)
+            {
+                return System.Runtime.CompilerServices.Unsafe.ReadUnaligned<T>(p);
+            }
         }
 
         private static ReadOnlySpan<byte> Bytes<T>(in T value)
