@@ -10,7 +10,8 @@ namespace NativeGoMap.Fuzz
     /// The coverage-guided fuzz target of <see cref="GoMap{TKey, TValue}.ReadFrom(Stream, GoMapOptions?)"/>.
     /// Without arguments it serves afl-fuzz (SharpFuzz's out-of-process loop: a crashed child is
     /// restarted); <c>seeds DIR</c> writes the seed corpus; <c>replay PATH...</c> runs the oracle on
-    /// files or directories and names every input that fails it. stress/fuzz/run.sh drives all three.
+    /// files or directories and names every input that fails it; <c>random N [SEED]</c> runs it on
+    /// N random mutations of freshly written valid snapshots. stress/fuzz/run.sh drives the first three.
     /// </summary>
     internal static class Program
     {
@@ -64,7 +65,35 @@ namespace NativeGoMap.Fuzz
                 return failed == 0 ? 0 : 1;
             }
 
-            Console.Error.WriteLine("usage: NativeGoMap.Fuzz                 (under afl-fuzz)\n       NativeGoMap.Fuzz seeds DIR\n       NativeGoMap.Fuzz replay PATH...");
+            if (args[0] == "random" && args.Length is 2 or 3 && int.TryParse(args[1], out int inputs))
+            {
+                int seed = args.Length == 3 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : Environment.TickCount;
+                Console.WriteLine($"random: {inputs} mutations of fresh valid snapshots, seed {seed}");
+                var rng = new Random(seed);
+                for (int i = 0; i < inputs; i++)
+                {
+                    byte[] input = SnapshotOracle.RandomInput(rng);
+                    try
+                    {
+                        SnapshotOracle.Check(input);
+                    }
+                    catch (Exception e)
+                    {
+                        Console.WriteLine($"FAIL input {i} of seed {seed} ({Convert.ToHexString(input)}): {e}");
+                        return 1;
+                    }
+                }
+
+                foreach (KeyValuePair<string, long> outcome in SnapshotOracle.Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal))
+                {
+                    Console.WriteLine($"  {outcome.Value,8}  reference {outcome.Key}");
+                }
+
+                Console.WriteLine($"{inputs} passed");
+                return 0;
+            }
+
+            Console.Error.WriteLine("usage: NativeGoMap.Fuzz                 (under afl-fuzz)\n       NativeGoMap.Fuzz seeds DIR\n       NativeGoMap.Fuzz replay PATH...\n       NativeGoMap.Fuzz random N [SEED]");
             return 2;
         }
     }

@@ -351,7 +351,7 @@ namespace NativeGoMap.Fuzz
             }
 
             long count = (long)U64(s, 16);
-            if (count < 0 || count > (s.Length - h - ChecksumLength) / entrySize)
+            if (s.Length - h < ChecksumLength || count < 0 || count > (s.Length - h - ChecksumLength) / entrySize)
             {
                 return;
             }

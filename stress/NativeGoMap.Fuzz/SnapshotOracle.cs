@@ -149,6 +149,131 @@ namespace NativeGoMap.Fuzz
         }
 
         /// <summary>
+        /// A random input near a valid snapshot, for the randomized replay (tests and the fuzz
+        /// program's <c>random</c> command): a fresh map of one of the oracle's type pairs,
+        /// written, then left alone or mutated (bits, header fields, a key copied over another, a
+        /// value changed, entries dropped, bytes cut or appended), with the checksums often
+        /// rewritten (by the reference decoder's CRC) so that the mutation gets past them.
+        /// </summary>
+        public static byte[] RandomInput(Random rng)
+        {
+            int n = rng.Next(4) == 0 ? rng.Next(200) : rng.Next(12);
+            long range = rng.Next(3) == 0 ? 16 : long.MaxValue; // a small key range: collisions of the few-hashes comparer, zero keys
+            long Key(long i) => range == long.MaxValue ? (rng.Next(2) == 0 ? i : (long)(rng.NextDouble() * long.MaxValue) ^ ((long)rng.Next() << 32)) : rng.Next((int)range);
+            int keySize, valueSize;
+            byte[] s;
+            switch (rng.Next(5))
+            {
+                case 0:
+                    s = Snapshot<long, long>(n, Key, _ => ((long)rng.Next() << 32) | (uint)rng.Next());
+                    (keySize, valueSize) = (8, 8);
+                    break;
+                case 1:
+                    s = Snapshot<int, int>(n, i => (int)Key(i), _ => rng.Next());
+                    (keySize, valueSize) = (4, 4);
+                    break;
+                case 2:
+                    s = Snapshot<FuzzKey3, short>(n, i => FuzzKey3.Of((int)Key(i)), _ => (short)rng.Next());
+                    (keySize, valueSize) = (3, 2);
+                    break;
+                case 3:
+                    double[] special = { double.NaN, -double.NaN, BitConverter.Int64BitsToDouble(0x7FF0_0000_0000_0001), 0.0, -0.0, double.PositiveInfinity, double.Epsilon };
+                    s = Snapshot<double, long>(n, i => rng.Next(4) == 0 ? special[rng.Next(special.Length)] : Key(i) / 3.0, i => i);
+                    (keySize, valueSize) = (8, 8);
+                    break;
+                default:
+                    s = Snapshot<long, FuzzBlob144>(Math.Min(n, 20), Key, _ => FuzzBlob144.Of(rng.Next()));
+                    (keySize, valueSize) = (8, 144);
+                    break;
+            }
+
+            int h = (int)ReferenceDecoder.U32(s, 12);
+            int entrySize = keySize + valueSize;
+            int count = (int)ReferenceDecoder.U64(s, 16);
+            bool fix = rng.Next(4) != 0;
+            int mutations = rng.Next(4) == 0 ? 0 : 1 + rng.Next(3);
+            for (int m = 0; m < mutations && s.Length > 0; m++)
+            {
+                switch (rng.Next(9))
+                {
+                    case 0: // bits anywhere
+                        for (int k = 1 + rng.Next(3); k > 0; k--)
+                        {
+                            s[rng.Next(s.Length)] ^= (byte)(1 << rng.Next(8));
+                        }
+
+                        break;
+                    case 1: // a header field
+                        if (s.Length >= 48)
+                        {
+                            int[] fields = { 8, 12, 16, 24, 28, 32, 40, 41, 42, 44, 46 };
+                            int at = fields[rng.Next(fields.Length)];
+                            long[] values = { 0, 1, 2, -1, count - 1, count + 1, 63, 64, 255, 4096, 4097, rng.Next() };
+                            long v = values[rng.Next(values.Length)];
+                            int width = at is 16 or 32 ? 8 : at is 40 or 41 ? 1 : at is 42 or 44 or 46 ? 2 : 4;
+                            for (int i = 0; i < width; i++)
+                            {
+                                s[at + i] = (byte)(v >> (8 * i));
+                            }
+                        }
+
+                        break;
+                    case 2: // B: any value, most often near Go's B for the count
+                        if (s.Length >= 48)
+                        {
+                            s[40] = (byte)(rng.Next(3) == 0 ? rng.Next(256) : ReferenceDecoder.GoB(count) + rng.Next(-1, 3));
+                        }
+
+                        break;
+                    case 3: // a key copied over another: a duplicate
+                    case 4:
+                        if (count >= 2 && s.Length >= h + (count * entrySize))
+                        {
+                            int from = rng.Next(count), to = rng.Next(count);
+                            Array.Copy(s, h + (from * entrySize), s, h + (to * entrySize), keySize);
+                        }
+
+                        break;
+                    case 5: // a value changed: still valid, other entries
+                        if (count >= 1 && s.Length >= h + (count * entrySize))
+                        {
+                            s[h + (rng.Next(count) * entrySize) + keySize + rng.Next(valueSize)] ^= (byte)(1 + rng.Next(255));
+                        }
+
+                        break;
+                    case 6: // fewer entries: the count lowered, the bytes after the new trailer ignored
+                        if (count >= 1 && s.Length >= 48)
+                        {
+                            count = rng.Next(count);
+                            ReferenceDecoder.W64(s, 16, (ulong)count);
+                            s[40] = (byte)ReferenceDecoder.GoB(count);
+                        }
+
+                        break;
+                    case 7: // cut
+                        Array.Resize(ref s, rng.Next(s.Length));
+                        break;
+                    default: // appended bytes
+                        int old = s.Length;
+                        Array.Resize(ref s, old + 1 + rng.Next(2 * entrySize));
+                        for (int i = old; i < s.Length; i++)
+                        {
+                            s[i] = (byte)rng.Next(256);
+                        }
+
+                        break;
+                }
+            }
+
+            if (fix)
+            {
+                ReferenceDecoder.FixChecksums(s, entrySize);
+            }
+
+            return s;
+        }
+
+        /// <summary>
         /// Decodes <paramref name="input"/> with the reference decoder, then loads it from a
         /// stream that can seek and from one that cannot, and holds each outcome against the decoding.
         /// </summary>
