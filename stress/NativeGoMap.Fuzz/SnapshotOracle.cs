@@ -55,9 +55,12 @@ namespace NativeGoMap.Fuzz
 
     /// <summary>
     /// The oracle: every input, read from a stream that can seek and from one that cannot,
-    /// either loads into a map that passes <c>Validate</c>, holds its count, and survives a write
-    /// and reload unchanged, or is refused with <see cref="InvalidDataException"/> or
-    /// <see cref="NotSupportedException"/>; from the stream that cannot seek, whose header count
+    /// either loads into a map that passes <c>Validate</c>, holds exactly the entries that
+    /// <see cref="ReferenceDecoder"/> reads from the input (the key and value bytes of each, no
+    /// more), has read exactly the snapshot's bytes, and survives a write and reload unchanged,
+    /// or is refused with <see cref="InvalidDataException"/> or
+    /// <see cref="NotSupportedException"/> (newer versions only), as the reference decoder says
+    /// it must be: it names why (an input it finds well-formed must load); from the stream that cannot seek, whose header count
     /// the library cannot check against a length, also with <see cref="OutOfMemoryException"/>,
     /// but only when that count is more than the input's bytes could hold. Either way every
     /// native byte taken is given back. Anything else throws <see cref="OracleException"/> (or
