@@ -188,24 +188,7 @@ namespace NativeGoMap.Tests
             // Found by review: indirect blocks were freed at once whenever no enumerator was
             // registered, so a Strict read that had loaded a value pointer could read freed
             // memory. The block must wait, as retired bucket memory does, until no read announces.
-            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
-            var map = new GoMap<int, Value200>(Strict(), comparer);
-            for (int k = 0; k < 50; k++)
-            {
-                map[k] = Value200.Of(k);
-            }
-
-            Assert.Equal(0, map.GetStats().DeferredBytes);
-            using var pause = Pause.AtNextEquals(comparer);
-            OffThread reader = OffThread.Start(() => map.ContainsKey(7));
-            pause.WaitUntilInside();
-
-            Assert.True(map.Remove(8));
-            Assert.True(map.GetStats().DeferredBytes > 0, "the dropped value block was freed while a Strict read was in progress");
-            pause.Resume();
-            var e = Assert.IsType<ConcurrentMapAccessException>(reader.Join());
-            Assert.Equal("concurrent map read and map write", e.Message);
-            map.Dispose();
+            HeldStrictRead.AssertARemoveDefersItsValueBlock();
         }
 
         [Fact]

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Threading;
+using NativeGoMap.Tests.CoreSupport;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -144,6 +145,39 @@ namespace NativeGoMap.Tests
         {
             OnHash?.Invoke();
             return _hash(obj);
+        }
+    }
+
+    /// <summary>
+    /// A Strict read of a 200-byte indirect value held in the middle of its probe on another
+    /// thread, and a Remove of another entry meanwhile: the value block the remove drops must
+    /// wait (deferred bytes), and the read then ends with Go's read-and-write message.
+    /// <paramref name="whileInside"/> runs once the read is held, before the remove. Shared by
+    /// the Strict deferral tests (ConcurrencyModeTests, ReaderSlotReuseTests).
+    /// </summary>
+    public static class HeldStrictRead
+    {
+        public static void AssertARemoveDefersItsValueBlock(Action? whileInside = null)
+        {
+            var comparer = new CollidingComparer<int>(EqualityComparer<int>.Default, k => k);
+            var map = new GoMap<int, Value200>(new GoMapOptions { ConcurrencyChecks = ConcurrencyChecks.Strict }, comparer);
+            for (int k = 0; k < 50; k++)
+            {
+                map[k] = Value200.Of(k);
+            }
+
+            Assert.Equal(0, map.GetStats().DeferredBytes);
+            using var pause = Pause.AtNextEquals(comparer);
+            OffThread reader = OffThread.Start(() => map.ContainsKey(7));
+            pause.WaitUntilInside();
+            whileInside?.Invoke();
+
+            Assert.True(map.Remove(8));
+            Assert.True(map.GetStats().DeferredBytes > 0, "the dropped value block was freed while a Strict read was in progress");
+            pause.Resume();
+            var e = Assert.IsType<ConcurrentMapAccessException>(reader.Join());
+            Assert.Equal("concurrent map read and map write", e.Message);
+            map.Dispose();
         }
     }
 
