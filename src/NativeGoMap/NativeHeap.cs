@@ -225,6 +225,7 @@ namespace NativeGoMap
         // Fault seam (tests and stress only): per thread, so parallel tests do not disturb each other.
         [ThreadStatic] private static long t_failAt;          // 0 = off; else the allocation number that fails
         [ThreadStatic] private static long t_allocations;     // allocations made on this thread
+        [ThreadStatic] private static long t_faultsFired;     // injected failures thrown on this thread, caught by the map or not
         [ThreadStatic] private static bool t_poison;
         [ThreadStatic] private static List<(IntPtr Base, ulong Length, bool Mapped)>? t_quarantine;
 
@@ -264,6 +265,13 @@ namespace NativeGoMap
         /// <see cref="OutOfMemoryException"/> (1 = the next one). 0 disarms.
         /// </summary>
         internal static void FailAfter(long n) => t_failAt = n <= 0 ? 0 : t_allocations + n;
+
+        /// <summary>
+        /// Number of failures the fault seam has thrown on this thread: a caller that armed it can
+        /// tell a fault the map caught itself (a pending resize dropped) from an allocation that
+        /// never came.
+        /// </summary>
+        internal static long FaultsFired => t_faultsFired;
 
         /// <summary>Disarms the fault seam on this thread.</summary>
         internal static void ClearFault() => t_failAt = 0;
@@ -336,6 +344,7 @@ namespace NativeGoMap
             if (t_failAt != 0 && n == t_failAt)
             {
                 t_failAt = 0;
+                t_faultsFired++;
                 ThrowHelper.ThrowOutOfMemory_Injected();
             }
 

@@ -6,10 +6,12 @@ namespace NativeGoMap.Stress
 {
     /// <summary>
     /// Sweeps the fault seam over every native allocation of a fixed workload: run k makes the
-    /// k-th allocation throw OutOfMemoryException, until a run finishes with no fault left to fire.
-    /// After each fault the map must validate, hold exactly the entries it held, then finish the
-    /// workload (the failed operation is retried) in agreement with the model, and Dispose must
-    /// bring LiveNativeBytes back to its baseline.
+    /// k-th allocation throw OutOfMemoryException, for every k up to the allocations a fault-free
+    /// run makes (the seam reports whether it fired, so a fault the map catches itself does not
+    /// end the sweep). After a fault that reaches the caller the map must validate, hold exactly
+    /// the entries it held, then finish the workload (the failed operation is retried) in
+    /// agreement with the model; after one the map caught, it must validate and equal the model
+    /// with the operation done; and Dispose must bring LiveNativeBytes back to its baseline.
     /// </summary>
     internal static class FaultsMode
     {
@@ -168,11 +170,15 @@ namespace NativeGoMap.Stress
                     r.Insert(1);
                 }),
             };
+            summary.Row("allocation points", rows.Sum(r => (long)r[1]));
             summary.Row("faults injected", rows.Sum(r => (long)r[2]));
-            summary.Row("recovered", rows.Sum(r => (long)r[3]));
+            summary.Row("thrown to the caller, recovered", rows.Sum(r => (long)r[4]));
+            summary.Row("caught by the map, recovered internally", rows.Sum(r => (long)r[5]));
             summary.Row("failures", summary.FailureCount);
-            summary.Table("faults per scenario", new[] { "scenario", "allocation points", "injected", "recovered", "faults by operation", "failed insert left key out", "same-size growths" }, rows);
+            summary.Table("faults per scenario", new[] { "scenario", "allocation points", "injected", "thrown", "recovered", "recovered internally", "thrown by operation", "caught by the map, by operation", "failed insert left key out", "same-size growths" }, rows);
+            summary.Note("allocation points = native allocations a fault-free run of the workload makes; run k fails the k-th, for every k (the mode fails if the sweep ends early), and the seam reports each fault it fired.");
             summary.Note("recovered = after the OutOfMemoryException: Validate() passes, the map equals the model (the failed operation changed nothing visible), and the workload then runs to its end in agreement with the model, leaking nothing after Dispose.");
+            summary.Note("recovered internally = the map caught the fault itself (a write carrying a pending EnsureCapacity or TrimExcess drops it and goes on): the operation succeeded, Validate() passes and the map equals the model with the operation applied; the rest of the run is checked as above.");
             summary.Note("the failed operation may still have finished growth work already started (Go's evacuation steps): Validate() proves that state is consistent.");
             return summary;
         }
@@ -184,36 +190,80 @@ namespace NativeGoMap.Stress
             return (long)Hasher.SplitMix(ref state);
         }
 
+        /// <summary>Runs the workload; an exception that escapes it (a poisoned map's, a retry's second fault) is a failure, not the end of the mode.</summary>
+        private static bool Run<TKey, TValue, TCodec>(Summary summary, string name, FaultRunner<TKey, TValue, TCodec> runner, Action<FaultRunner<TKey, TValue, TCodec>> workload)
+            where TKey : unmanaged
+            where TValue : unmanaged
+            where TCodec : ICodec<TKey, TValue>
+        {
+            try
+            {
+                workload(runner);
+                return true;
+            }
+            catch (Exception e)
+            {
+                summary.Fail($"{name}: the workload threw {e.GetType().Name}: {e.Message}");
+                return false;
+            }
+        }
+
         private static object[] Sweep<TKey, TValue, TCodec>(Summary summary, string name, long size, ulong seed, Action<FaultRunner<TKey, TValue, TCodec>> workload)
             where TKey : unmanaged
             where TValue : unmanaged
             where TCodec : ICodec<TKey, TValue>
         {
-            long injected = 0;
+            // A fault-free run counts the allocation points: the faulty runs are that run up to
+            // their fault, so run n fires at its n-th allocation for every n up to the count, and
+            // the sweep must end exactly past it. A run whose fault reaches nothing the runner sees
+            // is not the end: the map may catch it (a pending resize is dropped on OOM).
+            long points;
+            {
+                long baseline = GoMapDiagnostics.LiveNativeBytes;
+                var probe = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault-free run", size, seed);
+                long start = NativeHeap.AllocationCount;
+                bool finished = Run(summary, $"{name}, fault-free run", probe, workload);
+                points = NativeHeap.AllocationCount - start;
+                probe.Finish(finished);
+                summary.Check(GoMapDiagnostics.LiveNativeBytes == baseline, $"{name}, fault-free run: {GoMapDiagnostics.LiveNativeBytes - baseline} native bytes leaked after Dispose");
+            }
+
+            long fired = 0;
+            long thrown = 0;
             long recovered = 0;
+            long swallowed = 0;
+            long recoveredInternally = 0;
             long insertsLeftOut = 0;
             long insertFaults = 0;
             long sameSize = 0;
             var byOp = new SortedDictionary<string, long>();
+            var swallowedByOp = new SortedDictionary<string, long>();
             long n = 1;
-            for (; ; n++)
+            for (; n <= points + 1; n++)
             {
                 long baseline = GoMapDiagnostics.LiveNativeBytes;
                 var runner = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault {n}", size, seed);
+                long firedBefore = NativeHeap.FaultsFired;
                 NativeHeap.FailAfter(n);
+                bool finished;
                 try
                 {
-                    workload(runner);
+                    finished = Run(summary, $"{name}, fault {n}", runner, workload);
                 }
                 finally
                 {
                     NativeHeap.ClearFault();
                 }
 
-                runner.Finish();
+                long firedNow = NativeHeap.FaultsFired - firedBefore;
+                runner.Finish(finished);
                 summary.Check(GoMapDiagnostics.LiveNativeBytes == baseline, $"{name}, fault {n}: {GoMapDiagnostics.LiveNativeBytes - baseline} native bytes leaked after Dispose");
-                injected += runner.Faults;
+                summary.Check(firedNow == runner.Faults + runner.Swallowed, $"{name}, fault {n}: the seam fired {firedNow} times, {runner.Faults} reached the runner and {runner.Swallowed} were caught inside a checked operation (a fault fired where nothing checked the map after it)");
+                fired += firedNow;
+                thrown += runner.Faults;
                 recovered += runner.Recovered;
+                swallowed += runner.Swallowed;
+                recoveredInternally += runner.RecoveredInternally;
                 insertFaults += runner.InsertFaults;
                 insertsLeftOut += runner.InsertsLeftOut;
                 sameSize = Math.Max(sameSize, runner.SameSizeGrowths);
@@ -222,15 +272,29 @@ namespace NativeGoMap.Stress
                     byOp[op] = byOp.GetValueOrDefault(op) + count;
                 }
 
-                if (runner.Faults == 0)
+                foreach (var (op, count) in runner.SwallowedByOp)
+                {
+                    swallowedByOp[op] = swallowedByOp.GetValueOrDefault(op) + count;
+                }
+
+                if (firedNow == 0)
                 {
                     break; // the fault would fire past the last allocation: every point is covered
                 }
             }
 
-            summary.Check(n > 1, $"{name}: the workload allocated nothing, so the sweep tested nothing");
+            long swept = n - 1;
+            summary.Check(points > 0, $"{name}: the workload allocated nothing, so the sweep tested nothing");
+            summary.Check(swept == points, $"{name}: the sweep faulted {swept} allocation points, the fault-free run made {points} allocations");
+            summary.Check(fired == points, $"{name}: the seam fired {fired} times over {points} allocation points");
             summary.Check(insertsLeftOut == insertFaults, $"{name}: {insertFaults - insertsLeftOut} inserts that failed left their key in the map");
-            return new object[] { name, n - 1, injected, recovered, string.Join(", ", byOp.Select(kv => $"{kv.Key} {kv.Value}")), $"{insertsLeftOut} of {insertFaults}", sameSize };
+            return new object[]
+            {
+                name, points, fired, thrown, recovered, recoveredInternally,
+                string.Join(", ", byOp.Select(kv => $"{kv.Key} {kv.Value}")),
+                swallowed == 0 ? "-" : string.Join(", ", swallowedByOp.Select(kv => $"{kv.Key} {kv.Value}")),
+                $"{insertsLeftOut} of {insertFaults}", sameSize,
+            };
         }
     }
 
@@ -266,9 +330,17 @@ namespace NativeGoMap.Stress
 
         internal long InsertsLeftOut { get; private set; }
 
+        /// <summary>Faults the seam fired inside an operation that then returned normally (the map caught them).</summary>
+        internal long Swallowed { get; private set; }
+
+        /// <summary>Of <see cref="Swallowed"/>, those after which the map validated and equalled the model.</summary>
+        internal long RecoveredInternally { get; private set; }
+
         internal long SameSizeGrowths { get; private set; }
 
         internal Dictionary<string, long> FaultsByOp { get; } = new();
+
+        internal Dictionary<string, long> SwallowedByOp { get; } = new();
 
         internal int LiveWalks => _walks.Count(w => w is not null);
 
@@ -276,15 +348,13 @@ namespace NativeGoMap.Stress
         {
             long v = _version + 1;
             bool isNew = !_model.ContainsKey(id);
-            Do("insert", id, () => _map[TCodec.Key(id)] = TCodec.Value(id, v), isNew ? id : -1);
-            _model[id] = _version = v;
+            Do("insert", id, () => _map[TCodec.Key(id)] = TCodec.Value(id, v), isNew ? id : -1, () => _model[id] = _version = v);
             NoteGrowth();
         }
 
         internal void Remove(long id)
         {
-            Do("remove", id, () => _map.Remove(TCodec.Key(id)), -1);
-            _model.Remove(id);
+            Do("remove", id, () => _map.Remove(TCodec.Key(id)), -1, () => _model.Remove(id));
             NoteGrowth();
         }
 
@@ -347,9 +417,23 @@ namespace NativeGoMap.Stress
             }
         }
 
-        /// <summary>Finishes every walk, compares with the model, validates and disposes.</summary>
-        internal void Finish()
+        /// <summary>Finishes every walk, compares with the model, validates and disposes; after a workload that threw (<paramref name="finished"/> false), only ends the walks and disposes.</summary>
+        internal void Finish(bool finished = true)
         {
+            if (!finished)
+            {
+                try
+                {
+                    _walks.ForEach(w => w?.Dispose());
+                }
+                finally
+                {
+                    _map.Dispose(); // frees a poisoned map too
+                }
+
+                return;
+            }
+
             for (int i = 0; i < _walks.Count; i++)
             {
                 StepWalk(i, int.MaxValue);
@@ -371,34 +455,51 @@ namespace NativeGoMap.Stress
             _map.Dispose();
         }
 
-        /// <summary>Runs one map operation; on an injected fault, checks the map is as it was, then retries.</summary>
-        private void Do(string what, long id, Action op, long insertedId)
+        /// <summary>
+        /// Runs one map operation, then <paramref name="commit"/> (its effect on the model). On an
+        /// injected fault that reaches here, checks the map is as it was, then retries; on one the
+        /// map caught itself (the seam fired, the operation returned), checks the map equals the
+        /// model with the operation applied.
+        /// </summary>
+        private void Do(string what, long id, Action op, long insertedId, Action? commit = null)
         {
+            long fired = NativeHeap.FaultsFired;
             try
             {
                 op();
-                return;
             }
             catch (OutOfMemoryException)
             {
                 Faults++;
                 FaultsByOp[what] = FaultsByOp.GetValueOrDefault(what) + 1;
-                what = id >= 0 ? $"{what} {id}" : what;
+                if (insertedId >= 0)
+                {
+                    InsertFaults++;
+                    InsertsLeftOut += _map.ContainsKey(TCodec.Key(insertedId)) ? 0 : 1;
+                }
+
+                string? problem = Compare();
+                if (_summary.Check(problem is null, $"{_name}: after OutOfMemoryException in {(id >= 0 ? $"{what} {id}" : what)}: {problem}"))
+                {
+                    Recovered++;
+                }
+
+                op(); // the seam fires once: the retry must succeed
+                commit?.Invoke();
+                return;
             }
 
-            if (insertedId >= 0)
+            commit?.Invoke();
+            if (NativeHeap.FaultsFired != fired)
             {
-                InsertFaults++;
-                InsertsLeftOut += _map.ContainsKey(TCodec.Key(insertedId)) ? 0 : 1;
+                Swallowed++;
+                SwallowedByOp[what] = SwallowedByOp.GetValueOrDefault(what) + 1;
+                string? problem = Compare();
+                if (_summary.Check(problem is null, $"{_name}: after an OutOfMemoryException the map caught in {(id >= 0 ? $"{what} {id}" : what)}: {problem}"))
+                {
+                    RecoveredInternally++;
+                }
             }
-
-            string? problem = Compare();
-            if (_summary.Check(problem is null, $"{_name}: after OutOfMemoryException in {what}: {problem}"))
-            {
-                Recovered++;
-            }
-
-            op(); // the seam fires once: the retry must succeed
         }
 
         private void NoteGrowth()
@@ -414,23 +515,22 @@ namespace NativeGoMap.Stress
             try
             {
                 _map.Validate();
-            }
-            catch (InvalidOperationException e)
-            {
-                return e.Message;
-            }
-
-            if (_map.LongCount != _model.Count)
-            {
-                return $"count {_map.LongCount}, model {_model.Count}";
-            }
-
-            foreach (var (id, version) in _model)
-            {
-                if (!_map.TryGetValue(TCodec.Key(id), out TValue value) || !TCodec.Matches(value, id, version))
+                if (_map.LongCount != _model.Count)
                 {
-                    return $"id {id} missing or with a wrong value";
+                    return $"count {_map.LongCount}, model {_model.Count}";
                 }
+
+                foreach (var (id, version) in _model)
+                {
+                    if (!_map.TryGetValue(TCodec.Key(id), out TValue value) || !TCodec.Matches(value, id, version))
+                    {
+                        return $"id {id} missing or with a wrong value";
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                return $"{e.GetType().Name}: {e.Message}"; // Validate's InvalidOperationException, or a poisoned map's ConcurrentMapAccessException
             }
 
             return null;
