@@ -21,12 +21,16 @@ namespace NativeGoMap.Stress
 
             // Every type soaks once per concurrency-check mode, with the same stream: the same
             // operations, seeds and iteration orders in both, so a divergence in one mode only is
-            // that mode's.
+            // that mode's. The first run ends the steps of its key-space schedule by ops or by time
+            // and records the op of each; the second takes its steps at those ops.
             object[][] Both<TKey, TValue, TCodec>(int stream)
                 where TKey : unmanaged
                 where TValue : unmanaged
-                where TCodec : ICodec<TKey, TValue> =>
-                new[] { ConcurrencyChecks.Strict, ConcurrencyChecks.Go }.Select(c => new Soak<TKey, TValue, TCodec>(o, stream, c, summary).Run(each)).ToArray();
+                where TCodec : ICodec<TKey, TValue>
+            {
+                var schedule = new List<long>();
+                return new[] { ConcurrencyChecks.Strict, ConcurrencyChecks.Go }.Select(c => new Soak<TKey, TValue, TCodec>(o, stream, c, summary, schedule).Run(each)).ToArray();
+            }
 
             var rows = new List<object[]>();
             rows.AddRange(Both<long, long, LongLong>(1));
@@ -39,9 +43,11 @@ namespace NativeGoMap.Stress
             summary.Row("seconds per type and mode", each.TotalSeconds);
             summary.Row("ops", rows.Sum(r => (long)r[2]));
             summary.Row("divergences", rows.Sum(r => (long)r[^1]));
-            summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "max entries", "full walks", "partial walks", "clears", "resizes", "trim loops", "validates", "divergences" }, rows);
+            summary.Row("runs through every phase", $"{rows.Count(r => (bool)r[^2])} of {rows.Count}");
+            summary.Table("soak per type and concurrency-check mode", new[] { "key → value", "checks", "ops", "ops/s", "seconds", "key spaces (↓ a shrink)", "max entries", "bulk-loaded", "prefetching TryGetValues", "full walks", "partial walks", "clears", "resizes", "trim loops", "validates", "all phases", "divergences" }, rows.Select(r => r.Select(c => c is bool b ? (b ? "yes" : "NO") : c).ToArray()).ToList());
             summary.Note("ops weights per 1000: insert 300 (TryAdd/Add/indexer/GetValueRefOrAddDefault), update 140 (indexer) and 10 (SetValues of 1-40 keys, a key possibly twice), remove 195 and 5 (RemoveKeys of 1-40 keys, a key possibly twice), lookup 315 (5 read APIs) and 5 (TryGetValues of 1-40 keys), resize 10 (EnsureCapacity, TrimExcess(), TrimExcess(capacity), a TrimExcess loop to completion), full walk 10 × 100/size, walk with writes (and 1 in 24 steps a resize) between steps 5 × 500/size; clear 1 in 20,000 ops, and 1 in 40,000 walk steps.");
-            summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, for max(50,000, 2 × space) ops each; shrinking removes the entries outside it during a foreach, then half the time one TrimExcess call starts a shrink (up to 14 levels, chained) that the next writes carry. Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
+            summary.Note("key space cycles 16 → 500 → 20,000 → 200,000, each for 50,000, 50,000, 50,000 and 400,000 ops or 5 %, 5 %, 5 % and 40 % of the run's time, whichever ends first (the Go run takes its steps at the ops where the Strict run took them), so every run passes through each at least once and shrinks within 55 % of its time; shrinking removes the entries outside it during a foreach, then half the time one TrimExcess call starts a shrink (up to 14 levels, chained) that the next writes carry. Halfway through the 200,000 phase, a map whose bucket array still fits TryGetValues' in-cache bound (1 MiB, where it probes key by key) is bulk-loaded (SetValues of 256 keys) until its array passes it, then by a quarter more entries, and one TryGetValues runs. A run that did not shrink or made no prefetching TryGetValues fails (it goes on past its time, up to 3×, to get there).");
+            summary.Note("Partial walks check Go's rules: a yielded entry is live with its current value, never yielded twice unless removed and re-added, and a completed walk yields every entry that stayed.");
             return summary;
         }
     }
@@ -74,6 +80,22 @@ namespace NativeGoMap.Stress
     {
         private static readonly int[] KeySpaces = { 16, 500, 20_000, 200_000 };
 
+        /// <summary>
+        /// Steps of one cycle of the key-space schedule: the key spaces 16, 500 and 20,000, the
+        /// first half of 200,000 (then <see cref="BulkLoad"/>), its second half (then the shrink
+        /// back to 16). A step ends after its ops (<see cref="StepOps"/>) or its share of the run's
+        /// time (<see cref="StepFractions"/>), whichever comes first: a run fast enough keeps the
+        /// 550,000-op cycle of the full soak, a slower or shorter one (every quick one) still goes
+        /// through each phase and one shrink within 55 % of its time.
+        /// </summary>
+        private static readonly long[] StepOps = { 50_000, 50_000, 50_000, 200_000, 200_000 };
+
+        /// <summary>Longest time of each step of <see cref="StepOps"/>, as a fraction of the run's duration.</summary>
+        private static readonly double[] StepFractions = { 0.05, 0.05, 0.05, 0.20, 0.20 };
+
+        /// <summary>How far past its duration a run may go to finish its first cycle.</summary>
+        private const int MaxOverrun = 3;
+
         private readonly Random _rng;
         private readonly Summary _summary;
         private readonly Dictionary<long, long> _model = new();
@@ -81,8 +103,14 @@ namespace NativeGoMap.Stress
         private readonly GoMap<TKey, TValue> _map;
         private long _version;
         private long _keySpace = KeySpaces[0];
-        private long _phaseEnd = 50_000;
+        private readonly List<long> _schedule;
+        private readonly List<long> _phases = new() { KeySpaces[0] };
+        private int _step;
+        private long _stepEndOp;
+        private TimeSpan _stepStart;
         private long _ops;
+        private long _bulkLoaded;
+        private long _prefetchingLookups;
         private long _maxCount;
         private long _fullWalks;
         private long _partialWalks;
@@ -92,11 +120,12 @@ namespace NativeGoMap.Stress
         private long _validates;
         private long _divergences;
 
-        internal Soak(StressOptions o, int stream, ConcurrencyChecks checks, Summary summary)
+        internal Soak(StressOptions o, int stream, ConcurrencyChecks checks, Summary summary, List<long> schedule)
         {
             _rng = Util.Rng(o, stream);
             _summary = summary;
             _checks = checks;
+            _schedule = schedule;
             _map = new GoMap<TKey, TValue>(new GoMapOptions { Seed = (ulong)_rng.NextInt64(), ConcurrencyChecks = checks }, TCodec.Comparer);
         }
 
@@ -104,15 +133,28 @@ namespace NativeGoMap.Stress
         {
             var clock = Stopwatch.StartNew();
             TimeSpan nextValidate = TimeSpan.FromMilliseconds(250);
-            while (clock.Elapsed < duration && _divergences < 20)
+            _stepEndOp = _schedule.Count > 0 ? _schedule[0] : StepOps[0];
+            while (_divergences < 20)
             {
+                TimeSpan now = clock.Elapsed;
+                if (now >= duration && (AllPhases || now >= MaxOverrun * duration))
+                {
+                    break;
+                }
+
                 for (int i = 0; i < 1000; i++)
                 {
                     Step();
-                    if (++_ops == _phaseEnd)
+                    if (++_ops == _stepEndOp)
                     {
-                        ChangeKeySpace();
+                        TakeStep(clock.Elapsed);
                     }
+                }
+
+                // Out of time for this step (a run that is not replaying the other mode's steps).
+                if (_step >= _schedule.Count && clock.Elapsed - _stepStart >= duration * StepFractions[_step % StepFractions.Length])
+                {
+                    TakeStep(clock.Elapsed);
                 }
 
                 if (clock.Elapsed > nextValidate)
@@ -125,7 +167,76 @@ namespace NativeGoMap.Stress
             Validate();
             FullWalk();
             _map.Dispose();
-            return new object[] { TCodec.Name, _checks, _ops, _ops / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), _maxCount, _fullWalks, _partialWalks, _clears, _resizes, _trimLoops, _validates, _divergences };
+            double seconds = clock.Elapsed.TotalSeconds;
+            string phases = string.Concat(_phases.Select((p, i) => (i == 0 ? "" : p < _phases[i - 1] ? " ↓" : " ") + Label(p)));
+            if (!AllPhases)
+            {
+                _summary.Fail($"{TCodec.Name} ({_checks}): in {seconds:0.00} s and {_ops:N0} ops the run went through key spaces {phases} with {_prefetchingLookups} TryGetValues on a table past 1 MiB: a run must shrink from 200k at least once and make at least one such TryGetValues");
+            }
+
+            return new object[] { TCodec.Name, _checks, _ops, _ops / Math.Max(seconds, 1e-3), seconds, phases, _maxCount, _bulkLoaded, _prefetchingLookups, _fullWalks, _partialWalks, _clears, _resizes, _trimLoops, _validates, AllPhases, _divergences };
+        }
+
+        /// <summary>Whether the run has gone through its first cycle (the shrink from 200,000 included) and made a TryGetValues on a table past TryGetValues' in-cache bound.</summary>
+        private bool AllPhases => _step >= StepFractions.Length && _prefetchingLookups > 0;
+
+        private static string Label(long keySpace) => keySpace >= 1000 ? $"{keySpace / 1000}k" : $"{keySpace}";
+
+        /// <summary>
+        /// Ends the current step: a bulk load halfway through the largest key space, else the next
+        /// key space. The first run of a pair records the op of each step; the second takes its
+        /// steps at those ops, then goes on by its own ops and time.
+        /// </summary>
+        private void TakeStep(TimeSpan now)
+        {
+            if (_step == _schedule.Count)
+            {
+                _schedule.Add(_ops);
+            }
+
+            if (_step++ % StepFractions.Length == 3)
+            {
+                BulkLoad();
+            }
+            else
+            {
+                ChangeKeySpace();
+            }
+
+            _stepStart = now;
+            _stepEndOp = _step < _schedule.Count ? _schedule[_step] : _ops + StepOps[_step % StepOps.Length];
+        }
+
+        /// <summary>
+        /// Halfway through the largest key space: random inserts alone, with clears every 20,000
+        /// ops or so, leave most maps under 40,000 entries, and TryGetValues probes a bucket array
+        /// of up to 1 MiB key by key (2^13 buckets of 144 bytes, 2^15 of <c>&lt;int,sbyte&gt;</c>'s
+        /// 56). A map still that small is loaded by SetValues of 256 random keys of the space
+        /// until its array passes the bound (the batch lookups' prefetching path) and its count by
+        /// a quarter more, so that removes and TrimExcess do not bring it back at once; then one
+        /// TryGetValues runs on it.
+        /// </summary>
+        private void BulkLoad()
+        {
+            if (_map.BatchLookupPrefetches)
+            {
+                return;
+            }
+
+            long before = _model.Count;
+            long target = -1;
+            while (_model.Count < _keySpace * 3 / 4 && (target < 0 || _model.Count < target))
+            {
+                SetBatch(256);
+                if (target < 0 && _map.BatchLookupPrefetches)
+                {
+                    target = _model.Count + (_model.Count / 4);
+                }
+            }
+
+            _bulkLoaded += _model.Count - before;
+            _maxCount = Math.Max(_maxCount, _model.Count);
+            LookupBatch();
         }
 
         private void Diverge(string what)
@@ -259,9 +370,11 @@ namespace NativeGoMap.Stress
         }
 
         /// <summary>SetValues of 1 to 40 keys (a key may come twice: its last value wins), against the model and the count of keys added.</summary>
-        private void SetBatch()
+        private void SetBatch() => SetBatch(_rng.Next(1, 41));
+
+        /// <summary>SetValues of <paramref name="n"/> keys.</summary>
+        private void SetBatch(int n)
         {
-            int n = _rng.Next(1, 41);
             var ids = new long[n];
             var keys = new TKey[n];
             var values = new TValue[n];
@@ -330,6 +443,7 @@ namespace NativeGoMap.Stress
 
             var values = new TValue[n];
             var found = new bool[n];
+            _prefetchingLookups += _map.BatchLookupPrefetches ? 1 : 0;
             int hits = _map.TryGetValues(keys, values, found);
             int expectedHits = 0;
             for (int i = 0; i < n; i++)
@@ -517,7 +631,7 @@ namespace NativeGoMap.Stress
         {
             long previous = _keySpace;
             _keySpace = KeySpaces[(Array.IndexOf(KeySpaces, (int)_keySpace) + 1) % KeySpaces.Length];
-            _phaseEnd = _ops + Math.Max(50_000, 2 * _keySpace);
+            _phases.Add(_keySpace);
             if (_keySpace > previous)
             {
                 return;
