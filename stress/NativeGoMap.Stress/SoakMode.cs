@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NativeGoMap.Stress
 {
@@ -519,40 +520,75 @@ namespace NativeGoMap.Stress
             }
         }
 
-        /// <summary>A whole walk (entries, keys or values) compared with the model.</summary>
+        /// <summary>
+        /// A whole walk compared with the model: of the entries (each key once, with its current
+        /// value), of <see cref="GoMap{TKey, TValue}.Keys"/> (each key of the model once), or of
+        /// <see cref="GoMap{TKey, TValue}.Values"/> (the multiset of the model's values, compared
+        /// by their bytes: <c>ValueType.Equals</c> reads only the first element of a fixed buffer).
+        /// </summary>
         private void FullWalk()
         {
             _fullWalks++;
             var seen = new HashSet<long>();
             int kind = _rng.Next(3);
-            if (kind == 2)
+            switch (kind)
             {
-                long n = 0;
-                foreach (TValue unused in _map.Values)
-                {
-                    n++;
-                }
+                case 0:
+                    foreach (var kv in _map)
+                    {
+                        long id = TCodec.Id(kv.Key);
+                        if (!seen.Add(id) || !_model.TryGetValue(id, out long version) || !TCodec.Matches(kv.Value, id, version))
+                        {
+                            Diverge($"walk yielded id {id} twice, absent from the model, or with a wrong value");
+                        }
+                    }
 
-                if (n != _model.Count)
-                {
-                    Diverge($"Values yielded {n} values, model {_model.Count}");
-                }
+                    break;
+                case 1:
+                    foreach (TKey key in _map.Keys)
+                    {
+                        long id = TCodec.Id(key);
+                        if (!seen.Add(id) || !_model.ContainsKey(id))
+                        {
+                            Diverge($"Keys yielded id {id} twice or absent from the model");
+                        }
+                    }
 
-                return;
-            }
+                    break;
+                default:
+                    var expected = new Dictionary<TValue, int>(BytewiseComparer<TValue>.Instance);
+                    foreach (var (id, version) in _model)
+                    {
+                        TValue v = TCodec.Value(id, version);
+                        expected[v] = expected.GetValueOrDefault(v) + 1;
+                    }
 
-            foreach (var kv in _map)
-            {
-                long id = TCodec.Id(kv.Key);
-                if (!seen.Add(id) || !_model.TryGetValue(id, out long version) || (kind == 0 && !TCodec.Matches(kv.Value, id, version)))
-                {
-                    Diverge($"walk yielded id {id} twice, absent from the model, or with a wrong value");
-                }
+                    long n = 0;
+                    long unmatched = 0;
+                    foreach (TValue value in _map.Values)
+                    {
+                        n++;
+                        if (expected.TryGetValue(value, out int left) && left > 0)
+                        {
+                            expected[value] = left - 1;
+                        }
+                        else
+                        {
+                            unmatched++;
+                        }
+                    }
+
+                    if (n != _model.Count || unmatched != 0)
+                    {
+                        Diverge($"Values yielded {n} values, {unmatched} of them not among the model's (or more often), model {_model.Count}");
+                    }
+
+                    return;
             }
 
             if (seen.Count != _model.Count)
             {
-                Diverge($"walk yielded {seen.Count} entries, model {_model.Count}");
+                Diverge($"{(kind == 0 ? "walk" : "Keys")} yielded {seen.Count} distinct keys, model {_model.Count}");
             }
         }
 
@@ -736,6 +772,22 @@ namespace NativeGoMap.Stress
             {
                 Diverge(e.Message);
             }
+        }
+    }
+
+    /// <summary>Equality of unmanaged values by all their bytes (for a multiset of map values: the types soaked have no padding).</summary>
+    internal sealed class BytewiseComparer<T> : IEqualityComparer<T>
+        where T : unmanaged
+    {
+        internal static readonly BytewiseComparer<T> Instance = new();
+
+        public bool Equals(T x, T y) => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in x)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in y)));
+
+        public int GetHashCode(T obj)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in obj)));
+            return hash.ToHashCode();
         }
     }
 
