@@ -574,6 +574,25 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// <see cref="Enumerator.CurrentValueRef"/> after the map's word moved since the step: a
+        /// write in progress now is a race (Go's detection, as a step's), one that ended makes the
+        /// reference stale (<see cref="InvalidOperationException"/>), which cannot tell this
+        /// thread's earlier write from another thread's. Found by a review's chaos harness
+        /// (2026-12-05): a write in progress got the stale-reference exception, unpoisoned.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+        internal void ThrowStaleValueRef()
+        {
+            if ((Volatile.Read(ref _state) & StateWriting) != 0)
+            {
+                Detected(GoMessages.ConcurrentIterationWrite, insideWrite: false);
+            }
+
+            ThrowHelper.ThrowStaleValueRef();
+        }
+
+        /// <summary>
         /// A race was detected: with FailFast the process ends as Go's fatal error does; otherwise
         /// the map is poisoned and the caller throws. <paramref name="insideWrite"/>: this thread
         /// holds hashWriting, so the poisoning must not wait for the write in progress.

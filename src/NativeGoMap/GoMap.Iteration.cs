@@ -911,6 +911,8 @@ namespace NativeGoMap
             /// </summary>
             /// <exception cref="InvalidOperationException">No current entry, the enumerator is disposed, or the map was written since.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
+            /// <exception cref="ConcurrentMapAccessException">A write is in progress right now (another thread's, or one whose user code called this): Go's
+            /// "concurrent map iteration and map write", and the map is poisoned, as for a step that meets it.</exception>
             public readonly ref TValue CurrentValueRef
             {
                 get
@@ -923,7 +925,7 @@ namespace NativeGoMap
                     _map.CheckUsable();
                     if (Volatile.Read(ref _map._state) != _stepState)
                     {
-                        ThrowHelper.ThrowStaleValueRef();
+                        _map.ThrowStaleValueRef();
                     }
 
                     // After an inline step, the entry is the lowest bit of _fastMask in _bptr's group.

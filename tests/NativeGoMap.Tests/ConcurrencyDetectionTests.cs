@@ -428,6 +428,29 @@ namespace NativeGoMap.Tests
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
         [InlineData(ConcurrencyChecks.Strict)]
+        public void CurrentValueRefDuringAWrite_ThrowsConcurrentMapIterationAndMapWrite_AndPoisons(ConcurrencyChecks checks)
+        {
+            // Found by a chaos harness (2026-12-05): a write in progress got the stale-reference
+            // InvalidOperationException, and the map was not poisoned.
+            var map = new GoMap<int, int>(new GoMapOptions { Seed = 8, ConcurrencyChecks = checks });
+            for (int k = 0; k < 100; k++)
+            {
+                map[k] = k;
+            }
+
+            GoMap<int, int>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.MoveNext());
+            Exception? thrown = AgainstSimulatedWriter(map, () => _ = e.CurrentValueRef);
+            var c = Assert.IsType<ConcurrentMapAccessException>(thrown);
+            Assert.Equal(IterationWrite, c.Message);
+            Assert.True(map.IsPoisoned);
+            e.Dispose();
+            map.Dispose();
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
         public void ADetectionMadeAfterADispose_ThrowsAtOnce(ConcurrencyChecks checks)
         {
             // Found by a chaos harness (2026-12-05): a writer that passed its disposed check, then
