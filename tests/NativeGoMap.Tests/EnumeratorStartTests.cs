@@ -59,12 +59,7 @@ namespace NativeGoMap.Tests
             // still holds B = 2 (what such a race leaves in between); the stress program's
             // enumeration-start trials were the only check that caught the bug (a review's
             // mutation, 2026-12-05), this test now does too.
-            using var map = new GoMap<int, long>(new GoMapOptions { Seed = 5, ConcurrencyChecks = checks });
-            for (int k = 0; k < 20; k++)
-            {
-                map[k] = k;
-            }
-
+            using GoMap<int, long> map = IterationHelpers.IntMap(20, seed: 5, checks: checks);
             int b = map.GetStats().B;
             Assert.Equal(2, b);
             map.BRefForTest = 12;
