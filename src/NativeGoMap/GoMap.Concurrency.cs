@@ -77,7 +77,8 @@ namespace NativeGoMap
         private const long TokenAnnounced = 2;   // in a read token only, never in _state
         private const long StateInPlaceOne = 1L << 8;      // a write in place's bump (bits 8-15)
         private const long StateInPlaceBits = 0xFFL << 8;  // the count of writes in place in _state
-        private const long StateRemovalOne = 1L << 16;     // a removal's bump, one that only marked tophash bytes (bits 16-23)
+        private const int StateRemovalShift = 16;          // where the removals' count begins in _state
+        private const long StateRemovalOne = 1L << StateRemovalShift; // a removal's bump, one that only marked tophash bytes (bits 16-23)
         private const long StateRemovalBits = 0xFFL << 16; // the count of such removals in _state
         private const long StateSeqOne = 1L << 24;         // every other write's bump (bits 24 and up), and Dispose's
         private const int FlagStrict = 1;

@@ -201,6 +201,20 @@ namespace NativeGoMap
         internal static TKey* WalkKey(byte* group, ushort* row, ulong mask) => KeyAt(group + row[2 * MapMath.LowestBit(mask)]);
 
         /// <summary>
+        /// The tophash byte of the slot that the lowest set bit of group mask
+        /// <paramref name="mask"/> stands for in the group from <paramref name="group"/>, under an
+        /// enumeration's slot <paramref name="offset"/>: the slot whose key <see cref="WalkKey"/>
+        /// finds (bucket <see cref="GroupBucket"/>, slot (bit mod 8 + offset) mod 8, as
+        /// <see cref="Tables.WalkSlotOffsets"/> is built).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static byte WalkTopHash(byte* group, int offset, ulong mask)
+        {
+            int bit = (int)MapMath.LowestBit(mask);
+            return TopHash(GroupBucket(group, bit), (bit + offset) & (MapMath.BucketCnt - 1));
+        }
+
+        /// <summary>
         /// The value of the slot <see cref="WalkKey"/> finds, as <see cref="ValuePtr"/>. When key
         /// and value slots have one size, from the key's offset (one load per entry).
         /// </summary>

@@ -96,6 +96,48 @@ namespace NativeGoMap.Tests
         [Theory]
         [InlineData(ConcurrencyChecks.Go)]
         [InlineData(ConcurrencyChecks.Strict)]
+        public void RemovingTheCurrentEntry_BetweenSteps_YieldsTheRestOfItsBucketInOrder(ConcurrencyChecks checks)
+        {
+            // Go's filtering idiom; the walk keeps the rest of its group as it was (one removal,
+            // and it emptied the current slot: RemovedOnlyCurrent).
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            Assert.True(map.Remove(e.Current.Key));
+            foreach (int k in rest)
+            {
+                Assert.True(e.MoveNext());
+                Assert.Equal(k, e.Current.Key);
+                log.Saw(k);
+            }
+
+            Finish(ref e, log);
+            log.AssertYieldedAll(Enumerable.Range(0, Entries));
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
+        public void RemovingTheCurrentEntryAndANotYetYieldedOneOfItsBucket_BetweenSteps_TheOtherIsNotYielded(ConcurrencyChecks checks)
+        {
+            // Two removals: the current slot reads empty, but the rest must still be narrowed.
+            using GoMap<int, long> map = Map(checks);
+            var log = new YieldLog();
+            GoMap<int, long>.Enumerator e = map.GetEnumerator();
+            List<int> rest = StepIntoABucket(ref e, log);
+            int current = e.Current.Key;
+            int victim = rest[^1];
+            Assert.True(map.Remove(current));
+            Assert.True(map.Remove(victim));
+            Finish(ref e, log);
+            Assert.False(log.Contains(victim), $"key {victim} was removed before it was reached but was yielded");
+            log.AssertYieldedAll(Enumerable.Range(0, Entries).Where(k => k != victim));
+        }
+
+        [Theory]
+        [InlineData(ConcurrencyChecks.Go)]
+        [InlineData(ConcurrencyChecks.Strict)]
         public void UpdatingANotYetYieldedEntryOfTheCurrentBucket_BetweenSteps_YieldsTheNewValue(ConcurrencyChecks checks)
         {
             using GoMap<int, long> map = Map(checks);

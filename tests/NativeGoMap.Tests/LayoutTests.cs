@@ -203,6 +203,37 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void WalkTopHash_ReadsTheTopHashOfTheSlotWalkKeyFinds()
+        {
+            // A group of 8 <long,long> buckets whose tophash bytes are all different; bit b of a
+            // group mask is slot (b mod 8 + offset) mod 8 of bucket b / 8, as WalkKey's table says.
+            GoMapLayout l = GoMap<long, long>.Layout;
+            byte[] group = new byte[8 * l.BucketSize];
+            for (int bucket = 0; bucket < 8; bucket++)
+            {
+                for (int slot = 0; slot < 8; slot++)
+                {
+                    group[(bucket * l.BucketSize) + slot] = (byte)(MapMath.MinTopHash + (bucket * 8) + slot);
+                }
+            }
+
+            fixed (byte* g = group)
+            {
+                for (int offset = 0; offset < 8; offset++)
+                {
+                    for (int bit = 0; bit < 64; bit++)
+                    {
+                        int slot = ((bit % 8) + offset) % 8;
+                        ulong mask = ulong.MaxValue << bit; // the lowest set bit is the one looked up
+                        Assert.True(
+                            BucketLayout<long, long>.WalkTopHash(g, offset, mask) == (byte)(MapMath.MinTopHash + ((bit / 8) * 8) + slot),
+                            $"offset {offset}, bit {bit}");
+                    }
+                }
+            }
+        }
+
+        [Fact]
         public void WalkTable_LongLong_FindsEverySlotOfAGroup() => AssertWalkTableFindsEverySlot<long, long>();
 
         [Fact]
