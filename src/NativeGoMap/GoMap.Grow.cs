@@ -552,8 +552,7 @@ namespace NativeGoMap
                 return;
             }
 
-            uint data = (uint)(BucketLayout<TKey, TValue>.OverflowOffset - BucketLayout<TKey, TValue>.KeysOffset);
-            Unsafe.CopyBlockUnaligned(db + BucketLayout<TKey, TValue>.KeysOffset, b + BucketLayout<TKey, TValue>.KeysOffset, data);
+            BucketLayout<TKey, TValue>.CopySlots(db, b);
             BucketLayout<TKey, TValue>.TopHashWordRef(db) = MapMath.KeepSlots(word, keep);
         }
 
@@ -736,7 +735,7 @@ namespace NativeGoMap
             }
 
             byte* end = BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b));
-            return (long)((ulong)(end - _nextOverflow) / (ulong)BucketLayout<TKey, TValue>.BucketSize);
+            return (long)BucketLayout<TKey, TValue>.BucketsBetween(_nextOverflow, end);
         }
 
         /// <summary>

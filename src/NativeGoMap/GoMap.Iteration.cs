@@ -40,9 +40,11 @@ namespace NativeGoMap
         /// of the same map usually differ in order (reproducible with <see cref="GoMapOptions.Seed"/>).
         /// Every entry present for the whole enumeration is yielded exactly once; an entry removed
         /// before it is reached is not yielded; an entry added during the enumeration may or may
-        /// not be yielded, never twice. Writes during an enumeration are allowed from the same
-        /// thread (updates, inserts, removes, growth, <see cref="Clear"/>: no entry that existed
-        /// before a clear is yielded after it). Memory the map retires while an enumerator is live
+        /// not be yielded, never twice. Writes during an enumeration are allowed between its
+        /// steps (updates, inserts, removes, growth, <see cref="Clear"/>: no entry that existed
+        /// before a clear is yielded after it), from the same thread or from any thread whose write
+        /// is ordered with the steps (a lock, or an <c>await</c> in the loop that resumes elsewhere):
+        /// nothing in an enumerator is tied to a thread. Memory the map retires while an enumerator is live
         /// is kept until the last live enumerator finishes or is disposed; an abandoned enumerator
         /// holds it until <see cref="Dispose"/>. A write from another thread during a step throws
         /// <see cref="ConcurrentMapAccessException"/> ("concurrent map iteration and map write").
@@ -906,8 +908,11 @@ namespace NativeGoMap
             /// a second lookup. O(1): the checks below (no current entry, enumerator or map
             /// disposed, map written since the step) and the slot's address. Valid until the next
             /// write to the map; reading it after a write throws
-            /// <see cref="InvalidOperationException"/> rather than hand out a stale slot. The ref
-            /// does not keep the map alive (see <see cref="GoMap{TKey, TValue}.GetValueRefOrNullRef"/>).
+            /// <see cref="InvalidOperationException"/> rather than hand out a stale slot, but a ref
+            /// taken before the write is not checked: writing through it after that write may
+            /// change freed memory or another map's (see
+            /// <see cref="GoMap{TKey, TValue}.GetValueRefOrNullRef"/>). The ref does not keep the
+            /// map alive.
             /// </summary>
             /// <exception cref="InvalidOperationException">No current entry, the enumerator is disposed, or the map was written since.</exception>
             /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
@@ -1391,7 +1396,7 @@ namespace NativeGoMap
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
-                    ? 2 * GroupBuckets * (nint)BucketLayout<TKey, TValue>.BucketSize
+                    ? BucketLayout<TKey, TValue>.BytesOf(2 * GroupBuckets)
                     : 0;
 
             /// <summary>
@@ -1484,7 +1489,7 @@ namespace NativeGoMap
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private static ulong LoadGroup(byte* b, byte* stop, int offset, nint prefetchAhead, out byte* last)
             {
-                nint span = GroupBuckets * (nint)BucketLayout<TKey, TValue>.BucketSize;
+                nint span = BucketLayout<TKey, TValue>.BytesOf(GroupBuckets);
                 byte* end = stop - b > span ? b + span : stop;
                 if (prefetchAhead != 0 && stop - b >= prefetchAhead + span)
                 {
@@ -1592,7 +1597,7 @@ namespace NativeGoMap
                         byte* next = b == _tail ? _next : BucketLayout<TKey, TValue>.NextInMemory(b);
                         _bptr = b;
                         _i = (bit & (MapMath.BucketCnt - 1)) + 1;
-                        ulong bucket = (ulong)(next - _buckets) / (ulong)BucketLayout<TKey, TValue>.BucketSize;
+                        ulong bucket = BucketLayout<TKey, TValue>.BucketsBetween(_buckets, next);
                         if (bucket == MapMath.BucketShift(_b))
                         {
                             bucket = 0;

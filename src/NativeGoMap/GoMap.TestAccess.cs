@@ -54,6 +54,12 @@ namespace NativeGoMap
         /// <summary>Test hook: the current bucket array (Go's buckets), or null before the first array.</summary>
         internal byte* BucketArray => _buckets;
 
+        /// <summary>Test hook: the bucket array field itself (Validate's tests).</summary>
+        internal ref byte* BucketsRefForTest => ref _buckets;
+
+        /// <summary>Test hook: the writer's recorded thread (0 outside a write).</summary>
+        internal ref int WriterRefForTest => ref _writer;
+
         /// <summary>Test hook: the next growth's array prepared ahead (<see cref="GoMapOptions.PrepareGrowthAhead"/>), or null.</summary>
         internal byte* PreparedArrayForTest => _preparedArray;
 

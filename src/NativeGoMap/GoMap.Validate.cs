@@ -4,7 +4,8 @@ using System.Collections.Generic;
 
 namespace NativeGoMap
 {
-    // The invariant walker. Every structural invariant the other files rely on is checked here.
+    // The invariant walker. Every structural invariant the other files rely on is checked here
+    // (a review of 2026-12-05 found two that were not: the arrays' alignment and _writer's reset).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
@@ -26,11 +27,15 @@ namespace NativeGoMap
             // A map that may own memory has a finalizer of its own (FinalizerGuard.cs).
             Check(_guard != null && _guard.IsGuarding(this), "the map's finalizer guard does not guard it");
 
-            // The arrays' blocks hold 2^B buckets and their tail: before the tables published from them.
+            // The arrays are 64-byte aligned (the table words keep B in their low 6 bits), and their
+            // blocks hold 2^B buckets and their tail: before the tables published from them.
+            Check(((nuint)_buckets & BucketLayout<TKey, TValue>.TableBMask) == 0, "the bucket array is not 64-byte aligned");
+            Check(((nuint)_oldBuckets & BucketLayout<TKey, TValue>.TableBMask) == 0, "the old bucket array is not 64-byte aligned");
             Check(_buckets == null || ArrayFits(_buckets, _b), "the bucket array's block is smaller than B's array");
             Check(_oldBuckets == null || ArrayFits(_oldBuckets, OldB()), "the old bucket array's block is smaller than its B's array");
             Check((s & StateWriting) == 0 || (f & FlagPoisoned) != 0, "hashWriting is set outside a write");
             Check(_structural == 0 || (f & FlagPoisoned) != 0, "the structural right is held outside a write");
+            Check(_writer == 0 || (f & FlagPoisoned) != 0, "a writer's thread is recorded outside a write");
             Check(_table == BucketLayout<TKey, TValue>.Table(_buckets, _b), "the published table differs from the bucket array and B");
             Check(_oldTable == BucketLayout<TKey, TValue>.Table(_oldBuckets, OldB()), "the published old table differs from the old array and its B");
             Check(_quietTable == (_oldBuckets == null && _comparer is null ? _table : 0), "the published quiet table is not the table of a map that neither grows nor has a comparer");
@@ -84,7 +89,7 @@ namespace NativeGoMap
             Check(_chunkLeft >= 0 && (_chunkLeft == 0 || (_overflow.Count > 0 && _chunkNext == BucketLayout<TKey, TValue>.ChunkBucket(_overflow.Items[_overflow.Count - 1], BucketLayout<TKey, TValue>.ChunkCount(_overflow.Items[_overflow.Count - 1]) - _chunkLeft))), "the chunk cursor is outside the newest chunk");
             for (long k = 0; k < _chunkLeft; k++)
             {
-                byte* free = _chunkNext + (k * BucketLayout<TKey, TValue>.BucketSize);
+                byte* free = BucketLayout<TKey, TValue>.Bucket(_chunkNext, (ulong)k);
                 Check(BucketLayout<TKey, TValue>.TopHashWord(free) == 0 && BucketLayout<TKey, TValue>.Overflow(free) == null, "a free chunk bucket is not empty");
             }
 
@@ -165,7 +170,7 @@ namespace NativeGoMap
                 byte* tail = BucketLayout<TKey, TValue>.Bucket(_buckets, n);
                 byte* end = BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b));
                 long[] chunks = SortedChunks(currentList);
-                Check(_nextOverflow == null || (_nextOverflow >= tail && _nextOverflow < end && (ulong)(_nextOverflow - tail) % (ulong)BucketLayout<TKey, TValue>.BucketSize == 0), "nextOverflow outside the preallocated tail");
+                Check(_nextOverflow == null || (_nextOverflow >= tail && _nextOverflow < end && BucketLayout<TKey, TValue>.OnBucketBoundary(tail, _nextOverflow)), "nextOverflow outside the preallocated tail");
                 for (ulong j = 0; j < n; j++)
                 {
                     byte* first = BucketLayout<TKey, TValue>.Bucket(_buckets, j);
@@ -372,7 +377,7 @@ namespace NativeGoMap
             byte* chunk = (byte*)sortedChunks[at];
             byte* first = BucketLayout<TKey, TValue>.ChunkBucket(chunk, 0);
             byte* end = BucketLayout<TKey, TValue>.ChunkBucket(chunk, BucketLayout<TKey, TValue>.ChunkCount(chunk));
-            return c >= first && c < end && (ulong)(c - first) % (ulong)BucketLayout<TKey, TValue>.BucketSize == 0;
+            return c >= first && c < end && BucketLayout<TKey, TValue>.OnBucketBoundary(first, c);
         }
 
         /// <summary>Number of buckets of the chunks that some chain reaches.</summary>

@@ -147,6 +147,22 @@ namespace NativeGoMap
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static byte* NextInMemory(byte* b) => b + BucketSize;
 
+        /// <summary>The bytes of <paramref name="count"/> consecutive buckets (an iteration group's span, a prefetch distance).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static nint BytesOf(int count) => count * (nint)BucketSize;
+
+        /// <summary>How many buckets lie from <paramref name="from"/> up to <paramref name="to"/>, both in one array or chunk (<paramref name="to"/> not before <paramref name="from"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static ulong BucketsBetween(byte* from, byte* to) => (ulong)(to - from) / (ulong)BucketSize;
+
+        /// <summary>Whether <paramref name="p"/> lies a whole number of buckets after <paramref name="first"/> (a bucket's start in first's array or chunk; <paramref name="p"/> not before <paramref name="first"/>).</summary>
+        internal static bool OnBucketBoundary(byte* first, byte* p) => (ulong)(p - first) % (ulong)BucketSize == 0;
+
+        /// <summary>Copies every key and value slot of bucket <paramref name="src"/> (the bytes between its tophash word and its overflow pointer) to bucket <paramref name="dst"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void CopySlots(byte* dst, byte* src) =>
+            Unsafe.CopyBlockUnaligned(dst + KeysOffset, src + KeysOffset, (uint)(OverflowOffset - KeysOffset));
+
         /// <summary>The 8 tophash bytes of a bucket as one little-endian word (slot i is byte i).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong TopHashWord(byte* b) => *(ulong*)b;

@@ -280,6 +280,35 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void AWritersThreadRecordedOutsideAWrite_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref int writer = ref map.WriterRefForTest;
+            AssertBreaks(map, ref writer, Environment.CurrentManagedThreadId, "a writer's thread is recorded outside a write");
+        }
+
+        [Fact]
+        public void AMisalignedBucketArray_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref byte* buckets = ref map.BucketsRefForTest;
+            byte* before = buckets;
+            buckets = before + 8;
+            try
+            {
+                AssertBadState(map, "the bucket array is not 64-byte aligned");
+            }
+            finally
+            {
+                buckets = before;
+            }
+
+            map.Validate();
+        }
+
+        [Fact]
         public void APublishedTableOfTheWrongB_FailsValidation()
         {
             using GoMap<long, long> map = Filled(5);
