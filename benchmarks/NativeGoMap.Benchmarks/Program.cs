@@ -6,7 +6,7 @@ namespace NativeGoMap.Benchmarks
 {
     /// <summary>
     /// No arguments (or quick-comparison flags such as <c>--no-go</c>, <c>--sizes</c>): the quick
-    /// comparison, GoMap vs Dictionary vs Go, in under 3 minutes. Any other arguments: the
+    /// comparison, GoMap vs Dictionary vs Go, in about 4 minutes (README, "The two commands"). Any other arguments: the
     /// BenchmarkDotNet suite, e.g. <c>-- --filter '*' </c> or <c>-- --filter '*Lookup*' --job short</c>.
     /// See benchmarks/RESULTS.md.
     /// </summary>

@@ -22,7 +22,8 @@ namespace NativeGoMap
     //                                     paths' updates and inserts (EndWrite(StateInPlaceOne))
     //           bits 16-23  removals      bumped by a removal that only marked tophash bytes: the fast
     //                                     path's (EndWrite(StateRemovalOne))
-    //           bit 24+     sequence      bumped by every other write (EndWrite()), and by Dispose
+    //           bit 24+     sequence      bumped by every other write (EndWrite()), and by a Go-mode
+    //                                     Dispose (a Strict read sees the disposed flag: AnnounceRead)
     //           Each count's carry goes into the next (at worst a cheaper write looks like a dearer
     //           one). Every write changes the word, so a read can tell a write overlapped it; an
     //           enumerator's inline walk goes on across writes in place and removals (after one,
@@ -80,7 +81,7 @@ namespace NativeGoMap
         private const int StateRemovalShift = 16;          // where the removals' count begins in _state
         private const long StateRemovalOne = 1L << StateRemovalShift; // a removal's bump, one that only marked tophash bytes (bits 16-23)
         private const long StateRemovalBits = 0xFFL << 16; // the count of such removals in _state
-        private const long StateSeqOne = 1L << 24;         // every other write's bump (bits 24 and up), and Dispose's
+        private const long StateSeqOne = 1L << 24;         // every other write's bump (bits 24 and up), and a Go-mode Dispose's
         private const int FlagStrict = 1;
         private const int FlagPoisoned = 2;
         private const int FlagDisposed = 4;

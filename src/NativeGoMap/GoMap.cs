@@ -101,8 +101,8 @@
 // ReadFrom), SnapshotFormat.cs (the snapshot format and its throws), GoMap.Debugger.cs (what a
 // debugger shows), GoMap.TestAccess.cs (internal hooks for the tests and the stress program),
 // Compat/ (what the netstandard2.1 build lacks: 128-bit multiply, bit operations, native
-// memory, the process-wide fence, type helpers, the trimming attributes; README, "On
-// netstandard2.1").
+// memory, the process-wide fence, type helpers, the core types it must find by name (Half,
+// Int128), StackTraceHidden, the trimming attributes; README, "On netstandard2.1").
 using System;
 using System.Threading;
 using System.Collections.Generic;
@@ -796,6 +796,9 @@ namespace NativeGoMap
         /// native memory and is valid only until the next write to the map (a write may move
         /// entries during growth) or its disposal, as with
         /// <c>CollectionsMarshal.GetValueRefOrNullRef</c>. Writing through it updates the value.
+        /// Unlike a <c>Dictionary</c> ref, one kept past the next write is not harmless: that write
+        /// may free the memory or hand it to another map, and a write through the ref then
+        /// changes that map. Neither concurrency mode detects it.
         /// Unlike a ref into an array, it does not keep the map alive: keep the map reachable
         /// while the ref is in use (a field, a <c>using</c>, or <see cref="GC.KeepAlive"/> after
         /// its last use), or a map never disposed may be finalized under it.
@@ -853,8 +856,9 @@ namespace NativeGoMap
         /// (Go's <c>mapassign</c>). Amortized O(1); a write, with the indexer's set's costs (it may
         /// advance a growth or release a bounded piece of retired memory), and like any write it
         /// invalidates refs obtained before. The reference returned is valid only until the next
-        /// write to the map or its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>,
-        /// and does not keep the map alive (see <see cref="GetValueRefOrNullRef"/>).
+        /// write to the map or its disposal, as with <c>CollectionsMarshal.GetValueRefOrAddDefault</c>
+        /// (a write through it after that may change another map: see
+        /// <see cref="GetValueRefOrNullRef"/>), and does not keep the map alive.
         /// </summary>
         /// <param name="key">The key.</param>
         /// <param name="exists">True when the key was already present.</param>

@@ -49,8 +49,9 @@ namespace NativeGoMap
         /// bare metal the zeroing of 2 MiB, or longer when memory must be compacted). When true
         /// such arrays use 4 KiB pages that a background thread populates ahead of the writes, so
         /// a write pays at most a few small faults; measured on that VM (10M &lt;long,long&gt;
-        /// without a hint), the slowest insert fell from 12-50 ms to 2-12 ms while building took
-        /// up to 3 times as long and lookups in the table 10-25 % longer. Arrays sized by a
+        /// without a hint), the slowest insert, 10.5-25.5 ms by default, took 1.1-27.1 ms (2.9-4.9
+        /// in the three runs of the README's table; README, "Benchmarks") while building took up
+        /// to 3 times as long and lookups in the table 10-25 % longer. Arrays sized by a
         /// capacity hint, <c>EnsureCapacity</c> or <c>ReadFrom</c> are populated in huge pages up
         /// front either way. No effect where the map does not map its own memory.
         /// </summary>
