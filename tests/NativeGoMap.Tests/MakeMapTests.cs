@@ -57,6 +57,42 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
+        /// <summary>Keys with the same last decimal digit are equal.</summary>
+        private sealed class SameLastDigit : IEqualityComparer<int>
+        {
+            public bool Equals(int x, int y) => x % 10 == y % 10;
+
+            public int GetHashCode(int obj) => obj % 10;
+        }
+
+        [Fact]
+        public void MakeMap_ComparerConstructor_ComparesKeysWithIt_AndAllocatesNothing()
+        {
+            // Dictionary's new(comparer): keys equal under the comparer (same value mod 10) are one key.
+            long allocations = NativeHeap.AllocationCount;
+            using var map = new GoMap<int, int>(new SameLastDigit());
+            Assert.Equal(allocations, NativeHeap.AllocationCount);
+            Assert.IsType<SameLastDigit>(map.Comparer);
+            map[3] = 1;
+            map[13] = 2;
+            Assert.Equal(1L, map.LongCount);
+            Assert.Equal(2, map[23]);
+            map.Validate();
+        }
+
+        [Fact]
+        public void MakeMap_CapacityAndComparerConstructor_SizesAsTheHint_AndComparesKeysWithIt()
+        {
+            // Dictionary's new(capacity, comparer): B as for the hint alone, keys as the comparer says.
+            using var hinted = new GoMap<int, int>(1000L);
+            using var map = new GoMap<int, int>(1000L, new SameLastDigit());
+            Assert.Equal(hinted.GetStats().B, map.GetStats().B);
+            Assert.IsType<SameLastDigit>(map.Comparer);
+            map[3] = 1;
+            Assert.True(map.ContainsKey(13));
+            map.Validate();
+        }
+
         [Theory]
         [InlineData(-1L)]
         [InlineData(-9L)]
