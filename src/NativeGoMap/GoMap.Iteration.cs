@@ -34,6 +34,10 @@ namespace NativeGoMap
         /// writes retire is kept (see the remarks), a small table's growth is evacuated a few
         /// buckets per write as in Go rather than in one write, the indirect key and value blocks
         /// of removed entries are freed later, and <see cref="Clear"/> marks every bucket empty.
+        /// An enumerator registers when it is made and unregisters when it reaches the end or is
+        /// disposed (<c>foreach</c> does both): one left unfinished and undisposed keeps that
+        /// memory until the map is disposed, unlike a <c>Dictionary</c> enumerator, which needs
+        /// no disposal.
         /// </summary>
         /// <remarks>
         /// Go's semantics: the walk starts at a random bucket and slot offset, so two enumerations
