@@ -1269,7 +1269,12 @@ namespace NativeGoMap
             /// The count moves only up, by removals and by the carry of 256 writes in place (the
             /// sequence, which moves on a carry out of it, is the step's), so one removal at most
             /// ran; only a removal empties a slot without moving the sequence, so that one emptied
-            /// the current slot, and every slot of the rest is as live as the step found it.
+            /// the current slot, and every slot of the rest is as live as the step found it. Under
+            /// Go-mode misuse (another thread removing an entry ahead while this one removes the
+            /// current, their plain stores of the state word overlapping) one removal may go
+            /// uncounted, and the walk may then yield the other thread's removed entry: a stale
+            /// entry, as Go's own walk may yield under a race, never a wrong slot (a review's
+            /// reasoning, 2026-12-05; not reproduced).
             /// </summary>
             /// <remarks>
             /// Measured (2026-12-05, README's VM, a probe walking a 1,000-entry

@@ -245,30 +245,16 @@ namespace NativeGoMap
         /// Creates an empty map that compares keys with <paramref name="comparer"/>, as
         /// <c>Dictionary</c>'s constructor of one comparer: the same as
         /// <c>GoMap(null, comparer)</c> (see <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>
-        /// for what a comparer costs and must do). O(1).
+        /// for what a comparer costs and must do). O(1). <c>Dictionary</c>'s constructor of a
+        /// capacity and a comparer has no twin here: beside the options-and-comparer one, it made
+        /// <c>new(new() { Seed = 1 }, comparer)</c> ambiguous; a capacity with a comparer is
+        /// <c>new(new GoMapOptions { CapacityHint = n }, comparer)</c>.
         /// </summary>
         /// <param name="comparer">Key equality; null for the default.</param>
         /// <exception cref="NotSupportedException">As for <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>.</exception>
         /// <exception cref="PlatformNotSupportedException">The process is not 64-bit.</exception>
         public GoMap(IEqualityComparer<TKey>? comparer)
             : this(null, comparer)
-        {
-        }
-
-        /// <summary>
-        /// Creates a map sized for <paramref name="capacityHint"/> entries that compares keys with
-        /// <paramref name="comparer"/>, as <c>Dictionary</c>'s constructor of a capacity and a
-        /// comparer: <see cref="GoMap(long)"/>'s sizing and costs (the bucket array allocated and
-        /// committed now, O(hint) in page faults once) with
-        /// <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>'s comparer.
-        /// </summary>
-        /// <param name="capacityHint">Expected number of entries.</param>
-        /// <param name="comparer">Key equality; null for the default.</param>
-        /// <exception cref="NotSupportedException">As for <see cref="GoMap(GoMapOptions, IEqualityComparer{TKey})"/>.</exception>
-        /// <exception cref="PlatformNotSupportedException">The process is not 64-bit.</exception>
-        /// <exception cref="OutOfMemoryException">The bucket array could not be allocated.</exception>
-        public GoMap(long capacityHint, IEqualityComparer<TKey>? comparer)
-            : this(new GoMapOptions { CapacityHint = capacityHint }, comparer)
         {
         }
 

@@ -80,19 +80,6 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
-        [Fact]
-        public void MakeMap_CapacityAndComparerConstructor_SizesAsTheHint_AndComparesKeysWithIt()
-        {
-            // Dictionary's new(capacity, comparer): B as for the hint alone, keys as the comparer says.
-            using var hinted = new GoMap<int, int>(1000L);
-            using var map = new GoMap<int, int>(1000L, new SameLastDigit());
-            Assert.Equal(hinted.GetStats().B, map.GetStats().B);
-            Assert.IsType<SameLastDigit>(map.Comparer);
-            map[3] = 1;
-            Assert.True(map.ContainsKey(13));
-            map.Validate();
-        }
-
         [Theory]
         [InlineData(-1L)]
         [InlineData(-9L)]
