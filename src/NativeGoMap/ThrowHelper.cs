@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 
 namespace NativeGoMap
 {
@@ -74,6 +75,10 @@ namespace NativeGoMap
 
         [DoesNotReturn]
         internal static void ThrowOutOfMemory(string message) => throw new OutOfMemoryException(message);
+
+        [DoesNotReturn]
+        internal static void ThrowNativeAllocationFailed(ulong bytes) =>
+            throw new OutOfMemoryException("A native allocation of " + bytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes failed.");
 
         [DoesNotReturn]
         internal static void ThrowOutOfMemory_Injected() =>

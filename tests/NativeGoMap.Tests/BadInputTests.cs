@@ -16,6 +16,24 @@ namespace NativeGoMap.Tests
     public class BadInputTests
     {
         [Fact]
+        public void BadInput_EnsureCapacityBeyondTheAddressSpace_ThrowsOutOfMemoryNamingTheBytes_MapUnchanged()
+        {
+            // 7e12 entries want B = 40: 2^40 buckets and a 2^36 overflow tail of 144 bytes, 168 TB,
+            // more than a 64-bit process's 128 TiB of user addresses, so neither a mapping nor the
+            // C heap can hold it, on any overcommit setting. NativeMemory's own exception named
+            // no size.
+            using var map = new GoMap<long, long>();
+            map[1] = 2;
+            OutOfMemoryException e = Assert.Throws<OutOfMemoryException>(() => map.EnsureCapacity(7_000_000_000_000L));
+            ulong bytes = BucketLayout<long, long>.ArrayBytes(40)!.Value;
+            Assert.Equal(168_225_279_049_728UL, bytes);
+            Assert.Equal("A native allocation of 168,225,279,049,728 bytes failed.", e.Message);
+            Assert.Equal(2, map[1]);
+            Assert.Equal(1, map.LongCount);
+            map.Validate();
+        }
+
+        [Fact]
         public void BadInput_DisposedMap_EveryPublicMemberThrowsObjectDisposed()
         {
             long baseline = LiveBytes.Settled(); // not the raw count: a map an earlier test left undisposed would be finalized mid-test
