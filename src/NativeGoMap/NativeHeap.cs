@@ -393,19 +393,6 @@ namespace NativeGoMap
         internal const ulong SmallZeroedMax = 1024;
 
         /// <summary>
-        /// <paramref name="total"/> zeroed bytes of the C heap: up to <see cref="SmallZeroedMax"/>,
-        /// malloc and a clear here; larger, calloc (which maps fresh zero pages for big sizes
-        /// without touching them).
-        /// </summary>
-        /// <remarks>
-        /// glibc 2.36's calloc takes the arena's lock every time, where malloc first takes a
-        /// freed block of the size from the thread's cache (as the small blocks of a map that is
-        /// built, disposed and built again are: first arrays, small overflow chunks, ownership
-        /// list stores). Measured on the README's VM (probe, 1,000,000 pairs each, .NET 10):
-        /// calloc(200) and free 45.7-50.7 ns, malloc(200), a clear and free 8.3; at 1,200 bytes
-        /// (past the cache) calloc 52.0 against 59.8.
-        /// </remarks>
-        /// <summary>
         /// A block of <paramref name="total"/> bytes from the C heap, zeroed when
         /// <paramref name="zero"/>. When the heap refuses it, the
         /// <see cref="OutOfMemoryException"/> names the size asked for
@@ -434,6 +421,19 @@ namespace NativeGoMap
             return p;
         }
 
+        /// <summary>
+        /// <paramref name="total"/> zeroed bytes of the C heap: up to <see cref="SmallZeroedMax"/>,
+        /// malloc and a clear here; larger, calloc (which maps fresh zero pages for big sizes
+        /// without touching them).
+        /// </summary>
+        /// <remarks>
+        /// glibc 2.36's calloc takes the arena's lock every time, where malloc first takes a
+        /// freed block of the size from the thread's cache (as the small blocks of a map that is
+        /// built, disposed and built again are: first arrays, small overflow chunks, ownership
+        /// list stores). Measured on the README's VM (probe, 1,000,000 pairs each, .NET 10):
+        /// calloc(200) and free 45.7-50.7 ns, malloc(200), a clear and free 8.3; at 1,200 bytes
+        /// (past the cache) calloc 52.0 against 59.8.
+        /// </remarks>
         private static byte* HeapAllocZeroed(ulong total)
         {
             if (total > SmallZeroedMax)
