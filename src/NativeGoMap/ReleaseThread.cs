@@ -1,6 +1,9 @@
 using System;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+#if NET
+using System.Runtime.Loader;
+#endif
 using System.Threading;
 
 namespace NativeGoMap
@@ -140,7 +143,24 @@ namespace NativeGoMap
             {
                 if (!s_hooked)
                 {
-                    AppDomain.CurrentDomain.DomainUnload += DomainUnloading;
+#if NET
+                    // Loaded into a collectible AssemblyLoadContext (a plugin unloaded and loaded
+                    // again), this assembly ends with that context, whose Unloading is then its
+                    // domain's unload. A handler on the process-wide DomainUnload, which CoreCLR
+                    // never raises, held the context alive for good, as did this thread's Loop:
+                    // every reload left a thread, the assembly and the reuse cache's mappings
+                    // (found by review, 2026-12-05: resident memory up about 7 MiB per reload).
+                    AssemblyLoadContext? context = AssemblyLoadContext.GetLoadContext(typeof(ReleaseThread).Assembly);
+                    if (context is { IsCollectible: true })
+                    {
+                        context.Unloading += ContextUnloading;
+                    }
+                    else
+#endif
+                    {
+                        AppDomain.CurrentDomain.DomainUnload += DomainUnloading;
+                    }
+
                     Volatile.Write(ref s_hooked, true);
                 }
 
@@ -153,6 +173,11 @@ namespace NativeGoMap
             }
         }
 
+#if NET
+        /// <summary>The collectible context this assembly was loaded into is unloading: as <see cref="DomainUnloading"/>.</summary>
+        private static void ContextUnloading(AssemblyLoadContext context) => DomainUnloading(null, EventArgs.Empty);
+#endif
+
         /// <summary>
         /// The application domain is being unloaded (Mono and .NET Framework hosts: the Unity
         /// Editor reloads its domain at every script change and play mode; CoreCLR never raises
@@ -162,6 +187,8 @@ namespace NativeGoMap
         /// its queue and its delayed unmaps now (their grace period, kept for a Go-mode read
         /// racing a write, is cut short) and ends; every call posted after that is made inline
         /// (the frees of maps finalized with the domain), and the cache is emptied and closed.
+        /// On .NET, also when the collectible AssemblyLoadContext this assembly was loaded into
+        /// unloads (ContextUnloading).
         /// </summary>
         private static void DomainUnloading(object? sender, EventArgs e)
         {
