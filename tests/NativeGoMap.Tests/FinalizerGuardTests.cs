@@ -79,6 +79,74 @@ namespace NativeGoMap.Tests
             });
         }
 
+        /// <summary>Holds a map and disposes it from its finalizer: the map and its guard become unreachable with it.</summary>
+        private sealed class DisposingWrapper
+        {
+            internal GoMap<long, long>? Map;
+
+            ~DisposingWrapper() => Map?.Dispose();
+        }
+
+        /// <summary>Makes a map on the finalizer thread, fills it and drops it undisposed: its guard must free it.</summary>
+        private sealed class MapMakerOnTheFinalizerThread
+        {
+            ~MapMakerOnTheFinalizerThread()
+            {
+                var map = new GoMap<long, long>();
+                for (long k = 0; k < 5_000; k++)
+                {
+                    map[k] = k;
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void DropWrappers(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var w = new DisposingWrapper { Map = new GoMap<long, long>() };
+                for (long k = 0; k < 1_000; k++)
+                {
+                    w.Map[k] = k;
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void DropMakers(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                _ = new MapMakerOnTheFinalizerThread();
+            }
+        }
+
+        private static void RunFinalizers()
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+
+        [Fact]
+        public void MapsDisposedFromFinalizers_DoNotPoolTheirSpentGuards_SoMapsMadeThereAfterAreFreed()
+        {
+            // Found by review (2026-12-05): a wrapper's finalizer that disposes its map runs in the
+            // batch that finalizes the map's guard too; the guard went back to the finalizer
+            // thread's pool with its finalizer spent (or still due), and maps later made and
+            // dropped on that thread took those guards and were never freed (8 of 20, the pool's size).
+            long baseline = LiveBytes.Settled();
+            DropWrappers(20);
+            RunFinalizers();
+            Assert.Equal(baseline, LiveBytes.Settled());
+            DropMakers(20);
+            RunFinalizers();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
         [Fact]
         public void AConstructorThatRefusesTheKeyType_TakesNoGuard()
         {
