@@ -42,8 +42,9 @@ namespace NativeGoMap
     /// allocates it) and waits on a monitor when there is nothing to do. <c>NATIVEGOMAP_RELEASE_THREAD=0</c>
     /// makes every call inline on the caller's thread, as before (to measure the difference).
     /// <see cref="WaitIdle"/> lets tests and the stress program see the OS-level effect. When
-    /// the application domain is unloaded (Mono, .NET Framework), the thread finishes its work
-    /// and ends, and every later call is inline (<see cref="DomainUnloading"/>).
+    /// the application domain is unloaded (Mono, .NET Framework), or on .NET the collectible
+    /// AssemblyLoadContext the library was loaded into, the thread finishes its work and ends,
+    /// and every later call is inline (<see cref="DomainUnloading"/>).
     /// </para>
     /// </summary>
     internal static unsafe class ReleaseThread
