@@ -28,7 +28,8 @@ namespace NativeGoMap
     //   outgrown enumerator slot tables    _oldIterSlots                  Dispose (kept: see RegisterIterator)
     //   next growth's array, prepared      _preparedArray                 taken by the growth to its B, or by ReplaceEmpty to
     //     (GoMapOptions.PrepareGrowthAhead)                               that B, when neither commits; else freed at once (no
-    //                                                                     reader ever had it) by TakePrepared when an array
+    //                                                                     reader ever had it) by AllocBucketArray, once the
+    //                                                                     new array is allocated (TakePrepared), when an array
     //                                                                     of another B, or a committed one (a committed growth
     //                                                                     to the prepared B too), replaces the current one;
     //                                                                     by ReplaceEmpty to B = 0; by Dispose. Kept by a new
@@ -735,13 +736,18 @@ namespace NativeGoMap
 
         /// <summary>
         /// For <see cref="AllocBucketArray"/>: the prepared array when a growth under the writes
-        /// goes to its B (no allocation: the one counted when it was prepared), else null; frees it when the new array replaces the current one at
-        /// another size (its B would no longer be the next growth's), and keeps it for a same-size
-        /// growth, after which it still is.
+        /// goes to its B (no allocation: the one counted when it was prepared), else null. In
+        /// <paramref name="drop"/>, whether the caller must free it once its new array is
+        /// allocated: when that array replaces the current one at another size (the prepared B
+        /// would no longer be the next growth's); a same-size growth keeps it, after which it
+        /// still is. Freed after the allocation, not before, so that an allocation that fails
+        /// leaves the map as it was, prepared array included (found by review, 2026-12-05: a
+        /// failed EnsureCapacity had dropped it).
         /// </summary>
-        private byte* TakePrepared(int b, bool commit)
+        private byte* TakePrepared(int b, bool commit, out bool drop)
         {
             byte* p = _preparedArray;
+            drop = false;
             if (p == null)
             {
                 return null;
@@ -753,11 +759,7 @@ namespace NativeGoMap
                 return p;
             }
 
-            if (b != _b || commit)
-            {
-                DropPrepared();
-            }
-
+            drop = b != _b || commit;
             return null;
         }
 
@@ -792,10 +794,15 @@ namespace NativeGoMap
                 ThrowHelper.ThrowOutOfMemory($"A bucket array for B = {b} cannot be addressed.");
             }
 
-            byte* array = TakePrepared(b, commit); // allocated and faulted in already
+            byte* array = TakePrepared(b, commit, out bool dropPrepared); // allocated and faulted in already
             if (array == null)
             {
                 array = NewArrayBlock(bytes.Value, commit);
+                if (dropPrepared)
+                {
+                    DropPrepared();
+                }
+
                 if (!commit && populateAhead && _smallPagesForGrowth)
                 {
                     NativeHeap.PopulateInBackground(array); // ahead of the writes that fill it

@@ -176,6 +176,63 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public unsafe void Fault_AnEnsureCapacityThatFails_KeepsThePreparedArray()
+        {
+            // Found by review (2026-12-05): the new array's allocation came after the prepared
+            // array (of the next growth's B) was freed, so a failed EnsureCapacity left the map
+            // without it, and the next growth allocated and faulted it in again.
+            ReleaseThread.EnsureStarted(); // as the first map would: a prepared array needs the thread
+            if (!OsMemory.Supported || !ReleaseThread.Running)
+            {
+                return;
+            }
+
+            long baseline = LiveBytes.Settled();
+            using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
+            {
+                long k = 0;
+                while (map.PreparedArrayForTest == null)
+                {
+                    map[k] = k;
+                    k++;
+                }
+
+                byte* prepared = map.PreparedArrayForTest;
+                long bytes = map.GetStats().NativeBytes;
+                int failed = 0;
+                for (int n = 1; ; n++)
+                {
+                    // Each allocation EnsureCapacity makes fails in turn, until one call succeeds.
+                    NativeHeap.FailAfter(n);
+                    try
+                    {
+                        map.EnsureCapacity(k * 8);
+                        break;
+                    }
+                    catch (OutOfMemoryException)
+                    {
+                        failed++;
+                    }
+                    finally
+                    {
+                        NativeHeap.ClearFault();
+                    }
+
+                    map.Validate();
+                    Assert.True(map.PreparedArrayForTest == prepared, $"the EnsureCapacity whose allocation {n} failed dropped the prepared array");
+                    Assert.Equal(bytes, map.GetStats().NativeBytes);
+                    Assert.Equal(k, map.LongCount);
+                }
+
+                Assert.True(failed > 0);
+                Assert.True(map.PreparedArrayForTest == null, "a committed array of another B keeps no prepared one");
+                map.Validate();
+            }
+
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Fact]
         public void Fault_GrowthTriggeringInserts_LeaveTheMapAsItWas()
         {
             long baseline = LiveBytes.Settled();
