@@ -181,7 +181,6 @@ namespace NativeGoMap.Tests
             // Found by review (2026-12-05): the new array's allocation came after the prepared
             // array (of the next growth's B) was freed, so a failed EnsureCapacity left the map
             // without it, and the next growth allocated and faulted it in again.
-            ReleaseThread.EnsureStarted(); // as the first map would: a prepared array needs the thread
             if (!OsMemory.Supported || !ReleaseThread.Running)
             {
                 return;

@@ -17,5 +17,17 @@ namespace NativeGoMap.Tests
         [ModuleInitializer]
 #pragma warning restore CA2255
         internal static void GrowAtGoPace() => BulkEvacuation.DefaultMaxBytes = 0;
+
+        /// <summary>
+        /// The release thread started as the process's first map would start it, so that a test
+        /// that checks a background effect and returns early without the thread
+        /// (<c>!ReleaseThread.Running</c>) also runs when it is run alone, before any map exists
+        /// (found 2026-12-05: run alone, such a fault test passed without testing anything). With
+        /// NATIVEGOMAP_RELEASE_THREAD=0 this starts nothing.
+        /// </summary>
+#pragma warning disable CA2255 // a module initializer in a test assembly, on purpose
+        [ModuleInitializer]
+#pragma warning restore CA2255
+        internal static void StartTheReleaseThread() => ReleaseThread.EnsureStarted();
     }
 }
