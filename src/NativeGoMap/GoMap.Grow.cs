@@ -90,6 +90,7 @@ namespace NativeGoMap
             _oldB = _b;
             _buckets = newBuckets;
             _b = newB;
+            _prepareRefusedB = -1;
             _nevacuate = 0;
             _oldOverflow = _overflow;
             _overflow = default;

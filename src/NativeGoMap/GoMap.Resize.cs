@@ -332,6 +332,7 @@ namespace NativeGoMap
             StartGenerationCounters();
             _buckets = array;
             _b = b;
+            _prepareRefusedB = -1;
             _nextOverflow = nextOverflow;
             Publish();
         }

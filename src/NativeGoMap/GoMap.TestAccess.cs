@@ -184,6 +184,9 @@ namespace NativeGoMap
         /// <summary>Test hook: the prepared growth array's B itself, writable (Validate's tests).</summary>
         internal ref int PreparedBRefForTest => ref _preparedB;
 
+        /// <summary>Test hook: the B at which a preparation ran out of memory, or -1.</summary>
+        internal ref int PrepareRefusedBRefForTest => ref _prepareRefusedB;
+
         /// <summary>Test hook: the current generation's chunk list count itself, writable (Validate's tests).</summary>
         internal ref long OverflowListCountRefForTest => ref _overflow.Count;
 

@@ -80,6 +80,8 @@ namespace NativeGoMap
                 Check(ArrayFits(_preparedArray, _preparedB), "the prepared array's block is smaller than its B's array");
             }
 
+            Check(_prepareRefusedB == -1 || (_prepareRefusedB == _b && _preparedArray == null), "a refused preparation is recorded for another B than the current one, or beside a prepared array");
+
             var currentList = new HashSet<nint>();
             var oldList = new HashSet<nint>();
             OwnList(ref _overflow, currentList, "overflow chunk", Own);

@@ -193,6 +193,7 @@ namespace NativeGoMap
         private readonly bool _prepareGrowthAhead;  // GoMapOptions.PrepareGrowthAhead
         private byte* _preparedArray;               // the next growth's array, allocated ahead and populated by the release thread (PrepareGrowthAhead), or null
         private int _preparedB;                     // the B of _preparedArray
+        private int _prepareRefusedB = -1;          // the B at which the next growth's array could not be prepared (out of memory): none is tried again until B changes, or -1
         private int _structural;        // 1 while a write restructures native memory
         private string? _poisonMessage; // Go's message of the detected race, once poisoned
         private int _writer;            // managed thread id of the thread holding hashWriting (user-code keys only), 0 once its write ended

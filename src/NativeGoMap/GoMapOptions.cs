@@ -76,8 +76,10 @@ namespace NativeGoMap
         /// another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c> shrink, emptying to no array)
         /// and <c>Dispose</c> free it; a same-size growth keeps it for the growth after. Combines
         /// with <see cref="SmallPagesForGrowth"/> (the array in base pages, populated as such
-        /// arrays are). No effect where the map does not map its own memory or the release thread
-        /// is off.
+        /// arrays are). When that allocation runs out of memory, nothing is prepared and the
+        /// insert goes on (no insert tries again before the map's size changes; the growth then
+        /// allocates its array as without the option). No effect where the map does not map its
+        /// own memory or the release thread is off.
         /// </summary>
         public bool PrepareGrowthAhead { get; set; }
 

@@ -134,8 +134,11 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public unsafe void Fault_ThePreparingInsert_LeavesTheMapAsItWas_AndTheNextInsertPrepares()
+        public unsafe void Fault_APreparationThatRunsOutOfMemory_TheInsertGoesOn_AndTheNextGrowthsPointPreparesAgain()
         {
+            // The prepared array serves a growth to come: its allocation failing is no reason to
+            // refuse the insert (which needs no memory), nor to try again at every insert until
+            // the growth (each try a failing system call). Until 2026-12-05 the insert threw.
             if (!OsMemory.Supported || !ReleaseThread.Running)
             {
                 return;
@@ -151,24 +154,41 @@ namespace NativeGoMap.Tests
                     k++;
                 }
 
-                long bytes = map.GetStats().NativeBytes;
-                NativeHeap.FailAfter(1);
+                int b = map.GetStats().B;
+                long fired = NativeHeap.FaultsFired;
+                NativeHeap.FailAfter(1); // the preparation's allocation, the insert's first
                 try
                 {
-                    Assert.Throws<OutOfMemoryException>(() => map[k] = k);
+                    map[k] = k;
                 }
                 finally
                 {
                     NativeHeap.ClearFault();
                 }
 
+                Assert.Equal(fired + 1, NativeHeap.FaultsFired);
                 map.Validate();
-                Assert.Equal(k, map.Count);
-                Assert.False(map.ContainsKey(k));
-                Assert.True(map.PreparedArrayForTest == null, "an array was prepared by the failed insert");
-                Assert.Equal(bytes, map.GetStats().NativeBytes);
-                map[k] = k;
-                Assert.True(map.PreparedArrayForTest != null, "the next insert prepared no array");
+                Assert.Equal(k + 1, map.LongCount);
+                Assert.Equal(k, map[k]);
+                Assert.True(map.PreparedArrayForTest == null, "an array was prepared by the insert whose preparation failed");
+                Assert.Equal(b, map.PrepareRefusedBRefForTest);
+
+                // No insert tries again while B stays; the growth allocates its own array.
+                while (map.GetStats().B == b)
+                {
+                    k++;
+                    map[k] = k;
+                    Assert.True(map.PreparedArrayForTest == null, $"insert {k} prepared an array at the refused B");
+                }
+
+                Assert.Equal(-1, map.PrepareRefusedBRefForTest);
+                while (map.PreparedArrayForTest == null && map.LongCount < 4 * k)
+                {
+                    k++;
+                    map[k] = k;
+                }
+
+                Assert.True(map.PreparedArrayForTest != null, "no array was prepared after the growth");
                 map.Validate();
             }
 

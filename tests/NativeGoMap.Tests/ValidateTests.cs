@@ -280,6 +280,15 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ARefusedPreparationRecordedForAnotherB_FailsValidation()
+        {
+            using GoMap<long, long> map = Filled(5);
+            map.Validate();
+            ref int refused = ref map.PrepareRefusedBRefForTest;
+            AssertBreaks(map, ref refused, map.GetStats().B + 1, "a refused preparation is recorded for another B than the current one, or beside a prepared array");
+        }
+
+        [Fact]
         public void AWritersThreadRecordedOutsideAWrite_FailsValidation()
         {
             using GoMap<long, long> map = Filled(5);
