@@ -133,6 +133,23 @@ namespace NativeGoMap.Tests
             public void Dispose() => Map.Dispose();
         }
 
+        /// <summary>
+        /// Fills a <see cref="GoMapOptions.PrepareGrowthAhead"/> map with keys 0, 1, … until its
+        /// next insert prepares the next growth's array (at B 13 or more, where that array is 2 MiB
+        /// or more); returns that insert's key. For the two fault tests of the prepared array.
+        /// </summary>
+        private static long FillToThePreparingInsert(GoMap<long, long> map)
+        {
+            long k = 0;
+            while (map.GetStats().B < 13 || map.Count < map.PreparePointForTest)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            return k;
+        }
+
         [Fact]
         public unsafe void Fault_APreparationThatRunsOutOfMemory_TheInsertGoesOn_AndTheNextGrowthsPointPreparesAgain()
         {
@@ -147,12 +164,7 @@ namespace NativeGoMap.Tests
             long baseline = LiveBytes.Settled();
             using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
             {
-                long k = 0;
-                while (map.GetStats().B < 13 || map.Count < map.PreparePointForTest)
-                {
-                    map[k] = k;
-                    k++;
-                }
+                long k = FillToThePreparingInsert(map);
 
                 int b = map.GetStats().B;
                 long fired = NativeHeap.FaultsFired;
@@ -209,12 +221,10 @@ namespace NativeGoMap.Tests
             long baseline = LiveBytes.Settled();
             using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
             {
-                long k = 0;
-                while (map.PreparedArrayForTest == null)
-                {
-                    map[k] = k;
-                    k++;
-                }
+                long k = FillToThePreparingInsert(map);
+                map[k] = k;
+                k++;
+                Assert.True(map.PreparedArrayForTest != null, "the insert at the prepare point prepared no array");
 
                 byte* prepared = map.PreparedArrayForTest;
                 long bytes = map.GetStats().NativeBytes;
