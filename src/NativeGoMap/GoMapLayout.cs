@@ -475,6 +475,39 @@ namespace NativeGoMap
         }
 
         /// <summary>
+        /// Asks for the lines of slot <paramref name="i"/>'s key and value (the lines of their
+        /// first and last bytes; for indirect slots, of the pointers): for a batched lookup that
+        /// read the bucket's tophash word already and knows its candidate, so that a hit loads
+        /// the lines it reads and not the whole bucket (<see cref="GoMap{TKey, TValue}"/>'s
+        /// FindMany).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void PrefetchSlot(byte* b, int i)
+        {
+            byte* k = KeySlot(b, i);
+            Prefetch.Read(k);
+            if (MayCrossLine(KeySlotSize))
+            {
+                Prefetch.Read(k + KeySlotSize - 1);
+            }
+
+            byte* v = ValueSlot(b, i);
+            Prefetch.Read(v);
+            if (MayCrossLine(ValueSlotSize))
+            {
+                Prefetch.Read(v + ValueSlotSize - 1);
+            }
+        }
+
+        /// <summary>
+        /// Whether a key or value slot of <paramref name="size"/> bytes may span two cache lines:
+        /// not one of a power of two up to 8 bytes, whose slots start at multiples of their size
+        /// (buckets are 16-byte aligned, the keys start at byte 8 and the values after 8 keys).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool MayCrossLine(int size) => size > 8 || (size & (size - 1)) != 0;
+
+        /// <summary>
         /// The two blocks this layout allocates (the walk's offset rows, the null slot target),
         /// apart from the layout numbers above: an initializer that allocates cannot run at
         /// compile time, and with them in BucketLayout's own, the native AOT compiler computed

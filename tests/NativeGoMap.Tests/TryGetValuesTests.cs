@@ -170,6 +170,73 @@ namespace NativeGoMap.Tests
             AssertMatchesTryGetValue(map, keys, -99L);
         }
 
+        /// <summary>A 128-byte value (buckets of 1,104 bytes) whose bytes come from <paramref name="k"/>.</summary>
+        private static Bytes128 ValueOf(long k)
+        {
+            Bytes128 v = default;
+            Span<byte> bytes = v;
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = (byte)((k >> (i % 8 * 8)) + i);
+            }
+
+            return v;
+        }
+
+        /// <summary>
+        /// A <c>&lt;long,Bytes128&gt;</c> map of 2^14 buckets (18 MiB), filled with keys 0..n-1:
+        /// TryGetValues takes the pipeline that reads each tophash word first and prefetches only
+        /// the candidate slot's lines (where the CPU prefetches).
+        /// </summary>
+        private static GoMap<long, Bytes128> MapPastTheTargetedBound(int seed, long n)
+        {
+            var map = new GoMap<long, Bytes128>(new GoMapOptions { Seed = (ulong)seed, CapacityHint = 100_000 });
+            for (long k = 0; k < n; k++)
+            {
+                map[k] = ValueOf(k);
+            }
+
+            Assert.False(map.GetStats().IsGrowing);
+            Assert.Equal(14, map.GetStats().B);
+            Assert.True(map.BatchLookupPrefetches);
+            Assert.Equal(GoMap<long, Bytes128>.BatchLookupCanTargetSlots, map.BatchLookupTargetsSlots);
+            return map;
+        }
+
+        [Fact]
+        public void TryGetValues_WhereItPrefetchesCandidateSlots_MatchesTryGetValue()
+        {
+            using var map = MapPastTheTargetedBound(6, 20_000);
+            AssertMatchesTryGetValue(map, MixedKeys(20_000, 6), ValueOf(-99), AllBytesComparer<Bytes128>.Instance);
+        }
+
+        [Fact]
+        public void TryGetValues_WhereItPrefetchesCandidateSlots_OnAFullTableWithOverflowBuckets_MatchesTryGetValue()
+        {
+            // Filled to just under the load that grows it: hits and misses past a chain's first
+            // bucket, whose lines the candidate prefetch does not ask for.
+            long entries = (long)(6.45 * (1 << 14));
+            using var map = MapPastTheTargetedBound(7, entries);
+            Assert.True(map.GetStats().OverflowBuckets > map.GetStats().BucketCount / 20, $"{map.GetStats().OverflowBuckets} overflow buckets");
+            AssertMatchesTryGetValue(map, MixedKeys((int)entries, 7), ValueOf(-99), AllBytesComparer<Bytes128>.Instance);
+        }
+
+        [Theory]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
+        public void TryGetValues_WhereItPrefetchesCandidateSlots_AnyNumberOfKeys_AroundThePrefetchBlocks(int n)
+        {
+            // Three blocks in flight there (tophash lines two ahead, candidate slots one ahead):
+            // counts around one, two and three blocks and their ends.
+            using var map = MapPastTheTargetedBound(8, 100);
+            var keys = new long[n];
+            for (int i = 0; i < n; i++)
+            {
+                keys[i] = (i * 37) % 150; // a third absent
+            }
+
+            AssertMatchesTryGetValue(map, keys, ValueOf(-99), AllBytesComparer<Bytes128>.Instance);
+        }
+
         [Fact]
         public void TryGetValues_DuringAGrowth_MatchesTryGetValue()
         {
