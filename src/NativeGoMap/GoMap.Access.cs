@@ -461,10 +461,10 @@ namespace NativeGoMap
         /// (208 bytes), a <c>&lt;long,long&gt;</c> one three, where a hit reads two or three
         /// and a miss one. Measured (2026-12-05, README's VM, a probe timing 1,024-key calls
         /// over random keys, both pipelines alternated in one process, best of 9 rounds, three
-        /// runs): at 1,000,000 entries (arrays of 20, 38 and 54 MiB) hits
+        /// runs): at 1,000,000 entries (arrays of 29, 38 and 54 MiB) hits
         /// <c>&lt;int,long&gt;</c> 10.5-12.3 → 9.4-10.6 ns per key, <c>&lt;long,long&gt;</c>
         /// 16.6-18.6 → 12.8-15.1, <c>&lt;Guid,long&gt;</c> 28.4-31.0 → 21.5-24.8, misses
-        /// <c>&lt;long&gt;</c> 19.4 → 14.0 and <c>&lt;Guid&gt;</c> 27.8 → 14.6; at 2,000,000 to
+        /// <c>&lt;long&gt;</c> 19.4 → 14.0 and <c>&lt;Guid&gt;</c> 27.8 → 14.6 (one run); at 2,000,000 to
         /// 10,000,000 entries hits from 5 % slower to 10 % faster (one run each), misses 7-17 %
         /// faster (10,000,000). At 300,000 entries
         /// (arrays of 5-14 MiB, in this CPU's 32 MiB L3) it was slower, 6.2-9.7 → 7.6-10.6 ns
