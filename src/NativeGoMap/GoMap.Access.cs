@@ -476,8 +476,8 @@ namespace NativeGoMap
         /// the tophash lines two blocks ahead, each stage hashing the keys again. Sets of
         /// <c>&lt;Guid,long&gt;</c> 5-15 % faster, of <c>&lt;long,long&gt;</c> within the noise
         /// and of <c>&lt;int,long&gt;</c> 10-25 % slower (a two-line bucket: nothing saved, two
-        /// hashes more); removes 10-60 % slower, as a remove that empties the last live slot of
-        /// its bucket reads the overflow pointer in the bucket's last line.
+        /// hashes more); removes 10-60 % slower (likely, not verified: a remove of its bucket's
+        /// last live slot reads the overflow pointer, in the bucket's last line, unasked for).
         /// </remarks>
         private const long TargetedPrefetchMinBytes = 16L << 20;
 
