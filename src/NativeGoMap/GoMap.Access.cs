@@ -469,7 +469,9 @@ namespace NativeGoMap
         /// faster (10,000,000). At 300,000 entries
         /// (arrays of 5-14 MiB, in this CPU's 32 MiB L3) it was slower, 6.2-9.7 → 7.6-10.6 ns
         /// per hit: a line from L3 costs less than the extra stage (a tophash word read and
-        /// matched per key before the probe), hence this bound.
+        /// matched per key before the probe), hence this bound: half this CPU's L3. A CPU with a
+        /// bigger or smaller last-level cache likely has its crossover elsewhere (not measured:
+        /// no other machine here).
         /// Tried and not kept (same day, same probe for the batched writes, 1,000,000 entries,
         /// two runs): SetValues and RemoveKeys asking, a block ahead, for the lines of each key's
         /// candidate slot (or, for a set of an absent key, its bucket's first empty slot) after
