@@ -59,9 +59,12 @@ namespace NativeGoMap.Benchmarks
         long SetEachWhileEnumerating();
 
         /// <summary>
-        /// A <c>foreach</c> that removes each entry whose key's default hash code is a multiple of
-        /// 4 (about a quarter), keeping its key and value in the buffers, then adds them back (so
-        /// the map holds the same entries again). Returns the number removed.
+        /// A <c>foreach</c> that removes every fourth entry it is given (the first, the fifth, …: a
+        /// quarter, whatever the key type), keeping its key and value in the buffers, then adds
+        /// them back (so the map holds the same entries again). Returns the number removed. Until
+        /// 2026-12-05 it chose the entries whose key's default hash code is a multiple of 4,
+        /// which threw for the name rows' key (an inline array has no default hash code), so
+        /// the main command stopped at their warm-up.
         /// </summary>
         int RemoveQuarterWhileEnumerating(TKey[] keys, TValue[] values);
 
@@ -155,9 +158,10 @@ namespace NativeGoMap.Benchmarks
         public int RemoveQuarterWhileEnumerating(TKey[] keys, TValue[] values)
         {
             int n = 0;
+            int walked = 0;
             foreach (KeyValuePair<TKey, TValue> kv in _map)
             {
-                if ((EqualityComparer<TKey>.Default.GetHashCode(kv.Key) & 3) == 0)
+                if ((walked++ & 3) == 0)
                 {
                     _map.Remove(kv.Key);
                     keys[n] = kv.Key;
@@ -273,9 +277,10 @@ namespace NativeGoMap.Benchmarks
         public int RemoveQuarterWhileEnumerating(TKey[] keys, TValue[] values)
         {
             int n = 0;
+            int walked = 0;
             foreach (KeyValuePair<TKey, TValue> kv in _map)
             {
-                if ((EqualityComparer<TKey>.Default.GetHashCode(kv.Key) & 3) == 0)
+                if ((walked++ & 3) == 0)
                 {
                     _map.Remove(kv.Key);
                     keys[n] = kv.Key;

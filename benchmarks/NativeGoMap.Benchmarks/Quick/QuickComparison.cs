@@ -317,8 +317,8 @@ namespace NativeGoMap.Benchmarks.Quick
             yield return "                   GoMap's read path. update minus update_via_ref bounds the write path's extra cost.";
             yield return "  iterate_set    = a foreach that sets each entry it is given (m[k] = v, its own value), per entry: the";
             yield return "                   walk goes on across a write in place (Dictionary allows the set since .NET Core 3.0).";
-            yield return "  iterate_remove = a foreach that removes the entries whose key's hash code is a multiple of 4 (about a";
-            yield return "                   quarter), then adds them back after it, per entry walked.";
+            yield return "  iterate_remove = a foreach that removes every fourth entry it is given (a quarter), then adds them";
+            yield return "                   back after it, per entry walked.";
             yield return "  *_strict       = the same op on a GoMap with ConcurrencyChecks.Strict (long only; the plain rows use the";
             yield return "                   default, Go); Dictionary measured again next to it. Strict's cost = *_strict minus the plain row.";
             if (o.Types.Contains("entity"))
