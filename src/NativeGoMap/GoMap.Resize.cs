@@ -62,6 +62,9 @@ namespace NativeGoMap
                 ThrowHelper.ThrowCapacityNegative(nameof(capacity), capacity);
             }
 
+            // Before TargetB, which throws OutOfMemoryException for a capacity no array can hold:
+            // a disposed map says so whatever the capacity (found by review, 2026-12-05).
+            CheckUsable();
             int target = TargetB(capacity);
             BeginWrite();
             try

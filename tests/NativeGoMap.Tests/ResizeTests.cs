@@ -103,6 +103,14 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void EnsureCapacity_OnADisposedMap_ThrowsObjectDisposed_EvenForACapacityNoArrayCanHold()
+        {
+            var map = new GoMap<long, long>();
+            map.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => map.EnsureCapacity(long.MaxValue));
+        }
+
+        [Fact]
         public void EnsureCapacity_SmallerThanTheMap_ChangesNothing()
         {
             using var map = new GoMap<long, long>(10_000);
