@@ -505,7 +505,6 @@ namespace NativeGoMap
             }
         }
 
-
         /// <summary>
         /// For <see cref="PrefetchBlock"/> where <see cref="Prefetch.IsSupported"/> is false: loads the
         /// first byte of each of the <paramref name="n"/> buckets its loop just found, in a loop of

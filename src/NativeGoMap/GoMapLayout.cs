@@ -502,7 +502,8 @@ namespace NativeGoMap
         /// <summary>
         /// Whether a key or value slot of <paramref name="size"/> bytes may span two cache lines:
         /// not one of a power of two up to 8 bytes, whose slots start at multiples of their size
-        /// (buckets are 16-byte aligned, the keys start at byte 8 and the values after 8 keys).
+        /// (bucket sizes are multiples of 8 and arrays and chunks 64-byte aligned, so buckets
+        /// start at multiples of 8; the keys start at byte 8 and the values after 8 key slots).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static bool MayCrossLine(int size) => size > 8 || (size & (size - 1)) != 0;
