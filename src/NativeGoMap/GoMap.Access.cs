@@ -198,8 +198,11 @@ namespace NativeGoMap
         /// instead of queueing. The next block is hashed and prefetched before the current one
         /// is probed: a 1M-entry lookup_batch went from 18-25 to 12-13 ns per key for
         /// <c>&lt;long,long&gt;</c> and from 13-20 to 9-10 for <c>&lt;int,int&gt;</c> (quick
-        /// comparison, three alternating runs; <c>&lt;Guid,long&gt;</c> 24-33 → 23-26). A bucket
-        /// array that fits in a core's L2 cache is probed key by key instead
+        /// comparison, three alternating runs; <c>&lt;Guid,long&gt;</c> 24-33 → 23-26). In an
+        /// array of <see cref="TargetedPrefetchMinBytes"/> or more, a block is hashed two blocks
+        /// ahead with only its tophash lines asked for, and one block ahead its tophash words are
+        /// read and each key's candidate slot's lines asked for (<see cref="PrefetchCandidates"/>).
+        /// A bucket array that fits in a core's L2 cache is probed key by key instead
         /// (<see cref="FindManyInCache"/>): at 1,000 entries the pipeline was 0.64-0.76 of
         /// Dictionary's one lookup per key, key by key 0.88-1.03 (0.97-1.08 since the hit's
         /// outputs are stored from inside the loop). Without an array or while growing, searches
@@ -422,7 +425,7 @@ namespace NativeGoMap
         /// <summary>Whether a bucket array of 2^<paramref name="b"/> buckets is at most <see cref="BatchInCacheBytes"/>: <see cref="FindMany"/> then probes key by key.</summary>
         private static bool BatchFitsInCache(int b) => (ulong)BucketLayout<TKey, TValue>.BucketSize <= (BatchInCacheBytes >> b);
 
-        /// <summary>For <see cref="FindMany"/>: hashes keys <paramref name="start"/> to <paramref name="start"/> + <paramref name="n"/> − 1, keeps their buckets and tophash bytes, and prefetches the buckets (where the CPU can: else see <see cref="TouchBlock"/>).</summary>
+        /// <summary>For <see cref="FindMany"/>: hashes keys <paramref name="start"/> to <paramref name="start"/> + <paramref name="n"/> − 1, keeps their buckets and tophash bytes, and prefetches the buckets (where the CPU can: else see <see cref="TouchBlock"/>): every line of each with <paramref name="wholeBuckets"/>, else only its tophash line (<see cref="PrefetchCandidates"/> asks for the rest).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void PrefetchBlock(ref TKey key0, int start, int n, byte* array, ulong mask, ulong k1, ulong k2, byte* tops, byte** buckets, bool wholeBuckets)
         {
@@ -461,13 +464,14 @@ namespace NativeGoMap
         /// (208 bytes), a <c>&lt;long,long&gt;</c> one three, where a hit reads two or three
         /// and a miss one. Measured (2026-12-05, README's VM, a probe timing 1,024-key calls
         /// over random keys, both pipelines alternated in one process, best of 9 rounds, three
-        /// runs): at 1,000,000 entries (arrays of 29, 38 and 54 MiB) hits
+        /// runs): at 1,000,000 entries (arrays of 28, 36 and 52 MiB) hits
         /// <c>&lt;int,long&gt;</c> 10.5-12.3 → 9.4-10.6 ns per key, <c>&lt;long,long&gt;</c>
         /// 16.6-18.6 → 12.8-15.1, <c>&lt;Guid,long&gt;</c> 28.4-31.0 → 21.5-24.8, misses
         /// <c>&lt;long&gt;</c> 19.4 → 14.0 and <c>&lt;Guid&gt;</c> 27.8 → 14.6 (one run); at 2,000,000 to
-        /// 10,000,000 entries hits from 5 % slower to 10 % faster (one run each), misses 7-17 %
+        /// 10,000,000 entries hits from 5 % slower to 10 % faster (one run each; two at 10,000,000 for
+        /// <c>&lt;int&gt;</c> and <c>&lt;long&gt;</c>), misses 7-17 %
         /// faster (10,000,000). At 300,000 entries
-        /// (arrays of 5-14 MiB, in this CPU's 32 MiB L3) it was slower, 6.2-9.7 → 7.6-10.6 ns
+        /// (arrays of 7-13 MiB, in this CPU's 32 MiB L3) it was slower, 6.2-9.7 → 7.6-10.6 ns
         /// per hit: a line from L3 costs less than the extra stage (a tophash word read and
         /// matched per key before the probe), hence this bound: half this CPU's L3. A CPU with a
         /// bigger or smaller last-level cache likely has its crossover elsewhere (not measured:

@@ -949,7 +949,9 @@ namespace NativeGoMap
         /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
         /// buckets before probing any (and the next block's before probing this one), so the
         /// memory latencies of a big table overlap: the way to do many lookups in a table larger
-        /// than the CPU caches. A bucket array of at most 1 MiB, which the caches hold, is probed
+        /// than the CPU caches. In a bucket array of 16 MiB or more (on x64) it asks for each
+        /// key's tophash line first and then only for its candidate slot's key and value lines,
+        /// fewer lines than its whole bucket. A bucket array of at most 1 MiB, which the caches hold, is probed
         /// key by key instead, and so are calls whose <paramref name="values"/> or
         /// <paramref name="found"/> share memory with <paramref name="keys"/> (one array for keys
         /// and values): the results are then those of the loop of <see cref="TryGetValue"/>

@@ -184,7 +184,7 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>
-        /// A <c>&lt;long,Bytes128&gt;</c> map of 2^14 buckets (18 MiB), filled with keys 0..n-1:
+        /// A <c>&lt;long,Bytes128&gt;</c> map of 2^14 buckets (17.25 MiB), filled with keys 0..n-1:
         /// TryGetValues takes the pipeline that reads each tophash word first and prefetches only
         /// the candidate slot's lines (where the CPU prefetches).
         /// </summary>
