@@ -333,7 +333,8 @@ namespace NativeGoMap.Benchmarks.Quick
             {
                 yield return "  name rows      = GoMap<Name32,int> (an [InlineArray(32)] byte key, UTF-8, zero padded) vs Dictionary<string,int>";
                 yield return "                   on the same English words (Data/words.txt, Debian wamerican): every other word inserted in";
-                yield return "                   file order (insert_nohint), looked up in a random order; lookup_miss = the words in between.";
+                yield return "                   file order (insert_nohint), looked up in a random order (copies of the inserted strings, as";
+                yield return "                   parsed input would be, so string.Equals reads them); lookup_miss = the words in between.";
             }
 
             if (o.Types.Contains("small"))

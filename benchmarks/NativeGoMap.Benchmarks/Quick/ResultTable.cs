@@ -154,6 +154,14 @@ namespace NativeGoMap.Benchmarks.Quick
         public void Add(string impl, string type, long size, string op, double value)
         {
             Row row = Find(type, size, op) ?? AddRow(type, size, op);
+            if ((impl == "GoMap" ? row.GoMap : impl == "Dictionary" ? row.Dictionary : null) is double earlier)
+            {
+                // Two measurements under one name: a special row and a standard one of the same
+                // size (--sizes with 10,000,000 meets the specials' 10M lookup rows). Said, not
+                // silently replaced (found by review, 2026-12-05).
+                Note($"{type} {size.ToString("N0", CultureInfo.InvariantCulture)} {op}: {impl} measured twice under this name ({Fmt(earlier)}, then {Fmt(value)}); the table keeps the later");
+            }
+
             if (impl == "GoMap")
             {
                 row.GoMap = value;
