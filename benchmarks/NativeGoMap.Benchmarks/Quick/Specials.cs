@@ -230,9 +230,15 @@ namespace NativeGoMap.Benchmarks.Quick
                 foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 {
                     string[] f = line.Split('\t');
-                    if (f.Length == 5 && double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                    if (f.Length == 5 && long.TryParse(f[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out long size) && double.TryParse(f[4], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
                     {
-                        table.Add(f[0], f[1], long.Parse(f[2], CultureInfo.InvariantCulture), f[3], v);
+                        table.Add(f[0], f[1], size, f[3], v);
+                    }
+                    else
+                    {
+                        // A child writes result lines alone to its output: anything else is said,
+                        // not dropped (found by review, 2026-12-06).
+                        table.Note($"child {string.Join(" ", childArgs)}: unreadable output line: {line.Trim()}");
                     }
                 }
             }
