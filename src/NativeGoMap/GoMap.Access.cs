@@ -263,20 +263,11 @@ namespace NativeGoMap
             int blocks = (int)(((long)keys.Length + Block - 1) / Block);
             byte* tops = stackalloc byte[3 * Block];
             byte** buckets = stackalloc byte*[3 * Block];
-            for (int ahead = 0; ahead < lead && ahead < blocks; ahead++)
-            {
-                PrefetchBlock(ref key0, ahead * Block, Math.Min(Block, keys.Length - (ahead * Block)), array, mask, k1, k2, tops + (ahead * Block), buckets + (ahead * Block), wholeBuckets: !targeted);
-            }
 
-            if (targeted)
+            // From blk = -lead, so that the first blocks' stages run in the same order as every
+            // later block's, before block 0 is probed.
+            for (int blk = -lead; blk < blocks; blk++)
             {
-                PrefetchCandidates(tops, buckets, Math.Min(Block, keys.Length));
-            }
-
-            for (int blk = 0; blk < blocks; blk++)
-            {
-                int start = blk * Block;
-                int n = Math.Min(Block, keys.Length - start);
                 if (blk + lead < blocks)
                 {
                     int ring = ((blk + lead) % 3) * Block;
@@ -284,12 +275,19 @@ namespace NativeGoMap
                     PrefetchBlock(ref key0, aheadStart, Math.Min(Block, keys.Length - aheadStart), array, mask, k1, k2, tops + ring, buckets + ring, wholeBuckets: !targeted);
                 }
 
-                if (targeted && blk + 1 < blocks)
+                if (targeted && blk >= -1 && blk + 1 < blocks)
                 {
                     int ring = ((blk + 1) % 3) * Block;
-                    PrefetchCandidates(tops + ring, buckets + ring, Math.Min(Block, keys.Length - start - Block));
+                    PrefetchCandidates(tops + ring, buckets + ring, Math.Min(Block, keys.Length - ((blk + 1) * Block)));
                 }
 
+                if (blk < 0)
+                {
+                    continue;
+                }
+
+                int start = blk * Block;
+                int n = Math.Min(Block, keys.Length - start);
                 byte* blockTops = tops + ((blk % 3) * Block);
                 byte** blockBuckets = buckets + ((blk % 3) * Block);
                 for (int j = 0; j < n; j++)

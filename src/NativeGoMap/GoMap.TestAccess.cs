@@ -16,9 +16,6 @@ namespace NativeGoMap
         /// <summary>Test hook: whether that pipeline now prefetches each key's tophash line and then its candidate slot's lines (false: whole buckets, or not the pipeline).</summary>
         internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(_b);
 
-        /// <summary>Test hook: whether this build's batched lookup ever targets slots (only where the CPU prefetches: not the netstandard2.1 build, not Arm64).</summary>
-        internal static bool BatchLookupCanTargetSlots => Prefetch.IsSupported;
-
         /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now prefetch the next block's buckets (false: runs of writes without prefetching, or no array).</summary>
         internal bool BatchSetPrefetches => WritesPrefetch();
 

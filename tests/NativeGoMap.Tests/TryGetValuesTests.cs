@@ -199,7 +199,7 @@ namespace NativeGoMap.Tests
             Assert.False(map.GetStats().IsGrowing);
             Assert.Equal(14, map.GetStats().B);
             Assert.True(map.BatchLookupPrefetches);
-            Assert.Equal(GoMap<long, Bytes128>.BatchLookupCanTargetSlots, map.BatchLookupTargetsSlots);
+            Assert.Equal(Prefetch.IsSupported, map.BatchLookupTargetsSlots); // only where the CPU prefetches: not the netstandard2.1 build, not Arm64
             return map;
         }
 
