@@ -22,7 +22,16 @@ namespace NativeGoMap
     /// that touch; 0.1 ms for a block freed less than half a second before), a
     /// base-page fault at 16 to 27 µs, MADV_POPULATE_WRITE at about 1.2 µs a base page: huge
     /// pages put a multi-millisecond fault into single writes there, base pages cost builds up
-    /// to 3 times as long and lookups 10-25 % more.</item>
+    /// to 3 times as long and lookups 10-25 % more.
+    /// Measured and not built (2026-12-06, a C probe on the README's VM, kernel 6.18): base
+    /// pages populated ahead, then folded into huge pages in the background by
+    /// <c>MADV_COLLAPSE</c> (25) a 2 MiB piece at a time, to keep a growth's writes free of
+    /// faults and still give lookups huge pages. The collapse worked (256 MiB all in huge pages
+    /// after it), but each piece took 4.7 ms on average and up to 8.5 ms: its copy lands in a
+    /// fresh 2 MiB block the host backs on that touch, as a write's own fault would. A thread
+    /// storing at random into the mapping meanwhile stalled for 5.0-8.3 ms in each of three runs
+    /// (its store met a piece being collapsed), against 0.07-0.5 ms with nothing running
+    /// beside it: the stall moves, it does not go.</item>
     /// </list>
     /// Elsewhere <see cref="Supported"/> is false and <see cref="NativeHeap"/> uses the C heap.
     /// </summary>
