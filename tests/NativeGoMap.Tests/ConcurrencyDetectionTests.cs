@@ -215,10 +215,15 @@ namespace NativeGoMap.Tests
         [Fact]
         public void PoisonedMap_IsStillStructurallyValid()
         {
-            // Detection happens before the offending write touches anything.
+            // Detection happens before the offending write touches anything: the write is
+            // refused, the map poisoned, and its buckets hold what they held (the 500 entries,
+            // not the refused key), as Validate's walk of every chain counts them.
             using GoMap<int, int> map = Filled();
-            AgainstSimulatedWriter(map, () => map[99999] = 1);
+            Exception? e = AgainstSimulatedWriter(map, () => map[99999] = 1);
+            Assert.Equal(Writes, Assert.IsType<ConcurrentMapAccessException>(e).Message);
+            Assert.True(map.IsPoisoned);
             map.Validate();
+            Assert.Equal(500L, map.CountForTest);
         }
 
         [Theory]

@@ -13,17 +13,12 @@ namespace NativeGoMap.Tests
     [Collection(NativeMemoryCollection.Name)]
     public unsafe class DomainUnloadTests
     {
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void WhileTheReleaseThreadStops_APostQueuesBehindTheJobsBeforeIt_NotInlineAheadOfThem()
         {
             // Found by review: posts ran inline as soon as the unload began, while the thread
             // still had jobs queued in the same mapping (a discard's job lives in the mapping's
             // own words): the inline unmap came first, and the thread then read unmapped memory.
-            if (!OsMemory.Supported || !ReleaseThread.Enabled)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             byte* p = NativeHeap.Alloc(8UL << 20, zero: true); // over the reuse cache's sizes: freeing it unmaps it
             try
@@ -45,16 +40,11 @@ namespace NativeGoMap.Tests
             }
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void AFreeWaitingForTheCacheWhileItCloses_IsNotCached()
         {
             // Found by review: the closed flag was read before the cache's lock, so a free that
             // waited for the lock while CloseCache emptied the cache put its block in after.
-            if (!OsMemory.Supported || !ReleaseThread.Enabled)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             NativeHeap.EmptyCache();
             byte* p = NativeHeap.Alloc(1UL << 20, zero: true); // a size the cache keeps

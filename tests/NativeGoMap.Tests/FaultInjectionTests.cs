@@ -150,17 +150,12 @@ namespace NativeGoMap.Tests
             return k;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public unsafe void Fault_APreparationThatRunsOutOfMemory_TheInsertGoesOn_AndTheNextGrowthsPointPreparesAgain()
         {
             // The prepared array serves a growth to come: its allocation failing is no reason to
             // refuse the insert (which needs no memory), nor to try again at every insert until
             // the growth (each try a failing system call). Until 2026-12-05 the insert threw.
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return;
-            }
-
             long baseline = LiveBytes.Settled();
             using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
             {
@@ -207,17 +202,12 @@ namespace NativeGoMap.Tests
             Assert.Equal(baseline, LiveBytes.Settled());
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public unsafe void Fault_AnEnsureCapacityThatFails_KeepsThePreparedArray()
         {
             // Found by review (2026-12-05): the new array's allocation came after the prepared
             // array (of the next growth's B) was freed, so a failed EnsureCapacity left the map
             // without it, and the next growth allocated and faulted it in again.
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return;
-            }
-
             long baseline = LiveBytes.Settled();
             using (var map = new GoMap<long, long>(new GoMapOptions { PrepareGrowthAhead = true }))
             {

@@ -33,14 +33,9 @@ namespace NativeGoMap.Tests
         // B = 15 for <long,long>: 2^15 + 2^11 buckets of 144 bytes, about 5 MB: a mapping of its own.
         private const long HintForB15 = 13L << 14;
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AnArrayForACapacityHint_IsPopulatedWhenTheMapIsCreated()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             using var map = new GoMap<long, long>(HintForB15);
             byte* array = map.BucketArray;
             Assert.Equal(OsMemory.HugePages, NativeHeap.IsHugeMapped(array));
@@ -48,14 +43,9 @@ namespace NativeGoMap.Tests
             Assert.Equal(pages, resident);
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AnArrayAGrowthAllocates_IsInHugePages_AndUntouchedUntilWritten()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             // B = 17: a 20 MB array, ten huge pages; the growth's first write touches three. A
             // cached array of that size (an earlier test's) would be taken and cleared instead.
             NativeHeap.EmptyCache();
@@ -67,14 +57,9 @@ namespace NativeGoMap.Tests
             Assert.True(resident <= pages / 2, $"{resident} of {pages} pages resident at the growth start");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void TheWriteThatStartsAGrowth_LeavesTheNewArraysLastPageUntouched()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             // B = 17: the array's last page holds the end of the preallocated overflow tail, which
             // the growth start has no use for. Go's sentinel store in the tail's last bucket
             // faulted it in. A fixed seed keeps the two buckets this write evacuates away from it,
@@ -90,21 +75,16 @@ namespace NativeGoMap.Tests
             Assert.Equal(0, v & 1);
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void WithSmallPagesForGrowth_AnArrayAGrowthAllocates_IsInBasePages_AndPopulatedByTheReleaseThread()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true });
             byte* array = GrowTo(map, 15);
             Assert.True(NativeHeap.IsMapped(array));
             Assert.False(NativeHeap.IsHugeMapped(array));
             CatchUp();
             (long resident, long pages) = Residency(array);
-            Assert.Equal(ReleaseThread.Running ? pages : resident, resident);
+            Assert.Equal(pages, resident);
         }
 
         // With PrepareGrowthAhead, the first array worth preparing: B = 14 (2^14 + 2^10 buckets of
@@ -129,14 +109,9 @@ namespace NativeGoMap.Tests
             return map;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void WithPrepareGrowthAhead_TheInsertPastThreeQuartersOfTheThreshold_PreparesTheNextArray_AndTheReleaseThreadFaultsItIn()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return; // nothing is prepared ahead without the release thread (NATIVEGOMAP_RELEASE_THREAD=0)
-            }
-
             using GoMap<long, long> map = FilledToFirstPrepare(out _);
 
             Assert.Equal(FirstPreparedB - 1, map.GetStats().B);
@@ -148,10 +123,7 @@ namespace NativeGoMap.Tests
             map.Validate();
             CatchUp();
             (long resident, long pages) = Residency(prepared);
-            if (ReleaseThread.Running)
-            {
-                Assert.Equal(pages, resident);
-            }
+            Assert.Equal(pages, resident);
 
             // Faulted in by touches that add zero: every word still reads zero.
             for (ulong off = 0; off < (ulong)BucketLayout<long, long>.ArrayBytes(FirstPreparedB)!.Value; off += sizeof(long))
@@ -160,14 +132,9 @@ namespace NativeGoMap.Tests
             }
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void WithPrepareGrowthAhead_TheGrowthTakesThePreparedArray_AndTheNextOneIsPreparedLater()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return;
-            }
-
             using GoMap<long, long> map = FilledToFirstPrepare(out long k);
 
             byte* prepared = map.PreparedArrayForTest;
@@ -202,14 +169,9 @@ namespace NativeGoMap.Tests
             }
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void APreparedArray_IsFreedByDispose_ByAnEmptyingTrimExcess_AndByEnsureCapacity()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return;
-            }
-
             long baseline = LiveBytes.Settled();
             foreach (string how in new[] { "Dispose", "TrimExcess", "EnsureCapacity" })
             {
@@ -351,14 +313,9 @@ namespace NativeGoMap.Tests
             return map.BucketArray;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void EnsureCapacity_OnAPopulatedMap_PopulatesTheArrayOfTheGrowthItStarts()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             using var map = new GoMap<long, long>();
             for (long k = 0; k < 1000; k++)
             {
@@ -373,16 +330,11 @@ namespace NativeGoMap.Tests
             Assert.Equal(pages, resident);
         }
 
-        [Theory]
+        [TheoryNeeding(Needs.Mappings)]
         [InlineData(false)]
         [InlineData(true)]
         public void ReleaseTail_ReturnsAMappingInPiecesOfItsPageSize_DownToItsFirstPage(bool commit)
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             long live = NativeHeap.LiveBytes;
             byte* p = NativeHeap.Alloc(3UL << 20, zero: true, align: 64, commit: commit);
             long charged = NativeHeap.ChargedSize(p);
@@ -403,14 +355,9 @@ namespace NativeGoMap.Tests
             Assert.Equal(live, NativeHeap.LiveBytes);
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AFreedMapping_IsChargedOffAtOnce_AndUnmappedByTheReleaseThread()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             long live = NativeHeap.LiveBytes;
             byte* p = NativeHeap.Alloc(1UL << 20, zero: true, align: 64);
             p[0] = 1;
@@ -422,16 +369,11 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped(page));
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AReleasedPiece_KeepsItsBytesUntilTheReleaseThreadDiscardsIt()
         {
             // Found by review: the discard job lived in the piece's first bytes, where a Go-mode
             // read racing the writes (misuse) could take a job word for an overflow pointer.
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             byte* p = FilledMapping(0xCC);
             try
@@ -456,20 +398,10 @@ namespace NativeGoMap.Tests
             }
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)] // without the thread every discard is made inline: nothing waits to join
         public void PiecesOfOneMappingReleasedWhileItsDiscardWaits_JoinThatDiscard()
         {
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
-            if (!ReleaseThread.Running)
-            {
-                return; // NATIVEGOMAP_RELEASE_THREAD=0: every discard is made inline
-            }
-
             byte* p = FilledMapping(0xCC);
             try
             {
@@ -499,16 +431,11 @@ namespace NativeGoMap.Tests
             }
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void APoisonQuarantinedMapping_WithAReleasedTail_IsUnmappedWhole()
         {
             // Found by review: the quarantine unmapped only what was still charged (the kept
             // part), on the caller's thread, past any job still queued in the mapping's words.
-            if (!OsMemory.Supported)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             byte* p = FilledMapping(0xCC);
             byte* start = p - NativeHeap.MappedOffset;
@@ -530,73 +457,66 @@ namespace NativeGoMap.Tests
             Assert.False(IsMapped(start + (2 << 20) - OsMemory.Page), "the released tail of the quarantined mapping is still mapped");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void ARetiredArrayAnotherMapTookFromTheCache_StaysMappedForTheGracePeriodWhenThatMapFreesIt()
         {
             // Found by review: taken from the cache by map B, A's retired array was unmapped as
             // soon as B was disposed (the cache full of young entries), under a read that may
             // still race A's writes (misuse) in it. Only the release thread can hold an unmap.
-            if (!ReleaseThread.Enabled || !StartWithAnEmptyCache(out _))
+            StartWithAnEmptyCache();
+            byte* old = null;
+            bool mapped = Timed.WithinWindow(NativeHeap.CacheGraceMilliseconds, () =>
             {
-                return;
-            }
+                const long hintB13 = 13L << 12; // a 1.2 MB array, which the cache keeps
+                using var a = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13, Seed = 1 });
+                old = a.BucketArray;
 
-            const long hintB13 = 13L << 12; // a 1.2 MB array, which the cache keeps
-            using var a = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13, Seed = 1 });
-            byte* old = a.BucketArray;
+                // Started before the writes that retire and cache (and stamp) the array: the elapsed
+                // time read below is then never shorter than the array's age, so a check made within
+                // the grace period by this clock is within it by the stamp's.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                for (long k = 0; a.BucketArray == old || a.GetStats().IsGrowing; k++)
+                {
+                    a[k] = k;
+                }
 
-            // Started before the writes that retire and cache (and stamp) the array: the elapsed
-            // time read below is then never shorter than the array's age, so a check made within
-            // the grace period by this clock is within it by the stamp's.
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            for (long k = 0; a.BucketArray == old || a.GetStats().IsGrowing; k++)
-            {
-                a[k] = k;
-            }
+                while (a.GetStats().DeferredBytes != 0)
+                {
+                    a[0] = 0; // release steps: the retired array goes whole to the cache
+                }
 
-            while (a.GetStats().DeferredBytes != 0)
-            {
-                a[0] = 0; // release steps: the retired array goes whole to the cache
-            }
+                var b = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
+                Assert.True(b.BucketArray == old, "map B did not take A's retired array from the cache");
+                var others = new GoMap<long, long>[14];
+                for (int i = 0; i < others.Length; i++)
+                {
+                    others[i] = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
+                }
 
-            var b = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
-            Assert.True(b.BucketArray == old, "map B did not take A's retired array from the cache");
-            var others = new GoMap<long, long>[14];
-            for (int i = 0; i < others.Length; i++)
-            {
-                others[i] = new GoMap<long, long>(new GoMapOptions { CapacityHint = hintB13 });
-            }
+                foreach (GoMap<long, long> m in others)
+                {
+                    m.Dispose(); // fills the cache with young entries: B's array finds no room
+                }
 
-            foreach (GoMap<long, long> m in others)
-            {
-                m.Dispose(); // fills the cache with young entries: B's array finds no room
-            }
-
-            b.Dispose();
-            Thread.Sleep(50); // time for the release thread to unmap it, if it were going to
-            bool mapped = IsMapped((byte*)((ulong)old & ~(OsMemory.Page - 1)));
-            long elapsed = clock.ElapsedMilliseconds;
-            NativeHeap.EmptyCache();
-            if (elapsed < NativeHeap.CacheGraceMilliseconds)
-            {
-                Assert.True(mapped, $"A's retired array was unmapped {elapsed} ms after it went to the cache");
-            }
+                b.Dispose();
+                Thread.Sleep(50); // time for the release thread to unmap it, if it were going to
+                bool mappedNow = IsMapped((byte*)((ulong)old & ~(OsMemory.Page - 1)));
+                long elapsed = clock.ElapsedMilliseconds;
+                NativeHeap.EmptyCache();
+                return (elapsed, mappedNow);
+            });
+            Assert.True(mapped, "A's retired array was unmapped within its grace period after it went to the cache");
 
             Assert.True(ReleaseThread.WaitIdle(), "the delayed unmap did not happen within 10 s");
             Assert.False(IsMapped((byte*)((ulong)old & ~(OsMemory.Page - 1))), "the array was never unmapped");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void WaitIdle_DoesNotReturn_WhileAnUnmapPostedBeforeItIsStillDelayed()
         {
             // Found by review: WaitIdle promises every call posted so far, delayed unmaps included. It
             // compared the jobs made with those posted, but a delayed unmap lets later jobs finish
             // first, and each of those counted as made in its place.
-            if (!OsMemory.Supported || !ReleaseThread.Enabled)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             NativeHeap.EmptyCache();
             Assert.True(ReleaseThread.WaitIdle());
@@ -625,7 +545,7 @@ namespace NativeGoMap.Tests
             Assert.False(stillMapped, $"WaitIdle returned after {clock.ElapsedMilliseconds} ms with the delayed unmap posted before it not made");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void MappingsFreedWithinTheirGracePeriod_KeepOnlyTheirFirstPageResident()
         {
             // Found by review: a mapping taken from the cache and freed within its grace period kept
@@ -633,11 +553,6 @@ namespace NativeGoMap.Tests
             // LiveNativeBytes and on top of the cache (30 MiB above LiveNativeBytes here, where the
             // README bounds that excess by 16 MiB). Read per mapping with mincore: the process's
             // RSS moved with the GC heap of earlier tests.
-            if (!OperatingSystem.IsLinux() || !OsMemory.Supported || !ReleaseThread.Enabled)
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             NativeHeap.EmptyCache();
             Assert.True(ReleaseThread.WaitIdle());
@@ -724,35 +639,25 @@ namespace NativeGoMap.Tests
             return p;
         }
 
-        /// <summary>Empties the mapping cache and returns the live native bytes after it; false where mappings are not supported (the test then has nothing to check).</summary>
-        private static bool StartWithAnEmptyCache(out long live)
+        /// <summary>Empties the mapping cache and returns the live native bytes after it (for tests that need the library's mappings: <see cref="Needs.Mappings"/>).</summary>
+        private static long StartWithAnEmptyCache()
         {
-            live = 0;
-            if (!OsMemory.Supported)
-            {
-                return false;
-            }
-
             NativeHeap.EmptyCache();
-            live = NativeHeap.LiveBytes;
-            return true;
+            return NativeHeap.LiveBytes;
         }
 
         // B = 11 for <long,long>: 2^11 + 2^7 buckets of 144 bytes, about 313 KB: a mapping that the reuse cache keeps.
         private const long HintForB11 = 13L << 10;
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void ADisposedMapsArray_IsTakenBackByTheNextMapOfItsSize_AndReadsZero()
         {
-            if (!StartWithAnEmptyCache(out _))
-            {
-                return;
-            }
+            StartWithAnEmptyCache();
 
             using GoMap<long, long> next = TakeBackTheArrayOfADisposedMap(HintForB11, () => NativeHeap.CachedBytes);
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void ALoadBiggerThanItsOptionsHint_PutsTheHintsArrayInTheReuseCache()
         {
             // Noticed by review (2026-12-05): the array made for the options' hint, replaced by
@@ -767,26 +672,20 @@ namespace NativeGoMap.Tests
             source.WriteTo(stream);
             byte[] snapshot = stream.ToArray();
             source.Dispose();
-            if (!StartWithAnEmptyCache(out _))
-            {
-                return;
-            }
+            StartWithAnEmptyCache();
 
             using var loaded = GoMap<long, long>.ReadFrom(new System.IO.MemoryStream(snapshot), new GoMapOptions { CapacityHint = HintForB11 });
             Assert.Equal(100_000, loaded.Count);
             Assert.True(NativeHeap.CachedBytes > 0, "the hint's array was not cached");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AMapLeftToItsFinalizer_KeepsItsArrayOutOfTheReuseCache()
         {
             // Found by review: a ref into a map outlives the map's reachability (a ref into native
             // memory does not keep the map alive), so a finalized map's array, cached, went to the
             // next map of its size, which writes through the stale ref then corrupted.
-            if (!StartWithAnEmptyCache(out long live))
-            {
-                return;
-            }
+            long live = StartWithAnEmptyCache();
 
             AbandonAFilledMap(HintForB11);
             AbandonAFilledMap(HintForB15);
@@ -840,48 +739,40 @@ namespace NativeGoMap.Tests
             return next;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void ACachedMapping_IsNotUnmappedByAnEvictionWithinItsGracePeriod()
         {
             // Found by review: a retired array goes to the cache, where another map's free could
             // evict and unmap it at once, under a Go-mode read still racing in it (misuse).
-            if (!StartWithAnEmptyCache(out _))
+            StartWithAnEmptyCache();
+            bool mapped = Timed.WithinWindow(NativeHeap.CacheGraceMilliseconds, () =>
             {
-                return;
-            }
+                var maps = new List<GoMap<long, long>>();
+                for (int m = 0; m < 17; m++)
+                {
+                    maps.Add(new GoMap<long, long>(HintForB11)); // ~313 KB mappings, 17 for the cache's 16 slots
+                }
 
-            var maps = new List<GoMap<long, long>>();
-            for (int m = 0; m < 17; m++)
-            {
-                maps.Add(new GoMap<long, long>(HintForB11)); // ~313 KB mappings, 17 for the cache's 16 slots
-            }
+                byte* first = maps[0].BucketArray;
+                var clock = System.Diagnostics.Stopwatch.StartNew(); // before the first entry is cached (stamped)
+                foreach (GoMap<long, long> map in maps)
+                {
+                    map.Dispose(); // the 17th finds only entries younger than the grace period
+                }
 
-            byte* first = maps[0].BucketArray;
-            var clock = System.Diagnostics.Stopwatch.StartNew(); // before the first entry is cached (stamped)
-            foreach (GoMap<long, long> map in maps)
-            {
-                map.Dispose(); // the 17th finds only entries younger than the grace period
-            }
-
-            long elapsed = clock.ElapsedMilliseconds; // when the 17th was freed
-            CatchUp();
-            bool mapped = IsMapped((byte*)((ulong)first & ~(OsMemory.Page - 1)));
-            NativeHeap.EmptyCache();
-            if (elapsed < NativeHeap.CacheGraceMilliseconds)
-            {
-                // Not when a loaded machine stalled the disposals past the grace period: the
-                // oldest entry was then rightly evicted.
-                Assert.True(mapped, $"the oldest cached mapping was unmapped within its grace period ({elapsed} ms)");
-            }
+                long elapsed = clock.ElapsedMilliseconds; // when the 17th was freed; past the grace period the oldest entry is rightly evicted
+                CatchUp();
+                bool mappedNow = IsMapped((byte*)((ulong)first & ~(OsMemory.Page - 1)));
+                NativeHeap.EmptyCache();
+                return (elapsed, mappedNow);
+            });
+            Assert.True(mapped, "the oldest cached mapping was unmapped within its grace period");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void TheMappingCache_HoldsAtMostItsBound_AndNothingOfItIsLive()
         {
-            if (!StartWithAnEmptyCache(out long live))
-            {
-                return;
-            }
+            long live = StartWithAnEmptyCache();
 
             for (int m = 0; m < 40; m++)
             {
@@ -896,26 +787,17 @@ namespace NativeGoMap.Tests
             Assert.Equal(0L, NativeHeap.CachedBytes);
         }
 
-        /// <summary>False where the big pool is not used (no mappings, or no release thread to trim it); else empties the cache first.</summary>
-        private static bool BigPoolInUse()
+        /// <summary>Empties the mapping cache, the big pool with it (for tests of the big pool, which needs the mappings and the release thread that trims it: <see cref="Needs.Mappings"/>, <see cref="Needs.ReleaseThread"/>).</summary>
+        private static void StartWithAnEmptyBigPool()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Enabled)
-            {
-                return false;
-            }
-
             ReleaseThread.EnsureStarted();
             NativeHeap.EmptyCache();
-            return true;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void AMapMadeWithACapacityHint_TakesBackTheArrayOfADisposedMapOfThatHint_Cleared()
         {
-            if (!BigPoolInUse())
-            {
-                return;
-            }
+            StartWithAnEmptyBigPool();
 
             using GoMap<long, long> next = TakeBackTheArrayOfADisposedMap(HintForB15, () => NativeHeap.BigCachedBytes);
             Assert.True(NativeHeap.ChargedSize(next.BucketArray) > (long)NativeHeap.CacheMaxMapping, "a 5 MB array is in the small pool's range");
@@ -923,13 +805,10 @@ namespace NativeGoMap.Tests
             Assert.Equal(pages, resident); // a committed array, populated as a fresh one would be
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void AGrowthsArrayOfAFewMiB_GoesToTheBigPool_AndTheNextGrowthToItsSizeTakesItBackCleared()
         {
-            if (!BigPoolInUse())
-            {
-                return;
-            }
+            StartWithAnEmptyBigPool();
 
             byte* array;
             long charged;
@@ -955,14 +834,11 @@ namespace NativeGoMap.Tests
             NativeHeap.EmptyCache();
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void AGrowthsArrayOver32MiB_DoesNotGoToTheBigPool()
         {
             // Clearing it would cost the write that starts a growth more than the fresh pages it spares.
-            if (!BigPoolInUse())
-            {
-                return;
-            }
+            StartWithAnEmptyBigPool();
 
             byte* array;
             long cached;
@@ -988,13 +864,10 @@ namespace NativeGoMap.Tests
             return map;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void TheBigPool_UnmapsAMappingNoMapTookWithinItsKeepTime()
         {
-            if (!BigPoolInUse())
-            {
-                return;
-            }
+            StartWithAnEmptyBigPool();
 
             byte* array;
             System.Diagnostics.Stopwatch clock;
@@ -1060,15 +933,11 @@ namespace NativeGoMap.Tests
 
         [DllImport("libc", SetLastError = true)]
         private static extern int mincore(IntPtr addr, nuint length, byte* vec);
-        [Fact]
+
+        [FactNeeding(Needs.ReleaseThread)] // without the thread every free is made inline
         public void AGrowthsRetiredFullSizeChunks_AreFreedOnTheReleaseThread_TheSmallerOnesByTheWrites()
         {
             ReleaseThread.EnsureStarted();
-            if (!ReleaseThread.Running)
-            {
-                return; // NATIVEGOMAP_RELEASE_THREAD=0: every free is made inline
-            }
-
             // B = 10 and 64 distinct hashes: chunks of 64 buckets (2^B/16), then of 128.
             using var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 13L << 9, Seed = 4 }, new LongModuloComparer(64));
             for (long k = 0; k < 6000; k++)

@@ -293,47 +293,34 @@ namespace NativeGoMap.Tests
             });
         }
 
-        [Fact]
+        [FactNeeding(Needs.Linux)]
         public void AStreamThatCannotSeek_ClaimingAHugeCount_GetsItsArrayReservedNotPopulated()
         {
             // Found by review: the array for the header's count was populated before any entry
             // arrived, so a 72-byte header claiming 16M entries made 612 MiB resident (the README
             // promises a reservation whose untouched pages cost nothing).
-            if (!OperatingSystem.IsLinux())
-            {
-                return;
-            }
-
             long grown = ResidentGrowthBeforeTheEntries(16_000_000, 22, null);
             Assert.True(grown < 64L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Linux)]
         public void AStreamThatCannotSeek_ClaimingAHugeCount_GetsNoArrayPopulatedAhead_WithSmallPagesForGrowth()
         {
             // Found by review: with SmallPagesForGrowth the reserved array was handed to the
             // release thread to populate ahead of writes, so the claimed count became resident anyway.
-            if (!OperatingSystem.IsLinux())
-            {
-                return;
-            }
-
             ReleaseThread.EnsureStarted();
             long grown = ResidentGrowthBeforeTheEntries(4_000_000, 20, new GoMapOptions { SmallPagesForGrowth = true }); // B = 20: 151 MiB
             Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Linux)] // the peak of resident memory is read from Linux's /proc
         public void BadSnapshot_TruncatedFromAStreamThatCannotSeek_WithIndirectValues_DoesNotTouchItsReservedArray()
         {
             // Found by fuzzing (a 96-byte input): the failed load's Dispose walked every bucket of
             // the array reserved for the header's count, to retire indirect value blocks that no
             // entry owned yet, faulting in all of it (19 GB in 33 s for that input). Here 2^24
             // entries: a 604 MB array at B = 22.
-            if (!OperatingSystem.IsLinux() || !ProcessMemory.ResetPeak())
-            {
-                return; // the peak of resident memory is read from Linux's /proc
-            }
+            Assert.True(ProcessMemory.ResetPeak(), "the kernel refused to reset the peak of resident memory (/proc/self/clear_refs)");
 
             using var source = new GoMap<long, Blob200>();
             for (long k = 0; k < 10; k++)
@@ -386,6 +373,7 @@ namespace NativeGoMap.Tests
             var e = Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream, options));
             Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
             Assert.Equal(baseline, LiveBytes.Settled());
+            Assert.True(residentAtEnd >= 0, "the stream never reached its end: the load did not read up to the entries");
             return residentAtEnd - residentBefore;
         }
 

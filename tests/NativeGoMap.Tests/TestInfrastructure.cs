@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -72,6 +73,35 @@ namespace NativeGoMap.Tests
             {
                 throw new Xunit.Sdk.XunitException($"Failed with seed {seed} (replay: NATIVEGOMAP_SEED={seed}): {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
             }
+        }
+    }
+
+    /// <summary>Tests whose check holds only while a scenario runs within a time window (a grace period of the library's).</summary>
+    public static class Timed
+    {
+        /// <summary>
+        /// Runs <paramref name="scenario"/> (which returns the milliseconds its clock read when its
+        /// check's condition was taken, and that condition) until one run reads under
+        /// <paramref name="windowMs"/>, at most <paramref name="tries"/> times, and returns that
+        /// run's condition. On a machine that stalls every run past the window the test fails,
+        /// naming the times, rather than pass without its check (the runs take a few to a few
+        /// hundred milliseconds against windows of a second).
+        /// </summary>
+        public static T WithinWindow<T>(long windowMs, Func<(long ElapsedMs, T Condition)> scenario, int tries = 3)
+        {
+            var times = new List<long>();
+            for (int i = 0; i < tries; i++)
+            {
+                (long elapsed, T condition) = scenario();
+                if (elapsed < windowMs)
+                {
+                    return condition;
+                }
+
+                times.Add(elapsed);
+            }
+
+            throw new Xunit.Sdk.XunitException($"no run of the scenario finished within its {windowMs} ms window ({string.Join(", ", times)} ms): the check was not made");
         }
     }
 

@@ -440,14 +440,9 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void APreparedArrayOfAnotherBThanTheNextGrowths_FailsValidation()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return; // nothing is prepared ahead without the release thread (NATIVEGOMAP_RELEASE_THREAD=0)
-            }
-
             using GoMap<long, long> map = PageBackingTests.FilledToFirstPrepare(out _);
             map.Validate();
             ref int preparedB = ref map.PreparedBRefForTest;
@@ -875,14 +870,9 @@ namespace NativeGoMap.Tests
             return map;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void APreparedArrayBlockSmallerThanItsBsArray_FailsValidation()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return; // nothing is prepared ahead without the release thread (NATIVEGOMAP_RELEASE_THREAD=0)
-            }
-
             using GoMap<long, long> map = FilledToFirstPrepare(out _);
             ref byte* prepared = ref map.PreparedArrayRefForTest;
             byte* before = prepared;
@@ -901,14 +891,9 @@ namespace NativeGoMap.Tests
             map.Validate();
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
         public void APreparedArrayThatIsTheOldArray_FailsValidation()
         {
-            if (!OsMemory.Supported || !ReleaseThread.Running)
-            {
-                return; // nothing is prepared ahead without the release thread (NATIVEGOMAP_RELEASE_THREAD=0)
-            }
-
             using GoMap<long, long> map = FilledToFirstPrepare(out long k);
             while (map.OldBucketArray == null)
             {
@@ -951,14 +936,9 @@ namespace NativeGoMap.Tests
             AssertBreaks(map, ref overflow, BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1, "an overflow bucket is linked but not owned");
         }
 
-        /// <summary>A Go-mode map that grew from B = 15 and released its old array but its first page, parked (the head of the parked list); null where mappings are not supported.</summary>
-        private static GoMap<long, long>? WithAParkedMapping()
+        /// <summary>A Go-mode map that grew from B = 15 and released its old array but its first page, parked (the head of the parked list); for tests that need the library's mappings (<see cref="Needs.Mappings"/>: nothing parks without them).</summary>
+        private static GoMap<long, long> WithAParkedMapping()
         {
-            if (!OsMemory.Supported)
-            {
-                return null;
-            }
-
             using IDisposable piecewise = Release.PiecewiseGrowthArrays();
             GoMap<long, long> map = Release.GrownToB15(new GoMapOptions { Seed = 5 }, out long k);
             while (!map.GetStats().IsGrowing)
@@ -977,14 +957,10 @@ namespace NativeGoMap.Tests
             return map;
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AParkedBlockThatIsNotAMapping_FailsValidation()
         {
-            using GoMap<long, long>? map = WithAParkedMapping();
-            if (map is null)
-            {
-                return; // no mappings, nothing parks
-            }
+            using GoMap<long, long> map = WithAParkedMapping();
 
             ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
             ulong before = *header;
@@ -992,14 +968,10 @@ namespace NativeGoMap.Tests
             AssertBreaks(map, ref *header, (before & ~(0xFFUL << 56)) | (0xA7UL << 56), "a parked block is not a Go-mode mapping");
         }
 
-        [Fact]
+        [FactNeeding(Needs.Mappings)]
         public void AParkedMappingNotReleasedToItsFirstPage_FailsValidation()
         {
-            using GoMap<long, long>? map = WithAParkedMapping();
-            if (map is null)
-            {
-                return; // no mappings, nothing parks
-            }
+            using GoMap<long, long> map = WithAParkedMapping();
 
             ulong* header = (ulong*)(map.ParkedHeadForTest - NativeHeap.HeaderSize); // NativeHeap's header word: magic and size
             ulong before = *header;
