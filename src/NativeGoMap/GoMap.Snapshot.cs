@@ -24,7 +24,10 @@
 //
 // A key type whose hash runs user code (a comparer, IEquatable) may see bytes the checksum has
 // not vouched for yet during step 3; an exception it throws waits for the checksum, so that a
-// corrupt file is still reported as corrupt. Every entry goes in through mapassign's search
+// corrupt file is still reported as corrupt. Such a hash runs twice per key (scatter and fill);
+// a key whose second hash names a later partition, one still holding raw entries, waits with
+// the spilled ones instead (PlaceLoaded), so a hash breaking its contract misplaces keys as an
+// insert would, and never makes the fill read input bytes as buckets. Every entry goes in through mapassign's search
 // into a map sized as makemap sizes it, so a loaded map is one that inserts could have built:
 // same B, same chains, same overflow accounting.
 using System;
@@ -306,14 +309,14 @@ namespace NativeGoMap
                 load.Cursors[k] = 0; // its bytes are buckets again
                 for (long i = 0; i < n; i++)
                 {
-                    PlaceLoaded(load.Out + (i * entrySize));
+                    PlaceLoaded(load.Out + (i * entrySize), ref load, k);
                 }
             }
 
             load.Scattering = false;
             for (long i = 0; i < load.Spilled; i++)
             {
-                PlaceLoaded(load.Spill + (i * entrySize));
+                PlaceLoaded(load.Spill + (i * entrySize), ref load, NoPartition);
             }
         }
 
@@ -353,17 +356,33 @@ namespace NativeGoMap
             }
         }
 
+        /// <summary><see cref="PlaceLoaded"/>'s partition for the spilled entries, placed once every partition's buckets are buckets again.</summary>
+        private const long NoPartition = -1;
+
         /// <summary>
         /// Go's mapassign for a load: inserts one entry of a snapshot, hashed here. Mirrors the
         /// search of <see cref="Assign"/> (keep in sync) without its growth: a load sizes the map
         /// first, and a same-size growth started half-way would evacuate buckets that still hold
         /// scattered entries. Nothing is ever deleted during a load, so a chain's empty slots are
         /// all emptyRest and come last. A key already present makes the snapshot invalid.
+        /// <paramref name="partition"/>: the partition being placed, whose entries the scatter
+        /// hashed there (<see cref="NoPartition"/> for the spilled ones). A key whose hash now
+        /// names a later partition (user code hashing it, against its contract, differently
+        /// from one call to the next) is spilled instead: that partition's buckets still hold
+        /// raw snapshot bytes, whose tophash words and overflow pointers come from the input
+        /// (found by review, 2026-12-06: an AccessViolationException). Placed with the spill, it
+        /// is misplaced as <see cref="Assign"/> would misplace it, in memory the map owns.
         /// </summary>
-        private void PlaceLoaded(byte* entry)
+        private void PlaceLoaded(byte* entry, ref LoadState load, long partition)
         {
             TKey key = Unsafe.ReadUnaligned<TKey>(entry);
             ulong hash = Hash(key);
+            if (partition != NoPartition && (long)((hash & load.Mask) >> load.Shift) > partition)
+            {
+                load.AddSpill(entry, SnapshotType<TKey, TValue>.EntrySize);
+                return;
+            }
+
             byte top = MapMath.TopHash(hash);
             byte* b = BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b));
             byte* insertB = null;

@@ -99,6 +99,49 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_LoadedThroughAComparerWhoseHashChangesBetweenCalls_StaysInTheMapsMemory()
+        {
+            // Found by review (2026-12-06): a load hashes each key twice, once to scatter it to
+            // its partition of the bucket array and once to insert it. A hash that changed in
+            // between (a comparer breaking its contract) sent the insert into a later partition,
+            // whose buckets still held raw snapshot bytes: their tophash words and overflow
+            // pointers came from the input. Such a key now waits with the spilled ones, as
+            // Assign would misplace it, not read the input as buckets. 50,000 entries: B = 13,
+            // eight partitions.
+            var source = new GoMap<long, long>(new GoMapOptions { Seed = 2 });
+            for (long k = 0; k < 50_000; k++)
+            {
+                source[k] = ~k;
+            }
+
+            byte[] snapshot = Snap.Of(source);
+            source.Dispose();
+            long baseline = GoMapDiagnostics.LiveNativeBytes;
+            var loaded = GoMap<long, long>.ReadFrom(new MemoryStream(snapshot), null, new DriftingHashComparer());
+            Assert.Equal(50_000, loaded.Count);
+            var seen = new HashSet<long>();
+            foreach (KeyValuePair<long, long> kv in loaded)
+            {
+                Assert.Equal(~kv.Key, kv.Value);
+                Assert.True(seen.Add(kv.Key), $"key {kv.Key} enumerated twice");
+            }
+
+            Assert.Equal(50_000, seen.Count);
+            loaded.Dispose();
+            Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
+        }
+
+        /// <summary>Equality of longs with a hash code that is new at every call: breaks IEqualityComparer's contract, on purpose.</summary>
+        private sealed class DriftingHashComparer : IEqualityComparer<long>
+        {
+            private int _calls;
+
+            public bool Equals(long x, long y) => x == y;
+
+            public int GetHashCode(long obj) => (int)((obj * 0x9E3779B1) ^ (++_calls * 0x85EBCA6B));
+        }
+
+        [Fact]
         public void Snapshot_LoadedMap_HasAFreshSeed_UnlessTheOptionsFixOne()
         {
             byte[] snapshot = Snap.LongLong(1_000, new GoMapOptions { Seed = 7 });
