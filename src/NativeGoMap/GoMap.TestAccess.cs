@@ -10,8 +10,20 @@ namespace NativeGoMap
     // reflection. The map never calls them.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
-        /// <summary>Test hook: whether TryGetValues on this map now runs its prefetching pipeline (false: key by key, or no array).</summary>
-        internal bool BatchLookupPrefetches => _buckets != null && !BatchFitsInCache(_b);
+        /// <summary>Test hook: whether this map's bucket array is past the bound under which TryGetValues probes key by key (BatchFitsInCache), whatever else decides its pipeline.</summary>
+        internal bool BatchLookupPastCacheBound => _buckets != null && !BatchFitsInCache(_b);
+
+        /// <summary>
+        /// Test hook: whether TryGetValues on this map now runs its prefetching pipeline, by
+        /// FindMany's own tests (false: key by key, as for a growing map, keys whose hash or
+        /// equality runs user code, or an array within the bound; or no array). Until 2026-12-06
+        /// it tested the array's size alone, so the stress soak counted batches of user-code
+        /// keys as the pipeline's (a review found).
+        /// </summary>
+        internal bool BatchLookupPrefetches => BatchLookupPastCacheBound && _oldBuckets == null && !KeysRunUserCode;
+
+        /// <summary>Test hook: whether keys of this map run user code to hash or compare (a comparer, or IEquatable keys): then every batch goes key by key.</summary>
+        internal bool KeysRunUserCodeForTest => KeysRunUserCode;
 
         /// <summary>Test hook: whether that pipeline now prefetches each key's tophash line and then its candidate slot's lines (false: whole buckets, or not the pipeline).</summary>
         internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(_b);

@@ -98,7 +98,7 @@ namespace NativeGoMap.Stress
 
                     if (kind == EnumerationStart)
                     {
-                        startRows.Add(EnumerationStartRow(checks, results));
+                        startRows.Add(EnumerationStartRow(summary, checks, results));
                     }
 
                     if (checks == ConcurrencyChecks.Strict && kind == "writers")
@@ -106,10 +106,21 @@ namespace NativeGoMap.Stress
                         summary.Check(detected == raced, $"Strict {label}: racing writers detected in {detected} of {raced} trials where they overlapped (Strict must catch every one)");
                     }
 
+                    if ((checks == ConcurrencyChecks.Strict && kind == "writers") || goRate)
+                    {
+                        // A rate over few raced trials says nothing (0 of 0 read as all caught until
+                        // 2026-12-06, a review found): at least half the trials must have raced.
+                        summary.Check(raced * 2 >= trials, $"{checks} {label}: only {raced} of {trials} trials raced, too few for the detection figure to mean anything");
+                    }
+
                     if (goRate)
                     {
-                        // Go's check is best effort: the rate is reported against issue 8's target, not failed.
-                        summary.Row($"Go {label} detection", $"{detected} of {raced} = {rate} (target >= 99 %: {(detected * 100 >= raced * 99 ? "met" : "NOT met")}); {Count(Outcome.Silent)} silent, {Count(Outcome.Crashed)} crashed, {Count(Outcome.NotRaced)} not raced ({results.Count(HeldOff)} of them overlapped in time with a writer held off the CPU throughout: see the notes)");
+                        // Go's check is best effort: the rate is reported against issue 8's target of
+                        // 99 %, and fails the mode only below 90 % (runs have read 98.5-100 %), where
+                        // a check that stopped working (about 0 %) would fall.
+                        string verdict = raced == 0 ? "n/a: no trial raced" : detected * 100 >= raced * 99 ? "met" : "NOT met";
+                        summary.Row($"Go {label} detection", $"{detected} of {raced} = {rate} (target >= 99 %: {verdict}); {Count(Outcome.Silent)} silent, {Count(Outcome.Crashed)} crashed, {Count(Outcome.NotRaced)} not raced ({results.Count(HeldOff)} of them overlapped in time with a writer held off the CPU throughout: see the notes)");
+                        summary.Check(detected * 10 >= raced * 9, $"Go {label}: racing operations detected in {detected} of {raced} trials, under the 90 % floor (the target is 99 %)");
                     }
 
                     summary.Check(Count(Outcome.Crashed) == 0, $"{checks} {label}: {Count(Outcome.Crashed)} trials crashed");
@@ -127,11 +138,11 @@ namespace NativeGoMap.Stress
             }
 
             summary.Table("concurrency per mode and kind", new[] { "checks", "kind", "threads", "trials" }.Concat(ColumnNames).Append("detect rate").Append("time").Append("expected message").ToArray(), rows);
-            summary.Table($"{EnumerationStart}: enumerations started while a writer grows the map", new[] { "checks", "trials", "rounds", "starts", "straddled a growth", "full walks", "detections" }, startRows);
+            summary.Table($"{EnumerationStart}: enumerations started while a writer grows the map", new[] { "checks", "trials", "rounds", "starts", "straddled a growth", "full walks", "detections", "pairs pinned to a CPU" }, startRows);
             summary.Note($"each trial: a child process (batched: a child runs trials until one ends corrupt or with a wrong message, or dies; the next trial goes on in a fresh child). The map is prefilled with {Prefill:N0} entries (the next insert grows it), then threads released by one Barrier race: {OpsPerThread:N0} writes per writer thread; readers/iterators run until the writer ends.");
             summary.Note($"not raced = no writer's run overlapped another thread's in time (a thread was descheduled throughout, on a busy machine), or, between writers, their runs overlapped but no two of them each completed a write during the overlap (one was held off the CPU throughout: each thread reads the others' write counts when it starts and when it ends), or, Strict writers only, fewer than {MinSideBySideWrites} of their writes ran side by side with another writer's (the others completed 1 to {SideBySideMaxWrites} writes during it; writers that only took turns on one CPU, each preempted between calls, never overlap a write): nothing to detect, left out of the detect rate. Before 2026-12-03 the second kind counted as raced, and silent; the third since 2026-12-04.");
             summary.Note("silent = every thread finished without an exception although a writer overlapped another thread; the child then checks Validate() and the exact contents (a lost or resurrected write is corrupt, in both modes). detected = the child checks the exact message on every thread, that the map stays poisoned and that Dispose frees every byte; in Strict also Validate() and the entry count (in Go a detecting write may have half happened: a poisoned map's inconsistency is noted in the detail, since no call can observe it).");
-            summary.Note("rule, both modes: 0 crashed, 0 corrupt (a corrupt map, a wrong value returned without an exception, an unexpected exception), 0 wrong messages. Strict: writer races detected in 100 % of the trials where writers overlapped (writes take hashWriting by CAS). Go: Go's best-effort flag; its detection rates are reported against the >= 99 % target, not failed. readers-only (2 readers + 2 threads each walking 5 enumerators at once, no writer) must never throw: a detection there is a false positive and counts as corrupt.");
+            summary.Note("rule, both modes: 0 crashed, 0 corrupt (a corrupt map, a wrong value returned without an exception, an unexpected exception), 0 wrong messages. Strict: writer races detected in 100 % of the trials where writers overlapped (writes take hashWriting by CAS). Go: Go's best-effort flag; its detection rates are reported against the >= 99 % target and fail the mode only under 90 %. Where a rate is reported (Strict writers, Go writers-2 and reader-vs-writer), at least half the trials must have raced. enumeration-start-vs-growth: at least one start must straddle a growth. readers-only (2 readers + 2 threads each walking 5 enumerators at once, no writer) must never throw: a detection there is a false positive and counts as corrupt.");
             summary.Note($"{EnumerationStart}: per trial {EnumerationStartMilliseconds(o) / 1000.0:0.#} s of a writer/enumerator pair per CPU, each pair pinned to one CPU: the writer fills a fresh map per round (B 0 -> 8, by quadruplings, or every other round by Go's doublings) in bursts that end with a growth start, sleeping ~20 us after each, so that its wake-ups preempt the enumerator wherever it is; the enumerator starts enumerations back to back. straddled = starts during which a growth began (the map's work counters): those, and starts after the writer's last insert, are walked to the end and checked exactly. Expected: clean walks or \"{IterationMessage}\"; a crash, an unexpected exception, a foreign or repeated entry, or a missing entry fails.");
             return summary;
         }
@@ -212,10 +223,15 @@ namespace NativeGoMap.Stress
             return (!ok ? Outcome.Corrupt : wrongMessage ? Outcome.WrongMessage : detected ? Outcome.Detected : Outcome.Silent, detail);
         }
 
-        /// <summary>Sums the counts the enumeration-start trials print (<c>name=value</c> words at the end of their detail).</summary>
-        private static object[] EnumerationStartRow(ConcurrencyChecks checks, List<(ulong Seed, Outcome Outcome, string Detail)> results)
+        /// <summary>
+        /// Sums the counts the enumeration-start trials print (<c>name=value</c> words at the end of
+        /// their detail; pinned as pairs pinned/pairs, of which the pinned count is summed), and
+        /// fails the mode when no start straddled a growth: the race the trials are for was then
+        /// never run (a review found nothing checked it, 2026-12-06).
+        /// </summary>
+        private static object[] EnumerationStartRow(Summary summary, ConcurrencyChecks checks, List<(ulong Seed, Outcome Outcome, string Detail)> results)
         {
-            string[] names = { "rounds", "starts", "straddled", "fullwalks", "detected" };
+            string[] names = { "rounds", "starts", "straddled", "fullwalks", "detected", "pinned" };
             var sums = new long[names.Length];
             foreach (var (_, _, detail) in results)
             {
@@ -223,13 +239,15 @@ namespace NativeGoMap.Stress
                 {
                     int eq = word.IndexOf('=', StringComparison.Ordinal);
                     int at = eq > 0 ? Array.IndexOf(names, word[..eq]) : -1;
-                    if (at >= 0 && long.TryParse(word.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+                    string value = at >= 0 ? word[(eq + 1)..].Split('/')[0] : "";
+                    if (at >= 0 && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long n))
                     {
                         sums[at] += n;
                     }
                 }
             }
 
+            summary.Check(sums[Array.IndexOf(names, "straddled")] > 0, $"{checks} {EnumerationStart}: no enumeration start straddled a growth in {results.Count} trials");
             return new object[] { checks, results.Count }.Concat(sums.Cast<object>()).ToArray();
         }
 
