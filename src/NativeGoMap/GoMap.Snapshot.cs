@@ -453,11 +453,13 @@ namespace NativeGoMap
 
         /// <summary>
         /// Top bits of the bucket index that split a load into partitions whose buckets fit in
-        /// <see cref="LoadPartitionBytes"/>; 0 when the whole array does.
+        /// <see cref="LoadPartitionBytes"/> (or in <see cref="SnapshotFormat.LoadPartitionBytesForTest"/>,
+        /// the fuzz oracle's); 0 when the whole array does.
         /// </summary>
         private static int LoadPartitionBits(int b)
         {
-            int bucketsPerPartition = BitOperations.Log2((uint)Math.Max(1, LoadPartitionBytes / BucketLayout<TKey, TValue>.BucketSize));
+            int partitionBytes = SnapshotFormat.LoadPartitionBytesForTest > 0 ? SnapshotFormat.LoadPartitionBytesForTest : LoadPartitionBytes;
+            int bucketsPerPartition = BitOperations.Log2((uint)Math.Max(1, partitionBytes / BucketLayout<TKey, TValue>.BucketSize));
             return Math.Clamp(b - bucketsPerPartition, 0, MaxLoadPartitionBits);
         }
 

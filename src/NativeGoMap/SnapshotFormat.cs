@@ -124,6 +124,23 @@ namespace NativeGoMap
             set => t_ignoreChecksums = value;
         }
 
+        /// <summary>
+        /// Test and fuzzing hook, per thread: when above 0, the bytes of bucket memory one load
+        /// partition fills, in place of the 256 KiB a load uses (GoMap's LoadPartitionBytes; 1:
+        /// one bucket per partition, up to 2^12 partitions). With the default, a load of fewer
+        /// than about 6,600 <c>&lt;long,long&gt;</c> entries is one partition, and no input a
+        /// fuzzer makes (a few KB) reached the loads of several partitions, their spills and
+        /// their abandonment (a review found, 2026-12-06).
+        /// </summary>
+        [ThreadStatic]
+        private static int t_loadPartitionBytes;
+
+        internal static int LoadPartitionBytesForTest
+        {
+            get => t_loadPartitionBytes;
+            set => t_loadPartitionBytes = value;
+        }
+
         /// <summary>The initial state of a CRC-32C register.</summary>
         internal const uint CrcStart = 0xFFFFFFFFu;
 
@@ -577,9 +594,25 @@ namespace NativeGoMap
         internal static void EntriesCorrupt() =>
             throw new InvalidDataException("The snapshot's entries are corrupt: their checksum does not match their bytes.");
 
+        /// <summary>
+        /// A key twice in a snapshot, named by its bytes (the first 32, in hex): never by its
+        /// ToString, which for an IEquatable key is user code that could throw another exception
+        /// (found by review, 2026-12-06), and for other keys may say nothing of them.
+        /// </summary>
         [DoesNotReturn]
-        internal static void DuplicateKey<TKey>(TKey key) =>
-            throw new InvalidDataException($"The snapshot is invalid: it holds the key {key} twice.");
+        internal static unsafe void DuplicateKey<TKey>(TKey key)
+            where TKey : unmanaged
+        {
+            const int Shown = 32;
+            var bytes = new ReadOnlySpan<byte>(&key, sizeof(TKey));
+            var hex = new System.Text.StringBuilder((Shown * 2) + 8);
+            foreach (byte x in bytes.Length > Shown ? bytes.Slice(0, Shown) : bytes)
+            {
+                hex.Append(x.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            throw new InvalidDataException($"The snapshot is invalid: it holds a key twice (its {sizeof(TKey)} bytes: {hex}{(bytes.Length > Shown ? "..." : string.Empty)}).");
+        }
 
         [DoesNotReturn]
         internal static void BigEndian() =>

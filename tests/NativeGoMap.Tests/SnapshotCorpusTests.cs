@@ -15,7 +15,7 @@ namespace NativeGoMap.Tests
     /// that cannot, loads into a map that validates and survives a write and reload, or is
     /// refused with InvalidDataException or NotSupportedException (or, from the stream that
     /// cannot seek, OutOfMemoryException for a count its bytes cannot hold), and leaks nothing,
-    /// with checksums enforced and ignored; and what loads holds exactly the entries the oracle's
+    /// with checksums enforced and ignored (and then with a load partition per bucket); and what loads holds exactly the entries the oracle's
     /// reference decoder reads from the input, which also says which inputs must load.
     /// </summary>
     [Collection(NativeMemoryCollection.Name)]
@@ -42,6 +42,27 @@ namespace NativeGoMap.Tests
         public void FuzzCorpus_IsThere()
         {
             Assert.True(Directory.GetFiles(CorpusDirectory).Length >= 8, $"the fuzz corpus is missing from {CorpusDirectory}");
+        }
+
+        [Fact]
+        public void FuzzCorpus_HoldsExactlyTheFilesOfItsManifest()
+        {
+            // stress/fuzz/corpus.sha256 (sha256sum's lines): a file deleted or changed, the
+            // crash-* inputs of fixed bugs among them, or one left behind in the output folder by
+            // an earlier build, would otherwise go unnoticed while eight files remained (a
+            // review, 2026-12-06). Subfolders are not replayed, so none may exist.
+            var manifest = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "fuzz-corpus.sha256"))
+                .Where(line => line.Length > 0)
+                .Select(line => (Hash: line[..64], Name: line[66..]))
+                .OrderBy(e => e.Name, StringComparer.Ordinal)
+                .ToList();
+            var present = Directory.GetFiles(CorpusDirectory)
+                .Select(path => (Hash: Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))).ToLowerInvariant(), Name: Path.GetFileName(path)))
+                .OrderBy(e => e.Name, StringComparer.Ordinal)
+                .ToList();
+            Assert.Empty(Directory.GetDirectories(CorpusDirectory));
+            Assert.Contains(manifest, e => e.Name.StartsWith("crash-", StringComparison.Ordinal));
+            Assert.Equal(manifest, present);
         }
 
         [Theory]
