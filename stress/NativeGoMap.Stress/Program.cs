@@ -10,7 +10,8 @@ namespace NativeGoMap.Stress
     /// <param name="Seconds">--seconds: duration of the soak.</param>
     /// <param name="Count">--count: entries of the scale build.</param>
     /// <param name="Seed">--seed: base seed of every random choice (printed so a run can be replayed).</param>
-    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed, bool SmallPages = false, bool PrepareAhead = false);
+    /// <param name="SoakSteps">--soak-steps: per soak stream (a key type), the ops at which its key-space steps were taken, from a failed run's replay line (a quick soak's steps end by time, so the seed alone does not replay it).</param>
+    internal sealed record StressOptions(bool Quick, int? Seconds, long? Count, ulong Seed, bool SmallPages = false, bool PrepareAhead = false, IReadOnlyDictionary<int, long[]>? SoakSteps = null);
 
     internal static class Program
     {
@@ -26,8 +27,9 @@ namespace NativeGoMap.Stress
         };
 
         private const string Usage =
-            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|spread|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages] [--prepare-ahead]\n" +
+            "usage: NativeGoMap.Stress <soak|concurrency|leak|faults|scale|hostile|spread|all> [--quick] [--seconds N] [--count N] [--seed N] [--small-pages] [--prepare-ahead] [--soak-steps S:OPS,...]\n" +
             "  --seconds N  soak duration (default 60, quick 10)\n" +
+            "  --soak-steps S:OPS,... soak: take stream S's key-space steps at these ops (from a failure's replay line; repeatable)\n" +
             "  --count N    scale: entries to build (default 50,000,000, quick 2,000,000)\n" +
             "  --small-pages scale: build with GoMapOptions.SmallPagesForGrowth\n" +
             "  --prepare-ahead scale: build with GoMapOptions.PrepareGrowthAhead\n" +
@@ -85,6 +87,7 @@ namespace NativeGoMap.Stress
             bool smallPages = false;
             bool prepareAhead = false;
             ulong seed = (ulong)Random.Shared.NextInt64(1, int.MaxValue);
+            var soakSteps = new Dictionary<int, long[]>();
             options = new StressOptions(false, null, null, seed);
             for (int i = 1; i < args.Length; i++)
             {
@@ -112,13 +115,43 @@ namespace NativeGoMap.Stress
                         seed = sd;
                         i++;
                         break;
+                    case "--soak-steps" when TryParseSteps(next, out int stream, out long[] ops):
+                        soakSteps[stream] = ops;
+                        i++;
+                        break;
                     default:
                         return false;
                 }
             }
 
-            options = new StressOptions(quick, seconds, count, seed, smallPages, prepareAhead);
+            options = new StressOptions(quick, seconds, count, seed, smallPages, prepareAhead, soakSteps.Count > 0 ? soakSteps : null);
             return mode.Length > 0;
+        }
+
+        /// <summary>Parses <c>S:OPS,OPS,...</c> (a soak stream and the ops of its steps, ascending).</summary>
+        private static bool TryParseSteps(string? text, out int stream, out long[] ops)
+        {
+            stream = 0;
+            ops = Array.Empty<long>();
+            int colon = text?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            if (text is null || colon <= 0 || !int.TryParse(text.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out stream))
+            {
+                return false;
+            }
+
+            var list = new List<long>();
+            foreach (string part in text[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out long op) || (list.Count > 0 && op <= list[^1]))
+                {
+                    return false;
+                }
+
+                list.Add(op);
+            }
+
+            ops = list.ToArray();
+            return true;
         }
     }
 }

@@ -21,15 +21,22 @@ namespace NativeGoMap.Stress
             var each = TimeSpan.FromSeconds(seconds / 14.0);
 
             // Every type soaks once per concurrency-check mode, with the same stream: the same
-            // operations, seeds and iteration orders in both, so a divergence in one mode only is
-            // that mode's. The first run ends the steps of its key-space schedule by ops or by time
-            // and records the op of each; the second takes its steps at those ops.
+            // seeds, and the same operations until a walk across writes yields another number of
+            // entries in one mode than in the other (seen 2026-12-06 at op 10,053 of a run, a
+            // partial walk with writes between its steps: Go's rules leave open whether an entry
+            // added during a walk is yielded, and a Go map's inline walk over groups of buckets
+            // and a Strict map's checked steps need not agree), after which the two draw
+            // different operations. The
+            // first run ends the steps of its key-space schedule by ops or by time and records the
+            // op of each; the second takes its steps at those ops. A failure prints a replay line
+            // with its run's steps (--soak-steps).
             object[][] Both<TKey, TValue, TCodec>(int stream)
                 where TKey : unmanaged
                 where TValue : unmanaged
                 where TCodec : ICodec<TKey, TValue>
             {
-                var schedule = new List<long>();
+                // A replay's steps (--soak-steps) are taken as the Go run takes the Strict run's.
+                var schedule = o.SoakSteps is not null && o.SoakSteps.TryGetValue(stream, out long[]? given) ? new List<long>(given) : new List<long>();
                 return new[] { ConcurrencyChecks.Strict, ConcurrencyChecks.Go }.Select(c => new Soak<TKey, TValue, TCodec>(o, stream, c, summary, schedule).Run(each)).ToArray();
             }
 
@@ -105,6 +112,8 @@ namespace NativeGoMap.Stress
         private long _version;
         private long _keySpace = KeySpaces[0];
         private readonly List<long> _schedule;
+        private readonly StressOptions _options;
+        private readonly int _stream;
         private readonly List<long> _phases = new() { KeySpaces[0] };
         private int _step;
         private long _stepEndOp;
@@ -123,6 +132,8 @@ namespace NativeGoMap.Stress
 
         internal Soak(StressOptions o, int stream, ConcurrencyChecks checks, Summary summary, List<long> schedule)
         {
+            _options = o;
+            _stream = stream;
             _rng = Util.Rng(o, stream);
             _summary = summary;
             _checks = checks;
@@ -250,6 +261,14 @@ namespace NativeGoMap.Stress
             if (++_divergences <= 5)
             {
                 _summary.Fail($"{TCodec.Name} ({_checks}), op {_ops}: {what}");
+            }
+
+            if (_divergences == 1)
+            {
+                // The steps taken so far end by time in a quick run: the seed alone would take
+                // them at other ops, and draw other operations after the first (a review found,
+                // 2026-12-06). A generous --seconds lets the replay reach this op.
+                _summary.Note($"replay {TCodec.Name} ({_checks}): NativeGoMap.Stress soak --seed {_options.Seed}{(_options.Quick ? " --quick" : string.Empty)} --seconds 600 --soak-steps {_stream}:{string.Join(",", _schedule)}");
             }
         }
 
