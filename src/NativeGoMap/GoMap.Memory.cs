@@ -78,7 +78,9 @@ namespace NativeGoMap
     //     unmap it under a racing read); else freed at once by the Remove or Clear that drops
     //     them (a racing Go-mode read then reads at worst a stale small heap block, still mapped).
     //   - Dispose releases everything at once, deferred and queued included; Clear and a new
-    //     growth started before a release finished just add to the queue.
+    //     growth started before a release finished just add to the queue. The unmaps of a map
+    //     that nobody ever saw (a failed load's, disposed inside ReadFrom) are made by that call
+    //     itself (NativeHeap.UnmapAtOnce): a loop of failed loads outran the release thread.
     //   - A whole mapping of at most 4 MiB (a mid-size bucket array) is not discarded: it goes
     //     to NativeHeap's process-wide reuse cache (16 MiB at most), still mapped, and the next
     //     array of its exact size, in any map, takes it back zeroed instead of faulting in fresh

@@ -223,13 +223,34 @@ namespace NativeGoMap
             }
             catch
             {
+                // Nobody saw the map: its mappings go back to the system here, at once
+                // (NativeHeap.UnmapAtOnce), not after the release thread's queue.
                 map.AbandonLoad(ref load);
-                map.Dispose();
+                NativeHeap.UnmapAtOnce = true;
+                try
+                {
+                    map.Dispose();
+                }
+                finally
+                {
+                    NativeHeap.UnmapAtOnce = false;
+                }
+
                 throw;
             }
             finally
             {
-                load.Free();
+                // The load's own buffers (the 1 MiB read chunk, a partition's copy, the spill)
+                // were never anyone else's either.
+                NativeHeap.UnmapAtOnce = true;
+                try
+                {
+                    load.Free();
+                }
+                finally
+                {
+                    NativeHeap.UnmapAtOnce = false;
+                }
             }
 
             return map;

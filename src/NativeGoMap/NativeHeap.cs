@@ -228,6 +228,7 @@ namespace NativeGoMap
         [ThreadStatic] private static long t_allocations;     // allocations made on this thread
         [ThreadStatic] private static long t_faultsFired;     // injected failures thrown on this thread, caught by the map or not
         [ThreadStatic] private static bool t_poison;
+        [ThreadStatic] private static bool t_unmapAtOnce;
         [ThreadStatic] private static List<(IntPtr Base, ulong Length, bool Mapped)>? t_quarantine;
 
         /// <summary>All bytes currently held by every map in the process: exact once no thread is allocating or freeing (the stripes are read one after another).</summary>
@@ -286,6 +287,25 @@ namespace NativeGoMap
         {
             get => t_poison;
             set => t_poison = value;
+        }
+
+        /// <summary>
+        /// Per thread: while true, <see cref="Free"/> unmaps a mapping at once, in one call on this
+        /// thread, instead of posting its unmap to the release thread, unless a job was posted
+        /// for it (a populate, which the thread may be running in it) or it came from the reuse
+        /// cache within its grace period (<see cref="UnmapDueAt"/>). For memory that nobody else
+        /// ever saw, so that no read can be racing in it: a failed load's map and every load's
+        /// own buffers (GoMap.ReadFrom). Such a load reserves the bucket array for the count the snapshot's
+        /// header claims, mostly untouched, which one munmap returns at once; posted, a 4.5 GiB
+        /// reservation took the thread about 5 ms (2 MiB a call), and a loop of failed loads from
+        /// streams that cannot seek, each claiming 134 million entries, outran it: 2,000 of them
+        /// left 8.4 TB of address space and 3.5 GB resident behind (half of it still there 5 s
+        /// later), which the fuzzer's persistent process ran into (found 2026-12-06).
+        /// </summary>
+        internal static bool UnmapAtOnce
+        {
+            get => t_unmapAtOnce;
+            set => t_unmapAtOnce = value;
         }
 
         /// <summary>Returns every quarantined block to the C heap.</summary>
@@ -941,6 +961,13 @@ namespace NativeGoMap
             if (!mapped)
             {
                 NativeMemory.Free(baseP);
+                return;
+            }
+
+            ulong word = *(ulong*)baseP;
+            if (t_unmapAtOnce && (word & PopulateFlag) == 0 && UnmapDueAt(baseP) <= Stopwatch.GetTimestamp())
+            {
+                OsMemory.Unmap(baseP, word & LengthMask);
                 return;
             }
 

@@ -313,6 +313,37 @@ namespace NativeGoMap.Tests
             Assert.True(grown < 32L << 20, $"resident memory grew by {grown >> 20} MiB before the first entry byte was read");
         }
 
+        [FactNeeding(Needs.Mappings)]
+        public void FailedLoadsClaimingHugeCounts_GiveTheirReservedArraysBackAtOnce()
+        {
+            // Found by fuzzing (2026-12-06): a failed load's map was disposed as any map, its
+            // reserved array's unmap posted to the release thread, which unmaps 2 MiB a call
+            // (about 5 ms for this 4.5 GiB reservation). Failed loads in a loop outran it: the
+            // fuzzer's persistent process ran out of address space, and 2,000 such loads left
+            // 8.4 TB mapped and 3.5 GB resident. Nobody ever saw such a map: its mappings are
+            // now unmapped at once, by the failing call. Twenty loads back to back, each
+            // reserving 2^25 buckets: the mapped address space never stays up by one of them.
+            long count = 134_217_768; // what the fuzzer's header claimed
+            byte[] crafted = Snap.Craft(Snap.LongLong(10), s =>
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(16), count);
+                s[40] = (byte)MapMath.BForHint(count);
+            });
+            long reservation = (long)BucketLayout<long, long>.BucketSize << MapMath.BForHint(count);
+            long before = ProcessMemory.VirtualBytes();
+            long posted = ReleaseThread.Posted;
+            long worst = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                var stream = new TrickleStream(crafted, int.MaxValue, seekable: false);
+                Assert.Throws<InvalidDataException>(() => GoMap<long, long>.ReadFrom(stream));
+                worst = Math.Max(worst, ProcessMemory.VirtualBytes() - before);
+            }
+
+            Assert.True(worst < reservation / 2, $"the address space stayed up by {worst >> 20} MiB after a failed load (each reserved {reservation >> 20} MiB)");
+            Assert.Equal(posted, ReleaseThread.Posted); // nothing left for the release thread
+        }
+
         [FactNeeding(Needs.Linux)] // the peak of resident memory is read from Linux's /proc
         public void BadSnapshot_TruncatedFromAStreamThatCannotSeek_WithIndirectValues_DoesNotTouchItsReservedArray()
         {

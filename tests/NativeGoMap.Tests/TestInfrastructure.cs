@@ -108,6 +108,20 @@ namespace NativeGoMap.Tests
     /// <summary>The process's resident memory as the OS counts it (VmRSS), for tests that check what a map keeps resident.</summary>
     public static class ProcessMemory
     {
+        /// <summary>The process's mapped address space (VmSize), for tests that check what a map keeps mapped.</summary>
+        public static long VirtualBytes()
+        {
+            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
+            {
+                if (line.StartsWith("VmSize:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                }
+            }
+
+            throw new InvalidOperationException("no VmSize line in /proc/self/status");
+        }
+
         public static long ResidentBytes()
         {
             foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
