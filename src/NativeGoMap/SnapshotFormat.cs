@@ -603,15 +603,18 @@ namespace NativeGoMap
         internal static unsafe void DuplicateKey<TKey>(TKey key)
             where TKey : unmanaged
         {
+            // Through a pointer: Mono 6.8 cannot bind ReadOnlySpan's indexer or enumerator from a
+            // netstandard2.1 assembly (CompatTests).
             const int Shown = 32;
-            var bytes = new ReadOnlySpan<byte>(&key, sizeof(TKey));
+            byte* bytes = (byte*)&key;
+            int shown = Math.Min(sizeof(TKey), Shown);
             var hex = new System.Text.StringBuilder((Shown * 2) + 8);
-            foreach (byte x in bytes.Length > Shown ? bytes.Slice(0, Shown) : bytes)
+            for (int i = 0; i < shown; i++)
             {
-                hex.Append(x.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+                hex.Append(bytes[i].ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            throw new InvalidDataException($"The snapshot is invalid: it holds a key twice (its {sizeof(TKey)} bytes: {hex}{(bytes.Length > Shown ? "..." : string.Empty)}).");
+            throw new InvalidDataException($"The snapshot is invalid: it holds a key twice (its {sizeof(TKey)} bytes: {hex}{(sizeof(TKey) > Shown ? "..." : string.Empty)}).");
         }
 
         [DoesNotReturn]

@@ -186,6 +186,38 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void BadSnapshot_DuplicateKey_IsNamedByItsBytes_NotByTheKeysToString()
+        {
+            // Found by review (2026-12-06): the message called the key's ToString, user code for
+            // an IEquatable key, whose exception then replaced the InvalidDataException.
+            using var source = new GoMap<ToStringThrows, long>();
+            source[new ToStringThrows(0x1122334455667788)] = 1;
+            source[new ToStringThrows(2)] = 2;
+            byte[] snapshot = Snap.Of(source);
+            int h = Snap.HeaderLength(snapshot);
+            byte[] twice = Snap.Craft(snapshot, s => s.AsSpan(h, 8).CopyTo(s.AsSpan(h + 16, 8)));
+            InvalidDataException e = ExpectInvalid<ToStringThrows, long>(twice, "ToString throws");
+            Assert.Contains("twice", e.Message, StringComparison.Ordinal);
+            Assert.True(e.Message.Contains("8877665544332211", StringComparison.Ordinal) || e.Message.Contains("0200000000000000", StringComparison.Ordinal), e.Message);
+        }
+
+        /// <summary>A key with its own equality whose ToString throws.</summary>
+        private readonly struct ToStringThrows : IEquatable<ToStringThrows>
+        {
+            private readonly long _id;
+
+            public ToStringThrows(long id) => _id = id;
+
+            public bool Equals(ToStringThrows other) => _id == other._id;
+
+            public override bool Equals(object? obj) => obj is ToStringThrows other && Equals(other);
+
+            public override int GetHashCode() => _id.GetHashCode();
+
+            public override string ToString() => throw new InvalidOperationException("ToString is user code");
+        }
+
+        [Fact]
         public void BadSnapshot_DuplicateKey_IsInvalid_SmallOrPartitionedOrIndirect()
         {
             long baseline = LiveBytes.Settled();
