@@ -223,8 +223,8 @@ namespace NativeGoMap
             }
             catch
             {
-                // Nobody saw the map: its mappings go back to the system here, at once
-                // (NativeHeap.UnmapAtOnce), not after the release thread's queue.
+                // Nobody saw the map: the mappings the reuse cache does not keep go back to the
+                // system here (NativeHeap.UnmapAtOnce), not after the release thread's queue.
                 map.AbandonLoad(ref load);
                 NativeHeap.UnmapAtOnce = true;
                 try

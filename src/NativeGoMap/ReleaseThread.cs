@@ -126,8 +126,8 @@ namespace NativeGoMap
             internal ulong Length;
         }
 
-        /// <summary>Largest piece of a mapping one munmap call unmaps (see <see cref="Run"/>).</summary>
-        private const ulong UnmapPiece = OsMemory.HugePage;
+        /// <summary>Piece of a mapping one populate call works on (see <see cref="Run"/>); unmaps go in the same pieces (<see cref="OsMemory.UnmapInPieces"/>).</summary>
+        private const ulong PopulatePiece = OsMemory.HugePage;
 
         /// <summary>True once the thread runs (never when <see cref="Enabled"/> is false).</summary>
         internal static bool Running => Volatile.Read(ref s_thread) != null;
@@ -557,17 +557,7 @@ namespace NativeGoMap
             switch (what)
             {
                 case Kind.Unmap:
-                    // In pieces from the end: munmap holds the mmap lock for writing, and a
-                    // writer's first fault in a new mapping waits for that lock (unmapping a
-                    // 78 MiB array at once held it for 8 ms on the README's VM).
-                    while (length > UnmapPiece)
-                    {
-                        ulong piece = length % UnmapPiece == 0 ? UnmapPiece : length % UnmapPiece;
-                        length -= piece;
-                        OsMemory.Unmap(start + length, piece);
-                    }
-
-                    OsMemory.Unmap(start, length);
+                    OsMemory.UnmapInPieces(start, length);
                     break;
                 case Kind.Discard:
                     OsMemory.Discard(start, length);
@@ -575,9 +565,9 @@ namespace NativeGoMap
                 case Kind.Populate:
                     // Page-aligned pieces, so that a fault of the writer waits for one piece at most.
                     byte* end = start + length;
-                    for (byte* p = (byte*)((ulong)start & ~(OsMemory.Page - 1)); p < end; p += UnmapPiece)
+                    for (byte* p = (byte*)((ulong)start & ~(OsMemory.Page - 1)); p < end; p += PopulatePiece)
                     {
-                        if (!OsMemory.TryPopulate(p, Math.Min(UnmapPiece, (ulong)(end - p))))
+                        if (!OsMemory.TryPopulate(p, Math.Min(PopulatePiece, (ulong)(end - p))))
                         {
                             break; // not supported here, or no memory now: the writes fault as usual
                         }

@@ -49,6 +49,6 @@ crashes=$(stat saved_crashes); hangs=$(stat saved_hangs)
 if [ "${crashes:-0}" -ne 0 ] || [ "${hangs:-0}" -ne 0 ]; then
   echo "afl saved $crashes crashes and $hangs hangs:" >&2
   ls "$out/findings/default/crashes" "$out/findings/default/hangs" >&2
-  echo "replay: dotnet run -c Release --project stress/NativeGoMap.Fuzz -- replay $out/findings/default/crashes" >&2
+  echo "replay: dotnet run -c Release --project stress/NativeGoMap.Fuzz -- replay $out/findings/default/crashes $out/findings/default/hangs" >&2
   exit 1
 fi
