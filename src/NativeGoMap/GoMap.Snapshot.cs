@@ -216,35 +216,28 @@ namespace NativeGoMap
             // nobody else can see it until it is returned.
             var map = new GoMap<TKey, TValue>(options, comparer);
             var load = default(LoadState);
+            bool loaded = false;
             try
             {
                 map.Load(stream, count, headerChecksum, ref load);
                 map.Publish(); // the thresholds lookups and the write fast paths read (GoMap.Access.cs)
-            }
-            catch
-            {
-                // Nobody saw the map: the mappings the reuse cache does not keep go back to the
-                // system here (NativeHeap.UnmapAtOnce), not after the release thread's queue.
-                map.AbandonLoad(ref load);
-                NativeHeap.UnmapAtOnce = true;
-                try
-                {
-                    map.Dispose();
-                }
-                finally
-                {
-                    NativeHeap.UnmapAtOnce = false;
-                }
-
-                throw;
+                loaded = true;
             }
             finally
             {
-                // The load's own buffers (the 1 MiB read chunk, a partition's copy, the spill)
-                // were never anyone else's either.
+                // Nobody else ever saw the load's own buffers (the 1 MiB read chunk, a partition's
+                // copy, the spill), nor a map whose load failed: the mappings among them that the
+                // reuse cache does not keep go back to the system here (NativeHeap.UnmapAtOnce),
+                // not after the release thread's queue.
                 NativeHeap.UnmapAtOnce = true;
                 try
                 {
+                    if (!loaded)
+                    {
+                        map.AbandonLoad(ref load);
+                        map.Dispose();
+                    }
+
                     load.Free();
                 }
                 finally
@@ -479,7 +472,12 @@ namespace NativeGoMap
         /// </summary>
         private static int LoadPartitionBits(int b)
         {
-            int partitionBytes = SnapshotFormat.LoadPartitionBytesForTest > 0 ? SnapshotFormat.LoadPartitionBytesForTest : LoadPartitionBytes;
+            int partitionBytes = SnapshotFormat.LoadPartitionBytesForTest;
+            if (partitionBytes <= 0)
+            {
+                partitionBytes = LoadPartitionBytes;
+            }
+
             int bucketsPerPartition = BitOperations.Log2((uint)Math.Max(1, partitionBytes / BucketLayout<TKey, TValue>.BucketSize));
             return Math.Clamp(b - bucketsPerPartition, 0, MaxLoadPartitionBits);
         }

@@ -101,12 +101,13 @@ namespace NativeGoMap.Stress
                         startRows.Add(EnumerationStartRow(summary, checks, results));
                     }
 
-                    if (checks == ConcurrencyChecks.Strict && kind == "writers")
+                    bool strictWriters = checks == ConcurrencyChecks.Strict && kind == "writers";
+                    if (strictWriters)
                     {
                         summary.Check(detected == raced, $"Strict {label}: racing writers detected in {detected} of {raced} trials where they overlapped (Strict must catch every one)");
                     }
 
-                    if ((checks == ConcurrencyChecks.Strict && kind == "writers") || goRate)
+                    if (strictWriters || goRate)
                     {
                         // A rate over few raced trials says nothing (0 of 0 read as all caught until
                         // 2026-12-06, a review found): at least half the trials must have raced.

@@ -109,31 +109,9 @@ namespace NativeGoMap.Tests
     public static class ProcessMemory
     {
         /// <summary>The process's mapped address space (VmSize), for tests that check what a map keeps mapped.</summary>
-        public static long VirtualBytes()
-        {
-            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
-            {
-                if (line.StartsWith("VmSize:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-                }
-            }
+        public static long VirtualBytes() => StatusBytes("VmSize:");
 
-            throw new InvalidOperationException("no VmSize line in /proc/self/status");
-        }
-
-        public static long ResidentBytes()
-        {
-            foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-                }
-            }
-
-            throw new InvalidOperationException("no VmRSS line in /proc/self/status");
-        }
+        public static long ResidentBytes() => StatusBytes("VmRSS:");
 
         /// <summary>Resets the kernel's peak of resident memory (VmHWM) to the current resident size; false where the kernel refuses.</summary>
         public static bool ResetPeak()
@@ -150,17 +128,20 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>The peak of resident memory since the last <see cref="ResetPeak"/> (VmHWM).</summary>
-        public static long PeakBytes()
+        public static long PeakBytes() => StatusBytes("VmHWM:");
+
+        /// <summary>A kB figure of /proc/self/status, in bytes (its value follows a tab or spaces).</summary>
+        private static long StatusBytes(string field)
         {
             foreach (string line in System.IO.File.ReadAllLines("/proc/self/status"))
             {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                if (line.StartsWith(field, StringComparison.Ordinal))
                 {
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+                    return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
                 }
             }
 
-            throw new InvalidOperationException("no VmHWM line in /proc/self/status");
+            throw new InvalidOperationException($"no {field} line in /proc/self/status");
         }
     }
 }
