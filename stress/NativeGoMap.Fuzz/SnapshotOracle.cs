@@ -57,7 +57,8 @@ namespace NativeGoMap.Fuzz
     /// The oracle: every input, read from a stream that can seek and from one that cannot,
     /// either loads into a map that passes <c>Validate</c>, holds exactly the entries that
     /// <see cref="ReferenceDecoder"/> reads from the input (the key and value bytes of each, no
-    /// more), has read exactly the snapshot's bytes, and survives a write and reload unchanged,
+    /// more), has read exactly the snapshot's bytes, survives a write and reload unchanged, and
+    /// then takes removes, inserts (most often through a growth) and updates as a built map does,
     /// or is refused with <see cref="InvalidDataException"/> or
     /// <see cref="NotSupportedException"/> (newer versions only), as the reference decoder says
     /// it must be: it names why (an input it finds well-formed must load); from the stream that cannot seek, whose header count
@@ -343,6 +344,16 @@ namespace NativeGoMap.Fuzz
                     {
                         Expect(false, $"{what}: writing the loaded map and loading that again threw {e.GetType().Name}: {e.Message}");
                     }
+
+                    // Likewise any exception from writes to the loaded map.
+                    try
+                    {
+                        ExpectWritable(map, comparer ?? EqualityComparer<TKey>.Default, what);
+                    }
+                    catch (Exception e) when (e is InvalidDataException or NotSupportedException or OutOfMemoryException)
+                    {
+                        Expect(false, $"{what}: a write to the loaded map threw {e.GetType().Name}: {e.Message}");
+                    }
                 }
             }
             catch (InvalidDataException e)
@@ -403,6 +414,104 @@ namespace NativeGoMap.Fuzz
                 byte[] got = Bytes(v).ToArray();
                 Expect(got.AsSpan().SequenceEqual(expected.Values[i]), $"{what} holds {ReferenceDecoder.Hex(got)} for the key {ReferenceDecoder.Hex(expected.Keys[i])} (entry {i}); the input holds {ReferenceDecoder.Hex(expected.Values[i])}");
             }
+        }
+
+        /// <summary>
+        /// The loaded map takes writes as a map built by inserts does: every other entry removed,
+        /// as many new keys inserted as it held (16 at least, 512 at most, so that most loads grow
+        /// and the fuzzer keeps its pace), every kept entry updated; then it passes
+        /// <c>Validate</c> and holds what a <see cref="Dictionary{TKey, TValue}"/> under the map's
+        /// equality holds after the same writes. A load whose bookkeeping is off (the count, the
+        /// overflow lists, emptyRest marks, B against the count, the tophash bytes of a key the
+        /// load placed) can read back correctly and still break the first growth or delete that
+        /// relies on it: the read-only checks above cannot see that.
+        /// </summary>
+        private static void ExpectWritable<TKey, TValue>(GoMap<TKey, TValue> map, IEqualityComparer<TKey> equality, string what)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            var model = new Dictionary<TKey, TValue>(equality);
+            foreach (KeyValuePair<TKey, TValue> kv in map)
+            {
+                Expect(model.TryAdd(kv.Key, kv.Value), $"{what} enumerated the key {kv.Key} twice");
+            }
+
+            var kept = new List<TKey>();
+            int i = 0;
+            foreach (TKey k in new List<TKey>(model.Keys))
+            {
+                if ((i++ & 1) == 0)
+                {
+                    Expect(map.Remove(k), $"{what}: the loaded key {k} could not be removed");
+                    model.Remove(k);
+                }
+                else
+                {
+                    kept.Add(k);
+                }
+            }
+
+            int adds = Math.Clamp(i, 16, 512);
+            for (long n = 1; adds > 0; n++)
+            {
+                TKey k = Made<TKey>(n, 0x9E3779B97F4A7C15);
+                if (model.ContainsKey(k))
+                {
+                    continue; // a loaded key, or one this loop made already (3-byte keys collide)
+                }
+
+                Expect(!map.ContainsKey(k), $"{what} holds the key {k}, which it was never given");
+                TValue v = Made<TValue>(n, 0xD1B54A32D192ED03);
+                map[k] = v;
+                model[k] = v;
+                adds--;
+            }
+
+            for (int j = 0; j < kept.Count; j++)
+            {
+                TKey k = kept[j];
+                TValue v = Made<TValue>(j, 0x8CB92BA72F3D8DD7);
+                map[k] = v;
+                model[k] = v;
+            }
+
+            map.Validate();
+            Expect(map.LongCount == model.Count, $"{what}: after writes to the loaded map it counts {map.LongCount} entries; {model.Count} were written");
+            long seen = 0;
+            foreach (KeyValuePair<TKey, TValue> kv in map)
+            {
+                seen++;
+                Expect(model.TryGetValue(kv.Key, out TValue want) && Bytes(kv.Value).SequenceEqual(Bytes(want)), $"{what}: after writes to the loaded map it holds {kv.Key}, which was removed or has another value");
+            }
+
+            Expect(seen == model.Count, $"{what}: after writes to the loaded map it enumerates {seen} entries of {model.Count}");
+            foreach (KeyValuePair<TKey, TValue> kv in model)
+            {
+                Expect(map.TryGetValue(kv.Key, out TValue got) && Bytes(got).SequenceEqual(Bytes(kv.Value)), $"{what}: after writes to the loaded map the key {kv.Key} is lost or holds another value");
+            }
+        }
+
+        /// <summary>A key or value of <paramref name="n"/>: its bytes drawn from n and <paramref name="salt"/> (a splitmix64 stream).</summary>
+        private static T Made<T>(long n, ulong salt)
+            where T : unmanaged
+        {
+            var bytes = new byte[sizeof(T)];
+            ulong state = (ulong)n * salt, word = 0;
+            for (int at = 0; at < bytes.Length; at++)
+            {
+                if ((at & 7) == 0)
+                {
+                    state += 0x9E3779B97F4A7C15;
+                    word = state;
+                    word = (word ^ (word >> 30)) * 0xBF58476D1CE4E5B9;
+                    word = (word ^ (word >> 27)) * 0x94D049BB133111EB;
+                    word ^= word >> 31;
+                }
+
+                bytes[at] = (byte)(word >> (8 * (at & 7)));
+            }
+
+            return From<T>(bytes);
         }
 
         /// <summary>A key or value from its bytes in a snapshot (an array: see the README on Mono and ReadOnlySpan).</summary>
