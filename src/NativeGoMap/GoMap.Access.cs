@@ -221,7 +221,7 @@ namespace NativeGoMap
             ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             nuint t = Volatile.Read(ref _table);
             bool userCode = KeysRunUserCode;
-            if (t == 0 || _oldTable != 0 || userCode)
+            if (BatchGoesKeyByKey(t, _oldTable, userCode))
             {
                 for (int i = 0; i < keys.Length; i++)
                 {
@@ -419,6 +419,16 @@ namespace NativeGoMap
         /// 1.2-1.7 MB, and slower from 10-14 MB (7.2 and 12.4 against 6.7 and 9.8 at 300,000).
         /// </summary>
         private const ulong BatchInCacheBytes = 1UL << 20;
+
+        /// <summary>
+        /// Whether <see cref="FindMany"/> searches key by key with <see cref="Find"/>, whatever the
+        /// array's size: no array (<paramref name="table"/> 0), a growth running
+        /// (<paramref name="oldTable"/> not 0), or keys whose hashing or equality runs user code.
+        /// One home for the decision, which the test hook
+        /// <see cref="BatchLookupPrefetches"/> reads too.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool BatchGoesKeyByKey(nuint table, nuint oldTable, bool userCode) => table == 0 || oldTable != 0 || userCode;
 
         /// <summary>Whether a bucket array of 2^<paramref name="b"/> buckets is at most <see cref="BatchInCacheBytes"/>: <see cref="FindMany"/> then probes key by key.</summary>
         private static bool BatchFitsInCache(int b) => (ulong)BucketLayout<TKey, TValue>.BucketSize <= (BatchInCacheBytes >> b);

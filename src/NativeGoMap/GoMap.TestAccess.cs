@@ -15,12 +15,20 @@ namespace NativeGoMap
 
         /// <summary>
         /// Test hook: whether TryGetValues on this map now runs its prefetching pipeline, by
-        /// FindMany's own tests (false: key by key, as for a growing map, keys whose hash or
-        /// equality runs user code, or an array within the bound; or no array). Until 2026-12-06
-        /// it tested the array's size alone, so the stress soak counted batches of user-code
-        /// keys as the pipeline's (a review found).
+        /// FindMany's own tests on the same published words (false: key by key, as for a growing
+        /// map, keys whose hash or equality runs user code, or an array within the bound; or no
+        /// array), for spans that do not overlap. Until 2026-12-06 it tested the array's size
+        /// alone, so the stress soak counted batches of user-code keys as the pipeline's (a
+        /// review found); since then it calls FindMany's own predicate rather than copy it.
         /// </summary>
-        internal bool BatchLookupPrefetches => BatchLookupPastCacheBound && _oldBuckets == null && !KeysRunUserCode;
+        internal bool BatchLookupPrefetches
+        {
+            get
+            {
+                nuint t = Volatile.Read(ref _table);
+                return !BatchGoesKeyByKey(t, _oldTable, KeysRunUserCode) && !BatchFitsInCache(BucketLayout<TKey, TValue>.TableB(t));
+            }
+        }
 
         /// <summary>Test hook: whether keys of this map run user code to hash or compare (a comparer, or IEquatable keys): then every batch goes key by key.</summary>
         internal bool KeysRunUserCodeForTest => KeysRunUserCode;
