@@ -315,6 +315,101 @@ func runQuick[K comparable, V number](typ string, d *dataset[K, V], reps int) {
 }
 
 // ---------------------------------------------------------------------------
+// The entity rows (the C# UserKeys.Entities and QuickRows.Entities).
+
+// Entity64 is the C# benchmark's Entity64: 64 bytes, which Go's map keeps inline
+// in its buckets (values of up to 128 bytes), as GoMap does: 560-byte buckets for
+// int32 keys in both.
+type Entity64 struct {
+	Id                       int64
+	X, Y, Z                  float64
+	Health, Mana, Gold, Tick int64
+}
+
+func entityForID(id int32) Entity64 {
+	i := int64(id)
+	return Entity64{Id: i, X: float64(i), Y: float64(-i), Z: 0.5 * float64(i), Health: 100 + (i & 63), Mana: 50, Gold: i & 1023}
+}
+
+// runEntity measures the entity rows: ids 1..n inserted in order with
+// entityForID; lookups and updates in the C# rows' fixed shuffle (Fisher-Yates
+// drawing from splitmix64 seed 4242, as SplitMix64.Shuffle). update_via_ref is
+// what a Go user writes for it, having no reference into a map value: the value
+// read, its Health set, and stored back (two map operations where the C# row's
+// GetValueRefOrNullRef and CollectionsMarshal.GetValueRefOrNullRef take one).
+func runEntity(n, reps int) {
+	ids := make([]int32, n)
+	ents := make([]Entity64, n)
+	for i := range ids {
+		ids[i] = int32(i + 1)
+		ents[i] = entityForID(int32(i + 1))
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	r := splitmix64{4242}
+	for i := n - 1; i > 0; i-- {
+		j := int(r.next() % uint64(i+1))
+		order[i], order[j] = order[j], order[i]
+	}
+	present := make([]int32, n)
+	vals := make([]Entity64, n)
+	for i, o := range order {
+		present[i], vals[i] = ids[o], ents[o]
+	}
+
+	emit("entity", n, "insert_nohint", batch(reps, n, func(iters int) {
+		for it := 0; it < iters; it++ {
+			mm := make(map[int32]Entity64)
+			for i, k := range ids {
+				mm[k] = ents[i]
+			}
+			sinkMap = mm
+		}
+	}))
+	sinkMap = nil
+
+	m := make(map[int32]Entity64, n)
+	for i, k := range ids {
+		m[k] = ents[i]
+	}
+	sinkMap = m
+
+	emit("entity", n, "lookup_hit", batch(reps, n, func(iters int) {
+		var s int64
+		for it := 0; it < iters; it++ {
+			for _, k := range present {
+				s += m[k].Health
+			}
+		}
+		sinkSum += s
+	}))
+
+	emit("entity", n, "update_via_ref", batch(reps, n, func(iters int) {
+		for it := 0; it < iters; it++ {
+			for i, k := range present {
+				if e, ok := m[k]; ok {
+					e.Health = vals[i].Health + 1
+					m[k] = e
+				}
+			}
+		}
+	}))
+
+	emit("entity", n, "iterate", batch(reps, len(m), func(iters int) {
+		var s int64
+		for it := 0; it < iters; it++ {
+			for _, v := range m {
+				s += v.Health
+			}
+		}
+		sinkSum += s
+	}))
+	sinkMap = nil
+}
+
+// ---------------------------------------------------------------------------
 // Stall measurement: per-insert latency while growing a no-hint map.
 
 const (
@@ -387,24 +482,15 @@ func runStall(n int) {
 
 func main() {
 	sizesFlag := flag.String("sizes", "1000,1000000", "comma-separated map sizes")
-	typesFlag := flag.String("types", "int,long,guid", "comma-separated key types: int,long,guid")
+	typesFlag := flag.String("types", "int,long,guid", "comma-separated key types: int,long,guid,entity")
+	entitySizesFlag := flag.String("entity-sizes", "10000,1000000", "sizes of the entity rows (type entity)")
 	reps := flag.Int("reps", 3, "repetitions per measurement; the best (minimum) ns/op is reported")
 	stall := flag.Bool("stall", true, "also run the 10M-insert stall measurement (type long)")
 	flag.Parse()
 
-	var sizes []int
-	for _, s := range strings.Split(*sizesFlag, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v <= 0 {
-			fmt.Fprintf(os.Stderr, "bad size %q\n", s)
-			os.Exit(2)
-		}
-		sizes = append(sizes, v)
-	}
+	sizes := parseSizes(*sizesFlag)
+	entitySizes := parseSizes(*entitySizesFlag)
+	entity := false
 	var types []string
 	for _, t := range strings.Split(*typesFlag, ",") {
 		t = strings.TrimSpace(t)
@@ -413,8 +499,10 @@ func main() {
 			continue
 		case "int", "long", "guid":
 			types = append(types, t)
+		case "entity":
+			entity = true
 		default:
-			fmt.Fprintf(os.Stderr, "bad type %q (want int, long or guid)\n", t)
+			fmt.Fprintf(os.Stderr, "bad type %q (want int, long, guid or entity)\n", t)
 			os.Exit(2)
 		}
 	}
@@ -449,5 +537,29 @@ func main() {
 			runtime.GC()
 		}
 	}
+	if entity {
+		for _, n := range entitySizes {
+			runEntity(n, *reps)
+			runtime.GC()
+		}
+	}
 	fmt.Fprintf(os.Stderr, "# total %.1fs\n", time.Since(start).Seconds())
+}
+
+// parseSizes reads a comma-separated list of positive sizes; exits 2 on a bad one.
+func parseSizes(list string) []int {
+	var sizes []int
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "bad size %q\n", s)
+			os.Exit(2)
+		}
+		sizes = append(sizes, v)
+	}
+	return sizes
 }

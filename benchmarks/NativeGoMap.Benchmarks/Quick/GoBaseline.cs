@@ -8,8 +8,9 @@ using System.Linq;
 namespace NativeGoMap.Benchmarks.Quick
 {
     /// <summary>
-    /// Runs benchmarks/go/run.sh (Go's own classic map on the same workload) after the C#
-    /// measurements and joins its tab-separated lines into the table.
+    /// Runs benchmarks/go/run.sh (Go's own classic map on the same workload: the int, long and
+    /// guid rows, the 10M stall rows and the entity rows) after the C# measurements and joins
+    /// its tab-separated lines into the table.
     /// </summary>
     internal static class GoBaseline
     {
@@ -35,7 +36,9 @@ namespace NativeGoMap.Benchmarks.Quick
             psi.ArgumentList.Add("-sizes");
             psi.ArgumentList.Add(string.Join(",", o.Sizes));
             psi.ArgumentList.Add("-types");
-            psi.ArgumentList.Add(string.Join(",", o.StreamTypes));
+            psi.ArgumentList.Add(string.Join(",", o.Types.Contains("entity") ? o.StreamTypes.Append("entity") : o.StreamTypes));
+            psi.ArgumentList.Add("-entity-sizes");
+            psi.ArgumentList.Add(string.Join(",", o.EntitySizes));
             psi.ArgumentList.Add("-reps");
             psi.ArgumentList.Add(o.Reps.ToString(CultureInfo.InvariantCulture));
             psi.ArgumentList.Add("-stall=" + (o.Special ? "true" : "false"));
