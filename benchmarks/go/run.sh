@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and run the Go classic-map "quick workload" benchmark.
-# Usage: benchmarks/go/run.sh [-sizes 1000,1000000] [-types int,long,guid] [-reps 3] [-stall=true|false]
+# Usage: benchmarks/go/run.sh [-sizes 1000,1000000] [-types int,long,guid[,entity]] [-entity-sizes 10000,1000000] [-reps 3] [-stall=true|false]
 # Results (tab-separated, see README.md) go to stdout; build errors and
 # diagnostics go to stderr. Works from any current directory; needs no network.
 set -euo pipefail

@@ -34,7 +34,7 @@ namespace NativeGoMap
         internal bool KeysRunUserCodeForTest => KeysRunUserCode;
 
         /// <summary>Test hook: whether that pipeline now prefetches each key's tophash line and then its candidate slot's lines (false: whole buckets, or not the pipeline).</summary>
-        internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(_b);
+        internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(BucketLayout<TKey, TValue>.TableB(Volatile.Read(ref _table)));
 
         /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now prefetch the next block's buckets (false: runs of writes without prefetching, or no array).</summary>
         internal bool BatchSetPrefetches => WritesPrefetch();

@@ -418,8 +418,9 @@ namespace NativeGoMap.Fuzz
 
         /// <summary>
         /// The loaded map takes writes as a map built by inserts does: every other entry removed,
-        /// as many new keys inserted as it held (16 at least, 512 at most, so that most loads grow
-        /// and the fuzzer keeps its pace), every kept entry updated; then it passes
+        /// as many new keys inserted as it held (16 at least, so that the small maps most fuzzed
+        /// inputs load grow; 512 at most, so that the fuzzer keeps its pace), every kept entry
+        /// updated; then it passes
         /// <c>Validate</c> and holds what a <see cref="Dictionary{TKey, TValue}"/> under the map's
         /// equality holds after the same writes. A load whose bookkeeping is off (the count, the
         /// overflow lists, emptyRest marks, B against the count, the tophash bytes of a key the
@@ -433,7 +434,10 @@ namespace NativeGoMap.Fuzz
             var model = new Dictionary<TKey, TValue>(equality);
             foreach (KeyValuePair<TKey, TValue> kv in map)
             {
-                Expect(model.TryAdd(kv.Key, kv.Value), $"{what} enumerated the key {kv.Key} twice");
+                if (!model.TryAdd(kv.Key, kv.Value))
+                {
+                    Fail($"{what} enumerated the key {KeyText(kv.Key)} twice");
+                }
             }
 
             var kept = new List<TKey>();
@@ -442,7 +446,11 @@ namespace NativeGoMap.Fuzz
             {
                 if ((i++ & 1) == 0)
                 {
-                    Expect(map.Remove(k), $"{what}: the loaded key {k} could not be removed");
+                    if (!map.Remove(k))
+                    {
+                        Fail($"{what}: the loaded key {KeyText(k)} could not be removed");
+                    }
+
                     model.Remove(k);
                 }
                 else
@@ -460,7 +468,11 @@ namespace NativeGoMap.Fuzz
                     continue; // a loaded key, or one this loop made already (3-byte keys collide)
                 }
 
-                Expect(!map.ContainsKey(k), $"{what} holds the key {k}, which it was never given");
+                if (map.ContainsKey(k))
+                {
+                    Fail($"{what} holds the key {KeyText(k)}, which it was never given");
+                }
+
                 TValue v = Made<TValue>(n, 0xD1B54A32D192ED03);
                 map[k] = v;
                 model[k] = v;
@@ -481,13 +493,19 @@ namespace NativeGoMap.Fuzz
             foreach (KeyValuePair<TKey, TValue> kv in map)
             {
                 seen++;
-                Expect(model.TryGetValue(kv.Key, out TValue want) && Bytes(kv.Value).SequenceEqual(Bytes(want)), $"{what}: after writes to the loaded map it holds {kv.Key}, which was removed or has another value");
+                if (!model.TryGetValue(kv.Key, out TValue want) || !Bytes(kv.Value).SequenceEqual(Bytes(want)))
+                {
+                    Fail($"{what}: after writes to the loaded map it holds {KeyText(kv.Key)}, which was removed or has another value");
+                }
             }
 
             Expect(seen == model.Count, $"{what}: after writes to the loaded map it enumerates {seen} entries of {model.Count}");
             foreach (KeyValuePair<TKey, TValue> kv in model)
             {
-                Expect(map.TryGetValue(kv.Key, out TValue got) && Bytes(got).SequenceEqual(Bytes(kv.Value)), $"{what}: after writes to the loaded map the key {kv.Key} is lost or holds another value");
+                if (!map.TryGetValue(kv.Key, out TValue got) || !Bytes(got).SequenceEqual(Bytes(kv.Value)))
+                {
+                    Fail($"{what}: after writes to the loaded map the key {KeyText(kv.Key)} is lost or holds another value");
+                }
             }
         }
 
@@ -533,9 +551,16 @@ namespace NativeGoMap.Fuzz
         {
             if (!condition)
             {
-                throw new OracleException(what);
+                Fail(what);
             }
         }
+
+        /// <summary>Throws the oracle's failure; for checks made per entry, whose message is built only on failure.</summary>
+        private static void Fail(string what) => throw new OracleException(what);
+
+        /// <summary>A key as a failure message names it: its bytes in hex (a struct's ToString names only its type).</summary>
+        private static string KeyText<T>(T key)
+            where T : unmanaged => ReferenceDecoder.Hex(Bytes(key).ToArray());
     }
 
     /// <summary>
