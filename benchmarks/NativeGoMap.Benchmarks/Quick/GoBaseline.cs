@@ -40,7 +40,10 @@ namespace NativeGoMap.Benchmarks.Quick
             psi.ArgumentList.Add("-entity-sizes");
             psi.ArgumentList.Add(string.Join(",", o.EntitySizes));
             psi.ArgumentList.Add("-reps");
-            psi.ArgumentList.Add(o.Reps.ToString(CultureInfo.InvariantCulture));
+            // As many reps as the C# rows get over all their rounds (best of reps × rounds): the
+            // minimum of fewer samples would favour GoMap on this noisy machine (a review's
+            // finding, 2026-12-06; Go had the reps of one round until then).
+            psi.ArgumentList.Add((o.Reps * o.Rounds).ToString(CultureInfo.InvariantCulture));
             psi.ArgumentList.Add("-stall=" + (o.Special ? "true" : "false"));
 
             string stdout, stderr;
