@@ -402,7 +402,7 @@ namespace NativeGoMap.Fuzz
 
             foreach (KeyValuePair<TKey, TValue> kv in map)
             {
-                string pair = ReferenceDecoder.Hex(Bytes(kv.Key).ToArray()) + ":" + ReferenceDecoder.Hex(Bytes(kv.Value).ToArray());
+                string pair = HexOf(kv.Key) + ":" + HexOf(kv.Value);
                 Expect(pending.TryGetValue(pair, out int n) && n > 0, $"{what} holds the entry {pair}, which the input does not");
                 pending[pair] = n - 1;
             }
@@ -436,7 +436,7 @@ namespace NativeGoMap.Fuzz
             {
                 if (!model.TryAdd(kv.Key, kv.Value))
                 {
-                    Fail($"{what} enumerated the key {KeyText(kv.Key)} twice");
+                    Fail($"{what} enumerated the key {HexOf(kv.Key)} twice");
                 }
             }
 
@@ -448,7 +448,7 @@ namespace NativeGoMap.Fuzz
                 {
                     if (!map.Remove(k))
                     {
-                        Fail($"{what}: the loaded key {KeyText(k)} could not be removed");
+                        Fail($"{what}: the loaded key {HexOf(k)} could not be removed");
                     }
 
                     model.Remove(k);
@@ -470,7 +470,7 @@ namespace NativeGoMap.Fuzz
 
                 if (map.ContainsKey(k))
                 {
-                    Fail($"{what} holds the key {KeyText(k)}, which it was never given");
+                    Fail($"{what} holds the key {HexOf(k)}, which it was never given");
                 }
 
                 TValue v = Made<TValue>(n, 0xD1B54A32D192ED03);
@@ -495,7 +495,7 @@ namespace NativeGoMap.Fuzz
                 seen++;
                 if (!model.TryGetValue(kv.Key, out TValue want) || !Bytes(kv.Value).SequenceEqual(Bytes(want)))
                 {
-                    Fail($"{what}: after writes to the loaded map it holds {KeyText(kv.Key)}, which was removed or has another value");
+                    Fail($"{what}: after writes to the loaded map it holds {HexOf(kv.Key)}, which was removed or has another value");
                 }
             }
 
@@ -504,7 +504,7 @@ namespace NativeGoMap.Fuzz
             {
                 if (!map.TryGetValue(kv.Key, out TValue got) || !Bytes(got).SequenceEqual(Bytes(kv.Value)))
                 {
-                    Fail($"{what}: after writes to the loaded map the key {KeyText(kv.Key)} is lost or holds another value");
+                    Fail($"{what}: after writes to the loaded map the key {HexOf(kv.Key)} is lost or holds another value");
                 }
             }
         }
@@ -558,9 +558,9 @@ namespace NativeGoMap.Fuzz
         /// <summary>Throws the oracle's failure; for checks made per entry, whose message is built only on failure.</summary>
         private static void Fail(string what) => throw new OracleException(what);
 
-        /// <summary>A key as a failure message names it: its bytes in hex (a struct's ToString names only its type).</summary>
-        private static string KeyText<T>(T key)
-            where T : unmanaged => ReferenceDecoder.Hex(Bytes(key).ToArray());
+        /// <summary>A key or value as the checks name it: its bytes in hex (a struct's ToString names only its type).</summary>
+        private static string HexOf<T>(T value)
+            where T : unmanaged => ReferenceDecoder.Hex(Bytes(value).ToArray());
     }
 
     /// <summary>

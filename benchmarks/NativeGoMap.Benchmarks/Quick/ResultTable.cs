@@ -190,7 +190,7 @@ namespace NativeGoMap.Benchmarks.Quick
         /// </summary>
         internal void NoteBatchAgainstPlainLoops()
         {
-            foreach (Row batch in _rows.Where(r => r.Op == "lookup_batch" && r.GoMap is > 0).ToList())
+            foreach (Row batch in _rows.Where(r => r.Op == "lookup_batch" && r.GoMap is > 0))
             {
                 if (Find(batch.Type, batch.Size, "lookup_hit") is { GoMap: double goHit, Dictionary: double dictHit })
                 {
