@@ -119,7 +119,7 @@ namespace NativeGoMap
         /// <summary>
         /// Walks one chain for a key whose tophash byte is <paramref name="top"/>: the first
         /// bucket inline, its overflow buckets out of line (<see cref="ProbeOverflow"/>). For
-        /// <see cref="Probe"/>; <see cref="FindMany"/>'s two loops mirror it.
+        /// <see cref="Probe"/>; <see cref="FindManyInCache"/> and <see cref="ProbeAndStore"/> mirror it.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static TValue* ProbeChain<TK>(TK keys, TKey key, byte top, byte* p)
@@ -139,7 +139,7 @@ namespace NativeGoMap
         /// The value of the slot among a bucket's candidates (bits 0..7 of a
         /// <see cref="MapMath.MatchTopHashAndEnd"/> mask) whose key equals <paramref name="key"/>,
         /// or null: the key compares of one bucket, for the searches that read (ProbeChain,
-        /// ProbeOverflow; TryRead, GetValueRefOrNullRef and FindMany's two loops mirror the loop).
+        /// ProbeOverflow; TryRead, GetValueRefOrNullRef, FindManyInCache and ProbeAndStore mirror the loop).
         /// </summary>
         /// <remarks>
         /// Tried and not kept (2026-12-03, README's VM): Go's map_fast32/64 way for 4- and 8-byte
@@ -193,27 +193,20 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// The batched search of <see cref="TryGetValues"/>: for blocks of keys, hash each and
-        /// prefetch its bucket, then probe them all, so the cache misses of a big table overlap
-        /// instead of queueing. The next block is hashed and prefetched before the current one
-        /// is probed: a 1M-entry lookup_batch went from 18-25 to 12-13 ns per key for
-        /// <c>&lt;long,long&gt;</c> and from 13-20 to 9-10 for <c>&lt;int,int&gt;</c> (quick
-        /// comparison, three alternating runs; <c>&lt;Guid,long&gt;</c> 24-33 → 23-26). In an
-        /// array of <see cref="TargetedPrefetchMinBytes"/> or more, a block is hashed two blocks
-        /// ahead with only its tophash lines asked for, and one block ahead its tophash words are
-        /// read and each key's candidate slot's lines asked for (<see cref="PrefetchCandidates"/>).
-        /// A bucket array that fits in a core's L2 cache is probed key by key instead
-        /// (<see cref="FindManyInCache"/>): at 1,000 entries the pipeline was 0.64-0.76 of
-        /// Dictionary's one lookup per key, key by key 0.88-1.03 (0.97-1.08 since the hit's
-        /// outputs are stored from inside the loop). Without an array or while growing, searches
-        /// key by key with <see cref="Find"/>, under the one read the caller
-        /// (<see cref="TryGetValues"/>) began, which also checked the spans' lengths; with user
-        /// equality, key by key in a read of its own each (<paramref name="token"/> is then the
-        /// last key's, for the caller to end).
+        /// The batched search of <see cref="TryGetValues"/>: hashes each key and prefetches its
+        /// bucket some keys ahead of probing it, so the cache misses of a big table overlap
+        /// instead of queueing (<see cref="FindManyPipelined"/>; where the CPU has no prefetch
+        /// instruction, <see cref="FindManyTouched"/>). A bucket array that fits in a core's L2
+        /// cache is probed key by key instead (<see cref="FindManyInCache"/>): at 1,000 entries
+        /// the pipeline was 0.64-0.76 of Dictionary's one lookup per key, key by key 0.88-1.03
+        /// (0.97-1.08 since the hit's outputs are stored from inside the loop). Without an array
+        /// or while growing, searches key by key with <see cref="Find"/>, under the one read the
+        /// caller (<see cref="TryGetValues"/>) began, which also checked the spans' lengths; with
+        /// user equality, key by key in a read of its own each (<paramref name="token"/> is then
+        /// the last key's, for the caller to end).
         /// </summary>
         private int FindMany(ReadOnlySpan<TKey> keys, Span<TValue> values, Span<bool> found, ref long token)
         {
-            const int Block = 16;
             int hits = 0;
 
             // Elements through MemoryMarshal.GetReference, not the span indexer: Mono cannot bind
@@ -245,78 +238,16 @@ namespace NativeGoMap
             byte* array = BucketLayout<TKey, TValue>.TableArray(t);
             int b = BucketLayout<TKey, TValue>.TableB(t);
             ulong mask = MapMath.BucketMask(b);
-            ulong k1 = _k1;
-            ulong k2 = _k2;
+            ref TValue value0 = ref MemoryMarshal.GetReference(values);
+            ref bool found0 = ref MemoryMarshal.GetReference(found);
             if (BatchFitsInCache(b) || OutputsOverlapKeys(keys, values, found))
             {
-                return FindManyInCache(ref key0, keys.Length, ref MemoryMarshal.GetReference(values), ref MemoryMarshal.GetReference(found), array, mask, k1, k2);
+                return FindManyInCache(ref key0, keys.Length, ref value0, ref found0, array, mask, _k1, _k2);
             }
 
-            // Blocks in flight: the buckets of a block ahead are prefetched before the current
-            // one is probed, so its probes find their lines arrived (or on the way) a block or
-            // more later instead of right after their own prefetches. In a big array
-            // (TargetsSlots) a block's tophash lines are asked for two blocks ahead and, one
-            // block ahead, those tophash words read, each key's candidate slot's lines: a
-            // bucket's other lines are not fetched.
-            bool targeted = TargetsSlots(b);
-            int lead = targeted ? 2 : 1;
-            int blocks = (int)(((long)keys.Length + Block - 1) / Block);
-            byte* tops = stackalloc byte[3 * Block];
-            byte** buckets = stackalloc byte*[3 * Block];
-
-            // From blk = -lead, so that the first blocks' stages run in the same order as every
-            // later block's, before block 0 is probed.
-            for (int blk = -lead; blk < blocks; blk++)
-            {
-                if (blk + lead < blocks)
-                {
-                    int ring = ((blk + lead) % 3) * Block;
-                    int aheadStart = (blk + lead) * Block;
-                    PrefetchBlock(ref key0, aheadStart, Math.Min(Block, keys.Length - aheadStart), array, mask, k1, k2, tops + ring, buckets + ring, wholeBuckets: !targeted);
-                }
-
-                if (targeted && blk >= -1 && blk + 1 < blocks)
-                {
-                    int ring = ((blk + 1) % 3) * Block;
-                    PrefetchCandidates(tops + ring, buckets + ring, Math.Min(Block, keys.Length - ((blk + 1) * Block)));
-                }
-
-                if (blk < 0)
-                {
-                    continue;
-                }
-
-                int start = blk * Block;
-                int n = Math.Min(Block, keys.Length - start);
-                byte* blockTops = tops + ((blk % 3) * Block);
-                byte** blockBuckets = buckets + ((blk % 3) * Block);
-                for (int j = 0; j < n; j++)
-                {
-                    int i = start + j;
-                    TKey key = Unsafe.Add(ref key0, i);
-                    byte top = blockTops[j];
-                    byte* p = blockBuckets[j];
-                    uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
-
-                    // ProbeChain with MatchKey's loop mirrored, as in FindManyInCache (keep the two in sync).
-                    for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
-                    {
-                        int slot = MapMath.FirstSlotOfBits(match);
-                        if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, slot)))
-                        {
-                            values[i] = *BucketLayout<TKey, TValue>.ValuePtr(p, slot);
-                            found[i] = true;
-                            hits++;
-                            goto Next;
-                        }
-                    }
-
-                    hits += StoreResult(MapMath.ChainEnds(bits) ? null : ProbeOverflow(default(DefaultKeys), key, top, p), ref values[i], ref found[i]);
-                Next:;
-                }
-            }
-
-            return hits;
+            return Prefetch.IsSupported
+                ? FindManyPipelined(ref key0, keys.Length, ref value0, ref found0, array, mask, _k1, _k2, TargetsSlots(b))
+                : FindManyTouched(ref key0, keys.Length, ref value0, ref found0, array, mask, _k1, _k2);
         }
 
         /// <summary>
@@ -350,7 +281,7 @@ namespace NativeGoMap
         /// <see cref="FindMany"/> for a bucket array of at most <see cref="BatchInCacheBytes"/>,
         /// which is in the CPU's caches: prefetching buys nothing there, and keeping a block's
         /// buckets and tophash bytes costs a store and a load per key, so each key is probed as
-        /// it is hashed (PrefetchBlock's steps and the probe loop's, fused). A method of its own,
+        /// it is hashed (the pipeline's stages, fused). A method of its own,
         /// so that the JIT keeps this loop's values in registers; the outputs go through
         /// references (TryGetValues checked their lengths).
         /// </summary>
@@ -365,13 +296,13 @@ namespace NativeGoMap
                 byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
                 uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
 
-                // ProbeChain with MatchKey's loop mirrored (as in TryRead; keep in sync), so that
+                // ProbeChain with MatchKey's loop mirrored (as in TryRead and ProbeAndStore; keep in sync), so that
                 // a hit stores its outputs from inside the loop instead of returning a pointer
                 // that StoreResult tests again. Measured (2026-12-03, README's VM, a probe of
                 // TryGetValues over 1,024 keys of a 1,000-entry map, alternated processes):
                 // <long,long> 3.06-3.59 -> 2.50-2.69 ns per key, <int,int> 3.07-3.65 -> 2.45-2.61.
-                // The same loop in an inlined helper shared with FindMany's pipeline (the hit
-                // returning from inside it) took 2.75-3.02 for both.
+                // The same loop in an inlined helper shared with FindMany's pipelines
+                // (ProbeAndStore, the hit returning from inside it) took 2.75-3.02 for both.
                 for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
                 {
                     int slot = MapMath.FirstSlotOfBits(match);
@@ -433,36 +364,180 @@ namespace NativeGoMap
         /// <summary>Whether a bucket array of 2^<paramref name="b"/> buckets is at most <see cref="BatchInCacheBytes"/>: <see cref="FindMany"/> then probes key by key.</summary>
         private static bool BatchFitsInCache(int b) => (ulong)BucketLayout<TKey, TValue>.BucketSize <= (BatchInCacheBytes >> b);
 
-        /// <summary>For <see cref="FindMany"/>: hashes keys <paramref name="start"/> to <paramref name="start"/> + <paramref name="n"/> − 1, keeps their buckets and tophash bytes, and prefetches the buckets (where the CPU can: else see <see cref="TouchBlock"/>): every line of each with <paramref name="wholeBuckets"/>, else only its tophash line (<see cref="PrefetchCandidates"/> asks for the rest).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void PrefetchBlock(ref TKey key0, int start, int n, byte* array, ulong mask, ulong k1, ulong k2, byte* tops, byte** buckets, bool wholeBuckets)
+        /// <summary>
+        /// How many keys ahead of its probe <see cref="FindManyPipelined"/> asks for a key's
+        /// bucket (whole) or, with targeted prefetches, for its candidate slot's lines; the
+        /// tophash line is then asked for twice as far ahead. Keys, not time: a key's probe
+        /// waits on its lines only if this many keys take less than a line's trip from memory.
+        /// </summary>
+        private const int PipelineDistance = 16;
+
+        /// <summary>Entries of <see cref="FindManyPipelined"/>'s ring of hashed keys: a power of two above 2 × <see cref="PipelineDistance"/>.</summary>
+        private const int PipelineRing = 64;
+
+        /// <summary>
+        /// <see cref="FindMany"/> where the CPU prefetches: a software pipeline one key wide. Each
+        /// step hashes key i + 2d (d = <see cref="PipelineDistance"/>) and asks for its bucket's
+        /// tophash line, reads key i + d's tophash word and asks for its first candidate slot's
+        /// key and value lines, then probes key i. With <paramref name="targeted"/> false (an
+        /// array that the last-level cache mostly holds, below
+        /// <see cref="TargetedPrefetchMinBytes"/>) the first stage asks for the whole bucket,
+        /// d keys ahead, and the middle stage is skipped. The buckets and tophash bytes wait in a
+        /// ring on the stack between the stages.
+        /// </summary>
+        /// <remarks>
+        /// One key per stage per step, not blocks: until 2026-12-06 the stages ran a block of 16
+        /// keys at a time (a block's 16 tophash prefetches, then the candidate lines of the block
+        /// before, then the probes of the block before that), the same distances as here. The
+        /// bursts of 48 prefetches were the cost: measured (README's VM, a probe timing
+        /// 1,024-key calls over random present keys, best of 5 rounds per process, both builds
+        /// switched by an environment variable and alternated, two runs) at 10,000,000 entries
+        /// <c>&lt;int,long&gt;</c> 30.0-34.5 → 22.9-23.7 ns per key, <c>&lt;long,long&gt;</c>
+        /// 40.1-46.7 → 26.3-27.6, <c>&lt;Guid,long&gt;</c> 47.3-47.8 → 32.3-37.1; at 1,000,000
+        /// 13.6-16.8 → 11.4-18.9, 20.7-21.9 → 18.4-19.1 and 34.7-40.1 → 23.6-26.8. Blocks of 8
+        /// helped less at 10,000,000 (28-29 for <c>&lt;long,long&gt;</c>) and hurt
+        /// <c>&lt;int,long&gt;</c> at 1,000,000 (16-19). The distance matters little once the
+        /// stages run one key at a time: at 10,000,000 <c>&lt;long,long&gt;</c> took 26.0-27.6 ns
+        /// with d from 6 to 16. In an array the last-level cache holds (100,000 and 300,000
+        /// entries) it was as fast as the blocks or faster (<c>&lt;Guid,long&gt;</c> at 100,000:
+        /// 9.4 → 7.5 in both runs).
+        /// </remarks>
+        private static int FindManyPipelined(ref TKey key0, int n, ref TValue value0, ref bool found0, byte* array, ulong mask, ulong k1, ulong k2, bool targeted)
         {
-            for (int j = 0; j < n; j++)
+            byte* tops = stackalloc byte[PipelineRing];
+            byte** buckets = stackalloc byte*[PipelineRing];
+            int ahead = targeted ? 2 * PipelineDistance : PipelineDistance;
+            int hits = 0;
+
+            // From i = -ahead, so that the first keys' stages run in the same order as every
+            // later key's, before key 0 is probed.
+            for (int i = -ahead; i < n; i++)
             {
-                ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, start + j), k1, k2);
-                byte* p = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
-                buckets[j] = p;
-                tops[j] = MapMath.TopHash(hash);
-                if (wholeBuckets)
+                int first = i + ahead;
+                if (first < n)
                 {
-                    BucketLayout<TKey, TValue>.PrefetchBucket(p);
+                    ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, first), k1, k2);
+                    byte* q = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
+                    buckets[first & (PipelineRing - 1)] = q;
+                    tops[first & (PipelineRing - 1)] = MapMath.TopHash(hash);
+                    if (targeted)
+                    {
+                        Prefetch.Read(q); // the tophash line: the middle stage asks for the rest
+                    }
+                    else
+                    {
+                        BucketLayout<TKey, TValue>.PrefetchBucket(q);
+                    }
                 }
-                else
+
+                int middle = i + PipelineDistance;
+                if (targeted && (uint)middle < (uint)n)
                 {
-                    Prefetch.Read(p); // the tophash line: PrefetchCandidates asks for the rest
+                    byte* q = buckets[middle & (PipelineRing - 1)];
+                    uint candidates = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(q, tops[middle & (PipelineRing - 1)]);
+                    if (MapMath.HasCandidate(candidates))
+                    {
+                        BucketLayout<TKey, TValue>.PrefetchSlot(q, MapMath.FirstSlotOfBits(candidates));
+                    }
+                }
+
+                if (i >= 0)
+                {
+                    hits += ProbeAndStore(Unsafe.Add(ref key0, i), tops[i & (PipelineRing - 1)], buckets[i & (PipelineRing - 1)], ref Unsafe.Add(ref value0, i), ref Unsafe.Add(ref found0, i));
                 }
             }
 
-            if (!Prefetch.IsSupported)
+            return hits;
+        }
+
+        /// <summary>
+        /// <see cref="FindMany"/> where the CPU has no prefetch instruction (.NET's Arm64
+        /// intrinsics have none outside SVE; netstandard2.1 has no intrinsics): blocks of 16 keys,
+        /// each hashed, then its buckets' first bytes loaded in a loop of their own
+        /// (<see cref="TouchBlock"/>), then the block before it probed.
+        /// </summary>
+        /// <remarks>
+        /// Blocks, unlike <see cref="FindManyPipelined"/>: a load, unlike a prefetch, holds its
+        /// place in the CPU's window until its line arrives, so only loads issued close together
+        /// overlap their misses. Measured on x64 with the intrinsics turned off
+        /// (<c>DOTNET_EnableHWIntrinsic=0</c>, which takes this path; a probe of 1,024-key calls
+        /// over random keys of a <c>&lt;long,long&gt;</c> map, three alternated pairs of
+        /// processes, 2026-12-05): the touches took 1,000,000 entries from 55.5-58.5 to 44.0-47.6
+        /// ns per key and 10,000,000 from 81-88 to 61-62, where the prefetches took 11-13 and
+        /// 22-27. The loads made inside the hashing loop instead gained nothing (53-54 ns at
+        /// 1,000,000): the hashes between them filled the CPU's window before the later loads were
+        /// issued. Not measured on Arm64 (no such machine here).
+        /// </remarks>
+        private static int FindManyTouched(ref TKey key0, int n, ref TValue value0, ref bool found0, byte* array, ulong mask, ulong k1, ulong k2)
+        {
+            const int Block = 16;
+            byte* tops = stackalloc byte[2 * Block];
+            byte** buckets = stackalloc byte*[2 * Block];
+            int blocks = (int)(((long)n + Block - 1) / Block);
+            int hits = 0;
+            for (int blk = -1; blk < blocks; blk++)
             {
-                Prefetch.Sink = TouchBlock(buckets, n); // the loads' bytes, so that the compiler keeps them
+                if (blk + 1 < blocks)
+                {
+                    int ring = ((blk + 1) & 1) * Block;
+                    int aheadStart = (blk + 1) * Block;
+                    int count = Math.Min(Block, n - aheadStart);
+                    for (int j = 0; j < count; j++)
+                    {
+                        ulong hash = KeyOps<TKey>.Hash(Unsafe.Add(ref key0, aheadStart + j), k1, k2);
+                        buckets[ring + j] = BucketLayout<TKey, TValue>.Bucket(array, hash & mask);
+                        tops[ring + j] = MapMath.TopHash(hash);
+                    }
+
+                    Prefetch.Sink = TouchBlock(buckets + ring, count); // the loads' bytes, so that the compiler keeps them
+                }
+
+                if (blk < 0)
+                {
+                    continue;
+                }
+
+                int start = blk * Block;
+                int ours = (blk & 1) * Block;
+                int m = Math.Min(Block, n - start);
+                for (int j = 0; j < m; j++)
+                {
+                    int i = start + j;
+                    hits += ProbeAndStore(Unsafe.Add(ref key0, i), tops[ours + j], buckets[ours + j], ref Unsafe.Add(ref value0, i), ref Unsafe.Add(ref found0, i));
+                }
             }
+
+            return hits;
+        }
+
+        /// <summary>
+        /// One key's probe in <see cref="FindMany"/>'s pipelines: <see cref="ProbeChain"/> from
+        /// the bucket <paramref name="p"/> and tophash <paramref name="top"/> the pipeline kept,
+        /// with MatchKey's loop mirrored (as in <see cref="FindManyInCache"/>; keep the three in
+        /// sync) so that a hit stores its outputs from inside the loop. Returns 1 when found.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int ProbeAndStore(TKey key, byte top, byte* p, ref TValue value, ref bool found)
+        {
+            uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, top);
+            for (uint match = bits; MapMath.HasCandidate(match); match &= match - 1)
+            {
+                int slot = MapMath.FirstSlotOfBits(match);
+                if (default(DefaultKeys).Equal(key, BucketLayout<TKey, TValue>.Key(p, slot)))
+                {
+                    value = *BucketLayout<TKey, TValue>.ValuePtr(p, slot);
+                    found = true;
+                    return 1;
+                }
+            }
+
+            return StoreResult(MapMath.ChainEnds(bits) ? null : ProbeOverflow(default(DefaultKeys), key, top, p), ref value, ref found);
         }
 
         /// <summary>
         /// Smallest bucket array (without its overflow buckets) for which <see cref="FindMany"/>
         /// prefetches a key's tophash line first and then only its candidate slot's key and value
-        /// lines (<see cref="PrefetchCandidates"/>), instead of every line of its bucket.
+        /// lines (<see cref="FindManyPipelined"/>'s middle stage), instead of every line of its bucket.
         /// </summary>
         /// <remarks>
         /// Where the lines come from memory or from the far end of the last-level cache, the
@@ -499,40 +574,12 @@ namespace NativeGoMap
         private static bool TargetsSlots(int b) => Prefetch.IsSupported && ((long)BucketLayout<TKey, TValue>.BucketSize << b) >= TargetedPrefetchMinBytes;
 
         /// <summary>
-        /// For <see cref="FindMany"/> with targeted prefetches: reads the tophash word of each of
-        /// a block's <paramref name="n"/> buckets (asked for a block earlier) and asks for the
-        /// key and value lines of its first candidate slot.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void PrefetchCandidates(byte* tops, byte** buckets, int n)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                byte* p = buckets[j];
-                uint bits = BucketLayout<TKey, TValue>.MatchTopHashAndEnd(p, tops[j]);
-                if (MapMath.HasCandidate(bits))
-                {
-                    BucketLayout<TKey, TValue>.PrefetchSlot(p, MapMath.FirstSlotOfBits(bits));
-                }
-            }
-        }
-
-        /// <summary>
-        /// For <see cref="PrefetchBlock"/> where <see cref="Prefetch.IsSupported"/> is false: loads the
-        /// first byte of each of the <paramref name="n"/> buckets its loop just found, in a loop of
-        /// their own, and returns them OR-ed (stored in <see cref="Prefetch.Sink"/>, so that the
-        /// loads are kept). .NET's Arm64 intrinsics have
-        /// no prefetch outside SVE, and netstandard2.1 has no intrinsics: there, 16 independent
-        /// loads close together overlap their misses as the prefetches do, though the CPU must
-        /// wait for them before it retires what follows. The byte is the one the probe reads
-        /// first, so the load reaches no memory the probe would not. Measured on x64 with the
-        /// intrinsics turned off (<c>DOTNET_EnableHWIntrinsic=0</c>, which takes this path; a
-        /// probe of 1,024-key calls over random keys of a <c>&lt;long,long&gt;</c> map, three
-        /// alternated pairs of processes, 2026-12-05): 1,000,000 entries 55.5-58.5 → 44.0-47.6 ns
-        /// per key, 10,000,000 81-88 → 61-62, where the prefetches take 11-13 and 22-27. The
-        /// loads made inside PrefetchBlock's hashing loop instead gained nothing (53-54 ns at 1,000,000):
-        /// the hashes between them filled the CPU's window before the later loads were issued.
-        /// Not measured on Arm64 (no such machine here).
+        /// For <see cref="FindManyTouched"/>: loads the first byte of each of the
+        /// <paramref name="n"/> buckets, in a loop of their own, and returns them OR-ed (stored in
+        /// <see cref="Prefetch.Sink"/>, so that the loads are kept): 16 independent loads close
+        /// together overlap their misses as prefetches do, though the CPU must wait for them
+        /// before it retires what follows. The byte is the one the probe reads first, so the
+        /// load reaches no memory the probe would not.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int TouchBlock(byte** buckets, int n)

@@ -946,12 +946,13 @@ namespace NativeGoMap
         /// <summary>
         /// Looks up many keys at once: for each i, <paramref name="found"/>[i] and
         /// <paramref name="values"/>[i] are what <see cref="TryGetValue"/> of <paramref name="keys"/>[i]
-        /// would give (<c>default</c> when absent). It hashes a block of keys and prefetches their
-        /// buckets before probing any (and the next block's before probing this one), so the
-        /// memory latencies of a big table overlap: the way to do many lookups in a table larger
-        /// than the CPU caches. In a bucket array of 16 MiB or more (on x64) it asks for each
-        /// key's tophash line first and then only for its candidate slot's key and value lines,
-        /// fewer lines than its whole bucket. A bucket array of at most 1 MiB, which the caches hold, is probed
+        /// would give (<c>default</c> when absent). It hashes each key and prefetches its bucket
+        /// 16 keys before probing it, so the memory latencies of a big table overlap: the way to
+        /// do many lookups in a table larger than the CPU caches. In a bucket array of 16 MiB or
+        /// more (on x64) it asks for each key's tophash line 32 keys ahead and then, 16 keys
+        /// ahead, only for its candidate slot's key and value lines, fewer lines than its whole
+        /// bucket. Where the CPU has no prefetch instruction it loads a block of 16 buckets'
+        /// first bytes together instead. A bucket array of at most 1 MiB, which the caches hold, is probed
         /// key by key instead, and so are calls whose <paramref name="values"/> or
         /// <paramref name="found"/> share memory with <paramref name="keys"/> (one array for keys
         /// and values): the results are then those of the loop of <see cref="TryGetValue"/>

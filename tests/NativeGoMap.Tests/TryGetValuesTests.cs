@@ -226,8 +226,8 @@ namespace NativeGoMap.Tests
         [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
         public void TryGetValues_WhereItPrefetchesCandidateSlots_AnyNumberOfKeys_AroundThePrefetchBlocks(int n)
         {
-            // Three blocks in flight there (tophash lines two ahead, candidate slots one ahead):
-            // counts around one, two and three blocks and their ends.
+            // Two stages ahead of the probe there (tophash lines 32 keys ahead, candidate slots
+            // 16 ahead, in a ring of 64): counts around 16, 32 and 48 keys and the ring's size.
             using var map = MapPastTheTargetedBound(8, 100);
             var keys = new long[n];
             for (int i = 0; i < n; i++)
