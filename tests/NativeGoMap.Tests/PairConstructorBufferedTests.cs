@@ -7,14 +7,14 @@ namespace NativeGoMap.Tests
 {
     /// <summary>
     /// The pair constructor's buffered path, taken where the map is sized beyond the caches:
-    /// pairs read 16 at a time and their buckets asked for ahead, each still one Add, so the map
+    /// pairs read 16 ahead of their Add and their buckets asked for as they are read, each still one Add, so the map
     /// holds every pair, a duplicate key still throws, and a failure frees everything.
     /// </summary>
     [Collection(NativeMemoryCollection.Name)]
     public class PairConstructorBufferedTests
     {
         // 40,007 entries: a bucket array of 2^13 buckets of 144 bytes (1.2 MB), over the 1 MiB
-        // the caches are taken to hold, and a count that is not a multiple of the block of 16.
+        // the caches are taken to hold, and a count that is not a multiple of the ring of 32.
         private const int Count = 40_007;
 
         private static Dictionary<long, long> Source(int seed)
@@ -77,6 +77,46 @@ namespace NativeGoMap.Tests
             var source = new ThrowingPairs(Source(4), throwAfter: 30_001);
             Assert.Throws<InvalidOperationException>(() => new GoMap<long, long>(source));
             Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [Theory]
+        [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
+        public void PairConstructor_BeyondTheCaches_AnyNumberOfPairs_AroundTheReadAhead_HoldsExactlyThem(int n)
+        {
+            // A source that claims Count pairs (so the map is sized beyond the caches) and yields
+            // n: counts around the 16 pairs read ahead of their Add and the ring of 32.
+            var source = new FirstPairs(Source(5), n, Count);
+            using var map = new GoMap<long, long>(source);
+            Assert.True(map.PairConstructorBuffersForTest, "the map is meant to be built through the buffers");
+            map.Validate();
+            Assert.Equal(n, map.Count);
+            foreach (KeyValuePair<long, long> pair in source)
+            {
+                Assert.True(map.TryGetValue(pair.Key, out long v), $"key {pair.Key} missing");
+                Assert.Equal(pair.Value, v);
+            }
+        }
+
+        /// <summary>The first <paramref name="n"/> pairs of <paramref name="pairs"/>, under a claimed count of <paramref name="claimed"/>.</summary>
+        private sealed class FirstPairs(Dictionary<long, long> pairs, int n, int claimed) : IReadOnlyCollection<KeyValuePair<long, long>>
+        {
+            public int Count => claimed;
+
+            public IEnumerator<KeyValuePair<long, long>> GetEnumerator()
+            {
+                int yielded = 0;
+                foreach (KeyValuePair<long, long> pair in pairs)
+                {
+                    if (yielded++ == n)
+                    {
+                        yield break;
+                    }
+
+                    yield return pair;
+                }
+            }
+
+            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
         }
 
         /// <summary>A collection that knows its count (so the map is sized for it) and whose enumeration throws after some pairs.</summary>
