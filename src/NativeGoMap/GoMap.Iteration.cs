@@ -1401,7 +1401,16 @@ namespace NativeGoMap
             /// prefetches are only instructions: 10,000 entries (1.1 MB) 1.62 → 2.06, 30,000
             /// (4.6 MB) 2.32 → 2.60, 100,000 (18 MB) 2.22 → 2.52. For the 144-byte buckets of
             /// <c>&lt;long,long&gt;</c>, whose walk reads nearly every line, asking ahead made no
-            /// difference at 1,000,000 entries (see LoadGroup's remarks).
+            /// difference at 1,000,000 entries (see LoadGroup's remarks). Since 2026-12-06 the lines
+            /// are asked for into L2 (<c>prefetcht1</c>), not L1: a probe walking
+            /// <c>&lt;int,Entity64&gt;</c> tables of sequential ids (foreach, best of 7 walks, this
+            /// build's process alternated with the one before, three runs) took 300,000 entries
+            /// 6.9-13.1 → 4.8-7.0 ns per entry, 1,000,000 8.6-9.5 → 7.4-7.5, 3,000,000 9.1-10.5 →
+            /// 8.2-9.0 (<c>Dictionary</c> 3.2-4.9, 3.4-4.4, 2.9-3.4); <c>prefetcht2</c> read as
+            /// <c>prefetcht1</c> and <c>prefetchnta</c> as L1 (one process switching between
+            /// them). Each group's 70
+            /// prefetches into L1 come in one burst, which the batched lookups showed this CPU
+            /// handles badly (FindManyPipelined); one group ahead read as two, four slower.
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
@@ -1502,10 +1511,10 @@ namespace NativeGoMap
                 byte* end = stop - b > span ? b + span : stop;
                 if (prefetchAhead != 0 && stop - b >= prefetchAhead + span)
                 {
-                    // Every line of the group that many bytes ahead (WalkPrefetchAhead).
+                    // Every line of the group that many bytes ahead (WalkPrefetchAhead), into L2.
                     for (byte* line = b + prefetchAhead, to = line + span; line < to; line += 64)
                     {
-                        Prefetch.Read(line);
+                        Prefetch.ReadToL2(line);
                     }
                 }
 

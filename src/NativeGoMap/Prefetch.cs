@@ -37,5 +37,21 @@ namespace NativeGoMap
             }
 #endif
         }
+
+        /// <summary>
+        /// Starts loading the cache line holding <paramref name="p"/> into the L2 cache and
+        /// beyond, not L1 (<c>prefetcht1</c>); no-op where unsupported. For lines wanted a while
+        /// later, in bulk: the enumerator's walk of big buckets (see GoMap's LoadGroup).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void ReadToL2(void* p)
+        {
+#if !NETSTANDARD2_1
+            if (IsSupported)
+            {
+                Sse.Prefetch1(p);
+            }
+#endif
+        }
     }
 }
