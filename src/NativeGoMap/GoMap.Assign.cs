@@ -5,9 +5,9 @@ using System.Threading;
 
 namespace NativeGoMap
 {
-    // Insert and update: Go's mapassign; the loops of the batched writes (WriteMany: SetValues'
-    // sets and RemoveKeys' removes), which ask for each key's buckets some keys before its write,
-    // as TryGetValues does for lookups.
+    // Insert and update: Go's mapassign; the block loop of the batched writes (WriteMany: SetValues'
+    // sets and RemoveKeys' removes), which prefetches the next block's buckets while it writes a
+    // block, as TryGetValues does for lookups.
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>
@@ -410,111 +410,83 @@ namespace NativeGoMap
         /// <summary>
         /// The batched writes of <see cref="SetValues"/> and <see cref="RemoveKeys"/>: the
         /// indexer's set (or <see cref="Remove(TKey)"/>, with <paramref name="remove"/>) of each
-        /// key in order. For keys that run no user code, in a bucket array beyond the caches,
-        /// each key's buckets are asked for <see cref="WriteDistance"/> keys before its write
-        /// (<see cref="WriteAhead"/>, <see cref="PrefetchForWrites"/>), as <see cref="FindMany"/>
-        /// does for lookups. The writes do not depend on the prefetches: each key's write hashes
-        /// it again under hashWriting and does everything the single write does, so the batch is
-        /// exactly a loop of them. Keys that run user code are not hashed ahead: their hashing
-        /// would run before the writes of the keys before them. Returns the keys added (sets) or
-        /// removed (removes). <paramref name="value0"/> is not read by removes.
+        /// key in order, with, for keys that run no user code, the buckets of the next block of
+        /// keys prefetched before the current block is written (<see cref="PrefetchForWrites"/>),
+        /// as <see cref="FindMany"/> does for lookups. The writes do not depend on the prefetches:
+        /// each key's write hashes it again under hashWriting and does everything the single
+        /// write does, so the batch is exactly a loop of them. Keys that run user code are not
+        /// hashed ahead: their hashing would run before the writes of the keys before them.
+        /// Returns the keys added (sets) or removed (removes). <paramref name="value0"/> is not
+        /// read by removes.
         /// </summary>
         /// <remarks>
         /// Measured (2026-12-04, README's VM, quick comparison, three runs; insert_batch against
-        /// insert_hint, the same keys into a map made with the capacity), with the prefetches of
-        /// a block of 16 keys made before the block was written: at 1,000,000 entries
+        /// insert_hint, the same keys into a map made with the capacity): at 1,000,000 entries
         /// <c>&lt;int&gt;</c> 15.0-29.4 → 9.2-13.0 ns per key, <c>&lt;long&gt;</c> 26.9-28.7 →
         /// 12.7-13.4, <c>&lt;Guid&gt;</c> 37.7-64.2 → 15.2-20.7 (2.4-3.9 times Dictionary's
-        /// indexer); see <see cref="WriteAhead"/> for why they are now made one key at a time.
-        /// A table the caches hold is written in runs of 256 keys by <see cref="SetEach"/> and
-        /// <see cref="RemoveEach"/>, and looked at again after each run, since the writes may
-        /// grow it past the bound: with the set inlined into this method's loop, the JIT kept the
-        /// index, the run's end and the values' reference on the stack, and 1,000-entry batches
-        /// took 0.5-0.7 ns per key more than the loop (runs of 256 instead of blocks of 16,
-        /// 2026-12-05, probe, 1,000 <c>&lt;long,long&gt;</c> removes in random order, five
-        /// rounds: 4.95-5.05 → 4.66-4.72 ns per key, the loop of Remove 4.16-4.35; two quick
-        /// comparisons after it: insert_batch at 1,000 within -0.1 to +0.45 ns of insert_hint,
-        /// remove_batch within 0.0-0.2 ns of remove).
+        /// indexer); at 1,000, where nothing is prefetched, 0.2-0.5 ns per key slower than the
+        /// loop then (the two calls per block of 16; see the runs below). The writes run in <see cref="SetEach"/> and
+        /// <see cref="RemoveEach"/>: with the set inlined into this method's block loop, the JIT
+        /// kept the index, the block's end and the values' reference on the stack, and 1,000-entry
+        /// batches took 0.5-0.7 ns per key more than the loop. A table the caches hold is written
+        /// in runs of 256 keys, not blocks of 16, and looked at again after each run (2026-12-05,
+        /// probe, 1,000 <c>&lt;long,long&gt;</c> removes in random order, five rounds: 4.95-5.05 →
+        /// 4.66-4.72 ns per key, the loop of Remove 4.16-4.35; two quick comparisons after it:
+        /// insert_batch at 1,000 within -0.1 to +0.45 ns of insert_hint, remove_batch within
+        /// 0.0-0.2 ns of remove).
+        /// Tried and not kept (2026-12-06, after TryGetValues' blocks gave way to a pipeline one
+        /// key wide, <see cref="FindManyPipelined"/>): each write asking for the buckets of the
+        /// key 16 later, one key at a time, instead of a block's 16 before the block. A probe
+        /// (random keys into fresh maps made with the capacity, <c>&lt;K,long&gt;</c>, alternated
+        /// processes, two runs) read it faster everywhere (sets at 1,000,000 <c>&lt;int&gt;</c>
+        /// 25-43 → 12-14 ns per key, <c>&lt;long&gt;</c> 23-42 → 19-29; the pair constructor
+        /// too), but the quick comparison, alternated against the blocks, did not: insert_batch
+        /// <c>&lt;int,int&gt;</c> at 1,000,000 10.3-11.4 → 24.5-24.7 ns per key,
+        /// <c>&lt;long,long&gt;</c> 21.2-24.7 → 29.4-32.9, remove_batch 12.3-13.4 → 14.1-14.4
+        /// and 20.8-29.2 → 22.6-25.4. Neither the distance (8 to 64 keys), separate loops for
+        /// sets and removes, nor the prefetches taken once per 16 keys' call with the table read
+        /// there changed that (three more alternated runs, noisier: <c>&lt;int&gt;</c> sets 14-21
+        /// with blocks, 24-39 without). The JIT's code was as expected (the prefetch inlined, out
+        /// of the loop's straight path); why sets into an array the L3 holds want their
+        /// prefetches in bursts was not found (no counters on this VM).
         /// </remarks>
         private int WriteMany(ReadOnlySpan<TKey> keys, ref TValue value0, bool remove)
         {
+            const int Block = 16; // keys per block while prefetching
             const int Run = 256; // keys written between two looks at the table while it is in the caches
             CheckUsable(); // also for no keys, as TryGetValues' read checks
 
             // Elements through MemoryMarshal.GetReference, not the span indexer (see FindMany).
             ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             bool prefetch = !KeysRunUserCode;
+            bool ahead = prefetch && PrefetchForWrites(ref key0, 0, Math.Min(Block, keys.Length));
             int written = 0;
             for (int start = 0; start < keys.Length;)
             {
-                if (prefetch && PrefetchForWrites(ref key0, start, Math.Min(WriteDistance, keys.Length - start)))
+                int next = start + Math.Min(ahead ? Block : Run, keys.Length - start); // at most keys.Length: start + Block (or Run) could wrap
+                if (ahead && next < keys.Length)
                 {
-                    // Beyond the caches (perhaps grown there by the runs before): a table never
-                    // shrinks in a batch, so the rest goes ahead of its writes.
-                    return written + WriteAhead(ref key0, ref value0, start, keys.Length, remove);
+                    PrefetchForWrites(ref key0, next, Math.Min(Block, keys.Length - next));
                 }
 
-                int next = start + Math.Min(Run, keys.Length - start); // at most keys.Length: start + Run could wrap
                 written += remove ? RemoveEach(ref key0, start, next) : SetEach(ref key0, ref value0, start, next);
                 start = next;
+                if (prefetch && !ahead && start < keys.Length)
+                {
+                    // The writes so far may have grown the table past the caches: from here on,
+                    // ahead of the writes (this block's buckets asked for first).
+                    ahead = PrefetchForWrites(ref key0, start, Math.Min(Block, keys.Length - start));
+                }
             }
 
             return written;
         }
 
-        /// <summary>How many keys ahead of its write <see cref="WriteAhead"/> asks for a key's buckets.</summary>
-        private const int WriteDistance = 16;
-
-        /// <summary>
-        /// For <see cref="WriteMany"/> beyond the caches: the writes of keys
-        /// <paramref name="start"/> to <paramref name="end"/> − 1, in order, each after asking for
-        /// the buckets of the key <see cref="WriteDistance"/> later (the caller asked for the
-        /// first ones). Returns how many were added (sets) or removed (removes).
-        /// </summary>
-        /// <remarks>
-        /// One key at a time, not blocks: until 2026-12-06 the buckets of a block of 16 keys
-        /// were asked for before the block before it was written, the same distance as here, so
-        /// each block began with a burst of 16 whole-bucket prefetches (up to 48 lines), which
-        /// cost TryGetValues the same way (<see cref="FindManyPipelined"/>). Measured (README's
-        /// VM, a probe setting random keys in 1,024-key calls into a map made with the capacity,
-        /// then removing them in another order, best of 3 rounds, this build's process
-        /// alternated with the one before, two runs): sets at 1,000,000 entries
-        /// <c>&lt;int,long&gt;</c> 25.2-43.2 → 12.2-13.8 ns per key, <c>&lt;long,long&gt;</c>
-        /// 23.0-42.0 → 18.5-28.7, <c>&lt;Guid,long&gt;</c> 38.5-53.1 → 28.9-31.4; at 10,000,000
-        /// 28.5-29.8 → 23.1-23.7, 37.9-38.6 → 30.6-31.1, 50.1-52.1 → 37.4-37.7; removes at
-        /// 1,000,000 24.5-33.1 → 21.0-27.7, 22.4-45.4 → 18.4-29.0, 38.1-43.2 → 30.6-33.4; at
-        /// 10,000,000 43.0 → 32.3-35.8, 45.0-45.2 → 32.5-33.4, 56.2-56.6 → 41.0-41.1.
-        /// </remarks>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private int WriteAhead(ref TKey key0, ref TValue value0, int start, int end, bool remove)
-        {
-            long before = _count;
-            for (int i = start; i < end; i++)
-            {
-                if (end - i > WriteDistance)
-                {
-                    PrefetchForWrites(ref key0, i + WriteDistance, 1);
-                }
-
-                if (remove)
-                {
-                    RemoveCore(Unsafe.Add(ref key0, i), wantValue: false, out _);
-                }
-                else
-                {
-                    this[Unsafe.Add(ref key0, i)] = Unsafe.Add(ref value0, i);
-                }
-            }
-
-            // The count's change, not each write's result (see RemoveEach).
-            return (int)(remove ? before - _count : _count - before);
-        }
-
         /// <summary>
         /// Whether writes of many keys now prefetch their buckets ahead (<see cref="WriteMany"/>,
         /// the pair constructor): keys whose hashing runs no user code, in a bucket array beyond
-        /// the caches. <see cref="WriteMany"/> tests the array after every run of writes
-        /// (<see cref="PrefetchForWrites"/>), since a batch may grow it past the bound.
+        /// the caches. <see cref="WriteMany"/> tests the array at every block (<see cref="PrefetchForWrites"/>),
+        /// since a batch may grow it past the bound.
         /// </summary>
         private bool WritesPrefetch() => !KeysRunUserCode && _buckets != null && !BatchFitsInCache(_b);
 

@@ -218,73 +218,65 @@ namespace NativeGoMap
 
         /// <summary>
         /// The constructor's <see cref="Add(TKey, TValue)"/> of every pair, in order, with the pairs
-        /// read into a ring on the stack <see cref="WriteDistance"/> ahead of their Add and each
-        /// one's buckets asked for as it is read (<see cref="PrefetchForWrites"/>), as
+        /// read 16 at a time into a buffer on the stack and the buckets of the next 16 asked for
+        /// (<see cref="PrefetchForWrites"/>) before the current 16 are added, as
         /// <see cref="SetValues"/> does: one Add per pair waited for each bucket in turn.
         /// </summary>
         /// <remarks>
         /// Measured (2026-12-04, README's VM, a probe copying a <c>Dictionary&lt;long,long&gt;</c>,
-        /// best of five rounds, alternated processes against the build before), with blocks of 16
-        /// pairs read and prefetched before the block before them was added: 1,000,000 pairs
-        /// 43.4-50.6 → 17.7-22.2 ns per pair. One pair at a time since 2026-12-06 (see
-        /// <see cref="WriteAhead"/>; the same probe as there, copying a <c>Dictionary</c> of
-        /// random keys, two runs): 1,000,000 pairs <c>&lt;int,long&gt;</c> 32.7-33.2 →
-        /// 20.8-23.3 ns, <c>&lt;long,long&gt;</c> 35.4-69.5 → 22.4-34.9, <c>&lt;Guid,long&gt;</c>
-        /// 47.9-49.7 → 32.3-32.4; 10,000,000 pairs 44.1-47.8 → 28.4-28.5, 54.2-60.8 → 34.3-39.1,
-        /// 137.9-144.6 → 45.1-74.8. Taken for every size, 1,000 pairs (an array the caches
-        /// hold) went from 7.4-10.3 to 11.6-11.7 ns, hence <see cref="AddAllBuffers"/>. A method
-        /// of its own, as is the plain loop (<see cref="AddEach"/>): with the buffers in the
-        /// constructor, its plain loop slowed too (1,000 pairs 7.7 → 9.7 ns); as it was then,
-        /// 1,000 pairs took 7.8-8.4 ns against 7.2-7.8 before (three alternated pairs; 16 pairs
+        /// best of five rounds, alternated processes against the build before): 1,000,000 pairs
+        /// 43.4-50.6 → 17.7-22.2 ns per pair. Taken for every size, 1,000 pairs (an array the
+        /// caches hold) went from 7.4-10.3 to 11.6-11.7 ns, hence <see cref="AddAllBuffers"/>. A
+        /// method of its own, as is the plain loop (<see cref="AddEach"/>): with the buffers in
+        /// the constructor, its plain loop slowed too (1,000 pairs 7.7 → 9.7 ns); as it is now,
+        /// 1,000 pairs take 7.8-8.4 ns against 7.2-7.8 before (three alternated pairs; 16 pairs
         /// 17.1-19.0 against 16.7-17.9), a difference whose cause was not found.
         /// </remarks>
         private void AddAllBuffered(IEnumerable<KeyValuePair<TKey, TValue>> collection)
         {
-            const int Ring = 32; // a power of two above WriteDistance: the pair being added and those read ahead of it
+            const int Block = 16;
 
-            Span<TKey> keys = stackalloc TKey[Ring];
-            Span<TValue> values = stackalloc TValue[Ring];
+            // Two halves: the block being added and the next one, read and prefetched before it.
+            Span<TKey> keys = stackalloc TKey[2 * Block];
+            Span<TValue> values = stackalloc TValue[2 * Block];
             // Elements through references, not the span indexer (see FindMany).
             ref TKey key0 = ref MemoryMarshal.GetReference(keys);
             ref TValue value0 = ref MemoryMarshal.GetReference(values);
             using IEnumerator<KeyValuePair<TKey, TValue>> e = collection.GetEnumerator();
-            long read = 0;
-            while (read < WriteDistance && ReadAhead(e, ref key0, ref value0, (int)read & (Ring - 1)))
+            int n = ReadBlock(e, ref key0, ref value0, 0, Block);
+            for (int half = 0; n > 0; half ^= 1)
             {
-                read++;
-            }
-
-            for (long i = 0; i < read; i++)
-            {
-                if (read - i == WriteDistance && ReadAhead(e, ref key0, ref value0, (int)read & (Ring - 1)))
+                int next = (half ^ 1) * Block;
+                int m = n == Block ? ReadBlock(e, ref key0, ref value0, next, Block) : 0;
+                for (int i = half * Block; i < (half * Block) + n; i++)
                 {
-                    read++;
+                    Add(Unsafe.Add(ref key0, i), Unsafe.Add(ref value0, i));
                 }
 
-                int slot = (int)i & (Ring - 1);
-                Add(Unsafe.Add(ref key0, slot), Unsafe.Add(ref value0, slot));
+                n = m;
             }
         }
 
         /// <summary>
-        /// For <see cref="AddAllBuffered"/>: reads the next pair, if any, into the ring's
-        /// <paramref name="slot"/> and asks for its buckets; returns whether there was one.
+        /// For <see cref="AddAllBuffered"/>: reads up to <paramref name="count"/> pairs into the buffers from
+        /// <paramref name="start"/> on and asks for their buckets; returns how many it read.
         /// </summary>
-        private bool ReadAhead(IEnumerator<KeyValuePair<TKey, TValue>> e, ref TKey key0, ref TValue value0, int slot)
+        private int ReadBlock(IEnumerator<KeyValuePair<TKey, TValue>> e, ref TKey key0, ref TValue value0, int start, int count)
         {
-            if (!e.MoveNext())
+            int n = 0;
+            while (n < count && e.MoveNext())
             {
-                return false;
+                KeyValuePair<TKey, TValue> pair = e.Current;
+                Unsafe.Add(ref key0, start + n) = pair.Key;
+                Unsafe.Add(ref value0, start + n) = pair.Value;
+                n++;
             }
 
-            KeyValuePair<TKey, TValue> pair = e.Current;
-            Unsafe.Add(ref key0, slot) = pair.Key;
-            Unsafe.Add(ref value0, slot) = pair.Value;
-            PrefetchForWrites(ref key0, slot, 1);
-            return true;
+            PrefetchForWrites(ref key0, start, n);
+            return n;
         }
 
-        /// <summary>Largest key and value, together, that <see cref="AddAllBuffered"/> buffers (a ring of 32 pairs on the stack: 8 KiB).</summary>
+        /// <summary>Largest key and value, together, that <see cref="AddAllBuffered"/> buffers (32 pairs on the stack: 8 KiB).</summary>
         private const int AddAllBufferedPairBytes = 256;
 
         /// <summary>

@@ -36,7 +36,7 @@ namespace NativeGoMap
         /// <summary>Test hook: whether that pipeline now prefetches each key's tophash line and then its candidate slot's lines (false: whole buckets, or not the pipeline).</summary>
         internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(BucketLayout<TKey, TValue>.TableB(Volatile.Read(ref _table)));
 
-        /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now ask for each key's buckets ahead of its write (false: runs of writes without prefetching, or no array).</summary>
+        /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now prefetch the next block's buckets (false: runs of writes without prefetching, or no array).</summary>
         internal bool BatchSetPrefetches => WritesPrefetch();
 
         /// <summary>Test hook: whether the pair constructor, for a map of this one's size, key type and comparer, adds its pairs through its stack buffers (AddAllBuffered).</summary>

@@ -987,8 +987,8 @@ namespace NativeGoMap
         /// <summary>
         /// Sets many keys at once: for each i in order, what <c>this[keys[i]] = values[i]</c>
         /// does (an absent key is added, a present one gets the new value; a key given twice ends
-        /// with its last value). In a table larger than the CPU caches it hashes each key and
-        /// prefetches its buckets 16 keys before setting it, so the memory
+        /// with its last value). In a table larger than the CPU caches it hashes the next block
+        /// of keys and prefetches their buckets while it sets the current block, so the memory
         /// latencies of the writes overlap: the way to load many entries into a big table. A
         /// bucket array of at most 1 MiB, which the caches hold, and keys whose hashing or
         /// equality runs user code (a comparer, <see cref="IEquatable{T}"/>) are set key by key
@@ -1017,8 +1017,8 @@ namespace NativeGoMap
         /// <summary>
         /// Removes many keys at once: for each i in order, what <see cref="Remove(TKey)"/> of
         /// <paramref name="keys"/>[i] does (a key given twice is removed once; an absent one is
-        /// skipped). In a table larger than the CPU caches it hashes each key and prefetches its
-        /// buckets 16 keys before removing it, so the memory latencies
+        /// skipped). In a table larger than the CPU caches it hashes the next block of keys and
+        /// prefetches their buckets while it removes the current block, so the memory latencies
         /// of the removes overlap: the way to remove many keys from a big table. A bucket array
         /// of at most 1 MiB, which the caches hold, and keys whose hashing or equality runs user
         /// code (a comparer, <see cref="IEquatable{T}"/>) are removed key by key without

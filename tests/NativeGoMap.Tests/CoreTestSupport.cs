@@ -141,8 +141,8 @@ namespace NativeGoMap.Tests.CoreSupport
     /// <summary>
     /// Key counts for the batches (TryGetValues, SetValues, RemoveKeys): none, one, and each
     /// side of their boundaries (TryGetValues' stages 16 and 32 keys ahead in a ring of 64, the
-    /// 16-key blocks of the batched writes and of lookups without prefetch instructions, and
-    /// the 256-key runs of writes to a table the caches hold), then many.
+    /// 16-key blocks of the batched writes, of the pair constructor and of lookups without
+    /// prefetch instructions, and the 256-key runs of writes to a table the caches hold), then many.
     /// </summary>
     public static class BatchSizes
     {

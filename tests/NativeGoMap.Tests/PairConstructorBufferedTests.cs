@@ -7,14 +7,14 @@ namespace NativeGoMap.Tests
 {
     /// <summary>
     /// The pair constructor's buffered path, taken where the map is sized beyond the caches:
-    /// pairs read 16 ahead of their Add and their buckets asked for as they are read, each still one Add, so the map
+    /// pairs read 16 at a time and their buckets asked for ahead, each still one Add, so the map
     /// holds every pair, a duplicate key still throws, and a failure frees everything.
     /// </summary>
     [Collection(NativeMemoryCollection.Name)]
     public class PairConstructorBufferedTests
     {
         // 40,007 entries: a bucket array of 2^13 buckets of 144 bytes (1.2 MB), over the 1 MiB
-        // the caches are taken to hold, and a count that is not a multiple of the ring of 32.
+        // the caches are taken to hold, and a count that is not a multiple of the block of 16.
         private const int Count = 40_007;
 
         private static Dictionary<long, long> Source(int seed)
@@ -81,10 +81,10 @@ namespace NativeGoMap.Tests
 
         [Theory]
         [MemberData(nameof(BatchSizes.AroundTheBlocks), MemberType = typeof(BatchSizes))]
-        public void PairConstructor_BeyondTheCaches_AnyNumberOfPairs_AroundTheReadAhead_HoldsExactlyThem(int n)
+        public void PairConstructor_BeyondTheCaches_AnyNumberOfPairs_AroundTheBlocks_HoldsExactlyThem(int n)
         {
             // A source that claims Count pairs (so the map is sized beyond the caches) and yields
-            // n: counts around the 16 pairs read ahead of their Add and the ring of 32.
+            // n: counts around the blocks of 16 pairs and the buffer's two halves.
             var source = new FirstPairs(Source(5), n, Count);
             using var map = new GoMap<long, long>(source);
             Assert.True(map.PairConstructorBuffersForTest, "the map is meant to be built through the buffers");
