@@ -1407,8 +1407,8 @@ namespace NativeGoMap
             /// build's process alternated with the one before, three runs) took 300,000 entries
             /// 6.9-13.1 → 4.8-7.0 ns per entry, 1,000,000 8.6-9.5 → 7.4-7.5, 3,000,000 9.1-10.5 →
             /// 8.2-9.0 (<c>Dictionary</c> 3.2-4.9, 3.4-4.4, 2.9-3.4); <c>prefetcht2</c> read as
-            /// <c>prefetcht1</c> and <c>prefetchnta</c> as L1 (one process switching between
-            /// them). Each group's 70
+            /// <c>prefetcht1</c>, and <c>prefetchnta</c> no better than L1 (one process switching
+            /// between them). Each group's 70
             /// prefetches into L1 come in one burst, which the batched lookups showed this CPU
             /// handles badly (FindManyPipelined); one group ahead read as two, four slower.
             /// </remarks>

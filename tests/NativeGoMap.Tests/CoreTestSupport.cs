@@ -146,7 +146,7 @@ namespace NativeGoMap.Tests.CoreSupport
     /// </summary>
     public static class BatchSizes
     {
-        public static TheoryData<int> AroundTheBlocks => new() { 0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 255, 256, 257, 1000 };
+        public static TheoryData<int> AroundTheBlocks => new() { 0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 255, 256, 257, 1000 };
 
         /// <summary><see cref="AroundTheBlocks"/> for a batched write, each into a table beyond the caches (prefetched blocks, true) and into one they hold (runs, false).</summary>
         public static TheoryData<int, bool> AroundTheBlocksAndRuns
