@@ -74,7 +74,7 @@ namespace NativeGoMap.Tests
         public void PairConstructor_BeyondTheCaches_SourceThrowingMidway_PropagatesAndFreesEverything()
         {
             long baseline = LiveBytes.Settled();
-            var source = new ThrowingPairs(Source(4), throwAfter: 30_001);
+            var source = new CutShortPairs(Source(4), after: 30_001, thenThrow: true);
             Assert.Throws<InvalidOperationException>(() => new GoMap<long, long>(source));
             Assert.Equal(baseline, LiveBytes.Settled());
         }
@@ -85,7 +85,7 @@ namespace NativeGoMap.Tests
         {
             // A source that claims Count pairs (so the map is sized beyond the caches) and yields
             // n: counts around the blocks of 16 pairs and the buffer's two halves.
-            var source = new FirstPairs(Source(5), n, Count);
+            var source = new CutShortPairs(Source(5), after: n, thenThrow: false);
             using var map = new GoMap<long, long>(source);
             Assert.True(map.PairConstructorBuffersForTest, "the map is meant to be built through the buffers");
             map.Validate();
@@ -97,30 +97,12 @@ namespace NativeGoMap.Tests
             }
         }
 
-        /// <summary>The first <paramref name="n"/> pairs of <paramref name="pairs"/>, under a claimed count of <paramref name="claimed"/>.</summary>
-        private sealed class FirstPairs(Dictionary<long, long> pairs, int n, int claimed) : IReadOnlyCollection<KeyValuePair<long, long>>
-        {
-            public int Count => claimed;
-
-            public IEnumerator<KeyValuePair<long, long>> GetEnumerator()
-            {
-                int yielded = 0;
-                foreach (KeyValuePair<long, long> pair in pairs)
-                {
-                    if (yielded++ == n)
-                    {
-                        yield break;
-                    }
-
-                    yield return pair;
-                }
-            }
-
-            System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-        }
-
-        /// <summary>A collection that knows its count (so the map is sized for it) and whose enumeration throws after some pairs.</summary>
-        private sealed class ThrowingPairs(Dictionary<long, long> pairs, int throwAfter) : IReadOnlyCollection<KeyValuePair<long, long>>
+        /// <summary>
+        /// A collection that claims every pair of <paramref name="pairs"/> (so the map is sized
+        /// for them) and yields only the first <paramref name="after"/>, then ends or, with
+        /// <paramref name="thenThrow"/>, throws.
+        /// </summary>
+        private sealed class CutShortPairs(Dictionary<long, long> pairs, int after, bool thenThrow) : IReadOnlyCollection<KeyValuePair<long, long>>
         {
             public int Count => pairs.Count;
 
@@ -129,9 +111,14 @@ namespace NativeGoMap.Tests
                 int n = 0;
                 foreach (KeyValuePair<long, long> pair in pairs)
                 {
-                    if (n++ == throwAfter)
+                    if (n++ == after)
                     {
-                        throw new InvalidOperationException("the source failed");
+                        if (thenThrow)
+                        {
+                            throw new InvalidOperationException("the source failed");
+                        }
+
+                        yield break;
                     }
 
                     yield return pair;

@@ -76,7 +76,7 @@ namespace NativeGoMap.Tests
         }
     }
 
-    /// <summary>Tests whose check holds only while a scenario runs within a time window (a grace period of the library's).</summary>
+    /// <summary>Tests whose check holds only while a scenario runs within a time window (a grace period of the library's), or whose check is the window itself (a liveness bound).</summary>
     public static class Timed
     {
         /// <summary>
@@ -85,9 +85,10 @@ namespace NativeGoMap.Tests
         /// <paramref name="windowMs"/>, at most <paramref name="tries"/> times, and returns that
         /// run's condition. On a machine that stalls every run past the window the test fails,
         /// naming the times, rather than pass without its check (the runs take a few to a few
-        /// hundred milliseconds against windows of a second).
+        /// hundred milliseconds against windows of a second). Where the window is the check (a
+        /// liveness bound), <paramref name="failure"/> says what no run within it means.
         /// </summary>
-        public static T WithinWindow<T>(long windowMs, Func<(long ElapsedMs, T Condition)> scenario, int tries = 3)
+        public static T WithinWindow<T>(long windowMs, Func<(long ElapsedMs, T Condition)> scenario, int tries = 3, string failure = "the check was not made")
         {
             var times = new List<long>();
             for (int i = 0; i < tries; i++)
@@ -101,7 +102,7 @@ namespace NativeGoMap.Tests
                 times.Add(elapsed);
             }
 
-            throw new Xunit.Sdk.XunitException($"no run of the scenario finished within its {windowMs} ms window ({string.Join(", ", times)} ms): the check was not made");
+            throw new Xunit.Sdk.XunitException($"no run of the scenario finished within its {windowMs} ms window ({string.Join(", ", times)} ms): {failure}");
         }
     }
 
