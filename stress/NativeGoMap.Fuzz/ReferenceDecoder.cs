@@ -39,6 +39,12 @@ namespace NativeGoMap.Fuzz
         /// <summary>Why the input is not <see cref="ReferenceVerdict.Valid"/>; null when it is.</summary>
         public string? Reason { get; internal set; }
 
+        /// <summary>
+        /// Invalid only because two keys are equal under the map's equality: every byte checks out,
+        /// and the one refusal that needs the map's hashing and equality is left (the last check made).
+        /// </summary>
+        public bool EqualKeys { get; internal set; }
+
         /// <summary>Bytes a reader consumes: header, entries and entries checksum (set when the entries were decoded).</summary>
         public long Length { get; internal set; }
 
@@ -279,6 +285,7 @@ namespace NativeGoMap.Fuzz
                     {
                         d.Keys.Clear();
                         d.Values.Clear();
+                        d.EqualKeys = true;
                         return $"entries {j} and {i} have equal keys {Hex(k)}";
                     }
                 }

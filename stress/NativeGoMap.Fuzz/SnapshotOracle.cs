@@ -27,7 +27,12 @@ namespace NativeGoMap.Fuzz
         public override readonly int GetHashCode() => A | (B << 8) | (C << 16);
     }
 
-    /// <summary>144 bytes: a value stored through a pointer (indirect), so loads allocate a block per entry.</summary>
+    /// <summary>
+    /// 144 bytes: a key or value stored through a pointer (indirect), so loads allocate a block per
+    /// entry. As a key it is compared by its bytes (the library's rule for a struct without an
+    /// equality of its own), which the oracle models with <see cref="BytesComparer{T}"/>: an
+    /// [InlineArray]'s <c>EqualityComparer.Default</c> throws NotSupportedException on .NET 9+.
+    /// </summary>
     [InlineArray(144)]
     public struct FuzzBlob144
     {
@@ -53,6 +58,98 @@ namespace NativeGoMap.Fuzz
         public int GetHashCode(long obj) => (int)((ulong)obj % 7);
     }
 
+    /// <summary>Equality by the bytes (FNV-1a over them for the hash): the library's default for a key it compares by its bytes.</summary>
+    public sealed class BytesComparer<T> : IEqualityComparer<T>
+        where T : unmanaged
+    {
+        public static readonly BytesComparer<T> Instance = new();
+
+        public bool Equals(T x, T y) => Bytes(x).SequenceEqual(Bytes(y));
+
+        public int GetHashCode(T obj)
+        {
+            uint hash = 2166136261;
+            foreach (byte b in Bytes(obj))
+            {
+                hash = (hash ^ b) * 16777619;
+            }
+
+            return (int)hash;
+        }
+
+        private static ReadOnlySpan<byte> Bytes(in T value) =>
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+    }
+
+    /// <summary>
+    /// User code failing partway through a load: <see cref="FewHashesComparer"/>'s equality (its
+    /// long chains make a load's fill call Equals about as often as GetHashCode) that throws a
+    /// <see cref="ComparerFailureException"/> on its k-th call, Equals and GetHashCode counted
+    /// alike, once, counting from <see cref="Arm"/> until <see cref="Disarm"/>.
+    /// </summary>
+    public sealed class ThrowingComparer : IEqualityComparer<long>
+    {
+        private readonly long _throwAt;
+        private long _calls;
+        private bool _armed;
+
+        public ThrowingComparer(long throwAt) => _throwAt = throwAt;
+
+        /// <summary>What it threw since <see cref="Arm"/>; null while the k-th call has not come.</summary>
+        public ComparerFailureException? Thrown { get; private set; }
+
+        /// <summary>The method whose call threw (Equals or GetHashCode); null while none did.</summary>
+        public string? ThrewIn { get; private set; }
+
+        /// <summary>
+        /// The k for <paramref name="input"/>: 1 + its last two bytes (in a whole snapshot the top
+        /// of the entries checksum, as good as random) modulo 4·⌊length/16⌋ + 4. A snapshot of n
+        /// <c>long,long</c> entries is 80 + 16n bytes, so k runs to 4n + 24, and its load makes n
+        /// calls to hash in the scatter, then n more in the fill with the fill's Equals between
+        /// them: k falls in the scatter, in the fill, or past the load's last call (then it loads).
+        /// Fixed by the input, as afl's stability needs.
+        /// </summary>
+        public static long ThrowAtFor(byte[] input)
+        {
+            int pick = input.Length >= 2 ? input[^2] | (input[^1] << 8) : input.Length;
+            return 1 + (pick % ((4L * (input.Length / 16)) + 4));
+        }
+
+        /// <summary>Starts counting from 0, with nothing thrown: before each load.</summary>
+        public void Arm()
+        {
+            _calls = 0;
+            Thrown = null;
+            ThrewIn = null;
+            _armed = true;
+        }
+
+        /// <summary>Stops throwing (<see cref="Thrown"/> stays): once a load returned, the checks of the loaded map call it too.</summary>
+        public void Disarm() => _armed = false;
+
+        public bool Equals(long x, long y)
+        {
+            Call(nameof(Equals));
+            return FewHashesComparer.Instance.Equals(x, y);
+        }
+
+        public int GetHashCode(long obj)
+        {
+            Call(nameof(GetHashCode));
+            return FewHashesComparer.Instance.GetHashCode(obj);
+        }
+
+        private void Call(string method)
+        {
+            if (_armed && ++_calls == _throwAt)
+            {
+                ThrewIn = method;
+                Thrown = new ComparerFailureException($"{method}, call {_calls}");
+                throw Thrown;
+            }
+        }
+    }
+
     /// <summary>
     /// The oracle: every input, read from a stream that can seek and from one that cannot,
     /// either loads into a map that passes <c>Validate</c>, holds exactly the entries that
@@ -63,7 +160,15 @@ namespace NativeGoMap.Fuzz
     /// <see cref="NotSupportedException"/> (newer versions only), as the reference decoder says
     /// it must be: it names why (an input it finds well-formed must load); from the stream that cannot seek, whose header count
     /// the library cannot check against a length, also with <see cref="OutOfMemoryException"/>,
-    /// but only when that count is more than the input's bytes could hold. Either way every
+    /// but only when that count is more than the input's bytes could hold. The loads take keys
+    /// compared by their bytes, by IEquatable, by <c>double.Equals</c> and by a comparer; keys and
+    /// values stored in the bucket and through a pointer (<see cref="FuzzBlob144"/>, over 128
+    /// bytes, as key and as value). One load's comparer (<see cref="ThrowingComparer"/>) throws on
+    /// a call fixed by the input: that load may also end in the comparer's own exception, the
+    /// object it threw, unwrapped, but only where the comparer has a say: on an input the
+    /// reference decoder finds well-formed, or refuses only for two equal keys (every other
+    /// refusal needs no hashing and must come first, thrown or not); and a load that returns a
+    /// map must not have met the throw. Either way every
     /// native byte taken is given back. Anything else throws <see cref="OracleException"/> (or
     /// lets the library's unexpected exception through), which the fuzzer counts as a crash.
     /// </summary>
@@ -76,9 +181,10 @@ namespace NativeGoMap.Fuzz
         private static readonly Dictionary<string, long> Tally = new(StringComparer.Ordinal);
 
         /// <summary>
-        /// How many loads so far ended each way, by the reference decoder's verdict and the
-        /// library's outcome ("Valid, loaded", "Invalid, InvalidDataException", ...): the replay
-        /// prints it, so that a corpus that never reaches the entries shows.
+        /// How many loads so far ended each way, by the reference decoder's verdict, the
+        /// library's outcome and the loader ("Valid, loaded (ReadFrom&lt;Int64,Int64&gt;)",
+        /// "Invalid, InvalidDataException (...)", ...): the replay prints it, so that a corpus
+        /// whose inputs never reach one loader's entries shows.
         /// </summary>
         public static IReadOnlyDictionary<string, long> Outcomes
         {
@@ -91,11 +197,11 @@ namespace NativeGoMap.Fuzz
             }
         }
 
-        private static void Count(ReferenceDecoding expected, string outcome)
+        private static void Count(ReferenceDecoding expected, string outcome, string loader)
         {
             lock (Tally)
             {
-                string key = expected.Verdict + ", " + outcome;
+                string key = $"{expected.Verdict}, {outcome} ({loader})";
                 Tally[key] = Tally.TryGetValue(key, out long n) ? n + 1 : 1;
             }
         }
@@ -114,12 +220,16 @@ namespace NativeGoMap.Fuzz
                 SnapshotFormat.LoadPartitionBytesForTest = ignoreChecksums ? 1 : 0;
                 try
                 {
-                    Load<long, long>(input, null, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
-                    Load<long, long>(input, FewHashesComparer.Instance, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
-                    Load<int, int>(input, null, ReferenceType.Int32, ReferenceType.Int32, ignoreChecksums);
-                    Load<FuzzKey3, short>(input, null, ReferenceType.FuzzKey3, ReferenceType.Int16, ignoreChecksums);
-                    Load<double, long>(input, null, ReferenceType.Double, ReferenceType.Int64, ignoreChecksums);
-                    Load<long, FuzzBlob144>(input, null, ReferenceType.Int64, ReferenceType.FuzzBlob144, ignoreChecksums);
+                    // Each with the map's equality as the oracle models it (the comparer's, the key's
+                    // Equals, or its bytes where the library compares those): never code that throws.
+                    Load<long, long>(input, null, EqualityComparer<long>.Default, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
+                    Load<long, long>(input, FewHashesComparer.Instance, FewHashesComparer.Instance, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
+                    Load<int, int>(input, null, EqualityComparer<int>.Default, ReferenceType.Int32, ReferenceType.Int32, ignoreChecksums);
+                    Load<FuzzKey3, short>(input, null, EqualityComparer<FuzzKey3>.Default, ReferenceType.FuzzKey3, ReferenceType.Int16, ignoreChecksums);
+                    Load<double, long>(input, null, EqualityComparer<double>.Default, ReferenceType.Double, ReferenceType.Int64, ignoreChecksums);
+                    Load<long, FuzzBlob144>(input, null, EqualityComparer<long>.Default, ReferenceType.Int64, ReferenceType.FuzzBlob144, ignoreChecksums);
+                    Load<FuzzBlob144, int>(input, null, BytesComparer<FuzzBlob144>.Instance, ReferenceType.FuzzBlob144, ReferenceType.Int32, ignoreChecksums);
+                    Load<long, long>(input, new ThrowingComparer(ThrowingComparer.ThrowAtFor(input)), FewHashesComparer.Instance, ReferenceType.Int64, ReferenceType.Int64, ignoreChecksums);
                 }
                 finally
                 {
@@ -141,6 +251,7 @@ namespace NativeGoMap.Fuzz
             yield return ("key3-short-12", Snapshot<FuzzKey3, short>(12, i => FuzzKey3.Of((int)i), i => (short)i));
             yield return ("double-long-10", Snapshot<double, long>(10, i => i == 0 ? double.NaN : i == 1 ? -0.0 : i / 3.0, i => i));
             yield return ("long-blob144-3", Snapshot<long, FuzzBlob144>(3, i => i, FuzzBlob144.Of));
+            yield return ("blob144-int-9", Snapshot<FuzzBlob144, int>(9, FuzzBlob144.Of, i => (int)i * 3));
         }
 
         /// <summary>A snapshot of a map of <paramref name="n"/> entries built by inserts.</summary>
@@ -173,7 +284,7 @@ namespace NativeGoMap.Fuzz
             long Key(long i) => range == long.MaxValue ? (rng.Next(2) == 0 ? i : (long)(rng.NextDouble() * long.MaxValue) ^ ((long)rng.Next() << 32)) : rng.Next((int)range);
             int keySize, valueSize;
             byte[] s;
-            switch (rng.Next(5))
+            switch (rng.Next(6))
             {
                 case 0:
                     s = Snapshot<long, long>(n, Key, _ => ((long)rng.Next() << 32) | (uint)rng.Next());
@@ -192,9 +303,13 @@ namespace NativeGoMap.Fuzz
                     s = Snapshot<double, long>(n, i => rng.Next(4) == 0 ? special[rng.Next(special.Length)] : Key(i) / 3.0, i => i);
                     (keySize, valueSize) = (8, 8);
                     break;
-                default:
+                case 4:
                     s = Snapshot<long, FuzzBlob144>(Math.Min(n, 20), Key, _ => FuzzBlob144.Of(rng.Next()));
                     (keySize, valueSize) = (8, 144);
+                    break;
+                default:
+                    s = Snapshot<FuzzBlob144, int>(Math.Min(n, 20), i => FuzzBlob144.Of(Key(i)), _ => rng.Next());
+                    (keySize, valueSize) = (144, 4);
                     break;
             }
 
@@ -285,33 +400,40 @@ namespace NativeGoMap.Fuzz
         }
 
         /// <summary>
-        /// Decodes <paramref name="input"/> with the reference decoder, then loads it from a
+        /// Decodes <paramref name="input"/> with the reference decoder, keys equal under
+        /// <paramref name="equality"/> (the map's equality as the oracle models it: ReadFrom
+        /// refuses a key twice under it), then loads it from a
         /// stream that can seek and from one that cannot, and holds each outcome against the decoding.
         /// </summary>
-        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, ReferenceType key, ReferenceType value, bool ignoreChecksums)
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, IEqualityComparer<TKey> equality, ReferenceType key, ReferenceType value, bool ignoreChecksums)
             where TKey : unmanaged
             where TValue : unmanaged
         {
             Expect(key.Size == sizeof(TKey) && value.Size == sizeof(TValue), $"the reference types {key.Name}, {value.Name} do not match {typeof(TKey)}, {typeof(TValue)}");
-            IEqualityComparer<TKey> equality = comparer ?? EqualityComparer<TKey>.Default; // ReadFrom's rule: a key twice under the map's equality is refused
             ReferenceDecoding expected = ReferenceDecoder.Decode(input, key, value, (x, y) => equality.Equals(From<TKey>(x), From<TKey>(y)), k => equality.GetHashCode(From<TKey>(k)), ignoreChecksums);
-            Load<TKey, TValue>(input, comparer, expected, seekable: true);
-            Load<TKey, TValue>(input, comparer, expected, seekable: false);
+            Load<TKey, TValue>(input, comparer, equality, expected, seekable: true);
+            Load<TKey, TValue>(input, comparer, equality, expected, seekable: false);
         }
 
-        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, ReferenceDecoding expected, bool seekable)
+        private static void Load<TKey, TValue>(byte[] input, IEqualityComparer<TKey>? comparer, IEqualityComparer<TKey> equality, ReferenceDecoding expected, bool seekable)
             where TKey : unmanaged
             where TValue : unmanaged
         {
+            var throwing = (object?)comparer as ThrowingComparer;
+            throwing?.Arm();
             long before = GoMapDiagnostics.LiveNativeBytes;
             Stream stream = seekable ? new MemoryStream(input, writable: false) : new NonSeekableStream(input);
-            string what = $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}>{(comparer is null ? string.Empty : " with " + comparer.GetType().Name)} ({(seekable ? "seekable" : "not seekable")}, checksums {(SnapshotFormat.IgnoreChecksums ? "ignored" : "enforced")}, {(SnapshotFormat.LoadPartitionBytesForTest > 0 ? "a partition per bucket" : "default partitions")})";
+            string loader = $"ReadFrom<{typeof(TKey).Name},{typeof(TValue).Name}>{(comparer is null ? string.Empty : " with " + comparer.GetType().Name)}";
+            string what = $"{loader}{(throwing is null ? string.Empty : $" throwing on call {ThrowingComparer.ThrowAtFor(input)}")} ({(seekable ? "seekable" : "not seekable")}, checksums {(SnapshotFormat.IgnoreChecksums ? "ignored" : "enforced")}, {(SnapshotFormat.LoadPartitionBytesForTest > 0 ? "a partition per bucket" : "default partitions")})";
             try
             {
                 using (GoMap<TKey, TValue> map = GoMap<TKey, TValue>.ReadFrom(stream, Options, comparer))
                 {
-                    Count(expected, "loaded");
+                    // The checks below call the comparer too: only the load's calls may throw.
+                    throwing?.Disarm();
+                    Count(expected, "loaded", loader);
                     Expect(expected.Verdict is ReferenceVerdict.Valid or ReferenceVerdict.Either, $"{what} loaded an input the reference decoder finds {expected}");
+                    Expect(throwing?.Thrown is null, $"{what} returned a map although the comparer threw during the load ({throwing?.Thrown?.Message})");
                     map.Validate();
                     long seen = 0;
                     foreach (KeyValuePair<TKey, TValue> kv in map)
@@ -348,7 +470,7 @@ namespace NativeGoMap.Fuzz
                     // Likewise any exception from writes to the loaded map.
                     try
                     {
-                        ExpectWritable(map, comparer ?? EqualityComparer<TKey>.Default, what);
+                        ExpectWritable(map, equality, what);
                     }
                     catch (Exception e) when (e is InvalidDataException or NotSupportedException or OutOfMemoryException)
                     {
@@ -356,19 +478,29 @@ namespace NativeGoMap.Fuzz
                     }
                 }
             }
+            catch (ComparerFailureException e) when (throwing is not null)
+            {
+                // The comparer's own exception may end a load where the comparer has a say: on an
+                // input that must load, or whose one fault is two equal keys (found in the fill,
+                // by hashing and Equals). Every other refusal needs no hashing and comes first: an
+                // exception from hashing keys the checksum has not vouched for yet waits for it.
+                Count(expected, $"{nameof(ComparerFailureException)} in {throwing.ThrewIn}", loader);
+                Expect(ReferenceEquals(e, throwing.Thrown), $"{what} threw a {nameof(ComparerFailureException)} ({e.Message}) other than the one the comparer threw ({throwing.Thrown?.Message ?? "none"})");
+                Expect(expected.Verdict is ReferenceVerdict.Valid or ReferenceVerdict.Either || expected.EqualKeys, $"{what} let the comparer's exception ({e.Message}) through on an input the reference decoder finds {expected}: that refusal comes first");
+            }
             catch (InvalidDataException e)
             {
-                Count(expected, nameof(InvalidDataException));
+                Count(expected, nameof(InvalidDataException) + (throwing?.ThrewIn is string method ? $" after the comparer threw in {method}" : string.Empty), loader);
                 Expect(expected.Verdict is ReferenceVerdict.Invalid or ReferenceVerdict.Either, $"{what} refused ({e.Message}) an input the reference decoder finds {expected}");
             }
             catch (NotSupportedException e)
             {
-                Count(expected, nameof(NotSupportedException));
+                Count(expected, nameof(NotSupportedException), loader);
                 Expect(expected.Verdict == ReferenceVerdict.Newer, $"{what} refused as unsupported ({e.Message}) an input the reference decoder finds {expected}");
             }
             catch (OutOfMemoryException) when (!seekable)
             {
-                Count(expected, nameof(OutOfMemoryException));
+                Count(expected, nameof(OutOfMemoryException), loader);
                 // The library reserved a bucket array for the header's count before the entries
                 // came (ReadFrom's documented exception for a stream that cannot seek): only a
                 // count the input could not have held may get there.
@@ -618,6 +750,24 @@ namespace NativeGoMap.Fuzz
         {
             SeekAsked = true;
             return new NotSupportedException("This stream cannot seek.");
+        }
+    }
+
+    /// <summary>What <see cref="ThrowingComparer"/> throws: a type of the oracle's own, so that no library exception passes for it.</summary>
+    public sealed class ComparerFailureException : Exception
+    {
+        public ComparerFailureException(string message)
+            : base(message)
+        {
+        }
+
+        public ComparerFailureException()
+        {
+        }
+
+        public ComparerFailureException(string message, Exception innerException)
+            : base(message, innerException)
+        {
         }
     }
 

@@ -14,7 +14,8 @@ namespace NativeGoMap.Tests
     /// the fuzz target's own oracle: every file, read from a stream that can seek and from one
     /// that cannot, loads into a map that validates and survives a write and reload, or is
     /// refused with InvalidDataException or NotSupportedException (or, from the stream that
-    /// cannot seek, OutOfMemoryException for a count its bytes cannot hold), and leaks nothing,
+    /// cannot seek, OutOfMemoryException for a count its bytes cannot hold; or, under a comparer
+    /// that throws, its own exception where a load or the equal-keys refusal needed the comparer), and leaks nothing,
     /// with checksums enforced and ignored (and then with a load partition per bucket); and what loads holds exactly the entries the oracle's
     /// reference decoder reads from the input, which also says which inputs must load.
     /// </summary>
@@ -139,6 +140,7 @@ namespace NativeGoMap.Tests
                     "int" => (ReferenceType.Int32, ReferenceType.Int32),
                     "key3" => (ReferenceType.FuzzKey3, ReferenceType.Int16),
                     "double" => (ReferenceType.Double, ReferenceType.Int64),
+                    "blob144" => (ReferenceType.FuzzBlob144, ReferenceType.Int32),
                     _ => throw new InvalidOperationException(name),
                 };
                 ReferenceDecoding d = ReferenceDecoder.Decode(bytes, key, value, (x, y) => x.AsSpan().SequenceEqual(y), k => k.Length == 0 ? 0 : k[0], ignoreChecksums: false);
