@@ -19,7 +19,7 @@ namespace NativeGoMap
         private const long ClaimStateMask = 3; // a claim word's state bits; the bits above count the slot's registrations (generations)
         private const long ClaimFree = 0, ClaimClaiming = 1, ClaimRegistered = 2, ClaimReleasing = 3; // a claim word's states; Registered, with its generation, is the ticket
         private const long ClaimNextFree = 4; // from a generation's Free word to the next generation's
-        private const int WalkPrefetchMinBucketBytes = 256; // Enumerator.WalkPrefetchAhead: buckets from this size (<int,Entity64>'s 560; not <Guid,long>'s 208)
+        private const int WalkPrefetchMinBucketBytes = 192; // Enumerator.WalkPrefetchAhead: buckets of three lines (192 bytes) or more (<int,Entity64>'s 560, <Guid,long>'s 208; not <long,long>'s 144)
         private const ulong WalkPrefetchMinArrayBytes = 32UL << 20; // Enumerator.WalkPrefetchAhead: arrays over this size (on the README's VM an 18 MB one lost to the prefetches, a 37 MB one gained)
 
         /// <summary>
@@ -1411,6 +1411,20 @@ namespace NativeGoMap
             /// between them). Each group's 70
             /// prefetches into L1 come in one burst, which the batched lookups showed this CPU
             /// handles badly (FindManyPipelined); one group ahead read as two, four slower.
+            /// Since 2026-12-06 (later that day) the bound is buckets of three lines or more (192 bytes;
+            /// 256 before), so that <c>&lt;Guid,long&gt;</c>'s 208-byte buckets, whose walk skips
+            /// the key lines of empty slots, take it too. Measured on an AMD EPYC Zen 3 (Milan) VM
+            /// of 2 vCPUs, the only machine at hand that day: a probe (foreach of 1,000,000 random
+            /// keys in a map built with its capacity, <c>Dictionary</c> walked in the same process,
+            /// four alternated pairs of processes) read <c>&lt;Guid,long&gt;</c> at 0.41-0.50 of
+            /// <c>Dictionary</c>'s speed without and 0.60-0.66 with (GoMap 4.3-7.8 → 3.5-4.5 ns per
+            /// entry); at 3,000,000 entries 0.35-0.41 → 0.41-0.43; three alternated pairs of the
+            /// quick comparison's 1,000,000-entry rows 0.38-0.51 → 0.45-0.60. <c>&lt;long,long&gt;</c>
+            /// (144 bytes, every line read) gained at 1,000,000 entries in two of four pairs
+            /// (0.52-0.54 → 0.52-0.64) and lost a little at 3,000,000 (0.40-0.42 → 0.35-0.40), and
+            /// <c>&lt;int,int&gt;</c> (80 bytes) gained nothing at either size, even with the array
+            /// bound at 16 MiB (0.47-0.52 → 0.49-0.54 at 1,000,000; 0.37-0.39 → 0.34 at 3,000,000),
+            /// so they stay below the bound.
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
@@ -1433,7 +1447,7 @@ namespace NativeGoMap
             /// there, and in a probe whose enumerator the JIT keeps in registers 1.42-1.49 →
             /// 1.43-1.55 once <see cref="BucketLayout{TKey, TValue}.GroupBucket"/> lost its imul (the
             /// steps now look the bucket and slot up instead: <see cref="BucketLayout{TKey, TValue}.WalkRow"/>).
-            /// Tried and not kept for small buckets (2026-12-02; buckets of 256 bytes and more in
+            /// Tried and not kept for small buckets (2026-12-02; buckets of three lines or more in
             /// big arrays do it since: <see cref="WalkPrefetchAhead"/>): asking here for every
             /// line of the group one, two or four groups ahead; iterate at 1,000,000 entries
             /// stayed within the noise for <c>&lt;int&gt;</c>, <c>&lt;long&gt;</c> and

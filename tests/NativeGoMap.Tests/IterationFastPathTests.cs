@@ -660,6 +660,37 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void ATableOfThreeLineBucketsPastThePrefetchBound_IsWalkedAskingAhead_YieldingEachEntryOnce()
+        {
+            // 2^18 buckets of 208 bytes (<Guid,long>, 55 MB): a walk reads only the key lines of
+            // live slots, so it asks ahead as for bigger buckets, and must still yield each entry once.
+            using var map = new GoMap<Guid, long>(new GoMapOptions { Seed = 5, CapacityHint = 1_000_000 });
+            Assert.Equal(208, GoMap<Guid, long>.Layout.BucketSize);
+            Assert.Equal(18, map.GetStats().B);
+            var rng = new Random(11);
+            var expected = new Dictionary<Guid, long>();
+            for (long v = 0; v < 20_000; v++)
+            {
+                byte[] bytes = new byte[16];
+                rng.NextBytes(bytes);
+                var k = new Guid(bytes);
+                map[k] = v;
+                expected[k] = v;
+            }
+
+            GoMap<Guid, long>.Enumerator e = map.GetEnumerator();
+            Assert.True(e.PrefetchesAheadForTest);
+            var seen = new HashSet<Guid>();
+            while (e.MoveNext())
+            {
+                Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key} yielded twice");
+                Assert.Equal(expected[e.Current.Key], e.Current.Value);
+            }
+
+            Assert.Equal(expected.Count, seen.Count);
+        }
+
+        [Fact]
         public void SmallBucketsOrAnArrayTheCachesHold_AreWalkedWithoutAskingAhead()
         {
             using var bigArraySmallBuckets = new GoMap<long, long>(new GoMapOptions { CapacityHint = 2_000_000 }); // 2^19 buckets of 144 bytes, 75 MB
