@@ -647,16 +647,7 @@ namespace NativeGoMap.Tests
                 map[k] = Value64.Of(k);
             }
 
-            GoMap<int, Value64>.Enumerator e = map.GetEnumerator();
-            Assert.True(e.PrefetchesAheadForTest);
-            var seen = new HashSet<int>();
-            while (e.MoveNext())
-            {
-                Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key} yielded twice");
-                Assert.Equal(Value64.Of(e.Current.Key), e.Current.Value);
-            }
-
-            Assert.Equal(20_000, seen.Count);
+            AssertWalkAsksAheadYieldingEachOnce(map, Value64.Of, 20_000);
         }
 
         [Fact]
@@ -678,16 +669,24 @@ namespace NativeGoMap.Tests
                 expected[k] = v;
             }
 
-            GoMap<Guid, long>.Enumerator e = map.GetEnumerator();
+            AssertWalkAsksAheadYieldingEachOnce(map, k => expected[k], expected.Count);
+        }
+
+        /// <summary>The walk of <paramref name="map"/> asks ahead and yields each of its <paramref name="count"/> entries once, with its value.</summary>
+        private static void AssertWalkAsksAheadYieldingEachOnce<TKey, TValue>(GoMap<TKey, TValue> map, Func<TKey, TValue> valueOf, int count)
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            GoMap<TKey, TValue>.Enumerator e = map.GetEnumerator();
             Assert.True(e.PrefetchesAheadForTest);
-            var seen = new HashSet<Guid>();
+            var seen = new HashSet<TKey>();
             while (e.MoveNext())
             {
                 Assert.True(seen.Add(e.Current.Key), $"key {e.Current.Key} yielded twice");
-                Assert.Equal(expected[e.Current.Key], e.Current.Value);
+                Assert.Equal(valueOf(e.Current.Key), e.Current.Value);
             }
 
-            Assert.Equal(expected.Count, seen.Count);
+            Assert.Equal(count, seen.Count);
         }
 
         [Fact]
