@@ -19,6 +19,9 @@ namespace NativeGoMap.Tests
             "GetStats", "GetEnumerator", "Keys", "Values", "KeysCount", "ValuesCount", "InterfaceEnumerator",
             "InterfaceKeys", "InterfaceValues", "InterfaceTryGetValue", "InterfaceIndexer",
             "EnsureCapacity", "TrimExcess", "TrimExcessCapacity",
+            "ContainsValue", "CopyTo", "KeysContains", "KeysCopyTo", "ValuesCopyTo",
+            "CollectionContains", "CollectionRemove", "CollectionAdd", "InterfaceContainsKey",
+            "TryGetValues", "SetValues", "RemoveKeys", "WriteTo", "PairConstructor",
         };
 
         /// <summary>Calls one member on the map (by name), with key 1.</summary>
@@ -91,6 +94,25 @@ namespace NativeGoMap.Tests
                 case "EnsureCapacity": map.EnsureCapacity(100_000); break;
                 case "TrimExcess": map.TrimExcess(); break;
                 case "TrimExcessCapacity": map.TrimExcess(1_000_000); break;
+                case "ContainsValue": map.ContainsValue(1); break;
+                case "CopyTo": map.CopyTo(new KeyValuePair<int, int>[20_000], 0); break;
+                case "KeysContains": map.Keys.Contains(1); break;
+                case "KeysCopyTo": map.Keys.CopyTo(new int[20_000], 0); break;
+                case "ValuesCopyTo": map.Values.CopyTo(new int[20_000], 0); break;
+                case "CollectionContains": ((ICollection<KeyValuePair<int, int>>)map).Contains(new KeyValuePair<int, int>(1, 1)); break;
+                case "CollectionRemove": ((ICollection<KeyValuePair<int, int>>)map).Remove(new KeyValuePair<int, int>(1, 1)); break;
+                case "CollectionAdd": ((ICollection<KeyValuePair<int, int>>)map).Add(new KeyValuePair<int, int>(12347, 2)); break;
+                case "InterfaceContainsKey": ro.ContainsKey(1); break;
+                case "TryGetValues": map.TryGetValues(new[] { 1, 2 }, new int[2], new bool[2]); break;
+                case "SetValues": map.SetValues(new[] { 12348, 12349 }, new[] { 2, 3 }); break;
+                case "RemoveKeys": map.RemoveKeys(new[] { 1, 2 }); break;
+                case "WriteTo": map.WriteTo(new System.IO.MemoryStream()); break;
+                case "PairConstructor":
+                {
+                    using var copy = new GoMap<int, int>(map);
+                    break;
+                }
+
                 default: throw new ArgumentOutOfRangeException(nameof(member), member, null);
             }
         }
