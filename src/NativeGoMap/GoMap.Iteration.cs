@@ -45,8 +45,8 @@ namespace NativeGoMap
         /// Every entry present for the whole enumeration is yielded exactly once; an entry removed
         /// before it is reached is not yielded; an entry added during the enumeration may or may
         /// not be yielded, never twice (a key removed and added back is a new entry: it may be
-        /// yielded again after it was yielded once, as in Go). Writes during an enumeration are allowed between its
-        /// steps (updates, inserts, removes, growth, <see cref="Clear"/>: no entry that existed
+        /// yielded again after it was yielded once, as in Go). Writes during an enumeration are
+        /// allowed between its steps (updates, inserts, removes, growth, <see cref="Clear"/>: no entry that existed
         /// before a clear is yielded after it), from the same thread or from any thread whose write
         /// is ordered with the steps (a lock, or an <c>await</c> in the loop that resumes elsewhere):
         /// nothing in an enumerator is tied to a thread. Memory the map retires while an enumerator is live

@@ -50,7 +50,8 @@ namespace NativeGoMap
         /// </summary>
         /// <param name="capacity">The number of entries that must fit.</param>
         /// <returns>The number of entries the map now holds without another growth: 6.5 × 2^B for the
-        /// B it is or will be at (8 at B = 0, which holds a full bucket), at least <paramref name="capacity"/> and the entries already present.</returns>
+        /// B it is or will be at (8 at B = 0, which holds a full bucket), at least
+        /// <paramref name="capacity"/> and the entries already present.</returns>
         /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is negative.</exception>
         /// <exception cref="OutOfMemoryException">The bucket array could not be allocated; the map is unchanged.</exception>
         /// <exception cref="ObjectDisposedException">The map is disposed.</exception>
