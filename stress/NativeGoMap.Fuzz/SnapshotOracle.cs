@@ -58,7 +58,11 @@ namespace NativeGoMap.Fuzz
         public int GetHashCode(long obj) => (int)((ulong)obj % 7);
     }
 
-    /// <summary>Equality by the bytes (FNV-1a over them for the hash): the library's default for a key it compares by its bytes.</summary>
+    /// <summary>
+    /// Equality by the bytes (FNV-1a over them for the hash): the library's default for a key it
+    /// compares by its bytes. The test projects, which compile this file, use it for their models too
+    /// (a fixed buffer's default Equals reads its first element only).
+    /// </summary>
     public sealed class BytesComparer<T> : IEqualityComparer<T>
         where T : unmanaged
     {

@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
+using NativeGoMap.Fuzz;
 using System.Runtime.InteropServices;
 using Xunit;
 
@@ -79,23 +80,6 @@ namespace NativeGoMap.Tests
             }
 
             return x;
-        }
-    }
-
-    /// <summary>Equality by all bytes, for models and assertions (a fixed buffer's default Equals reads its first element only).</summary>
-    public sealed class AllBytesComparer<T> : IEqualityComparer<T>
-        where T : unmanaged
-    {
-        public static readonly AllBytesComparer<T> Instance = new AllBytesComparer<T>();
-
-        public bool Equals(T x, T y) =>
-            MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref x, 1)).SequenceEqual(MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref y, 1)));
-
-        public int GetHashCode(T obj)
-        {
-            var h = new HashCode();
-            h.AddBytes(MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref obj, 1)));
-            return h.ToHashCode();
         }
     }
 
@@ -1192,9 +1176,9 @@ namespace NativeGoMap.Tests
 
         protected override Value200 Value(int i) => Value200.Of(i);
 
-        protected override IEqualityComparer<Key136> KeyEquality => AllBytesComparer<Key136>.Instance;
+        protected override IEqualityComparer<Key136> KeyEquality => BytesComparer<Key136>.Instance;
 
-        protected override IEqualityComparer<Value200> ValueEquality => AllBytesComparer<Value200>.Instance;
+        protected override IEqualityComparer<Value200> ValueEquality => BytesComparer<Value200>.Instance;
 
         [Fact]
         public void KeysAndValuesAreStoredIndirectly()
