@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 #if NET
 using System.Runtime.Loader;
+#else
+using System.Reflection;
 #endif
 using System.Threading;
 
@@ -157,6 +159,12 @@ namespace NativeGoMap
                         context.Unloading += ContextUnloading;
                     }
                     else
+#else
+                    // The same on .NET for the netstandard2.1 build (a net6.0 or net7.0 app gets
+                    // it, or a netstandard2.1 plugin that ships its own copy), through reflection:
+                    // netstandard2.1 has no AssemblyLoadContext. Found by review, 2026-12-06:
+                    // CollectibleContextTests failed in the netstandard2.1 test project.
+                    if (!TryHookCollectibleContext())
 #endif
                     {
                         AppDomain.CurrentDomain.DomainUnload += DomainUnloading;
@@ -177,6 +185,46 @@ namespace NativeGoMap
 #if NET
         /// <summary>The collectible context this assembly was loaded into is unloading: as <see cref="DomainUnloading"/>.</summary>
         private static void ContextUnloading(AssemblyLoadContext context) => DomainUnloading(null, EventArgs.Empty);
+#else
+        /// <summary>
+        /// The netstandard2.1 build on .NET: when this assembly was loaded into a collectible
+        /// AssemblyLoadContext, hooks <see cref="ContextUnloading"/> to its Unloading event,
+        /// found by reflection, and returns true; false where there is no such context or type
+        /// (Mono, .NET Framework: their domain's unload is raised, DomainUnloadTests) or the
+        /// reflection fails, and the caller hooks the domain's unload.
+        /// </summary>
+        private static bool TryHookCollectibleContext()
+        {
+            try
+            {
+                Type? contextType = Type.GetType("System.Runtime.Loader.AssemblyLoadContext, System.Runtime.Loader", throwOnError: false);
+                MethodInfo? getLoadContext = contextType?.GetMethod("GetLoadContext", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(Assembly) }, null);
+                PropertyInfo? isCollectible = contextType?.GetProperty("IsCollectible", BindingFlags.Public | BindingFlags.Instance);
+                EventInfo? unloading = contextType?.GetEvent("Unloading", BindingFlags.Public | BindingFlags.Instance);
+                MethodInfo? handler = typeof(ReleaseThread).GetMethod(nameof(ContextUnloading), BindingFlags.NonPublic | BindingFlags.Static);
+                if (getLoadContext == null || isCollectible == null || unloading?.EventHandlerType == null || handler == null)
+                {
+                    return false;
+                }
+
+                object? context = getLoadContext.Invoke(null, new object[] { typeof(ReleaseThread).Assembly });
+                if (context == null || isCollectible.GetValue(context) is not true)
+                {
+                    return false;
+                }
+
+                // Unloading is an Action<AssemblyLoadContext>; ContextUnloading takes the context as an object.
+                unloading.AddEventHandler(context, Delegate.CreateDelegate(unloading.EventHandlerType, handler));
+                return true;
+            }
+            catch (Exception e) when (e is MemberAccessException || e is ArgumentException || e is TargetInvocationException || e is InvalidOperationException || e is NotSupportedException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>The collectible context this assembly was loaded into is unloading (hooked by <see cref="TryHookCollectibleContext"/>): as <see cref="DomainUnloading"/>.</summary>
+        private static void ContextUnloading(object context) => DomainUnloading(null, EventArgs.Empty);
 #endif
 
         /// <summary>

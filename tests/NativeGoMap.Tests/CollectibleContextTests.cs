@@ -1,4 +1,3 @@
-#if !NATIVEGOMAP_NETSTANDARD // the netstandard2.1 build has no AssemblyLoadContext: it hooks the domain's unload (DomainUnloadTests, the Mono smoke run)
 using System;
 using System.Linq;
 using System.Reflection;
@@ -13,7 +12,10 @@ namespace NativeGoMap.Tests
     /// The library loaded as a plugin: a copy of it in a collectible AssemblyLoadContext, which the
     /// host unloads and loads again. Found by review (2026-12-05): the copy's handler on the
     /// process-wide DomainUnload and its release thread kept every such context alive, with the
-    /// thread and the reuse cache's mappings of each load.
+    /// thread and the reuse cache's mappings of each load. Compiled into both test projects: the
+    /// netstandard2.1 build, which has no AssemblyLoadContext to name, finds it by reflection on
+    /// .NET (found by review, 2026-12-06: it hooked only the domain's unload, which CoreCLR never
+    /// raises, and this test failed in the netstandard2.1 project).
     /// </summary>
     public class CollectibleContextTests
     {
@@ -66,4 +68,3 @@ namespace NativeGoMap.Tests
         }
     }
 }
-#endif
