@@ -1823,7 +1823,7 @@ namespace NativeGoMap
 
     /// <summary>
     /// The map's words that an enumeration writes, from whichever thread enumerates: the fast
-    /// registration slots' claim words, each on a line of its own (GoMap.RegisterIterator), and,
+    /// registration slots' claim words, a line apart so that no two share one (GoMap.RegisterIterator; slot 0's shares its line with the words below), and,
     /// for registrations beyond them, the registration lock, the live count and the last ticket
     /// issued; beside them the map's random state (hash seeds, incrnoverflow's sampling, the
     /// starts of the locked table's enumerations). They lie on cache lines that no other field of
@@ -1897,7 +1897,7 @@ namespace NativeGoMap
         /// </summary>
         [FieldOffset(96)] internal ulong IterSeed;
 
-        /// <summary>Longs from one claim word to the next: 64 bytes, so that each is on a line of its own.</summary>
+        /// <summary>Longs from one claim word to the next: 64 bytes, so that no two share a line (slot 0's shares one with the lock, the live count, the ticket and the random state, words that enumerations write too).</summary>
         internal const int ClaimStride = 8;
 
         /// <summary>

@@ -54,7 +54,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// Of <see cref="NativeBytes"/>, retired memory not yet released: kept for live enumerators,
-        /// or queued for the release steps of the writes that follow (a piece of an array, or up to 32 small blocks and 32 KiB, per write).
+        /// or queued for the release steps of the writes that follow (per write: a piece of an array, a whole mapping handed to the reuse cache, or up to 32 small blocks, stopping once 32 KiB or more are freed).
         /// </summary>
         public long DeferredBytes { get; }
 

@@ -893,7 +893,8 @@ namespace NativeGoMap
         /// Returns one piece from the end of a mapped block's still-populated part to the OS
         /// (<c>MADV_DONTNEED</c>, down to the first page that holds the header): a huge page for a
         /// mapping in huge pages, <see cref="BasePageReleaseBytes"/> for one in base pages, cut at
-        /// that granularity so that no huge page is split. The pages stay mapped and read as
+        /// that granularity so that no huge page is split but the first, whose first base page
+        /// (the header's) the last cut keeps. The pages stay mapped and read as
         /// zeros, so a racing read (misuse) that still holds a pointer into them finds empty
         /// buckets instead of faulting; the block stays owned and must still be freed with
         /// <see cref="Free"/>, which unmaps it. Returns the bytes released, 0 when nothing is left
