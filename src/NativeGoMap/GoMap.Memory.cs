@@ -74,9 +74,10 @@ namespace NativeGoMap
     //     grace period is over (NativeHeap.UnmapDueAt) when another map took it and freed it sooner.
     //   - Indirect key/value blocks are read through the pointers in the buckets, by lookups as
     //     by enumerators: deferred while an enumerator is registered, while a Strict read is
-    //     announced on another thread, or when the block is a mapping of its own (a free would
-    //     unmap it under a racing read); else freed at once by the Remove or Clear that drops
-    //     them (a racing Go-mode read then reads at worst a stale small heap block, still mapped).
+    //     announced on another thread, or when the block is of 64 KiB or more (a mapping of its
+    //     own, or a C heap block the C runtime may serve from one: a free may unmap it under a
+    //     racing read); else freed at once by the Remove or Clear that drops them (a racing
+    //     Go-mode read then reads at worst a stale small heap block, still mapped).
     //   - Dispose releases everything at once, deferred and queued included; Clear and a new
     //     growth started before a release finished just add to the queue. The unmaps of a map
     //     that nobody ever saw (a failed load's, disposed inside ReadFrom) are made by that call
@@ -192,8 +193,10 @@ namespace NativeGoMap
         /// read may still follow its pointer: an enumerator that started before (THE RULE below),
         /// a Strict read announced on another thread (it may have loaded the pointer just before
         /// this write began; Promote releases the block once no read is announced), or, in either
-        /// mode, a read racing this write when the block is a mapping of its own (64 KiB and
-        /// more), which a free would unmap (a small block goes back to the C heap and stays mapped).
+        /// mode, a read racing this write when the block is of 64 KiB or more
+        /// (<see cref="NativeHeap.FreeMayUnmap"/>: a mapping of its own, which a free unmaps, or,
+        /// where the library maps none, a C heap block that the C runtime may unmap at its free);
+        /// a smaller block goes back to the C heap and stays mapped.
         /// </summary>
         private void Retire(byte* p)
         {
@@ -202,7 +205,7 @@ namespace NativeGoMap
                 return;
             }
 
-            if (!AnyLiveIterators() && !NativeHeap.IsMapped(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
+            if (!AnyLiveIterators() && !NativeHeap.FreeMayUnmap(p) && ((_flags & FlagStrict) == 0 || !ReaderRegistry.AnyReading(_id)))
             {
                 FreeBlock(p);
                 return;

@@ -939,6 +939,17 @@ namespace NativeGoMap
         /// <summary>True for a block in a mapping of its own that asked for huge pages (a committed one).</summary>
         internal static bool IsHugeMapped(byte* p) => IsMapped(p) && (*(ulong*)(p - MappedOffset) & HugeFlag) != 0;
 
+        /// <summary>
+        /// True for a block whose free may hand its pages back to the OS at once: a mapping of its
+        /// own (<see cref="IsMapped"/>), or a C heap block of <see cref="MappedThreshold"/> bytes
+        /// or more, which the C runtime may serve from a mapping of its own where the library
+        /// maps none (off Linux, NATIVEGOMAP_MMAP=0, or after <see cref="OsMemory.Map"/> failed:
+        /// glibc from 128 KiB by default, the Windows heap from about 512 KiB). An indirect key or
+        /// value block for which this holds is not freed by the write that drops it
+        /// (GoMap.Retire): a Go-mode read racing that write may still follow its pointer.
+        /// </summary>
+        internal static bool FreeMayUnmap(byte* p) => IsMapped(p) || (ulong)ChargedSize(p) >= MappedThreshold;
+
         /// <summary>Bytes charged for the block at <paramref name="p"/> (header and slack included).</summary>
         internal static long ChargedSize(byte* p) => (long)(*(ulong*)(p - HeaderSize) & SizeMask);
 
