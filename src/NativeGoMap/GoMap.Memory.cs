@@ -441,7 +441,12 @@ namespace NativeGoMap
         /// <see cref="ReleaseBudgetBlocks"/> of them and <see cref="ReleaseBudgetSmallBytes"/>. A
         /// big block's system calls are made on <see cref="ReleaseThread"/>; small blocks are
         /// freed here, but for full-size overflow chunks, whose free() calls are made there too
-        /// (<see cref="FullChunkCharge"/>). A big
+        /// (<see cref="FullChunkCharge"/>), and for C heap blocks of
+        /// <see cref="NativeHeap.MappedThreshold"/> or more: where the library maps no memory of
+        /// its own (off Linux, NATIVEGOMAP_MMAP=0, a failed map) a retired bucket array is one,
+        /// freed whole (the C runtime unmaps it then: with NATIVEGOMAP_MMAP=0, the release step
+        /// that freed a 153 MiB array held a write for 14 ms, stress scale to 10,000,000 entries,
+        /// 2026-12-06). A big
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
         /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
         /// a read racing the writes (misuse, unannounced in Go mode) never touches unmapped
@@ -493,7 +498,7 @@ namespace NativeGoMap
                 NativeHeap.Next(p) = null;
                 _deferredBytes -= size;
                 _work.ReleasedBytes += size;
-                FreeBlock(p, onReleaseThread: size == FullChunkCharge);
+                FreeBlock(p, onReleaseThread: size == FullChunkCharge || size >= (long)NativeHeap.MappedThreshold);
                 blocks++;
                 freed += size;
             }
