@@ -340,7 +340,9 @@ namespace NativeGoMap
 
         /// <summary>
         /// Allocates <paramref name="size"/> bytes whose address is a multiple of
-        /// <paramref name="align"/> (a power of two, 16 or more). With <paramref name="zero"/>
+        /// <paramref name="align"/> (a power of two from 16 to 128: a C heap block's header keeps
+        /// its offset from the block's start in 8 bits, which a larger alignment's slack could
+        /// pass, and free() would then be handed a wrong address). With <paramref name="zero"/>
         /// the memory is zeroed: below a mapping's size it comes from <c>calloc</c>, which for
         /// large sizes maps fresh zero pages from the OS without touching them, or for a small
         /// block from <c>malloc</c> and is cleared here (<see cref="HeapAllocZeroed"/>). With <paramref name="commit"/> (zeroed blocks only)
@@ -366,6 +368,7 @@ namespace NativeGoMap
         /// </remarks>
         internal static byte* Alloc(ulong size, bool zero, int align = HeaderSize, bool commit = false, bool smallPages = false, bool ahead = false)
         {
+            Debug.Assert(align >= HeaderSize && align <= (int)MappedOffset && (align & (align - 1)) == 0, "alignment out of the header's range");
             long n = ++t_allocations;
             if (t_failAt != 0 && n == t_failAt)
             {
