@@ -174,7 +174,7 @@ namespace NativeGoMap
         /// <summary>Test hook: the slow-write flag itself, writable (Validate's tests).</summary>
         internal ref int SlowWritesRefForTest => ref _slowWrites;
 
-        /// <summary>Test hook: the pending resize target itself, writable (Validate's tests).</summary>
+        /// <summary>Test hook: the pending resize target itself, writable (Validate's tests; ShrinkAndSameSizeGrowthTests plants with it the pending trim step a chained trim leaves, on a small table).</summary>
         internal ref int ResizeBRefForTest => ref _resizeB;
 
         /// <summary>Test hook: the entry count itself, writable (Validate's tests).</summary>
