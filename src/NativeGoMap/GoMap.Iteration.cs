@@ -1823,7 +1823,8 @@ namespace NativeGoMap
 
     /// <summary>
     /// The map's words that an enumeration writes, from whichever thread enumerates: the fast
-    /// registration slots' claim words, a line apart so that no two share one (GoMap.RegisterIterator; slot 0's shares its line with the words below), and,
+    /// registration slots' claim words, a line apart so that no two share one
+    /// (GoMap.RegisterIterator; slot 0's shares its line with the words below), and,
     /// for registrations beyond them, the registration lock, the live count and the last ticket
     /// issued; beside them the map's random state (hash seeds, incrnoverflow's sampling, the
     /// starts of the locked table's enumerations). They lie on cache lines that no other field of

@@ -445,7 +445,7 @@ namespace NativeGoMap
         /// <see cref="NativeHeap.MappedThreshold"/> or more: where the library maps no memory of
         /// its own (off Linux, NATIVEGOMAP_MMAP=0, a failed map) a retired bucket array is one,
         /// freed whole (the C runtime unmaps it then: with NATIVEGOMAP_MMAP=0, the release step
-        /// that freed a 153 MiB array held a write for 14 ms, stress scale to 10,000,000 entries,
+        /// that freed a 153 MiB array held a write for 13-15 ms, stress scale to 10,000,000 entries,
         /// 2026-12-06). A big
         /// block's pages are discarded but stay mapped (they read as zeros); in Go mode the
         /// emptied mapping is then parked, and unmapped only by a growth start a second later, so that
