@@ -947,9 +947,9 @@ namespace NativeGoMap
         /// own (<see cref="IsMapped"/>), or a C heap block of <see cref="MappedThreshold"/> bytes
         /// or more, which the C runtime may serve from a mapping of its own where the library
         /// maps none (off Linux, NATIVEGOMAP_MMAP=0, or after <see cref="OsMemory.Map"/> failed:
-        /// glibc from 128 KiB by default, the Windows heap from about 1 MiB in a 64-bit process). An indirect key or
-        /// value block for which this holds is not freed by the write that drops it
-        /// (GoMap.Retire): a Go-mode read racing that write may still follow its pointer.
+        /// glibc from 128 KiB by default, the Windows heap from about 1 MiB in a 64-bit process).
+        /// An indirect key or value block for which this holds is not freed by the write that
+        /// drops it (GoMap.Retire): a Go-mode read racing that write may still follow its pointer.
         /// </summary>
         internal static bool FreeMayUnmap(byte* p) => IsMapped(p) || (ulong)ChargedSize(p) >= MappedThreshold;
 
