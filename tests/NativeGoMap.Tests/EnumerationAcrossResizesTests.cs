@@ -82,13 +82,16 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>A live enumeration and what the rules say of it.</summary>
-        private sealed class Walk<TKey, TValue>
+        private sealed class Walk<TKey, TValue> : WalkLedger
             where TKey : unmanaged
             where TValue : unmanaged
         {
+            public Walk(IEnumerable<int> present)
+                : base(present)
+            {
+            }
+
             public GoMap<TKey, TValue>.Enumerator E;
-            public HashSet<int> Yielded = new HashSet<int>(); // yielded, and not removed since
-            public HashSet<int> Present = new HashSet<int>(); // present since the walk began
         }
 
         /// <summary>
@@ -113,8 +116,7 @@ namespace NativeGoMap.Tests
             {
                 foreach (Walk<TKey, TValue> w in walks)
                 {
-                    w.Present.Remove(k);
-                    w.Yielded.Remove(k); // set again, it is a new entry, which the walk may yield
+                    w.Removed(k);
                 }
             }
 
@@ -281,8 +283,7 @@ namespace NativeGoMap.Tests
                             model.Clear();
                             foreach (Walk<TKey, TValue> w in walks)
                             {
-                                w.Present.Clear();
-                                w.Yielded.Clear();
+                                w.Cleared();
                             }
                         }
                     }
@@ -290,7 +291,7 @@ namespace NativeGoMap.Tests
                     {
                         if (walks.Count < 3)
                         {
-                            walks.Add(new Walk<TKey, TValue> { E = map.GetEnumerator(), Present = new HashSet<int>(model.Keys) });
+                            walks.Add(new Walk<TKey, TValue>(model.Keys) { E = map.GetEnumerator() });
                         }
                     }
                     else if (r < 853)
@@ -313,7 +314,7 @@ namespace NativeGoMap.Tests
                             {
                                 if (!w.E.MoveNext())
                                 {
-                                    List<int> missed = w.Present.Except(w.Yielded).ToList();
+                                    List<int> missed = w.Missed();
                                     Assert.True(missed.Count == 0, $"a walk missed {missed.Count} entries present throughout, e.g. {string.Join(",", missed.Take(5))}");
                                     w.E.Dispose();
                                     walks.RemoveAt(i);
@@ -322,7 +323,7 @@ namespace NativeGoMap.Tests
 
                                 int y = id(w.E.Current.Key);
                                 Assert.True(model.ContainsKey(y), $"a walk yielded the absent key {y}");
-                                Assert.True(w.Yielded.Add(y), $"a walk yielded {y} twice");
+                                Assert.True(w.FirstYield(y), $"a walk yielded {y} twice");
                                 Assert.Equal(model[y], unvalue(w.E.Current.Value));
 
                                 // Now and then a write from inside the walk.
@@ -364,10 +365,10 @@ namespace NativeGoMap.Tests
                     {
                         int y = id(w.E.Current.Key);
                         Assert.True(model.ContainsKey(y), $"a walk yielded the absent key {y} (drain)");
-                        Assert.True(w.Yielded.Add(y), $"a walk yielded {y} twice (drain)");
+                        Assert.True(w.FirstYield(y), $"a walk yielded {y} twice (drain)");
                     }
 
-                    List<int> missed = w.Present.Except(w.Yielded).ToList();
+                    List<int> missed = w.Missed();
                     Assert.True(missed.Count == 0, $"a walk missed {missed.Count} entries (drain), e.g. {string.Join(",", missed.Take(5))}");
                     w.E.Dispose();
                 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Threading;
 using NativeGoMap.Tests.CoreSupport;
@@ -309,6 +310,47 @@ namespace NativeGoMap.Tests
                 Assert.True(_seen.Contains(k), $"key {k} was present throughout but never yielded");
             }
         }
+    }
+
+    /// <summary>
+    /// What Go's iteration rules say of one live walk, by key id, for the randomized drivers that
+    /// keep several walks beside a model (EnumerationAcrossResizesTests,
+    /// ShrinkAndSameSizeGrowthTests): the keys present since it began, each of which it must yield
+    /// before it ends, and the keys it yielded and that were not removed since, none of which it
+    /// may yield again. A key removed and set again is a new entry, which the walk may yield.
+    /// </summary>
+    public class WalkLedger
+    {
+        public WalkLedger(IEnumerable<int> present)
+        {
+            Present = new HashSet<int>(present);
+        }
+
+        /// <summary>Present since the walk began.</summary>
+        public HashSet<int> Present { get; }
+
+        /// <summary>Yielded, and not removed since.</summary>
+        public HashSet<int> Yielded { get; } = new HashSet<int>();
+
+        /// <summary>Records a yield; false when the walk yielded the key before and it was not removed since.</summary>
+        public bool FirstYield(int id) => Yielded.Add(id);
+
+        /// <summary>The key was removed: no longer owed, and a later yield of it is a new entry's.</summary>
+        public void Removed(int id)
+        {
+            Present.Remove(id);
+            Yielded.Remove(id);
+        }
+
+        /// <summary>The map was cleared: every key removed.</summary>
+        public void Cleared()
+        {
+            Present.Clear();
+            Yielded.Clear();
+        }
+
+        /// <summary>The keys present since the walk began that it has not yielded.</summary>
+        public List<int> Missed() => new List<int>(Present.Where(k => !Yielded.Contains(k)));
     }
 
     public static class IterationHelpers

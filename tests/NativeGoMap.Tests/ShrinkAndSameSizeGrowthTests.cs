@@ -380,12 +380,15 @@ namespace NativeGoMap.Tests
         }
 
         /// <summary>A live hand-driven enumeration and what Go's rules say of it.</summary>
-        private sealed class Walk<TKey>
+        private sealed class Walk<TKey> : WalkLedger
             where TKey : unmanaged
         {
+            public Walk(IEnumerable<int> present)
+                : base(present)
+            {
+            }
+
             public GoMap<TKey, long>.Enumerator E;
-            public HashSet<int> Present = new HashSet<int>(); // present since the walk began
-            public HashSet<int> Yielded = new HashSet<int>(); // yielded, and not removed since
             public bool SawState;
         }
 
@@ -1238,7 +1241,7 @@ namespace NativeGoMap.Tests
 
             private void StartWalk()
             {
-                var w = new Walk<TKey> { E = _map.GetEnumerator(), Present = new HashSet<int>(_model.Keys) };
+                var w = new Walk<TKey>(_model.Keys) { E = _map.GetEnumerator() };
                 _walks.Add(w);
                 if (_state != State.None)
                 {
@@ -1288,7 +1291,7 @@ namespace NativeGoMap.Tests
                     Assert.True(_keys.Equality.Equals(_keys.Make(id), kv.Key), $"a walk yielded a malformed key (id {id})");
                     Assert.True(_model.TryGetValue(id, out long v), $"a walk yielded key {id}, which is not present");
                     Assert.True(v == kv.Value, $"a walk yielded key {id} with value {kv.Value}, current {v}");
-                    Assert.True(w.Yielded.Add(id), $"a walk yielded key {id} twice");
+                    Assert.True(w.FirstYield(id), $"a walk yielded key {id} twice");
                     if (_rng.Next(8) == 0)
                     {
                         long nv = NextValue();
@@ -1361,8 +1364,7 @@ namespace NativeGoMap.Tests
 
                 foreach (Walk<TKey> w in _walks)
                 {
-                    w.Present.Remove(id);
-                    w.Yielded.Remove(id); // set again, it is a new entry, which the walk may yield
+                    w.Removed(id);
                 }
             }
 
