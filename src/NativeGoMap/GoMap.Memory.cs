@@ -441,8 +441,8 @@ namespace NativeGoMap
         /// <see cref="ReleaseBudgetBlocks"/> of them and <see cref="ReleaseBudgetSmallBytes"/>. A
         /// big block's system calls are made on <see cref="ReleaseThread"/>; small blocks are
         /// freed here, but for full-size overflow chunks, whose free() calls are made there too
-        /// (<see cref="FullChunkCharge"/>), and for C heap blocks of
-        /// <see cref="NativeHeap.MappedThreshold"/> or more: where the library maps no memory of
+        /// (<see cref="FullChunkCharge"/>), and for C heap blocks whose free may unmap them
+        /// (<see cref="NativeHeap.FreeMayUnmap"/>: 64 KiB or more): where the library maps no memory of
         /// its own (off Linux, NATIVEGOMAP_MMAP=0, a failed map) a retired bucket array is one,
         /// freed whole (the C runtime unmaps it then: with NATIVEGOMAP_MMAP=0, the release step
         /// that freed a 153 MiB array held a write for 13-15 ms, stress scale to 10,000,000 entries,
@@ -498,7 +498,7 @@ namespace NativeGoMap
                 NativeHeap.Next(p) = null;
                 _deferredBytes -= size;
                 _work.ReleasedBytes += size;
-                FreeBlock(p, onReleaseThread: size == FullChunkCharge || size >= (long)NativeHeap.MappedThreshold);
+                FreeBlock(p, onReleaseThread: size == FullChunkCharge || NativeHeap.FreeMayUnmap(p));
                 blocks++;
                 freed += size;
             }
