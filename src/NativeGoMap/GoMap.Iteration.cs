@@ -1860,9 +1860,11 @@ namespace NativeGoMap
     {
         /// <summary>
         /// The epoch word of every enumerator that holds no registration (an empty map's, armed
-        /// at its end by its constructor): 0, never written. A native word, allocated once for
-        /// the process and never freed, so that such an enumerator's step compares it as a
-        /// registered one compares its slot's.
+        /// at its end by its constructor): 0, never written. A native word, so that such an
+        /// enumerator's step compares it as a registered one compares its slot's; allocated once
+        /// per load of the library (each AppDomain or collectible context that loads it) and never
+        /// freed: a domain or context still running the library's code may read it after the
+        /// unload event, so a reload leaves these 8 bytes behind (README, domain reloads).
         /// </summary>
         internal static readonly long* IdleEpochWord = NewIdleEpochWord();
 

@@ -523,15 +523,16 @@ namespace NativeGoMap
             /// bit's key slot and value slot (<see cref="GroupBucket"/>, then <see cref="KeySlot"/> and
             /// <see cref="ValueSlot"/> of slot (bit mod 8 + offset) mod 8), as two ushorts. One load
             /// from the row replaces the bucket and slot arithmetic of every yielded entry (see
-            /// <see cref="WalkKey"/>). Made once per layout and never freed (outside
-            /// <see cref="NativeHeap"/>'s accounts), as <see cref="NullSlotTarget"/>; 2 KiB.
+            /// <see cref="WalkKey"/>). Made once per layout and load of the library and never freed
+            /// (outside <see cref="NativeHeap"/>'s accounts), as <see cref="NullSlotTarget"/>; 2 KiB,
+            /// which a domain reload leaves behind (as <see cref="IterRegistration.IdleEpochWord"/>).
             /// </summary>
             internal static readonly ushort* WalkSlotOffsets = MakeWalkSlotOffsets();
 
             /// <summary>
             /// What <see cref="Key"/> and <see cref="Value"/> read through a null slot pointer: zero
-            /// bytes, one block per layout with indirect slots, made once and never freed (outside
-            /// <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
+            /// bytes, one block per layout with indirect slots, made once per load of the library and
+            /// never freed (outside <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
             /// racing writes (misuse, Go mode) can meet one: it matched a slot's tophash, then the
             /// bucket was discarded (zero pages) or cleared by the map that took it from the reuse
             /// cache. It then reads a zero key or value instead of dereferencing null (found by a
