@@ -33,6 +33,7 @@ namespace NativeGoMap.Fuzz
     /// equality of its own), which the oracle models with <see cref="BytesComparer{T}"/>: an
     /// [InlineArray]'s <c>EqualityComparer.Default</c> throws NotSupportedException on .NET 9+.
     /// </summary>
+#if NET8_0_OR_GREATER
     [InlineArray(144)]
     public struct FuzzBlob144
     {
@@ -47,6 +48,23 @@ namespace NativeGoMap.Fuzz
             return b;
         }
     }
+#else
+    // netstandard2.1 (the test suite's Mono run) has no [InlineArray]: a fixed buffer of the same
+    // size. Its type fingerprint differs, so snapshots of it are not the corpus's.
+    public unsafe struct FuzzBlob144
+    {
+        private fixed byte _bytes[144];
+
+        public static FuzzBlob144 Of(long id)
+        {
+            FuzzBlob144 b = default;
+            Span<byte> s = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref Unsafe.As<FuzzBlob144, byte>(ref b), 144);
+            s.Fill((byte)(id * 31));
+            BitConverter.TryWriteBytes(s, id);
+            return b;
+        }
+    }
+#endif
 
     /// <summary>Few distinct hash codes: long chains, overflow buckets and entries that spill out of their partition.</summary>
     public sealed class FewHashesComparer : IEqualityComparer<long>
@@ -82,7 +100,7 @@ namespace NativeGoMap.Fuzz
         }
 
         private static ReadOnlySpan<byte> Bytes(in T value) =>
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in value), 1)); // not new ReadOnlySpan<T>(in value): .NET 7+
     }
 
     /// <summary>
@@ -681,7 +699,7 @@ namespace NativeGoMap.Fuzz
 
         private static ReadOnlySpan<byte> Bytes<T>(in T value)
             where T : unmanaged =>
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in value), 1)); // not new ReadOnlySpan<T>(in value): .NET 7+
 
         private static void Expect(bool condition, string what)
         {

@@ -29,6 +29,7 @@ namespace NativeGoMap.Tests
             Assert.Equal(ExpectedLibraryTarget, target);
         }
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void PortableBigMul_Is_The128BitProduct_AndEveryPathOfTheHashMixAgrees()
         {
@@ -50,7 +51,9 @@ namespace NativeGoMap.Tests
 
             }
         }
+#endif
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void HalfBits_Equal_IsHalfEquals()
         {
@@ -65,6 +68,7 @@ namespace NativeGoMap.Tests
                 }
             }
         }
+#endif
 
         [Fact]
         public void KeysWithPointerFields_AreComparedByBytes()
@@ -115,6 +119,7 @@ namespace NativeGoMap.Tests
             }
         }
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void FirstSlotOfBits_IsTheLowestSlotOfEveryMatchMask()
         {
@@ -128,8 +133,10 @@ namespace NativeGoMap.Tests
                 }
             }
         }
+#endif
 
 #if NATIVEGOMAP_NETSTANDARD
+#if NET8_0_OR_GREATER
         [Fact]
         public void BitOperationsShim_AgreesWithBitOperations()
         {
@@ -166,6 +173,7 @@ namespace NativeGoMap.Tests
                 Assert.Equal(System.Numerics.BitOperations.RotateRight(v, r), NativeGoMap.BitOperations.RotateRight(v, r));
             }
         }
+#endif
 
         [Fact]
         public void NativeMemoryShim_BindsTheCRuntimeAllocator()
@@ -248,6 +256,7 @@ namespace NativeGoMap.Tests
                 : name;
         }
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void CoreTypes_AreFoundByName_OnARuntimeThatHasThem()
         {
@@ -255,6 +264,7 @@ namespace NativeGoMap.Tests
             Assert.Same(typeof(Int128), CoreTypes.Int128);
             Assert.Same(typeof(UInt128), CoreTypes.UInt128);
         }
+#endif
 #endif
 
         private static void Target()

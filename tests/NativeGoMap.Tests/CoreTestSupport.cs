@@ -31,6 +31,7 @@ namespace NativeGoMap.Tests.CoreSupport
         public static Key16 Of(int i) => new Key16 { Hi = i / 97, Lo = (i % 97) * 0x1_0000_0001L };
     }
 
+#if NET8_0_OR_GREATER
     /// <summary>128 bytes: the largest key or value Go stores inline.</summary>
     [InlineArray(128)]
     public struct Bytes128
@@ -90,6 +91,74 @@ namespace NativeGoMap.Tests.CoreSupport
             return h.ToHashCode();
         }
     }
+#else
+    // netstandard2.1 (the Mono test run) has no [InlineArray]: fixed buffers of the same sizes,
+    // which the key classifier also compares by their bytes.
+
+    /// <summary>128 bytes: the largest key or value Go stores inline.</summary>
+    public unsafe struct Bytes128
+    {
+        private fixed byte _bytes[128];
+
+        /// <summary>The bytes of <paramref name="b"/> (what the net8+ form's span conversion gives).</summary>
+        public static Span<byte> Span(ref Bytes128 b) => MemoryMarshal.CreateSpan(ref Unsafe.As<Bytes128, byte>(ref b), 128);
+    }
+
+    /// <summary>129 bytes: one byte too many to be stored inline.</summary>
+    public unsafe struct Bytes129
+    {
+        private fixed byte _bytes[129];
+    }
+
+    /// <summary>200 bytes (stored indirectly, as key or value); as the net8+ form above.</summary>
+    public unsafe struct Blob200
+    {
+        private fixed byte _bytes[200];
+
+        public static Blob200 Of(long id)
+        {
+            Blob200 b = default;
+            Span<byte> s = Span(ref b);
+            byte fill = (byte)((id >> 8) * 131);
+            s.Fill(fill);
+            BitConverter.TryWriteBytes(s.Slice(100, 8), id >> 8);
+            s[199] = (byte)id;
+            return b;
+        }
+
+        public readonly long Id
+        {
+            get
+            {
+                Blob200 copy = this;
+                Span<byte> s = Span(ref copy); // not ReadOnlySpan: Mono 6.8 cannot bind its indexer
+                return (BitConverter.ToInt64(s.Slice(100, 8)) << 8) | s[199];
+            }
+        }
+
+        /// <summary>The bytes of <paramref name="b"/> (what the net8+ form's span conversion gives).</summary>
+        public static Span<byte> Span(ref Blob200 b) => MemoryMarshal.CreateSpan(ref Unsafe.As<Blob200, byte>(ref b), 200);
+    }
+
+    /// <summary>Byte-wise equality for the model dictionary and for value assertions.</summary>
+    public sealed class Blob200Comparer : IEqualityComparer<Blob200>
+    {
+        public static readonly Blob200Comparer Instance = new();
+
+        public bool Equals(Blob200 x, Blob200 y) => Blob200.Span(ref x).SequenceEqual(Blob200.Span(ref y));
+
+        public int GetHashCode(Blob200 obj)
+        {
+            var h = new HashCode();
+            foreach (byte b in Blob200.Span(ref obj))
+            {
+                h.Add(b);
+            }
+
+            return h.ToHashCode();
+        }
+    }
+#endif
 
     /// <summary>Every key hashes the same: one bucket chain holds everything.</summary>
     public sealed class ConstantHashComparer<T> : IEqualityComparer<T>

@@ -301,7 +301,9 @@ namespace NativeGoMap.Tests
                 RunAgainstModel<long, long>(seed, r => r.Next(0, 6000), r => r.NextInt64());
                 RunAgainstModel<double, int>(seed, r => r.Next(8) == 0 ? specials[r.Next(specials.Length)] : r.Next(0, 6000) / 7.0, r => r.Next());
                 RunAgainstModel<float, long>(seed, r => r.Next(8) == 0 ? (float)specials[r.Next(specials.Length)] : r.Next(0, 6000) / 3f, r => r.NextInt64());
+#if NET8_0_OR_GREATER
                 RunAgainstModel<Half, int>(seed, r => (Half)(r.Next(0, 6000) / 3.0), r => r.Next());
+#endif
                 RunAgainstModel<Guid, long>(seed, r => new Guid(r.Next(0, 6000), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), r => r.NextInt64());
                 RunAgainstModel<Key3, int>(seed, r => Key3.Of(r.Next(0, 6000)), r => r.Next());
                 RunAgainstModel<Key16, long>(seed, r => Key16.Of(r.Next(0, 6000)), r => r.NextInt64());

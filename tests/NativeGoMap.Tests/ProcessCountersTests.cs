@@ -29,7 +29,7 @@ namespace NativeGoMap.Tests
                 release.Wait(); // alive while the block is freed, so the freeing thread has another id
             });
             allocator.Start();
-            while (Volatile.Read(ref block) == 0 && allocator.IsAlive)
+            while (Volatile.Read(ref block) == default && allocator.IsAlive) // not 0: netstandard2.1 has no nint == int
             {
                 Thread.Yield();
             }

@@ -25,7 +25,9 @@ namespace NativeGoMap.Tests
             RoundTrip(300, i => Name16.Of(i), i => (Level)(i % 3));
             RoundTrip(300, i => new Pair<int, int> { A = (int)i, B = (int)(i * 31) }, i => new Pair<int, long> { A = (int)i, B = -i });
             RoundTrip(300, i => i, i => new Overlaid { Whole = i * 0x1_0000_0001L });
+#if NET8_0_OR_GREATER
             RoundTrip(300, i => (int)i, i => Four.Of((int)i));
+#endif
         }
 
         [Fact]
@@ -55,11 +57,13 @@ namespace NativeGoMap.Tests
             Assert.Contains("System.Int32@4;", shape, StringComparison.Ordinal);
         }
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void Shape_OfAnInlineArray_GivesItsLength()
         {
             Assert.Contains("Four[4]{System.Int32;}", Shape(typeof(Four)), StringComparison.Ordinal);
         }
+#endif
 
         [Fact]
         public void Shape_LeavesFieldNamesOut_SoARenamedFieldKeepsItsSnapshots()
@@ -89,6 +93,7 @@ namespace NativeGoMap.Tests
             Assert.NotEqual(WithoutName(typeof(IntThenLong)), WithoutName(typeof(IntThenLongPackedBy4)));
         }
 
+#if NET8_0_OR_GREATER
         [Fact]
         public void Shape_KeepsAPackingOf8_WhereAFieldAlignsBeyond8Bytes_EvenInANestedStruct()
         {
@@ -97,6 +102,7 @@ namespace NativeGoMap.Tests
             Assert.Equal(sizeof(VersionA.Outer), sizeof(VersionB.Outer));
             Assert.NotEqual(Shape(typeof(VersionA.Outer)).Replace("VersionA", "V", StringComparison.Ordinal), Shape(typeof(VersionB.Outer)).Replace("VersionB", "V", StringComparison.Ordinal));
         }
+#endif
 
         [Fact]
         public void Snapshot_WithTheFingerprintOfBefore2026_12_05_StillLoads()
@@ -143,7 +149,7 @@ namespace NativeGoMap.Tests
         {
             internal static readonly BytesEqual<T> Instance = new BytesEqual<T>();
 
-            public bool Equals(T x, T y) => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in x)).SequenceEqual(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in y)));
+            public bool Equals(T x, T y) => MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref x, 1)).SequenceEqual(MemoryMarshal.AsBytes(MemoryMarshal.CreateReadOnlySpan(ref y, 1)));
 
             public int GetHashCode(T obj) => 0;
         }
@@ -185,6 +191,7 @@ namespace NativeGoMap.Tests
             public long L;
         }
 
+#if NET8_0_OR_GREATER
         /// <summary>A type as first written: no packing declared.</summary>
         public static class VersionA
         {
@@ -200,7 +207,9 @@ namespace NativeGoMap.Tests
                 public Inner I;
             }
         }
+#endif
 
+#if NET8_0_OR_GREATER
         /// <summary>The same type changed to Pack = 8: Y moves from 32 to 24 within Outer, whose size stays 48.</summary>
         public static class VersionB
         {
@@ -217,6 +226,7 @@ namespace NativeGoMap.Tests
                 public Inner I;
             }
         }
+#endif
 
         [StructLayout(LayoutKind.Sequential, Pack = 8)]
         public struct TwoLongsPackedBy8
@@ -250,6 +260,7 @@ namespace NativeGoMap.Tests
             public int High;
         }
 
+#if NET8_0_OR_GREATER
         [InlineArray(4)]
         public struct Four
         {
@@ -266,6 +277,7 @@ namespace NativeGoMap.Tests
                 return f;
             }
         }
+#endif
 
         public struct NamedAlpha
         {
