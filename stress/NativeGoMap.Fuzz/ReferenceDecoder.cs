@@ -94,11 +94,21 @@ namespace NativeGoMap.Fuzz
             "NativeGoMap.Fuzz.FuzzKey3{System.Byte;System.Byte;System.Byte;}",
             "NativeGoMap.Fuzz.FuzzKey3<Sequential pack 8 size 0>{System.Byte;System.Byte;System.Byte;}");
 
+#if NET8_0_OR_GREATER
         public static readonly ReferenceType FuzzBlob144 = new(
             "NativeGoMap.Fuzz.FuzzBlob144",
             144,
             "NativeGoMap.Fuzz.FuzzBlob144[144]{System.Byte;}",
             "NativeGoMap.Fuzz.FuzzBlob144<Sequential pack 8 size 0>[144]{System.Byte;}");
+#else
+        // netstandard2.1's stand-in (SnapshotOracle.cs) is a fixed buffer, of another shape: there
+        // the corpus's inputs of the [InlineArray] type are of another type, and refused.
+        public static readonly ReferenceType FuzzBlob144 = new(
+            "NativeGoMap.Fuzz.FuzzBlob144",
+            144,
+            "NativeGoMap.Fuzz.FuzzBlob144{System.Byte[144];}",
+            "NativeGoMap.Fuzz.FuzzBlob144<Sequential pack 8 size 0>{System.Byte[144];}");
+#endif
     }
 
     /// <summary>The reference decoder (see the file's opening comment).</summary>

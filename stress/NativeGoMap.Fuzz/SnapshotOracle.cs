@@ -91,7 +91,10 @@ namespace NativeGoMap.Fuzz
         public int GetHashCode(T obj)
         {
             uint hash = 2166136261;
-            foreach (byte b in Bytes(obj))
+
+            // Over a Span, not Bytes' ReadOnlySpan: Mono 6.8 cannot bind ReadOnlySpan's enumerator
+            // from a netstandard2.1 assembly (the test suite's Mono run).
+            foreach (byte b in System.Runtime.InteropServices.MemoryMarshal.AsBytes(System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref obj, 1)))
             {
                 hash = (hash ^ b) * 16777619;
             }
