@@ -70,7 +70,7 @@ namespace NativeGoMap.Tests
         }
 #endif
 
-        [Fact]
+        [FactNeeding(Needs.FunctionPointerFields)]
         public void KeysWithPointerFields_AreComparedByBytes()
         {
             Assert.Equal(KeyKind.Bytes, KeyOps<PointerKey>.Kind);

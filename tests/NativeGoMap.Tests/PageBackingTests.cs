@@ -679,7 +679,7 @@ namespace NativeGoMap.Tests
             Assert.True(NativeHeap.CachedBytes > 0, "the hint's array was not cached");
         }
 
-        [FactNeeding(Needs.Mappings)]
+        [FactNeeding(Needs.Mappings | Needs.PreciseStackScanning)]
         public void AMapLeftToItsFinalizer_KeepsItsArrayOutOfTheReuseCache()
         {
             // Found by review: a ref into a map outlives the map's reachability (a ref into native
@@ -696,7 +696,7 @@ namespace NativeGoMap.Tests
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void AbandonAFilledMap(long hint)
+        internal static void AbandonAFilledMap(long hint)
         {
             var map = new GoMap<long, long>(hint);
             for (long k = 0; k < hint; k++)

@@ -19,6 +19,12 @@ namespace NativeGoMap.Tests
 
         /// <summary>Prefetch instructions that ask the CPU for something (<see cref="Prefetch.IsSupported"/>: not in the netstandard2.1 build).</summary>
         Prefetch = 8,
+
+        /// <summary>A runtime that loads a struct with a <c>delegate*</c> field (not Mono 6.8: its type loader overflows the stack on one, and the process dies).</summary>
+        FunctionPointerFields = 16,
+
+        /// <summary>A GC that scans stacks precisely, so that a map a test dropped is collected while the test runs (not Mono's: SGen scans stacks conservatively, and a dead reference left in a frame keeps the map alive).</summary>
+        PreciseStackScanning = 32,
     }
 
     /// <summary>
@@ -53,8 +59,21 @@ namespace NativeGoMap.Tests
                 return "needs prefetch instructions (none in the netstandard2.1 build or on this CPU)";
             }
 
+            if ((needs & Needs.FunctionPointerFields) != 0 && IsMono)
+            {
+                return "needs a runtime that loads a struct with a delegate* field (Mono 6.8 overflows its stack loading one)";
+            }
+
+            if ((needs & Needs.PreciseStackScanning) != 0 && IsMono)
+            {
+                return "needs a GC that scans stacks precisely (Mono's scans them conservatively: a map the test dropped may stay alive; MonoFinalizerTests drop theirs on a thread that has ended)";
+            }
+
             return null;
         }
+
+        /// <summary>Whether the process runs on Mono (whose corlib has the type Mono.Runtime).</summary>
+        public static bool IsMono { get; } = Type.GetType("Mono.Runtime") is not null;
     }
 
     /// <summary>A <see cref="FactAttribute"/> skipped, with the reason, where the process lacks what the test needs.</summary>
