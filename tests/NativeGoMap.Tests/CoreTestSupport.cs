@@ -37,6 +37,9 @@ namespace NativeGoMap.Tests.CoreSupport
     public struct Bytes128
     {
         private byte _first;
+
+        /// <summary>The bytes of <paramref name="b"/>.</summary>
+        public static Span<byte> Span(ref Bytes128 b) => b;
     }
 
     /// <summary>129 bytes: one byte too many to be stored inline.</summary>
@@ -46,50 +49,14 @@ namespace NativeGoMap.Tests.CoreSupport
         private byte _first;
     }
 
-    /// <summary>
-    /// 200 bytes (stored indirectly, as key or value). Keys made by <see cref="Of"/> share long
-    /// runs of bytes, so equality and hashing must look at all of them: ids that differ only in
-    /// their low byte differ only in the last byte of the blob.
-    /// </summary>
+    /// <summary>The storage of <see cref="Blob200"/>: an inline array.</summary>
     [InlineArray(200)]
-    public struct Blob200
+    public partial struct Blob200
     {
         private byte _first;
 
-        public static Blob200 Of(long id)
-        {
-            Blob200 b = default;
-            Span<byte> s = b;
-            byte fill = (byte)((id >> 8) * 131);
-            s.Fill(fill);
-            BitConverter.TryWriteBytes(s.Slice(100, 8), id >> 8);
-            s[199] = (byte)id;
-            return b;
-        }
-
-        public readonly long Id
-        {
-            get
-            {
-                ReadOnlySpan<byte> s = this;
-                return (BitConverter.ToInt64(s.Slice(100, 8)) << 8) | s[199];
-            }
-        }
-    }
-
-    /// <summary>Byte-wise equality for the model dictionary and for value assertions.</summary>
-    public sealed class Blob200Comparer : IEqualityComparer<Blob200>
-    {
-        public static readonly Blob200Comparer Instance = new();
-
-        public bool Equals(Blob200 x, Blob200 y) => ((ReadOnlySpan<byte>)x).SequenceEqual(y);
-
-        public int GetHashCode(Blob200 obj)
-        {
-            var h = new HashCode();
-            h.AddBytes(obj);
-            return h.ToHashCode();
-        }
+        /// <summary>The bytes of <paramref name="b"/>.</summary>
+        public static Span<byte> Span(ref Blob200 b) => b;
     }
 #else
     // netstandard2.1 (the Mono test run) has no [InlineArray]: fixed buffers of the same sizes,
@@ -100,7 +67,7 @@ namespace NativeGoMap.Tests.CoreSupport
     {
         private fixed byte _bytes[128];
 
-        /// <summary>The bytes of <paramref name="b"/> (what the net8+ form's span conversion gives).</summary>
+        /// <summary>The bytes of <paramref name="b"/>.</summary>
         public static Span<byte> Span(ref Bytes128 b) => MemoryMarshal.CreateSpan(ref Unsafe.As<Bytes128, byte>(ref b), 128);
     }
 
@@ -110,11 +77,24 @@ namespace NativeGoMap.Tests.CoreSupport
         private fixed byte _bytes[129];
     }
 
-    /// <summary>200 bytes (stored indirectly, as key or value); as the net8+ form above.</summary>
-    public unsafe struct Blob200
+    /// <summary>The storage of <see cref="Blob200"/>: a fixed buffer.</summary>
+    public unsafe partial struct Blob200
     {
         private fixed byte _bytes[200];
 
+        /// <summary>The bytes of <paramref name="b"/>.</summary>
+        public static Span<byte> Span(ref Blob200 b) => MemoryMarshal.CreateSpan(ref Unsafe.As<Blob200, byte>(ref b), 200);
+    }
+#endif
+
+    /// <summary>
+    /// 200 bytes (stored indirectly, as key or value). Keys made by <see cref="Of"/> share long
+    /// runs of bytes, so equality and hashing must look at all of them: ids that differ only in
+    /// their low byte differ only in the last byte of the blob. Read through <see cref="Span"/>
+    /// (a Span, not a ReadOnlySpan: Mono 6.8 cannot bind the latter's indexer).
+    /// </summary>
+    public partial struct Blob200
+    {
         public static Blob200 Of(long id)
         {
             Blob200 b = default;
@@ -131,13 +111,10 @@ namespace NativeGoMap.Tests.CoreSupport
             get
             {
                 Blob200 copy = this;
-                Span<byte> s = Span(ref copy); // not ReadOnlySpan: Mono 6.8 cannot bind its indexer
+                Span<byte> s = Span(ref copy);
                 return (BitConverter.ToInt64(s.Slice(100, 8)) << 8) | s[199];
             }
         }
-
-        /// <summary>The bytes of <paramref name="b"/> (what the net8+ form's span conversion gives).</summary>
-        public static Span<byte> Span(ref Blob200 b) => MemoryMarshal.CreateSpan(ref Unsafe.As<Blob200, byte>(ref b), 200);
     }
 
     /// <summary>Byte-wise equality for the model dictionary and for value assertions.</summary>
@@ -150,15 +127,10 @@ namespace NativeGoMap.Tests.CoreSupport
         public int GetHashCode(Blob200 obj)
         {
             var h = new HashCode();
-            foreach (byte b in Blob200.Span(ref obj))
-            {
-                h.Add(b);
-            }
-
+            h.AddBytes(Blob200.Span(ref obj));
             return h.ToHashCode();
         }
     }
-#endif
 
     /// <summary>Every key hashes the same: one bucket chain holds everything.</summary>
     public sealed class ConstantHashComparer<T> : IEqualityComparer<T>
