@@ -175,11 +175,7 @@ namespace NativeGoMap.Tests
 
             Assert.True(slot >= 0);
             byte* keyBlock = *(byte**)(bucket + 8 + (8 * slot));
-#if NET8_0_OR_GREATER
-            Assert.True(new ReadOnlySpan<byte>(keyBlock, 200).SequenceEqual(key));
-#else
             Assert.True(new ReadOnlySpan<byte>(keyBlock, 200).SequenceEqual(Blob200.Span(ref key)));
-#endif
             Assert.Equal(99L, *(long*)(bucket + 72 + (8 * slot)));
         }
 

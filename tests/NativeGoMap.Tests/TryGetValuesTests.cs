@@ -175,11 +175,7 @@ namespace NativeGoMap.Tests
         private static Bytes128 ValueOf(long k)
         {
             Bytes128 v = default;
-#if NET8_0_OR_GREATER
-            Span<byte> bytes = v;
-#else
             Span<byte> bytes = Bytes128.Span(ref v);
-#endif
             for (int i = 0; i < bytes.Length; i++)
             {
                 bytes[i] = (byte)((k >> (i % 8 * 8)) + i);
