@@ -532,11 +532,11 @@ namespace NativeGoMap
             /// <summary>
             /// What <see cref="Key"/> and <see cref="Value"/> read through a null slot pointer: zero
             /// bytes, one block per layout with indirect slots, made once per load of the library and
-            /// never freed (outside <see cref="NativeHeap"/>'s accounts). A live slot never holds a null pointer; a read
-            /// racing writes (misuse, Go mode) can meet one: it matched a slot's tophash, then the
-            /// bucket was discarded (zero pages) or cleared by the map that took it from the reuse
-            /// cache. It then reads a zero key or value instead of dereferencing null (found by a
-            /// hostile harness: NullReferenceException and access violations in Go mode).
+            /// never freed (outside <see cref="NativeHeap"/>'s accounts). A live slot never holds a
+            /// null pointer; a read racing writes (misuse, Go mode) can meet one: it matched a slot's
+            /// tophash, then the bucket was discarded (zero pages) or cleared by the map that took it
+            /// from the reuse cache. It then reads a zero key or value instead of dereferencing null
+            /// (found by a hostile harness: NullReferenceException and access violations in Go mode).
             /// </summary>
             internal static readonly byte* NullSlotTarget = IndirectKey || IndirectValue
                 ? (byte*)NativeMemory.AllocZeroed((nuint)Math.Max(sizeof(TKey), sizeof(TValue)))

@@ -51,9 +51,7 @@ namespace NativeGoMap.Tests
 
             }
         }
-#endif
 
-#if NET8_0_OR_GREATER
         [Fact]
         public void HalfBits_Equal_IsHalfEquals()
         {

@@ -958,7 +958,7 @@ namespace NativeGoMap.Tests
             // library's own mappings off: NATIVEGOMAP_MMAP=0, other OSes), as every block of
             // 64 KiB or more is: its free() may unmap it.
             byte* old = map.OldBucketArray;
-            long heapArrays = !NativeHeap.IsMapped(old) && NativeHeap.ChargedSize(old) >= (long)NativeHeap.MappedThreshold ? 1 : 0;
+            long heapArrays = !NativeHeap.IsMapped(old) && NativeHeap.FreeMayUnmap(old) ? 1 : 0;
             IterationHelpers.FinishGrowth(map, 0L, 0L);
             long made = ReleaseThread.HeapFreesMade;
             lock (ReleaseThread.QueueLockForTests) // the thread takes no job while this is held
