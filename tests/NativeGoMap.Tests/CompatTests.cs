@@ -10,14 +10,17 @@ using Xunit;
 namespace NativeGoMap.Tests
 {
     /// <summary>
-    /// The netstandard2.1 build must behave as the .NET builds do. This suite runs twice (see
-    /// tests/NativeGoMap.Tests.NetStandard): these tests pin down the pieces that differ between
-    /// the builds (src/NativeGoMap/Compat) against the real .NET APIs the test host has.
+    /// The netstandard2.1 build must behave as the .NET builds do. This suite runs against every
+    /// build (tests/NativeGoMap.Tests.NetStandard, .Tests.Net8 on .NET 8's runtime, .Tests.Mono):
+    /// these tests pin down the pieces that differ between the builds (src/NativeGoMap/Compat)
+    /// against the real .NET APIs the test host has.
     /// </summary>
     public unsafe class CompatTests
     {
 #if NATIVEGOMAP_NETSTANDARD
         private const string ExpectedLibraryTarget = ".NETStandard,Version=v2.1";
+#elif NATIVEGOMAP_NET8
+        private const string ExpectedLibraryTarget = ".NETCoreApp,Version=v8.0";
 #else
         private const string ExpectedLibraryTarget = ".NETCoreApp,Version=v10.0";
 #endif
@@ -28,6 +31,14 @@ namespace NativeGoMap.Tests
             string? target = typeof(GoMap<,>).Assembly.GetCustomAttribute<TargetFrameworkAttribute>()?.FrameworkName;
             Assert.Equal(ExpectedLibraryTarget, target);
         }
+
+#if NATIVEGOMAP_NET8
+        [Fact]
+        public void TheRuntime_IsDotNet8_NotALaterOneRolledForwardTo()
+        {
+            Assert.Equal(8, Environment.Version.Major);
+        }
+#endif
 
 #if NET8_0_OR_GREATER
         [Fact]
