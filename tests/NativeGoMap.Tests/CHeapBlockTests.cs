@@ -24,26 +24,48 @@ namespace NativeGoMap.Tests
             // serves the largest size here, may take another block: a review found the test
             // passing on that without its premise, 2026-12-06). Where the zeroed allocation were
             // a plain one, it would get the dirty block too.
-            byte* dirty = NativeHeap.Alloc(size, zero: false);
-            new Span<byte>(dirty, (int)size).Fill(0xA5);
-            NativeHeap.Free(dirty);
-            byte* again = NativeHeap.Alloc(size, zero: false);
-            Assert.True(again == dirty, "the heap did not hand back the block freed dirty: the test's premise does not hold here");
-            Assert.Equal(0xA5, again[size - 1]);
-            NativeHeap.Free(again);
-
-            byte* p = NativeHeap.Alloc(size, zero: true);
-            try
+            //
+            // The runtime may itself take a block of the thread's cache between the free and the
+            // next request: the tiered JIT's call counting runs native code on this thread at a
+            // method's 30th call, and it took the 24-byte block of size 1 once in CI (.NET 8,
+            // Release, 2026-12-06). So the round is tried a few times: every zeroed block is
+            // checked, and the premise must have held in at least one round.
+            const int Rounds = 8;
+            int roundsHandedBack = 0;
+            for (int round = 0; round < Rounds; round++)
             {
-                for (ulong i = 0; i < size; i++)
+                byte* dirty = NativeHeap.Alloc(size, zero: false);
+                new Span<byte>(dirty, (int)size).Fill(0xA5);
+                NativeHeap.Free(dirty);
+                byte* again = NativeHeap.Alloc(size, zero: false);
+                bool handedBack = again == dirty && again[size - 1] == 0xA5;
+                if (handedBack)
                 {
-                    Assert.True(p[i] == 0, $"byte {i} of a zeroed {size}-byte block is 0x{p[i]:X2} (the block was {(p == dirty ? "the one freed dirty" : "another")})");
+                    new Span<byte>(again, (int)size).Fill(0xA5); // dirty all of it again
+                }
+
+                NativeHeap.Free(again);
+
+                byte* p = NativeHeap.Alloc(size, zero: true);
+                try
+                {
+                    for (ulong i = 0; i < size; i++)
+                    {
+                        Assert.True(p[i] == 0, $"byte {i} of a zeroed {size}-byte block is 0x{p[i]:X2} (the block was {(p == again ? "the one freed dirty" : "another")}, round {round})");
+                    }
+
+                    if (handedBack)
+                    {
+                        roundsHandedBack++;
+                    }
+                }
+                finally
+                {
+                    NativeHeap.Free(p);
                 }
             }
-            finally
-            {
-                NativeHeap.Free(p);
-            }
+
+            Assert.True(roundsHandedBack > 0, $"in none of {Rounds} rounds did the heap hand back the block freed dirty: the test's premise does not hold here");
         }
     }
 }
