@@ -51,7 +51,7 @@ namespace NativeGoMap.Tests
                 {
                     for (ulong i = 0; i < size; i++)
                     {
-                        Assert.True(p[i] == 0, $"byte {i} of a zeroed {size}-byte block is 0x{p[i]:X2} (the block was {(p == again ? "the one freed dirty" : "another")}, round {round})");
+                        Assert.True(p[i] == 0, $"byte {i} of a zeroed {size}-byte block is 0x{p[i]:X2} (the block was {(handedBack && p == again ? "the one freed dirty" : "another")}, round {round})");
                     }
 
                     if (handedBack)
