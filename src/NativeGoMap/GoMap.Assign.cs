@@ -339,10 +339,12 @@ namespace NativeGoMap
         }
 
         /// <summary>
-        /// Go's newoverflow: links a fresh overflow bucket after <paramref name="b"/>: a
+        /// Go's newoverflow: links an empty overflow bucket after <paramref name="b"/>: a spare
+        /// (one a delete unlinked empty from a chain's end, <see cref="TrimEmptyTail"/>), else a
         /// preallocated one from the array tail, else the next of the current overflow chunk,
         /// else one of a new chunk recorded in the current generation's ownership list.
-        /// Allocates (and may throw) before linking anything.
+        /// Allocates (and may throw) before linking anything; a spare or a preallocated bucket
+        /// allocates nothing.
         /// </summary>
         /// <remarks>
         /// Every insert that needs a new overflow bucket takes the slow path (the structural
@@ -359,6 +361,19 @@ namespace NativeGoMap
         private byte* NewOverflow(byte* b)
         {
             byte* ovf;
+            if (_spareOverflow != null)
+            {
+                // A bucket a delete unlinked empty (TrimEmptyTail): already counted in noverflow
+                // when it was first linked, so reusing it brings no same-size growth nearer.
+                ovf = _spareOverflow;
+                _spareOverflow = BucketLayout<TKey, TValue>.Overflow(ovf);
+                BucketLayout<TKey, TValue>.Overflow(ovf) = null;
+                _spareCount--;
+                _overflowUsed++;
+                BucketLayout<TKey, TValue>.PublishOverflow(b, ovf);
+                return ovf;
+            }
+
             if (_nextOverflow != null)
             {
                 // We have preallocated overflow buckets available; the last one ends the array

@@ -548,7 +548,14 @@ namespace NativeGoMap
             }
         }
 
-        /// <summary>Ends <see cref="EnterStructural"/>.</summary>
+        /// <summary>
+        /// <see cref="EnterStructural"/> for work that a write may leave undone
+        /// (<see cref="TrimEmptyTail"/>): false, with nothing detected, when another writer holds
+        /// the right (misuse, which that write's or this one's state check reports).
+        /// </summary>
+        private bool TryEnterStructural() => Interlocked.CompareExchange(ref _structural, 1, 0) == 0;
+
+        /// <summary>Ends <see cref="EnterStructural"/> and <see cref="TryEnterStructural"/>.</summary>
         private void ExitStructural() => Volatile.Write(ref _structural, 0);
 
         /// <summary>For members that only read a field: throws when disposed or poisoned.</summary>

@@ -136,13 +136,13 @@ namespace NativeGoMap
                         BucketLayout<TKey, TValue>.TopHashWordRef(b) = w;
                         if (b != bOrig && w == 0) // the predictable test first: whether the bucket emptied is data
                         {
-                            MarkEmptyRestBackwards(bOrig, b, 0);
+                            MarkAndTrimFast(bOrig, b, 0);
                         }
                     }
                     else if (i == MapMath.BucketCnt - 1 || !MapMath.TryMarkDeleted(ref BucketLayout<TKey, TValue>.TopHashWordRef(b), i, b == bOrig))
                     {
                         BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
-                        MarkEmptyRestBackwards(bOrig, b, i);
+                        MarkAndTrimFast(bOrig, b, i);
                     }
 
                     CountDeleted();
@@ -244,6 +244,11 @@ namespace NativeGoMap
                     RetireIndirect(b, i);
                     BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
                     MarkEmptyRestBackwards(bOrig, b, i);
+                    if (BucketLayout<TKey, TValue>.TopHashWord(b) == 0 && BucketLayout<TKey, TValue>.Overflow(bOrig) != null && MayTrim())
+                    {
+                        TrimEmptyTail(bOrig); // the structural right is held (DeleteSlow)
+                    }
+
                     CountDeleted();
                     return true;
                 }
@@ -273,6 +278,79 @@ namespace NativeGoMap
                 // Reset the hash seed to make it more difficult for attackers to
                 // repeatedly trigger hash collisions (Go issue 25237).
                 Reseed();
+            }
+        }
+
+        /// <summary>
+        /// <see cref="MarkEmptyRestBackwards"/> for <see cref="DeleteFast"/>, which holds
+        /// hashWriting but not the structural right; then, when that left <paramref name="b"/>
+        /// wholly emptyRest in a chain of more than one bucket, the chain's empty tail is
+        /// unlinked as <see cref="DeleteIn"/> does (<see cref="TrimEmptyTail"/>), under the
+        /// structural right taken here if it is free. When it is not, another writer is in the map
+        /// (misuse, which the write's end reports): the tail stays linked, a valid chain.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void MarkAndTrimFast(byte* bOrig, byte* b, int i)
+        {
+            MarkEmptyRestBackwards(bOrig, b, i);
+            if (BucketLayout<TKey, TValue>.TopHashWord(b) != 0 || BucketLayout<TKey, TValue>.Overflow(bOrig) == null || !MayTrim())
+            {
+                return;
+            }
+
+            if (TryEnterStructural())
+            {
+                TrimEmptyTail(bOrig);
+                ExitStructural();
+            }
+        }
+
+        /// <summary>Whether a delete may unlink a chain's empty tail now: no enumerator is registered (see <see cref="TrimEmptyTail"/>), and no test asked for Go's way.</summary>
+        private bool MayTrim() => !_keepEmptyOverflow && !AnyLiveIterators();
+
+        /// <summary>
+        /// Unlinks the empty buckets that end the chain at <paramref name="bOrig"/> (every
+        /// bucket after the last one with a live slot: by the emptyRest invariant, the first
+        /// wholly emptyRest bucket and all after it) and keeps them as spares of the current
+        /// generation, which <see cref="NewOverflow"/> links again before it takes a new bucket.
+        /// Go's map leaves them linked until a growth: a map emptied by deletes gets a new seed
+        /// (<see cref="CountDeleted"/>), so each refill overflows other buckets, each linking a
+        /// new overflow bucket behind the empty ones of earlier fills, and every delete in a
+        /// chain with an overflow bucket then takes the slower marking. Measured on 1,000
+        /// <c>&lt;long,long&gt;</c> entries removed and inserted again 200 times (2026-12-07, the
+        /// Zen 3): 247-253 of 256 chains had an overflow bucket (1-13 in a new map), and the
+        /// median remove of a pass took 16.1-16.7 ns against 6.7 in a new map, an insert 8.9-9.3
+        /// against 6.5-6.7.
+        /// The caller holds the structural right and has checked that no enumerator is
+        /// registered: an enumerator standing in an unlinked bucket would go on, once it is
+        /// linked into another chain, through that chain's entries (yielding them twice). Frees
+        /// nothing, so a read racing it (misuse) still reads mapped memory: at worst the empty
+        /// spares, whose tophash ends its search.
+        /// </summary>
+        private void TrimEmptyTail(byte* bOrig)
+        {
+            byte* last = bOrig;
+            byte* e = BucketLayout<TKey, TValue>.Overflow(last);
+            while (e != null && BucketLayout<TKey, TValue>.TopHashWord(e) != 0)
+            {
+                last = e;
+                e = BucketLayout<TKey, TValue>.Overflow(e);
+            }
+
+            if (e == null)
+            {
+                return;
+            }
+
+            BucketLayout<TKey, TValue>.PublishOverflow(last, null);
+            while (e != null)
+            {
+                byte* next = BucketLayout<TKey, TValue>.Overflow(e);
+                BucketLayout<TKey, TValue>.Overflow(e) = _spareOverflow;
+                _spareOverflow = e;
+                _spareCount++;
+                _overflowUsed--;
+                e = next;
             }
         }
 

@@ -102,7 +102,7 @@ namespace NativeGoMap
 
         /// <summary>
         /// A new current generation starts (a growth, a Clear, an empty map's new array): no
-        /// overflow chunk to take buckets from, no overflow bucket counted, no delete counted.
+        /// overflow chunk to take buckets from, no spare, no overflow bucket counted, no delete counted.
         /// Its ownership list is set by the caller (moved to the old one, or retired).
         /// </summary>
         private void StartGenerationCounters()
@@ -111,6 +111,8 @@ namespace NativeGoMap
             _chunkLeft = 0;
             _noverflow = 0;
             _overflowUsed = 0;
+            _spareOverflow = null; // they lie in the retired generation's memory
+            _spareCount = 0;
             _deletesSinceGrowth = 0;
         }
 
@@ -719,9 +721,10 @@ namespace NativeGoMap
 
             long needed = ((live + MapMath.BucketCnt - 1) / MapMath.BucketCnt) - 1;
 
-            // Preallocated buckets first, then what is left of the current chunk; else a new chunk
-            // large enough for the whole evacuation (the rest of the old one stays unused).
-            if (needed > RemainingPreallocated() + _chunkLeft)
+            // Spares and preallocated buckets first, then what is left of the current chunk (the
+            // order NewOverflow takes them in); else a new chunk large enough for the whole
+            // evacuation (the rest of the old one stays unused).
+            if (needed > _spareCount + RemainingPreallocated() + _chunkLeft)
             {
                 NewOverflowChunk(needed);
             }

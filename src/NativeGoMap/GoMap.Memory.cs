@@ -16,7 +16,9 @@ namespace NativeGoMap
     //   old bucket array                   _oldBuckets                    growth end, Clear, Dispose
     //   overflow chunk (1..128 buckets,    _overflow / _oldOverflow list  generation retired (growth end, Clear,
     //     more when an evacuation's                                       ReplaceEmpty), Dispose
-    //     reserve needs more)
+    //     reserve needs more; its buckets                                 (a spare is never freed alone: the
+    //     linked in chains or spares,                                     generation's start forgets the spare list)
+    //     _spareOverflow)
     //   ownership list storage             the list                       its resize (EnsureRoom), RetireOverflowList at every
     //                                                                     generation retirement (growth end, Clear,
     //                                                                     ReplaceEmpty) and Dispose: freed at once (no read
@@ -891,6 +893,8 @@ namespace NativeGoMap
             RetireOverflowList(ref _overflow);
             _chunkNext = null;
             _chunkLeft = 0;
+            _spareOverflow = null;
+            _spareCount = 0;
             FreeBlockOrCache(_buckets, toCache);
             _buckets = null;
             _nextOverflow = null;

@@ -98,6 +98,9 @@ namespace NativeGoMap
         /// <summary>Test hook: makes every later growth of an insert double as Go's does, small tables too (<see cref="GrownB"/>), so that a test sees Go's growth schedule and the doubling's split on small maps.</summary>
         internal void DoubleLikeGoForTest() => _quadrupleMaxBytes = 0;
 
+        /// <summary>Test hook: deletes leave emptied overflow buckets linked, as Go's mapdelete does (no TrimEmptyTail), for tests of Go's marking and of same-size growths.</summary>
+        internal void KeepEmptyOverflowLikeGoForTest() => _keepEmptyOverflow = true;
+
         /// <summary>Test hook: gives this map the library's bound for evacuating a small table's growth in one write (<see cref="BulkEvacuationMaxBytes"/>), which the test assemblies set to 0 for the maps they create (<see cref="BulkEvacuation"/>).</summary>
         internal void EvacuateInBulkForTest() => _bulkEvacuationMaxBytes = BulkEvacuationMaxBytes;
 
@@ -293,6 +296,15 @@ namespace NativeGoMap
 
         /// <summary>Test hook: free buckets left in the newest overflow chunk.</summary>
         internal long ChunkBucketsLeft => _chunkLeft;
+
+        /// <summary>Test hook: overflow buckets that deletes unlinked empty and NewOverflow has not linked again (TrimEmptyTail).</summary>
+        internal long SpareOverflowCountForTest => _spareCount;
+
+        /// <summary>Test hook: the spare count itself, for Validate's tests.</summary>
+        internal ref long SpareOverflowCountRefForTest => ref _spareCount;
+
+        /// <summary>Test hook: the first spare overflow bucket, or null.</summary>
+        internal byte* SpareOverflowForTest => _spareOverflow;
 
         /// <summary>Test hook: retired blocks an enumerator may still read (the deferred list).</summary>
         internal int DeferredBlockCount => CountLinked(_deferred);

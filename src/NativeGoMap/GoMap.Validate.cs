@@ -64,7 +64,7 @@ namespace NativeGoMap
 
             if (_buckets == null)
             {
-                Check(_count == 0 && _b == 0 && _oldBuckets == null && _nextOverflow == null, "no bucket array but entries, B or growth");
+                Check(_count == 0 && _b == 0 && _oldBuckets == null && _nextOverflow == null && _spareOverflow == null && _spareCount == 0, "no bucket array but entries, B, growth or spare overflow buckets");
             }
             else
             {
@@ -189,7 +189,23 @@ namespace NativeGoMap
                     usedOverflow += WalkChain(first, j, _b, tail, end, chunks, reached, old: false, ref liveCells, Own) - 1;
                 }
 
-                // Every bucket of the tail before nextOverflow is in use; every one after is free.
+                // Spares (TrimEmptyTail): empty, in no chain, owned by the current generation.
+                long spares = 0;
+                for (byte* sp = _spareOverflow; sp != null && spares <= _spareCount; sp = BucketLayout<TKey, TValue>.Overflow(sp))
+                {
+                    spares++;
+                    Check(reached.Add((nint)sp), "a spare overflow bucket is linked in a chain or listed twice");
+                    Check((sp >= tail && sp < end) || InChunk(chunks, sp), "a spare overflow bucket is neither preallocated nor in an owned chunk");
+                    Check(BucketLayout<TKey, TValue>.TopHashWord(sp) == 0, "a spare overflow bucket is not all emptyRest");
+                    for (int i = 0; i < MapMath.BucketCnt; i++)
+                    {
+                        CheckNoIndirectPointers(sp, i, ulong.MaxValue);
+                    }
+                }
+
+                Check(spares == _spareCount, "the spare overflow count differs from the spare list");
+
+                // Every bucket of the tail before nextOverflow is in use (linked or spare); every one after is free.
                 long tailUsed = 0;
                 for (byte* t = tail; t < end; t = BucketLayout<TKey, TValue>.NextInMemory(t))
                 {
@@ -203,11 +219,12 @@ namespace NativeGoMap
                     }
                 }
 
-                Check(usedOverflow == tailUsed + ChunkBucketsLinked(currentList, reached), "an overflow bucket is linked but not owned");
+                Check(usedOverflow + spares == tailUsed + ChunkBucketsLinked(currentList, reached), "an overflow bucket is linked or spare but not owned");
                 Check(usedOverflow == _overflowUsed, "overflow bucket count is wrong");
                 if (_b < 16)
                 {
-                    Check(_noverflow == _overflowUsed, "noverflow is not exact below B = 16");
+                    // A spare was counted when first linked, and its reuse is not counted again.
+                    Check(_noverflow == _overflowUsed + _spareCount, "noverflow is not exact below B = 16 (linked and spare overflow buckets)");
                 }
             }
 
@@ -245,17 +262,24 @@ namespace NativeGoMap
         /// An empty slot holds no pointer to a key or value block: a removed entry's pointers are
         /// cleared when its blocks are retired (RetireIndirect), so that a read racing a later
         /// insert into the slot cannot reach a freed block.
+        /// <paramref name="index"/> names the chain (<see cref="ulong.MaxValue"/>: a spare bucket).
         /// </summary>
         private static void CheckNoIndirectPointers(byte* c, int i, ulong index)
         {
+            if (!BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
+            {
+                return;
+            }
+
+            string where = index == ulong.MaxValue ? "a spare overflow bucket" : $"chain {index}";
             if (BucketLayout<TKey, TValue>.IndirectKey)
             {
-                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(c, i)) == null, $"empty slot of chain {index} still points at a key block");
+                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.KeySlot(c, i)) == null, $"empty slot of {where} still points at a key block");
             }
 
             if (BucketLayout<TKey, TValue>.IndirectValue)
             {
-                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(c, i)) == null, $"empty slot of chain {index} still points at a value block");
+                Check(BucketLayout<TKey, TValue>.SlotPointer(BucketLayout<TKey, TValue>.ValueSlot(c, i)) == null, $"empty slot of {where} still points at a value block");
             }
         }
 

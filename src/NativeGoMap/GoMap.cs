@@ -14,6 +14,10 @@
 // generation) recorded in the ownership list of its generation (Go's mapextra.overflow). Go
 // keeps that list so the garbage collector keeps pointer-free buckets alive; here it is what
 // releases them, a few hundred chunks instead of a hundred thousand buckets at 10M entries.
+// Go's mapdelete leaves an emptied overflow bucket linked until a growth; ours unlinks the empty
+// buckets that end a chain and keeps them as spares that the next overflow takes first
+// (TrimEmptyTail, not while an enumerator is registered), so a map emptied by deletes and filled
+// again does not collect an empty overflow bucket behind most of its chains.
 //
 // Growth is incremental. When an insert would take the average load past 6.5 entries per
 // bucket, a new array twice as large is allocated and the old one kept ("growing"); four times
@@ -24,7 +28,7 @@
 // old chain between new buckets i (evacuatedX) and i + 2^(B-1) (evacuatedY) by one more hash
 // bit (a chain of one bucket is copied whole to both, each entry keeping its slot index; Go
 // packs them from slot 0), or for a quadrupling between i + k·2^(B-2) by two. When the overflow buckets of a table become as many as its
-// regular buckets (deletes leave chains sparse), a same-size growth compacts them. Go's map
+// regular buckets (deletes leave chains sparse; a spare counts once, when first linked), a same-size growth compacts them. Go's map
 // never shrinks; ours does when asked (TrimExcess): the same incremental evacuation run in
 // reverse merges old buckets i, i + 2^B, … into new bucket i (GoMap.Resize.cs). A write pays for four evacuation units (four
 // old chains; for a shrink, two groups of at most 32), twice that in the rare insert that ends
@@ -152,8 +156,9 @@ namespace NativeGoMap
         private int _oldB;              // log2 of the old array's regular bucket count while growing: B - 1 (Go's doubling), B - 2 (GrownB's small tables), less (EnsureCapacity), B (same size), more (a shrink)
         private long _quadrupleMaxBytes = QuadrupleMaxBytes; // GrownB's limit; tests set 0 for Go's doubling at every size
         private long _bulkEvacuationMaxBytes = BulkEvacuation.DefaultMaxBytes; // GrowWork's limit for a whole growth in one write (0: Go's pace)
+        private bool _keepEmptyOverflow; // tests set it for Go's way, emptied overflow buckets left linked (TrimEmptyTail never runs)
         private int _resizeB = -1;      // B an EnsureCapacity or TrimExcess still has to reach once the growth in progress ends, or -1
-        private long _overflowUsed;     // overflow buckets linked in the current generation (prealloc + chunks), exact
+        private long _overflowUsed;     // overflow buckets linked in the current generation's chains (prealloc + chunks; spares not), exact
         private long _deletesSinceGrowth; // deletes since the current array was made: what may have left its overflow chains sparse (TrimExcess)
 
         // ---- what lookups read: published by writes (GoMap.Access.cs) ----
@@ -171,6 +176,8 @@ namespace NativeGoMap
         private byte* _nextOverflow;    // next free preallocated overflow bucket at the tail of _buckets, or null
         private byte* _chunkNext;       // next free bucket of the newest overflow chunk
         private long _chunkLeft;        // free buckets left in it
+        private byte* _spareOverflow;   // overflow buckets of the current generation that a delete left empty at a chain's end, unlinked (TrimEmptyTail) and chained through their overflow pointers; NewOverflow takes them first
+        private long _spareCount;       // how many
         private ulong _clearSeq;        // number of Clear calls; an enumerator leaves its chain when it changes
 
         // ---- everything native memory needs beyond Go (GoMap.Memory.cs) ----

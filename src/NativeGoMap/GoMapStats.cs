@@ -27,7 +27,7 @@ namespace NativeGoMap
         /// <summary>2^B, the number of regular buckets.</summary>
         public long BucketCount => 1L << B;
 
-        /// <summary>Go's approximate overflow-bucket counter (exact below B = 16, sampled above), which triggers same-size growth.</summary>
+        /// <summary>Go's approximate overflow-bucket counter (exact below B = 16, sampled above), which triggers same-size growth: the overflow buckets the current array has taken, linked or spare (a delete's emptied chain end, unlinked and kept for reuse: a reuse is not counted again).</summary>
         public int NOverflow { get; }
 
         /// <summary>Overflow buckets linked into chains of the current bucket array (preallocated and from overflow chunks), exact.</summary>

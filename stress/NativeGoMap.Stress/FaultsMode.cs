@@ -48,7 +48,7 @@ namespace NativeGoMap.Stress
                         }
                     }
 
-                    // Churn at constant size: deletes leave chains sparse, which calls for same-size growths.
+                    // Churn at constant size: deletes leave chains sparse and unlink their empty tails as spares, which later inserts link again.
                     for (long i = 0; i < 10_000 * scale; i++)
                     {
                         r.Remove(i);
@@ -58,8 +58,8 @@ namespace NativeGoMap.Stress
                 Sweep<long, long, CoarseComparer>(summary, "same-size growth (64 keys per hash, churn)", 0, o.Seed, expectsSameSizeGrowth: true, workload: r =>
                 {
                     // Replacing whole collision groups leaves their overflow buckets behind in the old
-                    // chains: at constant size the overflow count reaches 2^B and a same-size growth
-                    // compacts them. Group g is ids 64g .. 64g+63; 16 groups live at any time.
+                    // chains (kept linked as Go keeps them: expectsSameSizeGrowth): at constant size
+                    // the overflow count reaches 2^B and a same-size growth compacts them. Group g is ids 64g .. 64g+63; 16 groups live at any time.
                     static long Group(long j) => j < 16 ? j : 1_000 + j - 16;
                     for (long i = 0; i < 16 * 64; i++)
                     {
@@ -220,7 +220,7 @@ namespace NativeGoMap.Stress
             long points;
             {
                 long baseline = GoMapDiagnostics.LiveNativeBytes;
-                var probe = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault-free run", size, seed);
+                var probe = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault-free run", size, seed, keepEmptyOverflowLikeGo: expectsSameSizeGrowth);
                 long start = NativeHeap.AllocationCount;
                 bool finished = Run(summary, $"{name}, fault-free run", probe, workload);
                 points = NativeHeap.AllocationCount - start;
@@ -242,7 +242,7 @@ namespace NativeGoMap.Stress
             for (; n <= points + 1; n++)
             {
                 long baseline = GoMapDiagnostics.LiveNativeBytes;
-                var runner = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault {n}", size, seed);
+                var runner = new FaultRunner<TKey, TValue, TCodec>(summary, $"{name}, fault {n}", size, seed, keepEmptyOverflowLikeGo: expectsSameSizeGrowth);
                 long firedBefore = NativeHeap.FaultsFired;
                 NativeHeap.FailAfter(n);
                 bool finished;
@@ -313,12 +313,19 @@ namespace NativeGoMap.Stress
         private long _version;
         private bool _wasSameSize;
 
-        internal FaultRunner(Summary summary, string name, long size, ulong seed)
+        /// <param name="keepEmptyOverflowLikeGo">Deletes leave emptied overflow buckets linked, as
+        /// Go's mapdelete does, so that churn piles them up into same-size growths (the map's own
+        /// way unlinks a chain's empty tail and reuses it).</param>
+        internal FaultRunner(Summary summary, string name, long size, ulong seed, bool keepEmptyOverflowLikeGo)
         {
             _summary = summary;
             _name = name;
             Size = size;
             _map = new GoMap<TKey, TValue>(new GoMapOptions { CapacityHint = size, Seed = seed }, TCodec.Comparer);
+            if (keepEmptyOverflowLikeGo)
+            {
+                _map.KeepEmptyOverflowLikeGoForTest();
+            }
         }
 
         internal long Size { get; }

@@ -290,13 +290,16 @@ namespace NativeGoMap.Tests.CoreSupport
         /// <summary>
         /// Go's delete-heavy pattern: keep <paramref name="live"/> random keys (below the load
         /// factor, so B never changes), removing the oldest and inserting a new one each step.
-        /// Chains that overflowed once keep their overflow bucket after their entries leave, so
-        /// overflow buckets pile up until there are 2^B of them and a same-size growth compacts
-        /// them. Stops right after the write that starts it. Returns the steps taken, or -1.
+        /// With the map set to leave emptied overflow buckets linked, as Go's mapdelete does (the
+        /// map's own way unlinks a chain's empty tail: KeepEmptyOverflowLikeGoForTest), chains that
+        /// overflowed once keep their overflow bucket after their entries leave, so overflow
+        /// buckets pile up until there are 2^B of them and a same-size growth compacts them.
+        /// Stops right after the write that starts it. Returns the steps taken, or -1.
         /// (Random keys: consecutive integers spread too evenly over the buckets to overflow.)
         /// </summary>
         public static int ChurnUntilSameSizeGrowth(GoMap<int, int> map, Dictionary<int, int> model, Queue<int> order, Random rng, int live, int maxSteps)
         {
+            map.KeepEmptyOverflowLikeGoForTest();
             void InsertFresh()
             {
                 int k;

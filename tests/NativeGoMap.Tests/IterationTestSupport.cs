@@ -484,12 +484,14 @@ namespace NativeGoMap.Tests
 
         /// <summary>
         /// Adds 16 keys that share a bucket and removes them again, group after group, until the
-        /// overflow buckets left behind start a same-size growth (Go's tooManyOverflowBuckets).
+        /// overflow buckets left behind start a same-size growth (Go's tooManyOverflowBuckets):
+        /// the map is set to leave them linked, as Go's mapdelete does (KeepEmptyOverflowLikeGoForTest).
         /// Needs a <see cref="ChurnableIntMap"/>; touches only keys from <see cref="ChurnBase"/> on.
         /// Stops right after the write that started the growth.
         /// </summary>
         public static void ChurnUntilSameSizeGrowing(GoMap<int, long> map)
         {
+            map.KeepEmptyOverflowLikeGoForTest();
             int b = map.GetStats().B;
             for (int group = ChurnBase; group < ChurnBase + (1 << 22); group += 16)
             {

@@ -405,7 +405,7 @@ namespace NativeGoMap.Tests
             using var map = new GoMap<long, long>();
             Assert.True(map.BucketArray == null);
             map.Validate();
-            AssertBreaks(map, ref map.CountRefForTest, 1, "no bucket array but entries, B or growth");
+            AssertBreaks(map, ref map.CountRefForTest, 1, "no bucket array but entries, B, growth or spare overflow buckets");
         }
 
         [Fact]
@@ -500,7 +500,52 @@ namespace NativeGoMap.Tests
             Assert.True(map.GetStats().B < 16);
             ref int noverflow = ref map.NOverflowRefForTest;
             // down: up could cross the too-many-overflow threshold and stale the insert threshold first
-            AssertBreaks(map, ref noverflow, noverflow - 1, "noverflow is not exact below B = 16");
+            AssertBreaks(map, ref noverflow, noverflow - 1, "noverflow is not exact below B = 16 (linked and spare overflow buckets)");
+        }
+
+        /// <summary>A map whose one overflow bucket a delete unlinked as a spare (OverflowSpareTests): 10 keys in chain 0 of B = 4, then the 2 in its overflow bucket removed.</summary>
+        private static GoMap<long, long> WithOneSpare()
+        {
+            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 64, Seed = 5 });
+            var chain = new List<long>();
+            for (long k = 0; chain.Count < 10; k++)
+            {
+                if ((map.DefaultHashForTest(k) & 15) == 0)
+                {
+                    chain.Add(k);
+                    map[k] = k;
+                }
+            }
+
+            map.Remove(chain[9]);
+            map.Remove(chain[8]);
+            Assert.Equal(1, map.SpareOverflowCountForTest);
+            map.Validate();
+            return map;
+        }
+
+        [Fact]
+        public void ASpareOverflowBucketWithALiveSlot_FailsValidation()
+        {
+            using GoMap<long, long> map = WithOneSpare();
+            ref byte top = ref BucketLayout<long, long>.TopHash(map.SpareOverflowForTest, 3);
+            AssertBreaks(map, ref top, (byte)(MapMath.MinTopHash + 1), "a spare overflow bucket is not all emptyRest");
+        }
+
+        [Fact]
+        public void ASpareOverflowCountOffByOne_FailsValidation()
+        {
+            using GoMap<long, long> map = WithOneSpare();
+            AssertBreaks(map, ref map.SpareOverflowCountRefForTest, 2L, "the spare overflow count differs from the spare list");
+        }
+
+        [Fact]
+        public void ASpareOverflowBucketStillLinkedInAChain_FailsValidation()
+        {
+            using GoMap<long, long> map = WithOneSpare();
+            ref byte* overflow = ref BucketLayout<long, long>.Overflow(map.BucketArray); // chain 0's first bucket, now the chain's only one
+            Assert.True(overflow == null);
+            AssertBreaks(map, ref overflow, map.SpareOverflowForTest, "a spare overflow bucket is linked in a chain or listed twice");
         }
 
         [Fact]
@@ -933,7 +978,7 @@ namespace NativeGoMap.Tests
             ref byte* overflow = ref BucketLayout<long, long>.Overflow(bucket);
             Assert.True(overflow == null);
             // reads as an empty bucket
-            AssertBreaks(map, ref overflow, BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1, "an overflow bucket is linked but not owned");
+            AssertBreaks(map, ref overflow, BucketLayout<long, long>.Bucket(bucket, MapMath.BucketShift(map.GetStats().B)) + 1, "an overflow bucket is linked or spare but not owned");
         }
 
         /// <summary>A Go-mode map that grew from B = 15 and released its old array but its first page, parked (the head of the parked list); for tests that need the library's mappings (<see cref="Needs.Mappings"/>: nothing parks without them).</summary>
