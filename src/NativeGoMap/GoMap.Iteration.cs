@@ -37,7 +37,10 @@ namespace NativeGoMap
         /// An enumerator registers when it is made and unregisters when it reaches the end or is
         /// disposed (<c>foreach</c> does both): one left unfinished and undisposed keeps that
         /// memory until the map is disposed, unlike a <c>Dictionary</c> enumerator, which needs
-        /// no disposal.
+        /// no disposal. A whole walk reads every bucket, O(2^B plus the overflow buckets), as Go's
+        /// does, not O(<see cref="Count"/>): a map presized for far more than it holds walks
+        /// slowly (1,000 entries under a capacity of 1,000,000: about 3 ms a walk on the
+        /// README's VM; <see cref="TrimExcess()"/> brings B down to the count).
         /// </summary>
         /// <remarks>
         /// Go's semantics: the walk starts at a random bucket and slot offset, so two enumerations
