@@ -544,6 +544,19 @@ namespace NativeGoMap.Benchmarks
             Fill(m, keys, values);
         }
 
+        /// <summary>
+        /// Removes every key (<paramref name="present"/>, the lookup order), then inserts them
+        /// back (<paramref name="keys"/>, the build order) into the same map: a cache emptied
+        /// entry by entry and filled again, where <see cref="ClearRefill"/> empties it at once.
+        /// Pass after pass on one map, as the quick comparison runs it: an emptied GoMap draws a
+        /// new seed (Go's rule), so each fill overflows other chains.
+        /// </summary>
+        internal static void RemoveRefill(TMap m, TKey[] present, TKey[] keys, TValue[] values)
+        {
+            RemoveAll(m, present);
+            Fill(m, keys, values);
+        }
+
         /// <summary>Removes every key.</summary>
         internal static void RemoveAll(TMap m, TKey[] keys)
         {
@@ -579,6 +592,7 @@ namespace NativeGoMap.Benchmarks
             Sink.Keep(m.SumValues());
             Sink.Keep(Mix(m, keys.Present, keys.Values, keys.MixOps));
             ClearRefill(m, keys.BuildKeys, keys.BuildValues);
+            RemoveRefill(m, keys.Present, keys.BuildKeys, keys.BuildValues);
             RemoveAll(m, keys.Present);
             Fill(m, keys.BuildKeys, keys.BuildValues);
             RemoveAllBatched(m, keys.Present);

@@ -315,6 +315,8 @@ namespace NativeGoMap.Benchmarks.Quick
             yield return "                   the lookup_hit loops (one TryGetValue per key, each value summed at once) of both maps.";
             yield return "  insert_batch   = insert_hint's keys, 1,024 per call: GoMap.SetValues(keys, values) vs one Dictionary";
             yield return "                   indexer set per key, into a new map made with the capacity given.";
+            yield return "  remove_refill  = every key removed, then inserted back, on the map of lookups (pass after pass on one map),";
+            yield return "                   per key (one remove and one insert): a cache emptied entry by entry and filled again.";
             yield return "  remove_batch   = remove's keys from a map built as for remove, 1,024 per call: GoMap.RemoveKeys(keys) vs";
             yield return "                   one Dictionary.Remove per key.";
             yield return "  update         = m[k] = v+1 on present keys: GoMap's write path (hash, hashWriting check, mapassign).";

@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace NativeGoMap.Benchmarks.Quick
 {
-    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch, update_via_ref, iterate_set, iterate_remove and remove_batch.</summary>
+    /// <summary>The operations of the quick comparison, in the Go program's order, plus lookup_batch, insert_batch, update_via_ref, iterate_set, iterate_remove, remove_refill and remove_batch.</summary>
     internal enum QuickOp
     {
         LookupHit,
@@ -19,6 +19,7 @@ namespace NativeGoMap.Benchmarks.Quick
         IterateRemove,
         Mix90To10,
         ClearRefill,
+        RemoveRefill,
         Remove,
         RemoveBatch,
     }
@@ -43,6 +44,7 @@ namespace NativeGoMap.Benchmarks.Quick
             QuickOp.IterateRemove => "iterate_remove",
             QuickOp.Mix90To10 => "mix90_10",
             QuickOp.ClearRefill => "clear_refill",
+            QuickOp.RemoveRefill => "remove_refill",
             QuickOp.Remove => "remove",
             QuickOp.RemoveBatch => "remove_batch",
             _ => throw new ArgumentOutOfRangeException(nameof(op)),
@@ -103,6 +105,7 @@ namespace NativeGoMap.Benchmarks.Quick
                 QuickOp.IterateRemove => MeasureIterateRemove(map),
                 QuickOp.Mix90To10 => Harness.Batch(_reps, _keys.MixOps.Length, iters => Harness.Repeat(iters, () => Workload<TKey, TValue, TMap>.Mix(map, present, values, _keys.MixOps))),
                 QuickOp.ClearRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.ClearRefill(map, build, buildValues))),
+                QuickOp.RemoveRefill => Harness.Batch(_reps, size, iters => Loop(iters, () => Workload<TKey, TValue, TMap>.RemoveRefill(map, present, build, buildValues))),
                 QuickOp.Remove => Harness.PerPass(_reps, n, () => RemoveFromFresh(batched: false)),
                 QuickOp.RemoveBatch => Harness.PerPass(_reps, n, () => RemoveFromFresh(batched: true)),
                 _ => throw new ArgumentOutOfRangeException(nameof(op)),
