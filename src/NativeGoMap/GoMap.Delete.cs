@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 
 namespace NativeGoMap
 {
-    // Delete and clear: Go's mapdelete and mapclear; RemoveKeys' per-key loop (RemoveEach).
+    // Delete and clear: Go's mapdelete and mapclear; the empty chain ends a delete leaves, unlinked
+    // as spares (TrimEmptyTail, which Go's map does not do); RemoveKeys' per-key loop (RemoveEach).
     public sealed unsafe partial class GoMap<TKey, TValue>
     {
         /// <summary>

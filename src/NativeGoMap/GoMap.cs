@@ -84,8 +84,8 @@
 // pointer arithmetic), MapMath.cs (constants and helpers), KeyOps.cs (equality and hashing;
 // KeyClassifier, which decides a key's equality from metadata only, so native AOT runs it),
 // GoMap.Access.cs (lookups, and TryGetValues' batch), GoMap.Assign.cs (insert/update, and
-// the block loop of the batched writes, SetValues and RemoveKeys), GoMap.Delete.cs (delete, its
-// batch's per-key loop, and clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
+// the block loop of the batched writes, SetValues and RemoveKeys), GoMap.Delete.cs (delete and the
+// empty chain ends it unlinks as spares, its batch's per-key loop, and clear), GoMap.Grow.cs (growth and evacuation, of any kind), GoMap.Resize.cs (EnsureCapacity and
 // TrimExcess: growths of several levels and shrinks), GoMap.Iteration.cs (enumerators: the
 // constructor in line, their start out of line in StartEnumeration; their registration: four
 // fast slots claimed without a lock, then a locked table; IterRegistration: the words an enumeration writes, on cache lines
@@ -146,7 +146,7 @@ namespace NativeGoMap
         // ---- hmap ----
         private long _count;            // live entries, exact (Go's count)
         private int _b;                 // log_2 of # of regular buckets (Go's B)
-        private int _noverflow;         // approximate # of overflow buckets; exact for B < 16 (Go's noverflow)
+        private int _noverflow;         // approximate # of overflow buckets taken, linked or spare (a reuse is not counted again); exact for B < 16 (Go's noverflow)
         private ulong _hash0;           // hash seed (Go's hash0); _k1/_k2 are derived from it
         private ulong _k1;              // first hash secret of the current seed
         private ulong _k2;              // second hash secret of the current seed
