@@ -245,7 +245,7 @@ namespace NativeGoMap
                     RetireIndirect(b, i);
                     BucketLayout<TKey, TValue>.TopHash(b, i) = MapMath.EmptyOne;
                     MarkEmptyRestBackwards(bOrig, b, i);
-                    if (BucketLayout<TKey, TValue>.TopHashWord(b) == 0 && BucketLayout<TKey, TValue>.Overflow(bOrig) != null && MayTrim())
+                    if (TailToTrim(bOrig, b))
                     {
                         TrimEmptyTail(bOrig); // the structural right is held (DeleteSlow)
                     }
@@ -294,20 +294,21 @@ namespace NativeGoMap
         private void MarkAndTrimFast(byte* bOrig, byte* b, int i)
         {
             MarkEmptyRestBackwards(bOrig, b, i);
-            if (BucketLayout<TKey, TValue>.TopHashWord(b) != 0 || BucketLayout<TKey, TValue>.Overflow(bOrig) == null || !MayTrim())
-            {
-                return;
-            }
-
-            if (TryEnterStructural())
+            if (TailToTrim(bOrig, b) && TryEnterStructural())
             {
                 TrimEmptyTail(bOrig);
                 ExitStructural();
             }
         }
 
-        /// <summary>Whether a delete may unlink a chain's empty tail now: no enumerator is registered (see <see cref="TrimEmptyTail"/>), and no test asked for Go's way.</summary>
-        private bool MayTrim() => !_keepEmptyOverflow && !AnyLiveIterators();
+        /// <summary>
+        /// Whether the delete that marked <paramref name="b"/> left an empty tail for
+        /// <see cref="TrimEmptyTail"/> to unlink, and may unlink it now: <paramref name="b"/> is
+        /// wholly emptyRest in a chain of more than one bucket, no enumerator is registered (see
+        /// <see cref="TrimEmptyTail"/>), and no test asked for Go's way.
+        /// </summary>
+        private bool TailToTrim(byte* bOrig, byte* b) =>
+            BucketLayout<TKey, TValue>.TopHashWord(b) == 0 && BucketLayout<TKey, TValue>.Overflow(bOrig) != null && !_keepEmptyOverflow && !AnyLiveIterators();
 
         /// <summary>
         /// Unlinks the empty buckets that end the chain at <paramref name="bOrig"/> (every

@@ -17,7 +17,7 @@ namespace NativeGoMap.Tests
         private const int Seed = 5;
 
         /// <summary>A 16-bucket map (B = 4) with 10 keys in bucket 0 (the last 2 in its overflow bucket) and one key elsewhere, so that emptying the chain never empties the map (which would reseed it).</summary>
-        private static GoMap<long, long> MapWithOneOverflowBucket(ConcurrencyChecks mode, out List<long> chain, out long other)
+        internal static GoMap<long, long> MapWithOneOverflowBucket(ConcurrencyChecks mode, out List<long> chain, out long other)
         {
             var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 64, Seed = Seed, ConcurrencyChecks = mode });
             Assert.Equal(4, map.GetStats().B);

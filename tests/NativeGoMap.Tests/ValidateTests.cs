@@ -503,20 +503,10 @@ namespace NativeGoMap.Tests
             AssertBreaks(map, ref noverflow, noverflow - 1, "noverflow is not exact below B = 16 (linked and spare overflow buckets)");
         }
 
-        /// <summary>A map whose one overflow bucket a delete unlinked as a spare (OverflowSpareTests): 10 keys in chain 0 of B = 4, then the 2 in its overflow bucket removed.</summary>
+        /// <summary>A map whose one overflow bucket a delete unlinked as a spare: OverflowSpareTests' map with one overflow bucket (10 keys in chain 0 of B = 4), the 2 keys in that bucket removed.</summary>
         private static GoMap<long, long> WithOneSpare()
         {
-            var map = new GoMap<long, long>(new GoMapOptions { CapacityHint = 64, Seed = 5 });
-            var chain = new List<long>();
-            for (long k = 0; chain.Count < 10; k++)
-            {
-                if ((map.DefaultHashForTest(k) & 15) == 0)
-                {
-                    chain.Add(k);
-                    map[k] = k;
-                }
-            }
-
+            GoMap<long, long> map = OverflowSpareTests.MapWithOneOverflowBucket(ConcurrencyChecks.Go, out List<long> chain, out _);
             map.Remove(chain[9]);
             map.Remove(chain[8]);
             Assert.Equal(1, map.SpareOverflowCountForTest);
