@@ -109,8 +109,9 @@ namespace NativeGoMap
     }
 
     /// <summary>
-    /// The layout numbers of one instantiation as <c>static readonly</c> fields, and every pointer
-    /// computation on a bucket. The JIT folds the numbers into constants once the class is
+    /// The layout numbers of one instantiation, and every pointer computation on a bucket. The
+    /// indirections are <c>sizeof</c> tests (folded wherever the code is compiled); the sizes and
+    /// offsets are <c>static readonly</c> fields. The JIT folds the numbers into constants once the class is
     /// initialized; the native AOT compiler runs the initializer at compile time and folds them
     /// too, as long as it stays arithmetic on sizes: the blocks a layout allocates live in
     /// <see cref="Tables"/>, and a type's alignment is read as <c>sizeof</c> of a probe struct in
@@ -121,6 +122,27 @@ namespace NativeGoMap
     /// (probe, x86-64-v3; README, "Native AOT and trimming"). Nothing changed for the JIT (the
     /// listings of the probe's loops are the same).
     /// </summary>
+    /// <remarks>
+    /// The JIT folds a field only where the class is already initialized when it compiles the
+    /// code. With tiered compilation off (<c>DOTNET_TieredCompilation=0</c>), a method that makes
+    /// its map and then uses it is compiled before that (with it on, only an on-stack
+    /// replacement compiled before the program's first map of the types is). Measured on
+    /// 2026-12-07 (README's VM; a probe method that makes a 1,000-entry <c>&lt;long,long&gt;</c>
+    /// map with its capacity, then inserts and looks up every key five times; tiering off; ns
+    /// per operation, <c>Dictionary</c> 5.6-6.0): with every number and the key kind a field,
+    /// as until then, 9.3 (every field a load behind a class-constructor check, every branch on
+    /// them kept, the key held in memory); the key kind decided by <c>typeof</c> alone
+    /// (<see cref="KeyOps{T}.Kind"/>) 8.8; and the indirections as tests of <c>sizeof</c>
+    /// (kept) 7.2. With the slot sizes as such expressions too, 6.8; with every number, the
+    /// offsets and the bucket size written out for types aligned to a pointer at most, 5.0-5.2.
+    /// Neither kept: each number read through a call costs the inliner's budget at every use,
+    /// and the quick comparison's compound loops then ran out of it. Their JIT listings called
+    /// <c>get_OverflowOffset</c>, <c>get_PointerAligned</c> and <c>KeyOps.Equal</c> where
+    /// everything had been inlined (<c>&lt;int&gt;</c> remove_refill's loop 1,298 → 781 bytes of
+    /// code), and with the slot sizes alone the walk measured 5-8 % slower (probe). With tiering
+    /// on, the probe ran at 4.8 ns before and after (<c>Dictionary</c> 4.1). The quick
+    /// comparison's cold_build_lookup row times this case.
+    /// </remarks>
     internal static unsafe class BucketLayout<TKey, TValue>
         where TKey : unmanaged
         where TValue : unmanaged
@@ -132,8 +154,32 @@ namespace NativeGoMap
         internal static readonly int OverflowOffset = Layout.OverflowOffset;
         internal static readonly int KeySlotSize = Layout.KeySlotSize;
         internal static readonly int ValueSlotSize = Layout.ValueSlotSize;
-        internal static readonly bool IndirectKey = Layout.IndirectKey;
-        internal static readonly bool IndirectValue = Layout.IndirectValue;
+
+        /// <summary>
+        /// <see cref="GoMapLayout.IndirectKey"/> (<see cref="GoMapLayout.Compute"/>'s test, written
+        /// out; LayoutTests checks that the two agree): a <c>sizeof</c> test, folded wherever the
+        /// code is compiled (see the class remarks).
+        /// </summary>
+        /// <remarks>
+        /// The JIT folds a call's result only after it has read the code around it in, dead
+        /// branches included, and a dead branch that reads <see cref="Tables"/> cost the
+        /// enumerator's walk 8 % (1,000 <c>&lt;long,long&gt;</c> entries, probe, six alternated
+        /// pairs: 1.60-1.68 ns per entry against 1.47-1.58). So the slot readers (<see cref="KeyAt"/>,
+        /// <see cref="ValueAt"/>, <see cref="Key"/>, <see cref="Value"/>) test the size themselves,
+        /// which the JIT folds as it reads them: 1.47-1.52 then.
+        /// </remarks>
+        internal static bool IndirectKey
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => sizeof(TKey) > MapMath.MaxInlineSize;
+        }
+
+        /// <summary><see cref="GoMapLayout.IndirectValue"/>, as <see cref="IndirectKey"/>.</summary>
+        internal static bool IndirectValue
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => sizeof(TValue) > MapMath.MaxInlineSize;
+        }
 
         /// <summary>Bucket number <paramref name="index"/> of a bucket array (64-bit offset).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -288,11 +334,11 @@ namespace NativeGoMap
 
         /// <summary>The key of the key slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero key, see <see cref="Tables.NullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static TKey* KeyAt(byte* slot) => IndirectKey ? (TKey*)SlotTarget(slot) : (TKey*)slot;
+        internal static TKey* KeyAt(byte* slot) => sizeof(TKey) > MapMath.MaxInlineSize /* IndirectKey, written out */ ? (TKey*)SlotTarget(slot) : (TKey*)slot;
 
         /// <summary>The value of the value slot at <paramref name="slot"/>: the slot itself, or its pointer's target when indirect (a null pointer reads as a zero value, see <see cref="Tables.NullSlotTarget"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal static TValue* ValueAt(byte* slot) => IndirectValue ? (TValue*)SlotTarget(slot) : (TValue*)slot;
+        internal static TValue* ValueAt(byte* slot) => sizeof(TValue) > MapMath.MaxInlineSize /* IndirectValue, written out */ ? (TValue*)SlotTarget(slot) : (TValue*)slot;
 
         /// <summary>
         /// The key stored in slot <paramref name="i"/>: <see cref="KeyAt"/> of its key slot, written
@@ -302,12 +348,12 @@ namespace NativeGoMap
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TKey Key(byte* b, int i) =>
-            ref IndirectKey ? ref *(TKey*)SlotTarget(KeySlot(b, i)) : ref *(TKey*)KeySlot(b, i);
+            ref sizeof(TKey) > MapMath.MaxInlineSize /* IndirectKey, written out */ ? ref *(TKey*)SlotTarget(KeySlot(b, i)) : ref *(TKey*)KeySlot(b, i);
 
         /// <summary>The value stored in slot <paramref name="i"/>: <see cref="ValueAt"/> of its value slot, as a ref select as <see cref="Key"/> is.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ref TValue Value(byte* b, int i) =>
-            ref IndirectValue ? ref *(TValue*)SlotTarget(ValueSlot(b, i)) : ref *(TValue*)ValueSlot(b, i);
+            ref sizeof(TValue) > MapMath.MaxInlineSize /* IndirectValue, written out */ ? ref *(TValue*)SlotTarget(ValueSlot(b, i)) : ref *(TValue*)ValueSlot(b, i);
 
         /// <summary>Mask of B in a published table word (arrays are 64-byte aligned, so B fits below the address).</summary>
         /// <remarks>

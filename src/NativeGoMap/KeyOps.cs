@@ -33,9 +33,9 @@ namespace NativeGoMap
 
     /// <summary>
     /// Default equality and the 64-bit seeded hash of a key type. The kind is decided once per
-    /// type from its fields (the primitive types' without reflection: see the initializer); every
-    /// branch on it, and on <c>sizeof(T)</c>, is folded by the JIT, and by the native AOT
-    /// compiler for the primitive types.
+    /// type from its fields (the primitive types' without reflection, see <see cref="Kind"/>);
+    /// every branch on it, and on <c>sizeof(T)</c>, is folded by the JIT and the native AOT
+    /// compiler for the primitive types, wherever the code is compiled.
     /// The hash of a key of at most 16 bytes is a wyhash-style 64×64→128 multiply
     /// (<see cref="WideMath.HighXorLow"/>: high ⊕ low) of the key words
     /// against two per-map secrets, then <see cref="Hasher.Finish"/> (a multiply and a rotate),
@@ -45,64 +45,108 @@ namespace NativeGoMap
     internal static unsafe class KeyOps<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] T>
         where T : unmanaged
     {
-        internal static readonly KeyKind Kind;
-        internal static readonly string? UnsupportedReason;
-
-        static KeyOps()
+        /// <summary>
+        /// How keys of this type are compared and hashed. For the primitive keys (and Guid,
+        /// float and double) a chain of <c>typeof</c> tests that the JIT and the native AOT
+        /// compiler fold into a constant wherever the code using it is compiled; for every other
+        /// type the classifier's answer (<see cref="Classified"/>), a field read once its class is
+        /// initialized.
+        /// </summary>
+        /// <remarks>
+        /// Until 2026-12-07 both were one <c>static readonly</c> field set by this class's
+        /// initializer. The JIT folds such a field only where the class is already initialized
+        /// when it compiles the code; a method compiled before the program's first map of the
+        /// key type (with tiered compilation off, every method that creates its map and then
+        /// uses it; with it on, a loop's on-stack replacement compiled before the first map)
+        /// kept a load behind a class-constructor check for every test of the kind, and every
+        /// branch on it. The layout numbers had the same trouble (see
+        /// <see cref="BucketLayout{TKey, TValue}"/>).
+        /// </remarks>
+        internal static KeyKind Kind
         {
-            // The primitive keys (and Guid) without the classifier, which decides them the same (a
-            // deliberate copy of IsPrimitiveBytes' list, less the enums, Int128 and pointers it
-            // needs reflection for; KeyTypeTests checks that the two agree):
-            // this initializer then runs no reflection for them, so the native AOT compiler runs
-            // it at compile time and folds Kind into a constant, as the JIT does once the class is
-            // initialized (through the classifier, every hash and compare of a long key branched
-            // there on a kind loaded behind a class-constructor check). Half, enums and structs
-            // go through the classifier.
-            if (typeof(T) == typeof(long) || typeof(T) == typeof(ulong) || typeof(T) == typeof(int) || typeof(T) == typeof(uint) ||
-                typeof(T) == typeof(short) || typeof(T) == typeof(ushort) || typeof(T) == typeof(byte) || typeof(T) == typeof(sbyte) ||
-                typeof(T) == typeof(char) || typeof(T) == typeof(bool) || typeof(T) == typeof(nint) || typeof(T) == typeof(nuint) ||
-                typeof(T) == typeof(Guid))
-            {
-                Kind = KeyKind.Bytes;
-                return;
-            }
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => typeof(T) == typeof(double) ? KeyKind.Double
+                : typeof(T) == typeof(float) ? KeyKind.Single
+                : IsBuiltInBytesKey ? KeyKind.Bytes
+                : Classified.Kind;
+        }
 
-            if (typeof(T) == typeof(double) || typeof(T) == typeof(float))
-            {
-                Kind = typeof(T) == typeof(double) ? KeyKind.Double : KeyKind.Single;
-                return;
-            }
+        /// <summary>Why no default equality is safe for the type (<see cref="KeyKind.Unsupported"/>), else null.</summary>
+        internal static string? UnsupportedReason => typeof(T).IsPrimitive || typeof(T) == typeof(Guid) ? null : Classified.UnsupportedReason;
 
-            // The size and the IEquatable<T> test from this generic context rather than by
-            // reflection: KeyClassifier runs no generic instantiation it makes itself, which
-            // native AOT cannot run (it crashed every map with a struct key there, 2026-12-05).
-            (Kind, UnsupportedReason) = KeyClassifier.Classify(typeof(T), sizeof(T), typeof(IEquatable<T>).IsAssignableFrom(typeof(T)));
+        /// <summary>
+        /// The primitive keys other than float and double, and Guid: compared by their bytes,
+        /// decided without the classifier, which decides them the same (the primitive types are
+        /// the ones of KeyClassifier.IsPrimitiveBytes' list that need no reflection; KeyTypeTests
+        /// checks that the two agree). <c>Type.IsPrimitive</c> and the <c>typeof</c> test are
+        /// folded by the JIT. Half, enums and structs go through the classifier.
+        /// </summary>
+        private static bool IsBuiltInBytesKey
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => (typeof(T).IsPrimitive && typeof(T) != typeof(double) && typeof(T) != typeof(float)) || typeof(T) == typeof(Guid);
+        }
+
+        /// <summary>The classifier's decision for a type that is not one of <see cref="Kind"/>'s own, made once, when first read.</summary>
+        private static class Classified
+        {
+            internal static readonly KeyKind Kind;
+            internal static readonly string? UnsupportedReason;
+
+            static Classified()
+            {
+                // The size and the IEquatable<T> test from this generic context rather than by
+                // reflection: KeyClassifier runs no generic instantiation it makes itself, which
+                // native AOT cannot run (it crashed every map with a struct key there, 2026-12-05).
+                (Kind, UnsupportedReason) = KeyClassifier.Classify(typeof(T), sizeof(T), typeof(IEquatable<T>).IsAssignableFrom(typeof(T)));
+            }
         }
 
         /// <summary>The key's hash under the seed pair (<paramref name="k1"/>, <paramref name="k2"/>).</summary>
+        /// <remarks>
+        /// The built-in kinds are told apart by <c>typeof</c> tests, which the JIT folds as it
+        /// reads this method's code, so that the branches of the other kinds are never read in.
+        /// Read in, even when folded away later, a branch that takes the key's address (the
+        /// float and Half ones) kept the caller's key in memory: with <see cref="Kind"/> (a call
+        /// until inlined) tested here instead, a probe's insert and lookup loops stored the key
+        /// to the stack on every operation (2026-12-07, JitDisasm).
+        /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Hash(in T key, ulong k1, ulong k2)
         {
-            if (Kind == KeyKind.Bytes)
+            if (typeof(T) == typeof(float))
+            {
+                return HashSingle(Unsafe.As<T, float>(ref Unsafe.AsRef(in key)), k1, k2);
+            }
+
+            if (typeof(T) == typeof(double))
+            {
+                return HashDouble(Unsafe.As<T, double>(ref Unsafe.AsRef(in key)), k1, k2);
+            }
+
+            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid)) // IsBuiltInBytesKey, float and double being out; written out, as a call is no constant yet
             {
                 return HashBytes(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in key)), k1, k2);
             }
 
-            if (Kind == KeyKind.Single)
+            return HashClassified(key, k1, k2);
+        }
+
+        /// <summary>
+        /// <see cref="Hash"/> for the kinds the classifier decides: a field, folded where its class
+        /// is initialized. A method of its own, so that the primitive keys' Hash, whose call to it
+        /// the JIT drops unread, costs the inliner's budget only its own few lines.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong HashClassified(in T key, ulong k1, ulong k2)
+        {
+            KeyKind kind = Classified.Kind;
+            if (kind == KeyKind.Bytes)
             {
-                float f = Unsafe.As<T, float>(ref Unsafe.AsRef(in key));
-                uint bits = float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : (uint)BitConverter.SingleToInt32Bits(f);
-                return Hasher.Hash64(bits, k1, k2);
+                return HashBytes(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in key)), k1, k2);
             }
 
-            if (Kind == KeyKind.Double)
-            {
-                double d = Unsafe.As<T, double>(ref Unsafe.AsRef(in key));
-                ulong bits = double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : (ulong)BitConverter.DoubleToInt64Bits(d);
-                return Hasher.Hash64(bits, k1, k2);
-            }
-
-            if (Kind == KeyKind.Half)
+            if (kind == KeyKind.Half)
             {
                 return Hasher.Hash64(HalfBits.Canonical(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in key))), k1, k2);
             }
@@ -110,67 +154,97 @@ namespace NativeGoMap
             return Hasher.FromHashCode(EqualityComparer<T>.Default.GetHashCode(key), k1, k2);
         }
 
-        /// <summary>Default equality of two keys (.NET's <c>Equals</c> semantics).</summary>
+        /// <summary>A float key's hash: NaNs as one, −0 as +0, as <see cref="float.Equals(float)"/> compares them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong HashSingle(float f, ulong k1, ulong k2) =>
+            Hasher.Hash64(float.IsNaN(f) ? 0x7FC00000u : f == 0 ? 0u : (uint)BitConverter.SingleToInt32Bits(f), k1, k2);
+
+        /// <summary>A double key's hash, as <see cref="HashSingle"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong HashDouble(double d, ulong k1, ulong k2) =>
+            Hasher.Hash64(double.IsNaN(d) ? 0x7FF8000000000000UL : d == 0 ? 0UL : (ulong)BitConverter.DoubleToInt64Bits(d), k1, k2);
+
+        /// <summary>Default equality of two keys (.NET's <c>Equals</c> semantics); the kinds told apart as in <see cref="Hash"/>.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static bool Equal(in T a, in T b)
         {
-            if (Kind == KeyKind.Bytes)
-            {
-                if (sizeof(T) == 1)
-                {
-                    return Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)) == Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
-                }
-
-                if (sizeof(T) == 2)
-                {
-                    return Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
-                }
-
-                if (sizeof(T) == 4)
-                {
-                    return Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
-                }
-
-                if (sizeof(T) == 8)
-                {
-                    return Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
-                }
-
-                if (sizeof(T) == 16)
-                {
-                    // Two 8-byte halves, xor'd and or'd. Tried and not kept (2026-12-04, README's
-                    // VM, quick comparison at 1,000 <Guid,long> entries): one Vector128 compare.
-                    // Loaded from the key's own bytes, it made the JIT store the key's halves to
-                    // the stack and load them back as one vector (a failed store forward): updates
-                    // 4.0 → 8.1-8.3 ns, removes 5.5 → 8.3. Built from the two halves
-                    // (Vector128.Create): the update loop's stack references went from 21 to 17,
-                    // its time did not move (3.92 against 4.01 ns).
-                    ref byte pa = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a));
-                    ref byte pb = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
-                    return ((Unsafe.ReadUnaligned<ulong>(ref pa) ^ Unsafe.ReadUnaligned<ulong>(ref pb)) |
-                            (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pa, 8)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pb, 8)))) == 0;
-                }
-
-                return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)), sizeof(T))
-                    .SequenceEqual(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)), sizeof(T)));
-            }
-
-            if (Kind == KeyKind.Single)
+            if (typeof(T) == typeof(float))
             {
                 return Unsafe.As<T, float>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, float>(ref Unsafe.AsRef(in b)));
             }
 
-            if (Kind == KeyKind.Double)
+            if (typeof(T) == typeof(double))
             {
                 return Unsafe.As<T, double>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, double>(ref Unsafe.AsRef(in b)));
             }
 
-            if (Kind == KeyKind.Half)
+            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid)) // IsBuiltInBytesKey, float and double being out; written out, as a call is no constant yet
+            {
+                return BytesEqual(a, b);
+            }
+
+            return EqualClassified(a, b);
+        }
+
+        /// <summary><see cref="Equal"/> for the kinds the classifier decides, apart for the reason <see cref="HashClassified"/> is.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool EqualClassified(in T a, in T b)
+        {
+            KeyKind kind = Classified.Kind;
+            if (kind == KeyKind.Bytes)
+            {
+                return BytesEqual(a, b);
+            }
+
+            if (kind == KeyKind.Half)
             {
                 return HalfBits.Equal(Unsafe.As<T, ushort>(ref Unsafe.AsRef(in a)), Unsafe.As<T, ushort>(ref Unsafe.AsRef(in b)));
             }
 
             return EqualityComparer<T>.Default.Equals(a, b);
+        }
+
+        /// <summary>Two keys compared by their bytes (<see cref="KeyKind.Bytes"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool BytesEqual(in T a, in T b)
+        {
+            if (sizeof(T) == 1)
+            {
+                return Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)) == Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
+            }
+
+            if (sizeof(T) == 2)
+            {
+                return Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ushort>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+            }
+
+            if (sizeof(T) == 4)
+            {
+                return Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<uint>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+            }
+
+            if (sizeof(T) == 8)
+            {
+                return Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a))) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)));
+            }
+
+            if (sizeof(T) == 16)
+            {
+                // Two 8-byte halves, xor'd and or'd. Tried and not kept (2026-12-04, README's
+                // VM, quick comparison at 1,000 <Guid,long> entries): one Vector128 compare.
+                // Loaded from the key's own bytes, it made the JIT store the key's halves to
+                // the stack and load them back as one vector (a failed store forward): updates
+                // 4.0 → 8.1-8.3 ns, removes 5.5 → 8.3. Built from the two halves
+                // (Vector128.Create): the update loop's stack references went from 21 to 17,
+                // its time did not move (3.92 against 4.01 ns).
+                ref byte pa = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a));
+                ref byte pb = ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b));
+                return ((Unsafe.ReadUnaligned<ulong>(ref pa) ^ Unsafe.ReadUnaligned<ulong>(ref pb)) |
+                        (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pa, 8)) ^ Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pb, 8)))) == 0;
+            }
+
+            return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in a)), sizeof(T))
+                .SequenceEqual(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in b)), sizeof(T)));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

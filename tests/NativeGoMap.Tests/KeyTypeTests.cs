@@ -405,8 +405,8 @@ namespace NativeGoMap.Tests
         [Fact]
         public void PrimitiveKindsSetAhead_AreTheClassifiersVerdicts()
         {
-            // KeyOps' initializer sets these kinds itself (so that native AOT folds them), a
-            // copy of the classifier's list: the two must agree.
+            // KeyOps.Kind decides these kinds itself (so that the JIT and native AOT fold them
+            // wherever the code is compiled), a copy of the classifier's list: the two must agree.
             AgreesWithTheClassifier<long>();
             AgreesWithTheClassifier<ulong>();
             AgreesWithTheClassifier<int>();
@@ -430,6 +430,7 @@ namespace NativeGoMap.Tests
             (KeyKind kind, string? reason) = KeyClassifier.Classify(typeof(T), sizeof(T), typeof(IEquatable<T>).IsAssignableFrom(typeof(T)));
             Assert.Equal(kind, KeyOps<T>.Kind);
             Assert.Null(reason);
+            Assert.Null(KeyOps<T>.UnsupportedReason);
         }
 
         [Fact]

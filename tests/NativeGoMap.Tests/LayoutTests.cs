@@ -91,6 +91,51 @@ namespace NativeGoMap.Tests
 #endif
 
         [Fact]
+        public void LayoutNumbersTheCodeReads_AreGoRulesOwn_ForEveryShape()
+        {
+            // BucketLayout's numbers are written out in closed form for types aligned at most to a
+            // pointer (so that they fold without the class being initialized) and fall back to
+            // the full rule (GoMapLayout.Compute, which Layout reports) otherwise: the two agree.
+            NumbersMatchLayout<long, long>();
+            NumbersMatchLayout<int, int>();
+            NumbersMatchLayout<int, sbyte>();
+            NumbersMatchLayout<long, byte>();
+            NumbersMatchLayout<byte, byte>();
+            NumbersMatchLayout<short, long>();
+            NumbersMatchLayout<Key3, int>();
+            NumbersMatchLayout<byte, Key3>();
+            NumbersMatchLayout<Key16, int>();
+            NumbersMatchLayout<Guid, short>();
+            NumbersMatchLayout<Bytes128, long>();
+            NumbersMatchLayout<long, Bytes128>();
+            NumbersMatchLayout<Bytes129, long>();
+            NumbersMatchLayout<long, Blob200>();
+            NumbersMatchLayout<Blob200, Blob200>();
+#if NET8_0_OR_GREATER
+            NumbersMatchLayout<Int128, byte>();
+            NumbersMatchLayout<byte, Int128>();
+            NumbersMatchLayout<Int128, Int128>();
+            NumbersMatchLayout<Bytes129, Int128>();
+#endif
+        }
+
+        private static void NumbersMatchLayout<TKey, TValue>()
+            where TKey : unmanaged
+            where TValue : unmanaged
+        {
+            GoMapLayout l = GoMap<TKey, TValue>.Layout;
+            string shape = $"<{typeof(TKey).Name},{typeof(TValue).Name}>";
+            Assert.True(l.BucketSize == BucketLayout<TKey, TValue>.BucketSize, $"{shape} BucketSize");
+            Assert.True(l.KeysOffset == BucketLayout<TKey, TValue>.KeysOffset, $"{shape} KeysOffset");
+            Assert.True(l.ValuesOffset == BucketLayout<TKey, TValue>.ValuesOffset, $"{shape} ValuesOffset");
+            Assert.True(l.OverflowOffset == BucketLayout<TKey, TValue>.OverflowOffset, $"{shape} OverflowOffset");
+            Assert.True(l.KeySlotSize == BucketLayout<TKey, TValue>.KeySlotSize, $"{shape} KeySlotSize");
+            Assert.True(l.ValueSlotSize == BucketLayout<TKey, TValue>.ValueSlotSize, $"{shape} ValueSlotSize");
+            Assert.True(l.IndirectKey == BucketLayout<TKey, TValue>.IndirectKey, $"{shape} IndirectKey");
+            Assert.True(l.IndirectValue == BucketLayout<TKey, TValue>.IndirectValue, $"{shape} IndirectValue");
+        }
+
+        [Fact]
         public void Layout_OverflowPointerIsAlwaysTheLast8Bytes()
         {
             foreach (GoMapLayout l in new[]
