@@ -406,6 +406,10 @@ namespace NativeGoMap.Benchmarks.Quick
                 yield return "      call. The standard rows look keys up, update and remove them in the order they were inserted (the Go";
                 yield return "      program's workload), in which Dictionary reads its entries array sequentially; random order does not";
                 yield return "      give it that.";
+                yield return "    cold_build_lookup at 1,000: in a child with DOTNET_TieredCompilation=0, one method makes a map with the";
+                yield return "      capacity, inserts the keys and looks each up 5 times (ns per op, best of 2,000 calls per map, alternating),";
+                yield return "      compiled on its first call, before the child's first map of the type: what a service that turns";
+                yield return "      tiering off runs (TieringOffSpecial.cs). The other rows time loops compiled after their maps exist.";
                 yield return "  Stall, GC and memory rows: each implementation in its own fresh child process, GoMap first.";
             }
         }

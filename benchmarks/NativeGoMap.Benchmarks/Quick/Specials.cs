@@ -28,6 +28,8 @@ namespace NativeGoMap.Benchmarks.Quick
         private const ulong ProbeSeed = 777;
         private const int RandomOrderSize = 1_000_000; // the random-order lookup, update and remove rows beside the standard 1M rows
         private const string RandomOrderSuffix = "_random";
+        private const string ColdChild = "cold"; // TieringOffSpecial
+        private const int ColdSize = 1_000;
         private const int HistResolutionNs = 10;
         private const int HistBuckets = 1_000_000; // 0 .. 10 ms; slower inserts go to the overflow list
         private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
@@ -60,6 +62,9 @@ namespace NativeGoMap.Benchmarks.Quick
             // give it. With updates and removes in random order too.
             QuickComparison.Progress($"special: random-order lookups, updates and removes both n={RandomOrderSize:N0} (child process)");
             RunChild(new[] { "batch", "both", Inv(RandomOrderSize), Inv(reps), RandomOrderSuffix }, null, table);
+
+            QuickComparison.Progress($"special: build and lookups in a method compiled before the first map, both n={ColdSize:N0} (child process, DOTNET_TieredCompilation=0)");
+            RunChild(new[] { ColdChild, "both", Inv(ColdSize) }, new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" }, table);
         }
 
         /// <summary>
@@ -77,7 +82,7 @@ namespace NativeGoMap.Benchmarks.Quick
         }
 
         /// <summary>
-        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps [suffix]</c>,
+        /// Entry point of a child: <c>--child stall|gc|mem|snap|trim gomap|dict n</c>, <c>--child batch both n reps [suffix]</c>, <c>--child cold both n</c>,
         /// <c>--child lookups both n types reps</c> or <c>--child rows round [quick comparison flags]</c> (<see cref="QuickComparison.RowsChildMain"/>).
         /// </summary>
         internal static int ChildMain(string[] args)
@@ -89,11 +94,17 @@ namespace NativeGoMap.Benchmarks.Quick
 
             if (args.Length < 4)
             {
-                Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps [suffix] | --child lookups both n types reps");
+                Console.Error.WriteLine("usage: --child stall|gc|mem|snap|trim gomap|dict n | --child batch both n reps [suffix] | --child cold both n | --child lookups both n types reps");
                 return 2;
             }
 
             int n = int.Parse(args[3], CultureInfo.InvariantCulture);
+            if (args[1] == ColdChild)
+            {
+                TieringOffSpecial.Run(n, Out); // first: nothing else may touch the map types before it
+                return 0;
+            }
+
             if (args[1] == "batch" && (args.Length == 5 || args.Length == 6))
             {
                 Batch(n, int.Parse(args[4], CultureInfo.InvariantCulture), args.Length == 6 ? args[5] : "");
