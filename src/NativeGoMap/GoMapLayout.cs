@@ -110,10 +110,10 @@ namespace NativeGoMap
 
     /// <summary>
     /// The layout numbers of one instantiation, and every pointer computation on a bucket. The
-    /// indirections are <c>sizeof</c> tests (folded wherever the code is compiled); the sizes and
-    /// offsets are <c>static readonly</c> fields. The JIT folds the numbers into constants once the class is
-    /// initialized; the native AOT compiler runs the initializer at compile time and folds them
-    /// too, as long as it stays arithmetic on sizes: the blocks a layout allocates live in
+    /// indirections are <c>sizeof</c> tests, folded wherever the code is compiled; the sizes and
+    /// offsets are <c>static readonly</c> fields, which the JIT folds into constants once the
+    /// class is initialized (see the remarks). The native AOT compiler runs the initializer at
+    /// compile time and folds them too, as long as it stays arithmetic on sizes: the blocks a layout allocates live in
     /// <see cref="Tables"/>, and a type's alignment is read as <c>sizeof</c> of a probe struct in
     /// line (a generic method computing it, as before 2026-12-05, stopped the compiler there
     /// too). With the initializer run at run time, every number was a load behind a

@@ -59,8 +59,8 @@ namespace NativeGoMap
         /// key type (with tiered compilation off, every method that creates its map and then
         /// uses it; with it on, a loop's on-stack replacement compiled before the first map)
         /// kept a load behind a class-constructor check for every test of the kind, and every
-        /// branch on it. The layout numbers had the same trouble (see
-        /// <see cref="BucketLayout{TKey, TValue}"/>).
+        /// branch on it. The layout numbers had the same trouble; BucketLayout's remarks measure
+        /// both (<see cref="BucketLayout{TKey, TValue}"/>).
         /// </remarks>
         internal static KeyKind Kind
         {
@@ -124,7 +124,9 @@ namespace NativeGoMap
                 return HashDouble(Unsafe.As<T, double>(ref Unsafe.AsRef(in key)), k1, k2);
             }
 
-            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid)) // IsBuiltInBytesKey, float and double being out; written out, as a call is no constant yet
+            // IsBuiltInBytesKey once float and double are out, written out: the JIT folds a typeof
+            // test as it reads the code in, a property's result only after (see the remarks).
+            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid))
             {
                 return HashBytes(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in key)), k1, k2);
             }
@@ -178,7 +180,9 @@ namespace NativeGoMap
                 return Unsafe.As<T, double>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, double>(ref Unsafe.AsRef(in b)));
             }
 
-            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid)) // IsBuiltInBytesKey, float and double being out; written out, as a call is no constant yet
+            // IsBuiltInBytesKey once float and double are out, written out: the JIT folds a typeof
+            // test as it reads the code in, a property's result only after (see Hash's remarks).
+            if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid))
             {
                 return BytesEqual(a, b);
             }
@@ -186,7 +190,7 @@ namespace NativeGoMap
             return EqualClassified(a, b);
         }
 
-        /// <summary><see cref="Equal"/> for the kinds the classifier decides, apart for the reason <see cref="HashClassified"/> is.</summary>
+        /// <summary><see cref="Equal"/> for the kinds the classifier decides: a method of its own for the reason <see cref="HashClassified"/> is.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static bool EqualClassified(in T a, in T b)
         {

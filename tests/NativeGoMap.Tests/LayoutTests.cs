@@ -93,9 +93,9 @@ namespace NativeGoMap.Tests
         [Fact]
         public void LayoutNumbersTheCodeReads_AreGoRulesOwn_ForEveryShape()
         {
-            // BucketLayout's numbers are written out in closed form for types aligned at most to a
-            // pointer (so that they fold without the class being initialized) and fall back to
-            // the full rule (GoMapLayout.Compute, which Layout reports) otherwise: the two agree.
+            // The numbers the code reads (BucketLayout's: some written out as sizeof tests, so that
+            // they fold without the class being initialized, the others fields) are the ones of
+            // the full rule, GoMapLayout.Compute, which Layout reports.
             NumbersMatchLayout<long, long>();
             NumbersMatchLayout<int, int>();
             NumbersMatchLayout<int, sbyte>();
