@@ -61,31 +61,24 @@ namespace NativeGoMap
         /// kept a load behind a class-constructor check for every test of the kind, and every
         /// branch on it. The layout numbers had the same trouble; BucketLayout's remarks measure
         /// both (<see cref="BucketLayout{TKey, TValue}"/>).
+        /// The other primitive types and Guid are compared by their bytes, decided without the
+        /// classifier, which decides them the same (the primitive types are the ones of
+        /// KeyClassifier.IsPrimitiveBytes' list that need no reflection; KeyTypeTests checks that
+        /// the two agree); <c>Type.IsPrimitive</c> and the <c>typeof</c> tests are folded by the
+        /// JIT. Half, enums and structs go through the classifier. <see cref="Hash"/> and
+        /// <see cref="Equal"/> write the same tests out (see Hash's remarks).
         /// </remarks>
         internal static KeyKind Kind
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             get => typeof(T) == typeof(double) ? KeyKind.Double
                 : typeof(T) == typeof(float) ? KeyKind.Single
-                : IsBuiltInBytesKey ? KeyKind.Bytes
+                : typeof(T).IsPrimitive || typeof(T) == typeof(Guid) ? KeyKind.Bytes
                 : Classified.Kind;
         }
 
         /// <summary>Why no default equality is safe for the type (<see cref="KeyKind.Unsupported"/>), else null.</summary>
         internal static string? UnsupportedReason => typeof(T).IsPrimitive || typeof(T) == typeof(Guid) ? null : Classified.UnsupportedReason;
-
-        /// <summary>
-        /// The primitive keys other than float and double, and Guid: compared by their bytes,
-        /// decided without the classifier, which decides them the same (the primitive types are
-        /// the ones of KeyClassifier.IsPrimitiveBytes' list that need no reflection; KeyTypeTests
-        /// checks that the two agree). <c>Type.IsPrimitive</c> and the <c>typeof</c> test are
-        /// folded by the JIT. Half, enums and structs go through the classifier.
-        /// </summary>
-        private static bool IsBuiltInBytesKey
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => (typeof(T).IsPrimitive && typeof(T) != typeof(double) && typeof(T) != typeof(float)) || typeof(T) == typeof(Guid);
-        }
 
         /// <summary>The classifier's decision for a type that is not one of <see cref="Kind"/>'s own, made once, when first read.</summary>
         private static class Classified
@@ -124,8 +117,8 @@ namespace NativeGoMap
                 return HashDouble(Unsafe.As<T, double>(ref Unsafe.AsRef(in key)), k1, k2);
             }
 
-            // IsBuiltInBytesKey once float and double are out, written out: the JIT folds a typeof
-            // test as it reads the code in, a property's result only after (see the remarks).
+            // Kind's Bytes test, written out: the JIT folds a typeof test as it reads the code
+            // in, a property's result only after (see the remarks).
             if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid))
             {
                 return HashBytes(ref Unsafe.As<T, byte>(ref Unsafe.AsRef(in key)), k1, k2);
@@ -180,8 +173,8 @@ namespace NativeGoMap
                 return Unsafe.As<T, double>(ref Unsafe.AsRef(in a)).Equals(Unsafe.As<T, double>(ref Unsafe.AsRef(in b)));
             }
 
-            // IsBuiltInBytesKey once float and double are out, written out: the JIT folds a typeof
-            // test as it reads the code in, a property's result only after (see Hash's remarks).
+            // Kind's Bytes test, written out: the JIT folds a typeof test as it reads the code
+            // in, a property's result only after (see Hash's remarks).
             if (typeof(T).IsPrimitive || typeof(T) == typeof(Guid))
             {
                 return BytesEqual(a, b);
