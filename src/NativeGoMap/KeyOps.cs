@@ -373,6 +373,24 @@ namespace NativeGoMap
         /// the fold cost: with the multiply-add alone for 4-byte keys, 1,000-entry
         /// <c>&lt;int,int&gt;</c> hits took 2.64-2.68 ns against 3.11 (probe, Dictionary
         /// 2.73-2.74): the hits' gap to Dictionary in the caches is this hash's price.
+        /// Go's kind of hash was tried in its place on 2026-12-07 (a Zen 4 VM, AES-NI): the key
+        /// xored with <c>k1</c> in the low half of a vector, AES rounds under a process-wide round
+        /// key, the low 64 bits taken (Go's memhash64 puts its seed beside the key and runs three
+        /// rounds under a per-process key schedule). Two rounds: 7 instructions where this hash takes 9, and in alternated quick comparisons
+        /// 1,000-entry <c>&lt;int&gt;</c> hits 3.13-3.15 → 2.94-3.01 ns and misses 2.46-2.49 →
+        /// 2.23-2.26, but removes 5.53 → 5.66-5.83 and <c>&lt;Guid&gt;</c> hits (two words put
+        /// into the vector) 4.15-4.23 → 4.38-4.43; and they bunch: spread failed 1,500 of 1,500
+        /// seeds (keys 2^25 to 2^27 apart, grids), because a key that differs in bytes 3 and 4
+        /// reaches the low output bytes through one state byte after two rounds, so at most 256
+        /// buckets. The key in both halves: 11 of 100 seeds (spread --quick). Three rounds, as
+        /// Go: 0 of 100, but no faster in the caches (<c>&lt;int&gt;</c> hits 3.13-3.14 →
+        /// 3.19-3.25 ns, misses 2.46-2.49 → 2.31-2.35) and slower writes (removes 5.54-5.58 →
+        /// 6.12-6.18, <c>&lt;long&gt;</c> inserts with a hint 6.08-6.13 → 6.60-6.77; most likely
+        /// the rounds' latency, 3 × 4 cycles and two moves between register files against 10
+        /// cycles here, which the writes feel and the lookups hide). At 1,000,000 entries both
+        /// read faster (<c>&lt;long&gt;</c> hits 26.0-26.1 → 23.8-23.9 ns with three rounds,
+        /// misses 23.0-23.7 → 19.1-19.2): not explained, and not the targets' gap.
+        /// benchmarks/RESULTS.md has the runs.
         /// </remarks>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal static ulong Finish(ulong h) => BitOperations.RotateRight(h * Golden, 32);
