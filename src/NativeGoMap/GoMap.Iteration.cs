@@ -1428,7 +1428,14 @@ namespace NativeGoMap
             /// (0.52-0.54 → 0.52-0.64) and lost a little at 3,000,000 (0.40-0.42 → 0.35-0.40), and
             /// <c>&lt;int,int&gt;</c> (80 bytes) gained nothing at either size, even with the array
             /// bound at 16 MiB (0.47-0.52 → 0.49-0.54 at 1,000,000; 0.37-0.39 → 0.34 at 3,000,000),
-            /// so they stay below the bound.
+            /// so they stay below the bound. On an AMD EPYC Zen 4 (Genoa) VM (2026-12-07; a probe
+            /// as above, the distance set by an environment variable in a copy of the library,
+            /// two to four processes each) the 208-byte buckets lose by it: 1,000,000
+            /// <c>&lt;Guid,long&gt;</c> entries 2.21-2.45 ns per entry asking nothing (0.47-0.55
+            /// of <c>Dictionary</c>), one group ahead 2.38-2.59, two 2.94-3.22 (0.33-0.40), four
+            /// 2.26-2.49, eight 2.36-2.58; the entity buckets still gain (1,000,000 entities
+            /// 12.5-16.0 → 7.0-7.5 with two or four groups). Left at two groups and 192 bytes: the
+            /// Zen 3 gained, and the Zen 5 was measured only without it.
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
