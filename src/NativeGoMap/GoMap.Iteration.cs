@@ -21,6 +21,7 @@ namespace NativeGoMap
         private const long ClaimNextFree = 4; // from a generation's Free word to the next generation's
         private const int WalkPrefetchMinBucketBytes = 192; // Enumerator.WalkPrefetchAhead: buckets of three lines (192 bytes) or more (<int,Entity64>'s 560, <Guid,long>'s 208; not <long,long>'s 144)
         private const ulong WalkPrefetchMinArrayBytes = 32UL << 20; // Enumerator.WalkPrefetchAhead: arrays over this size (on the README's VM an 18 MB one lost to the prefetches, a 37 MB one gained)
+        private const int WalkPrefetchMinDistance = 8 << 10; // Enumerator.WalkPrefetchAhead: whole groups, at least two, reaching at least this far ahead (<int,Entity64>: 2 groups, 8,960 bytes; <Guid,long>: 5, 8,320)
 
         /// <summary>
         /// Starts an enumeration (Go's <c>for k, v := range m</c>). Cost: O(1) for an empty map
@@ -1360,6 +1361,9 @@ namespace NativeGoMap
             /// <summary>Whether the inline walk asks for the lines of later groups ahead (<see cref="WalkPrefetchAhead"/>); for tests.</summary>
             internal readonly bool PrefetchesAheadForTest => _prefetchAhead != 0;
 
+            /// <summary>How many bytes past a group's first bucket the inline walk asks for lines (<see cref="WalkPrefetchAhead"/>), 0 for none; for tests.</summary>
+            internal readonly long PrefetchDistanceForTest => _prefetchAhead;
+
             /// <summary>The bucket of the current entry, in either form of the position; for tests.</summary>
             internal readonly byte* CurrentBucket =>
                 _fastEpoch != NotFast && _fastMask != 0 ? BucketLayout<TKey, TValue>.GroupBucket(_bptr, BitOperations.TrailingZeroCount(_fastMask)) : _bptr;
@@ -1436,11 +1440,27 @@ namespace NativeGoMap
             /// 2.26-2.49, eight 2.36-2.58; the entity buckets still gain (1,000,000 entities
             /// 12.5-16.0 → 7.0-7.5 with two or four groups). Left at two groups and 192 bytes: the
             /// Zen 3 gained, and the Zen 5 was measured only without it.
+            /// Since 2026-12-07 the distance is whole groups reaching <see cref="WalkPrefetchMinDistance"/>
+            /// (8 KiB) or more, at least two: the same two groups for the entity buckets (8,960
+            /// bytes), five for the 208-byte ones (8,320 bytes; two were 3,328). What lost on the
+            /// Zen 4 was the short distance, not the prefetches: the same probe, three processes
+            /// each, alternated: five groups 2.19-2.32 ns per entry (0.48-0.49 of
+            /// <c>Dictionary</c>), none 2.11-2.29 (0.50-0.52), two 2.77-3.86 (0.37-0.40); at
+            /// 3,000,000 entries all three 3.7-3.9. Not measured on the Zen 3, where two groups
+            /// gained: lines asked for 8 KiB ahead into its 512 KiB L2 should arrive no later than
+            /// 3 KiB ahead, which a run there has to confirm.
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
-                    ? BucketLayout<TKey, TValue>.BytesOf(2 * GroupBuckets)
+                    ? BucketLayout<TKey, TValue>.BytesOf(WalkPrefetchGroups * GroupBuckets)
                     : 0;
+
+            /// <summary>
+            /// How many groups ahead <see cref="WalkPrefetchAhead"/> asks: the fewest whole groups,
+            /// at least two, that reach <see cref="WalkPrefetchMinDistance"/> bytes.
+            /// </summary>
+            private static int WalkPrefetchGroups =>
+                Math.Max(2, (WalkPrefetchMinDistance + (GroupBuckets * BucketLayout<TKey, TValue>.BucketSize) - 1) / (GroupBuckets * BucketLayout<TKey, TValue>.BucketSize));
 
             /// <summary>
             /// The inline walk's next group from the regular bucket <paramref name="b"/> on (before

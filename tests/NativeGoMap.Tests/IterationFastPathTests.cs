@@ -690,6 +690,23 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void WalkAsksAhead_WholeGroupsReachingEightKiB_AtLeastTwo()
+        {
+            // 560-byte buckets: two groups of 8 (8,960 bytes) already reach 8 KiB; 208-byte
+            // buckets: two groups are 3,328 bytes, five (8,320) the fewest that reach it.
+            using var entities = new GoMap<int, Value64>(new GoMapOptions { CapacityHint = 400_000 }); // 2^16 buckets, 37 MB
+            using var guids = new GoMap<Guid, long>(new GoMapOptions { CapacityHint = 1_000_000 }); // 2^18 buckets, 55 MB
+            entities[1] = Value64.Of(1);
+            guids[Guid.NewGuid()] = 1;
+            Assert.Equal(560, GoMap<int, Value64>.Layout.BucketSize);
+            Assert.Equal(208, GoMap<Guid, long>.Layout.BucketSize);
+            using GoMap<int, Value64>.Enumerator e1 = entities.GetEnumerator();
+            using GoMap<Guid, long>.Enumerator e2 = guids.GetEnumerator();
+            Assert.Equal(2 * 8 * 560, e1.PrefetchDistanceForTest);
+            Assert.Equal(5 * 8 * 208, e2.PrefetchDistanceForTest);
+        }
+
+        [Fact]
         public void SmallBucketsOrAnArrayTheCachesHold_AreWalkedWithoutAskingAhead()
         {
             using var bigArraySmallBuckets = new GoMap<long, long>(new GoMapOptions { CapacityHint = 2_000_000 }); // 2^19 buckets of 144 bytes, 75 MB
