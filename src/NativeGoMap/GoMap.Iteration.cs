@@ -1392,7 +1392,8 @@ namespace NativeGoMap
 
             /// <summary>
             /// How far past a group's first bucket <see cref="LoadGroup"/> asks for the lines of a
-            /// later group (two groups), for an array of 2^<paramref name="b"/> buckets: only for
+            /// later group (<see cref="WalkPrefetchGroups"/> groups: 8 KiB or more, at least two),
+            /// for an array of 2^<paramref name="b"/> buckets: only for
             /// buckets of <see cref="WalkPrefetchMinBucketBytes"/> or more in an array over
             /// <see cref="WalkPrefetchMinArrayBytes"/>, else 0 (none).
             /// </summary>
@@ -1438,17 +1439,20 @@ namespace NativeGoMap
             /// <c>&lt;Guid,long&gt;</c> entries 2.21-2.45 ns per entry asking nothing (0.47-0.55
             /// of <c>Dictionary</c>), one group ahead 2.38-2.59, two 2.94-3.22 (0.33-0.40), four
             /// 2.26-2.49, eight 2.36-2.58; the entity buckets still gain (1,000,000 entities
-            /// 12.5-16.0 → 7.0-7.5 with two or four groups). Left at two groups and 192 bytes: the
-            /// Zen 3 gained, and the Zen 5 was measured only without it.
-            /// Since 2026-12-07 the distance is whole groups reaching <see cref="WalkPrefetchMinDistance"/>
+            /// 12.5-16.0 → 7.0-7.5 with two or four groups). The bound stays at 192 bytes (the Zen 3
+            /// gained, and the Zen 5 was measured only without it); what lost here was the distance.
+            /// Since 2026-12-07 it is whole groups reaching <see cref="WalkPrefetchMinDistance"/>
             /// (8 KiB) or more, at least two: the same two groups for the entity buckets (8,960
             /// bytes), five for the 208-byte ones (8,320 bytes; two were 3,328). What lost on the
             /// Zen 4 was the short distance, not the prefetches: the same probe, three processes
             /// each, alternated: five groups 2.19-2.32 ns per entry (0.48-0.49 of
             /// <c>Dictionary</c>), none 2.11-2.29 (0.50-0.52), two 2.77-3.86 (0.37-0.40); at
-            /// 3,000,000 entries all three 3.7-3.9. Not measured on the Zen 3, where two groups
-            /// gained: lines asked for 8 KiB ahead into its 512 KiB L2 should arrive no later than
-            /// 3 KiB ahead, which a run there has to confirm.
+            /// 3,000,000 entries all three 3.7-3.9. The quick comparison's <c>&lt;Guid&gt;</c> 1M
+            /// iterate row, three alternated pairs: 2.81-2.86 → 2.17-2.33 ns (0.34-0.35 → 0.42-0.44
+            /// of <c>Dictionary</c>; a fourth run alone 2.08, 0.54); its entity row runs the same
+            /// code. Not measured on the Zen 3, where two groups gained: lines asked for 8 KiB
+            /// ahead into its 512 KiB L2 should arrive no later than 3 KiB ahead, which a run there
+            /// has to confirm.
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes
