@@ -1433,26 +1433,25 @@ namespace NativeGoMap
             /// (0.52-0.54 → 0.52-0.64) and lost a little at 3,000,000 (0.40-0.42 → 0.35-0.40), and
             /// <c>&lt;int,int&gt;</c> (80 bytes) gained nothing at either size, even with the array
             /// bound at 16 MiB (0.47-0.52 → 0.49-0.54 at 1,000,000; 0.37-0.39 → 0.34 at 3,000,000),
-            /// so they stay below the bound. On an AMD EPYC Zen 4 (Genoa) VM (2026-12-07; a probe
-            /// as above, the distance set by an environment variable in a copy of the library,
-            /// two to four processes each) the 208-byte buckets lose by it: 1,000,000
-            /// <c>&lt;Guid,long&gt;</c> entries 2.21-2.45 ns per entry asking nothing (0.47-0.55
-            /// of <c>Dictionary</c>), one group ahead 2.38-2.59, two 2.94-3.22 (0.33-0.40), four
-            /// 2.26-2.49, eight 2.36-2.58; the entity buckets still gain (1,000,000 entities
-            /// 12.5-16.0 → 7.0-7.5 with two or four groups). The bound stays at 192 bytes (the Zen 3
-            /// gained, and the Zen 5 was measured only without it); what lost here was the distance.
-            /// Since 2026-12-07 it is whole groups reaching <see cref="WalkPrefetchMinDistance"/>
-            /// (8 KiB) or more, at least two: the same two groups for the entity buckets (8,960
-            /// bytes), five for the 208-byte ones (8,320 bytes; two were 3,328). What lost on the
-            /// Zen 4 was the short distance, not the prefetches: the same probe, three processes
-            /// each, alternated: five groups 2.19-2.32 ns per entry (0.48-0.49 of
-            /// <c>Dictionary</c>), none 2.11-2.29 (0.50-0.52), two 2.77-3.86 (0.37-0.40); at
-            /// 3,000,000 entries all three 3.7-3.9. The quick comparison's <c>&lt;Guid&gt;</c> 1M
-            /// iterate row, three alternated pairs: 2.81-2.86 → 2.17-2.33 ns (0.34-0.35 → 0.42-0.44
-            /// of <c>Dictionary</c>; a fourth run alone 2.08, 0.54); its entity row runs the same
+            /// so they stay below the bound.
+            /// Since 2026-12-07 the distance is whole groups reaching
+            /// <see cref="WalkPrefetchMinDistance"/> (8 KiB), at least two: two groups for the
+            /// entity buckets as before (8,960 bytes), five for the 208-byte ones (8,320 bytes,
+            /// where two were 3,328). On an AMD EPYC Zen 4 (Genoa) VM the short distance lost: a
+            /// probe as above (the distance set by an environment variable in a copy of the
+            /// library, 1,000,000 <c>&lt;Guid,long&gt;</c> entries, two to four processes each,
+            /// alternated) took 2.77-3.86 ns per entry two groups ahead (0.33-0.40 of
+            /// <c>Dictionary</c>), 2.38-2.59 one group ahead, 2.11-2.45 asking nothing
+            /// (0.47-0.55), 2.19-2.32 five groups ahead (0.48-0.49), 2.26-2.49 four, 2.36-2.58
+            /// eight; at 3,000,000 entries 3.7-3.9 with none, two or five. The entity buckets gained
+            /// there as on the other machines (1,000,000 entities 12.5-16.0 → 7.0-7.5 two or four
+            /// groups ahead). The quick comparison's <c>&lt;Guid&gt;</c> 1M iterate row, three
+            /// alternated pairs: 2.81-2.86 → 2.17-2.33 ns (0.34-0.35 → 0.42-0.44 of
+            /// <c>Dictionary</c>; a fourth run alone 2.08, 0.54); its entity row runs the same
             /// code. Not measured on the Zen 3, where two groups gained: lines asked for 8 KiB
             /// ahead into its 512 KiB L2 should arrive no later than 3 KiB ahead, which a run there
-            /// has to confirm.
+            /// has to confirm. The bound stays at 192 bytes (the Zen 3 gained with it, the Zen 5
+            /// was measured only without it).
             /// </remarks>
             private static nint WalkPrefetchAhead(int b) =>
                 BucketLayout<TKey, TValue>.BucketSize >= WalkPrefetchMinBucketBytes && (BucketLayout<TKey, TValue>.ArrayBytes(b) ?? ulong.MaxValue) > WalkPrefetchMinArrayBytes

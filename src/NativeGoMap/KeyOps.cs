@@ -376,8 +376,9 @@ namespace NativeGoMap
         /// Go's kind of hash was tried in its place on 2026-12-07 (a Zen 4 VM, AES-NI): the key
         /// xored with <c>k1</c> in the low half of a vector, AES rounds under a process-wide round
         /// key, the low 64 bits taken (Go's memhash64 puts its seed beside the key and runs three
-        /// rounds under a per-process key schedule). Two rounds: 7 instructions where this hash takes 9, and in alternated quick comparisons
-        /// 1,000-entry <c>&lt;int&gt;</c> hits 3.13-3.15 → 2.94-3.01 ns and misses 2.46-2.49 →
+        /// rounds under a per-process key schedule). Two rounds: 7 instructions where this hash
+        /// takes 9, and in alternated quick comparisons 1,000-entry <c>&lt;int&gt;</c> hits
+        /// 3.13-3.15 → 2.94-3.01 ns and misses 2.46-2.49 →
         /// 2.23-2.26, but removes 5.53 → 5.66-5.83 and <c>&lt;Guid&gt;</c> hits (two words put
         /// into the vector) 4.15-4.23 → 4.38-4.43; and they bunch: spread failed 1,500 of 1,500
         /// seeds (keys 2^25 to 2^27 apart, grids), because a key that differs in bytes 3 and 4
