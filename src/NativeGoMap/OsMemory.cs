@@ -15,8 +15,8 @@ namespace NativeGoMap
     /// walk on top of its cache miss) and populated at once, in the call that asked for it.</item>
     /// <item>On demand (an array a growth allocates under the writes): huge pages, faulted in by
     /// the writes as they reach them; or, with <see cref="GoMapOptions.SmallPagesForGrowth"/>,
-    /// base pages populated by the release thread ahead of the writes
-    /// (<see cref="NativeHeap.PopulateInBackground"/>). A first touch of a fresh 2 MiB page was
+    /// base pages (marked <c>MADV_NOHUGEPAGE</c>) populated by the release thread ahead of the
+    /// writes (<see cref="NativeHeap.PopulateInBackground"/>). A first touch of a fresh 2 MiB page was
     /// measured at 3 to 5 ms on the README's VM (its kernel reports every free 2 MiB block to
     /// the host, virtio-balloon free page reporting at order 9, and the host backs it again on
     /// that touch; 0.1 ms for a block freed less than half a second before), a
@@ -53,7 +53,8 @@ namespace NativeGoMap
         /// <summary>
         /// Maps <paramref name="length"/> bytes (a multiple of <see cref="Page"/>) of zeroed memory
         /// aligned to <see cref="HugePage"/>, or returns null when the OS refuses. With
-        /// <paramref name="huge"/> (and <see cref="HugePages"/>), asks for transparent huge pages.
+        /// <paramref name="huge"/> (and <see cref="HugePages"/>), asks for transparent huge pages;
+        /// otherwise, from 2 MiB up, for base pages (MADV_NOHUGEPAGE).
         /// </summary>
         internal static byte* Map(ulong length, bool huge)
         {
@@ -79,9 +80,12 @@ namespace NativeGoMap
                 NativeMethods.munmap((IntPtr)usedEnd, (nuint)(end - usedEnd));
             }
 
-            if (huge && HugePages && length >= HugePage)
+            if (length >= HugePage)
             {
-                NativeMethods.madvise((IntPtr)aligned, (nuint)length, NativeMethods.MadvHugePage);
+                // Either way explicitly: under THP "always" (some distributions' default) the
+                // kernel backs an unmarked mapping with huge pages too, and base pages asked for
+                // (SmallPagesForGrowth, NATIVEGOMAP_HUGEPAGES=0) would not be.
+                NativeMethods.madvise((IntPtr)aligned, (nuint)length, huge && HugePages ? NativeMethods.MadvHugePage : NativeMethods.MadvNoHugePage);
             }
 
             return (byte*)aligned;
