@@ -381,6 +381,10 @@ namespace NativeGoMap
                 ovf = _nextOverflow;
                 byte* next = BucketLayout<TKey, TValue>.NextInMemory(ovf);
                 _nextOverflow = next == BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b)) ? null : next;
+                if (_smallPagesForGrowth)
+                {
+                    NativeHeap.FaultIn(_buckets, ovf, (ulong)BucketLayout<TKey, TValue>.BucketSize); // as the growth's evacuations do (FaultInDestinations)
+                }
             }
             else
             {

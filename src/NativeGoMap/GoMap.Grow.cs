@@ -233,6 +233,27 @@ namespace NativeGoMap
         internal const int SequentialUnitsPerWrite = 3;
 
         /// <summary>
+        /// With <see cref="GoMapOptions.SmallPagesForGrowth"/>: before evacuation unit
+        /// <paramref name="unit"/> writes its new buckets (unit + k·<paramref name="units"/>, every
+        /// k below 2^(B − old B); the unit alone for a same-size growth or a shrink), the chunks
+        /// of the new array that hold them are faulted in whole (<see cref="NativeHeap.FaultIn"/>),
+        /// so that the writes of a growth take a few chunks' faults at once instead of a fault
+        /// each. Nothing for an array without a touch map (huge pages, a committed array).
+        /// </summary>
+        private void FaultInDestinations(ulong unit, ulong units)
+        {
+            if (!NativeHeap.HasTouchMap(_buckets))
+            {
+                return;
+            }
+
+            for (ulong d = unit; d < MapMath.BucketShift(_b); d += units)
+            {
+                NativeHeap.FaultIn(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize);
+            }
+        }
+
+        /// <summary>
         /// Go's evacuate, for any growth: moves the entries of one evacuation unit's old chains to
         /// the new array, each to new bucket hash &amp; (2^B − 1), leaving evacuatedX/Y/Empty marks
         /// behind (Y where an entry moved to another bucket index). A unit is evacuated whole, so
@@ -248,6 +269,11 @@ namespace NativeGoMap
             if (!MapMath.Evacuated(*first))
             {
                 ReserveForEvacuation(unit, units, members);
+                if (_smallPagesForGrowth)
+                {
+                    FaultInDestinations(unit, units);
+                }
+
                 _work.Evacuations++;
                 try
                 {

@@ -143,9 +143,9 @@ namespace NativeGoMap
         private static readonly long FullChunkCharge = NativeHeap.ChargeOfHeapBlock(BucketLayout<TKey, TValue>.ChunkBytes(MaxChunkBuckets), 64);
 
         /// <summary>Allocates a block charged to this map.</summary>
-        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false, bool smallPages = false, bool ahead = false)
+        internal byte* AllocBlock(ulong size, bool zero, int align = 16, bool commit = false, bool smallPages = false, bool ahead = false, bool touchMap = false)
         {
-            byte* p = NativeHeap.Alloc(size, zero, align, commit, smallPages, ahead);
+            byte* p = NativeHeap.Alloc(size, zero, align, commit, smallPages, ahead, touchMap);
             _nativeBytes += NativeHeap.ChargedSize(p);
             return p;
         }
@@ -809,8 +809,9 @@ namespace NativeGoMap
         /// in as they first touch them, or with <see cref="GoMapOptions.SmallPagesForGrowth"/> in
         /// base pages that the release thread populates ahead of the writes when
         /// <paramref name="populateAhead"/> (the load from an unmeasured stream passes false), for
-        /// arrays of 2 MiB and more, with the thread running (a write that gets to a page first
-        /// takes one small fault). An array under NativeHeap.MappedThreshold is a zeroed block of
+        /// arrays of 2 MiB and more, with the thread running, and that a growth's evacuations
+        /// fault in a chunk at a time where they get there first (<see cref="FaultInDestinations"/>;
+        /// another write that does takes one small fault). An array under NativeHeap.MappedThreshold is a zeroed block of
         /// the C heap (calloc, or for a small one malloc and a clear: NativeHeap.HeapAllocZeroed).
         /// </summary>
         private byte* AllocBucketArray(int b, bool commit, out byte* nextOverflow, bool populateAhead = true)
@@ -842,13 +843,14 @@ namespace NativeGoMap
 
         /// <summary>
         /// The block of a bucket array of <paramref name="bytes"/> (zeroed, cache-line aligned,
-        /// in base pages for a growth with <see cref="GoMapOptions.SmallPagesForGrowth"/>), counted
+        /// in base pages for a growth with <see cref="GoMapOptions.SmallPagesForGrowth"/>, then with
+        /// a touch map for the growth's evacuations: <see cref="FaultInDestinations"/>), counted
         /// as a bucket allocation: for <see cref="AllocBucketArray"/> and, with
         /// <paramref name="ahead"/>, <see cref="PrepareGrowthArray"/>.
         /// </summary>
         private byte* NewArrayBlock(ulong bytes, bool commit, bool ahead = false)
         {
-            byte* array = AllocBlock(bytes, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth, ahead);
+            byte* array = AllocBlock(bytes, zero: true, align: 64, commit, smallPages: _smallPagesForGrowth, ahead, touchMap: _smallPagesForGrowth);
             _work.BucketAllocations++;
             return array;
         }

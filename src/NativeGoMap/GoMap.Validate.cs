@@ -184,6 +184,11 @@ namespace NativeGoMap
                         {
                             Check(BucketLayout<TKey, TValue>.TopHashWord(first) == 0 && BucketLayout<TKey, TValue>.Overflow(first) == null, $"new bucket {j} filled before old bucket {oldIndex} was evacuated");
                         }
+                        else
+                        {
+                            // Its chunk of an array with a touch map was faulted in first (FaultInDestinations).
+                            Check(NativeHeap.IsFaultedIn(_buckets, first, (ulong)BucketLayout<TKey, TValue>.BucketSize), $"new bucket {j} was filled before its chunk of the array was faulted in");
+                        }
                     }
 
                     usedOverflow += WalkChain(first, j, _b, tail, end, chunks, reached, old: false, ref liveCells, Own) - 1;

@@ -40,7 +40,8 @@
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
 // GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
-// writes). An array the caller sized (a capacity hint, EnsureCapacity outside a running
+// writes, and that the growth's evacuations fault in 128 KiB at a time before they write there,
+// NativeHeap.FaultIn). An array the caller sized (a capacity hint, EnsureCapacity outside a running
 // growth, a load from a stream that can seek) is populated up front in huge pages; a load from
 // a stream that cannot seek only reserves its array. The old generation is not freed by the write that ends the
 // growth but released by the writes that follow, a bounded piece or a few small blocks (at most 32 and 32 KiB) at a time

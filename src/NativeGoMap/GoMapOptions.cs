@@ -47,11 +47,17 @@ namespace NativeGoMap
         /// provide it (on the README's VM 3 to 5 ms, as its kernel hands free 2 MiB blocks back
         /// to the host, which backs each again on its first touch; on
         /// bare metal the zeroing of 2 MiB, or longer when memory must be compacted). When true
-        /// such arrays use 4 KiB pages that a background thread populates ahead of the writes, so
-        /// a write pays at most a few small faults; measured on that VM (10M &lt;long,long&gt;
-        /// without a hint), the slowest insert, 10.5-25.5 ms by default, took 1.1-27.1 ms (2.9-4.9
-        /// in the three runs of the README's table; README, "Benchmarks") while building took up
-        /// to 3 times as long and lookups in the table 10-25 % longer. Arrays sized by a
+        /// such arrays use 4 KiB pages that a background thread populates ahead of the writes,
+        /// and that a growth's evacuations, which reach the new array at random long before that
+        /// thread does, fault in 128 KiB (32 pages) at a time before they write there, so that a
+        /// few thousand inserts of a big build take some faults each and the others none.
+        /// Measured on an AMD EPYC Zen 4 VM (2026-12-07, 10M &lt;long,long&gt; without a hint,
+        /// the README's stall rows): slowest insert 0.48-0.59 ms (17.5-18.1 ms by default),
+        /// 99.9th percentile insert 1.27-1.66 µs (Dictionary's 2.4-2.9; 4.1-5.6 µs while the
+        /// writes faulted in a page at a time). Lookups in such a table pay a page-table walk
+        /// on a miss of the TLB (10-25 % longer at 1M-10M entries on the README's VM), and builds
+        /// took up to 3 times as long there (on the Zen 4 they were faster than in huge pages,
+        /// whose fresh 2 MiB pages its host backs slowly). Arrays sized by a
         /// capacity hint, <c>EnsureCapacity</c> or <c>ReadFrom</c> are populated in huge pages up
         /// front either way. No effect where the map does not map its own memory.
         /// </summary>

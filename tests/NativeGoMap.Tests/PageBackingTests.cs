@@ -87,6 +87,148 @@ namespace NativeGoMap.Tests
             Assert.Equal(pages, resident);
         }
 
+        [FactNeeding(Needs.Mappings)]
+        public void FaultIn_OfAMappingWithATouchMap_FaultsInWholeChunks_MarksThem_AndKeepsTheirContents()
+        {
+            long baseline = StartWithAnEmptyCache();
+            const ulong size = 8UL << 20; // 64 chunks of 128 KiB
+            const ulong chunk = NativeHeap.TouchChunkBytes;
+            byte* p = NativeHeap.Alloc(size, zero: true, align: 64, smallPages: true, touchMap: true);
+            try
+            {
+                Assert.True(NativeHeap.HasTouchMap(p));
+                Assert.False(NativeHeap.IsHugeMapped(p));
+                byte* baseP = p - NativeHeap.MappedOffset;
+
+                // A bucket's worth of bytes in chunk 3: that chunk, all of it, and no other.
+                NativeHeap.FaultIn(p, baseP + (3 * chunk) + 1000, 144);
+                Assert.True(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk), chunk));
+                Assert.False(NativeHeap.IsFaultedIn(p, baseP + (2 * chunk), 1));
+                Assert.False(NativeHeap.IsFaultedIn(p, baseP + (4 * chunk), 1));
+                Assert.Equal(chunk / OsMemory.Page, ResidentPages(baseP + (3 * chunk), chunk));
+                Assert.Equal(0UL, ResidentPages(baseP + (2 * chunk), chunk));
+                Assert.Equal(0UL, ResidentPages(baseP + (4 * chunk), chunk));
+
+                // Written before its chunk is faulted in (a write's own fault), a value stays.
+                *(long*)(baseP + (5 * chunk) + 64) = 0x1234;
+                NativeHeap.FaultIn(p, baseP + (6 * chunk) - 8, 144); // reaches into chunk 6 too
+                Assert.Equal(0x1234, *(long*)(baseP + (5 * chunk) + 64));
+                Assert.True(NativeHeap.IsFaultedIn(p, baseP + (5 * chunk), 2 * chunk));
+                Assert.Equal(2 * chunk / OsMemory.Page, ResidentPages(baseP + (5 * chunk), 2 * chunk));
+
+                // The map lies past the user bytes: writing them all marks nothing.
+                new Span<byte>(p, (int)size).Fill(0xFF);
+                Assert.False(NativeHeap.IsFaultedIn(p, baseP + (10 * chunk), 1));
+                Assert.True(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk), 1));
+            }
+            finally
+            {
+                NativeHeap.Free(p);
+            }
+
+            CatchUp();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [FactNeeding(Needs.Mappings)]
+        public void WithoutATouchMap_FaultIn_DoesNothing()
+        {
+            const ulong size = 8UL << 20;
+            foreach (bool small in new[] { true, false })
+            {
+                NativeHeap.EmptyCache(); // a cached mapping would come cleared: every page resident
+                byte* p = NativeHeap.Alloc(size, zero: true, align: 64, smallPages: small); // no touch map asked for
+                try
+                {
+                    Assert.False(NativeHeap.HasTouchMap(p));
+                    byte* baseP = p - NativeHeap.MappedOffset;
+                    byte* at = baseP + (20 * NativeHeap.TouchChunkBytes); // past the first 2 MiB, which the header's write faults in whole in huge pages
+                    NativeHeap.FaultIn(p, at, 144);
+                    Assert.Equal(0UL, ResidentPages(at, NativeHeap.TouchChunkBytes));
+                    Assert.True(NativeHeap.IsFaultedIn(p, at, 1)); // nothing to wait for
+                }
+                finally
+                {
+                    NativeHeap.Free(p);
+                }
+            }
+        }
+
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
+        public void WithSmallPagesForGrowth_AGrowthsEvacuations_FaultInWholeChunksOfTheNewArray_BeforeTheyWriteThem()
+        {
+            // The release thread held, so that its populate job (in order, from the start) does
+            // not run: what is resident is what the growth's first insert faulted in. B = 14 to
+            // 15: a 5 MB array, 38 chunks; the first insert evacuates four old buckets (its own
+            // and three in order), into eight new buckets in at most six chunks.
+            NativeHeap.EmptyCache(); // a cached array of the size would come cleared: every page resident
+            using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true, Seed = 3 });
+            long k = 0;
+            while (map.GetStats().B < 14 || map.Count < MapMath.MaxCountBeforeGrowth(14))
+            {
+                map[k] = k;
+                k++;
+            }
+
+            CatchUp();
+            lock (ReleaseThread.QueueLockForTests)
+            {
+                map[k] = k; // starts the growth
+                Assert.True(map.GetStats().IsGrowing);
+                Assert.Equal(15, map.GetStats().B);
+                byte* array = map.BucketArray;
+                Assert.True(NativeHeap.HasTouchMap(array));
+                byte* baseP = array - NativeHeap.MappedOffset;
+                ulong total = (ulong)NativeHeap.ChargedSize(array);
+                ulong chunk = NativeHeap.TouchChunkBytes;
+                int marked = 0;
+                for (ulong c = 0; c * chunk < total; c++)
+                {
+                    byte* start = baseP + (c * chunk);
+                    ulong bytes = Math.Min(chunk, total - (c * chunk));
+                    ulong resident = ResidentPages(start, bytes);
+                    if (NativeHeap.IsFaultedIn(array, start, 1))
+                    {
+                        marked++;
+                        Assert.Equal(bytes / OsMemory.Page, resident);
+                    }
+                    else
+                    {
+                        // Only the header's page (the first) and the touch map's (the last) may be resident.
+                        ulong allowed = (c == 0 ? 1UL : 0UL) + ((c + 1) * chunk >= total ? 1UL : 0UL);
+                        Assert.True(resident <= allowed, $"chunk {c}: {resident} pages resident, not faulted in by the growth");
+                    }
+                }
+
+                Assert.InRange(marked, 2, 8);
+                map.Validate();
+            }
+
+            for (long i = 0; i <= k; i++)
+            {
+                Assert.Equal(i, map[i]);
+            }
+        }
+
+        /// <summary>Resident base pages of <paramref name="bytes"/> at page-aligned <paramref name="start"/> (mincore).</summary>
+        private static ulong ResidentPages(byte* start, ulong bytes)
+        {
+            ulong pages = (bytes + OsMemory.Page - 1) / OsMemory.Page;
+            byte[] vec = new byte[pages];
+            fixed (byte* v = vec)
+            {
+                Assert.Equal(0, mincore((IntPtr)start, (nuint)bytes, v));
+            }
+
+            ulong resident = 0;
+            foreach (byte b in vec)
+            {
+                resident += (ulong)(b & 1);
+            }
+
+            return resident;
+        }
+
         // With PrepareGrowthAhead, the first array worth preparing: B = 14 (2^14 + 2^10 buckets of
         // 144 bytes, about 2.5 MB), prepared while the map has B = 13.
         private const int FirstPreparedB = 14;

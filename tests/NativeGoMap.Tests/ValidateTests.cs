@@ -419,6 +419,30 @@ namespace NativeGoMap.Tests
             AssertBreaks(map, ref prepared, map.BucketArray, "prepared growth array is owned twice");
         }
 
+        [FactNeeding(Needs.Mappings)]
+        public void AnEvacuatedNewBucketInAChunkNotFaultedIn_FailsValidation()
+        {
+            // SmallPagesForGrowth: a growth's evacuations fault in whole chunks of the new array
+            // before they write them (FaultInDestinations), and mark them in its touch map. The
+            // write that starts the growth to B = 15 (a 5 MB array) evacuates old bucket 0 first.
+            using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true });
+            long k = 0;
+            while (map.GetStats().B < 15 || !map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            map.Validate();
+            byte* array = map.BucketArray;
+            Assert.True(NativeHeap.HasTouchMap(array));
+            byte* first = BucketLayout<long, long>.Bucket(array, 0);
+            NativeHeap.UnmarkChunkForTest(array, first);
+            AssertBadState(map, "new bucket 0 was filled before its chunk of the array was faulted in");
+            NativeHeap.FaultIn(array, first, (ulong)BucketLayout<long, long>.BucketSize); // marks it again
+            map.Validate();
+        }
+
         [Fact]
         public void APreparedArrayWithoutPrepareGrowthAhead_FailsValidation()
         {
