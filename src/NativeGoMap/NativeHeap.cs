@@ -644,14 +644,12 @@ namespace NativeGoMap
             byte* baseP = p - MappedOffset;
             ulong total = *(ulong*)baseP & LengthMask;
             byte* map = TouchMap(baseP, total);
-            ulong last = (ulong)(at + length - 1 - baseP) >> TouchChunkShift;
-            for (ulong c = (ulong)(at - baseP) >> TouchChunkShift; c <= last; c++)
+            for (ulong c = ChunkOf(baseP, at), last = ChunkOf(baseP, at + length - 1); c <= last; c++)
             {
-                byte bit = (byte)(1 << (int)(c & 7));
-                if ((map[c >> 3] & bit) == 0)
+                if (!IsMarked(map, c))
                 {
                     TouchChunk(baseP, total, c);
-                    map[c >> 3] |= bit;
+                    map[c >> 3] |= ChunkBit(c);
                 }
             }
         }
@@ -669,10 +667,9 @@ namespace NativeGoMap
 
             byte* baseP = p - MappedOffset;
             byte* map = TouchMap(baseP, *(ulong*)baseP & LengthMask);
-            ulong last = (ulong)(at + length - 1 - baseP) >> TouchChunkShift;
-            for (ulong c = (ulong)(at - baseP) >> TouchChunkShift; c <= last; c++)
+            for (ulong c = ChunkOf(baseP, at), last = ChunkOf(baseP, at + length - 1); c <= last; c++)
             {
-                if ((map[c >> 3] & (1 << (int)(c & 7))) == 0)
+                if (!IsMarked(map, c))
                 {
                     return false;
                 }
@@ -685,9 +682,18 @@ namespace NativeGoMap
         internal static void UnmarkChunkForTest(byte* p, byte* at)
         {
             byte* baseP = p - MappedOffset;
-            ulong c = (ulong)(at - baseP) >> TouchChunkShift;
-            TouchMap(baseP, *(ulong*)baseP & LengthMask)[c >> 3] &= (byte)~(1 << (int)(c & 7));
+            ulong c = ChunkOf(baseP, at);
+            TouchMap(baseP, *(ulong*)baseP & LengthMask)[c >> 3] &= (byte)~ChunkBit(c);
         }
+
+        /// <summary>The chunk (<see cref="TouchChunkBytes"/>) of the mapping at <paramref name="baseP"/> that <paramref name="at"/> lies in.</summary>
+        private static ulong ChunkOf(byte* baseP, byte* at) => (ulong)(at - baseP) >> TouchChunkShift;
+
+        /// <summary>Chunk <paramref name="c"/>'s bit in its byte of a touch map.</summary>
+        private static byte ChunkBit(ulong c) => (byte)(1 << (int)(c & 7));
+
+        /// <summary>Whether touch map <paramref name="map"/> marks chunk <paramref name="c"/>.</summary>
+        private static bool IsMarked(byte* map, ulong c) => (map[c >> 3] & ChunkBit(c)) != 0;
 
         /// <summary>Bytes of the touch map that ends a mapping of <paramref name="total"/> bytes: a bit per <see cref="TouchChunkBytes"/> of it, in whole words.</summary>
         private static ulong TouchMapBytes(ulong total) => ((((total + TouchChunkBytes - 1) >> TouchChunkShift) + 63) >> 6) << 3;
