@@ -210,6 +210,89 @@ namespace NativeGoMap.Tests
             }
         }
 
+        [Fact]
+        public void WithSmallPagesForGrowth_RandomWritesResizesAndWalks_AgreeWithAModel_WhileEveryEvacuatedBucketsChunkIsFaultedIn()
+        {
+            // Two cycles: 300,000 random operations over 170,000 keys (three inserts to every
+            // remove: the map grows through B = 13 and 14 to 15, arrays of 1.2, 2.4 and 4.7 MB, the
+            // last two with a touch map), Validate every 1,000 operations while a growth runs (it
+            // checks that every evacuated unit's new buckets lie in chunks faulted in first); then
+            // every key from 30,000 up removed and the map trimmed back down, validated every 16
+            // TrimExcess calls (a shrink's evacuations fault in chunks of its smaller array too).
+            // The second cycle mixes in a TrimExcess, an EnsureCapacity or a Clear about once in
+            // 100,000 operations.
+            long baseline = LiveBytes.Settled();
+            Seeded.Run(seed =>
+            {
+                var rng = new Random(seed);
+                var model = new Dictionary<long, long>();
+                long validatedWithTouchMap = 0;
+                using (var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true, Seed = (ulong)seed }))
+                {
+                    for (int cycle = 0; cycle < 2; cycle++)
+                    {
+                        for (int op = 0; op < 300_000; op++)
+                        {
+                            long key = rng.NextInt64(170_000);
+                            int r = rng.Next(100_000);
+                            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997) || cycle == 0)
+                            {
+                                // The common draws; the rare ones below, in the second cycle.
+                            }
+                            else if (r == 99_997)
+                            {
+                                map.TrimExcess();
+                            }
+                            else if (r == 99_998)
+                            {
+                                map.EnsureCapacity(model.Count + rng.Next(10_000));
+                            }
+                            else
+                            {
+                                map.Clear();
+                                model.Clear();
+                            }
+
+                            if (op % 1_000 == 0 && map.GetStats().IsGrowing)
+                            {
+                                map.Validate();
+                                validatedWithTouchMap += NativeHeap.HasTouchMap(map.BucketArray) ? 1 : 0;
+                            }
+                        }
+
+                        map.Validate();
+                        MapAssert.SameEntries(map, model);
+                        foreach (long key in new List<long>(model.Keys))
+                        {
+                            if (key >= 30_000)
+                            {
+                                Assert.True(map.Remove(key));
+                                model.Remove(key);
+                            }
+                        }
+
+                        for (int calls = 1; !map.TrimExcess(); calls++)
+                        {
+                            if (calls % 16 == 0)
+                            {
+                                map.Validate();
+                            }
+                        }
+
+                        map.Validate();
+                        MapAssert.SameEntries(map, model);
+                    }
+                }
+
+                if (OsMemory.Supported)
+                {
+                    Assert.True(validatedWithTouchMap > 0, "no growth into an array with a touch map was validated while it ran");
+                }
+
+                Assert.Equal(baseline, LiveBytes.Settled());
+            });
+        }
+
         /// <summary>Resident base pages of <paramref name="bytes"/> at page-aligned <paramref name="start"/> (mincore).</summary>
         private static ulong ResidentPages(byte* start, ulong bytes)
         {
