@@ -233,26 +233,7 @@ namespace NativeGoMap.Tests
                     {
                         for (int op = 0; op < 300_000; op++)
                         {
-                            long key = rng.NextInt64(170_000);
-                            int r = rng.Next(100_000);
-                            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997) || cycle == 0)
-                            {
-                                // The common draws; the rare ones below, in the second cycle.
-                            }
-                            else if (r == 99_997)
-                            {
-                                map.TrimExcess();
-                            }
-                            else if (r == 99_998)
-                            {
-                                map.EnsureCapacity(model.Count + rng.Next(10_000));
-                            }
-                            else
-                            {
-                                map.Clear();
-                                model.Clear();
-                            }
-
+                            RandomWriteOrResize(map, model, rng, op, resizes: cycle > 0, clearOneIn: 1);
                             if (op % 1_000 == 0 && map.GetStats().IsGrowing)
                             {
                                 map.Validate();
@@ -262,25 +243,7 @@ namespace NativeGoMap.Tests
 
                         map.Validate();
                         MapAssert.SameEntries(map, model);
-                        foreach (long key in new List<long>(model.Keys))
-                        {
-                            if (key >= 30_000)
-                            {
-                                Assert.True(map.Remove(key));
-                                model.Remove(key);
-                            }
-                        }
-
-                        for (int calls = 1; !map.TrimExcess(); calls++)
-                        {
-                            if (calls % 16 == 0)
-                            {
-                                map.Validate();
-                            }
-                        }
-
-                        map.Validate();
-                        MapAssert.SameEntries(map, model);
+                        ShrinkToLowKeys(map, model, validateEvery: 16);
                     }
                 }
 
@@ -291,6 +254,65 @@ namespace NativeGoMap.Tests
 
                 Assert.Equal(baseline, LiveBytes.Settled());
             });
+        }
+
+        /// <summary>
+        /// One operation of the random-writes tests: a key of 0 to 169,999 set (75 %), removed
+        /// (20 %) or looked up, checked against <paramref name="model"/>; with
+        /// <paramref name="resizes"/>, in 3 draws of 100,000 instead a TrimExcess, an
+        /// EnsureCapacity or (one time in <paramref name="clearOneIn"/>) a Clear.
+        /// </summary>
+        private static void RandomWriteOrResize(GoMap<long, long> map, Dictionary<long, long> model, Random rng, int op, bool resizes, int clearOneIn)
+        {
+            long key = rng.NextInt64(170_000);
+            int r = rng.Next(100_000);
+            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997) || !resizes)
+            {
+                return;
+            }
+
+            if (r == 99_997)
+            {
+                map.TrimExcess();
+            }
+            else if (r == 99_998)
+            {
+                map.EnsureCapacity(model.Count + rng.Next(10_000));
+            }
+            else if (clearOneIn == 1 || rng.Next(clearOneIn) == 0)
+            {
+                map.Clear();
+                model.Clear();
+            }
+        }
+
+        /// <summary>
+        /// The end of a random-writes cycle: every key from 30,000 up removed, the map trimmed
+        /// down by TrimExcess calls until one reports it done (validated every
+        /// <paramref name="validateEvery"/> calls, 0 for never), then validated and compared with
+        /// <paramref name="model"/>.
+        /// </summary>
+        private static void ShrinkToLowKeys(GoMap<long, long> map, Dictionary<long, long> model, int validateEvery)
+        {
+            foreach (long key in new List<long>(model.Keys))
+            {
+                if (key >= 30_000)
+                {
+                    Assert.True(map.Remove(key));
+                    model.Remove(key);
+                }
+            }
+
+            for (int calls = 1; !map.TrimExcess(); calls++)
+            {
+                if (validateEvery != 0 && calls % validateEvery == 0)
+                {
+                    map.Validate();
+                }
+            }
+
+            map.Validate();
+            MapAssert.SameEntries(map, model);
         }
 
         /// <summary>Resident base pages of <paramref name="bytes"/> at page-aligned <paramref name="start"/> (mincore).</summary>
@@ -451,26 +473,7 @@ namespace NativeGoMap.Tests
                     {
                         for (int op = 0; op < 400_000; op++)
                         {
-                            long key = rng.NextInt64(170_000);
-                            int r = rng.Next(100_000);
-                            if (MapAssert.SetRemoveOrLookUp(map, model, key, op, r, setBelow: 75_000, removeBelow: 95_000, lookupBelow: 99_997) || cycle == 0)
-                            {
-                                // The common draws; the rare ones below, after the first cycle.
-                            }
-                            else if (r == 99_997)
-                            {
-                                map.TrimExcess();
-                            }
-                            else if (r == 99_998)
-                            {
-                                map.EnsureCapacity(model.Count + rng.Next(10_000));
-                            }
-                            else if (rng.Next(8) == 0)
-                            {
-                                map.Clear();
-                                model.Clear();
-                            }
-
+                            RandomWriteOrResize(map, model, rng, op, resizes: cycle > 0, clearOneIn: 8);
                             if (map.PreparedArrayForTest != null && map.PreparedArrayForTest != last)
                             {
                                 last = map.PreparedArrayForTest;
@@ -497,21 +500,7 @@ namespace NativeGoMap.Tests
                         }
 
                         Assert.Equal(model.Count, seen);
-                        foreach (long key in new List<long>(model.Keys))
-                        {
-                            if (key >= 30_000)
-                            {
-                                Assert.True(map.Remove(key));
-                                model.Remove(key);
-                            }
-                        }
-
-                        while (!map.TrimExcess())
-                        {
-                        }
-
-                        map.Validate();
-                        MapAssert.SameEntries(map, model);
+                        ShrinkToLowKeys(map, model, validateEvery: 0);
                     }
 
                     if (OsMemory.Supported && ReleaseThread.Running)
