@@ -383,7 +383,10 @@ namespace NativeGoMap
                 _nextOverflow = next == BucketLayout<TKey, TValue>.Bucket(_buckets, MapMath.ArrayBucketCount(_b)) ? null : next;
                 if (_smallPagesForGrowth)
                 {
-                    NativeHeap.FaultIn(_buckets, ovf, (ulong)BucketLayout<TKey, TValue>.BucketSize); // as the growth's evacuations do (FaultInDestinations)
+                    // As the growth's evacuations do (FaultInDestinations), with a chunk of its own:
+                    // the tail is taken in order, so its chunk serves the buckets taken after it.
+                    int chunks = 1;
+                    NativeHeap.FaultIn(_buckets, ovf, (ulong)BucketLayout<TKey, TValue>.BucketSize, ref chunks);
                 }
             }
             else

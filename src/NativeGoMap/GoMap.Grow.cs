@@ -149,6 +149,7 @@ namespace NativeGoMap
         /// </remarks>
         private void GrowWork(ulong bucket)
         {
+            _faultInChunks = FaultInChunksPerWrite;
             Evacuate(bucket & (EvacuationUnits() - 1));
             byte* old = _oldBuckets;
             if (old != null && _oldB < _b && !AnyLiveIterators() && ((long)BucketLayout<TKey, TValue>.BucketSize << _oldB) <= _bulkEvacuationMaxBytes && !KeysRunUserCode)
@@ -233,12 +234,42 @@ namespace NativeGoMap
         internal const int SequentialUnitsPerWrite = 3;
 
         /// <summary>
+        /// With <see cref="GoMapOptions.SmallPagesForGrowth"/>, the whole 128 KiB chunks of a
+        /// growth's new array that one write's evacuations (<see cref="FaultInDestinations"/>)
+        /// fault in at once; past them, a write faults in only the pages of the new buckets it
+        /// writes.
+        /// </summary>
+        /// <remarks>
+        /// A write early in a growth evacuates its own unit, at random, into two new buckets far
+        /// apart, and three units in order (the growth's first write: their two runs of new
+        /// buckets too): up to four chunks the release thread's populate, in order from the
+        /// array's start, has not reached. Without a bound those writes took the faults of two
+        /// to four whole chunks (64 to 128 pages). Measured on an AMD EPYC Zen 4 VM (2026-12-07,
+        /// alternated with the code before): building 50,000,000 <c>&lt;long,long&gt;</c> entries
+        /// (the stress program's <c>scale --small-pages</c>, two runs each), the slowest writes
+        /// that faulted in pages took 1.07-1.16 ms (64-96 faults) before and 0.56-0.72 ms (31-43
+        /// faults) with one chunk a write, 7 and 15 inserts over 1 ms against 2 and 0 (those two a
+        /// bucket allocation outside any growth, 6.8 ms with 4 faults, and the start of the growth
+        /// to 2^16 buckets, 1.53 ms, where the writer also waited three times), the 99.9th
+        /// percentile 2.30-2.33 µs against 2.43-2.47 (more writes take a few faults each); the
+        /// quick comparison's <c>stall gomap-small</c> child (10,000,000 inserts, six runs each),
+        /// slowest insert with the map's work 0.46-0.52 ms against 0.36-0.39 in five runs (1.55
+        /// ms once, in a phase where inserts that did no map work took 1-4 ms), 99.9th percentile
+        /// 1.28-1.72 µs against 1.42-1.76 (<c>Dictionary</c>'s about 2.6-2.9). Two chunks a write
+        /// (a copy, six runs): 0.40-0.55 ms and 1.38-1.77 µs at 10,000,000.
+        /// </remarks>
+        internal const int FaultInChunksPerWrite = 1;
+
+        /// <summary>
         /// With <see cref="GoMapOptions.SmallPagesForGrowth"/>: before evacuation unit
         /// <paramref name="unit"/> writes its new buckets (unit + k·<paramref name="units"/>, every
-        /// k below 2^(B − old B); the unit alone for a same-size growth or a shrink), the chunks
-        /// of the new array that hold them are faulted in whole (<see cref="NativeHeap.FaultIn"/>),
-        /// so that the writes of a growth take a few chunks' faults at once instead of a fault
-        /// each. Nothing for an array without a touch map (huge pages, a committed array).
+        /// k below 2^(B − old B); the unit alone for a same-size growth or a shrink), the pages of
+        /// the new array that hold them are faulted in (<see cref="NativeHeap.FaultIn"/>): the
+        /// first chunk that needs it whole, as far as the write's allowance
+        /// (<see cref="FaultInChunksPerWrite"/>, set where the write's evacuations begin) lasts, so
+        /// that the writes of a growth take a chunk's faults at once instead of a fault each, and
+        /// no write takes more than a chunk's and a few pages'. Nothing for an array without a
+        /// touch map (huge pages, a committed array).
         /// </summary>
         private void FaultInDestinations(ulong unit, ulong units)
         {
@@ -249,7 +280,7 @@ namespace NativeGoMap
 
             for (ulong d = unit; d < MapMath.BucketShift(_b); d += units)
             {
-                NativeHeap.FaultIn(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize);
+                NativeHeap.FaultIn(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize, ref _faultInChunks);
             }
         }
 

@@ -200,6 +200,7 @@ namespace NativeGoMap
                     }
 
                     long budget = TrimStepBuckets;
+                    _faultInChunks = FaultInChunksPerWrite;
                     while (budget > 0)
                     {
                         if (_oldBuckets == null)

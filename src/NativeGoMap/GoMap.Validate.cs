@@ -186,8 +186,8 @@ namespace NativeGoMap
                         }
                         else
                         {
-                            // Its chunk of an array with a touch map was faulted in first (FaultInDestinations).
-                            Check(NativeHeap.IsFaultedIn(_buckets, first, (ulong)BucketLayout<TKey, TValue>.BucketSize), $"new bucket {j} was filled before its chunk of the array was faulted in");
+                            // Its pages of an array with a touch map were faulted in first (FaultInDestinations).
+                            Check(NativeHeap.IsFaultedIn(_buckets, first, (ulong)BucketLayout<TKey, TValue>.BucketSize), $"new bucket {j} was filled before its pages of the array were faulted in");
                         }
                     }
 

@@ -40,8 +40,8 @@
 // 2 MiB-aligned mapping of its own from 64 KiB up, in huge pages from 2 MiB up, OsMemory.cs),
 // so allocating it does not stall; the writes fault its pages in as they reach them (with
 // GoMapOptions.SmallPagesForGrowth: base pages that the release thread populates ahead of the
-// writes, and that the growth's evacuations fault in 128 KiB at a time before they write there,
-// NativeHeap.FaultIn). An array the caller sized (a capacity hint, EnsureCapacity outside a running
+// writes, and that the growth's evacuations fault in before they write there, 128 KiB at once
+// for one chunk a write and page by page past it, NativeHeap.FaultIn). An array the caller sized (a capacity hint, EnsureCapacity outside a running
 // growth, a load from a stream that can seek) is populated up front in huge pages; a load from
 // a stream that cannot seek only reserves its array. The old generation is not freed by the write that ends the
 // growth but released by the writes that follow, a bounded piece or a few small blocks (at most 32 and 32 KiB) at a time
@@ -198,6 +198,7 @@ namespace NativeGoMap
         private long _state;            // hashWriting and the write counts (GoMap.Concurrency.cs)
         private int _flags;             // strict, poisoned, disposed; changed by interlocked operations only
         private readonly bool _smallPagesForGrowth; // GoMapOptions.SmallPagesForGrowth
+        private int _faultInChunks;                 // with it: whole chunks the current write's evacuations may still fault in (FaultInChunksPerWrite, GoMap.Grow.cs)
         private readonly bool _prepareGrowthAhead;  // GoMapOptions.PrepareGrowthAhead
         private byte* _preparedArray;               // the next growth's array, allocated ahead and populated by the release thread (PrepareGrowthAhead), or null
         private int _preparedB;                     // the B of _preparedArray

@@ -49,12 +49,14 @@ namespace NativeGoMap
         /// bare metal the zeroing of 2 MiB, or longer when memory must be compacted). When true
         /// such arrays use 4 KiB pages that a background thread populates ahead of the writes,
         /// and that a growth's evacuations, which reach the new array at random long before that
-        /// thread does, fault in 128 KiB (32 pages) at a time before they write there, so that a
-        /// few thousand inserts of a big build take some faults each and the others none.
-        /// Measured on an AMD EPYC Zen 4 VM (2026-12-07, 10M &lt;long,long&gt; without a hint,
-        /// the README's stall rows): slowest insert 0.48-0.59 ms (17.5-18.1 ms by default),
-        /// 99.9th percentile insert 1.27-1.66 µs (Dictionary's 2.4-2.9; 4.1-5.6 µs while the
-        /// writes faulted in a page at a time). Lookups in such a table pay a page-table walk
+        /// thread does, fault in before they write there: 128 KiB (32 pages) at once for one such
+        /// chunk a write, page by page past it, so that a few thousand inserts of a big build
+        /// take some faults each, none more than about 40, and the others none. Measured on an
+        /// AMD EPYC Zen 4 VM (2026-12-07, 10M &lt;long,long&gt; without a hint, the README's
+        /// stall rows): slowest insert 0.36-0.39 ms in five runs of six (17.5-18.1 ms by
+        /// default), 99.9th percentile insert 1.42-1.76 µs (Dictionary's 2.4-2.9; 4.1-5.6 µs
+        /// while the writes faulted in a page at a time); at 50M, 0 and 2 inserts over 1 ms in
+        /// two runs (7 and 15 with whole chunks for every write, before 2026-12-07's bound). Lookups in such a table pay a page-table walk
         /// on a miss of the TLB (10-25 % longer at 1M-10M entries on the README's VM), and builds
         /// took up to 3 times as long there (on the Zen 4 they were faster than in huge pages,
         /// whose fresh 2 MiB pages its host backs slowly). Arrays sized by a

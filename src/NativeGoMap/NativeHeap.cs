@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -29,8 +30,8 @@ namespace NativeGoMap
     /// </code>
     /// (the jobs are <see cref="ReleaseThread.Job"/>s; none lives in bytes a map may still read).
     /// A growth's array in base pages of 2 MiB or more (asked for with <c>touchMap</c>) also ends
-    /// in a touch map, a bit per <see cref="TouchChunkBytes"/> of the mapping, in its last bytes
-    /// (<see cref="FaultIn"/>).
+    /// in a touch map, a bit per base page of the mapping (a 32-bit word per
+    /// <see cref="TouchChunkBytes"/> chunk), in its last bytes (<see cref="FaultIn"/>).
     /// A C heap block freed on the release thread (<see cref="FreeOnReleaseThread"/>: a retired
     /// full-size overflow chunk) carries its job in its first 32 bytes, a chunk's count line.
     /// Whole mappings freed through <see cref="FreeToCache"/> wait in a process-wide reuse cache
@@ -76,9 +77,12 @@ namespace NativeGoMap
         /// <summary>log2 of <see cref="TouchChunkBytes"/>.</summary>
         private const int TouchChunkShift = 17;
 
+        /// <summary>log2 of <see cref="OsMemory.Page"/>: a touch map has a bit per page.</summary>
+        private const int TouchPageShift = 12;
+
         /// <summary>
-        /// What one bit of a touch map stands for, and what <see cref="FaultIn"/> faults in at
-        /// once: 128 KiB, 32 base pages.
+        /// What <see cref="FaultIn"/> faults in at once where the write's allowance lets it:
+        /// 128 KiB, 32 base pages, one 32-bit word of a touch map.
         /// </summary>
         /// <remarks>
         /// Measured on an AMD EPYC Zen 4 VM (2026-12-07; the quick comparison's
@@ -610,13 +614,14 @@ namespace NativeGoMap
 
         /// <summary>
         /// Before a write to <paramref name="length"/> bytes at <paramref name="at"/> in block
-        /// <paramref name="p"/>: faults in, by whole <see cref="TouchChunkBytes"/> chunks of the
-        /// mapping, the pages of the range that the block's touch map does not mark yet, one
-        /// touch per page (an atomic add of zero, as the release thread's
-        /// <see cref="ReleaseThread.Kind.Touch"/>: the contents do not change), and marks them.
-        /// No-op for a block without a touch map (<see cref="HasTouchMap"/>). For the one writer
-        /// of the block (the map's, which holds hashWriting), and never for a block it has
-        /// begun to release.
+        /// <paramref name="p"/>: faults in the pages of the range that the block's touch map does
+        /// not mark yet, one touch per page (an atomic add of zero, as the release thread's
+        /// <see cref="ReleaseThread.Kind.Touch"/>: the contents do not change), and marks them:
+        /// each <see cref="TouchChunkBytes"/> chunk the range reaches whole while
+        /// <paramref name="chunks"/> (the write's allowance, counted down) lasts, then only the
+        /// range's own pages, which the write would fault in anyway. No-op for a block without a
+        /// touch map (<see cref="HasTouchMap"/>). For the one writer of the block (the map's,
+        /// which holds hashWriting), and never for a block it has begun to release.
         /// </summary>
         /// <remarks>
         /// A growth's new array in base pages (<see cref="GoMapOptions.SmallPagesForGrowth"/>):
@@ -628,13 +633,17 @@ namespace NativeGoMap
         /// 4.1-5.6 µs on an AMD EPYC Zen 4 VM, against <c>Dictionary</c>'s 2.4-2.9); a chunk at a
         /// time, a few thousand inserts take the faults of 32 pages each (about 0.05-0.5 ms) and
         /// the others none: 1.26-1.43 µs, slowest insert 0.43-0.55 ms in ten runs (2026-12-07).
+        /// The allowance (GoMap gives each write one chunk: GoMap.FaultInChunksPerWrite) bounds a
+        /// write's faults: a write early in a growth evacuates into up to four chunks of the new
+        /// array, and the writes that faulted four or two whole chunks were the slowest of a
+        /// 50,000,000-entry build (64-128 faults, 0.86-1.34 ms on that VM; see the remarks there).
         /// Not MADV_POPULATE_WRITE: that takes the process's mmap lock for reading, and behind a
         /// writer waiting for it (a munmap or mmap) the call waits for the release thread's
         /// populate of a fresh 2 MiB piece (4-5 ms on that VM): with it the slowest insert read
         /// 4.2-6.1 ms in four runs of ten, all at the start of the growth to 2^21 buckets. A page
         /// fault takes only the mapping's own lock.
         /// </remarks>
-        internal static void FaultIn(byte* p, byte* at, ulong length)
+        internal static void FaultIn(byte* p, byte* at, ulong length, ref int chunks)
         {
             if (!HasTouchMap(p))
             {
@@ -643,21 +652,32 @@ namespace NativeGoMap
 
             byte* baseP = p - MappedOffset;
             ulong total = *(ulong*)baseP & LengthMask;
-            byte* map = TouchMap(baseP, total);
-            for (ulong c = ChunkOf(baseP, at), last = ChunkOf(baseP, at + length - 1); c <= last; c++)
+            uint* map = TouchMap(baseP, total);
+            ulong first = PageOf(baseP, at);
+            ulong last = PageOf(baseP, at + length - 1);
+            for (ulong c = first >> ChunkPageShift; c <= last >> ChunkPageShift; c++)
             {
-                if (!IsMarked(map, c))
+                uint marked = map[c];
+                if (marked == uint.MaxValue)
                 {
-                    TouchChunk(baseP, total, c);
-                    map[c >> 3] |= ChunkBit(c);
+                    continue;
                 }
+
+                uint touch = chunks > 0 ? ~marked : PagesOfRange(c, first, last) & ~marked;
+                if (chunks > 0)
+                {
+                    chunks--;
+                }
+
+                TouchPages(baseP, total, c, touch);
+                map[c] = marked | touch;
             }
         }
 
         /// <summary>True for a mapped block that ends in a touch map (<see cref="FaultIn"/>).</summary>
         internal static bool HasTouchMap(byte* p) => IsMapped(p) && (*(ulong*)(p - MappedOffset) & TouchMapFlag) != 0;
 
-        /// <summary>Whether every chunk that <paramref name="length"/> bytes at <paramref name="at"/> reach is marked in block <paramref name="p"/>'s touch map; true for a block without one (GoMap.Validate, tests).</summary>
+        /// <summary>Whether every page that <paramref name="length"/> bytes at <paramref name="at"/> reach is marked in block <paramref name="p"/>'s touch map; true for a block without one (GoMap.Validate, tests).</summary>
         internal static bool IsFaultedIn(byte* p, byte* at, ulong length)
         {
             if (!HasTouchMap(p))
@@ -666,10 +686,13 @@ namespace NativeGoMap
             }
 
             byte* baseP = p - MappedOffset;
-            byte* map = TouchMap(baseP, *(ulong*)baseP & LengthMask);
-            for (ulong c = ChunkOf(baseP, at), last = ChunkOf(baseP, at + length - 1); c <= last; c++)
+            uint* map = TouchMap(baseP, *(ulong*)baseP & LengthMask);
+            ulong first = PageOf(baseP, at);
+            ulong last = PageOf(baseP, at + length - 1);
+            for (ulong c = first >> ChunkPageShift; c <= last >> ChunkPageShift; c++)
             {
-                if (!IsMarked(map, c))
+                uint range = PagesOfRange(c, first, last);
+                if ((map[c] & range) != range)
                 {
                     return false;
                 }
@@ -678,37 +701,50 @@ namespace NativeGoMap
             return true;
         }
 
-        /// <summary>Test seam: unmarks the chunk of block <paramref name="p"/>'s touch map that <paramref name="at"/> lies in (its pages stay as they are), so that a test sees Validate catch it.</summary>
+        /// <summary>Test seam: unmarks every page of the chunk of block <paramref name="p"/>'s touch map that <paramref name="at"/> lies in (the pages stay as they are), so that a test sees Validate catch it.</summary>
         internal static void UnmarkChunkForTest(byte* p, byte* at)
         {
             byte* baseP = p - MappedOffset;
-            ulong c = ChunkOf(baseP, at);
-            TouchMap(baseP, *(ulong*)baseP & LengthMask)[c >> 3] &= (byte)~ChunkBit(c);
+            TouchMap(baseP, *(ulong*)baseP & LengthMask)[PageOf(baseP, at) >> ChunkPageShift] = 0;
         }
 
-        /// <summary>The chunk (<see cref="TouchChunkBytes"/>) of the mapping at <paramref name="baseP"/> that <paramref name="at"/> lies in.</summary>
-        private static ulong ChunkOf(byte* baseP, byte* at) => (ulong)(at - baseP) >> TouchChunkShift;
+        /// <summary>log2 of the pages of a chunk (32: a 32-bit word of the touch map).</summary>
+        private const int ChunkPageShift = TouchChunkShift - TouchPageShift;
 
-        /// <summary>Chunk <paramref name="c"/>'s bit in its byte of a touch map.</summary>
-        private static byte ChunkBit(ulong c) => (byte)(1 << (int)(c & 7));
+        /// <summary>The page of the mapping at <paramref name="baseP"/> that <paramref name="at"/> lies in (bit <c>page &amp; 31</c> of the touch map's word <c>page &gt;&gt; 5</c>).</summary>
+        private static ulong PageOf(byte* baseP, byte* at) => (ulong)(at - baseP) >> TouchPageShift;
 
-        /// <summary>Whether touch map <paramref name="map"/> marks chunk <paramref name="c"/>.</summary>
-        private static bool IsMarked(byte* map, ulong c) => (map[c >> 3] & ChunkBit(c)) != 0;
-
-        /// <summary>Bytes of the touch map that ends a mapping of <paramref name="total"/> bytes: a bit per <see cref="TouchChunkBytes"/> of it, in whole words.</summary>
-        private static ulong TouchMapBytes(ulong total) => ((((total + TouchChunkBytes - 1) >> TouchChunkShift) + 63) >> 6) << 3;
-
-        /// <summary>The touch map of the mapping at <paramref name="baseP"/>, <paramref name="total"/> bytes long: its last <see cref="TouchMapBytes"/>.</summary>
-        private static byte* TouchMap(byte* baseP, ulong total) => baseP + total - TouchMapBytes(total);
-
-        /// <summary>Faults in chunk <paramref name="chunk"/> of a mapping, one atomic add of zero per page; its first page (the mapping's header, written when it was mapped) is skipped.</summary>
-        private static void TouchChunk(byte* baseP, ulong total, ulong chunk)
+        /// <summary>The bits, in chunk <paramref name="chunk"/>'s word, of pages <paramref name="first"/> to <paramref name="last"/> (those of them in the chunk).</summary>
+        private static uint PagesOfRange(ulong chunk, ulong first, ulong last)
         {
-            byte* q = baseP + Math.Max(chunk << TouchChunkShift, OsMemory.Page);
-            byte* end = baseP + Math.Min((chunk + 1) << TouchChunkShift, total);
-            for (; q < end; q += OsMemory.Page)
+            ulong from = chunk << ChunkPageShift;
+            int lo = first > from ? (int)(first - from) : 0;
+            int hi = last < from + 31 ? (int)(last - from) : 31;
+            return (uint.MaxValue >> (31 - hi)) & (uint.MaxValue << lo);
+        }
+
+        /// <summary>Bytes of the touch map that ends a mapping of <paramref name="total"/> bytes: a bit per page of it, in whole 64-bit words.</summary>
+        private static ulong TouchMapBytes(ulong total) => ((((total + OsMemory.Page - 1) >> TouchPageShift) + 63) >> 6) << 3;
+
+        /// <summary>The touch map of the mapping at <paramref name="baseP"/>, <paramref name="total"/> bytes long: its last <see cref="TouchMapBytes"/>, a 32-bit word per chunk.</summary>
+        private static uint* TouchMap(byte* baseP, ulong total) => (uint*)(baseP + total - TouchMapBytes(total));
+
+        /// <summary>
+        /// Faults in the pages of chunk <paramref name="chunk"/> of a mapping whose bits are set in
+        /// <paramref name="pages"/>, one atomic add of zero per page; the mapping's first page (its
+        /// header, written when it was mapped) and pages past its end are skipped.
+        /// </summary>
+        private static void TouchPages(byte* baseP, ulong total, ulong chunk, uint pages)
+        {
+            ulong from = chunk << ChunkPageShift;
+            for (; pages != 0; pages &= pages - 1)
             {
-                Interlocked.Add(ref *(long*)q, 0);
+                ulong page = from + (ulong)BitOperations.TrailingZeroCount(pages);
+                ulong offset = page << TouchPageShift;
+                if (page != 0 && offset < total)
+                {
+                    Interlocked.Add(ref *(long*)(baseP + offset), 0);
+                }
             }
         }
 

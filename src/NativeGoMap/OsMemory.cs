@@ -17,7 +17,7 @@ namespace NativeGoMap
     /// the writes as they reach them; or, with <see cref="GoMapOptions.SmallPagesForGrowth"/>,
     /// base pages (marked <c>MADV_NOHUGEPAGE</c>) populated by the release thread ahead of the
     /// writes (<see cref="NativeHeap.PopulateInBackground"/>) and faulted in by the growth's
-    /// evacuations 128 KiB at a time where they get there first (<see cref="NativeHeap.FaultIn"/>). A first touch of a fresh 2 MiB page was
+    /// evacuations where they get there first, a 128 KiB chunk a write and page by page past it (<see cref="NativeHeap.FaultIn"/>). A first touch of a fresh 2 MiB page was
     /// measured at 3 to 5 ms on the README's VM (its kernel reports every free 2 MiB block to
     /// the host, virtio-balloon free page reporting at order 9, and the host backs it again on
     /// that touch; 0.1 ms for a block freed less than half a second before), a

@@ -88,7 +88,7 @@ namespace NativeGoMap.Tests
         }
 
         [FactNeeding(Needs.Mappings)]
-        public void FaultIn_OfAMappingWithATouchMap_FaultsInWholeChunks_MarksThem_AndKeepsTheirContents()
+        public void FaultIn_WithAChunkAllowed_FaultsInTheWholeChunk_MarksIt_AndKeepsItsContents()
         {
             long baseline = StartWithAnEmptyCache();
             const ulong size = 8UL << 20; // 64 chunks of 128 KiB
@@ -101,7 +101,9 @@ namespace NativeGoMap.Tests
                 byte* baseP = p - NativeHeap.MappedOffset;
 
                 // A bucket's worth of bytes in chunk 3: that chunk, all of it, and no other.
-                NativeHeap.FaultIn(p, baseP + (3 * chunk) + 1000, 144);
+                int chunks = 1;
+                NativeHeap.FaultIn(p, baseP + (3 * chunk) + 1000, 144, ref chunks);
+                Assert.Equal(0, chunks);
                 Assert.True(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk), chunk));
                 Assert.False(NativeHeap.IsFaultedIn(p, baseP + (2 * chunk), 1));
                 Assert.False(NativeHeap.IsFaultedIn(p, baseP + (4 * chunk), 1));
@@ -109,9 +111,16 @@ namespace NativeGoMap.Tests
                 Assert.Equal(0UL, ResidentPages(baseP + (2 * chunk), chunk));
                 Assert.Equal(0UL, ResidentPages(baseP + (4 * chunk), chunk));
 
+                // A chunk already marked takes nothing from the allowance.
+                chunks = 1;
+                NativeHeap.FaultIn(p, baseP + (3 * chunk) + 5000, 144, ref chunks);
+                Assert.Equal(1, chunks);
+
                 // Written before its chunk is faulted in (a write's own fault), a value stays.
                 *(long*)(baseP + (5 * chunk) + 64) = 0x1234;
-                NativeHeap.FaultIn(p, baseP + (6 * chunk) - 8, 144); // reaches into chunk 6 too
+                chunks = 2;
+                NativeHeap.FaultIn(p, baseP + (6 * chunk) - 8, 144, ref chunks); // reaches into chunk 6 too
+                Assert.Equal(0, chunks);
                 Assert.Equal(0x1234, *(long*)(baseP + (5 * chunk) + 64));
                 Assert.True(NativeHeap.IsFaultedIn(p, baseP + (5 * chunk), 2 * chunk));
                 Assert.Equal(2 * chunk / OsMemory.Page, ResidentPages(baseP + (5 * chunk), 2 * chunk));
@@ -120,6 +129,47 @@ namespace NativeGoMap.Tests
                 new Span<byte>(p, (int)size).Fill(0xFF);
                 Assert.False(NativeHeap.IsFaultedIn(p, baseP + (10 * chunk), 1));
                 Assert.True(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk), 1));
+            }
+            finally
+            {
+                NativeHeap.Free(p);
+            }
+
+            CatchUp();
+            Assert.Equal(baseline, LiveBytes.Settled());
+        }
+
+        [FactNeeding(Needs.Mappings)]
+        public void FaultIn_WithNoChunkAllowed_FaultsInAndMarksOnlyTheRangesPages()
+        {
+            long baseline = StartWithAnEmptyCache();
+            const ulong size = 8UL << 20;
+            const ulong chunk = NativeHeap.TouchChunkBytes;
+            const ulong page = OsMemory.Page;
+            byte* p = NativeHeap.Alloc(size, zero: true, align: 64, smallPages: true, touchMap: true);
+            try
+            {
+                byte* baseP = p - NativeHeap.MappedOffset;
+
+                // 144 bytes across the boundary of pages 5 and 6 of chunk 3: those two pages.
+                byte* at = baseP + (3 * chunk) + (6 * page) - 72;
+                int chunks = 0;
+                NativeHeap.FaultIn(p, at, 144, ref chunks);
+                Assert.Equal(0, chunks);
+                Assert.True(NativeHeap.IsFaultedIn(p, at, 144));
+                Assert.False(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk) + (4 * page), 1));
+                Assert.False(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk) + (7 * page), 1));
+                Assert.Equal(2UL, ResidentPages(baseP + (3 * chunk), chunk));
+                Assert.Equal(2UL, ResidentPages(baseP + (3 * chunk) + (5 * page), 2 * page));
+
+                // With a chunk allowed later, the rest of that chunk: the two pages stay as they were.
+                *(long*)at = 0x5678;
+                chunks = 1;
+                NativeHeap.FaultIn(p, at, 144, ref chunks);
+                Assert.Equal(0, chunks);
+                Assert.True(NativeHeap.IsFaultedIn(p, baseP + (3 * chunk), chunk));
+                Assert.Equal(chunk / page, ResidentPages(baseP + (3 * chunk), chunk));
+                Assert.Equal(0x5678, *(long*)at);
             }
             finally
             {
@@ -143,7 +193,9 @@ namespace NativeGoMap.Tests
                     Assert.False(NativeHeap.HasTouchMap(p));
                     byte* baseP = p - NativeHeap.MappedOffset;
                     byte* at = baseP + (20 * NativeHeap.TouchChunkBytes); // past the first 2 MiB, which the header's write faults in whole in huge pages
-                    NativeHeap.FaultIn(p, at, 144);
+                    int chunks = 1;
+                    NativeHeap.FaultIn(p, at, 144, ref chunks);
+                    Assert.Equal(1, chunks);
                     Assert.Equal(0UL, ResidentPages(at, NativeHeap.TouchChunkBytes));
                     Assert.True(NativeHeap.IsFaultedIn(p, at, 1)); // nothing to wait for
                 }
@@ -155,12 +207,14 @@ namespace NativeGoMap.Tests
         }
 
         [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
-        public void WithSmallPagesForGrowth_AGrowthsEvacuations_FaultInWholeChunksOfTheNewArray_BeforeTheyWriteThem()
+        public void WithSmallPagesForGrowth_AGrowthsFirstWrite_FaultsInOneWholeChunk_AndOnlyThePagesItWritesBeyond()
         {
             // The release thread held, so that its populate job (in order, from the start) does
             // not run: what is resident is what the growth's first insert faulted in. B = 14 to
             // 15: a 5 MB array, 38 chunks; the first insert evacuates four old buckets (its own
-            // and three in order), into eight new buckets in at most six chunks.
+            // and three in order), into eight new buckets in up to six chunks, of which it may
+            // fault in one whole (GoMap.FaultInChunksPerWrite) and the pages of its buckets in
+            // the others.
             NativeHeap.EmptyCache(); // a cached array of the size would come cleared: every page resident
             using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true, Seed = 3 });
             long k = 0;
@@ -181,27 +235,38 @@ namespace NativeGoMap.Tests
                 byte* baseP = array - NativeHeap.MappedOffset;
                 ulong total = (ulong)NativeHeap.ChargedSize(array);
                 ulong chunk = NativeHeap.TouchChunkBytes;
-                int marked = 0;
+                ulong page = OsMemory.Page;
+                int whole = 0;
+                int partial = 0;
                 for (ulong c = 0; c * chunk < total; c++)
                 {
                     byte* start = baseP + (c * chunk);
                     ulong bytes = Math.Min(chunk, total - (c * chunk));
-                    ulong resident = ResidentPages(start, bytes);
-                    if (NativeHeap.IsFaultedIn(array, start, 1))
+                    int marked = 0;
+                    for (ulong q = 0; q < bytes; q += page)
                     {
-                        marked++;
-                        Assert.Equal(bytes / OsMemory.Page, resident);
+                        bool isMarked = NativeHeap.IsFaultedIn(array, start + q, 1);
+                        marked += isMarked ? 1 : 0;
+                        ulong resident = ResidentPages(start + q, page);
+                        if (isMarked)
+                        {
+                            Assert.Equal(1UL, resident);
+                        }
+                        else
+                        {
+                            // Only the header's page (the mapping's first) and the touch map's (its last) may be resident unmarked.
+                            bool allowed = (c == 0 && q == 0) || (c * chunk) + q + page >= total;
+                            Assert.True(resident == 0 || allowed, $"chunk {c}, page {q / page}: resident, not faulted in by the growth");
+                        }
                     }
-                    else
-                    {
-                        // Only the header's page (the first) and the touch map's (the last) may be resident.
-                        ulong allowed = (c == 0 ? 1UL : 0UL) + ((c + 1) * chunk >= total ? 1UL : 0UL);
-                        Assert.True(resident <= allowed, $"chunk {c}: {resident} pages resident, not faulted in by the growth");
-                    }
+
+                    whole += marked == (int)(bytes / page) ? 1 : 0;
+                    partial += marked != 0 && marked != (int)(bytes / page) ? 1 : 0;
                 }
 
-                Assert.InRange(marked, 2, 8);
-                map.Validate();
+                Assert.Equal(1, whole);
+                Assert.InRange(partial, 1, 7);
+                map.Validate(); // every evacuated new bucket's pages are marked
             }
 
             for (long i = 0; i <= k; i++)
@@ -211,14 +276,14 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
-        public void WithSmallPagesForGrowth_RandomWritesResizesAndWalks_AgreeWithAModel_WhileEveryEvacuatedBucketsChunkIsFaultedIn()
+        public void WithSmallPagesForGrowth_RandomWritesResizesAndWalks_AgreeWithAModel_WhileEveryEvacuatedBucketsPagesAreFaultedIn()
         {
             // Two cycles: 300,000 random operations over 170,000 keys (three inserts to every
             // remove: the map grows through B = 13 and 14 to 15, arrays of 1.2, 2.4 and 4.7 MB, the
             // last two with a touch map), Validate every 1,000 operations while a growth runs (it
-            // checks that every evacuated unit's new buckets lie in chunks faulted in first); then
+            // checks that every evacuated unit's new buckets lie on pages faulted in first); then
             // every key from 30,000 up removed and the map trimmed back down, validated every 16
-            // TrimExcess calls (a shrink's evacuations fault in chunks of its smaller array too).
+            // TrimExcess calls (a shrink's evacuations fault in pages of its smaller array too).
             // The second cycle mixes in a TrimExcess, an EnsureCapacity or a Clear about once in
             // 100,000 operations.
             long baseline = LiveBytes.Settled();

@@ -420,10 +420,10 @@ namespace NativeGoMap.Tests
         }
 
         [FactNeeding(Needs.Mappings)]
-        public void AnEvacuatedNewBucketInAChunkNotFaultedIn_FailsValidation()
+        public void AnEvacuatedNewBucketOnPagesNotFaultedIn_FailsValidation()
         {
-            // SmallPagesForGrowth: a growth's evacuations fault in whole chunks of the new array
-            // before they write them (FaultInDestinations), and mark them in its touch map. The
+            // SmallPagesForGrowth: a growth's evacuations fault in the pages of the new array they
+            // write before they write them (FaultInDestinations), and mark them in its touch map. The
             // write that starts the growth to B = 15 (a 5 MB array) evacuates old bucket 0 first.
             using var map = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = true });
             long k = 0;
@@ -438,8 +438,9 @@ namespace NativeGoMap.Tests
             Assert.True(NativeHeap.HasTouchMap(array));
             byte* first = BucketLayout<long, long>.Bucket(array, 0);
             NativeHeap.UnmarkChunkForTest(array, first);
-            AssertBadState(map, "new bucket 0 was filled before its chunk of the array was faulted in");
-            NativeHeap.FaultIn(array, first, (ulong)BucketLayout<long, long>.BucketSize); // marks it again
+            AssertBadState(map, "new bucket 0 was filled before its pages of the array were faulted in");
+            int chunks = 1;
+            NativeHeap.FaultIn(array, first, (ulong)BucketLayout<long, long>.BucketSize, ref chunks); // marks it again
             map.Validate();
         }
 
