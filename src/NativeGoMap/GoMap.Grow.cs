@@ -253,10 +253,11 @@ namespace NativeGoMap
         /// to 2^16 buckets, 1.53 ms, where the writer also waited three times), the 99.9th
         /// percentile 2.30-2.33 µs against 2.43-2.47 (more writes take a few faults each); the
         /// quick comparison's <c>stall gomap-small</c> child (10,000,000 inserts, six runs each),
-        /// slowest insert with the map's work 0.46-0.52 ms against 0.36-0.39 in five runs (1.55
-        /// ms once, in a phase where inserts that did no map work took 1-4 ms), 99.9th percentile
-        /// 1.28-1.72 µs against 1.42-1.76 (<c>Dictionary</c>'s about 2.6-2.9). Two chunks a write
-        /// (a copy, six runs): 0.40-0.55 ms and 1.38-1.77 µs at 10,000,000.
+        /// slowest insert with the map's work 0.46-0.52 ms (0.86 once, a release step) against
+        /// 0.36-0.39 in five runs (1.55 ms once, in a phase where inserts that did no map work
+        /// took 1-4 ms), the 99.9th percentile 1.28-1.72 µs against 1.42-1.76
+        /// (<c>Dictionary</c>'s about 2.6-2.9). Two chunks a write (a copy, six runs): 0.40-0.55
+        /// ms and 1.38-1.77 µs at 10,000,000.
         /// </remarks>
         internal const int FaultInChunksPerWrite = 1;
 
