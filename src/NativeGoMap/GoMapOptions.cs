@@ -51,13 +51,15 @@ namespace NativeGoMap
         /// and that a growth's evacuations, which reach the new array at random long before that
         /// thread does, fault in before they write there: 128 KiB (32 pages) at once for one such
         /// chunk a write, page by page past it, so that a few thousand inserts of a big build
-        /// take some faults each, none more than about 40, and the others none. Measured on an
-        /// AMD EPYC Zen 4 VM (2026-12-07, 10M &lt;long,long&gt; without a hint, the README's
-        /// stall rows): slowest insert 0.36-0.39 ms in five runs of six (17.5-18.1 ms by
-        /// default), 99.9th percentile insert 1.42-1.76 µs (Dictionary's 2.4-2.9; 4.1-5.6 µs
-        /// while the writes faulted in a page at a time); at 50M, 0 and 2 inserts over 1 ms in
-        /// two runs (7 and 15 with whole chunks for every write, before 2026-12-07's bound). Lookups in such a table pay a page-table walk
-        /// on a miss of the TLB (10-25 % longer at 1M-10M entries on the README's VM), and builds
+        /// take a chunk's faults and a few more each (two chunks' when the insert also takes an
+        /// overflow bucket from the array's tail), and the others none. Measured on an AMD EPYC
+        /// Zen 4 VM (2026-12-07, 10M &lt;long,long&gt; without a hint, the README's stall rows):
+        /// slowest insert 0.36-0.39 ms in five runs of six (17.5-25.5 ms by default), 99.9th
+        /// percentile insert 1.42-1.76 µs (Dictionary's 2.4-2.9; 4.1-5.6 µs while the writes
+        /// faulted in a page at a time); at 50M, 0 and 2 inserts over 1 ms in two runs (7 and
+        /// 15 while a write could fault in four whole chunks). Lookups in such a table pay a
+        /// page-table walk on a miss of the TLB (10-25 % longer at 1M-10M entries on the
+        /// README's VM), and builds
         /// took up to 3 times as long there (on the Zen 4 they were faster than in huge pages,
         /// whose fresh 2 MiB pages its host backs slowly). Arrays sized by a
         /// capacity hint, <c>EnsureCapacity</c> or <c>ReadFrom</c> are populated in huge pages up
