@@ -386,7 +386,7 @@ namespace NativeGoMap
                     // As the growth's evacuations do (FaultInDestinations), with a chunk of its own:
                     // the tail is taken in order, so its chunk serves the buckets taken after it.
                     int chunks = 1;
-                    NativeHeap.FaultIn(_buckets, ovf, (ulong)BucketLayout<TKey, TValue>.BucketSize, ref chunks);
+                    FaultInNewBucket(ovf, ref chunks);
                 }
             }
             else

@@ -281,9 +281,13 @@ namespace NativeGoMap
 
             for (ulong d = unit; d < MapMath.BucketShift(_b); d += units)
             {
-                NativeHeap.FaultIn(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize, ref _faultInChunks);
+                FaultInNewBucket(BucketLayout<TKey, TValue>.Bucket(_buckets, d), ref _faultInChunks);
             }
         }
+
+        /// <summary>Faults in the pages of bucket <paramref name="b"/> of the current array before it is written, the first chunk whole while <paramref name="chunks"/> lasts (<see cref="NativeHeap.FaultIn"/>; nothing without a touch map).</summary>
+        private void FaultInNewBucket(byte* b, ref int chunks) =>
+            NativeHeap.FaultIn(_buckets, b, (ulong)BucketLayout<TKey, TValue>.BucketSize, ref chunks);
 
         /// <summary>
         /// Go's evacuate, for any growth: moves the entries of one evacuation unit's old chains to

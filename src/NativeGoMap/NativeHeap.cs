@@ -650,9 +650,7 @@ namespace NativeGoMap
                 return;
             }
 
-            byte* baseP = p - MappedOffset;
-            ulong total = *(ulong*)baseP & LengthMask;
-            uint* map = TouchMap(baseP, total);
+            uint* map = TouchMapOf(p, out byte* baseP, out ulong total);
             ulong first = PageOf(baseP, at);
             ulong last = PageOf(baseP, at + length - 1);
             for (ulong c = first >> ChunkPageShift; c <= last >> ChunkPageShift; c++)
@@ -663,10 +661,15 @@ namespace NativeGoMap
                     continue;
                 }
 
-                uint touch = chunks > 0 ? ~marked : PagesOfRange(c, first, last) & ~marked;
+                uint touch;
                 if (chunks > 0)
                 {
                     chunks--;
+                    touch = ~marked; // the whole chunk
+                }
+                else
+                {
+                    touch = PagesOfRange(c, first, last) & ~marked;
                 }
 
                 TouchPages(baseP, total, c, touch);
@@ -685,8 +688,7 @@ namespace NativeGoMap
                 return true;
             }
 
-            byte* baseP = p - MappedOffset;
-            uint* map = TouchMap(baseP, *(ulong*)baseP & LengthMask);
+            uint* map = TouchMapOf(p, out byte* baseP, out _);
             ulong first = PageOf(baseP, at);
             ulong last = PageOf(baseP, at + length - 1);
             for (ulong c = first >> ChunkPageShift; c <= last >> ChunkPageShift; c++)
@@ -704,8 +706,15 @@ namespace NativeGoMap
         /// <summary>Test seam: unmarks every page of the chunk of block <paramref name="p"/>'s touch map that <paramref name="at"/> lies in (the pages stay as they are), so that a test sees Validate catch it.</summary>
         internal static void UnmarkChunkForTest(byte* p, byte* at)
         {
-            byte* baseP = p - MappedOffset;
-            TouchMap(baseP, *(ulong*)baseP & LengthMask)[PageOf(baseP, at) >> ChunkPageShift] = 0;
+            TouchMapOf(p, out byte* baseP, out _)[PageOf(baseP, at) >> ChunkPageShift] = 0;
+        }
+
+        /// <summary>The touch map of mapped block <paramref name="p"/>, with its mapping's start and length.</summary>
+        private static uint* TouchMapOf(byte* p, out byte* baseP, out ulong total)
+        {
+            baseP = p - MappedOffset;
+            total = *(ulong*)baseP & LengthMask;
+            return TouchMap(baseP, total);
         }
 
         /// <summary>log2 of the pages of a chunk (32: a 32-bit word of the touch map).</summary>
