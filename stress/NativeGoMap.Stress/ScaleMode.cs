@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Runtime;
 
 namespace NativeGoMap.Stress
 {
@@ -10,7 +11,7 @@ namespace NativeGoMap.Stress
     /// the inserts) and times every insert: build time, bytes per entry, worst and p99.9 insert
     /// latency, GC collections and managed bytes allocated during the build (both must be 0), and
     /// for the slowest inserts what they did (issue 9): started or ended a growth, evacuated, ran
-    /// a release step, took page faults, or none of these (the thread was preempted).
+    /// a release step, took page faults, was off the CPU, overlapped a JIT compilation, or none of these.
     /// </summary>
     internal static class ScaleMode
     {
@@ -48,9 +49,11 @@ namespace NativeGoMap.Stress
             using var map = new GoMap<long, long>(new GoMapOptions { Seed = o.Seed, SmallPagesForGrowth = o.SmallPages, PrepareGrowthAhead = o.PrepareAhead });
             int[] gcBefore = { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
             long managedBefore = GC.GetAllocatedBytesForCurrentThread();
+            long compiledBefore = JitInfo.GetCompiledMethodCount();
             long start = Stopwatch.GetTimestamp();
             long beyond = Fill(map, histogram, count, worst, quiet, beyondByCause, out long peakBytes, out long overMs);
             TimeSpan build = Stopwatch.GetElapsedTime(start);
+            long compiledDuring = JitInfo.GetCompiledMethodCount() - compiledBefore;
             long managed = GC.GetAllocatedBytesForCurrentThread() - managedBefore;
             int[] gc = { GC.CollectionCount(0) - gcBefore[0], GC.CollectionCount(1) - gcBefore[1], GC.CollectionCount(2) - gcBefore[2] };
 
@@ -84,6 +87,7 @@ namespace NativeGoMap.Stress
                 Enumerable.Range(0, worst.Size).Where(w => worst.Ticks[w] > 0).Select(w => new object[] { w + 1, Micro(worst.Ticks[w]), worst.At[w], Shape(worst.Shape[w]), worst.Causes[w].ToString() }));
             summary.Table("inserts over 100 µs by what they did", new[] { "what they did", "inserts" },
                 Enumerable.Range(0, beyondByCause.Length).Where(k => beyondByCause[k] > 0).OrderByDescending(k => beyondByCause[k]).Select(k => new object[] { Cause.Describe(k), beyondByCause[k] }));
+            summary.Row("methods JIT-compiled during build (any thread)", compiledDuring);
             summary.Row("GC collections gen0/1/2 during build", $"{gc[0]}/{gc[1]}/{gc[2]}");
             summary.Row("managed bytes allocated during build", managed);
             summary.Row("RSS after build", Util.Mib(Util.RssBytes()));
@@ -151,7 +155,7 @@ namespace NativeGoMap.Stress
             summary.Row("Validate() of the whole table", $"{Stopwatch.GetElapsedTime(validateStart).TotalMilliseconds:0} ms, passed");
             summary.Note("keys are i × 0x9E3779B97F4A7C15 (a bijection): spread, distinct. No capacity hint, so every growth runs under the timed inserts.");
             summary.Note("latencies include the timer (Stopwatch.GetTimestamp twice) and whatever the OS does to the thread (page faults of fresh bucket pages, preemption on a shared machine): the worst inserts are wall-clock figures.");
-            summary.Note($"what it did: the map's work counters (growth starts and ends, evacuations, release steps, bucket allocations) read after every insert, and this thread's page faults and context switches (getrusage: preempted = involuntary, blocked = voluntary) read after every insert of {Micro(ProbeTicks)} or more, faster than a fault is served. \"while on the CPU\": the slowest insert that was neither preempted nor blocked, the figure to hold against the target on a shared machine. An evacuation is one old bucket's work, a write's share during a growth four of them (microseconds): a slow insert that did only that was slowed by something the thread cannot see. Bytes per entry at peak: the highest live native bytes after any insert, over the final entry count.");
+            summary.Note($"what it did: the map's work counters (growth starts and ends, evacuations, release steps, bucket allocations) read after every insert, and this thread's page faults and context switches (getrusage: preempted = involuntary, blocked = voluntary) read after every insert of {Micro(ProbeTicks)} or more, faster than a fault is served; JIT: methods the runtime compiled on any thread during the insert (JitInfo), the first call of a path the warm-up did not reach (the first release step of a base-page array, about 111,200, 0.45-0.97 ms on the README's VM, 2026-12-07) or a tier-up on the background thread. \"while on the CPU\": the slowest insert that was neither preempted nor blocked, the figure to hold against the target on a shared machine. An evacuation is one old bucket's work, a write's share during a growth four of them (microseconds): a slow insert that did only that was slowed by something the thread cannot see. Bytes per entry at peak: the highest live native bytes after any insert, over the final entry count.");
             summary.Note("machine floor: timed stores into a 64 MiB array touched beforehand, with no map, no page fault and no system call, for as long as the build took, right after it: what the machine (interrupts, the hypervisor, other tenants) does to any loop. An insert's worst figure cannot be read below it.");
             return summary;
         }
@@ -178,7 +182,9 @@ namespace NativeGoMap.Stress
         /// insert with a fault measured 9.8 µs here), so a faster insert had none, and the counts
         /// after a probed insert minus those at the previous probe are that insert's: the loop's
         /// own memory is touched before the build, so only a preemption between two inserts (in
-        /// the loop's few instructions) can be counted with the next probed insert instead.
+        /// the loop's few instructions) can be counted with the next probed insert instead. The
+        /// runtime's count of compiled methods is read after every insert too (a few ns, outside
+        /// the timed interval), so that an insert slowed by the JIT says so.
         /// </summary>
         private static long Fill(GoMap<long, long> map, long[] histogram, long count, Worst worst, Worst quiet, long[] beyondByCause, out long peakBytes, out long overMs)
         {
@@ -187,6 +193,7 @@ namespace NativeGoMap.Stress
             overMs = 0;
             peakBytes = 0;
             WorkCounters before = map.Work;
+            long compiledBefore = JitInfo.GetCompiledMethodCount();
             var usage = Native.ThreadUsage();
             for (long i = 0; i < count; i++)
             {
@@ -196,6 +203,7 @@ namespace NativeGoMap.Stress
                 long dt = Stopwatch.GetTimestamp() - t0;
                 overMs += dt > msTicks ? 1 : 0;
                 WorkCounters after = map.Work;
+                long compiledAfter = JitInfo.GetCompiledMethodCount();
                 peakBytes = Math.Max(peakBytes, GoMapDiagnostics.LiveNativeBytes);
                 (long Faults, long Preempted, long Blocked) os = default;
                 if (dt >= ProbeTicks)
@@ -205,7 +213,7 @@ namespace NativeGoMap.Stress
                     usage = now;
                 }
 
-                var cause = new Cause(before, after, os);
+                var cause = new Cause(before, after, os, compiledAfter - compiledBefore);
                 if (dt < histogram.Length)
                 {
                     histogram[dt]++;
@@ -227,6 +235,7 @@ namespace NativeGoMap.Stress
                 }
 
                 before = after;
+                compiledBefore = compiledAfter;
             }
 
             return beyond;
@@ -277,7 +286,7 @@ namespace NativeGoMap.Stress
         private readonly struct Cause
         {
             // Names of the bits of Kinds, for counting slow inserts by what they did; 0: none of these.
-            internal static readonly string[] KindNames = { "growth start", "growth end", "release step", "page fault", "preempted", "blocked", "evacuation", "bucket allocation" };
+            internal static readonly string[] KindNames = { "growth start", "growth end", "release step", "page fault", "preempted", "blocked", "evacuation", "bucket allocation", "JIT" };
 
             private readonly long _growthStarts;
             private readonly long _growthEnds;
@@ -288,9 +297,11 @@ namespace NativeGoMap.Stress
             private readonly long _blocked;
             private readonly long _evacuations;
             private readonly long _allocations;
+            private readonly long _compiled;
 
-            internal Cause(WorkCounters before, WorkCounters after, (long Faults, long Preempted, long Blocked) os)
+            internal Cause(WorkCounters before, WorkCounters after, (long Faults, long Preempted, long Blocked) os, long compiled)
             {
+                _compiled = compiled;
                 _growthStarts = after.GrowthStarts - before.GrowthStarts;
                 _growthEnds = after.GrowthEnds - before.GrowthEnds;
                 _releaseSteps = after.ReleaseSteps - before.ReleaseSteps;
@@ -303,7 +314,7 @@ namespace NativeGoMap.Stress
             /// <summary>The kinds of work the insert did, as bits of <see cref="KindNames"/>.</summary>
             internal int Kinds =>
                 (_growthStarts != 0 ? 1 : 0) | (_growthEnds != 0 ? 2 : 0) | (_releaseSteps != 0 ? 4 : 0) | (_faults != 0 ? 8 : 0) |
-                (_preempted != 0 ? 16 : 0) | (_blocked != 0 ? 32 : 0) | (_evacuations != 0 ? 64 : 0) | (_allocations != 0 ? 128 : 0);
+                (_preempted != 0 ? 16 : 0) | (_blocked != 0 ? 32 : 0) | (_evacuations != 0 ? 64 : 0) | (_allocations != 0 ? 128 : 0) | (_compiled != 0 ? 256 : 0);
 
             /// <summary>Was the thread off the CPU (preempted or blocked) during the insert?</summary>
             internal bool OffCpu => _preempted != 0 || _blocked != 0;
@@ -324,6 +335,7 @@ namespace NativeGoMap.Stress
                     _blocked != 0 ? $"blocked {_blocked}x" : null,
                     _evacuations != 0 ? Times(_evacuations, "evacuation") : null,
                     _allocations != 0 ? Times(_allocations, "bucket allocation") : null,
+                    _compiled != 0 ? $"JIT ({Times(_compiled, "method")} compiled)" : null,
                 };
                 string text = string.Join(", ", parts.Where(p => p is not null));
                 return text.Length > 0 ? text : None;
