@@ -36,6 +36,16 @@ namespace NativeGoMap
         /// <summary>Test hook: whether that pipeline now prefetches each key's tophash line and then its candidate slot's lines (false: whole buckets, or not the pipeline).</summary>
         internal bool BatchLookupTargetsSlots => BatchLookupPrefetches && TargetsSlots(BucketLayout<TKey, TValue>.TableB(Volatile.Read(ref _table)));
 
+        /// <summary>Test hook: whether the current array is big enough for that pipeline to prefetch candidate slots (the size bound alone, where the CPU prefetches; false without an array).</summary>
+        internal bool ArrayBigEnoughToTargetSlots
+        {
+            get
+            {
+                nuint t = Volatile.Read(ref _table);
+                return t != 0 && TargetsSlots(BucketLayout<TKey, TValue>.TableB(t));
+            }
+        }
+
         /// <summary>Test hook: whether the batched writes (SetValues, RemoveKeys) on this map now prefetch the next block's buckets (false: runs of writes without prefetching, or no array).</summary>
         internal bool BatchSetPrefetches => WritesPrefetch();
 

@@ -56,6 +56,7 @@ namespace NativeGoMap.Tests
         {
             var map = new GoMap<long, long>(new GoMapOptions { Seed = (ulong)seed, CapacityHint = 40_000, ConcurrencyChecks = checks });
             Assert.True(map.BatchLookupPrefetches, "the map is meant to take the prefetching pipeline");
+            Assert.False(map.ArrayBigEnoughToTargetSlots, "a 1.2 MB array is under the candidate-slot pipeline's bound");
             return map;
         }
 
@@ -201,6 +202,7 @@ namespace NativeGoMap.Tests
             Assert.False(map.GetStats().IsGrowing);
             Assert.Equal(14, map.GetStats().B);
             Assert.True(map.BatchLookupPrefetches);
+            Assert.True(map.ArrayBigEnoughToTargetSlots, "a 17.25 MiB array is past the candidate-slot pipeline's bound");
             Assert.True(map.BatchLookupTargetsSlots, "the batch does not take the candidate-slot pipeline on this array");
             return map;
         }
