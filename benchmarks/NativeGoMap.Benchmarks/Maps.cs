@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -84,7 +85,7 @@ namespace NativeGoMap.Benchmarks
 
         public long Count => _map.LongCount;
 
-        public MapWork Work => new(_map.Work, _map.GetStats().BucketCount * 8);
+        public MapWork Work => new(_map.Work, _map.GetStats().BucketCount * 8, JitInfo.GetCompiledMethodCount());
 
         internal GoMap<TKey, TValue> Map => _map;
 
@@ -193,7 +194,7 @@ namespace NativeGoMap.Benchmarks
         public long Count => _map.Count;
 
         /// <summary>No work counters; the capacity shows a resize.</summary>
-        public MapWork Work => new(default, _map.EnsureCapacity(0));
+        public MapWork Work => new(default, _map.EnsureCapacity(0), JitInfo.GetCompiledMethodCount());
 
         internal Dictionary<TKey, TValue> Map => _map;
 
@@ -303,10 +304,11 @@ namespace NativeGoMap.Benchmarks
     }
 
     /// <summary>
-    /// A map's slow-path work counters and capacity (slots) at one moment. GoMap has both;
+    /// A map's slow-path work counters and capacity (slots) at one moment, with the methods the
+    /// runtime had compiled by then (JitInfo, any thread; 0 where not read). GoMap has both;
     /// Dictionary only a capacity, whose change marks a resize.
     /// </summary>
-    internal readonly record struct MapWork(WorkCounters Counters, long Capacity)
+    internal readonly record struct MapWork(WorkCounters Counters, long Capacity, long Compiled = 0)
     {
         /// <summary>The work done between two snapshots, in words: "growth end, 2 evacuations, 1 release step (2,048 KiB)".</summary>
         internal static string Describe(in MapWork before, in MapWork after)
@@ -328,7 +330,11 @@ namespace NativeGoMap.Benchmarks
             }
 
             Count(parts, b.BucketAllocations - a.BucketAllocations, "bucket allocation");
-            return parts.Count == 0 ? "no map work counted (page fault, preemption or timer)" : string.Join(", ", parts);
+            long compiled = after.Compiled - before.Compiled;
+            string jit = compiled > 0 ? Inv($"JIT ({compiled} method{(compiled == 1 ? "" : "s")} compiled)") : "";
+            return parts.Count == 0
+                ? (jit.Length > 0 ? $"no map work counted, {jit}" : "no map work counted (page fault, preemption or timer)")
+                : string.Join(", ", parts) + (jit.Length > 0 ? ", " + jit : "");
 
             static void Count(List<string> parts, long n, string what)
             {
