@@ -35,21 +35,13 @@ namespace NativeGoMap.Stress
             var beyondByCause = new long[1 << Cause.KindNames.Length];
             var worst = new Worst(10);
             var quiet = new Worst(1);
-            // JIT warm-up, as the quick comparison's stall child does (Specials.WarmUpInserts): builds
-            // of 250,000 entries for half a second, then a pause for the background JIT, so that
-            // the timed build runs tier-1 code and the first calls of the paths a build reaches
-            // at 106,496 (growth into a 4.7 MB array), about 111,200 (its first release step)
-            // and 212,992 are not timed. With one build of 100,000 (until 2026-12-07) the
-            // slowest insert of most 2,000,000-entry runs with SmallPagesForGrowth was that
-            // release step's JIT (0.45-0.97 ms); four runs since read 0.29-0.35 ms.
-            var warmUp = Stopwatch.StartNew();
-            while (warmUp.ElapsedMilliseconds < 500)
+            // JIT warm-up, as the quick comparison's stall rows do (until 2026-12-07 one build of
+            // 100,000 entries, which left the first calls of later paths to the timed build).
+            Instruments.JitWarmUp.Run(() =>
             {
                 using var warm = new GoMap<long, long>(new GoMapOptions { SmallPagesForGrowth = o.SmallPages, PrepareGrowthAhead = o.PrepareAhead });
-                Fill(warm, histogram, 250_000, worst, quiet, beyondByCause, out _, out _);
-            }
-
-            System.Threading.Thread.Sleep(200);
+                Fill(warm, histogram, Instruments.JitWarmUp.BuildEntries, worst, quiet, beyondByCause, out _, out _);
+            });
 
             Array.Clear(histogram);
             Array.Clear(beyondByCause);
@@ -169,7 +161,7 @@ namespace NativeGoMap.Stress
             summary.Row("Validate() of the whole table", $"{Stopwatch.GetElapsedTime(validateStart).TotalMilliseconds:0} ms, passed");
             summary.Note("keys are i × 0x9E3779B97F4A7C15 (a bijection): spread, distinct. No capacity hint, so every growth runs under the timed inserts.");
             summary.Note("latencies include the timer (Stopwatch.GetTimestamp twice) and whatever the OS does to the thread (page faults of fresh bucket pages, preemption on a shared machine): the worst inserts are wall-clock figures.");
-            summary.Note($"what it did: the map's work counters (growth starts and ends, evacuations, release steps, bucket allocations) read after every insert, and this thread's page faults and context switches (getrusage: preempted = involuntary, blocked = voluntary) read after every insert of {Micro(ProbeTicks)} or more, faster than a fault is served; JIT: methods the runtime compiled on any thread during the insert (JitInfo): the first call of a path the warm-up builds (250,000 entries) did not reach, or a tier-up on the background thread. \"while on the CPU\": the slowest insert that was neither preempted nor blocked, the figure to hold against the target on a shared machine. An evacuation is one old bucket's work, a write's share during a growth four of them (microseconds): a slow insert that did only that was slowed by something the thread cannot see. Bytes per entry at peak: the highest live native bytes after any insert, over the final entry count.");
+            summary.Note($"what it did: the map's work counters (growth starts and ends, evacuations, release steps, bucket allocations) read after every insert, and this thread's page faults and context switches (getrusage: preempted = involuntary, blocked = voluntary) read after every insert of {Micro(ProbeTicks)} or more, faster than a fault is served; JIT: methods the runtime compiled on any thread during the insert (JitInfo): the first call of a path the warm-up builds ({Instruments.JitWarmUp.BuildEntries:N0} entries) did not reach, or a tier-up on the background thread. \"while on the CPU\": the slowest insert that was neither preempted nor blocked, the figure to hold against the target on a shared machine. An evacuation is one old bucket's work, a write's share during a growth four of them (microseconds): a slow insert that did only that was slowed by something the thread cannot see. Bytes per entry at peak: the highest live native bytes after any insert, over the final entry count.");
             summary.Note("machine floor: timed stores into a 64 MiB array touched beforehand, with no map, no page fault and no system call, for as long as the build took, right after it: what the machine (interrupts, the hypervisor, other tenants) does to any loop. An insert's worst figure cannot be read below it.");
             return summary;
         }

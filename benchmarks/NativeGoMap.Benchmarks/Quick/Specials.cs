@@ -316,31 +316,13 @@ namespace NativeGoMap.Benchmarks.Quick
         }
 
         /// <summary>
-        /// Entries of each warm-up build: past the growth to 2^15 buckets (106,496 inserts, the
-        /// first into an array of more than 4 MiB), that growth's end and first release steps
-        /// (about 111,200) and the growth to 2^16 buckets (212,992). With 100,000 (until
-        /// 2026-12-07) those paths' first calls were JIT-compiled inside the timed build: the
-        /// slowest <c>SmallPagesForGrowth</c> insert of two 10M runs on the Zen 4 was the
-        /// growth start at 106,497 (0.53 and 0.56 ms, a method compiled during it), and the
-        /// first release step and the first write after the 2^16 growth start ranked among the
-        /// five slowest (0.38-0.43 ms each, one method compiled during each).
-        /// </summary>
-        private const int WarmUpEntries = 250_000;
-
-        /// <summary>
-        /// Warms the insert path: builds small maps for a while and lets the background JIT finish,
-        /// so that the measured build runs tier-1 code and no JIT pause lands in an insert.
+        /// Warms the insert path (<see cref="Instruments.JitWarmUp"/>), so that the measured build
+        /// runs tier-1 code and no JIT pause lands in an insert.
         /// </summary>
         private static void WarmUpInserts<TMap>(uint[] hist, long[] overflow)
             where TMap : struct, IMap<long, long, TMap>
         {
-            var sw = Stopwatch.StartNew();
-            while (sw.ElapsedMilliseconds < 500)
-            {
-                InsertTimed<TMap>(WarmUpEntries, hist, overflow, new SlowInserts(5), out _).Free();
-            }
-
-            Thread.Sleep(200);
+            Instruments.JitWarmUp.Run(() => InsertTimed<TMap>(Instruments.JitWarmUp.BuildEntries, hist, overflow, new SlowInserts(5), out _).Free());
             Array.Clear(hist);
         }
 
