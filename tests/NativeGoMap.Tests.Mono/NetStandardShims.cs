@@ -7,6 +7,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading;
+using NativeGoMap.Tests;
 
 // The .NET 6-9 APIs the shared test sources call and netstandard2.1 lacks, as C# 14 extension
 // members, so that those sources compile here unchanged. In namespace NativeGoMap, so that the
@@ -31,48 +32,17 @@ namespace NativeGoMap
 
         extension(Random rng)
         {
-            /// <summary>A non-negative long below <see cref="long.MaxValue"/>, as .NET 6's.</summary>
-            public long NextInt64() => rng.NextInt64(0, long.MaxValue);
+            /// <summary>A non-negative long below <see cref="long.MaxValue"/>: .NET 10's draws (<see cref="SeededDraws"/>).</summary>
+            public long NextInt64() => SeededDraws.NextInt64(rng);
 
-            /// <summary>A long in [0, <paramref name="maxValue"/>), as .NET 6's.</summary>
-            public long NextInt64(long maxValue) => rng.NextInt64(0, maxValue);
+            /// <summary>A long in [0, <paramref name="maxValue"/>): .NET 10's draws (<see cref="SeededDraws"/>).</summary>
+            public long NextInt64(long maxValue) => SeededDraws.NextInt64(rng, 0, maxValue);
 
-            /// <summary>A long in [<paramref name="minValue"/>, <paramref name="maxValue"/>), as .NET 6's (by rejection, so unbiased).</summary>
-            public long NextInt64(long minValue, long maxValue)
-            {
-                if (minValue > maxValue)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(minValue));
-                }
+            /// <summary>A long in [<paramref name="minValue"/>, <paramref name="maxValue"/>): .NET 10's draws (<see cref="SeededDraws"/>).</summary>
+            public long NextInt64(long minValue, long maxValue) => SeededDraws.NextInt64(rng, minValue, maxValue);
 
-                ulong range = (ulong)(maxValue - minValue);
-                if (range <= 1)
-                {
-                    return minValue;
-                }
-
-                int bits = 64 - LeadingZeroCount(range - 1);
-                var buffer = new byte[8];
-                ulong draw;
-                do
-                {
-                    rng.NextBytes(buffer);
-                    draw = BitConverter.ToUInt64(buffer, 0) >> (64 - bits);
-                }
-                while (draw >= range);
-
-                return (long)((ulong)minValue + draw);
-            }
-
-            /// <summary>A Fisher-Yates shuffle in place, as .NET 8's.</summary>
-            public void Shuffle<T>(T[] values)
-            {
-                for (int i = values.Length - 1; i > 0; i--)
-                {
-                    int j = rng.Next(i + 1);
-                    (values[i], values[j]) = (values[j], values[i]);
-                }
-            }
+            /// <summary>A shuffle in place: .NET 10's swaps (<see cref="SeededDraws"/>).</summary>
+            public void Shuffle<T>(T[] values) => SeededDraws.Shuffle(rng, values);
         }
 
         extension(Interlocked)
@@ -197,17 +167,6 @@ namespace NativeGoMap
             {
                 return new Random(s_seeds.Next());
             }
-        }
-
-        private static int LeadingZeroCount(ulong value)
-        {
-            int n = 0;
-            while (n < 64 && (value & (1UL << (63 - n))) == 0)
-            {
-                n++;
-            }
-
-            return n;
         }
     }
 }
