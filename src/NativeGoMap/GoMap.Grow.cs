@@ -281,7 +281,7 @@ namespace NativeGoMap
 
             for (ulong d = unit; d < MapMath.BucketShift(_b); d += units)
             {
-                FaultInNewBucket(BucketLayout<TKey, TValue>.Bucket(_buckets, d), ref _faultInChunks);
+                NativeHeap.FaultInWithTouchMap(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize, ref _faultInChunks);
             }
         }
 

@@ -645,11 +645,19 @@ namespace NativeGoMap
         /// </remarks>
         internal static void FaultIn(byte* p, byte* at, ulong length, ref int chunks)
         {
-            if (!HasTouchMap(p))
+            if (HasTouchMap(p))
             {
-                return;
+                FaultInWithTouchMap(p, at, length, ref chunks);
             }
+        }
 
+        /// <summary>
+        /// <see cref="FaultIn"/> for a caller that has seen <see cref="HasTouchMap"/> true for
+        /// <paramref name="p"/> already (a growth's evacuation, once for all its destinations).
+        /// </summary>
+        internal static void FaultInWithTouchMap(byte* p, byte* at, ulong length, ref int chunks)
+        {
+            Debug.Assert(HasTouchMap(p), "FaultInWithTouchMap of a block without a touch map");
             uint* map = TouchMapOf(p, out byte* baseP, out ulong total);
             ulong first = PageOf(baseP, at);
             ulong last = PageOf(baseP, at + length - 1);
