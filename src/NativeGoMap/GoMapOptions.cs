@@ -77,7 +77,7 @@ namespace NativeGoMap
         /// growth takes it when it starts, so its writes fault nothing in. The cost is memory: from
         /// that insert the map holds the next array beside its own, as much as a growth holds at
         /// its start, only earlier (a 10,000,000-entry <c>&lt;long,long&gt;</c> map holds its 302
-        /// MiB array from 5.1M entries, and a map that stops between three quarters and all of
+        /// MB (288 MiB) array from 5.1M entries, and a map that stops between three quarters and all of
         /// its threshold keeps it, about three times the memory otherwise), and builds in a tight
         /// loop may be slower, since the arrays skip the reuse cache and the thread competes with
         /// the writer. The thread keeps ahead of inserts that take about 0.35 µs or more where a
