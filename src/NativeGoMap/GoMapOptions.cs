@@ -76,11 +76,11 @@ namespace NativeGoMap
         /// faults its pages in (one atomic add of zero per page: the contents stay zero); the
         /// growth takes it when it starts, so its writes fault nothing in. The cost is memory: from
         /// that insert the map holds the next array beside its own, as much as a growth holds at
-        /// its start, only earlier (a 10,000,000-entry <c>&lt;long,long&gt;</c> map holds its 302
-        /// MB (288 MiB) array from 5.1M entries, and a map that stops between three quarters and all of
-        /// its threshold keeps it, about three times the memory otherwise), and builds in a tight
-        /// loop may be slower, since the arrays skip the reuse cache and the thread competes with
-        /// the writer. The thread keeps ahead of inserts that take about 0.35 µs or more where a
+        /// its start, only earlier (a 10,000,000-entry <c>&lt;long,long&gt;</c> map holds its
+        /// 302 MB (288 MiB) array from 5.1M entries, and a map that stops between three quarters
+        /// and all of its threshold keeps it, about three times the memory otherwise), and builds
+        /// in a tight loop may be slower, since the arrays skip the reuse cache and the thread
+        /// competes with the writer. The thread keeps ahead of inserts that take about 0.35 µs or more where a
         /// fresh 2 MiB page costs 3.5 ms (the README's VM); faster ones overtake it and fault in
         /// the rest themselves (see the README's Scale section for the figures). A new array of
         /// another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c> shrink, emptying to no array)
