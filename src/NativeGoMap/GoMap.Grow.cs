@@ -281,6 +281,7 @@ namespace NativeGoMap
 
             for (ulong d = unit; d < MapMath.BucketShift(_b); d += units)
             {
+                // FaultInNewBucket's call, without FaultIn's touch-map test (made once above).
                 NativeHeap.FaultInWithTouchMap(_buckets, BucketLayout<TKey, TValue>.Bucket(_buckets, d), (ulong)BucketLayout<TKey, TValue>.BucketSize, ref _faultInChunks);
             }
         }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace NativeGoMap.Tests
 {
@@ -44,7 +45,7 @@ namespace NativeGoMap.Tests
                 return minValue;
             }
 
-            int shift = LeadingZeroCount(range - 1); // 64 minus the bits of the smallest power of two >= range
+            int shift = BitOperations.LeadingZeroCount(range - 1); // 64 minus the bits of the smallest power of two >= range
             while (true)
             {
                 ulong draw = NextUInt64(rng) >> shift;
@@ -76,17 +77,6 @@ namespace NativeGoMap.Tests
                 int j = rng.Next(i, values.Length);
                 (values[i], values[j]) = (values[j], values[i]);
             }
-        }
-
-        private static int LeadingZeroCount(ulong value)
-        {
-            int n = 0;
-            while (n < 64 && (value & (1UL << (63 - n))) == 0)
-            {
-                n++;
-            }
-
-            return n;
         }
     }
 }

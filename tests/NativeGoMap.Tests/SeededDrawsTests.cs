@@ -37,14 +37,7 @@ namespace NativeGoMap.Tests
         {
             foreach (int seed in Seeds())
             {
-                var expected = new Random(seed);
-                var actual = new Random(seed);
-                for (int i = 0; i < Draws; i++)
-                {
-                    Assert.True(
-                        expected.NextInt64(minValue, maxValue) == SeededDraws.NextInt64(actual, minValue, maxValue),
-                        $"seed {seed}, draw {i} in [{minValue}, {maxValue})");
-                }
+                AssertDrawsAlike(seed, r => r.NextInt64(minValue, maxValue), r => SeededDraws.NextInt64(r, minValue, maxValue), $"in [{minValue}, {maxValue})");
             }
         }
 
@@ -52,12 +45,7 @@ namespace NativeGoMap.Tests
         [MemberData(nameof(Seeds))]
         public void NextInt64WithoutBounds_DrawsWhatRandomDraws(int seed)
         {
-            var expected = new Random(seed);
-            var actual = new Random(seed);
-            for (int i = 0; i < Draws; i++)
-            {
-                Assert.Equal(expected.NextInt64(), SeededDraws.NextInt64(actual));
-            }
+            AssertDrawsAlike(seed, r => r.NextInt64(), SeededDraws.NextInt64, "without bounds");
         }
 
         [Theory]
@@ -95,6 +83,19 @@ namespace NativeGoMap.Tests
         public void NextInt64_MinAboveMax_Throws()
         {
             Assert.Throws<ArgumentOutOfRangeException>(() => SeededDraws.NextInt64(new Random(1), 2, 1));
+        }
+
+        /// <summary>Draws <see cref="Draws"/> numbers from two generators of one seed, one through Random's member, the other through the stand-in, and asserts each pair equal.</summary>
+        private static void AssertDrawsAlike(int seed, Func<Random, long> random, Func<Random, long> standIn, string what)
+        {
+            var expected = new Random(seed);
+            var actual = new Random(seed);
+            for (int i = 0; i < Draws; i++)
+            {
+                long want = random(expected);
+                long got = standIn(actual);
+                Assert.True(want == got, $"seed {seed}, draw {i} {what}: Random drew {want}, the stand-in {got}");
+            }
         }
 
         private static int[] Identity(int length)
