@@ -82,9 +82,10 @@ namespace NativeGoMap
         /// in a tight loop may be slower, since the arrays skip the reuse cache and the thread
         /// competes with the writer. The thread keeps ahead of inserts that take about 0.35 µs or
         /// more where a fresh 2 MiB page costs 3.5 ms (the README's VM); faster ones overtake it
-        /// and fault in the rest themselves (see the README's Scale section for the figures). A
-        /// new array of another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c> shrink, emptying to no array)
-        /// and <c>Dispose</c> free it; a same-size growth keeps it for the growth after. Combines
+        /// and fault in the rest themselves (the README's Reliability section, Scale, has the
+        /// figures). A new array of another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c>
+        /// shrink, emptying to no array) and <c>Dispose</c> free it; a same-size growth keeps it
+        /// for the growth after. Combines
         /// with <see cref="SmallPagesForGrowth"/> (the array in base pages, populated as such
         /// arrays are). When that allocation runs out of memory, nothing is prepared and the
         /// insert goes on (no insert tries again before the map's size changes; the growth then
