@@ -1,5 +1,6 @@
 #if NET10_0_OR_GREATER
 using System;
+using System.Linq;
 using Xunit;
 
 namespace NativeGoMap.Tests
@@ -71,8 +72,8 @@ namespace NativeGoMap.Tests
         {
             foreach (int seed in Seeds())
             {
-                int[] expected = Identity(length);
-                int[] actual = Identity(length);
+                int[] expected = Enumerable.Range(0, length).ToArray();
+                int[] actual = Enumerable.Range(0, length).ToArray();
                 new Random(seed).Shuffle(expected);
                 SeededDraws.Shuffle(new Random(seed), actual);
                 Assert.Equal(expected, actual);
@@ -96,17 +97,6 @@ namespace NativeGoMap.Tests
                 long got = standIn(actual);
                 Assert.True(want == got, $"seed {seed}, draw {i} {what}: Random drew {want}, the stand-in {got}");
             }
-        }
-
-        private static int[] Identity(int length)
-        {
-            int[] values = new int[length];
-            for (int i = 0; i < length; i++)
-            {
-                values[i] = i;
-            }
-
-            return values;
         }
     }
 }
