@@ -146,9 +146,13 @@ namespace NativeGoMap
         /// entries are sorted inside the new map's own bucket array, so besides the map it takes
         /// only a 1 MiB read buffer and one partition's entries (at most 256 KiB until the
         /// bucket array exceeds 4,096 such partitions, about 1 GiB; then doubling with each B) of
-        /// native scratch, plus a spill buffer for
-        /// entries a skewed hash crowds out of their partition, all freed before it returns;
-        /// nothing on the GC heap but the map object itself.
+        /// native scratch, plus a spill buffer for the entries that do not fit their partition,
+        /// all freed before it returns; nothing on the GC heap but the map object itself. The
+        /// spill holds the few entries a skewed hash crowds out, but for a key or value of more
+        /// than 128 bytes (which the map stores through a pointer) most entries: a partition
+        /// holds its buckets' bytes of entries, fewer than its buckets take, so the spill can
+        /// outgrow the snapshot's entry bytes (27 MiB of scratch beside a 2 MiB bucket array
+        /// for 100,000 <c>&lt;long&gt;</c> keys with 200-byte values, 20 MB of entries).
         /// </summary>
         /// <remarks>
         /// The map is new: it has a fresh random seed (or <see cref="GoMapOptions.Seed"/>), Go's B

@@ -1,4 +1,5 @@
-// The snapshot format of GoMap.WriteTo and GoMap.ReadFrom (GoMap.Snapshot.cs), version 1.
+// The snapshot format of GoMap.WriteTo and GoMap.ReadFrom (GoMap.Snapshot.cs), version 2. Version 1
+// has the same bytes; only its fingerprint's shapes differ (offset 32). Readers read both.
 //
 // A snapshot is a header, the entries, and a checksum. Every integer is little-endian.
 //
@@ -6,7 +7,7 @@
 //   0          8      magic 89 'N' 'G' 'M' 'A' 'P' 0D 0A. The first byte has its high bit set and the
 //                     last two are CR LF (PNG's trick): a 7-bit channel or a newline conversion
 //                     breaks the magic instead of the data.
-//   8          4      format version: 1
+//   8          4      format version: 2 (1 from the library until 2026-12-07)
 //   12         4      header length H: bytes from offset 0 through the header checksum. Every
 //                     version keeps these first 16 bytes and ends its header with its checksum, so
 //                     a reader can check a newer header before it says "newer" (a corrupted version
@@ -19,15 +20,20 @@
 //                     of their fields, recursively, fixed-buffer and inline-array lengths, explicit
 //                     layouts, a packing other than 8, and 8 too where a field may align beyond 8
 //                     bytes), so that a type whose name stayed but whose fields changed is refused.
-//                     Readers also accept the shapes with every packing of 8 spelled out, as
-//                     writers before 2026-12-05 made them
+//                     Version 2 adds, for a struct declared LayoutKind.Auto with two or more
+//                     fields (a ValueTuple, DateTimeOffset), the runtime's order for such fields
+//                     (SnapshotFormat.AutoLayout): CoreCLR puts the widest first, Mono keeps the
+//                     declaration's, so such a snapshot moves only between runtimes that order
+//                     alike. A version-1 fingerprint lacks it and is accepted in version-1 headers
+//                     only, as are the shapes with every packing of 8 spelled out, as writers
+//                     before 2026-12-05 made them
 //   40         1      B of the writing map, log2 of its buckets, raised to Go's B for the count when
 //                     the map holds more (inserts during a shrink or a same-size growth start no
 //                     growth, so a live map can). Informational: the loader checks it is consistent
 //                     with the count (B ≥ Go's B for the count) but builds the map with Go's B for
 //                     the count, as inserts would (a sparse map loads compact)
 //   41         1      seed policy: 0 = the loader draws a fresh seed, or takes GoMapOptions.Seed.
-//                     The only policy of version 1: a seed is never written, because a seed on disk
+//                     The only policy of versions 1 and 2: a seed is never written, because a seed on disk
 //                     is a hash-flooding key handed to whoever can read the file
 //   42         2      key type name length Kn, in UTF-8 bytes (at most MaxTypeNameLength)
 //   44         2      value type name length Vn
@@ -85,10 +91,40 @@ namespace NativeGoMap
             return got;
         }
 
-        /// <summary>The version this library writes, and the newest it reads.</summary>
-        internal const uint Version = 1;
+        /// <summary>The version this library writes, and the newest it reads (it reads version 1 too).</summary>
+        internal const uint Version = 2;
 
-        /// <summary>Bytes before the type names in a version-1 header.</summary>
+        /// <summary>
+        /// This runtime's order for the fields of a struct declared <c>LayoutKind.Auto</c>, which
+        /// the runtime chooses, not the declaration: the offsets of a probe's four fields (a
+        /// byte, a long, an int and a short, declared in that order). CoreCLR gives "14.0.8.12"
+        /// (the widest field first), Mono 6.8 "0.8.16.20" (declaration order), so
+        /// that a <c>(int, long)</c> tuple is the int then the long under Mono and the long then
+        /// the int under CoreCLR, with one size and one declaration. Version 2's shapes carry it
+        /// for such structs (<see cref="ShapeRules.Version2"/>): a snapshot of one moves only
+        /// between runtimes that order it alike. Version 1's did not, so a snapshot moved from one
+        /// runtime to the other, or written before a type's layout kind changed, loaded with the
+        /// fields' bytes exchanged (a review, 2026-12-07).
+        /// </summary>
+        internal static readonly string AutoLayout = ProbeAutoLayout();
+
+        [StructLayout(LayoutKind.Auto)]
+        private struct AutoLayoutProbe
+        {
+            public byte A;
+            public long B;
+            public int C;
+            public short D;
+        }
+
+        private static string ProbeAutoLayout()
+        {
+            AutoLayoutProbe p = default;
+            byte* start = (byte*)&p;
+            return System.FormattableString.Invariant($"{(byte*)&p.A - start}.{(byte*)&p.B - start}.{(byte*)&p.C - start}.{(byte*)&p.D - start}");
+        }
+
+        /// <summary>Bytes before the type names in a header (versions 1 and 2 have the same fields).</summary>
         internal const int FixedHeaderLength = 48;
 
         /// <summary>Bytes of the magic, version and header length that every version shares.</summary>
@@ -208,11 +244,11 @@ namespace NativeGoMap
             return t.FullName ?? t.ToString();
         }
 
-        /// <summary>Total bytes of a version-1 header for the given type names.</summary>
+        /// <summary>Total bytes of a header (version 1 or 2) for the given type names.</summary>
         internal static int HeaderLength(int keyNameLength, int valueNameLength) => FixedHeaderLength + keyNameLength + valueNameLength + ChecksumLength;
 
         /// <summary>
-        /// Writes a version-1 header into <paramref name="dst"/> (exactly <see cref="HeaderLength"/>
+        /// Writes a header of <see cref="Version"/> into <paramref name="dst"/> (exactly <see cref="HeaderLength"/>
         /// bytes) and returns its checksum.
         /// </summary>
         internal static uint WriteHeader(Span<byte> dst, long count, int keySize, int valueSize, ulong fingerprint, int b, ReadOnlySpan<byte> keyName, ReadOnlySpan<byte> valueName)
@@ -292,17 +328,20 @@ namespace NativeGoMap
                 SnapshotErrors.Invalid("The snapshot header is corrupt: format version 0 does not exist.");
             }
 
-            return CheckHeaderV1<TKey, TValue>(h);
+            return CheckHeaderFields<TKey, TValue>(h, version);
         }
 
-        /// <summary>Checks the fields of a version-1 header whose checksum matched; returns the count.</summary>
-        private static long CheckHeaderV1<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>(Span<byte> h) // Span: Mono cannot index a ReadOnlySpan from netstandard2.1
+        /// <summary>
+        /// Checks the fields of a version-1 or version-2 header whose checksum matched (the two
+        /// have the same fields; only the fingerprint's shapes differ); returns the count.
+        /// </summary>
+        private static long CheckHeaderFields<[DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TKey, [DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] TValue>(Span<byte> h, uint version) // Span: Mono cannot index a ReadOnlySpan from netstandard2.1
             where TKey : unmanaged
             where TValue : unmanaged
         {
             if (h.Length < HeaderLength(0, 0))
             {
-                SnapshotErrors.Invalid($"The snapshot header is corrupt: {h.Length} bytes is too short for a version-1 header ({HeaderLength(0, 0)} bytes and the type names).");
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: {h.Length} bytes is too short for a version-{version} header ({HeaderLength(0, 0)} bytes and the type names).");
             }
 
             int keyNameLength = BinaryPrimitives.ReadUInt16LittleEndian(h[42..]);
@@ -319,7 +358,7 @@ namespace NativeGoMap
 
             if (h[41] != SeedPolicyFresh)
             {
-                SnapshotErrors.Invalid($"The snapshot header is corrupt: seed policy {h[41]} is unknown (version 1 has only 0, a fresh seed).");
+                SnapshotErrors.Invalid($"The snapshot header is corrupt: seed policy {h[41]} is unknown (versions 1 and 2 have only 0, a fresh seed).");
             }
 
             ReadOnlySpan<byte> keyName = h.Slice(FixedHeaderLength, keyNameLength);
@@ -329,9 +368,9 @@ namespace NativeGoMap
             CheckType<TKey>("key", keyName, keySize);
             CheckType<TValue>("value", valueName, valueSize);
             ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(h[32..]);
-            if (fingerprint != SnapshotType<TKey, TValue>.Fingerprint && fingerprint != SnapshotType<TKey, TValue>.LegacyFingerprint)
+            if (!SnapshotType<TKey, TValue>.FingerprintMatches(version, fingerprint))
             {
-                SnapshotErrors.Invalid($"The snapshot's key and value types have the names {typeof(TKey)} and {typeof(TValue)} but not the same fields as this program's: a type changed since the snapshot was written.");
+                SnapshotErrors.Invalid($"The snapshot's key and value types have the names {typeof(TKey)} and {typeof(TValue)} but not the same fields as this program's: a type changed since the snapshot was written, or the snapshot comes from a runtime that orders the fields of a LayoutKind.Auto struct in it otherwise.");
             }
 
             long count = BinaryPrimitives.ReadInt64LittleEndian(h[16..]);
@@ -372,6 +411,19 @@ namespace NativeGoMap
         }
     }
 
+    /// <summary>Which spelling of a type's shape a fingerprint hashes (see the file's opening comment).</summary>
+    internal enum ShapeRules
+    {
+        /// <summary>Version 2's: version 1's, and the runtime's field order of a struct declared <c>LayoutKind.Auto</c> with two or more fields.</summary>
+        Version2,
+
+        /// <summary>Version 1's since 2026-12-05: a packing of 8 left out where it moves nothing (<c>DefaultPack</c>).</summary>
+        Version1,
+
+        /// <summary>Version 1's before 2026-12-05: a packing of 8 spelled out as the runtime reports it.</summary>
+        Pack8Spelled,
+    }
+
     /// <summary>
     /// What a snapshot header says about a key/value type pair, computed once per pair by
     /// reflection: type names, the shape fingerprint, and the largest count and B a header may give.
@@ -383,16 +435,35 @@ namespace NativeGoMap
         /// <summary>Bytes of one entry in a snapshot.</summary>
         internal static readonly int EntrySize = sizeof(TKey) + sizeof(TValue);
 
-        /// <summary>FNV-1a 64 of the key shape, a separator and the value shape.</summary>
+        /// <summary>
+        /// FNV-1a 64 of the key shape, a separator and the value shape, as version 2 writes and
+        /// reads it (<see cref="ShapeRules.Version2"/>).
+        /// </summary>
         internal static readonly ulong Fingerprint = Fnv1a(Shape(typeof(TKey)) + "|" + Shape(typeof(TValue)));
 
         /// <summary>
-        /// <see cref="Fingerprint"/> as written before 2026-12-05, with a packing of 8 in the
-        /// shapes as the runtime reports it (see <see cref="DefaultPack"/>): accepted on read too,
-        /// so that snapshots written then still load on the runtime that wrote them. Equal to
-        /// <see cref="Fingerprint"/> for types without such a packing.
+        /// <see cref="Fingerprint"/> as version 1 wrote it (<see cref="ShapeRules.Version1"/>:
+        /// without the runtime's order of a struct declared <c>LayoutKind.Auto</c>): accepted in
+        /// version-1 snapshots only, so that they still load. Equal to <see cref="Fingerprint"/>
+        /// for types without such a struct.
         /// </summary>
-        internal static readonly ulong LegacyFingerprint = Fnv1a(Shape(typeof(TKey), legacyPack: true) + "|" + Shape(typeof(TValue), legacyPack: true));
+        internal static readonly ulong Version1Fingerprint = Fnv1a(Shape(typeof(TKey), ShapeRules.Version1) + "|" + Shape(typeof(TValue), ShapeRules.Version1));
+
+        /// <summary>
+        /// <see cref="Fingerprint"/> as written before 2026-12-05 (<see cref="ShapeRules.Pack8Spelled"/>,
+        /// a packing of 8 in the shapes as the runtime reports it, see <see cref="DefaultPack"/>):
+        /// accepted in version-1 snapshots too, so that snapshots written then still load on the
+        /// runtime that wrote them. Equal to <see cref="Version1Fingerprint"/> for types without
+        /// such a packing.
+        /// </summary>
+        internal static readonly ulong LegacyFingerprint = Fnv1a(Shape(typeof(TKey), ShapeRules.Pack8Spelled) + "|" + Shape(typeof(TValue), ShapeRules.Pack8Spelled));
+
+        /// <summary>
+        /// Whether a header of format <paramref name="version"/> (1 or 2) with this
+        /// <paramref name="fingerprint"/> describes this program's key and value types.
+        /// </summary>
+        internal static bool FingerprintMatches(uint version, ulong fingerprint) =>
+            version >= 2 ? fingerprint == Fingerprint : fingerprint == Version1Fingerprint || fingerprint == LegacyFingerprint;
 
         /// <summary>Largest B whose bucket array could be addressed (Go's maxAlloc bound).</summary>
         internal static readonly int MaxB = ComputeMaxB();
@@ -416,13 +487,15 @@ namespace NativeGoMap
 
         /// <summary>
         /// A type's shape: its name, and for a struct the shapes of its instance fields in
-        /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts.
-        /// Field names are left out, so renaming a field keeps old snapshots loadable.
+        /// declaration order, with fixed-buffer and inline-array lengths and explicit layouts,
+        /// under <paramref name="rules"/> (the current version's by default). Field names are left
+        /// out, so renaming a field keeps old snapshots loadable. <paramref name="autoLayout"/>
+        /// stands for <see cref="SnapshotFormat.AutoLayout"/> (a test's other runtime).
         /// </summary>
-        internal static string Shape([DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] Type t, bool legacyPack = false)
+        internal static string Shape([DynamicallyAccessedMembers(KeyClassifier.KeyTypeMembers)] Type t, ShapeRules rules = ShapeRules.Version2, string? autoLayout = null)
         {
             var sb = new StringBuilder();
-            AppendShape(sb, t, legacyPack);
+            AppendShape(sb, t, rules, autoLayout ?? SnapshotFormat.AutoLayout);
             return sb.ToString();
         }
 
@@ -470,7 +543,7 @@ namespace NativeGoMap
         }
 
         [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "A field's type carries no annotation: where a trimmer removed a nested struct's fields, the shape lists none for it, so a snapshot of such a type written elsewhere is refused (a fingerprint mismatch), never read with another layout.")]
-        private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t, bool legacyPack)
+        private static void AppendShape(StringBuilder sb, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields)] Type t, ShapeRules rules, string autoLayout)
         {
             sb.Append(SnapshotFormat.CanonicalName(t));
             if (t.IsEnum)
@@ -485,10 +558,17 @@ namespace NativeGoMap
             }
 
             StructLayoutAttribute? layout = t.StructLayoutAttribute;
-            int pack = layout is null || (layout.Pack == DefaultPack && !legacyPack && !AlignsBeyond8(t)) ? 0 : layout.Pack;
+            int pack = layout is null || (layout.Pack == DefaultPack && rules != ShapeRules.Pack8Spelled && !AlignsBeyond8(t)) ? 0 : layout.Pack;
             if (layout is not null && (layout.Value == LayoutKind.Explicit || pack != 0 || layout.Size != 0))
             {
                 sb.Append(System.FormattableString.Invariant($"<{layout.Value} pack {pack} size {layout.Size}>"));
+            }
+
+            FieldInfo[] fields = FieldsInDeclarationOrder(t);
+            if (rules == ShapeRules.Version2 && layout is { Value: LayoutKind.Auto } && fields.Length > 1)
+            {
+                // The runtime, not the declaration, orders these fields (SnapshotFormat.AutoLayout).
+                sb.Append("<auto ").Append(autoLayout).Append('>');
             }
 
             if (KeyClassifier.InlineArrayLength(t) is int length)
@@ -497,17 +577,17 @@ namespace NativeGoMap
             }
 
             sb.Append('{');
-            foreach (FieldInfo f in FieldsInDeclarationOrder(t))
+            foreach (FieldInfo f in fields)
             {
                 FixedBufferAttribute? fixedBuffer = f.GetCustomAttribute<FixedBufferAttribute>();
                 if (fixedBuffer is not null)
                 {
-                    AppendShape(sb, fixedBuffer.ElementType, legacyPack);
+                    AppendShape(sb, fixedBuffer.ElementType, rules, autoLayout);
                     sb.Append(System.FormattableString.Invariant($"[{fixedBuffer.Length}]"));
                 }
                 else
                 {
-                    AppendShape(sb, f.FieldType, legacyPack);
+                    AppendShape(sb, f.FieldType, rules, autoLayout);
                 }
 
                 if (f.GetCustomAttribute<FieldOffsetAttribute>() is { } offset)

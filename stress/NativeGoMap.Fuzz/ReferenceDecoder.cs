@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Text;
 
 // An independent, slow decoder of the snapshot format, written from the format's description at
-// the top of src/NativeGoMap/SnapshotFormat.cs (version 1), so that the oracle can say what an
+// the top of src/NativeGoMap/SnapshotFormat.cs (versions 1 and 2), so that the oracle can say what an
 // input holds without asking the library's loader. It shares no code with the library: its own
 // little-endian reads, its own bitwise CRC-32C, its own FNV-1a, type names and shapes written out
 // by hand for the types the oracle loads, and Go's load factor rule for the smallest B.
@@ -19,7 +19,7 @@ namespace NativeGoMap.Fuzz
         /// <summary>Not a snapshot of these types (the reason says why): the library must refuse it.</summary>
         Invalid,
 
-        /// <summary>A version above 1 whose header checks out as far as every version shares: the library must refuse it as newer (NotSupportedException).</summary>
+        /// <summary>A version above 2 whose header checks out as far as every version shares: the library must refuse it as newer (NotSupportedException).</summary>
         Newer,
 
         /// <summary>
@@ -74,10 +74,14 @@ namespace NativeGoMap.Fuzz
         /// <summary>sizeof of the type.</summary>
         public int Size { get; }
 
-        /// <summary>The shape the fingerprint hashes: the name, and for a struct its fields' shapes in braces (no field names).</summary>
+        /// <summary>
+        /// The shape the fingerprint hashes: the name, and for a struct its fields' shapes in
+        /// braces (no field names). The same in versions 1 and 2: version 2 adds the runtime's
+        /// field order only for structs declared LayoutKind.Auto, and none of these types is.
+        /// </summary>
         public string Shape { get; }
 
-        /// <summary>The shape with a packing of 8 spelled out, as writers before 2026-12-05 made it on a runtime that reports one.</summary>
+        /// <summary>The shape with a packing of 8 spelled out, as writers before 2026-12-05 made it on a runtime that reports one (accepted in version-1 headers only).</summary>
         public string LegacyShape { get; }
 
         /// <summary>Bytes of the type in a bucket slot: Go stores keys and values over 128 bytes through a pointer.</summary>
@@ -177,7 +181,7 @@ namespace NativeGoMap.Fuzz
                 return "header checksum mismatch";
             }
 
-            if (version > 1)
+            if (version > 2)
             {
                 d.Verdict = ReferenceVerdict.Newer;
                 return $"version {version}";
@@ -188,10 +192,10 @@ namespace NativeGoMap.Fuzz
                 return "version 0";
             }
 
-            // Version 1's fields.
+            // Versions 1 and 2 have the same fields.
             if (h < FixedHeaderLength + ChecksumLength)
             {
-                return $"header of {h} bytes shorter than version 1's fixed part";
+                return $"header of {h} bytes shorter than version {version}'s fixed part";
             }
 
             int kn = U16(input, 42);
@@ -225,7 +229,7 @@ namespace NativeGoMap.Fuzz
             bool legacy = false;
             if (fingerprint != Fnv1a(key.Shape + "|" + value.Shape))
             {
-                if (fingerprint != Fnv1a(key.LegacyShape + "|" + value.LegacyShape))
+                if (version != 1 || fingerprint != Fnv1a(key.LegacyShape + "|" + value.LegacyShape))
                 {
                     return $"fingerprint {fingerprint:x16} is not that of {key.Shape}|{value.Shape}";
                 }

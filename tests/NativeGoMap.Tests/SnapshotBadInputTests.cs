@@ -107,14 +107,14 @@ namespace NativeGoMap.Tests
         public void BadSnapshot_NewerVersion_IsNotSupported_ButACorruptVersionIsInvalid()
         {
             byte[] snapshot = Snap.LongLong(10);
-            byte[] newer = Snap.Craft(snapshot, s => BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(8), 2));
+            byte[] newer = Snap.Craft(snapshot, s => BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(8), 3));
             var e = Assert.Throws<NotSupportedException>(() => Snap.Load<long, long>(newer));
-            Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
+            Assert.Contains("version 3", e.Message, StringComparison.Ordinal);
 
-            // A version 2 header may be longer: its length field says how much to check.
+            // A version 3 header may be longer: its length field says how much to check.
             byte[] longer = new byte[snapshot.Length + 12];
             snapshot.AsSpan(0, 48).CopyTo(longer);
-            BinaryPrimitives.WriteUInt32LittleEndian(longer.AsSpan(8), 2);
+            BinaryPrimitives.WriteUInt32LittleEndian(longer.AsSpan(8), 3);
             BinaryPrimitives.WriteUInt32LittleEndian(longer.AsSpan(12), (uint)Snap.HeaderLength(snapshot) + 12);
             Snap.Reseal(longer);
             Assert.Throws<NotSupportedException>(() => Snap.Load<long, long>(longer));
@@ -124,7 +124,7 @@ namespace NativeGoMap.Tests
 
             // Without a matching header checksum a changed version is corruption, not a new format.
             byte[] flipped = (byte[])snapshot.Clone();
-            flipped[8] = 2;
+            flipped[8] = 3;
             Assert.Contains("checksum", ExpectInvalid<long, long>(flipped, "unsealed").Message, StringComparison.Ordinal);
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
+using System.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NativeGoMap.Tests.CoreSupport;
@@ -107,7 +108,8 @@ namespace NativeGoMap.Tests
         [Fact]
         public void Snapshot_WithTheFingerprintOfBefore2026_12_05_StillLoads()
         {
-            // Writers until then spelled a packing of 8 out in the shapes (LegacyFingerprint).
+            // Writers until then spelled a packing of 8 out in the shapes (LegacyFingerprint), in
+            // version-1 headers.
             Assert.NotEqual(SnapshotType<TwoLongsPackedBy8, long>.Fingerprint, SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint);
             using var map = new GoMap<TwoLongsPackedBy8, long>();
             for (int i = 0; i < 100; i++)
@@ -115,10 +117,171 @@ namespace NativeGoMap.Tests
                 map[new TwoLongsPackedBy8 { A = i, B = -i }] = i;
             }
 
-            byte[] old = Snap.Craft(Snap.Of(map), s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint));
+            byte[] old = Snap.Craft(Snap.Of(map), s =>
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(8), 1);
+                BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint);
+            });
             using GoMap<TwoLongsPackedBy8, long> loaded = Snap.Load<TwoLongsPackedBy8, long>(old);
             Assert.Equal(100, loaded.Count);
             Assert.Equal(7, loaded[new TwoLongsPackedBy8 { A = 7, B = -7 }]);
+        }
+
+        [Fact]
+        public void Snapshot_Version2_WithTheFingerprintOfBefore2026_12_05_IsRefused()
+        {
+            // No version-2 writer spelled the packing out.
+            using var map = new GoMap<TwoLongsPackedBy8, long> { [new TwoLongsPackedBy8 { A = 1, B = 2 }] = 3 };
+            byte[] crafted = Snap.Craft(Snap.Of(map), s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<TwoLongsPackedBy8, long>.LegacyFingerprint));
+            Assert.Contains("not the same fields", Assert.Throws<InvalidDataException>(() => Snap.Load<TwoLongsPackedBy8, long>(crafted)).Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void WriteTo_WritesFormatVersion2()
+        {
+            using var map = new GoMap<long, long> { [1] = 2 };
+            Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(Snap.Of(map).AsSpan(8)));
+        }
+
+        [Fact]
+        public void AutoLayout_IsTheProbesFieldOffsets_OnThisRuntime()
+        {
+            // CoreCLR and native AOT put the widest field first; Mono keeps the declaration's order.
+            Assert.Equal(TestNeeds.IsMono ? "0.8.16.20" : "14.0.8.12", SnapshotFormat.AutoLayout);
+        }
+
+        [Fact]
+        public void Shape_OfAnAutoLayoutStructOfTwoOrMoreFields_CarriesTheRuntimesAutoLayout()
+        {
+            Assert.Contains("<auto " + SnapshotFormat.AutoLayout + ">", Shape(typeof(LayoutAut.Record)), StringComparison.Ordinal);
+            Assert.Contains("<auto " + SnapshotFormat.AutoLayout + ">", Shape(typeof(ValueTuple<int, long>)), StringComparison.Ordinal);
+            Assert.DoesNotContain("<auto", Shape(typeof(LayoutSeq.Record)), StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void Shape_OfAnAutoLayoutStructOfOneField_IsAsInVersion1()
+        {
+            // One field has one place: DateTime (declared Auto) keeps version 1's shape, and with
+            // it every snapshot of a type that holds one.
+            Assert.Equal(SnapshotType<long, long>.Shape(typeof(DateTime), ShapeRules.Version1), Shape(typeof(DateTime)));
+            Assert.Equal(SnapshotType<DateTime, long>.Version1Fingerprint, SnapshotType<DateTime, long>.Fingerprint);
+        }
+
+        [Fact]
+        public void Shape_OfAStructHoldingAnAutoLayoutStruct_CarriesItsAutoLayout()
+        {
+            Assert.Contains("<auto " + SnapshotFormat.AutoLayout + ">", Shape(typeof(HoldsATuple)), StringComparison.Ordinal);
+            Assert.NotEqual(SnapshotType<HoldsATuple, long>.Version1Fingerprint, SnapshotType<HoldsATuple, long>.Fingerprint);
+        }
+
+        [Fact]
+        public unsafe void ReadFrom_RefusesATypeWhoseLayoutKindChangedFromSequentialToAuto()
+        {
+            // One declaration, one size, the fields in one order: CoreCLR lays the Auto record out
+            // long first (B@0, A@8, C@12), the Sequential one in declaration order (A@0, C@4, B@8).
+            // A snapshot written while the type was Sequential (LayoutSeq.Record's, under
+            // LayoutAut.Record's name) must be refused, not loaded with its fields' bytes moved.
+            // (Found by review, 2026-12-07: version 1's fingerprint left the layout kind out.)
+            var auto = default(LayoutAut.Record);
+            var seq = default(LayoutSeq.Record);
+            Assert.Equal(sizeof(LayoutSeq.Record), sizeof(LayoutAut.Record));
+            using var source = new GoMap<LayoutSeq.Record, long> { [new LayoutSeq.Record { A = 1, C = 2, B = 3 }] = 4 };
+            byte[] renamed = RenameType(Snap.Of(source), "LayoutSeq", "LayoutAut");
+            string shape = Shape(typeof(LayoutSeq.Record)).Replace("LayoutSeq", "LayoutAut", StringComparison.Ordinal);
+            byte[] crafted = Snap.Craft(renamed, s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), Fnv1a(shape + "|" + Shape(typeof(long)))));
+
+            var e = Assert.Throws<InvalidDataException>(() => Snap.Load<LayoutAut.Record, long>(crafted));
+            Assert.Contains("not the same fields", e.Message, StringComparison.Ordinal);
+            if (!TestNeeds.IsMono)
+            {
+                Assert.NotEqual((byte*)&seq.B - (byte*)&seq, (byte*)&auto.B - (byte*)&auto); // what the refusal protects
+            }
+        }
+
+        [Fact]
+        public void ReadFrom_RefusesAnAutoLayoutType_FromARuntimeThatOrdersItsFieldsOtherwise()
+        {
+            // A version-2 snapshot of (int, long) keys written where the runtime orders Auto
+            // fields otherwise (Mono's declaration order under CoreCLR, CoreCLR's under Mono).
+            string other = SnapshotFormat.AutoLayout == "0.8.16.20" ? "14.0.8.12" : "0.8.16.20";
+            using var map = new GoMap<(int, long), long> { [(1, 2L)] = 3 };
+            ulong otherFingerprint = Fnv1a(SnapshotType<long, long>.Shape(typeof(ValueTuple<int, long>), ShapeRules.Version2, other) + "|" + Shape(typeof(long)));
+            byte[] crafted = Snap.Craft(Snap.Of(map), s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), otherFingerprint));
+
+            Assert.Contains("LayoutKind.Auto", Assert.Throws<InvalidDataException>(() => Snap.Load<(int, long), long>(crafted)).Message, StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void ReadFrom_LoadsAVersion1SnapshotOfAnAutoLayoutType()
+        {
+            // Written before version 2 (its fingerprint without the runtime's order): loads as it
+            // did, on the runtime that wrote it.
+            using var map = new GoMap<(int, long), long>();
+            for (int i = 0; i < 100; i++)
+            {
+                map[(i, -i * 1000L)] = i;
+            }
+
+            byte[] v1 = Snap.Craft(Snap.Of(map), s =>
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(8), 1);
+                BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<(int, long), long>.Version1Fingerprint);
+            });
+            using GoMap<(int, long), long> loaded = Snap.Load<(int, long), long>(v1);
+            Assert.Equal(100, loaded.Count);
+            Assert.Equal(42, loaded[(42, -42000L)]);
+        }
+
+        [Fact]
+        public void ReadFrom_RefusesAVersion2SnapshotWithTheVersion1FingerprintOfAnAutoLayoutType()
+        {
+            // A version-2 header vouches for the runtime's order: without it, the order is unknown.
+            using var map = new GoMap<(int, long), long> { [(1, 2L)] = 3 };
+            byte[] crafted = Snap.Craft(Snap.Of(map), s => BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(32), SnapshotType<(int, long), long>.Version1Fingerprint));
+            Assert.Throws<InvalidDataException>(() => Snap.Load<(int, long), long>(crafted));
+        }
+
+        [Fact]
+        public void Snapshot_OfTupleKeys_RoundTrips()
+        {
+            using var map = new GoMap<(int, long), (byte, long)>();
+            for (int i = 0; i < 1000; i++)
+            {
+                map[(i, (long)i << 33)] = ((byte)i, -i);
+            }
+
+            using GoMap<(int, long), (byte, long)> loaded = Snap.Load<(int, long), (byte, long)>(Snap.Of(map));
+            Assert.Equal(1000, loaded.Count);
+            Assert.Equal(((byte)77, -77L), loaded[(77, 77L << 33)]);
+        }
+
+        private static byte[] RenameType(byte[] snapshot, string from, string to)
+        {
+            // Same length names only: the header's name lengths stay.
+            Assert.Equal(from.Length, to.Length);
+            return Snap.Craft(snapshot, s =>
+            {
+                byte[] f = System.Text.Encoding.UTF8.GetBytes(from);
+                byte[] t = System.Text.Encoding.UTF8.GetBytes(to);
+                for (int i = 48; i + f.Length <= Snap.HeaderLength(s) - 4; i++)
+                {
+                    if (s.AsSpan(i, f.Length).SequenceEqual(f))
+                    {
+                        t.CopyTo(s, i);
+                    }
+                }
+            });
+        }
+
+        private static ulong Fnv1a(string s)
+        {
+            ulong h = 0xcbf29ce484222325UL;
+            foreach (byte c in System.Text.Encoding.UTF8.GetBytes(s))
+            {
+                h = (h ^ c) * 0x100000001b3UL;
+            }
+
+            return h;
         }
 
         private static string Shape(Type t) => SnapshotType<long, long>.Shape(t);
@@ -214,6 +377,36 @@ namespace NativeGoMap.Tests
             }
         }
 #endif
+
+        /// <summary>A record declared Sequential: A@0, C@4, B@8 on every runtime.</summary>
+        public static class LayoutSeq
+        {
+            public struct Record
+            {
+                public int A;
+                public int C;
+                public long B;
+            }
+        }
+
+        /// <summary>The same record declared Auto (the same name length, for a renamed header): CoreCLR puts B first.</summary>
+        public static class LayoutAut
+        {
+            [StructLayout(LayoutKind.Auto)]
+            public struct Record
+            {
+                public int A;
+                public int C;
+                public long B;
+            }
+        }
+
+        /// <summary>A Sequential struct holding a tuple (declared Auto).</summary>
+        public struct HoldsATuple
+        {
+            public (int, long) T;
+            public int X;
+        }
 
         [StructLayout(LayoutKind.Sequential, Pack = 8)]
         public struct TwoLongsPackedBy8
