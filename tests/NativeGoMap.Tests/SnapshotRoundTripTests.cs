@@ -236,6 +236,56 @@ namespace NativeGoMap.Tests
         }
 
         [Fact]
+        public void Snapshot_OfAMapInTheMiddleOfAShrink_HoldsEveryEntry()
+        {
+            // Each state of the shrink's evacuation, one insert apart (a review, 2026-12-07).
+            using var map = new GoMap<long, long>();
+            var model = new Dictionary<long, long>();
+            for (long k = 0; k < 100_000; k++)
+            {
+                map[k] = k;
+                if (k % 50 == 0)
+                {
+                    model[k] = k;
+                }
+            }
+
+            for (long k = 0; k < 100_000; k++)
+            {
+                if (k % 50 != 0)
+                {
+                    map.Remove(k);
+                }
+            }
+
+            map.TrimExcess();
+            Assert.True(map.GetStats().IsShrinking, "TrimExcess started no shrink");
+            for (long next = 1_000_000; map.GetStats().IsGrowing && next < 1_000_200; next++)
+            {
+                using (GoMap<long, long> loaded = Snap.Load<long, long>(Snap.Of(map)))
+                {
+                    loaded.Validate();
+                    MapAssert.SameEntries(loaded, model);
+                }
+
+                map[next] = next;
+                model[next] = next;
+            }
+        }
+
+        [Fact]
+        public void Snapshot_OfAMapInTheMiddleOfASameSizeGrowth_HoldsEveryEntry()
+        {
+            using var map = new GoMap<int, int>();
+            var model = new Dictionary<int, int>();
+            int steps = Workloads.ChurnUntilSameSizeGrowth(map, model, new Queue<int>(), new Random(5), live: 2_000, maxSteps: 2_000_000);
+            Assert.True(map.GetStats().IsSameSizeGrow, $"no same-size growth after {steps} steps");
+            using GoMap<int, int> loaded = Snap.Load<int, int>(Snap.Of(map));
+            loaded.Validate();
+            MapAssert.SameEntries(loaded, model);
+        }
+
+        [Fact]
         public void Snapshot_OfASparseMap_LoadsCompact()
         {
             using var map = new GoMap<long, long>();
