@@ -80,13 +80,20 @@ namespace NativeGoMap
                     // B it goes to, or of a smaller B still pending.
                     target = Math.Max(target, MapMath.BForHint(_count));
                     int plan = _resizeB >= 0 ? _resizeB : _b;
-                    if (target > plan || (_resizeB >= 0 && _resizeB < _b && target > _resizeB))
+                    int before = _resizeB;
+                    bool raise = target > plan || (_resizeB >= 0 && _resizeB < _b && target > _resizeB);
+                    if (raise)
                     {
                         // Raise the plan: a pending shrink stops at the capacity asked for, a
                         // smaller plan grows to it.
                         plan = Math.Max(target, plan);
-                        int before = _resizeB;
                         _resizeB = plan == _b && _oldBuckets == null ? -1 : plan;
+                    }
+
+                    // A growth planned earlier and left pending by the write that ended the growth
+                    // it waited for starts now too, committed, as this call promises (found by review).
+                    if (raise || _resizeB > _b)
+                    {
                         if (_oldBuckets == null && _resizeB >= 0)
                         {
                             try
@@ -128,6 +135,8 @@ namespace NativeGoMap
         /// carries it a bounded step (about 256 old buckets evacuated, at most 287, and one release step of
         /// retired memory), and every later write carries it on as it carries a growth. Call it
         /// again until it returns true to finish without writes. An empty map drops its arrays.
+        /// With <see cref="GoMapOptions.PrepareGrowthAhead"/>, the next growth's prepared array is
+        /// freed once the count is below the three quarters of that growth's count that prepared it.
         /// Enumerators in progress keep Go's rules across the shrink. Invalidates refs into the map.
         /// </summary>
         /// <returns>True when the trim is complete: no entry is left to move and no retired memory
@@ -174,6 +183,14 @@ namespace NativeGoMap
                 try
                 {
                     ReclaimStep();
+
+                    // The next growth's array, prepared at three quarters of its threshold, is not
+                    // memory the entries need once deletes took the count back below that point
+                    // (found by review: a completed trim kept it, twice the map's own array).
+                    if (_preparedArray != null && _count < PreparePoint())
+                    {
+                        DropPrepared();
+                    }
 
                     // A capacity no array could hold asks for no shrink (Dictionary's TrimExcess(int.MaxValue) does nothing).
                     long need = Math.Max(capacity, _count);

@@ -84,7 +84,8 @@ namespace NativeGoMap
         /// more where a fresh 2 MiB page costs 3.5 ms (the README's VM); faster ones overtake it
         /// and fault in the rest themselves (the README's Reliability section, Scale, has the
         /// figures). A new array of another size (<c>EnsureCapacity</c>, a <c>TrimExcess</c>
-        /// shrink, emptying to no array) and <c>Dispose</c> free it; a same-size growth keeps it
+        /// shrink, emptying to no array), a <c>TrimExcess</c> once deletes took the count below
+        /// the three quarters, and <c>Dispose</c> free it; a same-size growth keeps it
         /// for the growth after. Combines
         /// with <see cref="SmallPagesForGrowth"/> (the array in base pages, populated as such
         /// arrays are). When that allocation runs out of memory, nothing is prepared and the

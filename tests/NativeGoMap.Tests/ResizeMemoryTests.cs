@@ -288,5 +288,46 @@ namespace NativeGoMap.Tests
             map.Dispose();
             Assert.Equal(baseline, GoMapDiagnostics.LiveNativeBytes);
         }
+
+        /// <summary>
+        /// TrimExcess "gives back the memory the entries do not need" and returns true once
+        /// nothing is left to release. A PrepareGrowthAhead map that deleted down below its
+        /// prepare point (three quarters of the count that starts the next growth) at the same B
+        /// kept the next growth's array, twice its own, through a trim that reported completion:
+        /// only a change of B or Dispose freed it (found by review, 2026-12-07).
+        /// </summary>
+        [FactNeeding(Needs.Mappings | Needs.ReleaseThread)]
+        public unsafe void TrimExcess_OnAPrepareGrowthAheadMapBelowItsPreparePoint_GivesBackThePreparedArray()
+        {
+            const int b = 13; // the growth to B = 14 has a 2.4 MB array: prepared ahead
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 6, PrepareGrowthAhead = true });
+            long k = 0;
+            while (map.PreparedArrayForTest == null)
+            {
+                map[k] = k;
+                k++;
+                Assert.True(k <= MapMath.MaxCountBeforeGrowth(b), "nothing was prepared");
+            }
+
+            Assert.Equal(b, map.GetStats().B);
+
+            // Down to just above the half of the threshold: B = 13 is still the smallest B that holds it.
+            long keep = (MapMath.MaxCountBeforeGrowth(b) / 2) + 100;
+            for (long r = keep; r < k; r++)
+            {
+                Assert.True(map.Remove(r));
+            }
+
+            Assert.True(keep < map.PreparePointForTest);
+            for (int calls = 0; !map.TrimExcess(); calls++)
+            {
+                Assert.True(calls < 100_000);
+            }
+
+            Assert.Equal(b, map.GetStats().B);
+            map.Validate();
+            long prepared = map.PreparedArrayForTest == null ? 0 : NativeHeap.ChargedSize(map.PreparedArrayForTest);
+            Assert.True(prepared == 0, $"a completed trim kept the prepared array of {prepared} bytes beside the map's other {map.GetStats().NativeBytes - prepared}");
+        }
     }
 }

@@ -823,5 +823,45 @@ namespace NativeGoMap.Tests
                 MapAssert.SameEntries(map, model);
             });
         }
+
+        /// <summary>
+        /// EnsureCapacity on a populated map "starts a growth to that size ... allocates the new
+        /// array and commits its memory" (its XML doc; the README: outside a running growth it
+        /// populates its array at once). When an earlier EnsureCapacity's plan is left pending by
+        /// the write that ended the growth it waited for (a growth's end starts nothing), a second
+        /// EnsureCapacity for the same capacity found target == plan and did nothing: no growth
+        /// started and no array was committed; the next insert then started it uncommitted (found
+        /// by review, 2026-12-07).
+        /// </summary>
+        [Fact]
+        public void EnsureCapacity_WithAnEarlierPlanLeftPendingByTheEndOfAGrowth_StartsThatGrowthCommitted()
+        {
+            using var map = new GoMap<long, long>(new GoMapOptions { Seed = 5 });
+            long k = 0;
+            while (!map.GetStats().IsGrowing)
+            {
+                map[k] = k;
+                k++;
+            }
+
+            map.EnsureCapacity(200_000); // during the growth: recorded as the plan
+            int plan = map.PendingResizeB;
+            Assert.True(plan > map.GetStats().B);
+
+            // Updates carry the running growth; the one that ends it leaves the plan pending.
+            for (long u = 0; map.GetStats().IsGrowing; u = (u + 1) % k)
+            {
+                map[u] = u;
+            }
+
+            Assert.Equal(plan, map.PendingResizeB);
+            Assert.False(map.GetStats().IsGrowing);
+
+            long got = map.EnsureCapacity(200_000); // outside any growth now
+            Assert.True(got >= 200_000);
+            GoMapStats s = map.GetStats();
+            Assert.True(s.IsGrowing && s.B == plan, $"EnsureCapacity(200000) on a populated map outside a growth started none: {s}, plan {map.PendingResizeB} still pending");
+            map.Validate();
+        }
     }
 }
