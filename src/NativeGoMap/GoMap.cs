@@ -357,8 +357,27 @@ namespace NativeGoMap
             Publish();
         }
 
-        /// <summary>Frees the native memory of a map that was never disposed: its <see cref="FinalizerGuard"/>'s finalizer calls this, when nothing else can reach the map.</summary>
-        void IGuardedByFinalizer.FreeFromFinalizer() => FreeAll(toCache: false);
+        /// <summary>
+        /// Frees the native memory of a map that was never disposed: its <see cref="FinalizerGuard"/>'s
+        /// finalizer calls this, when nothing but other finalizable objects can reach the map. One
+        /// of those (a wrapper, a cursor holding an enumerator) may still run its finalizer after
+        /// this one and use the map: so the map is marked disposed first, as Dispose marks it
+        /// (its members then throw <see cref="ObjectDisposedException"/>, an enumerator's
+        /// Dispose leaves the freed registration table alone, and in Go mode the state word
+        /// moves on, so an enumerator's inline walk stops before it reads freed memory). Found by
+        /// review (2026-12): without the flag, such a finalizer found the map live and empty,
+        /// leaked what it wrote, walked freed buckets, and an enumerator's Dispose wrote through
+        /// the null fast-slot table (a NullReferenceException on the finalizer thread).
+        /// </summary>
+        void IGuardedByFinalizer.FreeFromFinalizer()
+        {
+            if (SetFlag(FlagDisposed) && (_flags & FlagStrict) == 0)
+            {
+                Interlocked.Add(ref _state, StateSeqOne); // as BeginDispose's
+            }
+
+            FreeAll(toCache: false);
+        }
 
         /// <summary>The bucket layout of this key/value pair, identical to Go's <c>bmap</c>. O(1).</summary>
         public static GoMapLayout Layout => BucketLayout<TKey, TValue>.Layout;
