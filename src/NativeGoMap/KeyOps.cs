@@ -554,7 +554,8 @@ namespace NativeGoMap
 
         /// <summary>
         /// Null when every field is comparable by bytes; <paramref name="bytes"/> is then the sum
-        /// of the field sizes, and <paramref name="fixedBuffer"/> is set when a fixed buffer lies
+        /// of the field sizes, and <paramref name="fixedBuffer"/> is set when a fixed buffer, or an
+        /// <c>[InlineArray]</c> held by a struct without equality of its own, lies
         /// in <paramref name="t"/> or a struct field of it, at any depth (complete only when null
         /// is returned: the walk stops at the first field that is not comparable).
         /// </summary>
@@ -589,6 +590,7 @@ namespace NativeGoMap
             }
 
             int? inlineLength = InlineArrayLength(t);
+            bool valueTypeEquals = !IsCompilerGeneratedEquality(t); // t's equality is ValueType.Equals, not a record's
             FieldInfo[] fields = t.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
             if (fields.Length == 0)
             {
@@ -618,6 +620,14 @@ namespace NativeGoMap
 
                     bytes += elem * buffer.Length;
                     continue;
+                }
+
+                if (valueTypeEquals && InlineArrayLength(f.FieldType) is not null)
+                {
+                    // Found by review: ValueType.Equals reaches an [InlineArray] field as it
+                    // reaches a fixed buffer, and compares its first element only (once the
+                    // runtime has hashed the holder: Dictionary hashes first).
+                    fixedBuffer = true;
                 }
 
                 string? whyField = WhyNotBytes(f.FieldType, out long fb, ref fixedBuffer);
@@ -658,7 +668,31 @@ namespace NativeGoMap
         private static bool IsCompilerGeneratedEquality([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods)] Type t)
         {
             MethodInfo? m = t.GetMethod(nameof(Equals), BindingFlags.Instance | BindingFlags.Public, null, new[] { t }, null);
-            return m is not null && m.IsDefined(typeof(CompilerGeneratedAttribute), false);
+            return m is not null && m.IsDefined(typeof(CompilerGeneratedAttribute), false) && !ImplementsEquatableExplicitly(t);
+        }
+
+        /// <summary>
+        /// Whether <paramref name="t"/> declares an explicit <c>IEquatable&lt;T&gt;.Equals</c>: a
+        /// record struct may, beside its generated public Equals, and EqualityComparer&lt;T&gt;.Default
+        /// then calls the explicit one (found by review).
+        /// </summary>
+        [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Where a trimmer removed the private method's metadata it is not seen, and the key reads as it did before this check.")]
+        private static bool ImplementsEquatableExplicitly(Type t)
+        {
+            foreach (MethodInfo m in t.GetMethods(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                if (m.IsPrivate && m.IsVirtual && m.Name.StartsWith("System.IEquatable<", StringComparison.Ordinal) &&
+                    m.Name.EndsWith(".Equals", StringComparison.Ordinal))
+                {
+                    ParameterInfo[] p = m.GetParameters();
+                    if (p.Length == 1 && p[0].ParameterType == t)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
 
         /// <summary>The length of <paramref name="t"/>'s <c>[InlineArray]</c>, or null when it has none.</summary>

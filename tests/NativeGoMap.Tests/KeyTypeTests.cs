@@ -956,5 +956,94 @@ namespace NativeGoMap.Tests
 
             public int GetHashCode(int obj) => obj & 1;
         }
+
+        // Found by review (2026-12-07): a record struct with an explicit IEquatable<T>.Equals was
+        // compared by its bytes, as was one reaching an [InlineArray] through a plain struct.
+        [Fact]
+        public void RecordStructWithExplicitIEquatable_UsesThatEquality_AsDictionaryDoes()
+        {
+            // The compiler still generates a public Equals(T), marked [CompilerGenerated], which
+            // the classifier reads; EqualityComparer<T>.Default (Dictionary, the map's Comparer)
+            // calls the interface's method, the user's explicit one.
+            var lower = new CaseInsensitiveRecord('a');
+            var upper = new CaseInsensitiveRecord('A');
+            var dictionary = new Dictionary<CaseInsensitiveRecord, int> { [lower] = 1, [upper] = 2 };
+
+            using var map = new GoMap<CaseInsensitiveRecord, int>();
+            map[lower] = 1;
+            map[upper] = 2;
+
+            Assert.True(map.Comparer.Equals(lower, upper));
+            Assert.Equal(dictionary.Count, map.Count); // Dictionary: 1
+            Assert.Equal(dictionary[lower], map[lower]); // Dictionary: 2
+        }
+
+        [Fact]
+        public void RecordStructHoldingARecordWithExplicitIEquatable_UsesItsEquality_AsDictionaryDoes()
+        {
+            // The outer record's generated Equals compares the field with
+            // EqualityComparer<CaseInsensitiveRecord>.Default: the explicit method again.
+            var lower = new HoldsCaseInsensitive(new CaseInsensitiveRecord('a'), 'x');
+            var upper = new HoldsCaseInsensitive(new CaseInsensitiveRecord('A'), 'x');
+            var dictionary = new Dictionary<HoldsCaseInsensitive, int> { [lower] = 1, [upper] = 2 };
+
+            using var map = new GoMap<HoldsCaseInsensitive, int>();
+            map[lower] = 1;
+            map[upper] = 2;
+
+            Assert.Equal(dictionary.Count, map.Count); // Dictionary: 1
+            Assert.True(map.ContainsKey(new HoldsCaseInsensitive(new CaseInsensitiveRecord('A'), 'x')));
+        }
+
+#if NET8_0_OR_GREATER
+        [Fact]
+        public void RecordStructHoldingAStructHoldingAnInlineArray_UsesItsEquality_AsDictionaryDoes()
+        {
+            // The record's generated Equals reaches the inline array through the plain struct's
+            // ValueType.Equals, which (as for a fixed buffer, RecordStructHoldingAFixedBuffer_...
+            // above) compares the array's first element only: Dictionary keeps one key.
+            Bytes4 first = default;
+            first[0] = 1;
+            first[1] = 2;
+            Bytes4 second = first;
+            second[1] = 3;
+            var a = new RecordOfPlainInline(new PlainInline { Items = first });
+            var b = new RecordOfPlainInline(new PlainInline { Items = second });
+            var dictionary = new Dictionary<RecordOfPlainInline, int> { [a] = 1, [b] = 2 };
+
+            using var map = new GoMap<RecordOfPlainInline, int>();
+            map[a] = 1;
+            map[b] = 2;
+
+            Assert.True(map.Comparer.Equals(a, b));
+            Assert.Equal(dictionary.Count, map.Count); // Dictionary: 1
+            Assert.Equal(dictionary[a], map[a]); // Dictionary: 2
+        }
+#endif
+
+        public record struct CaseInsensitiveRecord(char C) : IEquatable<CaseInsensitiveRecord>
+        {
+            readonly bool IEquatable<CaseInsensitiveRecord>.Equals(CaseInsensitiveRecord other) =>
+                char.ToUpperInvariant(C) == char.ToUpperInvariant(other.C);
+
+            public override readonly int GetHashCode() => char.ToUpperInvariant(C);
+        }
+
+        public record struct HoldsCaseInsensitive(CaseInsensitiveRecord Code, char Other);
+
+#if NET8_0_OR_GREATER
+        [InlineArray(4)]
+        public struct Bytes4
+        {
+            private byte _first;
+        }
+
+        public struct PlainInline
+        {
+            public Bytes4 Items;
+        }
+
+        public record struct RecordOfPlainInline(PlainInline Inner);
+#endif
     }
 }
