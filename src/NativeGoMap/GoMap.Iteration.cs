@@ -141,6 +141,18 @@ namespace NativeGoMap
                 throw;
             }
 
+            if (BucketLayout<TKey, TValue>.TableArray(table) == null)
+            {
+                // A write on another thread (misuse) emptied the map and dropped its array after
+                // the count's test and ended before the state check: nothing to walk. The
+                // enumerator starts done, and neither its end nor its Dispose would release a
+                // registration (found by review: every block the map retired afterwards was
+                // kept until its Dispose).
+                UnregisterIterator(slot, ticket);
+                slot = 0;
+                ticket = 0;
+            }
+
             // No growth runs: the first MoveNext may take the inline walk from the start bucket,
             // while no registration ends and nothing is written, as after a slow step (see
             // MoveNextSlow's epoch). MoveNext also wraps and ends in line. Before (2026-12-04),
