@@ -19,7 +19,7 @@ namespace NativeGoMap
             if (t != 0 && !BucketLayout<TKey, TValue>.IndirectKey && !BucketLayout<TKey, TValue>.IndirectValue)
             {
                 // The array and B from one word (see TryAssignFast).
-                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.TableBucket(t, hash), out value);
+                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.TableBucket(t, hash), out value, holdsStructural: false);
             }
 
             return DeleteSlow(key, hash, out value);
@@ -203,7 +203,7 @@ namespace NativeGoMap
                     GrowWork(hash & MapMath.BucketMask(_b));
                 }
 
-                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b)), out value);
+                return DeleteInChain(key, hash, BucketLayout<TKey, TValue>.Bucket(_buckets, hash & MapMath.BucketMask(_b)), out value, holdsStructural: true);
             }
             finally
             {
@@ -214,10 +214,10 @@ namespace NativeGoMap
 
         /// <summary>Decides the key equality once for <see cref="DeleteIn"/>, as Dictionary's Remove does.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteInChain(in TKey key, ulong hash, byte* bOrig, out TValue value) =>
+        private bool DeleteInChain(in TKey key, ulong hash, byte* bOrig, out TValue value, bool holdsStructural) =>
             _comparer is null
-                ? DeleteIn(default(DefaultKeys), key, hash, bOrig, out value)
-                : DeleteIn(new ComparerKeys(_comparer), key, hash, bOrig, out value);
+                ? DeleteIn(default(DefaultKeys), key, hash, bOrig, out value, holdsStructural)
+                : DeleteIn(new ComparerKeys(_comparer), key, hash, bOrig, out value, holdsStructural);
 
         /// <summary>
         /// The search and marking of Go's mapdelete in the chain at <paramref name="bOrig"/>, with
@@ -226,7 +226,7 @@ namespace NativeGoMap
         /// walking back across buckets, so lookups stop early. Indirect blocks are retired.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private bool DeleteIn<TK>(TK keys, in TKey key, ulong hash, byte* bOrig, out TValue value)
+        private bool DeleteIn<TK>(TK keys, in TKey key, ulong hash, byte* bOrig, out TValue value, bool holdsStructural)
             where TK : struct, IKeys
         {
             byte top = MapMath.TopHash(hash);
@@ -247,7 +247,17 @@ namespace NativeGoMap
                     MarkEmptyRestBackwards(bOrig, b, i);
                     if (TailToTrim(bOrig, b))
                     {
-                        TrimEmptyTail(bOrig); // the structural right is held (DeleteSlow)
+                        if (holdsStructural)
+                        {
+                            TrimEmptyTail(bOrig); // DeleteSlow holds the structural right
+                        }
+                        else if (TryEnterStructural())
+                        {
+                            // Delete's fast branch (keys that run user code) holds only hashWriting:
+                            // take the right as MarkAndTrimFast does, or leave the tail linked.
+                            TrimEmptyTail(bOrig);
+                            ExitStructural();
+                        }
                     }
 
                     CountDeleted();
