@@ -146,7 +146,7 @@ namespace NativeGoMap
                 // A write on another thread (misuse) emptied the map and dropped its array after
                 // the count's test and ended before the state check: nothing to walk. The
                 // enumerator starts done, and neither its end nor its Dispose would release a
-                // registration (found by review: every block the map retired afterwards was
+                // registration (found by review, 2026-12-07: every block the map retired afterwards was
                 // kept until its Dispose).
                 UnregisterIterator(slot, ticket);
                 slot = 0;

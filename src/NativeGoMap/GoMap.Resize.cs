@@ -91,7 +91,7 @@ namespace NativeGoMap
                     }
 
                     // A growth planned earlier and left pending by the write that ended the growth
-                    // it waited for starts now too, committed, as this call promises (found by review).
+                    // it waited for starts now too, committed, as this call promises (found by review, 2026-12-07).
                     if (raise || _resizeB > _b)
                     {
                         if (_oldBuckets == null && _resizeB >= 0)
@@ -186,7 +186,7 @@ namespace NativeGoMap
 
                     // The next growth's array, prepared at three quarters of its threshold, is not
                     // memory the entries need once deletes took the count back below that point
-                    // (found by review: a completed trim kept it, twice the map's own array).
+                    // (found by review, 2026-12-07: a completed trim kept it, twice the map's own array).
                     if (_preparedArray != null && _count < PreparePoint())
                     {
                         DropPrepared();

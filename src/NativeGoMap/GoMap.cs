@@ -365,7 +365,7 @@ namespace NativeGoMap
         /// (its members then throw <see cref="ObjectDisposedException"/>, an enumerator's
         /// Dispose leaves the freed registration table alone, and in Go mode the state word
         /// moves on, so an enumerator's inline walk stops before it reads freed memory). Found by
-        /// review (2026-12): without the flag, such a finalizer found the map live and empty,
+        /// review (2026-12-07): without the flag, such a finalizer found the map live and empty,
         /// leaked what it wrote, walked freed buckets, and an enumerator's Dispose wrote through
         /// the null fast-slot table (a NullReferenceException on the finalizer thread).
         /// </summary>

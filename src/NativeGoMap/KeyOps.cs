@@ -624,7 +624,7 @@ namespace NativeGoMap
 
                 if (valueTypeEquals && InlineArrayLength(f.FieldType) is not null)
                 {
-                    // Found by review: ValueType.Equals reaches an [InlineArray] field as it
+                    // Found by review (2026-12-07): ValueType.Equals reaches an [InlineArray] field as it
                     // reaches a fixed buffer, and compares its first element only (once the
                     // runtime has hashed the holder: Dictionary hashes first).
                     fixedBuffer = true;
@@ -674,7 +674,7 @@ namespace NativeGoMap
         /// <summary>
         /// Whether <paramref name="t"/> declares an explicit <c>IEquatable&lt;T&gt;.Equals</c>: a
         /// record struct may, beside its generated public Equals, and EqualityComparer&lt;T&gt;.Default
-        /// then calls the explicit one (found by review).
+        /// then calls the explicit one (found by review, 2026-12-07).
         /// </summary>
         [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Where a trimmer removed the private method's metadata it is not seen, and the key reads as it did before this check.")]
         private static bool ImplementsEquatableExplicitly(Type t)
