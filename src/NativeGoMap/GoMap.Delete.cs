@@ -251,12 +251,10 @@ namespace NativeGoMap
                         {
                             TrimEmptyTail(bOrig); // DeleteSlow holds the structural right
                         }
-                        else if (TryEnterStructural())
+                        else
                         {
-                            // Delete's fast branch (keys that run user code) holds only hashWriting:
-                            // take the right as MarkAndTrimFast does, or leave the tail linked.
-                            TrimEmptyTail(bOrig);
-                            ExitStructural();
+                            // Delete's fast branch (keys that run user code) holds only hashWriting.
+                            TrimEmptyTailIfStructuralFree(bOrig);
                         }
                     }
 
@@ -296,15 +294,28 @@ namespace NativeGoMap
         /// <see cref="MarkEmptyRestBackwards"/> for <see cref="DeleteFast"/>, which holds
         /// hashWriting but not the structural right; then, when that left <paramref name="b"/>
         /// wholly emptyRest in a chain of more than one bucket, the chain's empty tail is
-        /// unlinked as <see cref="DeleteIn"/> does (<see cref="TrimEmptyTail"/>), under the
-        /// structural right taken here if it is free. When it is not, another writer is in the map
-        /// (misuse, which the write's end reports): the tail stays linked, a valid chain.
+        /// unlinked as <see cref="DeleteIn"/> does, if the structural right is free
+        /// (<see cref="TrimEmptyTailIfStructuralFree"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private void MarkAndTrimFast(byte* bOrig, byte* b, int i)
         {
             MarkEmptyRestBackwards(bOrig, b, i);
-            if (TailToTrim(bOrig, b) && TryEnterStructural())
+            if (TailToTrim(bOrig, b))
+            {
+                TrimEmptyTailIfStructuralFree(bOrig);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="TrimEmptyTail"/> for a delete that holds hashWriting but not the structural
+        /// right (DeleteFast's marking, and Delete's fast branch for keys that run user code):
+        /// takes the right if it is free; when it is not, another writer is in the map (misuse,
+        /// which the write's end reports) and the tail stays linked, a valid chain.
+        /// </summary>
+        private void TrimEmptyTailIfStructuralFree(byte* bOrig)
+        {
+            if (TryEnterStructural())
             {
                 TrimEmptyTail(bOrig);
                 ExitStructural();

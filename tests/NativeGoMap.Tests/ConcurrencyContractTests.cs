@@ -21,12 +21,6 @@ namespace NativeGoMap.Tests
     {
         private static GoMapOptions Opts(ConcurrencyChecks mode) => new() { ConcurrencyChecks = mode, Seed = 11 };
 
-        public struct Big200
-        {
-            public long A;
-            public long Pad0, Pad1, Pad2, Pad3, Pad4, Pad5, Pad6, Pad7, Pad8, Pad9, Pad10, Pad11, Pad12, Pad13, Pad14, Pad15, Pad16, Pad17, Pad18, Pad19, Pad20, Pad21, Pad22, Pad23;
-        }
-
         /// <summary>Runs <paramref name="readers"/> read loops at once for <paramref name="ms"/> and returns every exception they threw.</summary>
         private static List<Exception> RunReaders(int readers, int ms, Action<int, int> body)
         {
@@ -184,10 +178,10 @@ namespace NativeGoMap.Tests
         {
             if (shape == "indirect")
             {
-                using var big = new GoMap<long, Big200>(Opts(mode));
+                using var big = new GoMap<long, Blob200>(Opts(mode));
                 for (long k = 0; k < 3600; k++)
                 {
-                    big[k] = new Big200 { A = k };
+                    big[k] = Blob200.Of(k);
                 }
 
                 for (long k = 3000; k < 3600; k++)
@@ -269,7 +263,7 @@ namespace NativeGoMap.Tests
             var opts = new GoMapOptions { ConcurrencyChecks = ConcurrencyChecks.Strict, Seed = 5 };
             var comparer = new LongModuloComparer(1 << 20);
             using var map = new GoMap<long, long>(opts, comparer);
-            using var big = new GoMap<long, Big200>(opts);
+            using var big = new GoMap<long, Blob200>(opts);
             var enumerators = new List<GoMap<long, long>.Enumerator>();
             int faults = 0;
             for (long k = 0; k < 3000; k++)
@@ -301,7 +295,7 @@ namespace NativeGoMap.Tests
 
                         if (indirect)
                         {
-                            big[k] = new Big200 { A = k };
+                            big[k] = Blob200.Of(k);
                             if (k % 3 == 0)
                             {
                                 big.Remove(k / 2);
@@ -380,7 +374,7 @@ namespace NativeGoMap.Tests
         [InlineData(ConcurrencyChecks.Strict)]
         public void AnEnumeratorWhoseStartAWriteEmptiedTheMap_DoesNotKeepItsRegistrationForever(ConcurrencyChecks mode)
         {
-            using var map = new GoMap<long, Big200>(Opts(mode));
+            using var map = new GoMap<long, Blob200>(Opts(mode));
             map[1] = default;
             map.EnterIterLockForTest();
             using var started = new ManualResetEventSlim();
@@ -456,14 +450,7 @@ namespace NativeGoMap.Tests
             }
 
             // A detection on another thread, as a racing reader makes one.
-            // The reader's detection waits for the write to end (Detected): end it once the
-            // reader has poisoned the map, as ConcurrencyDetectionTests' AgainstSimulatedWriter
-            // does, not after the reader's end (a 2-second wait each).
-            map.SimulateWriteBegin();
-            OffThread reader = OffThread.Start(() => map.ContainsKey(1));
-            SpinWait.SpinUntil(() => map.PoisonMessage != null || !reader.IsAlive, TimeSpan.FromSeconds(60));
-            map.SimulateWriteEnd();
-            Exception? e = reader.Join();
+            Exception? e = ConcurrencyDetectionTests.AgainstSimulatedWriter(map, () => map.ContainsKey(1));
             Assert.IsType<ConcurrentMapAccessException>(e);
             var ex = Assert.Throws<ConcurrentMapAccessException>(() => MisuseTests.Call(map, member));
             Assert.Equal("concurrent map read and map write", ex.Message);

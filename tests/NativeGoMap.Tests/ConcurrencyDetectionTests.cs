@@ -26,7 +26,7 @@ namespace NativeGoMap.Tests
         /// thread, lets the simulated write end once the offender has detected it (it records
         /// Go's message first) or has returned, and hands back what the offender threw.
         /// </summary>
-        private static Exception? AgainstSimulatedWriter<TKey, TValue>(GoMap<TKey, TValue> map, Action offending)
+        internal static Exception? AgainstSimulatedWriter<TKey, TValue>(GoMap<TKey, TValue> map, Action offending)
             where TKey : unmanaged
             where TValue : unmanaged
         {
